@@ -1,0 +1,333 @@
+#!/usr/bin/env dotnet
+// KVServer.cs: the TCP server. `dotnet KVServer.cs [PORT]`, options after `--` (see Usage below).
+//
+// Three parts, one job each:
+//   - the start-up: options, the thread-pool cap, the listening socket, Ctrl+C and SIGTERM;
+//   - the accept loop (KvServer.RunAsync): one async handler per client, admitted up to --max-clients;
+//   - the connection (KvServer.ServeAsync): a PipeReader line loop that answers every whole line in the
+//     buffer, writes the replies into one output buffer and flushes once per batch.
+// An idle client, or one that sent half a line, is an awaited ReadAsync: it holds no thread, only its socket.
+// The commands, the parser, the replies and the store are in Protocol.cs.
+
+#:include Protocol.cs
+#:property ConcurrentGarbageCollection=false
+
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using KV;
+
+const string Usage = """
+    usage: dotnet KVServer.cs [PORT]
+           dotnet KVServer.cs -- [PORT] [--bind ADDR] [--max-clients N] [--max-line-bytes N] [--idle-timeout SECONDS] [--threads N]
+
+      PORT                 TCP port to listen on (default 9000; 0 picks a free port)
+      --bind ADDR          the address to listen on (default: every interface, IPv4 and IPv6)
+      --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 10000)
+      --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
+      --idle-timeout S     close a client silent for S seconds (default 0: never)
+      --threads N          the thread-pool cap, ThreadPool.SetMaxThreads (default max(16, 4 x cores))
+      --help               this text
+    """;
+
+ServerOptions options;
+try
+{
+    if (args is ["--help"] or ["-h"])
+    {
+        Console.WriteLine(Usage);
+        return 0;
+    }
+    options = ServerOptions.Parse(args);
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"ERROR: {e.Message} (see 'dotnet KVServer.cs -- --help')");
+    return 2;
+}
+
+if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads))
+{
+    Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {options.Threads} threads (it must be at least the {Environment.ProcessorCount} cores)");
+    return 2;
+}
+
+KvServer server;
+try
+{
+    server = KvServer.Listen(options);
+}
+catch (SocketException e)
+{
+    var what = e.SocketErrorCode == SocketError.AddressAlreadyInUse ? $"port {options.Port} is already in use" : $"cannot listen on {options.Bind}:{options.Port}";
+    Console.Error.WriteLine($"ERROR: {what} ({e.Message})");
+    return 1;
+}
+
+using var stopping = new CancellationTokenSource();
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stopping.Cancel();
+}
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+
+Console.WriteLine($"KV server listening on {server.Endpoint} ({options.Describe()})");
+await server.RunAsync(stopping.Token);
+Console.WriteLine("KV server stopped");
+return 0;
+
+/// <summary>The command-line options; every limit has a default here and a flag in Usage.</summary>
+sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads)
+{
+    public static ServerOptions Parse(string[] args)
+    {
+        var options = new ServerOptions(9000, null, 10_000, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount));
+        var portSeen = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--"))
+            {
+                options = portSeen ? throw new FormatException($"unexpected argument '{args[i]}'") : options with { Port = ParsePort(args[i]) };
+                portSeen = true;
+                continue;
+            }
+            var name = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{name} needs a value");
+            int Number(int min, int max) =>
+                int.TryParse(Next(), out var n) && n >= min && n <= max ? n : throw new FormatException($"invalid value '{args[i]}' for {name} (expected {min} to {max})");
+            options = name switch
+            {
+                "--bind" => options with { Bind = IPAddress.TryParse(Next(), out var address) ? address : throw new FormatException($"invalid address '{args[i]}' for --bind") },
+                "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
+                "--max-line-bytes" => options with { MaxLineBytes = Number(64, 256 * 1024 * 1024) },
+                "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
+                "--threads" => options with { Threads = Number(1, 32_767) },
+                _ => throw new FormatException($"unknown option '{name}'"),
+            };
+        }
+        return options;
+    }
+
+    private static int ParsePort(string text) =>
+        int.TryParse(text, out var port) && port is >= 0 and <= 65535 ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
+
+    public string Describe() =>
+        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {(IdleTimeout > TimeSpan.Zero ? $"{IdleTimeout.TotalSeconds} s" : "off")}";
+}
+
+/// <summary>The listening socket, the store, and every connected client.</summary>
+sealed class KvServer(Socket listener, ServerOptions options)
+{
+    private const int FlushThresholdBytes = 64 * 1024;
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, useZeroByteReads: true);
+    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024);
+
+    private readonly KeyValueStore store = new();
+    private readonly TaskCompletionSource everyClientGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int clients;
+
+    public EndPoint Endpoint => listener.LocalEndPoint!;
+
+    public static KvServer Listen(ServerOptions options)
+    {
+        var dualStack = options.Bind is null && Socket.OSSupportsIPv6;
+        var address = options.Bind ?? (dualStack ? IPAddress.IPv6Any : IPAddress.Any);
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (dualStack) listener.DualMode = true;
+            listener.Bind(new IPEndPoint(address, options.Port));
+            listener.Listen(backlog: 4096);
+            return new KvServer(listener, options);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Accepts until stopped, then closes every client and waits a few seconds for them to go.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using (listener)
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    var socket = await listener.AcceptAsync(stopping);
+                    socket.NoDelay = true;
+                    _ = ServeAsync(socket, stopping);
+                }
+                catch (OperationCanceledException) { }
+                catch (SocketException e)
+                {
+                    // Out of file descriptors, or a connection reset before it was accepted: the listener goes on.
+                    Console.WriteLine($"accept failed: {e.Message}");
+                    await Task.Delay(10, CancellationToken.None);
+                }
+            }
+        }
+        if (Volatile.Read(ref clients) == 0) everyClientGone.TrySetResult();
+        await Task.WhenAny(everyClientGone.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken stopping)
+    {
+        var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+        var connected = Interlocked.Increment(ref clients);
+        var reason = "closed by the client";
+        try
+        {
+            if (connected > options.MaxClients)
+            {
+                reason = "refused: too many clients";
+                await RefuseAsync(socket, Errors.TooManyClients(options.MaxClients));
+                return;
+            }
+            Console.WriteLine($"+ {peer} connected ({connected} clients)");
+            await using var stream = new NetworkStream(socket, ownsSocket: true);
+            var input = PipeReader.Create(stream, ReaderOptions);
+            var output = PipeWriter.Create(stream, WriterOptions);
+            reason = await ConverseAsync(input, output, stopping);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            reason = e.InnerException?.Message ?? e.Message;
+        }
+        catch (Exception e)
+        {
+            // A bug of ours: it costs this one connection, never the server.
+            reason = $"internal error: {e.GetType().Name}: {e.Message}";
+        }
+        finally
+        {
+            socket.Dispose();
+            var left = Interlocked.Decrement(ref clients);
+            if (connected <= options.MaxClients) Console.WriteLine($"- {peer} disconnected, {reason} ({left} clients)");
+            if (left == 0 && stopping.IsCancellationRequested) everyClientGone.TrySetResult();
+        }
+    }
+
+    private static async Task RefuseAsync(Socket socket, string error)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        ReplyWriter.Error(writer, error);
+        await socket.SendAsync(writer.WrittenMemory);
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>The line loop. Returns why the conversation ended.</summary>
+    private async Task<string> ConverseAsync(PipeReader input, PipeWriter output, CancellationToken stopping)
+    {
+        using var idle = options.IdleTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(stopping) : null;
+        var readToken = idle?.Token ?? stopping;
+        while (true)
+        {
+            idle?.CancelAfter(options.IdleTimeout);
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(readToken);
+            }
+            catch (OperationCanceledException)
+            {
+                var why = stopping.IsCancellationRequested ? Errors.ShuttingDown : Errors.IdleTimeout(options.IdleTimeout);
+                ReplyWriter.Error(output, why);
+                await output.FlushAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+                return why;
+            }
+
+            var buffer = result.Buffer;
+            var close = false;
+            string? ending = null;
+            while (!close && LineFraming.TryReadLine(ref buffer, out var line))
+            {
+                if (line.Length > options.MaxLineBytes)
+                {
+                    ending = Errors.LineTooLong(options.MaxLineBytes);
+                    break;
+                }
+                close = Execute(line, output);
+                if (output.UnflushedBytes > FlushThresholdBytes) await output.FlushAsync(stopping);
+            }
+            if (ending is null && !close && buffer.Length > options.MaxLineBytes) ending = Errors.LineTooLong(options.MaxLineBytes);
+            if (ending is null && !close && result.IsCompleted && !buffer.IsEmpty)
+            {
+                // The client half-closed after a last line with no LF: answer it, as `printf 'ping' | nc` expects.
+                Execute(buffer, output);
+                buffer = buffer.Slice(buffer.End);
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+
+            if (ending is not null) ReplyWriter.Error(output, ending);
+            if (output.UnflushedBytes > 0) await output.FlushAsync(stopping);
+            if (ending is not null) return ending;
+            if (close) return "exit";
+            if (result.IsCompleted) return "closed by the client";
+        }
+    }
+
+    private bool Execute(ReadOnlySequence<byte> line, PipeWriter output)
+    {
+        if (line.IsSingleSegment) return Execute(line.FirstSpan, output);
+        var length = (int)line.Length;
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            line.CopyTo(copy);
+            return Execute(copy.AsSpan(0, length), output);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>Answers one request line. Returns true when the connection is to be closed (after `exit`).</summary>
+    private bool Execute(ReadOnlySpan<byte> line, PipeWriter output)
+    {
+        var request = RequestParser.Parse(LineFraming.TrimCarriageReturn(line));
+        if (request.Error is { } error)
+        {
+            ReplyWriter.Error(output, error);
+            return false;
+        }
+        switch (request.Command?.Kind)
+        {
+            case null:
+                return false;
+            case CommandKind.Get:
+                if (store.Get(request.Key) is { } value) ReplyWriter.Value(output, value);
+                else ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                return false;
+            case CommandKind.Set:
+                store.Set(request.Key, request.Value.ToArray());
+                ReplyWriter.Ok(output);
+                return false;
+            case CommandKind.Del:
+                if (store.Remove(request.Key)) ReplyWriter.Ok(output);
+                else ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                return false;
+            case CommandKind.List:
+                ReplyWriter.Keys(output, store.SortedKeys());
+                return false;
+            case CommandKind.Ping:
+                ReplyWriter.Pong(output);
+                return false;
+            case CommandKind.Help:
+                ReplyWriter.Help(output, request.Topic is { } topic ? [topic] : Commands.All);
+                return false;
+            case CommandKind.Exit:
+                ReplyWriter.Bye(output);
+                return true;
+            default:
+                throw new InvalidOperationException($"no handler for {request.Command.Kind}");
+        }
+    }
+}
