@@ -1,0 +1,821 @@
+#!/usr/bin/env dotnet
+// tests.cs: every test of KV (xunit.v3). Run them all with `dotnet tests.cs`; one class with
+// `dotnet tests.cs -- -class ParserTests`.
+//
+// Unit tests call Protocol.cs directly (parser, command table, codec, store, formats). Integration tests
+// build KVServer.cs and KVClient.cs once (LiveProcess.BuildAsync), start a real server process on port 0 and
+// talk to it over TCP, or drive the real client with redirected standard input, as a user would.
+
+#:include Protocol.cs
+#:package xunit.v3@4.0.2
+
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using KV;
+using Xunit;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+// ---------------------------------------------------------------------------------------------
+// Unit tests: Protocol.cs
+// ---------------------------------------------------------------------------------------------
+
+public class CommandTableTests
+{
+    [Fact]
+    public void Every_command_has_a_name_usage_help_and_wire_reply()
+    {
+        Assert.Equal(Enum.GetValues<CommandKind>().Length, Commands.All.Length);
+        foreach (var command in Commands.All)
+        {
+            Assert.Matches("^[a-z]+$", command.Name);
+            Assert.StartsWith(command.Name, command.Usage);
+            Assert.False(string.IsNullOrWhiteSpace(command.Summary));
+            Assert.False(string.IsNullOrWhiteSpace(command.Reply));
+            Assert.Contains(command.Summary, command.HelpLine);
+        }
+    }
+
+    [Fact]
+    public void Names_are_unique_and_found_in_any_case()
+    {
+        Assert.Equal(Commands.All.Length, Commands.All.Select(c => c.Name).Distinct().Count());
+        foreach (var command in Commands.All)
+        {
+            Assert.Same(command, Commands.Find(Encoding.ASCII.GetBytes(command.Name.ToUpperInvariant())));
+            Assert.Same(command, Commands.Get(command.Kind));
+        }
+    }
+
+    [Fact]
+    public void Usage_shows_the_flags_only_where_a_command_takes_them()
+    {
+        Assert.Equal("get KEY [--xml|--json|--yml]", Commands.Get(CommandKind.Get).Usage);
+        Assert.Equal("list [--xml|--json|--yml]", Commands.Get(CommandKind.List).Usage);
+        Assert.Equal("set KEY VALUE", Commands.Get(CommandKind.Set).Usage);
+        Assert.Equal("del KEY", Commands.Get(CommandKind.Del).Usage);
+    }
+}
+
+public class ParserTests
+{
+    private static Request Valid(string line) =>
+        Assert.IsType<LineParse.Valid>(Request.Parse(line)).Request;
+
+    private static string Invalid(string line) =>
+        Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error;
+
+    [Theory]
+    [InlineData("get k", CommandKind.Get)]
+    [InlineData("GET k", CommandKind.Get)]
+    [InlineData("gEt k", CommandKind.Get)]
+    [InlineData("set k v", CommandKind.Set)]
+    [InlineData("SET k v", CommandKind.Set)]
+    [InlineData("del k", CommandKind.Del)]
+    [InlineData("Del k", CommandKind.Del)]
+    [InlineData("list", CommandKind.List)]
+    [InlineData("LIST", CommandKind.List)]
+    [InlineData("ping", CommandKind.Ping)]
+    [InlineData("PiNg", CommandKind.Ping)]
+    [InlineData("help", CommandKind.Help)]
+    [InlineData("help get", CommandKind.Help)]
+    [InlineData("HELP SET", CommandKind.Help)]
+    [InlineData("exit", CommandKind.Exit)]
+    [InlineData("EXIT", CommandKind.Exit)]
+    public void Every_command_parses_in_any_case(string line, CommandKind kind) =>
+        Assert.Equal(kind, Valid(line).Command.Kind);
+
+    [Theory]
+    [InlineData(" x\tb ")]
+    [InlineData("\t\ttabs\tinside\t")]
+    [InlineData("   ")]
+    [InlineData("")]
+    [InlineData("runs   of    spaces")]
+    [InlineData("<tag attr=\"1\">&amp;'quoted'</tag>")]
+    [InlineData("ñandú, čeština, 日本語, עברית")]
+    [InlineData("emoji 😀🎉 and a family 👨‍👩‍👧")]
+    [InlineData("set k v")]
+    [InlineData("--json")]
+    [InlineData("a\rb")]
+    public void The_value_of_set_is_the_rest_of_the_line_verbatim(string value)
+    {
+        var request = Valid("set key " + value);
+        Assert.Equal("key", request.Key);
+        Assert.Equal(value, request.Value);
+    }
+
+    [Theory]
+    [InlineData("get k --xml", OutputFormat.Xml)]
+    [InlineData("get k --JSON", OutputFormat.Json)]
+    [InlineData("get k --Yml", OutputFormat.Yaml)]
+    [InlineData("list --xml", OutputFormat.Xml)]
+    [InlineData("list --json", OutputFormat.Json)]
+    [InlineData("LIST --YML", OutputFormat.Yaml)]
+    [InlineData("get k", OutputFormat.Plain)]
+    public void Format_flags_are_case_insensitive(string line, OutputFormat format) =>
+        Assert.Equal(format, Valid(line).Format);
+
+    [Fact]
+    public void Keys_are_case_sensitive_and_may_hold_any_printable_unicode()
+    {
+        Assert.Equal("Key", Valid("get Key").Key);
+        Assert.Equal("ключ-😀", Valid("del ключ-😀").Key);
+        Assert.Equal(new string('k', 256), Valid("get " + new string('k', 256)).Key);
+        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 256)), Valid("get " + string.Concat(Enumerable.Repeat("😀", 256))).Key);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("\t")]
+    public void A_blank_line_is_nothing(string line) =>
+        Assert.IsType<LineParse.Blank>(Request.Parse(line));
+
+    [Theory]
+    [InlineData("fo", "unknown command 'fo' (type 'help')")]
+    [InlineData("gett k", "unknown command 'gett' (type 'help')")]
+    [InlineData("help fo", "unknown command 'fo' (type 'help')")]
+    [InlineData(" get k", "the line starts with a space")]
+    [InlineData("get", "wrong arguments for 'get' (usage: get KEY [--xml|--json|--yml])")]
+    [InlineData("get a b", "wrong arguments for 'get'")]
+    [InlineData("get a --json --xml", "wrong arguments for 'get'")]
+    [InlineData("get a --csv", "unknown flag '--csv' for 'get'")]
+    [InlineData("get --json", "a KEY must come before '--json'")]
+    [InlineData("get --json k", "a KEY must come before '--json'")]
+    [InlineData("get  k", "unexpected extra space")]
+    [InlineData("get k ", "unexpected extra space")]
+    [InlineData("get k  --json", "unexpected extra space")]
+    [InlineData("set", "wrong arguments for 'set' (usage: set KEY VALUE)")]
+    [InlineData("set k", "wrong arguments for 'set'")]
+    [InlineData("set  k v", "unexpected extra space")]
+    [InlineData("del", "wrong arguments for 'del' (usage: del KEY)")]
+    [InlineData("del k --json", "wrong arguments for 'del'")]
+    [InlineData("del k v", "wrong arguments for 'del'")]
+    [InlineData("list k", "wrong arguments for 'list'")]
+    [InlineData("list --csv", "unknown flag '--csv' for 'list'")]
+    [InlineData("list --json --xml", "wrong arguments for 'list'")]
+    [InlineData("ping x", "wrong arguments for 'ping'")]
+    [InlineData("ping --json", "wrong arguments for 'ping'")]
+    [InlineData("ping ", "unexpected extra space")]
+    [InlineData("exit now", "wrong arguments for 'exit'")]
+    [InlineData("help get set", "wrong arguments for 'help'")]
+    [InlineData("get a\tb", "the key contains whitespace or a control character")]
+    [InlineData("set a\u00a0b v", "the key contains whitespace or a control character")]
+    [InlineData("get a\u0001", "the key contains whitespace or a control character")]
+    [InlineData("del a\u007f", "the key contains whitespace or a control character")]
+    public void Every_bad_line_gets_a_precise_error(string line, string expected) =>
+        Assert.StartsWith(expected, Invalid(line));
+
+    [Fact]
+    public void A_key_of_257_characters_is_too_long()
+    {
+        Assert.Equal("the key is longer than 256 characters", Invalid("get " + new string('k', 257)));
+        Assert.Equal("the key is longer than 256 characters", Invalid("set " + string.Concat(Enumerable.Repeat("é", 257)) + " v"));
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_an_error_not_an_exception()
+    {
+        var parsed = Request.Parse([(byte)'s', (byte)'e', (byte)'t', (byte)' ', (byte)'k', (byte)' ', 0xff, 0xfe]);
+        Assert.Equal(Errors.InvalidUtf8, Assert.IsType<LineParse.Invalid>(parsed).Error);
+    }
+
+    [Fact]
+    public void Errors_echo_input_shortened_and_without_control_characters()
+    {
+        var error = Invalid("x\u0007y" + new string('z', 100));
+        Assert.StartsWith("unknown command 'x?yzzz", error);
+        Assert.Contains("...'", error);
+        Assert.DoesNotContain('\u0007', error);
+    }
+
+    [Fact]
+    public void Help_takes_one_command_as_its_topic()
+    {
+        Assert.Equal(CommandKind.Get, Valid("help GET").Topic?.Kind);
+        Assert.Null(Valid("help").Topic);
+    }
+}
+
+public class CodecTests
+{
+    private static async Task<List<Reply>> RoundTrip(Action<IBufferWriter<byte>> write, int count)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        write(buffer);
+        var reader = new ReplyReader(PipeReader.Create(new MemoryStream(buffer.WrittenMemory.ToArray())));
+        var replies = new List<Reply>();
+        for (var i = 0; i < count; i++) replies.Add(await reader.ReadAsync(TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+        return replies;
+    }
+
+    [Fact]
+    public async Task Every_reply_reads_back_as_written()
+    {
+        var keys = new[] { "a", "b", "ключ" }.Select(Encoding.UTF8.GetBytes).ToArray();
+        var replies = await RoundTrip(output =>
+        {
+            ReplyWriter.Ok(output);
+            ReplyWriter.Pong(output);
+            ReplyWriter.Value(output, Encoding.UTF8.GetBytes(" x\tb \r"));
+            ReplyWriter.Value(output, []);
+            ReplyWriter.Keys(output, keys);
+            ReplyWriter.Keys(output, []);
+            ReplyWriter.Help(output, Commands.All);
+            ReplyWriter.Error(output, "key 'k' not found");
+            ReplyWriter.Bye(output);
+        }, 9);
+
+        Assert.IsType<Reply.Ok>(replies[0]);
+        Assert.IsType<Reply.Pong>(replies[1]);
+        Assert.Equal(" x\tb \r", Assert.IsType<Reply.Value>(replies[2]).Text);
+        Assert.Equal("", Assert.IsType<Reply.Value>(replies[3]).Text);
+        Assert.Equal(["a", "b", "ключ"], Assert.IsType<Reply.Keys>(replies[4]).Names);
+        Assert.Empty(Assert.IsType<Reply.Keys>(replies[5]).Names);
+        Assert.Equal(Commands.All.Select(c => c.HelpLine), Assert.IsType<Reply.Help>(replies[6]).Lines);
+        Assert.Equal("key 'k' not found", Assert.IsType<Reply.Error>(replies[7]).Message);
+        Assert.IsType<Reply.Bye>(replies[8]);
+    }
+
+    [Fact]
+    public void Replies_are_the_wire_lines_of_the_spec()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        ReplyWriter.Value(buffer, "v"u8);
+        ReplyWriter.Keys(buffer, [[(byte)'a']]);
+        ReplyWriter.Error(buffer, "boom");
+        Assert.Equal("VALUE v\nKEYS 1\na\nERROR: boom\n", Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    [Fact]
+    public async Task An_unknown_reply_is_an_error()
+    {
+        var reader = new ReplyReader(PipeReader.Create(new MemoryStream("WHAT\n"u8.ToArray())));
+        await Assert.ThrowsAsync<InvalidDataException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void Framing_accepts_lf_and_crlf_and_keeps_a_partial_line()
+    {
+        var buffer = new ReadOnlySequence<byte>("ping\r\nget a\nset b"u8.ToArray());
+        Assert.True(LineFraming.TryReadLine(ref buffer, out var first));
+        Assert.Equal("ping", Encoding.UTF8.GetString(LineFraming.TrimCarriageReturn(first.ToArray())));
+        Assert.True(LineFraming.TryReadLine(ref buffer, out var second));
+        Assert.Equal("get a", Encoding.UTF8.GetString(second));
+        Assert.False(LineFraming.TryReadLine(ref buffer, out _));
+        Assert.Equal("set b", Encoding.UTF8.GetString(buffer));
+    }
+}
+
+public class StoreTests
+{
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    [Fact]
+    public void Set_get_remove_and_sorted_keys()
+    {
+        var store = new KeyValueStore();
+        store.Set(Bytes("b"), Bytes("2"));
+        store.Set(Bytes("a"), Bytes("1"));
+        store.Set(Bytes("B"), Bytes("3"));
+        store.Set(Bytes("a"), Bytes("one"));
+        Assert.Equal("one", Encoding.UTF8.GetString(store.Get(Bytes("a"))!));
+        Assert.Null(store.Get(Bytes("A")));
+        Assert.Equal(["B", "a", "b"], store.SortedKeys().Select(Encoding.UTF8.GetString));
+        Assert.True(store.Remove(Bytes("a")));
+        Assert.False(store.Remove(Bytes("a")));
+        Assert.Equal(2, store.Count);
+    }
+
+    [Fact]
+    public async Task Many_threads_lose_no_update_and_throw_nothing()
+    {
+        const int threads = 16, perThread = 5_000;
+        var store = new KeyValueStore();
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < perThread; i++)
+            {
+                var own = Bytes($"t{t}-k{i}");
+                store.Set(own, Bytes($"v{i}"));
+                Assert.Equal($"v{i}", Encoding.UTF8.GetString(store.Get(own)!));
+                store.Set(Bytes($"shared-{i % 100}"), Bytes($"t{t}"));
+                if (i % 2 == 1) Assert.True(store.Remove(own));
+                if (i % 1000 == 0) Assert.NotEmpty(store.SortedKeys());
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(threads * perThread / 2 + 100, store.Count);
+        for (var t = 0; t < threads; t++)
+            for (var i = 0; i < perThread; i += 2)
+                Assert.Equal($"v{i}", Encoding.UTF8.GetString(store.Get(Bytes($"t{t}-k{i}"))!));
+    }
+}
+
+public class FormatTests
+{
+    public static readonly TheoryData<string> TrickyValues =
+    [
+        " x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "no", "null", "~", "123", "1.5e3", "0x1F", "- x",
+        "key: value", "#comment", "", "   ", "a\rb", "true", "On", "[1, 2]", "{a: b}", "*anchor", "!tag", "%x", "@x",
+        "`x", "|", ">", "control \u0001 char", "\u0000nul",
+    ];
+
+    [Theory]
+    [MemberData(nameof(TrickyValues))]
+    public void Xml_reads_back_the_exact_value(string value)
+    {
+        var entry = XElement.Parse(Formats.Value(OutputFormat.Xml, "k", value));
+        Assert.Equal("k", XmlText(entry.Element("key")!));
+        Assert.Equal(value, XmlText(entry.Element("value")!));
+    }
+
+    [Theory]
+    [MemberData(nameof(TrickyValues))]
+    public void Json_reads_back_the_exact_value(string value)
+    {
+        using var json = JsonDocument.Parse(Formats.Value(OutputFormat.Json, "k", value));
+        Assert.Equal("k", json.RootElement.GetProperty("key").GetString());
+        Assert.Equal(value, json.RootElement.GetProperty("value").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(TrickyValues))]
+    public void Yaml_reads_back_the_exact_value_as_a_string(string value)
+    {
+        var map = ReadYaml(Formats.Value(OutputFormat.Yaml, "k", value));
+        Assert.Equal("k", map["key"].Value);
+        Assert.Equal(value, map["value"].Value);
+        if (!value.All(char.IsAsciiLetter) || value is "yes" or "no" or "null" or "true" or "On")
+            Assert.NotEqual(ScalarStyle.Plain, map["value"].Style);
+    }
+
+    [Fact]
+    public void Lists_read_back_in_every_format()
+    {
+        string[] keys = ["a", "yes", "123", "ключ", "😀", "null"];
+        Assert.Equal(keys, XElement.Parse(Formats.Keys(OutputFormat.Xml, keys)).Elements("key").Select(XmlText));
+        using var json = JsonDocument.Parse(Formats.Keys(OutputFormat.Json, keys));
+        Assert.Equal(keys, json.RootElement.GetProperty("keys").EnumerateArray().Select(e => e.GetString()!));
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(Formats.Keys(OutputFormat.Yaml, keys)));
+        var list = (YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["keys"];
+        Assert.Equal(keys, list.Children.Select(n => ((YamlScalarNode)n).Value!));
+        Assert.Equal(string.Join('\n', keys), Formats.Keys(OutputFormat.Plain, keys));
+        Assert.Equal(Formats.EmptyList, Formats.Keys(OutputFormat.Plain, []));
+    }
+
+    [Fact]
+    public void Json_keeps_non_ascii_readable() =>
+        Assert.Contains("ñandú 日本語", Formats.Value(OutputFormat.Json, "k", "ñandú 日本語"));
+
+    /// <summary>The text of an element as the format defines it: base64 where the element says so.</summary>
+    public static string XmlText(XElement element) =>
+        (string?)element.Attribute("encoding") == "base64" ? Encoding.UTF8.GetString(Convert.FromBase64String(element.Value)) : element.Value;
+
+    public static Dictionary<string, YamlScalarNode> ReadYaml(string text)
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(text));
+        return ((YamlMappingNode)yaml.Documents[0].RootNode).Children
+            .ToDictionary(pair => ((YamlScalarNode)pair.Key).Value!, pair => (YamlScalarNode)pair.Value);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test support: the real programs, built once and started per test class
+// ---------------------------------------------------------------------------------------------
+
+public static class Programs
+{
+    public static readonly string Root = SourceDirectory();
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly SemaphoreSlim BuildGate = new(1, 1);
+    private static readonly ConcurrentDictionary<string, Task<string>> Builds = new();
+
+    private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+
+    /// <summary>The dll of an entry file, built once per test run (one build at a time: they share a cache).</summary>
+    public static Task<string> DllAsync(string entryFile) => Builds.GetOrAdd(entryFile, BuildAsync);
+
+    private static async Task<string> BuildAsync(string entryFile)
+    {
+        await BuildGate.WaitAsync();
+        try
+        {
+            using var build = Process.Start(StartInfo("build", entryFile, "-t:Build", "-getProperty:TargetPath", "-nologo"))!;
+            var stdout = build.StandardOutput.ReadToEndAsync();
+            var stderr = build.StandardError.ReadToEndAsync();
+            await build.WaitForExitAsync();
+            var dll = (await stdout).Trim().Split('\n').Last().Trim();
+            if (build.ExitCode != 0 || !File.Exists(dll))
+                throw new InvalidOperationException($"building {entryFile} failed:\n{await stdout}\n{await stderr}");
+            return dll;
+        }
+        finally
+        {
+            BuildGate.Release();
+        }
+    }
+
+    public static ProcessStartInfo StartInfo(params IEnumerable<string> arguments)
+    {
+        var info = new ProcessStartInfo("dotnet", arguments)
+        {
+            WorkingDirectory = Root,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            UseShellExecute = false,
+        };
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return info;
+    }
+
+    public static CancellationToken Timeout() =>
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(Patience).Token).Token;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    public static void Signal(Process process, int signal) => Assert.Equal(0, kill(process.Id, signal));
+
+    public const int SIGTERM = 15, SIGINT = 2;
+}
+
+/// <summary>A KVServer process, with everything it printed, its port, thread count and memory.</summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly StringBuilder output = new();
+    private readonly TaskCompletionSource<int> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Process Process { get; }
+    public int Port => listening.Task.Result;
+
+    private ServerProcess(Process process)
+    {
+        Process = process;
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("the server exited"));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    private void Collect(string? line)
+    {
+        if (line is null) return;
+        lock (output) output.AppendLine(line);
+        if (Regex.Match(line, @"^KV server listening on \S+:(\d+) ") is { Success: true } match)
+            listening.TrySetResult(int.Parse(match.Groups[1].Value));
+    }
+
+    /// <summary>Starts `KVServer [args]` (port 0 when no argument is given) without waiting for it to listen.</summary>
+    public static async Task<ServerProcess> LaunchAsync(params string[] args) =>
+        new(Process.Start(Programs.StartInfo([await Programs.DllAsync("KVServer.cs"), .. args.Length == 0 ? ["0"] : args]))!);
+
+    /// <summary>Starts a server and waits for its start line.</summary>
+    public static async Task<ServerProcess> StartAsync(params string[] args)
+    {
+        var server = await LaunchAsync(args);
+        try
+        {
+            await server.listening.Task.WaitAsync(Programs.Patience);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"the server did not start:\n{server.Output}");
+        }
+        return server;
+    }
+
+    public string Output { get { lock (output) return output.ToString(); } }
+
+    public async Task<int> ExitCodeAsync(TimeSpan within)
+    {
+        await Process.WaitForExitAsync().WaitAsync(within);
+        Process.WaitForExit(); // drains the output events
+        return Process.ExitCode;
+    }
+
+    public int Threads => (int)ProcStatus("Threads");
+    public long ResidentBytes => ProcStatus("VmRSS") * 1024;
+
+    private long ProcStatus(string field) =>
+        long.Parse(Regex.Match(File.ReadAllText($"/proc/{Process.Id}/status"), $@"{field}:\s+(\d+)").Groups[1].Value);
+
+    public Task<Connection> ConnectAsync() => Connection.OpenAsync(Port);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        await Process.WaitForExitAsync();
+        Process.Dispose();
+    }
+}
+
+/// <summary>One raw TCP connection to a server, reading replies with Protocol.cs's ReplyReader.</summary>
+public sealed class Connection : IAsyncDisposable
+{
+    public Socket Socket { get; }
+    private readonly NetworkStream stream;
+    private readonly ReplyReader replies;
+
+    private Connection(Socket socket)
+    {
+        Socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        replies = new ReplyReader(PipeReader.Create(stream));
+    }
+
+    public static async Task<Connection> OpenAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(IPAddress.Loopback, port, Programs.Timeout());
+        return new Connection(socket);
+    }
+
+    public async Task SendAsync(string text) => await stream.WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout());
+    public async Task SendAsync(byte[] bytes) => await stream.WriteAsync(bytes, Programs.Timeout());
+    public async Task<Reply> ReadAsync() => await replies.ReadAsync(Programs.Timeout());
+    public async Task<string> ReadLineAsync() => await replies.ReadLineAsync(Programs.Timeout());
+
+    public async Task<Reply> AskAsync(string line)
+    {
+        await SendAsync(line + "\n");
+        return await ReadAsync();
+    }
+
+    /// <summary>True when the server has closed the connection (after any replies still unread).</summary>
+    public async Task<bool> ClosedByServerAsync()
+    {
+        try
+        {
+            while (true) await replies.ReadLineAsync(Programs.Timeout());
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException)
+        {
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await stream.DisposeAsync();
+}
+
+/// <summary>One server per test class that uses it.</summary>
+public sealed class LiveServer : IAsyncLifetime
+{
+    public ServerProcess Server { get; private set; } = null!;
+    public async ValueTask InitializeAsync() => Server = await ServerProcess.StartAsync();
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>The real KVClient process with redirected standard input.</summary>
+public sealed class ClientProcess : IAsyncDisposable
+{
+    public Process Process { get; }
+    private readonly Task<string> stdout, stderr;
+
+    private ClientProcess(Process process)
+    {
+        Process = process;
+        stdout = process.StandardOutput.ReadToEndAsync();
+        stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public static async Task<ClientProcess> StartAsync(params string[] args) =>
+        new(Process.Start(Programs.StartInfo([await Programs.DllAsync("KVClient.cs"), .. args]))!);
+
+    /// <summary>Runs a whole script through the client: its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args)
+    {
+        await using var client = await StartAsync(args);
+        await client.Process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(script), Programs.Timeout());
+        client.Process.StandardInput.Close();
+        return await client.FinishAsync();
+    }
+
+    public async Task<(int ExitCode, string Output)> FinishAsync()
+    {
+        await Process.WaitForExitAsync(Programs.Timeout());
+        return (Process.ExitCode, await stdout + await stderr);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        await Process.WaitForExitAsync();
+        Process.Dispose();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration tests: the server
+// ---------------------------------------------------------------------------------------------
+
+public class ServerTests(LiveServer live) : IClassFixture<LiveServer>
+{
+    private ServerProcess Server => live.Server;
+
+    [Fact]
+    public async Task The_readme_example_gets_the_spec_replies_byte_for_byte()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("set a  x\tb \r\nget a\nlist\nfoo\n\nping\n");
+        var expected = new[] { "OK", "VALUE  x\tb ", "KEYS 1", "a", "ERROR: unknown command 'foo' (type 'help')", "PONG" };
+        foreach (var line in expected) Assert.Equal(line, await connection.ReadLineAsync());
+        Assert.Matches(@"^KV server listening on \S+:\d+ \(thread pool max \d+", server.Output);
+    }
+
+    [Fact]
+    public async Task Every_command_answers_with_its_wire_reply()
+    {
+        await using var c = await Server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await c.AskAsync("PING"));
+        Assert.IsType<Reply.Ok>(await c.AskAsync("set every-k v"));
+        Assert.Equal("v", Assert.IsType<Reply.Value>(await c.AskAsync("GET every-k --json")).Text);
+        Assert.Contains("every-k", Assert.IsType<Reply.Keys>(await c.AskAsync("list --yml")).Names);
+        Assert.IsType<Reply.Ok>(await c.AskAsync("Del every-k"));
+        Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("del every-k")).Message);
+        Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("get every-k")).Message);
+        Assert.Equal(Commands.All.Select(x => x.HelpLine), Assert.IsType<Reply.Help>(await c.AskAsync("help")).Lines);
+        Assert.Equal([Commands.Get(CommandKind.Set).HelpLine], Assert.IsType<Reply.Help>(await c.AskAsync("help set")).Lines);
+        Assert.StartsWith("wrong arguments", Assert.IsType<Reply.Error>(await c.AskAsync("get")).Message);
+        Assert.IsType<Reply.Bye>(await c.AskAsync("exit"));
+        Assert.True(await c.ClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task Values_come_back_exactly_as_set()
+    {
+        await using var c = await Server.ConnectAsync();
+        foreach (var value in FormatTests.TrickyValues.Select(row => row.Data))
+        {
+            Assert.IsType<Reply.Ok>(await c.AskAsync("set exact " + value));
+            Assert.Equal(value, Assert.IsType<Reply.Value>(await c.AskAsync("get exact")).Text);
+        }
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_clients_get_every_reply_right()
+    {
+        const int clients = 50, requests = 240;
+        var mismatches = new ConcurrentBag<string>();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async id =>
+        {
+            var random = new Random(id);
+            var model = new Dictionary<string, string>();
+            await using var c = await Server.ConnectAsync();
+            for (var i = 0; i < requests; i++)
+            {
+                var key = $"load{id}-{random.Next(20)}";
+                var (line, expected) = random.Next(5) switch
+                {
+                    0 or 1 => Set(key, $"v{i}\t {id} ñ😀 <&>"),
+                    2 => ($"get {key}", model.TryGetValue(key, out var v) ? $"VALUE {v}" : $"ERROR: key '{key}' not found"),
+                    3 => ($"del {key}", model.Remove(key) ? "OK" : $"ERROR: key '{key}' not found"),
+                    _ => ("ping", "PONG"),
+                };
+                var actual = await c.AskAsync(line) switch
+                {
+                    Reply.Value(var text) => $"VALUE {text}",
+                    Reply.Error(var message) => $"ERROR: {message}",
+                    Reply.Ok => "OK",
+                    Reply.Pong => "PONG",
+                    var other => other.ToString(),
+                };
+                if (actual != expected) mismatches.Add($"client {id}, request {i} '{line}': expected '{expected}', got '{actual}'");
+            }
+            var listed = Assert.IsType<Reply.Keys>(await c.AskAsync("list")).Names.Where(k => k.StartsWith($"load{id}-"));
+            if (!listed.SequenceEqual(model.Keys.Order(StringComparer.Ordinal))) mismatches.Add($"client {id}: list differs");
+
+            (string, string) Set(string key, string value)
+            {
+                model[key] = value;
+                return ($"set {key} {value}", "OK");
+            }
+        }));
+        Assert.Empty(mismatches);
+    }
+
+    [Fact]
+    public async Task Idle_and_half_line_clients_do_not_stop_a_new_one()
+    {
+        var idle = new List<Connection>();
+        try
+        {
+            for (var i = 0; i < 500; i++) idle.Add(await Server.ConnectAsync());
+            await using var halfLine = await Server.ConnectAsync();
+            await halfLine.SendAsync("set half-line wai");
+
+            await using var fresh = await Server.ConnectAsync();
+            Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+
+            await halfLine.SendAsync("ted\n");
+            Assert.IsType<Reply.Ok>(await halfLine.ReadAsync());
+            Assert.Equal("waited", Assert.IsType<Reply.Value>(await fresh.AskAsync("get half-line")).Text);
+            Assert.IsType<Reply.Pong>(await idle[^1].AskAsync("ping"));
+        }
+        finally
+        {
+            foreach (var connection in idle) await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_thousand_pipelined_requests_are_answered_in_order()
+    {
+        await using var c = await Server.ConnectAsync();
+        var batch = new StringBuilder();
+        for (var i = 0; i < 1000; i++) batch.Append($"set pipe{i} value {i}\nget pipe{i}\n");
+        await c.SendAsync(batch.ToString());
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.IsType<Reply.Ok>(await c.ReadAsync());
+            Assert.Equal($"value {i}", Assert.IsType<Reply.Value>(await c.ReadAsync()).Text);
+        }
+    }
+
+    [Fact]
+    public async Task Threads_stay_bounded_under_500_busy_connections()
+    {
+        var connections = new List<Connection>();
+        try
+        {
+            for (var i = 0; i < 500; i++) connections.Add(await Server.ConnectAsync());
+            for (var round = 0; round < 3; round++)
+                await Task.WhenAll(connections.Select(async c => Assert.IsType<Reply.Pong>(await c.AskAsync("ping"))));
+            var threads = Server.Threads;
+            TestContext.Current.SendDiagnosticMessage($"server threads with 500 connections: {threads}");
+            Assert.InRange(threads, 1, 48);
+        }
+        finally
+        {
+            foreach (var connection in connections) await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Connects_and_disconnects_are_logged_with_the_peer_and_count()
+    {
+        await using (var c = await Server.ConnectAsync()) Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
+        var deadline = Task.Delay(Programs.Patience, TestContext.Current.CancellationToken);
+        while (!Regex.IsMatch(Server.Output, @"- \S+:\d+ disconnected, .* \(\d+ clients\)") && !deadline.IsCompleted) await Task.Delay(20, TestContext.Current.CancellationToken);
+        Assert.Matches(@"\+ \S+:\d+ connected \(\d+ clients\)", Server.Output);
+        Assert.Matches(@"- \S+:\d+ disconnected, .* \(\d+ clients\)", Server.Output);
+    }
+}
+
+public class ServerStartTests
+{
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("70000")]
+    [InlineData("-1")]
+    [InlineData("9000 9001")]
+    [InlineData("--max-clients")]
+    [InlineData("--max-clients x")]
+    [InlineData("--nope")]
+    public async Task Bad_arguments_print_an_error_and_exit_2(string arguments)
+    {
+        await using var server = await ServerProcess.LaunchAsync(arguments.Split(' '));
+        Assert.Equal(2, await server.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith("ERROR: ", server.Output);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_prints_an_error_and_exits_1()
+    {
+        await using var first = await ServerProcess.StartAsync();
+        await using var second = await ServerProcess.LaunchAsync(first.Port.ToString());
+        Assert.Equal(1, await second.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith($"ERROR: port {first.Port} is already in use", second.Output);
+    }
+
+    [Fact]
+    public async Task Help_prints_every_option()
+    {
+        await using var server = await ServerProcess.LaunchAsync("--help");
+        Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
+        foreach (var option in new[] { "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
+            Assert.Contains(option, server.Output);
+    }
+}
