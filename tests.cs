@@ -587,17 +587,35 @@ public sealed class LiveServer : IAsyncLifetime
     public async ValueTask DisposeAsync() => await Server.DisposeAsync();
 }
 
-/// <summary>The real KVClient process with redirected standard input.</summary>
+/// <summary>The real KVClient process with redirected standard input; its output is split on LF only, as written.</summary>
 public sealed class ClientProcess : IAsyncDisposable
 {
     public Process Process { get; }
-    private readonly Task<string> stdout, stderr;
+    private readonly StringBuilder printed = new();
+    private readonly SemaphoreSlim printedMore = new(0);
+    private readonly Task pump, stderr;
+    private int consumed;
 
     private ClientProcess(Process process)
     {
         Process = process;
-        stdout = process.StandardOutput.ReadToEndAsync();
-        stderr = process.StandardError.ReadToEndAsync();
+        pump = Task.Run(async () =>
+        {
+            var chunk = new char[4096];
+            int read;
+            while ((read = await process.StandardOutput.ReadAsync(chunk)) > 0)
+            {
+                lock (printed) printed.Append(chunk, 0, read);
+                printedMore.Release();
+            }
+            printedMore.Release();
+        });
+        stderr = Task.Run(async () =>
+        {
+            var text = await process.StandardError.ReadToEndAsync();
+            await pump;
+            lock (printed) printed.Append(text);
+        });
     }
 
     public static async Task<ClientProcess> StartAsync(params string[] args) =>
@@ -607,15 +625,45 @@ public sealed class ClientProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args)
     {
         await using var client = await StartAsync(args);
-        await client.Process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(script), Programs.Timeout());
+        await client.SendAsync(script);
         client.Process.StandardInput.Close();
         return await client.FinishAsync();
     }
 
+    public async Task SendAsync(string text)
+    {
+        await Process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout());
+        await Process.StandardInput.BaseStream.FlushAsync(Programs.Timeout());
+    }
+
+    /// <summary>The next line the client printed.</summary>
+    public async Task<string> ReadLineAsync()
+    {
+        while (true)
+        {
+            var ended = pump.IsCompleted;
+            lock (printed)
+            {
+                var text = printed.ToString();
+                var newline = text.IndexOf('\n', consumed);
+                if (newline >= 0)
+                {
+                    var line = text[consumed..newline];
+                    consumed = newline + 1;
+                    return line;
+                }
+            }
+            if (ended) throw new EndOfStreamException("the client ended");
+            await printedMore.WaitAsync(Programs.Timeout());
+        }
+    }
+
+    /// <summary>Waits for the exit: the exit code, and what the client printed that was not read yet.</summary>
     public async Task<(int ExitCode, string Output)> FinishAsync()
     {
         await Process.WaitForExitAsync(Programs.Timeout());
-        return (Process.ExitCode, await stdout + await stderr);
+        await stderr.WaitAsync(Programs.Timeout());
+        lock (printed) return (Process.ExitCode, printed.ToString()[consumed..]);
     }
 
     public async ValueTask DisposeAsync()
@@ -817,5 +865,164 @@ public class ServerStartTests
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         foreach (var option in new[] { "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
             Assert.Contains(option, server.Output);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration tests: the client, driven through redirected standard input
+// ---------------------------------------------------------------------------------------------
+
+public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
+{
+    private string Port => live.Server.Port.ToString();
+
+    private static readonly string[] ValuesToRoundTrip =
+        [" x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "null", "123", "- x", "key: value", "   ", "plain"];
+
+    [Fact]
+    public async Task A_scripted_session_prints_every_format_so_that_its_library_reads_back_the_value()
+    {
+        var script = new StringBuilder();
+        for (var i = 0; i < ValuesToRoundTrip.Length; i++)
+            script.Append($"set fmt{i} {ValuesToRoundTrip[i]}\nget fmt{i}\nget fmt{i} --xml\nget fmt{i} --JSON\nget fmt{i} --yml\n");
+        script.Append("list\nlist --xml\nlist --json\nlist --yml\nexit\nping\n");
+
+        var (exitCode, output) = await ClientProcess.RunAsync(script.ToString(), "localhost", Port);
+        Assert.Equal(0, exitCode);
+        var lines = new Queue<string>(output.Split('\n'));
+        string Take(int count) => string.Join('\n', Enumerable.Range(0, count).Select(_ => lines.Dequeue()));
+
+        foreach (var (value, i) in ValuesToRoundTrip.Select((v, i) => (v, i)))
+        {
+            Assert.Equal("OK", Take(1));
+            Assert.Equal(value, Take(1));
+            var xml = XElement.Parse(Take(4));
+            Assert.Equal(value, FormatTests.XmlText(xml.Element("value")!));
+            Assert.Equal($"fmt{i}", FormatTests.XmlText(xml.Element("key")!));
+            using var json = JsonDocument.Parse(Take(4));
+            Assert.Equal(value, json.RootElement.GetProperty("value").GetString());
+            Assert.Equal(value, FormatTests.ReadYaml(Take(2))["value"].Value);
+        }
+        var keys = Enumerable.Range(0, ValuesToRoundTrip.Length).Select(i => $"fmt{i}").Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(keys, Take(keys.Length).Split('\n'));
+        Assert.Equal(keys, XElement.Parse(Take(keys.Length + 2)).Elements("key").Select(FormatTests.XmlText));
+        using var list = JsonDocument.Parse(Take(keys.Length + 4));
+        Assert.Equal(keys, list.RootElement.GetProperty("keys").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal("keys:", Take(1));
+        Assert.Equal(keys.Select(k => "- " + k), Take(keys.Length).Split('\n'));
+        Assert.Equal("BYE", Take(1));
+        Assert.Equal("", string.Join('\n', lines));
+    }
+
+    [Fact]
+    public async Task Redirected_input_prints_one_reply_per_command_and_no_prompt()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget");
+        Assert.Equal(0, exitCode);
+        var lines = output.Split('\n');
+        Assert.Equal(["PONG", "PONG", "OK", "OK", "ERROR: key 'r1' not found"], lines[..5]);
+        Assert.DoesNotContain("KVClient>", output);
+        Assert.Equal("ERROR: " + Errors.WrongArguments(Commands.Get(CommandKind.Get)), lines[^2]);
+    }
+
+    [Fact]
+    public async Task Help_is_answered_from_the_command_table()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("help\nhelp get\n", "localhost", Port);
+        Assert.Equal(0, exitCode);
+        Assert.Equal([.. Commands.All.Select(c => c.HelpLine), Commands.Get(CommandKind.Get).HelpLine, ""], output.Split('\n'));
+    }
+
+    [Fact]
+    public async Task Invalid_commands_print_an_error_and_are_never_sent()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var received = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptTcpClientAsync(Programs.Timeout());
+            var stream = peer.GetStream();
+            var reader = new ReplyReader(PipeReader.Create(stream));
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await reader.ReadLineAsync(Programs.Timeout());
+                lines.Add(line);
+                await stream.WriteAsync(line == "exit" ? "BYE\n"u8.ToArray() : "PONG\n"u8.ToArray());
+                if (line == "exit") return lines;
+            }
+        });
+
+        string[] invalid =
+        [
+            "fo", "get", "get a b", "get a --csv", "get --json a", "get  a", "set", "set k", "del", "del k v", "list k",
+            "list --csv", "ping x", "exit now", "help nope", " ping", "get a\tb", "get " + new string('k', 257),
+        ];
+        var script = string.Join('\n', invalid.Append("ping").Append("help").Append("exit")) + "\n";
+        var (exitCode, output) = await ClientProcess.RunAsync(script, "127.0.0.1", port.ToString());
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["ping", "exit"], await received.WaitAsync(Programs.Timeout()));
+        var lines = output.Split('\n');
+        Assert.All(lines[..invalid.Length], line => Assert.StartsWith("ERROR: ", line));
+        foreach (var (line, i) in invalid.Select((line, i) => (line, i)))
+            Assert.Equal("ERROR: " + Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error, lines[i]);
+        Assert.Equal("PONG", lines[invalid.Length]);
+    }
+
+    [Theory]
+    [InlineData("localhost")]
+    [InlineData("a b c")]
+    public async Task Wrong_argument_count_is_a_usage_error_with_exit_2(string arguments)
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("", arguments.Split(' '));
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("ERROR: give both HOST and PORT", output);
+    }
+
+    [Fact]
+    public async Task An_invalid_port_is_a_usage_error_with_exit_2()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("", "localhost", "http");
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("ERROR: invalid port 'http'", output);
+    }
+
+    [Fact]
+    public async Task A_closed_port_exits_1_within_5_seconds()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        await using var client = await ClientProcess.StartAsync("127.0.0.1", port.ToString());
+        await client.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        var (exitCode, output) = await client.FinishAsync();
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"ERROR: could not connect to 127.0.0.1:{port} (", output);
+    }
+
+    [Fact]
+    public async Task Names_and_ipv6_addresses_both_connect()
+    {
+        Assert.Equal((0, "PONG\n"), await ClientProcess.RunAsync("ping\n", "localhost", Port));
+        Assert.Equal((0, "PONG\n"), await ClientProcess.RunAsync("ping\n", "::1", Port));
+    }
+
+    [Fact]
+    public async Task A_server_lost_mid_session_gives_an_error_line_and_exit_1()
+    {
+        var server = await ServerProcess.StartAsync();
+        await using var client = await ClientProcess.StartAsync("localhost", server.Port.ToString());
+        await client.SendAsync("set lost v\n");
+        Assert.Equal("OK", await client.ReadLineAsync());
+        await server.DisposeAsync();
+
+        await client.SendAsync("get lost\n");
+        var (exitCode, output) = await client.FinishAsync();
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"^ERROR: lost the connection to localhost:\d+ \(.+\)\n$", output);
     }
 }
