@@ -65,6 +65,12 @@ await foreach (var line in interactive ? TerminalLines().ToAsyncEnumerable() : R
         case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !session.IsConnected:
             return 0;
         case LineParse.Valid(var request):
+            if (session.ClosedByServer())
+            {
+                session.Disconnect();
+                Console.WriteLine($"ERROR: lost the connection to {server} (the server closed it)");
+                if (!interactive) return 1;
+            }
             if (!session.IsConnected)
             {
                 if (await session.TryConnectAsync() is { } again)
@@ -83,7 +89,7 @@ await foreach (var line in interactive ? TerminalLines().ToAsyncEnumerable() : R
             {
                 session.Disconnect();
                 if (request.Command.Kind == CommandKind.Exit) return 0;
-                Console.WriteLine($"ERROR: lost the connection to {server} ({e.Message})");
+                Console.WriteLine($"ERROR: lost the connection to {server} ({Session.Describe(e)})");
                 if (!interactive) return 1;
                 break;
             }
@@ -147,6 +153,18 @@ sealed class Session(string host, int port) : IAsyncDisposable
     private ReplyReader? replies;
 
     public bool IsConnected => stream is not null;
+
+    /// <summary>True when the server closed an idle connection (it stopped, or timed us out) since the last reply.</summary>
+    public bool ClosedByServer() => stream?.Socket is { } socket && socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+
+    /// <summary>A failure in a user's words, not the runtime's.</summary>
+    public static string Describe(Exception e) => (e.InnerException as SocketException ?? e as SocketException)?.SocketErrorCode switch
+    {
+        SocketError.ConnectionReset => "the connection was reset",
+        SocketError.Shutdown or SocketError.ConnectionAborted or SocketError.OperationAborted => "the server closed it",
+        null when e is EndOfStreamException => "the server closed it",
+        _ => e.Message,
+    };
 
     /// <summary>Null when connected, else why not.</summary>
     public async Task<string?> TryConnectAsync()

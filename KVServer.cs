@@ -237,10 +237,8 @@ sealed class KvServer(Socket listener, ServerOptions options)
             }
             catch (OperationCanceledException)
             {
-                var why = stopping.IsCancellationRequested ? Errors.ShuttingDown : Errors.IdleTimeout(options.IdleTimeout);
-                ReplyWriter.Error(output, why);
-                await output.FlushAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
-                return why;
+                // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
+                return stopping.IsCancellationRequested ? "the server is stopping" : $"idle for {options.IdleTimeout.TotalSeconds} s";
             }
 
             var buffer = result.Buffer;

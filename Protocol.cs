@@ -138,8 +138,6 @@ public static class Errors
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
-    public static string IdleTimeout(TimeSpan timeout) => $"idle for {timeout.TotalSeconds:0.#} s, closing the connection";
-    public const string ShuttingDown = "the server is shutting down";
 
     /// <summary>A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.</summary>
     public static string Echo(ReadOnlySpan<byte> utf8)
@@ -525,7 +523,7 @@ public static class Formats
 
     public static string Value(OutputFormat format, string key, string value) => format switch
     {
-        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value))),
+        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value, preserveSpace: true))),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
@@ -567,13 +565,13 @@ public static class Formats
     };
 
     // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
-    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of the value.
-    private static XElement XmlText(string name, string text)
+    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold none).
+    private static XElement XmlText(string name, string text, bool preserveSpace = false)
     {
         try
         {
             XmlConvert.VerifyXmlChars(text);
-            return new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text);
+            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text) : new XElement(name, text);
         }
         catch (XmlException)
         {
@@ -617,8 +615,8 @@ public static class Formats
     }
 
     /// <summary>
-    /// Plain only for words no YAML reader could take for anything but a string (letters first, then letters,
-    /// digits and `_-./`, and not one of YAML 1.1's booleans or nulls); everything else is double-quoted.
+    /// Plain only for text no YAML reader could take for anything but a string (a letter first, then letters,
+    /// digits, `_-./` and inner spaces, and not one of YAML 1.1's booleans or nulls); everything else is double-quoted.
     /// </summary>
     private static Scalar YamlString(string value) =>
         new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted, isPlainImplicit: true, isQuotedImplicit: true);
@@ -627,8 +625,8 @@ public static class Formats
         new[] { "y", "n", "yes", "no", "on", "off", "true", "false", "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static bool IsPlainYamlWord(string value) =>
-        value.Length > 0 && char.IsAsciiLetter(value[0])
-        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/')
+        value.Length > 0 && char.IsAsciiLetter(value[0]) && !value.EndsWith(' ')
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ')
         && !YamlReservedWords.Contains(value);
 
 }
