@@ -25,7 +25,7 @@ const string Usage = """
 
       PORT                 TCP port to listen on (default 9000; 0 picks a free port)
       --bind ADDR          the address to listen on (default: every interface, IPv4 and IPv6)
-      --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 10000)
+      --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
       --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
       --idle-timeout S     close a client silent for S seconds (default 0: never)
       --threads N          the thread-pool cap, ThreadPool.SetMaxThreads (default max(16, 4 x cores))
@@ -85,7 +85,7 @@ sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLi
 {
     public static ServerOptions Parse(string[] args)
     {
-        var options = new ServerOptions(9000, null, 10_000, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount));
+        var options = new ServerOptions(9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount));
         var portSeen = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -242,33 +242,30 @@ sealed class KvServer(Socket listener, ServerOptions options)
             }
 
             var buffer = result.Buffer;
-            var close = false;
             string? ending = null;
-            while (!close && LineFraming.TryReadLine(ref buffer, out var line))
+            while (ending is null && LineFraming.TryReadLine(ref buffer, out var line))
             {
-                if (line.Length > options.MaxLineBytes)
-                {
-                    ending = Errors.LineTooLong(options.MaxLineBytes);
-                    break;
-                }
-                close = Execute(line, output);
+                if (line.Length > options.MaxLineBytes) ending = RefuseLongLine(output);
+                else if (Execute(line, output)) ending = "exit";
                 if (output.UnflushedBytes > FlushThresholdBytes) await output.FlushAsync(stopping);
             }
-            if (ending is null && !close && buffer.Length > options.MaxLineBytes) ending = Errors.LineTooLong(options.MaxLineBytes);
-            if (ending is null && !close && result.IsCompleted && !buffer.IsEmpty)
-            {
-                // The client half-closed after a last line with no LF: answer it, as `printf 'ping' | nc` expects.
-                Execute(buffer, output);
-                buffer = buffer.Slice(buffer.End);
-            }
+            // No LF yet: the pipe keeps the partial line for the next read, up to the limit.
+            if (ending is null && buffer.Length > options.MaxLineBytes) ending = RefuseLongLine(output);
+            var partialLine = !buffer.IsEmpty;
             input.AdvanceTo(buffer.Start, buffer.End);
 
-            if (ending is not null) ReplyWriter.Error(output, ending);
             if (output.UnflushedBytes > 0) await output.FlushAsync(stopping);
             if (ending is not null) return ending;
-            if (close) return "exit";
-            if (result.IsCompleted) return "closed by the client";
+            // A last line without its LF is dropped, as Redis does: it may be a request cut short by a killed client.
+            if (result.IsCompleted) return partialLine ? "closed by the client in the middle of a line" : "closed by the client";
         }
+    }
+
+    private string RefuseLongLine(PipeWriter output)
+    {
+        var error = Errors.LineTooLong(options.MaxLineBytes);
+        ReplyWriter.Error(output, error);
+        return error;
     }
 
     private bool Execute(ReadOnlySequence<byte> line, PipeWriter output)
