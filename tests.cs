@@ -924,7 +924,7 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
     [Fact]
     public async Task Redirected_input_prints_one_reply_per_command_and_no_prompt()
     {
-        var (exitCode, output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget");
+        var (exitCode, output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget", "localhost", Port);
         Assert.Equal(0, exitCode);
         var lines = output.Split('\n');
         Assert.Equal(["PONG", "PONG", "OK", "OK", "ERROR: key 'r1' not found"], lines[..5]);
