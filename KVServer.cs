@@ -123,7 +123,7 @@ sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLi
 sealed class KvServer(Socket listener, ServerOptions options)
 {
     private const int FlushThresholdBytes = 64 * 1024;
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, useZeroByteReads: true);
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, useZeroByteReads: false);
     private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024);
 
     private readonly KeyValueStore store = new();
@@ -298,11 +298,11 @@ sealed class KvServer(Socket listener, ServerOptions options)
             case null:
                 return false;
             case CommandKind.Get:
-                if (store.Get(request.Key) is { } value) ReplyWriter.Value(output, value);
+                if (store.TryGet(request.Key, out var value)) ReplyWriter.Value(output, value.Span);
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
-                store.Set(request.Key, request.Value.ToArray());
+                store.Set(request.Key, request.Value);
                 ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Del:

@@ -222,7 +222,7 @@ public class CodecTests
     [Fact]
     public async Task Every_reply_reads_back_as_written()
     {
-        var keys = new[] { "a", "b", "ключ" }.Select(Encoding.UTF8.GetBytes).ToArray();
+        var keys = new[] { "a", "b", "ключ" }.Select(k => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(k)).ToArray();
         var replies = await RoundTrip(output =>
         {
             ReplyWriter.Ok(output);
@@ -252,7 +252,7 @@ public class CodecTests
     {
         var buffer = new ArrayBufferWriter<byte>();
         ReplyWriter.Value(buffer, "v"u8);
-        ReplyWriter.Keys(buffer, [[(byte)'a']]);
+        ReplyWriter.Keys(buffer, [new byte[] { (byte)'a' }]);
         ReplyWriter.Error(buffer, "boom");
         Assert.Equal("VALUE v\nKEYS 1\na\nERROR: boom\n", Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
@@ -281,6 +281,9 @@ public class StoreTests
 {
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
+    private static string? Get(KeyValueStore store, string key) =>
+        store.TryGet(Bytes(key), out var value) ? Encoding.UTF8.GetString(value.Span) : null;
+
     [Fact]
     public void Set_get_remove_and_sorted_keys()
     {
@@ -289,12 +292,25 @@ public class StoreTests
         store.Set(Bytes("a"), Bytes("1"));
         store.Set(Bytes("B"), Bytes("3"));
         store.Set(Bytes("a"), Bytes("one"));
-        Assert.Equal("one", Encoding.UTF8.GetString(store.Get(Bytes("a"))!));
-        Assert.Null(store.Get(Bytes("A")));
-        Assert.Equal(["B", "a", "b"], store.SortedKeys().Select(Encoding.UTF8.GetString));
+        store.Set(Bytes("empty"), []);
+        Assert.Equal("one", Get(store, "a"));
+        Assert.Equal("", Get(store, "empty"));
+        Assert.Null(Get(store, "A"));
+        Assert.Equal(["B", "a", "b", "empty"], store.SortedKeys().Select(k => Encoding.UTF8.GetString(k.Span)));
         Assert.True(store.Remove(Bytes("a")));
         Assert.False(store.Remove(Bytes("a")));
-        Assert.Equal(2, store.Count);
+        Assert.Equal(3, store.Count);
+    }
+
+    [Fact]
+    public void The_longest_key_and_a_large_value_are_kept_whole()
+    {
+        var store = new KeyValueStore();
+        var key = string.Concat(Enumerable.Repeat("😀", Errors.MaxKeyCharacters));
+        var value = new string('v', 1_000_000);
+        store.Set(Bytes(key), Bytes(value));
+        Assert.Equal(value, Get(store, key));
+        Assert.Equal(key, Encoding.UTF8.GetString(Assert.Single(store.SortedKeys()).Span));
     }
 
     [Fact]
@@ -308,11 +324,11 @@ public class StoreTests
             start.SignalAndWait();
             for (var i = 0; i < perThread; i++)
             {
-                var own = Bytes($"t{t}-k{i}");
-                store.Set(own, Bytes($"v{i}"));
-                Assert.Equal($"v{i}", Encoding.UTF8.GetString(store.Get(own)!));
+                var own = $"t{t}-k{i}";
+                store.Set(Bytes(own), Bytes($"v{i}"));
+                Assert.Equal($"v{i}", Get(store, own));
                 store.Set(Bytes($"shared-{i % 100}"), Bytes($"t{t}"));
-                if (i % 2 == 1) Assert.True(store.Remove(own));
+                if (i % 2 == 1) Assert.True(store.Remove(Bytes(own)));
                 if (i % 1000 == 0) Assert.NotEmpty(store.SortedKeys());
             }
         }, TaskCreationOptions.LongRunning)).ToArray();
@@ -321,7 +337,8 @@ public class StoreTests
         Assert.Equal(threads * perThread / 2 + 100, store.Count);
         for (var t = 0; t < threads; t++)
             for (var i = 0; i < perThread; i += 2)
-                Assert.Equal($"v{i}", Encoding.UTF8.GetString(store.Get(Bytes($"t{t}-k{i}"))!));
+                Assert.Equal($"v{i}", Get(store, $"t{t}-k{i}"));
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Matches("^t\\d+$", Get(store, $"shared-{i}")));
     }
 }
 
