@@ -1449,3 +1449,31 @@ public class TenThousandClients
 
 [CollectionDefinition(nameof(TenThousandClients), DisableParallelization = true)]
 public class TenThousandClientsCollection;
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark still runs (a smoke test: no test asserts a time)
+// ---------------------------------------------------------------------------------------------
+
+public class BenchSmokeTests
+{
+    [Theory]
+    [InlineData("1")]
+    [InlineData("8")]
+    public async Task Bench_runs_for_a_second_with_operations_and_no_errors(string pipeline)
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var bench = Process.Start(Programs.StartInfo(
+            await Programs.DllAsync("bench.cs"), "--port", server.Port.ToString(), "--seconds", "1", "--clients", "4",
+            "--keys", "500", "--pipeline", pipeline, "--server-pid", server.Process.Id.ToString()))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+
+        Assert.Equal(0, bench.ExitCode);
+        Assert.True(long.Parse(Regex.Match(output, @"ops/s: (\d+)").Groups[1].Value) > 0, output);
+        Assert.Contains("errors: 0", output);
+        Assert.Matches(@"latency ms: p50 [\d.]+  p90 [\d.]+  p99 [\d.]+  p99.9 [\d.]+  max [\d.]+", output);
+        Assert.Contains($"server pid {server.Process.Id}: RSS", output);
+        await using var check = await server.ConnectAsync();
+        Assert.Equal(500, Assert.IsType<Reply.Keys>(await check.AskAsync("list")).Names.Length);
+    }
+}
