@@ -22,8 +22,10 @@ using KV;
 
 // The load generator runs its socket continuations inline on .NET's epoll threads, the cheapest client .NET
 // has, so that on a small machine most of the CPU goes to the server being measured. Only the benchmark does
-// this: the server keeps every client's work on the ThreadPool. Set before the first socket is made.
-Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+// this: the server keeps every client's work on the ThreadPool. Set before the first socket is made; run with
+// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 to measure with a ThreadPool client instead.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
 BenchOptions options;
 try
