@@ -217,18 +217,13 @@ static class Load
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, Math.Min(8, o.Keys)).Select(async _ =>
         {
-            using var socket = await ConnectAsync(o);
-            await using var stream = new NetworkStream(socket);
-            var input = PipeReader.Create(stream);
-            var batch = new ArrayBufferWriter<byte>();
+            await using var connection = await LoadConnection.OpenAsync(o, dialect);
             while (true)
             {
-                batch.ResetWrittenCount();
                 var count = 0;
-                for (int key; count < 512 && (key = Interlocked.Increment(ref next)) < o.Keys; count++) Wire.Set(batch, dialect, key, value);
+                for (int key; count < 512 && (key = Interlocked.Increment(ref next)) < o.Keys; count++) Wire.Set(connection.Batch, dialect, key, value);
                 if (count == 0) return;
-                await stream.WriteAsync(batch.WrittenMemory);
-                if (await ReadRepliesAsync(input, dialect, count, null) > 0) throw new IOException("the server refused a set while filling the keys");
+                if (await connection.SendBatchAsync(count, null) > 0) throw new IOException("the server refused a set while filling the keys");
             }
         }));
     }
@@ -245,22 +240,17 @@ static class Load
             var random = new Random(id);
             var value = Enumerable.Repeat((byte)'v', o.ValueSize).ToArray();
             var ticks = new List<long>(1 << 16);
-            using var socket = await ConnectAsync(o);
-            await using var stream = new NetworkStream(socket);
-            var input = PipeReader.Create(stream);
-            var batch = new ArrayBufferWriter<byte>();
+            await using var connection = await LoadConnection.OpenAsync(o, dialect);
             while (Stopwatch.GetTimestamp() < deadline && Interlocked.Add(ref budget, -o.Pipeline) > -o.Pipeline)
             {
-                batch.ResetWrittenCount();
                 for (var i = 0; i < o.Pipeline; i++)
                 {
                     var key = random.Next(o.Keys);
-                    if (random.NextDouble() < o.GetRatio) Wire.Get(batch, dialect, key);
-                    else Wire.Set(batch, dialect, key, value);
+                    if (random.NextDouble() < o.GetRatio) Wire.Get(connection.Batch, dialect, key);
+                    else Wire.Set(connection.Batch, dialect, key, value);
                 }
                 var sent = Stopwatch.GetTimestamp();
-                await stream.WriteAsync(batch.WrittenMemory);
-                Interlocked.Add(ref errors, await ReadRepliesAsync(input, dialect, o.Pipeline, read => ticks.Add(read - sent)));
+                Interlocked.Add(ref errors, await connection.SendBatchAsync(o.Pipeline, read => ticks.Add(read - sent)));
                 Interlocked.Add(ref done, o.Pipeline);
             }
             return ticks;
@@ -270,9 +260,37 @@ static class Load
         return new LoadResult(Interlocked.Read(ref done), errors, elapsed, latencies.SelectMany(t => t).ToArray());
     }
 
-    /// <summary>Reads `count` replies; calls `onReply` with the timestamp of each. Returns how many were errors.</summary>
-    private static async Task<long> ReadRepliesAsync(PipeReader input, WireDialect dialect, int count, Action<long>? onReply)
+    private static void Progress(long started, double seconds, long done)
     {
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var filled = (int)Math.Clamp(elapsed / seconds * 30, 0, 30);
+        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {elapsed,5:0.0}/{seconds:0} s  {done / Math.Max(elapsed, 0.001),10:N0} ops/s ");
+    }
+}
+
+/// <summary>One load connection: requests are written into Batch, then sent in one write, then their replies read.</summary>
+sealed class LoadConnection : IAsyncDisposable
+{
+    private readonly WireDialect dialect;
+    private readonly NetworkStream stream;
+    private readonly PipeReader input;
+
+    private LoadConnection(Socket socket, WireDialect dialect)
+    {
+        this.dialect = dialect;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        input = PipeReader.Create(stream);
+    }
+
+    public ArrayBufferWriter<byte> Batch { get; } = new();
+
+    public static async Task<LoadConnection> OpenAsync(BenchOptions o, WireDialect dialect) => new(await Load.ConnectAsync(o), dialect);
+
+    /// <summary>Sends the batch and reads `count` replies; calls `onReply` with the timestamp of each. Returns how many were errors.</summary>
+    public async Task<long> SendBatchAsync(int count, Action<long>? onReply)
+    {
+        await stream.WriteAsync(Batch.WrittenMemory);
+        Batch.ResetWrittenCount();
         long errors = 0;
         while (count > 0)
         {
@@ -291,12 +309,7 @@ static class Load
         return errors;
     }
 
-    private static void Progress(long started, double seconds, long done)
-    {
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        var filled = (int)Math.Clamp(elapsed / seconds * 30, 0, 30);
-        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {elapsed,5:0.0}/{seconds:0} s  {done / Math.Max(elapsed, 0.001),10:N0} ops/s ");
-    }
+    public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 
 static class ServerFacts

@@ -540,6 +540,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public Task<Connection> ConnectAsync() => Connection.OpenAsync(Port);
 
+    /// <summary>Opens `count` connections one after the other; disposing the group closes them all.</summary>
+    public async Task<ConnectionGroup> ConnectManyAsync(int count)
+    {
+        var group = new ConnectionGroup(count);
+        for (var i = 0; i < count; i++) group.Add(await ConnectAsync());
+        return group;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);
@@ -601,6 +609,14 @@ public sealed class Connection : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await stream.DisposeAsync();
+}
+
+public sealed class ConnectionGroup(int capacity) : List<Connection>(capacity), IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in this) await connection.DisposeAsync();
+    }
 }
 
 /// <summary>One server per test class that uses it.</summary>
@@ -791,25 +807,17 @@ public class ServerTests(LiveServer live) : IClassFixture<LiveServer>
     [Fact]
     public async Task Idle_and_half_line_clients_do_not_stop_a_new_one()
     {
-        var idle = new List<Connection>();
-        try
-        {
-            for (var i = 0; i < 500; i++) idle.Add(await Server.ConnectAsync());
-            await using var halfLine = await Server.ConnectAsync();
-            await halfLine.SendAsync("set half-line wai");
+        await using var idle = await Server.ConnectManyAsync(500);
+        await using var halfLine = await Server.ConnectAsync();
+        await halfLine.SendAsync("set half-line wai");
 
-            await using var fresh = await Server.ConnectAsync();
-            Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+        await using var fresh = await Server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
 
-            await halfLine.SendAsync("ted\n");
-            Assert.IsType<Reply.Ok>(await halfLine.ReadAsync());
-            Assert.Equal("waited", Assert.IsType<Reply.Value>(await fresh.AskAsync("get half-line")).Text);
-            Assert.IsType<Reply.Pong>(await idle[^1].AskAsync("ping"));
-        }
-        finally
-        {
-            foreach (var connection in idle) await connection.DisposeAsync();
-        }
+        await halfLine.SendAsync("ted\n");
+        Assert.IsType<Reply.Ok>(await halfLine.ReadAsync());
+        Assert.Equal("waited", Assert.IsType<Reply.Value>(await fresh.AskAsync("get half-line")).Text);
+        Assert.IsType<Reply.Pong>(await idle[^1].AskAsync("ping"));
     }
 
     [Fact]
@@ -829,20 +837,12 @@ public class ServerTests(LiveServer live) : IClassFixture<LiveServer>
     [Fact]
     public async Task Threads_stay_bounded_under_500_busy_connections()
     {
-        var connections = new List<Connection>();
-        try
-        {
-            for (var i = 0; i < 500; i++) connections.Add(await Server.ConnectAsync());
-            for (var round = 0; round < 3; round++)
-                await Task.WhenAll(connections.Select(async c => Assert.IsType<Reply.Pong>(await c.AskAsync("ping"))));
-            var threads = Server.Threads;
-            TestContext.Current.SendDiagnosticMessage($"server threads with 500 connections: {threads}");
-            Assert.InRange(threads, 1, 48);
-        }
-        finally
-        {
-            foreach (var connection in connections) await connection.DisposeAsync();
-        }
+        await using var connections = await Server.ConnectManyAsync(500);
+        for (var round = 0; round < 3; round++)
+            await Task.WhenAll(connections.Select(async c => Assert.IsType<Reply.Pong>(await c.AskAsync("ping"))));
+        var threads = Server.Threads;
+        TestContext.Current.SendDiagnosticMessage($"server threads with 500 connections: {threads}");
+        Assert.InRange(threads, 1, 48);
     }
 
     [Fact]
@@ -1085,12 +1085,8 @@ public class LimitTests
     public async Task One_client_over_the_maximum_is_refused_and_a_freed_place_is_reused()
     {
         await using var server = await ServerProcess.StartAsync("0", "--max-clients", "5");
-        var admitted = new List<Connection>();
-        for (var i = 0; i < 5; i++)
-        {
-            admitted.Add(await server.ConnectAsync());
-            Assert.IsType<Reply.Pong>(await admitted[^1].AskAsync("ping"));
-        }
+        await using var admitted = await server.ConnectManyAsync(5);
+        foreach (var connection in admitted) Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
         await using (var refused = await server.ConnectAsync())
         {
             Assert.Equal("too many clients (max 5)", Assert.IsType<Reply.Error>(await refused.ReadAsync()).Message);
@@ -1109,7 +1105,6 @@ public class LimitTests
         }
         while (reply is Reply.Error && ++attempts < 100);
         Assert.IsType<Reply.Pong>(reply);
-        foreach (var connection in admitted) await connection.DisposeAsync();
     }
 
     [Fact]
@@ -1284,12 +1279,8 @@ public class FaultTests
     public async Task A_stop_signal_with_100_clients_closes_them_all_and_exits_0_within_3_seconds(int signal)
     {
         await using var server = await ServerProcess.StartAsync();
-        var clients = new List<Connection>();
-        for (var i = 0; i < 100; i++)
-        {
-            clients.Add(await server.ConnectAsync());
-            Assert.IsType<Reply.Pong>(await clients[^1].AskAsync("ping"));
-        }
+        await using var clients = await server.ConnectManyAsync(100);
+        foreach (var client in clients) Assert.IsType<Reply.Pong>(await client.AskAsync("ping"));
         await clients[0].SendAsync("set half a li");
 
         Programs.Signal(server.Process, signal);
@@ -1298,7 +1289,6 @@ public class FaultTests
         Assert.Contains("KV server stopped", server.Output);
         Assert.DoesNotContain("Exception", server.Output);
         Assert.DoesNotMatch(@"\n\s+at ", server.Output);
-        foreach (var client in clients) await client.DisposeAsync();
     }
 }
 
@@ -1426,24 +1416,16 @@ public class TenThousandClients
         TestContext.Current.SendDiagnosticMessage($"open-file limit {openFiles}: {target} connections");
 
         await using var server = await ServerProcess.StartAsync();
-        var connections = new List<Connection>(target);
-        try
-        {
-            for (var i = 0; i < target; i++) connections.Add(await server.ConnectAsync());
-            await Parallel.ForEachAsync(connections, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Programs.Timeout() },
-                async (c, _) => Assert.IsType<Reply.Pong>(await c.AskAsync("ping")));
-            var threads = server.Threads;
-            var rss = server.ResidentBytes;
-            TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS {rss / 1024 / 1024} MB");
-            Assert.InRange(threads, 1, 63);
-            Assert.InRange(rss, 1, 300L * 1024 * 1024);
-            await using var fresh = await server.ConnectAsync();
-            Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
-        }
-        finally
-        {
-            foreach (var connection in connections) await connection.DisposeAsync();
-        }
+        await using var connections = await server.ConnectManyAsync(target);
+        await Parallel.ForEachAsync(connections, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Programs.Timeout() },
+            async (c, _) => Assert.IsType<Reply.Pong>(await c.AskAsync("ping")));
+        var threads = server.Threads;
+        var rss = server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS {rss / 1024 / 1024} MB");
+        Assert.InRange(threads, 1, 63);
+        Assert.InRange(rss, 1, 300L * 1024 * 1024);
+        await using var fresh = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
     }
 }
 
