@@ -48,7 +48,10 @@ catch (FormatException e)
     return 2;
 }
 
-if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads))
+// The cap: SetMaxThreads refuses one below the core count (or below the minimum), so check what it says.
+// The minimum (one thread a core, ready without waiting for the pool to inject more) must not exceed it.
+var minimum = Math.Min(Environment.ProcessorCount, options.Threads);
+if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads) || !ThreadPool.SetMinThreads(minimum, minimum))
 {
     Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {options.Threads} threads (it must be at least the {Environment.ProcessorCount} cores)");
     return 2;

@@ -1006,6 +1006,14 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
     }
 
     [Fact]
+    public async Task Help_after_the_separator_prints_the_usage()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("", "--help");
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("usage: dotnet KVClient.cs [HOST PORT]", output);
+    }
+
+    [Fact]
     public async Task An_invalid_port_is_a_usage_error_with_exit_2()
     {
         var (exitCode, output) = await ClientProcess.RunAsync("", "localhost", "http");
