@@ -1467,3 +1467,37 @@ public class BenchSmokeTests
         Assert.Equal(500, Assert.IsType<Reply.Keys>(await check.AskAsync("list")).Names.Length);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// README.md stays true to the code
+// ---------------------------------------------------------------------------------------------
+
+public class ReadmeTests
+{
+    private static readonly string Readme = File.ReadAllText(Path.Combine(Programs.Root, "README.md"));
+
+    [Fact]
+    public void The_reference_lists_every_command_of_the_table_with_its_usage()
+    {
+        foreach (var command in Commands.All)
+            Assert.Contains($"| `{command.Usage.Replace("|", "\\|")}` |", Readme);
+    }
+
+    [Fact]
+    public void The_demo_shows_every_help_line_as_the_table_writes_it()
+    {
+        foreach (var command in Commands.All) Assert.Contains(command.HelpLine, Readme);
+    }
+
+    [Fact]
+    public void Every_test_the_readme_names_exists()
+    {
+        var named = Regex.Matches(Readme, @"`(\w+)\.(\w+_\w+)`").Select(m => (Class: m.Groups[1].Value, Method: m.Groups[2].Value)).ToList();
+        Assert.NotEmpty(named);
+        foreach (var (className, method) in named)
+        {
+            var type = typeof(ReadmeTests).Assembly.GetType(className);
+            Assert.True(type?.GetMethod(method) is not null, $"README names {className}.{method}, which is not a test");
+        }
+    }
+}
