@@ -50,55 +50,71 @@ if (await session.TryConnectAsync() is { } failure)
 }
 if (interactive) Console.WriteLine($"Connected to KV server {server}. Type 'help' for the commands, 'exit' to quit.");
 
-await foreach (var line in interactive ? TerminalLines().ToAsyncEnumerable() : RedirectedLines())
+try
 {
-    switch (Request.Parse(line))
+    return await ConverseAsync();
+}
+catch (IOException e)
+{
+    // Our own standard input or output went away (`dotnet KVClient.cs < script | head -1`): say so, once.
+    Console.Error.WriteLine($"ERROR: {e.Message}");
+    return 1;
+}
+
+// The loop: one line in, at most one request out, exactly one output back.
+async Task<int> ConverseAsync()
+{
+    await foreach (var line in interactive ? TerminalLines().ToAsyncEnumerable() : RedirectedLines())
     {
-        case LineParse.Blank:
-            break;
-        case LineParse.Invalid(var error):
-            Console.WriteLine($"ERROR: {error}");
-            break;
-        case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
-            Console.WriteLine(string.Join('\n', request.Topic is { } topic ? [topic.HelpLine] : Commands.All.Select(c => c.HelpLine)));
-            break;
-        case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !session.IsConnected:
-            return 0;
-        case LineParse.Valid(var request):
-            if (session.ClosedByServer())
-            {
-                session.Disconnect();
-                Console.WriteLine($"ERROR: lost the connection to {server} (the server closed it)");
-                if (!interactive) return 1;
-            }
-            if (!session.IsConnected)
-            {
-                if (await session.TryConnectAsync() is { } again)
+        switch (Request.Parse(line))
+        {
+            case LineParse.Blank:
+                break;
+            case LineParse.Invalid(var error):
+                Console.WriteLine($"ERROR: {error}");
+                break;
+            case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
+                Console.WriteLine(string.Join('\n', request.Topic is { } topic ? [topic.HelpLine] : Commands.All.Select(c => c.HelpLine)));
+                break;
+            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !session.IsConnected:
+                return 0;
+            case LineParse.Valid(var request):
+                if (session.ClosedByServer())
                 {
-                    Console.WriteLine($"ERROR: could not reconnect to {server} ({again})");
+                    session.Disconnect();
+                    Console.WriteLine($"ERROR: lost the connection to {server} (the server closed it)");
+                    if (!interactive) return 1;
+                }
+                if (!session.IsConnected)
+                {
+                    if (await session.TryConnectAsync() is { } again)
+                    {
+                        Console.WriteLine($"ERROR: could not reconnect to {server} ({again})");
+                        break;
+                    }
+                    Console.WriteLine($"(reconnected to {server})");
+                }
+                Reply reply;
+                try
+                {
+                    reply = await session.SendAsync(line);
+                }
+                catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
+                {
+                    session.Disconnect();
+                    if (request.Command.Kind == CommandKind.Exit) return 0;
+                    Console.WriteLine($"ERROR: lost the connection to {server} ({Session.Describe(e)})");
+                    if (!interactive) return 1;
                     break;
                 }
-                Console.WriteLine($"(reconnected to {server})");
-            }
-            try
-            {
-                var reply = await session.SendAsync(line);
                 Console.WriteLine(Render(request, reply));
-            }
-            catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
-            {
-                session.Disconnect();
                 if (request.Command.Kind == CommandKind.Exit) return 0;
-                Console.WriteLine($"ERROR: lost the connection to {server} ({Session.Describe(e)})");
-                if (!interactive) return 1;
                 break;
-            }
-            if (request.Command.Kind == CommandKind.Exit) return 0;
-            break;
+        }
     }
+    if (interactive) Console.WriteLine();
+    return 0;
 }
-if (interactive) Console.WriteLine();
-return 0;
 
 // What the user sees for each reply: the spec's "client prints" column.
 static string Render(Request request, Reply reply) => reply switch
