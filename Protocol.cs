@@ -12,6 +12,7 @@
 #:property Optimize=true
 #:property Nullable=enable
 #:property InvariantGlobalization=true
+#:property AllowUnsafeBlocks=true
 #:package YamlDotNet@18.1.0
 
 using System.Buffers;
@@ -621,7 +622,38 @@ public static class Formats
         return text.ToString();
     }
 
-    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true, Encoder = ReadableJsonEncoder.Instance };
+
+    /// <summary>
+    /// JSON that a person can read: only what JSON itself requires is escaped (quote, backslash, control
+    /// characters) and the line separators JavaScript trips on. The library's relaxed encoder would also escape
+    /// every emoji as a `\uD83D\uDE00` pair. The pointer signatures are the ones JavaScriptEncoder requires;
+    /// the escaping itself is still the library's.
+    /// </summary>
+    private sealed class ReadableJsonEncoder : JavaScriptEncoder
+    {
+        public static readonly ReadableJsonEncoder Instance = new();
+        private static readonly JavaScriptEncoder Escaper = UnsafeRelaxedJsonEscaping;
+
+        public override int MaxOutputCharactersPerInputCharacter => Escaper.MaxOutputCharactersPerInputCharacter;
+
+        public override bool WillEncode(int scalar) =>
+            scalar < 0x20 || scalar is '"' or '\\' or 0x7F or 0x2028 or 0x2029 || (scalar >= 0xD800 && scalar <= 0xDFFF);
+
+        public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
+        {
+            var chars = new ReadOnlySpan<char>(text, textLength);
+            for (var i = 0; i < chars.Length; i++)
+            {
+                if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) i++;
+                else if (WillEncode(chars[i])) return i;
+            }
+            return -1;
+        }
+
+        public override unsafe bool TryEncodeUnicodeScalar(int scalar, char* buffer, int bufferLength, out int written) =>
+            Escaper.TryEncodeUnicodeScalar(scalar, buffer, bufferLength, out written);
+    }
 
     private static string WriteJson(Action<Utf8JsonWriter> write)
     {

@@ -395,9 +395,21 @@ public class FormatTests
         Assert.Equal(Formats.EmptyList, Formats.Keys(OutputFormat.Plain, []));
     }
 
-    [Fact]
-    public void Json_keeps_non_ascii_readable() =>
-        Assert.Contains("ñandú 日本語", Formats.Value(OutputFormat.Json, "k", "ñandú 日本語"));
+    [Theory]
+    [InlineData("ñandú 日本語")]
+    [InlineData("emoji 😀🎉 and a family 👨‍👩‍👧")]
+    [InlineData("<&> 'single'")]
+    public void Json_keeps_non_ascii_and_html_characters_readable(string value) =>
+        Assert.Contains($"\"value\": \"{value}\"", Formats.Value(OutputFormat.Json, "k", value));
+
+    [Theory]
+    [InlineData("\"", "\\\"")]
+    [InlineData("\\", "\\\\")]
+    [InlineData("\t", "\\t")]
+    [InlineData("\u0001", "\\u0001")]
+    [InlineData("\u2028", "\\u2028")]
+    public void Json_escapes_what_json_requires(string value, string escaped) =>
+        Assert.Contains($"\"value\": \"{escaped}\"", Formats.Value(OutputFormat.Json, "k", value));
 
     /// <summary>The text of an element as the format defines it: base64 where the element says so.</summary>
     public static string XmlText(XElement element) =>
