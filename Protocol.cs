@@ -682,7 +682,8 @@ public static class Formats
 
     /// <summary>
     /// Plain only for text no YAML reader could take for anything but a string (a letter first, then letters,
-    /// digits, `_-./` and inner spaces, and not one of YAML 1.1's booleans or nulls); everything else is double-quoted.
+    /// digits, `_-./` and inner spaces, and not one of YAML 1.1's booleans or nulls); everything else is
+    /// double-quoted, where YamlDotNet escapes what it must (an emoji becomes `\U0001F600`).
     /// </summary>
     private static Scalar YamlString(string value) =>
         new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted, isPlainImplicit: true, isQuotedImplicit: true);
@@ -691,8 +692,7 @@ public static class Formats
         new[] { "y", "n", "yes", "no", "on", "off", "true", "false", "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static bool IsPlainYamlWord(string value) =>
-        value.Length > 0 && char.IsAsciiLetter(value[0]) && !value.EndsWith(' ')
-        && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ')
+        value.Length > 0 && char.IsLetter(value[0]) && !value.EndsWith(' ')
+        && value.All(c => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ')
         && !YamlReservedWords.Contains(value);
-
 }

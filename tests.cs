@@ -376,8 +376,44 @@ public class FormatTests
         var map = ReadYaml(Formats.Value(OutputFormat.Yaml, "k", value));
         Assert.Equal("k", map["key"].Value);
         Assert.Equal(value, map["value"].Value);
-        if (!value.All(char.IsAsciiLetter) || value is "yes" or "no" or "null" or "true" or "On")
-            Assert.NotEqual(ScalarStyle.Plain, map["value"].Style);
+    }
+
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("No")]
+    [InlineData("y")]
+    [InlineData("ON")]
+    [InlineData("off")]
+    [InlineData("true")]
+    [InlineData("null")]
+    [InlineData("~")]
+    [InlineData("")]
+    [InlineData("123")]
+    [InlineData("-1.5e3")]
+    [InlineData(".inf")]
+    [InlineData("0x1F")]
+    [InlineData("- x")]
+    [InlineData("key: value")]
+    [InlineData("a\tb")]
+    [InlineData(" leading")]
+    [InlineData("trailing ")]
+    [InlineData("'quoted'")]
+    [InlineData("\"quoted\"")]
+    [InlineData("#comment")]
+    [InlineData("[1, 2]")]
+    [InlineData("*anchor")]
+    public void Yaml_quotes_whatever_a_reader_could_take_for_something_else(string value) =>
+        Assert.Equal(ScalarStyle.DoubleQuoted, ReadYaml(Formats.Value(OutputFormat.Yaml, "k", value))["value"].Style);
+
+    [Theory]
+    [InlineData("hello")]
+    [InlineData("Hello world")]
+    [InlineData("Zürich")]
+    [InlineData("path/to.file-1_b")]
+    public void Yaml_leaves_plain_words_plain(string value)
+    {
+        Assert.Equal($"key: k\nvalue: {value}", Formats.Value(OutputFormat.Yaml, "k", value));
+        Assert.Equal(ScalarStyle.Plain, ReadYaml(Formats.Value(OutputFormat.Yaml, "k", value))["value"].Style);
     }
 
     [Fact]
