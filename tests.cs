@@ -528,6 +528,7 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly StringBuilder output = new();
     private readonly TaskCompletionSource<int> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool disposed;
 
     public Process Process { get; }
     public int Port => listening.Task.Result;
@@ -596,8 +597,11 @@ public sealed class ServerProcess : IAsyncDisposable
         return group;
     }
 
+    /// <summary>Kills the server if it still runs. Safe to call twice (a test may stop its server early).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (disposed) return;
+        disposed = true;
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);
         await Process.WaitForExitAsync();
         Process.Dispose();
@@ -1089,6 +1093,68 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
     {
         Assert.Equal((0, "PONG\n"), await ClientProcess.RunAsync("ping\n", "localhost", Port));
         Assert.Equal((0, "PONG\n"), await ClientProcess.RunAsync("ping\n", "::1", Port));
+    }
+
+    [Fact]
+    public async Task On_a_terminal_the_client_prompts_and_reconnects_to_a_restarted_server()
+    {
+        var first = await ServerProcess.StartAsync();
+        var port = first.Port.ToString();
+        // `script` gives the client a pseudo-terminal, so it runs exactly as it does for a person.
+        var client = await Programs.DllAsync("KVClient.cs");
+        using var terminal = Process.Start(new ProcessStartInfo("script", ["-qfec", $"dotnet {client} 127.0.0.1 {port}", "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            StandardOutputEncoding = Encoding.UTF8,
+        })!;
+        var screen = new StringBuilder();
+        var reading = Task.Run(async () =>
+        {
+            var chunk = new char[1024];
+            int read;
+            while ((read = await terminal.StandardOutput.ReadAsync(chunk)) > 0) lock (screen) screen.Append(chunk, 0, read);
+        });
+        async Task Type(string line)
+        {
+            await terminal.StandardInput.WriteAsync(line + "\n");
+            await terminal.StandardInput.FlushAsync();
+        }
+        async Task Expect(string text, int occurrences = 1)
+        {
+            var deadline = Task.Delay(Programs.Patience, TestContext.Current.CancellationToken);
+            while (Regex.Matches(Shown(), Regex.Escape(text)).Count < occurrences && !deadline.IsCompleted)
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            Assert.True(Regex.Matches(Shown(), Regex.Escape(text)).Count >= occurrences, $"expected '{text}' on the terminal:\n{Shown()}");
+        }
+        string Shown() { lock (screen) return screen.ToString(); }
+
+        try
+        {
+            await Expect($"Connected to KV server 127.0.0.1:{port}. Type 'help' for the commands, 'exit' to quit.");
+            await Expect("KVClient> ");
+            await Type("ping");
+            await Expect("PONG");
+
+            await first.DisposeAsync();
+            await using var second = await ServerProcess.StartAsync(port);
+            await Type("ping");
+            await Expect("(reconnected to 127.0.0.1:" + port + ")");
+            await Expect("PONG", 2);
+            Assert.Contains($"ERROR: lost the connection to 127.0.0.1:{port} (the server closed it)", Shown());
+            Assert.True(Shown().IndexOf("ERROR: lost the connection") < Shown().IndexOf("(reconnected to"));
+
+            await Type("exit");
+            await terminal.WaitForExitAsync(Programs.Timeout());
+            await reading;
+            Assert.Equal(0, terminal.ExitCode);
+            Assert.DoesNotContain("   at ", Shown());
+        }
+        finally
+        {
+            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+            await first.DisposeAsync();
+        }
     }
 
     [Fact]
