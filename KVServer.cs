@@ -182,18 +182,19 @@ sealed class KvServer(Socket listener, ServerOptions options)
 
     private async Task ServeAsync(Socket socket, CancellationToken stopping)
     {
-        var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+        var peer = Describe(socket.RemoteEndPoint);
         var connected = Interlocked.Increment(ref clients);
+        var admitted = connected <= options.MaxClients;
         var reason = "closed by the client";
         try
         {
-            if (connected > options.MaxClients)
+            if (!admitted)
             {
-                reason = "refused: too many clients";
+                Console.WriteLine($"! {peer} refused: {Errors.TooManyClients(options.MaxClients)}");
                 await RefuseAsync(socket, Errors.TooManyClients(options.MaxClients));
                 return;
             }
-            Console.WriteLine($"+ {peer} connected ({connected} clients)");
+            Console.WriteLine($"+ {peer} connected ({Count(connected)})");
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             var input = PipeReader.Create(stream, ReaderOptions);
             var output = PipeWriter.Create(stream, WriterOptions);
@@ -212,10 +213,20 @@ sealed class KvServer(Socket listener, ServerOptions options)
         {
             socket.Dispose();
             var left = Interlocked.Decrement(ref clients);
-            if (connected <= options.MaxClients) Console.WriteLine($"- {peer} disconnected, {reason} ({left} clients)");
+            if (admitted) Console.WriteLine($"- {peer} disconnected: {reason} ({Count(left)})");
             if (left == 0 && stopping.IsCancellationRequested) everyClientGone.TrySetResult();
         }
     }
+
+    private static string Count(int clients) => clients == 1 ? "1 client" : $"{clients} clients";
+
+    /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>
+    private static string Describe(EndPoint? peer) => peer switch
+    {
+        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => new IPEndPoint(ip.Address.MapToIPv4(), ip.Port).ToString(),
+        null => "?",
+        _ => peer.ToString()!,
+    };
 
     private static async Task RefuseAsync(Socket socket, string error)
     {

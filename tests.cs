@@ -528,6 +528,7 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly StringBuilder output = new();
     private readonly TaskCompletionSource<int> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(Regex Pattern, TaskCompletionSource Seen)> waiters = [];
     private bool disposed;
 
     public Process Process { get; }
@@ -547,9 +548,37 @@ public sealed class ServerProcess : IAsyncDisposable
     private void Collect(string? line)
     {
         if (line is null) return;
-        lock (output) output.AppendLine(line);
+        lock (output)
+        {
+            output.AppendLine(line);
+            foreach (var waiter in waiters.Where(w => w.Pattern.IsMatch(line)).ToList())
+            {
+                waiter.Seen.TrySetResult();
+                waiters.Remove(waiter);
+            }
+        }
         if (Regex.Match(line, @"^KV server listening on \S+:(\d+) ") is { Success: true } match)
             listening.TrySetResult(int.Parse(match.Groups[1].Value));
+    }
+
+    /// <summary>Waits for a line of the server's output that matches (its output arrives on another thread).</summary>
+    public async Task ExpectOutputAsync(string pattern)
+    {
+        var regex = new Regex(pattern);
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (output)
+        {
+            if (output.ToString().Split('\n').Any(regex.IsMatch)) return;
+            waiters.Add((regex, seen));
+        }
+        try
+        {
+            await seen.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"the server never printed a line matching '{pattern}'; it printed:\n{Output}");
+        }
     }
 
     /// <summary>Starts `KVServer [args]` (port 0 when no argument is given) without waiting for it to listen.</summary>
@@ -901,10 +930,8 @@ public class ServerTests(LiveServer live) : IClassFixture<LiveServer>
     public async Task Connects_and_disconnects_are_logged_with_the_peer_and_count()
     {
         await using (var c = await Server.ConnectAsync()) Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
-        var deadline = Task.Delay(Programs.Patience, TestContext.Current.CancellationToken);
-        while (!Regex.IsMatch(Server.Output, @"- \S+:\d+ disconnected, .* \(\d+ clients\)") && !deadline.IsCompleted) await Task.Delay(20, TestContext.Current.CancellationToken);
-        Assert.Matches(@"\+ \S+:\d+ connected \(\d+ clients\)", Server.Output);
-        Assert.Matches(@"- \S+:\d+ disconnected, .* \(\d+ clients\)", Server.Output);
+        await Server.ExpectOutputAsync(@"^\+ 127\.0\.0\.1:\d+ connected \(\d+ clients?\)$");
+        await Server.ExpectOutputAsync(@"^- 127\.0\.0\.1:\d+ disconnected: .+ \(\d+ clients?\)$");
     }
 }
 
@@ -1109,11 +1136,16 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
             StandardOutputEncoding = Encoding.UTF8,
         })!;
         var screen = new StringBuilder();
+        using var screenChanged = new SemaphoreSlim(0);
         var reading = Task.Run(async () =>
         {
             var chunk = new char[1024];
             int read;
-            while ((read = await terminal.StandardOutput.ReadAsync(chunk)) > 0) lock (screen) screen.Append(chunk, 0, read);
+            while ((read = await terminal.StandardOutput.ReadAsync(chunk)) > 0)
+            {
+                lock (screen) screen.Append(chunk, 0, read);
+                screenChanged.Release();
+            }
         });
         async Task Type(string line)
         {
@@ -1122,10 +1154,9 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
         }
         async Task Expect(string text, int occurrences = 1)
         {
-            var deadline = Task.Delay(Programs.Patience, TestContext.Current.CancellationToken);
-            while (Regex.Matches(Shown(), Regex.Escape(text)).Count < occurrences && !deadline.IsCompleted)
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-            Assert.True(Regex.Matches(Shown(), Regex.Escape(text)).Count >= occurrences, $"expected '{text}' on the terminal:\n{Shown()}");
+            var timeout = Programs.Timeout();
+            while (Regex.Matches(Shown(), Regex.Escape(text)).Count < occurrences)
+                if (!await screenChanged.WaitAsync(Programs.Patience, timeout)) Assert.Fail($"expected '{text}' on the terminal:\n{Shown()}");
         }
         string Shown() { lock (screen) return screen.ToString(); }
 
@@ -1213,6 +1244,7 @@ public class LimitTests
         {
             Assert.Equal("too many clients (max 5)", Assert.IsType<Reply.Error>(await refused.ReadAsync()).Message);
             Assert.True(await refused.ClosedByServerAsync());
+            await server.ExpectOutputAsync(@"^! 127\.0\.0\.1:\d+ refused: too many clients \(max 5\)$");
         }
 
         Assert.IsType<Reply.Bye>(await admitted[0].AskAsync("exit"));
@@ -1362,6 +1394,7 @@ public class HostileInputTests(LiveServer live) : IClassFixture<LiveServer>
         await deaf.SendAsync(requests);
         Assert.IsType<Reply.Pong>(await setter.AskAsync("ping"));
 
+        // A measurement, not a wait: sample the RSS for a second while the server holds the deaf client back.
         long peak = 0;
         for (var sample = 0; sample < 10; sample++)
         {
@@ -1390,9 +1423,7 @@ public class FaultTests
 
         await using var after = await server.ConnectAsync();
         Assert.Equal("key 'killed' not found", Assert.IsType<Reply.Error>(await after.AskAsync("get killed")).Message);
-        var deadline = Task.Delay(Programs.Patience, TestContext.Current.CancellationToken);
-        while (!server.Output.Contains("in the middle of a line") && !deadline.IsCompleted) await Task.Delay(20, TestContext.Current.CancellationToken);
-        Assert.Contains("disconnected, closed by the client in the middle of a line", server.Output);
+        await server.ExpectOutputAsync("disconnected: closed by the client in the middle of a line");
     }
 
     [Theory]
