@@ -1116,6 +1116,14 @@ public class ClientTests(LiveServer live) : IClassFixture<LiveServer>
     }
 
     [Fact]
+    public async Task A_name_that_does_not_resolve_exits_1_naming_host_and_port()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("ping\n", "nosuchhost.invalid", "9000");
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("ERROR: could not connect to nosuchhost.invalid:9000 (", output);
+    }
+
+    [Fact]
     public async Task Names_and_ipv6_addresses_both_connect()
     {
         Assert.Equal((0, "PONG\n"), await ClientProcess.RunAsync("ping\n", "localhost", Port));
