@@ -233,7 +233,10 @@ static class Load
         var started = Stopwatch.GetTimestamp();
         var deadline = o.Requests is null ? started + (long)(o.Seconds * Stopwatch.Frequency) : long.MaxValue;
         long budget = o.Requests ?? long.MaxValue, done = 0, errors = 0;
-        using var progress = o.Requests is null && !Console.IsErrorRedirected ? new Timer(_ => Progress(started, o.Seconds, Interlocked.Read(ref done)), null, 250, 250) : null;
+        // Declared in this order so that the timer stops before the line is wiped.
+        var showProgress = o.Requests is null && !Console.IsErrorRedirected;
+        using var eraser = showProgress ? new ProgressEraser() : null;
+        using var progress = showProgress ? new Timer(_ => Progress(started, o.Seconds, Interlocked.Read(ref done)), null, 250, 250) : null;
 
         var latencies = await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(async id =>
         {
@@ -256,8 +259,13 @@ static class Load
             return ticks;
         }));
         var elapsed = Stopwatch.GetElapsedTime(started);
-        if (progress is not null) Console.Error.Write("\r" + new string(' ', 72) + "\r");
         return new LoadResult(Interlocked.Read(ref done), errors, elapsed, latencies.SelectMany(t => t).ToArray());
+    }
+
+    /// <summary>Wipes the progress line when the run ends, whether it ends well or with an error.</summary>
+    private sealed class ProgressEraser : IDisposable
+    {
+        public void Dispose() => Console.Error.Write("\r" + new string(' ', 72) + "\r");
     }
 
     private static void Progress(long started, double seconds, long done)
