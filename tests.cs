@@ -1423,6 +1423,10 @@ public class FaultTests
         await using var clients = await server.ConnectManyAsync(100);
         foreach (var client in clients) Assert.IsType<Reply.Pong>(await client.AskAsync("ping"));
         await clients[0].SendAsync("set half a li");
+        // One client that asks for far more than it reads: the server is stuck writing to it when the signal comes.
+        Assert.IsType<Reply.Ok>(await clients[1].AskAsync("set big " + new string('b', 100_000)));
+        await clients[1].SendAsync(string.Concat(Enumerable.Repeat("get big\n", 5_000)));
+        Assert.IsType<Reply.Pong>(await clients[2].AskAsync("ping"));
 
         Programs.Signal(server.Process, signal);
         Assert.Equal(0, await server.ExitCodeAsync(TimeSpan.FromSeconds(3)));
