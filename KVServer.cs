@@ -190,8 +190,9 @@ sealed class KvServer(Socket listener, ServerOptions options)
         {
             if (!admitted)
             {
-                Console.WriteLine($"! {peer} refused: {Errors.TooManyClients(options.MaxClients)}");
-                await RefuseAsync(socket, Errors.TooManyClients(options.MaxClients));
+                var refusal = Errors.TooManyClients(options.MaxClients);
+                Console.WriteLine($"! {peer} refused: {refusal}");
+                await RefuseAsync(socket, refusal);
                 return;
             }
             Console.WriteLine($"+ {peer} connected ({Count(connected)})");

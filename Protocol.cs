@@ -450,7 +450,8 @@ public sealed class ReplyReader(PipeReader input, int maxLineBytes = ReplyReader
 ///
 /// Memory: each pair is ONE array, [key length: 2 bytes][key][value], stored as both the Dictionary's key and
 /// its value. One object per pair instead of two saves an object header (24 bytes) per pair: a million 16-byte
-/// keys with 100-byte values went from 261 MB to 238 MB of server RSS. The comparer looks at the key part only. A pair is never changed once stored, so a reader may use it after the lock is released.
+/// keys with 100-byte values went from 261 MB to 238 MB of server RSS. The comparer looks at the key part only.
+/// A pair is never changed once stored, so a reader may use it after the lock is released.
 /// </summary>
 public sealed class KeyValueStore
 {
