@@ -324,12 +324,8 @@ public static class LineFraming
     public static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
         line.EndsWith("\r"u8) ? line[..^1] : line;
 
-    /// <summary>A request line copied out of the buffer, without its CR, for a reader that keeps it.</summary>
-    public static byte[] CopyRequest(ReadOnlySequence<byte> line)
-    {
-        var bytes = line.ToArray();
-        return bytes.AsSpan().EndsWith("\r"u8) ? bytes[..^1] : bytes;
-    }
+    /// <summary>A request line copied out of the buffer, without its CR, for a reader that keeps it (the client).</summary>
+    public static byte[] CopyRequest(ReadOnlySequence<byte> line) => TrimCarriageReturn(line.ToArray()).ToArray();
 }
 
 /// <summary>A reply as the client sees it. The server writes replies with ReplyWriter, straight into its output buffer.</summary>
