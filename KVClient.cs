@@ -6,9 +6,14 @@
 // Protocol.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
 // On a terminal it shows a banner and the prompt `KVClient> `; with standard input redirected it prints
 // only each command's output, so a script's transcript is exactly its replies. `help` needs no server.
+// The includes are the whole client: the protocol, the reply reader, the output formats, the connection.
 
 #:include Protocol.cs
+#:include src/ReplyReader.cs
+#:include src/Formats.cs
+#:include src/ClientConnection.cs
 
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -41,14 +46,14 @@ if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
 }
 
 var interactive = !Console.IsInputRedirected;
-var server = $"{host}:{port}";
-await using var session = new Session(host, port);
-if (await session.TryConnectAsync() is { } failure)
+var address = $"{host}:{port}";
+await using var connection = new ClientConnection(host, port);
+if (await connection.TryConnectAsync() is { } failure)
 {
-    Console.WriteLine($"ERROR: could not connect to {server} ({failure})");
+    Console.WriteLine($"ERROR: could not connect to {address} ({failure})");
     return 1;
 }
-if (interactive) Console.WriteLine($"Connected to KV server {server}. Type 'help' for the commands, 'exit' to quit.");
+if (interactive) Console.WriteLine($"Connected to KV server {address}. Type 'help' for the commands, 'exit' to quit.");
 
 try
 {
@@ -74,36 +79,36 @@ async Task<int> ConverseAsync()
                 Console.WriteLine($"ERROR: {error}");
                 break;
             case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
-                Console.WriteLine(string.Join('\n', request.Topic is { } topic ? [topic.HelpLine] : Commands.All.Select(c => c.HelpLine)));
+                Console.WriteLine(string.Join('\n', Commands.HelpFor(request.Topic).Select(c => c.HelpLine)));
                 break;
-            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !session.IsConnected:
+            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !connection.IsConnected:
                 return 0;
             case LineParse.Valid(var request):
-                if (session.ClosedByServer())
+                if (connection.ClosedByServer())
                 {
-                    session.Disconnect();
-                    Console.WriteLine($"ERROR: lost the connection to {server} (the server closed it)");
+                    connection.Disconnect();
+                    Console.WriteLine($"ERROR: lost the connection to {address} (the server closed it)");
                     if (!interactive) return 1;
                 }
-                if (!session.IsConnected)
+                if (!connection.IsConnected)
                 {
-                    if (await session.TryConnectAsync() is { } again)
+                    if (await connection.TryConnectAsync() is { } again)
                     {
-                        Console.WriteLine($"ERROR: could not reconnect to {server} ({again})");
+                        Console.WriteLine($"ERROR: could not reconnect to {address} ({again})");
                         break;
                     }
-                    Console.WriteLine($"(reconnected to {server})");
+                    Console.WriteLine($"(reconnected to {address})");
                 }
                 Reply reply;
                 try
                 {
-                    reply = await session.SendAsync(line);
+                    reply = await connection.SendAsync(line);
                 }
                 catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
                 {
-                    session.Disconnect();
+                    connection.Disconnect();
                     if (request.Command.Kind == CommandKind.Exit) return 0;
-                    Console.WriteLine($"ERROR: lost the connection to {server} ({Session.Describe(e)})");
+                    Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
                     if (!interactive) return 1;
                     break;
                 }
@@ -149,77 +154,14 @@ static async IAsyncEnumerable<byte[]> RedirectedLines([EnumeratorCancellation] C
         var result = await input.ReadAsync(cancellationToken);
         var buffer = result.Buffer;
         var lines = new List<byte[]>();
-        while (LineFraming.TryReadLine(ref buffer, out var line)) lines.Add(LineFraming.CopyRequest(line));
+        while (LineFraming.TryReadRequest(ref buffer, out var line)) lines.Add(line.ToArray());
         if (result.IsCompleted && !buffer.IsEmpty)
         {
-            lines.Add(LineFraming.CopyRequest(buffer));
+            lines.Add(LineFraming.WithoutCarriageReturn(buffer).ToArray());
             buffer = buffer.Slice(buffer.End);
         }
         input.AdvanceTo(buffer.Start, buffer.End);
         foreach (var line in lines) yield return line;
         if (result.IsCompleted) yield break;
-    }
-}
-
-/// <summary>One connection to the server, made again on demand after it is lost.</summary>
-sealed class Session(string host, int port) : IAsyncDisposable
-{
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(4);
-    private NetworkStream? stream;
-    private ReplyReader? replies;
-
-    public bool IsConnected => stream is not null;
-
-    /// <summary>True when the server closed an idle connection (it stopped, or timed us out) since the last reply.</summary>
-    public bool ClosedByServer() => stream?.Socket is { } socket && socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
-
-    /// <summary>A failure in a user's words, not the runtime's.</summary>
-    public static string Describe(Exception e) => (e.InnerException as SocketException ?? e as SocketException)?.SocketErrorCode switch
-    {
-        SocketError.ConnectionReset => "the connection was reset",
-        SocketError.Shutdown or SocketError.ConnectionAborted or SocketError.OperationAborted => "the server closed it",
-        null when e is EndOfStreamException => "the server closed it",
-        _ => e.Message,
-    };
-
-    /// <summary>Null when connected, else why not.</summary>
-    public async Task<string?> TryConnectAsync()
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var timeout = new CancellationTokenSource(ConnectTimeout);
-        try
-        {
-            await socket.ConnectAsync(host, port, timeout.Token);
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            socket.Dispose();
-            return e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : e.Message;
-        }
-        stream = new NetworkStream(socket, ownsSocket: true);
-        replies = new ReplyReader(PipeReader.Create(stream));
-        return null;
-    }
-
-    public async Task<Reply> SendAsync(byte[] line)
-    {
-        var request = new byte[line.Length + 1];
-        line.CopyTo(request, 0);
-        request[^1] = (byte)'\n';
-        await stream!.WriteAsync(request);
-        return await replies!.ReadAsync();
-    }
-
-    public void Disconnect()
-    {
-        stream?.Dispose();
-        stream = null;
-        replies = null;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        Disconnect();
-        return ValueTask.CompletedTask;
     }
 }

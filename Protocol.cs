@@ -1,33 +1,23 @@
-// Protocol.cs: everything the server, the client, the tests and the benchmark share.
+// Protocol.cs: KV's wire protocol, the one part every program shares (server, client, tests, benchmark).
 //
-// Every entry file starts with `#:include Protocol.cs`, so this file is the one place where
-//   1. the command table lives (names, arguments, flags, usage, help, wire reply), and the error texts beside it;
+//   1. the command table (names, arguments, flags, usage, help, wire reply), with every error text beside it;
 //   2. a request line becomes a typed request or one precise `ERROR: ...` (RequestParser);
-//   3. lines are framed (LineFraming) and replies are written and read (ReplyWriter, ReplyReader);
-//   4. the data lives (KeyValueStore: one Dictionary, one lock);
-//   5. values and key lists are rendered as XML, JSON or YAML by the real libraries (Formats).
+//   3. lines are framed (LineFraming) and replies written (ReplyWriter); src/ReplyReader.cs reads them back.
 // Nothing else lists the commands: the parser, `help`, the client and the tests all read the table.
+// The other parts (the store, the formats, the server loop) are files of their own in src/.
+//
+// The build properties every program shares live here, because every entry file includes this file:
+// the JIT optimizer on (a plain `dotnet X.cs` is a Debug build), no native AOT (the default for file-based
+// apps: it would download AOT packs and forbid reflection), invariant culture (nothing here is localized).
 
 #:property PublishAot=false
 #:property Optimize=true
-#:property Nullable=enable
 #:property InvariantGlobalization=true
-#:property AllowUnsafeBlocks=true
-#:package YamlDotNet@18.1.0
 
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Collections.Frozen;
 using System.Collections.Immutable;
-using System.IO.Pipelines;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Unicode;
-using System.Xml;
-using System.Xml.Linq;
-using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 
 namespace KV;
 
@@ -117,13 +107,19 @@ public static class Commands
         return null;
     }
 
-    public static CommandSpec Get(CommandKind kind) => All.First(c => c.Kind == kind);
+    /// <summary>The row of one command kind: `Commands.Of(CommandKind.Set).Usage`.</summary>
+    public static CommandSpec Of(CommandKind kind) => All.First(c => c.Kind == kind);
+
+    /// <summary>What `help` shows: every command, or the one asked about (`help get`).</summary>
+    public static IReadOnlyList<CommandSpec> HelpFor(CommandSpec? topic) => topic is null ? All : [topic];
+
+    /// <summary>The longest key, in characters (Unicode scalar values), as the spec says.</summary>
+    public const int MaxKeyCharacters = 256;
 }
 
 /// <summary>Every error text of the protocol, beside the table that causes them. Without the "ERROR: " prefix.</summary>
 public static class Errors
 {
-    public const int MaxKeyCharacters = 256;
     public const int MaxEchoedCharacters = 40;
 
     public static string UnknownCommand(ReadOnlySpan<byte> name) => $"unknown command '{Echo(name)}' (type 'help')";
@@ -134,7 +130,7 @@ public static class Errors
         $"unknown flag '{Echo(flag)}' for '{command.Name}' (usage: {command.Usage})";
     public static string FlagBeforeKey(CommandSpec command, ReadOnlySpan<byte> flag) =>
         $"a KEY must come before '{Echo(flag)}', and keys cannot start with '--' (usage: {command.Usage})";
-    public static string KeyTooLong => $"the key is longer than {MaxKeyCharacters} characters";
+    public static string KeyTooLong => $"the key is longer than {Commands.MaxKeyCharacters} characters";
     public const string KeyHasWhitespace = "the key contains whitespace or a control character";
     public const string InvalidUtf8 = "the request is not valid UTF-8";
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
@@ -264,7 +260,7 @@ public static class RequestParser
         {
             Rune.DecodeFromUtf8(key, out var rune, out var consumed);
             if (Rune.IsWhiteSpace(rune) || Rune.IsControl(rune)) return Errors.KeyHasWhitespace;
-            if (++characters > Errors.MaxKeyCharacters) return Errors.KeyTooLong;
+            if (++characters > Commands.MaxKeyCharacters) return Errors.KeyTooLong;
             key = key[consumed..];
         }
         return null;
@@ -304,6 +300,10 @@ public abstract record LineParse
 // 3. Framing and the wire codec
 // ---------------------------------------------------------------------------------------------
 
+/// <summary>
+/// Where one line ends, in both directions: a line is any bytes up to LF; a request may end in CRLF, and its CR
+/// is not part of it. Every program reads and writes lines through here.
+/// </summary>
 public static class LineFraming
 {
     /// <summary>Cuts the first LF-terminated line off the buffer, without its LF. False when no whole line is there yet.</summary>
@@ -320,24 +320,37 @@ public static class LineFraming
         return true;
     }
 
-    /// <summary>Requests may end in CRLF; the CR is not part of the request.</summary>
-    public static ReadOnlySpan<byte> TrimCarriageReturn(ReadOnlySpan<byte> line) =>
-        line.EndsWith("\r"u8) ? line[..^1] : line;
+    /// <summary>Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet.</summary>
+    public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request)
+    {
+        if (!TryReadLine(ref buffer, out var line))
+        {
+            request = default;
+            return false;
+        }
+        request = WithoutCarriageReturn(line);
+        return true;
+    }
 
-    /// <summary>A request line copied out of the buffer, without its CR, for a reader that keeps it (the client).</summary>
-    public static byte[] CopyRequest(ReadOnlySequence<byte> line) => TrimCarriageReturn(line.ToArray()).ToArray();
-}
+    /// <summary>Requests may end in CRLF (`nc -C`, telnet, Windows); the CR is not part of the request.</summary>
+    public static ReadOnlySequence<byte> WithoutCarriageReturn(ReadOnlySequence<byte> line)
+    {
+        if (line.IsEmpty) return line;
+        var last = line.IsSingleSegment ? line.FirstSpan[^1] : line.Slice(line.Length - 1).FirstSpan[0];
+        return last == (byte)'\r' ? line.Slice(0, line.Length - 1) : line;
+    }
 
-/// <summary>A reply as the client sees it. The server writes replies with ReplyWriter, straight into its output buffer.</summary>
-public abstract record Reply
-{
-    public sealed record Ok : Reply;
-    public sealed record Pong : Reply;
-    public sealed record Bye : Reply;
-    public sealed record Value(string Text) : Reply;
-    public sealed record Keys(ImmutableArray<string> Names) : Reply;
-    public sealed record Help(ImmutableArray<string> Lines) : Reply;
-    public sealed record Error(string Message) : Reply;
+    /// <summary>Writes one line, given in up to three pieces, and its LF, with one copy into the buffer.</summary>
+    public static void WriteLine(IBufferWriter<byte> output, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second = default, ReadOnlySpan<byte> third = default)
+    {
+        var length = first.Length + second.Length + third.Length + 1;
+        var span = output.GetSpan(length);
+        first.CopyTo(span);
+        second.CopyTo(span[first.Length..]);
+        third.CopyTo(span[(first.Length + second.Length)..]);
+        span[length - 1] = (byte)'\n';
+        output.Advance(length);
+    }
 }
 
 /// <summary>Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.</summary>
@@ -346,350 +359,25 @@ public static class ReplyWriter
     public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
     public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
     public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
-    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => Line(output, "VALUE "u8, value);
-    public static void Error(IBufferWriter<byte> output, string message) => Line(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
+    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output, "VALUE "u8, value);
+    public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
 
     public static void Keys(IBufferWriter<byte> output, IReadOnlyList<ReadOnlyMemory<byte>> sortedKeys)
     {
         Count(output, "KEYS "u8, sortedKeys.Count);
-        foreach (var key in sortedKeys) Line(output, default, key.Span);
+        foreach (var key in sortedKeys) LineFraming.WriteLine(output, key.Span);
     }
 
     public static void Help(IBufferWriter<byte> output, IReadOnlyList<CommandSpec> commands)
     {
         Count(output, "HELP "u8, commands.Count);
-        foreach (var command in commands) Line(output, default, Encoding.UTF8.GetBytes(command.HelpLine));
+        foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
     }
 
     private static void Count(IBufferWriter<byte> output, ReadOnlySpan<byte> head, int count)
     {
         Span<byte> digits = stackalloc byte[11];
         count.TryFormat(digits, out var written);
-        Line(output, head, digits[..written]);
+        LineFraming.WriteLine(output, head, digits[..written]);
     }
-
-    private static void Line(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
-    {
-        var length = head.Length + body.Length + 1;
-        var span = output.GetSpan(length);
-        head.CopyTo(span);
-        body.CopyTo(span[head.Length..]);
-        span[length - 1] = (byte)'\n';
-        output.Advance(length);
-    }
-}
-
-/// <summary>Reads replies, one whole reply at a time (KEYS and HELP bring their n lines with them).</summary>
-public sealed class ReplyReader(PipeReader input, int maxLineBytes = ReplyReader.DefaultMaxLineBytes)
-{
-    public const int DefaultMaxLineBytes = 8 * 1024 * 1024;
-
-    public async ValueTask<Reply> ReadAsync(CancellationToken cancellationToken = default)
-    {
-        var head = await ReadLineAsync(cancellationToken);
-        return head switch
-        {
-            "OK" => new Reply.Ok(),
-            "PONG" => new Reply.Pong(),
-            "BYE" => new Reply.Bye(),
-            _ when head.StartsWith("VALUE ", StringComparison.Ordinal) => new Reply.Value(head["VALUE ".Length..]),
-            _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
-            _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
-            _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
-            _ => throw new InvalidDataException($"unexpected reply from the server: '{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
-        };
-    }
-
-    private static bool TryCount(string head, string prefix, out int count)
-    {
-        count = 0;
-        return head.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(head.AsSpan(prefix.Length), out count) && count >= 0;
-    }
-
-    private async ValueTask<ImmutableArray<string>> ReadLinesAsync(int count, CancellationToken cancellationToken)
-    {
-        var lines = ImmutableArray.CreateBuilder<string>(count);
-        for (var i = 0; i < count; i++) lines.Add(await ReadLineAsync(cancellationToken));
-        return lines.MoveToImmutable();
-    }
-
-    /// <summary>One line, without its LF. Throws EndOfStreamException when the server has closed the connection.</summary>
-    public async ValueTask<string> ReadLineAsync(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            if (LineFraming.TryReadLine(ref buffer, out var line))
-            {
-                var text = Encoding.UTF8.GetString(line);
-                input.AdvanceTo(buffer.Start);
-                return text;
-            }
-            var tooLong = buffer.Length > maxLineBytes;
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (tooLong) throw new InvalidDataException($"a reply line is longer than {maxLineBytes} bytes");
-            if (result.IsCompleted) throw new EndOfStreamException("the server closed the connection");
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 4. The store
-// ---------------------------------------------------------------------------------------------
-
-/// <summary>
-/// The data: one Dictionary guarded by one lock, with short critical sections: every allocation, copy and
-/// sort happens outside it. Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET
-/// string), so a `get` copies bytes straight into the reply; lookups take a span of the request line, so a
-/// `get` allocates nothing.
-///
-/// Memory: each pair is ONE array, [key length: 2 bytes][key][value], stored as both the Dictionary's key and
-/// its value. One object per pair instead of two saves an object header (24 bytes) per pair: a million 16-byte
-/// keys with 100-byte values went from 261 MB to 238 MB of server RSS. The comparer looks at the key part only.
-/// A pair is never changed once stored, so a reader may use it after the lock is released.
-/// </summary>
-public sealed class KeyValueStore
-{
-    private readonly Lock gate = new();
-    private readonly Dictionary<byte[], byte[]> pairs;
-    private readonly Dictionary<byte[], byte[]>.AlternateLookup<ReadOnlySpan<byte>> byKey;
-
-    public KeyValueStore()
-    {
-        pairs = new Dictionary<byte[], byte[]>(KeyComparer.Instance);
-        byKey = pairs.GetAlternateLookup<ReadOnlySpan<byte>>();
-    }
-
-    public int Count { get { lock (gate) return pairs.Count; } }
-
-    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
-    {
-        byte[]? pair;
-        lock (gate) byKey.TryGetValue(key, out pair);
-        value = pair is null ? default : Pair.Value(pair);
-        return pair is not null;
-    }
-
-    public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
-    {
-        var pair = Pair.Create(key, value);
-        lock (gate)
-        {
-            // Remove first: the indexer would keep the old array as the key, and with it the old value.
-            pairs.Remove(pair);
-            pairs.Add(pair, pair);
-        }
-    }
-
-    public bool Remove(ReadOnlySpan<byte> key)
-    {
-        lock (gate) return byKey.Remove(key);
-    }
-
-    /// <summary>Every key in byte (code point) order. Copies the references under the lock; sorts outside it.</summary>
-    public ReadOnlyMemory<byte>[] SortedKeys()
-    {
-        byte[][] snapshot;
-        lock (gate)
-        {
-            snapshot = new byte[pairs.Count][];
-            pairs.Keys.CopyTo(snapshot, 0);
-        }
-        var keys = Array.ConvertAll(snapshot, Pair.Key);
-        Array.Sort(keys, static (a, b) => a.Span.SequenceCompareTo(b.Span));
-        return keys;
-    }
-
-    /// <summary>One stored pair: [key length, 2 bytes little-endian][key][value]. Keys are at most 1,024 bytes.</summary>
-    private static class Pair
-    {
-        public static byte[] Create(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
-        {
-            var pair = GC.AllocateUninitializedArray<byte>(2 + key.Length + value.Length);
-            BinaryPrimitives.WriteUInt16LittleEndian(pair, checked((ushort)key.Length));
-            key.CopyTo(pair.AsSpan(2));
-            value.CopyTo(pair.AsSpan(2 + key.Length));
-            return pair;
-        }
-
-        private static int KeyLength(byte[] pair) => BinaryPrimitives.ReadUInt16LittleEndian(pair);
-        public static ReadOnlyMemory<byte> Key(byte[] pair) => pair.AsMemory(2, KeyLength(pair));
-        public static ReadOnlySpan<byte> KeySpan(byte[] pair) => pair.AsSpan(2, KeyLength(pair));
-        public static ReadOnlyMemory<byte> Value(byte[] pair) => pair.AsMemory(2 + KeyLength(pair));
-    }
-
-    /// <summary>Compares and hashes the key part of a pair, or a key alone (the span of a request line).</summary>
-    private sealed class KeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
-    {
-        public static readonly KeyComparer Instance = new();
-
-        public bool Equals(byte[]? x, byte[]? y) => Pair.KeySpan(x!).SequenceEqual(Pair.KeySpan(y!));
-        public int GetHashCode(byte[] pair) => GetHashCode(Pair.KeySpan(pair));
-        public bool Equals(ReadOnlySpan<byte> key, byte[] pair) => key.SequenceEqual(Pair.KeySpan(pair));
-
-        /// <summary>Only an add through the span lookup would call this, and the store never adds that way.</summary>
-        public byte[] Create(ReadOnlySpan<byte> key) => Pair.Create(key, []);
-
-        /// <summary>HashCode is seeded per process, so nobody can choose keys that all collide.</summary>
-        public int GetHashCode(ReadOnlySpan<byte> key)
-        {
-            var hash = new HashCode();
-            hash.AddBytes(key);
-            return hash.ToHashCode();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 5. Output formats
-// ---------------------------------------------------------------------------------------------
-
-/// <summary>
-/// The client's output: plain text as the spec's table says, or XML, JSON or YAML written by the real library,
-/// so that any parser reads back the exact strings.
-/// </summary>
-public static class Formats
-{
-    public const string EmptyList = "(empty list)";
-
-    public static string Value(OutputFormat format, string key, string value) => format switch
-    {
-        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value, preserveSpace: true))),
-        OutputFormat.Json => WriteJson(json =>
-        {
-            json.WriteStartObject();
-            json.WriteString("key", key);
-            json.WriteString("value", value);
-            json.WriteEndObject();
-        }),
-        OutputFormat.Yaml => WriteYaml(yaml =>
-        {
-            yaml.Emit(new MappingStart());
-            YamlPair(yaml, "key", key);
-            YamlPair(yaml, "value", value);
-            yaml.Emit(new MappingEnd());
-        }),
-        _ => value,
-    };
-
-    public static string Keys(OutputFormat format, IReadOnlyList<string> keys) => format switch
-    {
-        OutputFormat.Xml => WriteXml(new XElement("keys", keys.Select(k => XmlText("key", k)))),
-        OutputFormat.Json => WriteJson(json =>
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("keys");
-            foreach (var key in keys) json.WriteStringValue(key);
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }),
-        OutputFormat.Yaml => WriteYaml(yaml =>
-        {
-            yaml.Emit(new MappingStart());
-            yaml.Emit(new Scalar("keys"));
-            yaml.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Block));
-            foreach (var key in keys) yaml.Emit(YamlString(key));
-            yaml.Emit(new SequenceEnd());
-            yaml.Emit(new MappingEnd());
-        }),
-        _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys),
-    };
-
-    // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
-    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold none).
-    private static XElement XmlText(string name, string text, bool preserveSpace = false)
-    {
-        try
-        {
-            XmlConvert.VerifyXmlChars(text);
-            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text) : new XElement(name, text);
-        }
-        catch (XmlException)
-        {
-            return new XElement(name, new XAttribute("encoding", "base64"), Convert.ToBase64String(Encoding.UTF8.GetBytes(text)));
-        }
-    }
-
-    private static string WriteXml(XElement root)
-    {
-        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = true, NewLineHandling = NewLineHandling.Entitize };
-        var text = new StringBuilder();
-        using (var writer = XmlWriter.Create(text, settings)) root.WriteTo(writer);
-        return text.ToString();
-    }
-
-    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true, Encoder = ReadableJsonEncoder.Instance };
-
-    /// <summary>
-    /// JSON that a person can read: only what JSON itself requires is escaped (quote, backslash, control
-    /// characters) and the line separators JavaScript trips on. The library's relaxed encoder would also escape
-    /// every emoji as a `\uD83D\uDE00` pair. The pointer signatures are the ones JavaScriptEncoder requires;
-    /// the escaping itself is still the library's.
-    /// </summary>
-    private sealed class ReadableJsonEncoder : JavaScriptEncoder
-    {
-        public static readonly ReadableJsonEncoder Instance = new();
-        private static readonly JavaScriptEncoder Escaper = UnsafeRelaxedJsonEscaping;
-
-        public override int MaxOutputCharactersPerInputCharacter => Escaper.MaxOutputCharactersPerInputCharacter;
-
-        public override bool WillEncode(int scalar) =>
-            scalar < 0x20 || scalar is '"' or '\\' or 0x7F or 0x2028 or 0x2029 || (scalar >= 0xD800 && scalar <= 0xDFFF);
-
-        public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
-        {
-            var chars = new ReadOnlySpan<char>(text, textLength);
-            for (var i = 0; i < chars.Length; i++)
-            {
-                if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) i++;
-                else if (WillEncode(chars[i])) return i;
-            }
-            return -1;
-        }
-
-        public override unsafe bool TryEncodeUnicodeScalar(int scalar, char* buffer, int bufferLength, out int written) =>
-            Escaper.TryEncodeUnicodeScalar(scalar, buffer, bufferLength, out written);
-    }
-
-    private static string WriteJson(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, JsonOptions)) write(json);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static string WriteYaml(Action<IEmitter> write)
-    {
-        var text = new StringWriter();
-        var emitter = new Emitter(text);
-        emitter.Emit(new StreamStart());
-        emitter.Emit(new DocumentStart(null, null, isImplicit: true));
-        write(emitter);
-        emitter.Emit(new DocumentEnd(isImplicit: true));
-        emitter.Emit(new StreamEnd());
-        return text.ToString().TrimEnd('\n');
-    }
-
-    private static void YamlPair(IEmitter yaml, string name, string value)
-    {
-        yaml.Emit(new Scalar(name));
-        yaml.Emit(YamlString(value));
-    }
-
-    /// <summary>
-    /// Plain only for text no YAML reader could take for anything but a string (a letter first, then letters,
-    /// digits, `_-./` and inner spaces, and not one of YAML 1.1's booleans or nulls); everything else is
-    /// double-quoted, where YamlDotNet escapes what it must (an emoji becomes `\U0001F600`).
-    /// </summary>
-    private static Scalar YamlString(string value) =>
-        new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted, isPlainImplicit: true, isQuotedImplicit: true);
-
-    private static readonly FrozenSet<string> YamlReservedWords =
-        new[] { "y", "n", "yes", "no", "on", "off", "true", "false", "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-
-    private static bool IsPlainYamlWord(string value) =>
-        value.Length > 0 && char.IsLetter(value[0]) && !value.EndsWith(' ')
-        && value.All(c => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ')
-        && !YamlReservedWords.Contains(value);
 }

@@ -43,7 +43,7 @@ if (options.ShowHelp)
     return 0;
 }
 
-var protocol = options.Redis ? WireDialect.Redis : WireDialect.Kv;
+var protocol = options.Redis ? WireDialect.Redis : WireDialect.KV;
 var idle = new List<Socket>();
 try
 {
@@ -51,7 +51,7 @@ try
     await Load.PrefillAsync(options, protocol);
     var result = await Load.RunAsync(options, protocol);
     Console.WriteLine(result.Report(options));
-    if (options.ServerPid is { } pid) Console.WriteLine(ServerFacts.Describe(pid));
+    if (options.ServerPid is { } pid) Console.WriteLine(ServerFacts.Read(pid));
     return result.Errors == 0 ? 0 : 1;
 }
 catch (Exception e) when (e is SocketException or IOException)
@@ -116,7 +116,7 @@ sealed record BenchOptions(
     }
 }
 
-enum WireDialect { Kv, Redis }
+enum WireDialect { KV, Redis }
 
 /// <summary>Writes requests and reads replies of one dialect, straight from and into byte buffers.</summary>
 static class Wire
@@ -129,31 +129,25 @@ static class Wire
         Utf8Formatter.TryFormat(index, destination[4..KeyLength], out _, new StandardFormat('D', 12));
     }
 
-    public static void Set(IBufferWriter<byte> output, WireDialect dialect, int key, ReadOnlySpan<byte> value) =>
-        Request(output, dialect == WireDialect.Redis ? "SET "u8 : SetName, key, value);
-
-    public static void Get(IBufferWriter<byte> output, WireDialect dialect, int key) =>
-        Request(output, dialect == WireDialect.Redis ? "GET "u8 : GetName, key, default);
-
-    private static readonly byte[] SetName = Encoding.ASCII.GetBytes(Commands.Get(CommandKind.Set).Name + " ");
-    private static readonly byte[] GetName = Encoding.ASCII.GetBytes(Commands.Get(CommandKind.Get).Name + " ");
-
-    private static void Request(IBufferWriter<byte> output, ReadOnlySpan<byte> command, int key, ReadOnlySpan<byte> value)
+    /// <summary>`set KEY VALUE` (Redis takes the same line as an inline command).</summary>
+    public static void Set(IBufferWriter<byte> output, WireDialect dialect, int key, ReadOnlySpan<byte> value)
     {
-        var length = command.Length + KeyLength + (value.IsEmpty ? 0 : 1 + value.Length) + 2;
-        var span = output.GetSpan(length);
-        command.CopyTo(span);
-        Key(span[command.Length..], key);
-        var at = command.Length + KeyLength;
-        if (!value.IsEmpty)
-        {
-            span[at++] = (byte)' ';
-            value.CopyTo(span[at..]);
-            at += value.Length;
-        }
-        "\r\n"u8.CopyTo(span[at..]);
-        output.Advance(length);
+        Span<byte> keyAndSpace = stackalloc byte[KeyLength + 1];
+        Key(keyAndSpace, key);
+        keyAndSpace[KeyLength] = (byte)' ';
+        LineFraming.WriteLine(output, dialect == WireDialect.Redis ? "SET "u8 : SetName, keyAndSpace, value);
     }
+
+    /// <summary>`get KEY`.</summary>
+    public static void Get(IBufferWriter<byte> output, WireDialect dialect, int key)
+    {
+        Span<byte> name = stackalloc byte[KeyLength];
+        Key(name, key);
+        LineFraming.WriteLine(output, dialect == WireDialect.Redis ? "GET "u8 : GetName, name);
+    }
+
+    private static readonly byte[] SetName = Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Set).Name + " ");
+    private static readonly byte[] GetName = Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Get).Name + " ");
 
     /// <summary>Cuts one whole reply off the buffer. False when it is not all there yet.</summary>
     public static bool TryReadReply(ref ReadOnlySequence<byte> buffer, WireDialect dialect, out bool isError)
@@ -162,7 +156,7 @@ static class Wire
         var reader = new SequenceReader<byte>(buffer);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n')) return false;
         var first = line.FirstSpan[0];
-        if (dialect == WireDialect.Kv)
+        if (dialect == WireDialect.KV)
         {
             isError = first == (byte)'E';
         }
@@ -320,9 +314,10 @@ sealed class LoadConnection : IAsyncDisposable
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 
+/// <summary>The server's resident memory and thread count, from /proc.</summary>
 static class ServerFacts
 {
-    public static string Describe(int pid)
+    public static string Read(int pid)
     {
         var status = File.ReadAllText($"/proc/{pid}/status");
         string Field(string name) => Regex.Match(status, $@"{name}:\s+(\d+)").Groups[1].Value;

@@ -1,0 +1,168 @@
+// src/Formats.cs: the client's output as XML, JSON or YAML, written by the real library for each format.
+//
+// Only the client and the tests include it, so the server builds without YamlDotNet and without unsafe code
+// (the JSON encoder's signatures take pointers).
+
+#:package YamlDotNet@18.1.0
+#:property AllowUnsafeBlocks=true
+
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Xml;
+using System.Xml.Linq;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace KV;
+
+/// <summary>
+/// The client's output: plain text as the spec's table says, or XML, JSON or YAML written by the real library,
+/// so that any parser reads back the exact strings.
+/// </summary>
+public static class Formats
+{
+    public const string EmptyList = "(empty list)";
+
+    public static string Value(OutputFormat format, string key, string value) => format switch
+    {
+        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value, preserveSpace: true))),
+        OutputFormat.Json => WriteJson(json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("key", key);
+            json.WriteString("value", value);
+            json.WriteEndObject();
+        }),
+        OutputFormat.Yaml => WriteYaml(yaml =>
+        {
+            yaml.Emit(new MappingStart());
+            YamlPair(yaml, "key", key);
+            YamlPair(yaml, "value", value);
+            yaml.Emit(new MappingEnd());
+        }),
+        _ => value,
+    };
+
+    public static string Keys(OutputFormat format, IReadOnlyList<string> keys) => format switch
+    {
+        OutputFormat.Xml => WriteXml(new XElement("keys", keys.Select(k => XmlText("key", k)))),
+        OutputFormat.Json => WriteJson(json =>
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("keys");
+            foreach (var key in keys) json.WriteStringValue(key);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }),
+        OutputFormat.Yaml => WriteYaml(yaml =>
+        {
+            yaml.Emit(new MappingStart());
+            yaml.Emit(new Scalar("keys"));
+            yaml.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Block));
+            foreach (var key in keys) yaml.Emit(YamlString(key));
+            yaml.Emit(new SequenceEnd());
+            yaml.Emit(new MappingEnd());
+        }),
+        _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys),
+    };
+
+    // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
+    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold none).
+    private static XElement XmlText(string name, string text, bool preserveSpace = false)
+    {
+        try
+        {
+            XmlConvert.VerifyXmlChars(text);
+            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text) : new XElement(name, text);
+        }
+        catch (XmlException)
+        {
+            return new XElement(name, new XAttribute("encoding", "base64"), Convert.ToBase64String(Encoding.UTF8.GetBytes(text)));
+        }
+    }
+
+    private static string WriteXml(XElement root)
+    {
+        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = true, NewLineHandling = NewLineHandling.Entitize };
+        var text = new StringBuilder();
+        using (var writer = XmlWriter.Create(text, settings)) root.WriteTo(writer);
+        return text.ToString();
+    }
+
+    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true, Encoder = ReadableJsonEncoder.Instance };
+
+    /// <summary>
+    /// JSON that a person can read: only what JSON itself requires is escaped (quote, backslash, control
+    /// characters) and the line separators JavaScript trips on. The library's relaxed encoder would also escape
+    /// every emoji as a `\uD83D\uDE00` pair. The pointer signatures are the ones JavaScriptEncoder requires;
+    /// the escaping itself is still the library's.
+    /// </summary>
+    private sealed class ReadableJsonEncoder : JavaScriptEncoder
+    {
+        public static readonly ReadableJsonEncoder Instance = new();
+        private static readonly JavaScriptEncoder Escaper = UnsafeRelaxedJsonEscaping;
+
+        public override int MaxOutputCharactersPerInputCharacter => Escaper.MaxOutputCharactersPerInputCharacter;
+
+        public override bool WillEncode(int scalar) =>
+            scalar < 0x20 || scalar is '"' or '\\' or 0x7F or 0x2028 or 0x2029 || (scalar >= 0xD800 && scalar <= 0xDFFF);
+
+        public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
+        {
+            var chars = new ReadOnlySpan<char>(text, textLength);
+            for (var i = 0; i < chars.Length; i++)
+            {
+                if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) i++;
+                else if (WillEncode(chars[i])) return i;
+            }
+            return -1;
+        }
+
+        public override unsafe bool TryEncodeUnicodeScalar(int scalar, char* buffer, int bufferLength, out int written) =>
+            Escaper.TryEncodeUnicodeScalar(scalar, buffer, bufferLength, out written);
+    }
+
+    private static string WriteJson(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions)) write(json);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static string WriteYaml(Action<IEmitter> write)
+    {
+        var text = new StringWriter();
+        var emitter = new Emitter(text);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart(null, null, isImplicit: true));
+        write(emitter);
+        emitter.Emit(new DocumentEnd(isImplicit: true));
+        emitter.Emit(new StreamEnd());
+        return text.ToString().TrimEnd('\n');
+    }
+
+    private static void YamlPair(IEmitter yaml, string name, string value)
+    {
+        yaml.Emit(new Scalar(name));
+        yaml.Emit(YamlString(value));
+    }
+
+    /// <summary>
+    /// Plain only for text no YAML reader could take for anything but a string (a letter first, then letters,
+    /// digits, `_-./` and inner spaces, and not one of YAML 1.1's booleans or nulls); everything else is
+    /// double-quoted, where YamlDotNet escapes what it must (an emoji becomes `\U0001F600`).
+    /// </summary>
+    private static Scalar YamlString(string value) =>
+        new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted, isPlainImplicit: true, isQuotedImplicit: true);
+
+    private static readonly FrozenSet<string> YamlReservedWords =
+        new[] { "y", "n", "yes", "no", "on", "off", "true", "false", "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private static bool IsPlainYamlWord(string value) =>
+        value.Length > 0 && char.IsLetter(value[0]) && !value.EndsWith(' ')
+        && value.All(c => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ')
+        && !YamlReservedWords.Contains(value);
+}

@@ -1,0 +1,76 @@
+// src/ReplyReader.cs: the other half of the reply codec. Reads the server's replies back into typed records,
+// one whole reply at a time; the client and the tests include it, the server (which only writes) does not.
+
+using System.Buffers;
+using System.Collections.Immutable;
+using System.IO.Pipelines;
+using System.Text;
+
+namespace KV;
+
+/// <summary>A reply as the client sees it. The server writes replies with ReplyWriter, straight into its output buffer.</summary>
+public abstract record Reply
+{
+    public sealed record Ok : Reply;
+    public sealed record Pong : Reply;
+    public sealed record Bye : Reply;
+    public sealed record Value(string Text) : Reply;
+    public sealed record Keys(ImmutableArray<string> Names) : Reply;
+    public sealed record Help(ImmutableArray<string> Lines) : Reply;
+    public sealed record Error(string Message) : Reply;
+}
+
+/// <summary>Reads replies, one whole reply at a time (KEYS and HELP bring their n lines with them).</summary>
+public sealed class ReplyReader(PipeReader input, int maxLineBytes = ReplyReader.DefaultMaxLineBytes)
+{
+    public const int DefaultMaxLineBytes = 8 * 1024 * 1024;
+
+    public async ValueTask<Reply> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        var head = await ReadLineAsync(cancellationToken);
+        return head switch
+        {
+            "OK" => new Reply.Ok(),
+            "PONG" => new Reply.Pong(),
+            "BYE" => new Reply.Bye(),
+            _ when head.StartsWith("VALUE ", StringComparison.Ordinal) => new Reply.Value(head["VALUE ".Length..]),
+            _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
+            _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
+            _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
+            _ => throw new InvalidDataException($"unexpected reply from the server: '{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
+        };
+    }
+
+    private static bool TryCount(string head, string prefix, out int count)
+    {
+        count = 0;
+        return head.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(head.AsSpan(prefix.Length), out count) && count >= 0;
+    }
+
+    private async ValueTask<ImmutableArray<string>> ReadLinesAsync(int count, CancellationToken cancellationToken)
+    {
+        var lines = ImmutableArray.CreateBuilder<string>(count);
+        for (var i = 0; i < count; i++) lines.Add(await ReadLineAsync(cancellationToken));
+        return lines.MoveToImmutable();
+    }
+
+    /// <summary>One line, without its LF. Throws EndOfStreamException when the server has closed the connection.</summary>
+    public async ValueTask<string> ReadLineAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (LineFraming.TryReadLine(ref buffer, out var line))
+            {
+                var text = Encoding.UTF8.GetString(line);
+                input.AdvanceTo(buffer.Start);
+                return text;
+            }
+            var tooLong = buffer.Length > maxLineBytes;
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (tooLong) throw new InvalidDataException($"a reply line is longer than {maxLineBytes} bytes");
+            if (result.IsCompleted) throw new EndOfStreamException("the server closed the connection");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+// tests/BenchTests.cs: bench.cs still runs against a server and reports what it measured. No test asserts a time.
+
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using KV;
+using Xunit;
+
+public class BenchSmokeTests
+{
+    [Theory]
+    [InlineData("1")]
+    [InlineData("8")]
+    public async Task Bench_runs_for_a_second_with_operations_and_no_errors(string pipeline)
+    {
+        await using var server = InProcessServer.Start();
+        var serverPid = Environment.ProcessId.ToString();
+        using var bench = Process.Start(Programs.StartInfo(
+            await Programs.DllAsync("bench.cs"), "--port", server.Port.ToString(), "--seconds", "1", "--clients", "4",
+            "--keys", "500", "--pipeline", pipeline, "--server-pid", serverPid))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+
+        Assert.Equal(0, bench.ExitCode);
+        Assert.True(long.Parse(Regex.Match(output, @"ops/s: (\d+)").Groups[1].Value) > 0, output);
+        Assert.Contains("errors: 0", output);
+        Assert.Matches(@"latency ms: p50 [\d.]+  p90 [\d.]+  p99 [\d.]+  p99.9 [\d.]+  max [\d.]+", output);
+        Assert.Contains($"server pid {serverPid}: RSS", output);
+        await using var check = await server.ConnectAsync();
+        Assert.Equal(500, Assert.IsType<Reply.Keys>(await check.AskAsync("list")).Names.Length);
+    }
+}

@@ -1,0 +1,226 @@
+// tests/Harness.Clients.cs: what talks to a server in the tests, and what predicts its answers.
+//
+// Connection is one raw TCP connection reading replies with Protocol.cs's ReplyReader; ClientProcess is the
+// real KVClient with redirected standard input; StoreModel predicts every reply of a client that owns its keys.
+
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using KV;
+using Xunit;
+
+/// <summary>One raw TCP connection to a server, reading replies with Protocol.cs's ReplyReader.</summary>
+public sealed class Connection : IAsyncDisposable
+{
+    public Socket Socket { get; }
+    private readonly NetworkStream stream;
+    private readonly ReplyReader replies;
+
+    private Connection(Socket socket)
+    {
+        Socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        replies = new ReplyReader(PipeReader.Create(stream));
+    }
+
+    public static async Task<Connection> OpenAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(IPAddress.Loopback, port, Programs.Timeout());
+        return new Connection(socket);
+    }
+
+    public async Task SendAsync(string text) => await stream.WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout());
+    public async Task SendAsync(byte[] bytes) => await stream.WriteAsync(bytes, Programs.Timeout());
+    public async Task<Reply> ReadAsync() => await replies.ReadAsync(Programs.Timeout());
+    public async Task<string> ReadLineAsync() => await replies.ReadLineAsync(Programs.Timeout());
+
+    public async Task<Reply> AskAsync(string line)
+    {
+        await SendAsync(line + "\n");
+        return await ReadAsync();
+    }
+
+    /// <summary>True when the server has closed the connection (after any replies still unread).</summary>
+    public async Task<bool> ClosedByServerAsync()
+    {
+        try
+        {
+            while (true) await replies.ReadLineAsync(Programs.Timeout());
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or SocketException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Closes with a TCP reset instead of a FIN, as a crashed peer or a middlebox would.</summary>
+    public void Reset()
+    {
+        Socket.LingerState = new LingerOption(true, 0);
+        Socket.Close();
+    }
+
+    public async ValueTask DisposeAsync() => await stream.DisposeAsync();
+}
+
+public sealed class ConnectionGroup(int capacity) : List<Connection>(capacity), IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in this) await connection.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// What a server must answer to one client, predicted from the requests alone. The client owns the keys that
+/// start with its prefix, so a plain Dictionary is the whole truth, and `list` is compared on those keys only.
+/// Replies are compared as text: the reply's wire head, then its content.
+/// </summary>
+public sealed class StoreModel(string prefix)
+{
+    private readonly Dictionary<string, string> data = [];
+
+    /// <summary>The reply to a request line (without its LF; a trailing CR is dropped as the server does); null for a blank line.</summary>
+    public string? Expect(byte[] line)
+    {
+        var framed = new ReadOnlySequence<byte>([.. line, (byte)'\n']);
+        Assert.True(LineFraming.TryReadRequest(ref framed, out var request));
+        return Request.Parse(request.ToArray()) switch
+        {
+            LineParse.Blank => null,
+            LineParse.Invalid(var error) => "ERROR: " + error,
+            LineParse.Valid(var valid) => Expect(valid),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+
+    public string? Expect(string line) => Expect(Encoding.UTF8.GetBytes(line));
+
+    private string Expect(Request request)
+    {
+        switch (request.Command.Kind)
+        {
+            case CommandKind.Set:
+                data[request.Key!] = request.Value!;
+                return "OK";
+            case CommandKind.Get:
+                return data.TryGetValue(request.Key!, out var value) ? "VALUE " + value : "ERROR: " + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
+            case CommandKind.Del:
+                return data.Remove(request.Key!) ? "OK" : "ERROR: " + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
+            case CommandKind.List:
+                return "KEYS " + string.Join(',', data.Keys.Order(StringComparer.Ordinal));
+            case CommandKind.Ping:
+                return "PONG";
+            case CommandKind.Help:
+                return "HELP " + string.Join(',', Commands.HelpFor(request.Topic).Select(c => c.HelpLine));
+            case CommandKind.Exit:
+                return "BYE";
+            default:
+                throw new InvalidOperationException($"no model for {request.Command.Kind}");
+        }
+    }
+
+    /// <summary>A reply in the model's words; `list` keeps this client's keys only.</summary>
+    public string Text(Reply reply) => reply switch
+    {
+        Reply.Ok => "OK",
+        Reply.Pong => "PONG",
+        Reply.Bye => "BYE",
+        Reply.Value(var text) => "VALUE " + text,
+        Reply.Error(var message) => "ERROR: " + message,
+        Reply.Keys(var names) => "KEYS " + string.Join(',', names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))),
+        Reply.Help(var lines) => "HELP " + string.Join(',', lines),
+        _ => reply.ToString(),
+    };
+}
+
+/// <summary>The real KVClient process with redirected standard input; its output is split on LF only, as written.</summary>
+public sealed class ClientProcess : IAsyncDisposable
+{
+    public Process Process { get; }
+    private readonly StringBuilder printed = new();
+    private readonly SemaphoreSlim printedMore = new(0);
+    private readonly Task pump, stderr;
+    private int consumed;
+
+    private ClientProcess(Process process)
+    {
+        Process = process;
+        pump = Task.Run(async () =>
+        {
+            var chunk = new char[4096];
+            int read;
+            while ((read = await process.StandardOutput.ReadAsync(chunk)) > 0)
+            {
+                lock (printed) printed.Append(chunk, 0, read);
+                printedMore.Release();
+            }
+            printedMore.Release();
+        });
+        stderr = Task.Run(async () =>
+        {
+            var text = await process.StandardError.ReadToEndAsync();
+            await pump;
+            lock (printed) printed.Append(text);
+        });
+    }
+
+    public static async Task<ClientProcess> StartAsync(params string[] args) =>
+        new(Process.Start(Programs.StartInfo([await Programs.DllAsync("KVClient.cs"), .. args]))!);
+
+    /// <summary>Runs a whole script through the client: its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args)
+    {
+        await using var client = await StartAsync(args);
+        await client.SendAsync(script);
+        client.Process.StandardInput.Close();
+        return await client.FinishAsync();
+    }
+
+    public async Task SendAsync(string text)
+    {
+        await Process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout());
+        await Process.StandardInput.BaseStream.FlushAsync(Programs.Timeout());
+    }
+
+    /// <summary>The next line the client printed.</summary>
+    public async Task<string> ReadLineAsync()
+    {
+        while (true)
+        {
+            var ended = pump.IsCompleted;
+            lock (printed)
+            {
+                var text = printed.ToString();
+                var newline = text.IndexOf('\n', consumed);
+                if (newline >= 0)
+                {
+                    var line = text[consumed..newline];
+                    consumed = newline + 1;
+                    return line;
+                }
+            }
+            if (ended) throw new EndOfStreamException("the client ended");
+            await printedMore.WaitAsync(Programs.Timeout());
+        }
+    }
+
+    /// <summary>Waits for the exit: the exit code, and what the client printed that was not read yet.</summary>
+    public async Task<(int ExitCode, string Output)> FinishAsync()
+    {
+        await Process.WaitForExitAsync(Programs.Timeout());
+        await stderr.WaitAsync(Programs.Timeout());
+        lock (printed) return (Process.ExitCode, printed.ToString()[consumed..]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        await Process.WaitForExitAsync();
+        Process.Dispose();
+    }
+}

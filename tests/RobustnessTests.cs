@@ -1,0 +1,323 @@
+// tests/RobustnessTests.cs: whatever one client does, the others are served and lose nothing. Limits, hostile
+// and broken input, a model-checked fuzz, memory bounds and 10,000 connections.
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using KV;
+using Xunit;
+
+public class LimitTests
+{
+    [Fact]
+    public async Task A_line_over_the_limit_gets_an_error_and_the_connection_closes()
+    {
+        await using var server = InProcessServer.Start("--max-line-bytes", "1000");
+        await using var bystander = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await bystander.AskAsync("set safe kept"));
+
+        await using var fits = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await fits.AskAsync("set k " + new string('v', 990)));
+
+        await using var endless = await server.ConnectAsync();
+        await endless.SendAsync(new string('x', 2000));
+        Assert.Equal("request line longer than 1000 bytes", Assert.IsType<Reply.Error>(await endless.ReadAsync()).Message);
+        Assert.True(await endless.ClosedByServerAsync());
+
+        await using var tooLong = await server.ConnectAsync();
+        await tooLong.SendAsync("set k " + new string('v', 1200) + "\nping\n");
+        Assert.Equal("request line longer than 1000 bytes", Assert.IsType<Reply.Error>(await tooLong.ReadAsync()).Message);
+        Assert.True(await tooLong.ClosedByServerAsync());
+
+        Assert.Equal("kept", Assert.IsType<Reply.Value>(await bystander.AskAsync("get safe")).Text);
+    }
+
+    [Fact]
+    public async Task One_client_over_the_maximum_is_refused_and_a_freed_place_is_reused()
+    {
+        await using var server = InProcessServer.Start("--max-clients", "5");
+        await using var admitted = await server.ConnectManyAsync(5);
+        foreach (var connection in admitted) Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
+        await using (var refused = await server.ConnectAsync())
+        {
+            Assert.Equal("too many clients (max 5)", Assert.IsType<Reply.Error>(await refused.ReadAsync()).Message);
+            Assert.True(await refused.ClosedByServerAsync());
+            await server.ExpectOutputAsync(@"^! 127\.0\.0\.1:\d+ refused: too many clients \(max 5\)$");
+        }
+
+        Assert.IsType<Reply.Bye>(await admitted[0].AskAsync("exit"));
+        Assert.True(await admitted[0].ClosedByServerAsync());
+        // The freed place is released when the server has seen the close; retry until then.
+        Reply reply;
+        var attempts = 0;
+        do
+        {
+            await using var attempt = await server.ConnectAsync();
+            reply = await attempt.AskAsync("ping");
+        }
+        while (reply is Reply.Error && ++attempts < 100);
+        Assert.IsType<Reply.Pong>(reply);
+    }
+
+    [Fact]
+    public async Task An_idle_client_is_closed_after_the_idle_timeout_and_others_go_on()
+    {
+        await using var server = InProcessServer.Start("--idle-timeout", "1");
+        await using var idle = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await idle.AskAsync("ping"));
+        Assert.True(await idle.ClosedByServerAsync());
+        await using var fresh = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task Bind_listens_on_the_given_address_only()
+    {
+        await using var server = InProcessServer.Start("--bind", "127.0.0.1");
+        Assert.Equal($"127.0.0.1:{server.Port}", server.Server.Endpoint.ToString());
+        await using var v4 = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await v4.AskAsync("ping"));
+        using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        await Assert.ThrowsAsync<SocketException>(async () => await v6.ConnectAsync(IPAddress.IPv6Loopback, server.Port, Programs.Timeout()));
+    }
+
+    [Fact]
+    public async Task The_default_listener_takes_ipv4_and_ipv6()
+    {
+        await using var server = InProcessServer.Start();
+        using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        await v6.ConnectAsync(IPAddress.IPv6Loopback, server.Port, Programs.Timeout());
+        await using var v4 = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await v4.AskAsync("ping"));
+    }
+}
+
+public class HostileInputTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private InProcessServer Server => shared.Server;
+
+    [Fact]
+    public async Task A_megabyte_of_random_bytes_gets_errors_never_a_crash()
+    {
+        await using var bystander = await Server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await bystander.AskAsync("set random-bystander safe"));
+
+        var garbage = new byte[1024 * 1024];
+        new Random(20161).NextBytes(garbage);
+        for (var i = 0; i < garbage.Length; i += 997) garbage[i] = 0;
+        await using var noisy = await Server.ConnectAsync();
+        var replies = Task.Run(async () =>
+        {
+            var lines = new List<string>();
+            try
+            {
+                while (true) lines.Add(await noisy.ReadLineAsync());
+            }
+            catch (EndOfStreamException) { }
+            return lines;
+        });
+        await noisy.SendAsync(garbage);
+        await noisy.SendAsync("\nexit\n");
+
+        var lines = await replies;
+        Assert.Equal("BYE", lines[^1]);
+        Assert.All(lines[..^1], line => Assert.StartsWith("ERROR: ", line));
+        Assert.Contains("ERROR: " + Errors.InvalidUtf8, lines);
+        Assert.Equal("safe", Assert.IsType<Reply.Value>(await bystander.AskAsync("get random-bystander")).Text);
+    }
+
+    [Fact]
+    public async Task Two_hundred_clients_that_reset_mid_request_cost_nothing_else()
+    {
+        await using var bystander = await Server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await bystander.AskAsync("set reset-bystander safe"));
+        for (var i = 0; i < 200; i++)
+        {
+            var half = await Server.ConnectAsync();
+            await half.SendAsync($"set reset{i} half a val");
+            half.Reset();
+        }
+        await using var fresh = await Server.ConnectAsync();
+        Assert.Equal("safe", Assert.IsType<Reply.Value>(await fresh.AskAsync("get reset-bystander")).Text);
+        Assert.DoesNotContain(Assert.IsType<Reply.Keys>(await fresh.AskAsync("list")).Names, key => key.StartsWith("reset1"));
+        Assert.IsType<Reply.Pong>(await bystander.AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task A_client_killed_in_the_middle_of_a_request_changes_nothing()
+    {
+        await using var server = InProcessServer.Start();
+        var script = $"exec 3<>/dev/tcp/127.0.0.1/{server.Port}; printf 'set killed half a valu' >&3; echo ready; sleep 60";
+        using var killed = Process.Start(new ProcessStartInfo("bash", ["-c", script]) { RedirectStandardOutput = true })!;
+        Assert.Equal("ready", await killed.StandardOutput.ReadLineAsync(Programs.Timeout()));
+        killed.Kill(entireProcessTree: true);
+        await killed.WaitForExitAsync(Programs.Timeout());
+
+        await using var after = await server.ConnectAsync();
+        Assert.Equal("key 'killed' not found", Assert.IsType<Reply.Error>(await after.AskAsync("get killed")).Message);
+        await server.ExpectOutputAsync("disconnected: closed by the client in the middle of a line");
+    }
+}
+
+/// <summary>Bounds on the server's memory, measured as its resident set, so on a real process.</summary>
+public class MemoryBoundTests : IAsyncLifetime
+{
+    private ServerProcess Server { get; set; } = null!;
+    public async ValueTask InitializeAsync() => Server = await ServerProcess.StartAsync();
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+
+    [Fact]
+    public async Task A_64_MB_line_without_newline_costs_that_connection_only()
+    {
+        await using var bystander = await Server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await bystander.AskAsync("set bystander safe"));
+
+        await using var flood = await Server.ConnectAsync();
+        var chunk = new byte[1024 * 1024];
+        Array.Fill(chunk, (byte)'x');
+        var sent = 0;
+        try
+        {
+            for (; sent < 64; sent++) await flood.SendAsync(chunk);
+        }
+        catch (IOException) { }
+        Assert.True(await flood.ClosedByServerAsync());
+        var rss = Server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"sent {sent} MB before the close; server RSS {rss / 1024 / 1024} MB");
+        Assert.InRange(rss, 1, 300L * 1024 * 1024);
+        Assert.Equal("safe", Assert.IsType<Reply.Value>(await bystander.AskAsync("get bystander")).Text);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_its_replies_is_held_back_not_buffered()
+    {
+        await using var setter = await Server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
+        var before = Server.ResidentBytes;
+
+        // 20,000 gets of a 100 kB value ask for 2 GB of replies; unbounded buffering would show in the RSS at once.
+        var deaf = await Server.ConnectAsync();
+        var requests = string.Concat(Enumerable.Repeat("get big\n", 20_000));
+        await deaf.SendAsync(requests);
+        Assert.IsType<Reply.Pong>(await setter.AskAsync("ping"));
+
+        // A measurement, not a wait: sample the RSS for a second while the server holds the deaf client back.
+        long peak = 0;
+        for (var sample = 0; sample < 10; sample++)
+        {
+            peak = Math.Max(peak, Server.ResidentBytes);
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before / 1024 / 1024} MB, peak while held back {peak / 1024 / 1024} MB");
+        Assert.InRange(peak - before, long.MinValue, 100L * 1024 * 1024);
+        Assert.Equal(new string('b', 100_000), Assert.IsType<Reply.Value>(await deaf.ReadAsync()).Text);
+        deaf.Reset();
+        Assert.IsType<Reply.Pong>(await setter.AskAsync("ping"));
+    }
+}
+
+/// <summary>
+/// A seeded stream of request lines, valid and invalid, built from the command table and sent by 8 concurrent
+/// pipelining clients. Each client owns its keys, so a plain Dictionary models exactly what the server must answer.
+/// Run one seed again with KV_FUZZ_SEED=n.
+/// </summary>
+public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private const int Clients = 8, RequestsPerClient = 3_000, BatchSize = 64;
+
+    [Fact]
+    public async Task Every_reply_matches_the_model()
+    {
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("KV_FUZZ_SEED"), out var fixedSeed) ? fixedSeed : Random.Shared.Next();
+        TestContext.Current.SendDiagnosticMessage($"fuzz seed {seed}");
+        var mismatches = await Task.WhenAll(Enumerable.Range(0, Clients).Select(id => RunClientAsync(seed, id)));
+        var all = mismatches.SelectMany(m => m).ToList();
+        Assert.True(all.Count == 0, $"seed {seed} (KV_FUZZ_SEED={seed}): {all.Count} mismatches, first: {string.Join("\n", all.Take(5))}");
+    }
+
+    private async Task<List<string>> RunClientAsync(int seed, int id)
+    {
+        var random = new Random(seed * 31 + id);
+        var prefix = $"f{id}-";
+        var model = new StoreModel(prefix);
+        var mismatches = new List<string>();
+        await using var connection = await shared.Server.ConnectAsync();
+        for (var sent = 0; sent < RequestsPerClient; sent += BatchSize)
+        {
+            var batch = Enumerable.Range(0, BatchSize).Select(_ => NextLine(random, prefix)).ToList();
+            await connection.SendAsync(batch.SelectMany(line => line.Concat("\n"u8.ToArray())).ToArray());
+            foreach (var line in batch)
+            {
+                if (model.Expect(line) is not { } expected) continue;
+                var actual = model.Text(await connection.ReadAsync());
+                if (actual != expected) mismatches.Add($"client {id}: '{Errors.Echo(line)}' expected '{expected}', got '{actual}'");
+            }
+        }
+        return mismatches;
+    }
+
+    private static readonly string[] UnknownNames = ["gett", "sett", "fo", "quit", "delete"];
+    private static readonly string[] ValuePieces = [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r", "--json", "set k v", "\u0001"];
+
+    private static byte[] NextLine(Random random, string prefix)
+    {
+        string Key() => prefix + random.Next(12);
+        string Name(CommandKind kind) => RandomCase(Commands.Of(kind).Name);
+        string RandomCase(string word) => string.Concat(word.Select(c => random.Next(3) == 0 ? char.ToUpperInvariant(c) : c));
+        string Flag() => random.Next(4) switch { 0 => "", 1 => " --xml", 2 => " --JSON", _ => " --yml" };
+        string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
+
+        var text = random.Next(24) switch
+        {
+            0 or 1 or 2 or 3 or 4 => $"{Name(CommandKind.Set)} {Key()} {Value()}",
+            5 or 6 or 7 or 8 => $"{Name(CommandKind.Get)} {Key()}{Flag()}",
+            9 or 10 => $"{Name(CommandKind.Del)} {Key()}",
+            11 => $"{Name(CommandKind.List)}{Flag()}",
+            12 => Name(CommandKind.Ping),
+            13 => random.Next(2) == 0 ? Name(CommandKind.Help) : $"{Name(CommandKind.Help)} {Commands.All[random.Next(Commands.All.Length)].Name}",
+            14 => random.Next(3) switch { 0 => "", 1 => "   ", _ => "\t" },
+            15 => RandomCase(UnknownNames[random.Next(UnknownNames.Length)]) + " " + Key(),
+            16 => $"{Name(CommandKind.Get)}  {Key()}",
+            17 => $"{Name(CommandKind.Set)} {Key()}",
+            18 => $"{Name(CommandKind.Get)} {Key()} --csv",
+            19 => $"{Name(CommandKind.Del)} {Key()}{Flag()} extra",
+            20 => $"{Name(CommandKind.Get)} {Key()}\u0002",
+            21 => $"{Name(CommandKind.Set)} {prefix}{new string('k', 260)} v",
+            22 => $"{Name(CommandKind.Ping)} now",
+            _ => $" {Name(CommandKind.Ping)}",
+        };
+        var bytes = Encoding.UTF8.GetBytes(text);
+        // Now and then a byte that is not UTF-8 at all, at the end of the line.
+        return random.Next(40) == 0 ? [.. bytes, 0xC3] : bytes;
+    }
+}
+
+/// <summary>10,000 clients at once: every one is answered, under a bounded number of threads and memory.</summary>
+[Collection(nameof(TenThousandClients))]
+public class TenThousandClients
+{
+    [Fact]
+    public async Task Ten_thousand_concurrent_connections_all_answer_ping()
+    {
+        var openFiles = long.Parse(Regex.Match(File.ReadAllText("/proc/self/limits"), @"Max open files\s+(\d+)").Groups[1].Value);
+        var target = (int)Math.Min(10_000, openFiles - 500);
+        TestContext.Current.SendDiagnosticMessage($"open-file limit {openFiles}: {target} connections");
+
+        await using var server = await ServerProcess.StartAsync();
+        await using var connections = await server.ConnectManyAsync(target);
+        await Parallel.ForEachAsync(connections, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Programs.Timeout() },
+            async (c, _) => Assert.IsType<Reply.Pong>(await c.AskAsync("ping")));
+        var threads = server.Threads;
+        var rss = server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS {rss / 1024 / 1024} MB");
+        Assert.InRange(threads, 1, 63);
+        Assert.InRange(rss, 1, 300L * 1024 * 1024);
+        await using var fresh = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+    }
+}
+
+[CollectionDefinition(nameof(TenThousandClients), DisableParallelization = true)]
+public class TenThousandClientsCollection;

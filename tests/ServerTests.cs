@@ -1,0 +1,208 @@
+// tests/ServerTests.cs: the server's protocol behaviour, against a KVServer in this process (ServerTests), and
+// what only the real process shows: its start line, arguments, exit codes, thread cap, threads and signals
+// (ServerProcessTests).
+
+using System.Text;
+using KV;
+using Xunit;
+
+public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private InProcessServer Server => shared.Server;
+
+    [Fact]
+    public async Task The_readme_example_gets_the_spec_replies_byte_for_byte()
+    {
+        await using var server = InProcessServer.Start();
+        await using var connection = await server.ConnectAsync();
+        await connection.SendAsync("set a  x\tb \r\nget a\nlist\nfoo\n\nping\n");
+        var expected = new[] { "OK", "VALUE  x\tb ", "KEYS 1", "a", "ERROR: unknown command 'foo' (type 'help')", "PONG" };
+        foreach (var line in expected) Assert.Equal(line, await connection.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task Every_command_answers_with_its_wire_reply()
+    {
+        await using var c = await Server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await c.AskAsync("PING"));
+        Assert.IsType<Reply.Ok>(await c.AskAsync("set every-k v"));
+        Assert.Equal("v", Assert.IsType<Reply.Value>(await c.AskAsync("GET every-k --json")).Text);
+        Assert.Contains("every-k", Assert.IsType<Reply.Keys>(await c.AskAsync("list --yml")).Names);
+        Assert.IsType<Reply.Ok>(await c.AskAsync("Del every-k"));
+        Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("del every-k")).Message);
+        Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("get every-k")).Message);
+        Assert.Equal(Commands.All.Select(x => x.HelpLine), Assert.IsType<Reply.Help>(await c.AskAsync("help")).Lines);
+        Assert.Equal([Commands.Of(CommandKind.Set).HelpLine], Assert.IsType<Reply.Help>(await c.AskAsync("help set")).Lines);
+        Assert.StartsWith("wrong arguments", Assert.IsType<Reply.Error>(await c.AskAsync("get")).Message);
+        Assert.IsType<Reply.Bye>(await c.AskAsync("exit"));
+        Assert.True(await c.ClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task Values_come_back_exactly_as_set()
+    {
+        await using var c = await Server.ConnectAsync();
+        foreach (var value in FormatTests.TrickyValues.Select(row => row.Data))
+        {
+            Assert.IsType<Reply.Ok>(await c.AskAsync("set exact " + value));
+            Assert.Equal(value, Assert.IsType<Reply.Value>(await c.AskAsync("get exact")).Text);
+        }
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_clients_get_every_reply_right()
+    {
+        const int clients = 50, requests = 240;
+        var mismatches = await Task.WhenAll(Enumerable.Range(0, clients).Select(async id =>
+        {
+            var random = new Random(id);
+            var prefix = $"load{id}-";
+            var model = new StoreModel(prefix);
+            var wrong = new List<string>();
+            await using var c = await Server.ConnectAsync();
+            for (var i = 0; i <= requests; i++)
+            {
+                var key = prefix + random.Next(20);
+                var line = i == requests ? "list" : random.Next(5) switch
+                {
+                    0 or 1 => $"set {key} v{i}\t {id} ñ😀 <&>",
+                    2 => $"get {key}",
+                    3 => $"del {key}",
+                    _ => "ping",
+                };
+                var expected = model.Expect(line);
+                var actual = model.Text(await c.AskAsync(line));
+                if (actual != expected) wrong.Add($"client {id}, request {i} '{line}': expected '{expected}', got '{actual}'");
+            }
+            return wrong;
+        }));
+        Assert.Empty(mismatches.SelectMany(m => m));
+    }
+
+    [Fact]
+    public async Task Idle_and_half_line_clients_do_not_stop_a_new_one()
+    {
+        await using var idle = await Server.ConnectManyAsync(500);
+        await using var halfLine = await Server.ConnectAsync();
+        await halfLine.SendAsync("set half-line wai");
+
+        await using var fresh = await Server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+
+        await halfLine.SendAsync("ted\n");
+        Assert.IsType<Reply.Ok>(await halfLine.ReadAsync());
+        Assert.Equal("waited", Assert.IsType<Reply.Value>(await fresh.AskAsync("get half-line")).Text);
+        Assert.IsType<Reply.Pong>(await idle[^1].AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task Two_thousand_pipelined_requests_are_answered_in_order()
+    {
+        await using var c = await Server.ConnectAsync();
+        var batch = new StringBuilder();
+        for (var i = 0; i < 1000; i++) batch.Append($"set pipe{i} value {i}\nget pipe{i}\n");
+        await c.SendAsync(batch.ToString());
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.IsType<Reply.Ok>(await c.ReadAsync());
+            Assert.Equal($"value {i}", Assert.IsType<Reply.Value>(await c.ReadAsync()).Text);
+        }
+    }
+
+    [Fact]
+    public async Task Connects_and_disconnects_are_logged_with_the_peer_and_count()
+    {
+        await using (var c = await Server.ConnectAsync()) Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
+        await Server.ExpectOutputAsync(@"^\+ 127\.0\.0\.1:\d+ connected \(\d+ clients?\)$");
+        await Server.ExpectOutputAsync(@"^- 127\.0\.0\.1:\d+ disconnected: .+ \(\d+ clients?\)$");
+    }
+}
+
+public class ServerProcessTests
+{
+    [Fact]
+    public async Task The_start_line_names_the_address_and_every_limit_and_the_thread_cap_is_an_option()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40");
+        Assert.Matches(@"^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s\)", server.Output);
+        await using var connection = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task A_cap_below_the_cores_is_refused_with_exit_2()
+    {
+        Assert.SkipWhen(Environment.ProcessorCount < 2, "on one core no cap is below the core count");
+        await using var refused = await ServerProcess.LaunchAsync("0", "--threads", "1");
+        Assert.Equal(2, await refused.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith("ERROR: the thread pool refused a cap of 1", refused.Output);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("70000")]
+    [InlineData("-1")]
+    [InlineData("9000 9001")]
+    [InlineData("--max-clients")]
+    [InlineData("--max-clients x")]
+    [InlineData("--nope")]
+    public async Task Bad_arguments_print_an_error_and_exit_2(string arguments)
+    {
+        await using var server = await ServerProcess.LaunchAsync(arguments.Split(' '));
+        Assert.Equal(2, await server.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith("ERROR: ", server.Output);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_prints_an_error_and_exits_1()
+    {
+        await using var first = InProcessServer.Start();
+        await using var second = await ServerProcess.LaunchAsync(first.Port.ToString());
+        Assert.Equal(1, await second.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith($"ERROR: port {first.Port} is already in use", second.Output);
+    }
+
+    [Fact]
+    public async Task Help_prints_every_option()
+    {
+        await using var server = await ServerProcess.LaunchAsync("--help");
+        Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
+        Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
+        foreach (var option in new[] { "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
+            Assert.Contains(option, server.Output);
+    }
+
+    [Fact]
+    public async Task Threads_stay_bounded_under_500_busy_connections()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        await using var connections = await server.ConnectManyAsync(500);
+        for (var round = 0; round < 3; round++)
+            await Task.WhenAll(connections.Select(async c => Assert.IsType<Reply.Pong>(await c.AskAsync("ping"))));
+        var threads = server.Threads;
+        TestContext.Current.SendDiagnosticMessage($"server threads with 500 connections: {threads}");
+        Assert.InRange(threads, 1, 48);
+    }
+
+    [Theory]
+    [InlineData(Programs.SIGTERM)]
+    [InlineData(Programs.SIGINT)]
+    public async Task A_stop_signal_with_100_clients_closes_them_all_and_exits_0_within_3_seconds(int signal)
+    {
+        await using var server = await ServerProcess.StartAsync();
+        await using var clients = await server.ConnectManyAsync(100);
+        foreach (var client in clients) Assert.IsType<Reply.Pong>(await client.AskAsync("ping"));
+        await clients[0].SendAsync("set half a li");
+        // One client that asks for far more than it reads: the server is stuck writing to it when the signal comes.
+        Assert.IsType<Reply.Ok>(await clients[1].AskAsync("set big " + new string('b', 100_000)));
+        await clients[1].SendAsync(string.Concat(Enumerable.Repeat("get big\n", 5_000)));
+        Assert.IsType<Reply.Pong>(await clients[2].AskAsync("ping"));
+
+        Programs.Signal(server.Process, signal);
+        Assert.Equal(0, await server.ExitCodeAsync(TimeSpan.FromSeconds(3)));
+        foreach (var client in clients) Assert.True(await client.ClosedByServerAsync());
+        Assert.Contains("KV server stopped", server.Output);
+        Assert.DoesNotContain("Exception", server.Output);
+        Assert.DoesNotMatch(@"\n\s+at ", server.Output);
+    }
+}

@@ -1,0 +1,70 @@
+// tests/StoreTests.cs: unit tests of src/KeyValueStore.cs, alone and under many threads.
+
+using System.Text;
+using KV;
+using Xunit;
+
+public class StoreTests
+{
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string? Get(KeyValueStore store, string key) =>
+        store.TryGet(Bytes(key), out var value) ? Encoding.UTF8.GetString(value.Span) : null;
+
+    [Fact]
+    public void Set_get_remove_and_sorted_keys()
+    {
+        var store = new KeyValueStore();
+        store.Set(Bytes("b"), Bytes("2"));
+        store.Set(Bytes("a"), Bytes("1"));
+        store.Set(Bytes("B"), Bytes("3"));
+        store.Set(Bytes("a"), Bytes("one"));
+        store.Set(Bytes("empty"), []);
+        Assert.Equal("one", Get(store, "a"));
+        Assert.Equal("", Get(store, "empty"));
+        Assert.Null(Get(store, "A"));
+        Assert.Equal(["B", "a", "b", "empty"], store.SortedKeys().Select(k => Encoding.UTF8.GetString(k.Span)));
+        Assert.True(store.Remove(Bytes("a")));
+        Assert.False(store.Remove(Bytes("a")));
+        Assert.Equal(3, store.Count);
+    }
+
+    [Fact]
+    public void The_longest_key_and_a_large_value_are_kept_whole()
+    {
+        var store = new KeyValueStore();
+        var key = string.Concat(Enumerable.Repeat("😀", Commands.MaxKeyCharacters));
+        var value = new string('v', 1_000_000);
+        store.Set(Bytes(key), Bytes(value));
+        Assert.Equal(value, Get(store, key));
+        Assert.Equal(key, Encoding.UTF8.GetString(Assert.Single(store.SortedKeys()).Span));
+    }
+
+    [Fact]
+    public async Task Many_threads_lose_no_update_and_throw_nothing()
+    {
+        const int threads = 16, perThread = 5_000;
+        var store = new KeyValueStore();
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < perThread; i++)
+            {
+                var own = $"t{t}-k{i}";
+                store.Set(Bytes(own), Bytes($"v{i}"));
+                Assert.Equal($"v{i}", Get(store, own));
+                store.Set(Bytes($"shared-{i % 100}"), Bytes($"t{t}"));
+                if (i % 2 == 1) Assert.True(store.Remove(Bytes(own)));
+                if (i % 1000 == 0) Assert.NotEmpty(store.SortedKeys());
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        await Task.WhenAll(workers);
+
+        Assert.Equal(threads * perThread / 2 + 100, store.Count);
+        for (var t = 0; t < threads; t++)
+            for (var i = 0; i < perThread; i += 2)
+                Assert.Equal($"v{i}", Get(store, $"t{t}-k{i}"));
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Matches("^t\\d+$", Get(store, $"shared-{i}")));
+    }
+}
