@@ -306,6 +306,9 @@ public abstract record LineParse
 /// </summary>
 public static class LineFraming
 {
+    /// <summary>The longest line any KV program will hold: the ceiling of the server's --max-line-bytes.</summary>
+    public const int LongestLineBytes = 256 * 1024 * 1024;
+
     /// <summary>Cuts the first LF-terminated line off the buffer, without its LF. False when no whole line is there yet.</summary>
     public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
     {

@@ -21,9 +21,13 @@ public abstract record Reply
 }
 
 /// <summary>Reads replies, one whole reply at a time (KEYS and HELP bring their n lines with them).</summary>
-public sealed class ReplyReader(PipeReader input, int maxLineBytes = ReplyReader.DefaultMaxLineBytes)
+public sealed class ReplyReader(PipeReader input)
 {
-    public const int DefaultMaxLineBytes = 8 * 1024 * 1024;
+    /// <summary>
+    /// The longest reply line read: any value a server stored comes back whole (it came in a request line),
+    /// while a stream that is not KV, or never sends a newline, cannot grow the client's memory forever.
+    /// </summary>
+    private const int MaxLineBytes = LineFraming.LongestLineBytes;
 
     public async ValueTask<Reply> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -67,9 +71,9 @@ public sealed class ReplyReader(PipeReader input, int maxLineBytes = ReplyReader
                 input.AdvanceTo(buffer.Start);
                 return text;
             }
-            var tooLong = buffer.Length > maxLineBytes;
+            var tooLong = buffer.Length > MaxLineBytes;
             input.AdvanceTo(buffer.Start, buffer.End);
-            if (tooLong) throw new InvalidDataException($"a reply line is longer than {maxLineBytes} bytes");
+            if (tooLong) throw new InvalidDataException($"a reply line is longer than {MaxLineBytes} bytes");
             if (result.IsCompleted) throw new EndOfStreamException("the server closed the connection");
         }
     }

@@ -46,7 +46,7 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
             {
                 "--bind" => options with { Bind = IPAddress.TryParse(Next(), out var address) ? address : throw new FormatException($"invalid address '{args[i]}' for --bind") },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
-                "--max-line-bytes" => options with { MaxLineBytes = Number(64, 256 * 1024 * 1024) },
+                "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
                 _ => throw new FormatException($"unknown option '{name}'"),
