@@ -6,12 +6,18 @@
 // Protocol.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
 // On a terminal it shows a banner and the prompt `KVClient> `; with standard input redirected it prints
 // only each command's output, so a script's transcript is exactly its replies. `help` needs no server.
-// The includes are the whole client: the protocol, the reply reader, the output formats, the connection.
+// The includes are the whole client: the protocol, the reply reader, the output formats, the connection,
+// and the line editor (terminal, edit buffer, history, completion) for a person at a terminal.
 
 #:include Protocol.cs
 #:include src/ReplyReader.cs
 #:include src/Formats.cs
 #:include src/ClientConnection.cs
+#:include src/Terminal.cs
+#:include src/EditBuffer.cs
+#:include src/History.cs
+#:include src/Completion.cs
+#:include src/LineEditor.cs
 
 using System.Buffers;
 using System.IO.Pipelines;
@@ -46,11 +52,12 @@ if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
 }
 
 var interactive = !Console.IsInputRedirected;
-var address = $"{host}:{port}";
+var onTerminal = !Console.IsOutputRedirected;
 await using var connection = new ClientConnection(host, port);
+var address = connection.Address;
 if (await connection.TryConnectAsync() is { } failure)
 {
-    Console.WriteLine($"ERROR: could not connect to {address} ({failure})");
+    Console.WriteLine($"ERROR: {failure}");
     return 1;
 }
 if (interactive) Console.WriteLine($"Connected to KV server {address}. Type 'help' for the commands, 'exit' to quit.");
@@ -81,23 +88,23 @@ async Task<int> ConverseAsync()
             case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
                 Console.WriteLine(string.Join('\n', Commands.HelpFor(request.Topic).Select(c => c.HelpLine)));
                 break;
-            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !connection.IsConnected:
+            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !connection.IsConnected || connection.ClosedByServer():
+                Console.WriteLine("BYE");
                 return 0;
             case LineParse.Valid(var request):
-                if (connection.ClosedByServer())
-                {
-                    connection.Disconnect();
-                    Console.WriteLine($"ERROR: lost the connection to {address} (the server closed it)");
-                    if (!interactive) return 1;
-                }
+                // The server stopped, or timed us out, since the last reply: connect again before sending.
+                var lostJustNow = connection.ClosedByServer();
+                if (lostJustNow) connection.Disconnect();
                 if (!connection.IsConnected)
                 {
                     if (await connection.TryConnectAsync() is { } again)
                     {
-                        Console.WriteLine($"ERROR: could not reconnect to {address} ({again})");
+                        Console.WriteLine(lostJustNow ? $"ERROR: lost the connection to {address} (the server closed it); {again}" : $"ERROR: {again}");
+                        if (!interactive) return 1;
                         break;
                     }
-                    Console.WriteLine($"(reconnected to {address})");
+                    // Said once, quietly, and not on standard output in a script: the command itself succeeds.
+                    (interactive ? Console.Out : Console.Error).WriteLine($"(reconnected to {address})");
                 }
                 Reply reply;
                 try
@@ -107,23 +114,28 @@ async Task<int> ConverseAsync()
                 catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
                 {
                     connection.Disconnect();
-                    if (request.Command.Kind == CommandKind.Exit) return 0;
+                    if (request.Command.Kind == CommandKind.Exit)
+                    {
+                        Console.WriteLine("BYE");
+                        return 0;
+                    }
                     Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
                     if (!interactive) return 1;
                     break;
                 }
-                Console.WriteLine(Render(request, reply));
+                Console.WriteLine(Render(request, reply, onTerminal));
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
         }
     }
-    if (interactive) Console.WriteLine();
     return 0;
 }
 
-// What the user sees for each reply: the spec's "client prints" column.
-static string Render(Request request, Reply reply) => reply switch
+// What the user sees for each reply: the spec's "client prints" column. On a terminal a value that holds
+// control characters is shown quoted and escaped, so that it cannot drive the terminal (Terminal.Visible).
+static string Render(Request request, Reply reply, bool onTerminal) => reply switch
 {
+    Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain => Terminal.Visible(value),
     Reply.Value(var value) => Formats.Value(request.Format, request.Key!, value),
     Reply.Keys(var keys) => Formats.Keys(request.Format, keys),
     Reply.Ok => "OK",
@@ -134,13 +146,14 @@ static string Render(Request request, Reply reply) => reply switch
     _ => $"ERROR: unexpected reply {reply}",
 };
 
-// A terminal: the prompt, and .NET's line editing.
+// A terminal: the prompt, the line editor and the history file.
 static IEnumerable<byte[]> TerminalLines()
 {
-    while (true)
+    var history = History.Open(History.DefaultPath());
+    var editor = LineEditor.ForConsole(history);
+    while (editor.ReadLine("KVClient> ") is { } line)
     {
-        Console.Write("KVClient> ");
-        if (Console.ReadLine() is not { } line) yield break;
+        history.Add(line);
         yield return Encoding.UTF8.GetBytes(line);
     }
 }

@@ -37,7 +37,8 @@ catch (FormatException e)
 var minimum = Math.Min(Environment.ProcessorCount, options.Threads);
 if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads) || !ThreadPool.SetMinThreads(minimum, minimum))
 {
-    Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {options.Threads} threads (it must be at least the {Environment.ProcessorCount} cores)");
+    var cap = options.Threads == 1 ? "1 thread" : $"{options.Threads} threads";
+    Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {cap} (it must be at least the {Environment.ProcessorCount} cores)");
     return 2;
 }
 

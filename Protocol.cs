@@ -49,13 +49,20 @@ public sealed record CommandSpec(
 {
     public ReadOnlyMemory<byte> NameUtf8 { get; } = Encoding.ASCII.GetBytes(Name);
 
-    public string Usage => Name + Arguments switch
-    {
-        ArgumentShape.Key => " KEY",
-        ArgumentShape.KeyValue => " KEY VALUE",
-        ArgumentShape.OptionalCommand => " [COMMAND]",
-        _ => "",
-    } + (TakesFormat ? " [" + string.Join('|', FormatFlag.All.Select(f => f.Flag)) + "]" : "");
+    /// <summary>What follows the name, one word an argument: `KEY [--xml|--json|--yml]` (the client's hint shows it).</summary>
+    public ImmutableArray<string> ArgumentWords { get; } =
+    [
+        .. Arguments switch
+        {
+            ArgumentShape.Key => ["KEY"],
+            ArgumentShape.KeyValue => ["KEY", "VALUE"],
+            ArgumentShape.OptionalCommand => ["[COMMAND]"],
+            _ => Array.Empty<string>(),
+        },
+        .. TakesFormat ? ["[" + string.Join('|', FormatFlag.All.Select(f => f.Flag)) + "]"] : Array.Empty<string>(),
+    ];
+
+    public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }

@@ -188,7 +188,7 @@ sealed record LoadResult(long Requests, long Errors, TimeSpan Elapsed, long[] La
             (LatencyTicks[Math.Min(LatencyTicks.Length - 1, (int)(p * LatencyTicks.Length))] * 1000.0 / Stopwatch.Frequency).ToString("0.000");
         var server = o.Redis ? "Redis" : "KV";
         return $"""
-            {server} {o.Host}:{o.Port}: {o.Clients} clients, pipeline {o.Pipeline}, {o.ValueSize}-byte values, {o.Keys} keys, {o.GetRatio:P0} gets, {Elapsed.TotalSeconds:0.0} s{(o.Idle > 0 ? $", {o.Idle} idle connections" : "")}
+            {server} {o.Host}:{o.Port}: {(o.Clients == 1 ? "1 client" : $"{o.Clients} clients")}, pipeline {o.Pipeline}, {o.ValueSize}-byte values, {o.Keys} keys, {o.GetRatio:P0} gets, {Elapsed.TotalSeconds:0.0} s{(o.Idle > 0 ? $", {o.Idle} idle connections" : "")}
             requests: {Requests}  ops/s: {Requests / Elapsed.TotalSeconds:0}  errors: {Errors}
             latency ms: p50 {Ms(0.50)}  p90 {Ms(0.90)}  p99 {Ms(0.99)}  p99.9 {Ms(0.999)}  max {Ms(1.0)}
             """;

@@ -4,19 +4,16 @@
 //
 //   ProtocolTests, StoreTests, FormatTests   unit tests of Protocol.cs and src/
 //   ServerTests                              the protocol against a KVServer in this process; the real process
-//   ClientTests                              the real KVClient, scripted and on a pseudo-terminal
+//   ClientTests, TerminalTests               the real KVClient, scripted and on a pseudo-terminal
+//   LineEditorTests                          the client's line editor, history and completion
 //   RobustnessTests                          limits, hostile input, fuzz, memory bounds, 10,000 clients
 //   BenchTests, DocsTests                    bench.cs still runs; README.md and the layout stay true to the code
 //   Harness.Servers, Harness.Clients         in-process and process servers, connections, the store model
 //
-// The tests include the server's parts and the formats, so that a server can run inside the test process.
+// The tests use every part (a server runs inside the test process; the editor is fed keys directly),
+// so they include all of src/.
 
 #:include Protocol.cs
-#:include src/KeyValueStore.cs
-#:include src/ReplyReader.cs
-#:include src/Formats.cs
-#:include src/ServerOptions.cs
-#:include src/Server.cs
-#:include src/LineHandler.cs
+#:include src/*.cs
 #:include tests/*.cs
 #:package xunit.v3@4.0.2

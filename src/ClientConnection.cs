@@ -6,6 +6,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Text;
 
 namespace KV;
 
@@ -16,6 +17,9 @@ public sealed class ClientConnection(string host, int port) : IAsyncDisposable
     private ReplyReader? replies;
 
     public bool IsConnected => stream is not null;
+
+    /// <summary>HOST:PORT as a person writes it: an IPv6 address in brackets, as the server's log shows it.</summary>
+    public string Address { get; } = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
 
     /// <summary>True when the server closed an idle connection (it stopped, or timed us out) since the last reply.</summary>
     public bool ClosedByServer() => stream?.Socket is { } socket && socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
@@ -29,7 +33,10 @@ public sealed class ClientConnection(string host, int port) : IAsyncDisposable
         _ => e.Message,
     };
 
-    /// <summary>Null when connected, else why not.</summary>
+    /// <summary>
+    /// Null when connected and admitted, else what to tell the user (without "ERROR: "). A `ping` round trip
+    /// confirms admission: a server that is full answers its refusal, and that refusal is the message.
+    /// </summary>
     public async Task<string?> TryConnectAsync()
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -37,24 +44,35 @@ public sealed class ClientConnection(string host, int port) : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(host, port, timeout.Token);
+            stream = new NetworkStream(socket, ownsSocket: true);
+            replies = new ReplyReader(PipeReader.Create(stream));
+            await stream.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Ping).Name)), timeout.Token);
+            var answer = await replies.ReadAsync(timeout.Token);
+            if (answer is Reply.Pong) return null;
+            Disconnect();
+            return answer is Reply.Error(var refusal) ? refusal : $"could not connect to {Address} (it is not a KV server)";
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or InvalidDataException)
         {
+            Disconnect();
             socket.Dispose();
-            return e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : e.Message;
+            var reason = e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : FailureReason(e);
+            return $"could not connect to {Address} ({reason})";
         }
-        stream = new NetworkStream(socket, ownsSocket: true);
-        replies = new ReplyReader(PipeReader.Create(stream));
-        return null;
     }
 
     /// <summary>Sends one request line (without its LF) and reads its reply.</summary>
     public async Task<Reply> SendAsync(byte[] line)
     {
+        await stream!.WriteAsync(Framed(line));
+        return await replies!.ReadAsync();
+    }
+
+    private static ReadOnlyMemory<byte> Framed(byte[] line)
+    {
         var request = new ArrayBufferWriter<byte>(line.Length + 1);
         LineFraming.WriteLine(request, line);
-        await stream!.WriteAsync(request.WrittenMemory);
-        return await replies!.ReadAsync();
+        return request.WrittenMemory;
     }
 
     public void Disconnect()

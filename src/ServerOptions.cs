@@ -4,6 +4,7 @@
 // exactly as a user would from the command line.
 
 using System.Net;
+using System.Net.Sockets;
 
 namespace KV;
 
@@ -14,7 +15,7 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
                dotnet KVServer.cs -- [PORT] [--bind ADDR] [--max-clients N] [--max-line-bytes N] [--idle-timeout SECONDS] [--threads N]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
-          --bind ADDR          the address to listen on (default: every interface, IPv4 and IPv6)
+          --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
           --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
           --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
           --idle-timeout S     close a client silent for S seconds (default 0: never)
@@ -44,7 +45,7 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
                 int.TryParse(Next(), out var n) && n >= min && n <= max ? n : throw new FormatException($"invalid value '{args[i]}' for {name} (expected {min} to {max})");
             options = name switch
             {
-                "--bind" => options with { Bind = IPAddress.TryParse(Next(), out var address) ? address : throw new FormatException($"invalid address '{args[i]}' for --bind") },
+                "--bind" => options with { Bind = ResolveBind(Next()) },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
                 "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
@@ -53,6 +54,21 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
             };
         }
         return options;
+    }
+
+    /// <summary>An address, or a name resolved now, at start (`localhost` is 127.0.0.1: IPv4 first, as most clients try it).</summary>
+    private static IPAddress ResolveBind(string text)
+    {
+        if (IPAddress.TryParse(text, out var address)) return address;
+        try
+        {
+            var found = Dns.GetHostAddresses(text);
+            return found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.First();
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException($"invalid address '{text}' for --bind (not an IP address, and the name does not resolve)");
+        }
     }
 
     private static int ParsePort(string text) =>

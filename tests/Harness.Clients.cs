@@ -224,3 +224,101 @@ public sealed class ClientProcess : IAsyncDisposable
         Process.Dispose();
     }
 }
+
+/// <summary>
+/// The real KVClient on a pseudo-terminal made by `script`, as a person runs it: keys go in as the bytes a
+/// terminal sends (`\e[D` for Left), and the screen is everything the client drew. Should the client ask
+/// where the cursor is (`\e[6n`), the session answers as a terminal would, since `script` does not.
+/// </summary>
+public sealed class TerminalSession : IAsyncDisposable
+{
+    private readonly Process terminal;
+    private readonly StringBuilder screen = new();
+    private readonly SemaphoreSlim screenChanged = new(0);
+    private readonly Task reading;
+
+    private TerminalSession(Process terminal)
+    {
+        this.terminal = terminal;
+        reading = Task.Run(async () =>
+        {
+            var chunk = new char[4096];
+            int read;
+            while ((read = await terminal.StandardOutput.ReadAsync(chunk)) > 0)
+            {
+                var text = new string(chunk, 0, read);
+                if (text.Contains("\e[6n")) await TypeAsync("\e[1;1R");
+                lock (screen) screen.Append(text);
+                screenChanged.Release();
+            }
+            screenChanged.Release();
+        });
+    }
+
+    /// <summary>Starts the client at a terminal; `environment` adds variables (KVCLIENT_HISTFILE, NO_COLOR).</summary>
+    public static async Task<TerminalSession> StartAsync(int port, params (string Name, string Value)[] environment)
+    {
+        var client = await Programs.DllAsync("KVClient.cs");
+        var info = new ProcessStartInfo("script", ["-qfec", $"dotnet {client} 127.0.0.1 {port}", "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        info.Environment["KVCLIENT_HISTFILE"] = Path.Combine(Path.GetTempPath(), $"kv-history-{Guid.NewGuid():N}");
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return new TerminalSession(Process.Start(info)!);
+    }
+
+    public string Shown() { lock (screen) return screen.ToString(); }
+
+    public int ExitCode => terminal.ExitCode;
+
+    /// <summary>Sends bytes as typed (or pasted), with no Enter added.</summary>
+    public async Task TypeAsync(string keys)
+    {
+        await terminal.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(keys));
+        await terminal.StandardInput.BaseStream.FlushAsync();
+    }
+
+    /// <summary>Waits until the screen shows `text` at least `occurrences` times.</summary>
+    public async Task ExpectAsync(string text, int occurrences = 1)
+    {
+        var timeout = Programs.Timeout();
+        try
+        {
+            while (CountOf(text) < occurrences)
+                if (!await screenChanged.WaitAsync(Programs.Patience, timeout) || reading.IsCompleted && CountOf(text) < occurrences)
+                    break;
+        }
+        catch (OperationCanceledException) { }
+        if (CountOf(text) < occurrences) Assert.Fail($"expected '{text.ReplaceLineEndings("\\n")}' on the terminal:\n{Shown()}");
+    }
+
+    /// <summary>
+    /// Waits until the client has drawn its n-th fresh prompt. A fresh prompt starts a row (`\n\r`); the
+    /// editor's redraws of the same row after each key start with `\r` alone, and are not counted.
+    /// </summary>
+    public Task ExpectPromptAsync(int count) => ExpectAsync("\n\rKVClient> ", count);
+
+    private int CountOf(string text)
+    {
+        var shown = Shown();
+        var count = 0;
+        for (var at = shown.IndexOf(text, StringComparison.Ordinal); at >= 0; at = shown.IndexOf(text, at + text.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
+    public async Task WaitForExitAsync()
+    {
+        await terminal.WaitForExitAsync(Programs.Timeout());
+        await reading.WaitAsync(Programs.Timeout());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+        await terminal.WaitForExitAsync();
+        terminal.Dispose();
+    }
+}

@@ -84,6 +84,15 @@ public class LimitTests
     }
 
     [Fact]
+    public async Task Bind_takes_a_host_name_resolved_at_start()
+    {
+        await using var server = InProcessServer.Start("--bind", "localhost");
+        Assert.Equal($"127.0.0.1:{server.Port}", server.Server.Endpoint.ToString());
+        await using var connection = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
+    }
+
+    [Fact]
     public async Task The_default_listener_takes_ipv4_and_ipv6()
     {
         await using var server = InProcessServer.Start();

@@ -135,7 +135,7 @@ public class ServerProcessTests
         Assert.SkipWhen(Environment.ProcessorCount < 2, "on one core no cap is below the core count");
         await using var refused = await ServerProcess.LaunchAsync("0", "--threads", "1");
         Assert.Equal(2, await refused.ExitCodeAsync(Programs.Patience));
-        Assert.StartsWith("ERROR: the thread pool refused a cap of 1", refused.Output);
+        Assert.StartsWith("ERROR: the thread pool refused a cap of 1 thread (", refused.Output);
     }
 
     [Theory]
@@ -146,6 +146,7 @@ public class ServerProcessTests
     [InlineData("--max-clients")]
     [InlineData("--max-clients x")]
     [InlineData("--nope")]
+    [InlineData("--bind nosuchhost.invalid")]
     public async Task Bad_arguments_print_an_error_and_exit_2(string arguments)
     {
         await using var server = await ServerProcess.LaunchAsync(arguments.Split(' '));
