@@ -3,13 +3,19 @@
 //
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
 // Ctrl+C and SIGTERM, and the exit code. The includes below are the whole server: the protocol, the store,
-// the options, the listener and the line handler.
+// the options, the listeners, the connection loop, KV's line handler, and the RESP framing, commands and
+// handler (with the glob of KEYS).
 
 #:include Protocol.cs
 #:include src/KeyValueStore.cs
 #:include src/ServerOptions.cs
 #:include src/Server.cs
+#:include src/Conversation.cs
 #:include src/LineHandler.cs
+#:include src/RespFraming.cs
+#:include src/RespCommands.cs
+#:include src/RespHandler.cs
+#:include src/RedisGlob.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;
@@ -47,9 +53,9 @@ try
 {
     server = KVServer.Listen(options, Console.WriteLine);
 }
-catch (SocketException e)
+catch (ListenException e)
 {
-    var what = e.SocketErrorCode == SocketError.AddressAlreadyInUse ? $"port {options.Port} is already in use" : $"cannot listen on {options.Bind}:{options.Port}";
+    var what = e.Error == SocketError.AddressAlreadyInUse ? $"port {e.Port} is already in use" : $"cannot listen on {options.Bind}:{e.Port}";
     Console.Error.WriteLine($"ERROR: {what} ({e.Message})");
     return 1;
 }
@@ -63,7 +69,8 @@ void Stop(PosixSignalContext context)
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-Console.WriteLine($"KV server listening on {server.Endpoint} ({options.Summary})");
+var resp = server.RespEndpoint is { } respEndpoint ? $" and RESP on {respEndpoint}" : "";
+Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
 await server.RunAsync(stopping.Token);
 Console.WriteLine("KV server stopped");
 return 0;

@@ -4,11 +4,9 @@
 //   2. a request line becomes a typed request or one precise `ERROR: ...` (RequestParser);
 //   3. lines are framed (LineFraming) and replies written (ReplyWriter); src/ReplyReader.cs reads them back.
 // Nothing else lists the commands: the parser, `help`, the client and the tests all read the table.
-// The other parts (the store, the formats, the server loop) are files of their own in src/.
 //
-// The build properties every program shares live here, because every entry file includes this file:
-// the JIT optimizer on (a plain `dotnet X.cs` is a Debug build), no native AOT (the default for file-based
-// apps: it would download AOT packs and forbid reflection), invariant culture (nothing here is localized).
+// Every program includes this file, so the build properties they share live here: the JIT optimizer on (plain
+// `dotnet X.cs` is Debug), no native AOT (file-based apps' default: it downloads AOT packs, forbids reflection).
 
 #:property PublishAot=false
 #:property Optimize=true
@@ -21,23 +19,17 @@ using System.Text.Unicode;
 
 namespace KV;
 
-// ---------------------------------------------------------------------------------------------
-// 1. The command table
-// ---------------------------------------------------------------------------------------------
+// ----- 1. The command table -----------------------------------------------------------------
 
 public enum CommandKind { Get, Set, Del, List, Ping, Help, Exit }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
 {
-    /// <summary>Nothing (a format flag aside, where the command takes one).</summary>
-    None,
-    /// <summary>One KEY.</summary>
-    Key,
-    /// <summary>One KEY, then everything after the next single space is the value, verbatim.</summary>
-    KeyValue,
-    /// <summary>Optionally the name of one command (for `help get`).</summary>
-    OptionalCommand,
+    None,            // nothing (a format flag aside, where the command takes one)
+    Key,             // one KEY
+    KeyValue,        // one KEY, then everything after the next single space is the value, verbatim
+    OptionalCommand, // optionally the name of one command (for `help get`)
 }
 
 public enum OutputFormat { Plain, Xml, Json, Yaml }
@@ -139,6 +131,9 @@ public static class Errors
         $"a KEY must come before '{Echo(flag)}', and keys cannot start with '--' (usage: {command.Usage})";
     public static string KeyTooLong => $"the key is longer than {Commands.MaxKeyCharacters} characters";
     public const string KeyHasWhitespace = "the key contains whitespace or a control character";
+    public const string KeyEmpty = "the key is empty";
+    public const string KeyStartsWithDashes = "a key cannot start with '--'";
+    public const string ValueHasLineBreak = "the value contains a CR or LF, which KV's line protocol cannot carry";
     public const string InvalidUtf8 = "the request is not valid UTF-8";
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
@@ -156,9 +151,7 @@ public static class Errors
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// 2. Parsing a request line
-// ---------------------------------------------------------------------------------------------
+// ----- 2. Parsing a request line ------------------------------------------------------------
 
 /// <summary>
 /// A request line, parsed without copying: Key and Value point into the line. Exactly one of three states:
@@ -259,9 +252,19 @@ public static class RequestParser
     }
 
     /// <summary>A key is 1 to 256 characters, with no whitespace and no control character, and not a flag.</summary>
-    private static string? KeyError(CommandSpec command, ReadOnlySpan<byte> key)
+    private static string? KeyError(CommandSpec command, ReadOnlySpan<byte> key) =>
+        key.StartsWith("--"u8) ? Errors.FlagBeforeKey(command, key) : KeyProblem(key);
+
+    /// <summary>
+    /// Why a key cannot be stored, or null: the one rule for keys, also applied to keys that arrive over RESP.
+    /// A key is 1 to MaxKeyCharacters characters of valid UTF-8, with no whitespace and no control character,
+    /// and does not start with `--` (so a flag is never taken for a key).
+    /// </summary>
+    public static string? KeyProblem(ReadOnlySpan<byte> key)
     {
-        if (key.StartsWith("--"u8)) return Errors.FlagBeforeKey(command, key);
+        if (key.IsEmpty) return Errors.KeyEmpty;
+        if (key.StartsWith("--"u8)) return Errors.KeyStartsWithDashes;
+        if (!Utf8.IsValid(key)) return Errors.InvalidUtf8;
         var characters = 0;
         while (!key.IsEmpty)
         {
@@ -272,6 +275,12 @@ public static class RequestParser
         }
         return null;
     }
+
+    /// <summary>Why a value cannot be stored, or null: it must be a value KV's line protocol can carry back.</summary>
+    public static string? ValueProblem(ReadOnlySpan<byte> value) =>
+        !Utf8.IsValid(value) ? Errors.InvalidUtf8
+        : value.IndexOfAny((byte)'\r', (byte)'\n') >= 0 ? Errors.ValueHasLineBreak
+        : null;
 
     private static ParsedRequest Invalid(string error) => new() { Error = error };
 }
@@ -303,9 +312,7 @@ public abstract record LineParse
     public sealed record Valid(Request Request) : LineParse;
 }
 
-// ---------------------------------------------------------------------------------------------
-// 3. Framing and the wire codec
-// ---------------------------------------------------------------------------------------------
+// ----- 3. Framing and the wire codec --------------------------------------------------------
 
 /// <summary>
 /// Where one line ends, in both directions: a line is any bytes up to LF; a request may end in CRLF, and its CR

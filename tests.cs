@@ -17,3 +17,4 @@
 #:include src/*.cs
 #:include tests/*.cs
 #:package xunit.v3@4.0.2
+#:package StackExchange.Redis@3.4.35

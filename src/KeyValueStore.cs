@@ -18,6 +18,8 @@ namespace KV;
 /// keys with 100-byte values went from 261 MB to 238 MB of server RSS. The comparer looks at the key part only.
 /// A pair is never changed once stored, so a reader may use it after the lock is released.
 /// </summary>
+public enum SetCondition { Always, IfAbsent, IfPresent }
+
 public sealed class KeyValueStore
 {
     private readonly Lock gate = new();
@@ -40,15 +42,31 @@ public sealed class KeyValueStore
         return pair is not null;
     }
 
-    public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Set(key, value, SetCondition.Always, out _);
+
+    /// <summary>
+    /// Stores the pair unless the condition fails, in one critical section, so that `SET k v NX` between two
+    /// clients stores exactly once. True when stored; `previous` is the value that was there (null when none).
+    /// </summary>
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, out ReadOnlyMemory<byte>? previous)
     {
         var pair = Pair.Create(key, value);
         lock (gate)
         {
-            // Remove first: the indexer would keep the old array as the key, and with it the old value.
-            pairs.Remove(pair);
+            // Remove, then add: the indexer would keep the old array as the key, and with it the old value.
+            byte[]? old;
+            var existed = condition == SetCondition.Always ? pairs.Remove(pair, out old) : pairs.TryGetValue(pair, out old);
+            previous = existed ? Pair.Value(old!) : (ReadOnlyMemory<byte>?)null;
+            if (condition == SetCondition.IfAbsent && existed || condition == SetCondition.IfPresent && !existed) return false;
+            if (existed && condition != SetCondition.Always) pairs.Remove(pair);
             pairs.Add(pair, pair);
+            return true;
         }
+    }
+
+    public bool Contains(ReadOnlySpan<byte> key)
+    {
+        lock (gate) return byKey.ContainsKey(key);
     }
 
     public bool Remove(ReadOnlySpan<byte> key)

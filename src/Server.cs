@@ -1,15 +1,28 @@
-// src/Server.cs: the listener. It accepts clients, admits them up to --max-clients, gives each one its own
-// async conversation on the ThreadPool, logs who comes and goes, and on shutdown closes them all.
+// src/Server.cs: the listeners. KV's own protocol on the main port and, with --resp-port, Redis's on a second
+// one, over one store. It accepts clients on both, admits them up to --max-clients (both counted together),
+// gives each its own async conversation on the ThreadPool, logs who comes and goes, and on shutdown closes
+// them all.
 //
-// It knows nothing of commands: what is said on a connection is LineHandler's job. A KVServer runs as well
-// inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then `RunAsync(stopping)`.
+// It knows nothing of commands: what is said on a connection is LineHandler's or RespHandler's job. A
+// KVServer runs as well inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then
+// `RunAsync(stopping)`.
 
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 
 namespace KV;
+
+public enum WireProtocol { KV, Resp }
+
+/// <summary>A port that could not be listened on, and which one.</summary>
+public sealed class ListenException(int port, SocketException inner) : Exception(inner.Message, inner)
+{
+    public int Port => port;
+    public SocketError Error => inner.SocketErrorCode;
+}
 
 public sealed class KVServer
 {
@@ -17,34 +30,38 @@ public sealed class KVServer
     private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024);
 
     private readonly Socket listener;
+    private readonly Socket? respListener;
     private readonly ServerOptions options;
     private readonly Action<string> log;
-    private readonly LineHandler handler;
+    private readonly KeyValueStore store = new();
+    private readonly LineHandler lineHandler;
+    private readonly long started = Stopwatch.GetTimestamp();
     private readonly TaskCompletionSource everyClientGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int connected;
+    private long lastClientId;
 
-    private KVServer(Socket listener, ServerOptions options, Action<string> log)
+    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log)
     {
         this.listener = listener;
+        this.respListener = respListener;
         this.options = options;
         this.log = log;
-        handler = new LineHandler(new KeyValueStore(), options);
+        lineHandler = new LineHandler(store, options.MaxLineBytes);
     }
 
     public EndPoint Endpoint => listener.LocalEndPoint!;
+    public EndPoint? RespEndpoint => respListener?.LocalEndPoint;
+    public int ConnectedClients => Volatile.Read(ref connected);
+    public long NextClientId() => Interlocked.Increment(ref lastClientId);
 
-    /// <summary>Binds and listens (a SocketException when it cannot); `log` receives one line per event.</summary>
+    /// <summary>Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event.</summary>
     public static KVServer Listen(ServerOptions options, Action<string> log)
     {
-        var dualStack = options.Bind is null && Socket.OSSupportsIPv6;
-        var address = options.Bind ?? (dualStack ? IPAddress.IPv6Any : IPAddress.Any);
-        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var listener = Open(options.Bind, options.Port);
         try
         {
-            if (dualStack) listener.DualMode = true;
-            listener.Bind(new IPEndPoint(address, options.Port));
-            listener.Listen(backlog: 4096);
-            return new KVServer(listener, options, log);
+            var respListener = options.RespPort is { } respPort ? Open(options.Bind, respPort) : null;
+            return new KVServer(listener, respListener, options, log);
         }
         catch
         {
@@ -53,18 +70,45 @@ public sealed class KVServer
         }
     }
 
+    private static Socket Open(IPAddress? bind, int port)
+    {
+        var dualStack = bind is null && Socket.OSSupportsIPv6;
+        var address = bind ?? (dualStack ? IPAddress.IPv6Any : IPAddress.Any);
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (dualStack) socket.DualMode = true;
+            socket.Bind(new IPEndPoint(address, port));
+            socket.Listen(backlog: 4096);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new ListenException(port, e);
+        }
+    }
+
     /// <summary>Accepts until stopped, then closes every client and waits a few seconds for them to go.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        using (listener)
+        await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
+            respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping));
+        if (Volatile.Read(ref connected) == 0) everyClientGone.TrySetResult();
+        await Task.WhenAny(everyClientGone.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+    }
+
+    private async Task AcceptAsync(Socket listening, WireProtocol protocol, CancellationToken stopping)
+    {
+        using (listening)
         {
             while (!stopping.IsCancellationRequested)
             {
                 try
                 {
-                    var socket = await listener.AcceptAsync(stopping);
+                    var socket = await listening.AcceptAsync(stopping);
                     socket.NoDelay = true;
-                    _ = ServeAsync(socket, stopping);
+                    _ = ServeAsync(socket, protocol, stopping);
                 }
                 catch (OperationCanceledException) { }
                 catch (SocketException e)
@@ -75,14 +119,12 @@ public sealed class KVServer
                 }
             }
         }
-        if (Volatile.Read(ref connected) == 0) everyClientGone.TrySetResult();
-        await Task.WhenAny(everyClientGone.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
     }
 
     /// <summary>One client, from accept to close: admission, the conversation, and why it ended.</summary>
-    private async Task ServeAsync(Socket socket, CancellationToken stopping)
+    private async Task ServeAsync(Socket socket, WireProtocol protocol, CancellationToken stopping)
     {
-        var peer = PeerName(socket.RemoteEndPoint);
+        var peer = PeerName(socket.RemoteEndPoint) + (protocol == WireProtocol.Resp ? " over RESP" : "");
         var count = Interlocked.Increment(ref connected);
         var admitted = count <= options.MaxClients;
         var reason = "closed by the client";
@@ -92,12 +134,14 @@ public sealed class KVServer
             {
                 var refusal = Errors.TooManyClients(options.MaxClients);
                 log($"! {peer} refused: {refusal}");
-                await RefuseAsync(socket, refusal);
+                await RefuseAsync(socket, protocol, refusal);
                 return;
             }
             log($"+ {peer} connected ({ClientCount(count)})");
+            IRequestHandler handler = protocol == WireProtocol.KV ? lineHandler : new RespHandler(new RespSession(store, this), options.MaxLineBytes);
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            reason = await handler.ConverseAsync(PipeReader.Create(stream, ReaderOptions), PipeWriter.Create(stream, WriterOptions), stopping);
+            reason = await Conversation.RunAsync(
+                PipeReader.Create(stream, ReaderOptions), PipeWriter.Create(stream, WriterOptions), handler, options.IdleTimeout, stopping);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
@@ -127,10 +171,27 @@ public sealed class KVServer
         _ => peer.ToString()!,
     };
 
-    private static async Task RefuseAsync(Socket socket, string error)
+    /// <summary>The facts INFO reports over RESP, by section: KV's own, never Redis's.</summary>
+    public IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Info()
+    {
+        var keys = store.Count;
+        return
+        [
+            ("server", [
+                ("server_name", "kv"), ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
+                ("tcp_port", ((IPEndPoint)Endpoint).Port.ToString()), ("resp_port", RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
+                ("uptime_in_seconds", ((long)Stopwatch.GetElapsedTime(started).TotalSeconds).ToString()), ("dotnet_version", Environment.Version.ToString()),
+            ]),
+            ("clients", [("connected_clients", ConnectedClients.ToString()), ("maxclients", options.MaxClients.ToString())]),
+            ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
+        ];
+    }
+
+    private static async Task RefuseAsync(Socket socket, WireProtocol protocol, string error)
     {
         var writer = new ArrayBufferWriter<byte>();
-        ReplyWriter.Error(writer, error);
+        if (protocol == WireProtocol.KV) ReplyWriter.Error(writer, error);
+        else RespReply.Error(writer, error);
         await socket.SendAsync(writer.WrittenMemory);
         socket.Shutdown(SocketShutdown.Send);
     }

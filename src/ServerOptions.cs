@@ -8,13 +8,15 @@ using System.Net.Sockets;
 
 namespace KV;
 
-public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads)
+public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
-               dotnet KVServer.cs -- [PORT] [--bind ADDR] [--max-clients N] [--max-line-bytes N] [--idle-timeout SECONDS] [--threads N]
+               dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--max-clients N] [--max-line-bytes N]
+                                     [--idle-timeout SECONDS] [--threads N]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
+          --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
           --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
           --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
           --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
@@ -24,7 +26,7 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
         """;
 
     public static ServerOptions Default { get; } =
-        new(9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount));
+        new(9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null);
 
     /// <summary>The options of a command line; a FormatException names the argument that is wrong.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args)
@@ -46,6 +48,7 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
             options = name switch
             {
                 "--bind" => options with { Bind = ResolveBind(Next()) },
+                "--resp-port" => options with { RespPort = ParsePort(Next()) },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
                 "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },

@@ -21,6 +21,14 @@ public class ReadmeTests
     }
 
     [Fact]
+    public void The_resp_reference_lists_every_command_of_the_resp_table()
+    {
+        var section = Readme[Readme.IndexOf("### Speaking RESP")..Readme.IndexOf("### When you outgrow KV")];
+        foreach (var command in RespCommands.All)
+            Assert.Matches($@"(?m)^\| [^|]*`{command.Name.ToUpperInvariant()}\b", section);
+    }
+
+    [Fact]
     public void The_demo_shows_every_help_line_as_the_table_writes_it()
     {
         foreach (var command in Commands.All) Assert.Contains(command.HelpLine, Readme);

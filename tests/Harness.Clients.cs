@@ -124,6 +124,46 @@ public sealed class StoreModel(string prefix)
         }
     }
 
+    /// <summary>
+    /// The RESP reply to a request (its arguments), as RespConnection writes replies: the same data, Redis's
+    /// types. The fuzz asks KEYS only for patterns of this client's own keys, with `*` and `?` alone.
+    /// </summary>
+    public string ExpectResp(string[] request)
+    {
+        string Error(string message) => "-ERR " + message;
+        string? Refusal(string key, string value) =>
+            RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) ?? RequestParser.ValueProblem(Encoding.UTF8.GetBytes(value));
+        string Bulk(string? value) => value is null ? "$nil" : "$" + value;
+        var arguments = request.Skip(1).ToArray();
+        switch (request[0].ToLowerInvariant(), arguments)
+        {
+            case ("ping", []): return "+PONG";
+            case ("echo", [var message]): return Bulk(message);
+            case ("get", [var key]): return Bulk(data.GetValueOrDefault(key));
+            case ("set" or "setnx", [var key, var value, ..]) when Refusal(key, value) is { } refusal: return Error(refusal);
+            case ("set", [var key, var value]):
+                data[key] = value;
+                return "+OK";
+            case ("set", [var key, var value, var option]):
+                var old = data.GetValueOrDefault(key);
+                var store = option.ToLowerInvariant() switch { "nx" => old is null, "xx" => old is not null, _ => true };
+                if (store) data[key] = value;
+                return option.Equals("get", StringComparison.OrdinalIgnoreCase) ? Bulk(old) : store ? "+OK" : "$nil";
+            case ("setnx", [var key, var value]):
+                return data.TryAdd(key, value) ? ":1" : ":0";
+            case ("del" or "unlink", [_, ..]): return ":" + arguments.Count(data.Remove);
+            case ("exists", [_, ..]): return ":" + arguments.Count(data.ContainsKey);
+            case ("keys", [var pattern]):
+                var glob = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*").Replace("\\?", ".") + "$");
+                var keys = data.Keys.Where(k => glob.IsMatch(k)).Order(StringComparer.Ordinal).Select(Bulk).ToList();
+                return $"*{keys.Count}[{string.Join(',', keys)}]";
+            case ("get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo", _):
+                return Error($"wrong number of arguments for '{request[0].ToLowerInvariant()}' command");
+            default:
+                return Error($"unknown command '{request[0]}', with args beginning with: {string.Concat(arguments.Select(a => $"'{a}' "))}");
+        }
+    }
+
     /// <summary>A reply in the model's words; `list` keeps this client's keys only.</summary>
     public string Text(Reply reply) => reply switch
     {

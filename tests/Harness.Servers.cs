@@ -162,6 +162,10 @@ public sealed class InProcessServer : TestServer
     public KVServer Server { get; }
     public override int Port => port;
 
+    /// <summary>The RESP port, when started with `--resp-port 0`.</summary>
+    public int RespPort => ((IPEndPoint)Server.RespEndpoint!).Port;
+    public Task<RespConnection> ConnectRespAsync() => RespConnection.OpenAsync(RespPort);
+
     /// <summary>Options as on the command line, without the port.</summary>
     public static InProcessServer Start(params string[] options) => new(ServerOptions.Parse(["0", .. options]));
 
@@ -176,13 +180,13 @@ public sealed class InProcessServer : TestServer
     }
 }
 
-/// <summary>One in-process server shared by the tests of a class: `IClassFixture&lt;SharedServer&gt;`.</summary>
+/// <summary>One in-process server shared by the tests of a class (`IClassFixture&lt;SharedServer&gt;`), with a RESP port.</summary>
 public sealed class SharedServer : IAsyncLifetime
 {
     public InProcessServer Server { get; private set; } = null!;
     public ValueTask InitializeAsync()
     {
-        Server = InProcessServer.Start();
+        Server = InProcessServer.Start("--resp-port", "0");
         return ValueTask.CompletedTask;
     }
     public ValueTask DisposeAsync() => Server.DisposeAsync();

@@ -130,6 +130,17 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task The_start_line_names_the_resp_port_and_a_resp_port_in_use_exits_1()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--resp-port", "0");
+        Assert.Matches(@"^KV server listening on \S+:\d+ and RESP on \S+:\d+ \(", server.Output);
+        await using var taken = InProcessServer.Start();
+        await using var refused = await ServerProcess.LaunchAsync("0", "--resp-port", taken.Port.ToString());
+        Assert.Equal(1, await refused.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith($"ERROR: port {taken.Port} is already in use", refused.Output);
+    }
+
+    [Fact]
     public async Task A_cap_below_the_cores_is_refused_with_exit_2()
     {
         Assert.SkipWhen(Environment.ProcessorCount < 2, "on one core no cap is below the core count");
@@ -169,7 +180,7 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
-        foreach (var option in new[] { "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
+        foreach (var option in new[] { "--resp-port", "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
             Assert.Contains(option, server.Output);
     }
 

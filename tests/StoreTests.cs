@@ -67,4 +67,24 @@ public class StoreTests
                 Assert.Equal($"v{i}", Get(store, $"t{t}-k{i}"));
         Assert.All(Enumerable.Range(0, 100), i => Assert.Matches("^t\\d+$", Get(store, $"shared-{i}")));
     }
+
+    [Fact]
+    public async Task Set_if_absent_stores_exactly_once_among_racing_threads_and_reports_the_old_value()
+    {
+        var store = new KeyValueStore();
+        using var start = new Barrier(16);
+        var wins = await Task.WhenAll(Enumerable.Range(0, 16).Select(t => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, out _);
+        }, TaskCreationOptions.LongRunning)));
+        Assert.Single(wins, won => won);
+        Assert.False(store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, out var none));
+        Assert.Null(none);
+        Assert.True(store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, out var old));
+        Assert.StartsWith("t", Encoding.UTF8.GetString(old!.Value.Span));
+        Assert.Equal("new", Get(store, "race"));
+        Assert.True(store.Contains(Bytes("race")));
+        Assert.False(store.Contains(Bytes("absent")));
+    }
 }

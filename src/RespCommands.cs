@@ -1,0 +1,257 @@
+// src/RespCommands.cs: the commands KV answers over RESP, one table, each row a name, Redis's arity, a
+// summary and the code that runs it against the same store as KV's own protocol.
+//
+// Replies use Redis's types and, where Redis has one, its wording. What is stored must be something KV's
+// own protocol could carry back (RequestParser.KeyProblem, ValueProblem): a pair set over RESP reads back
+// exactly over KV's protocol, and the reverse. Arguments that are not stored (ECHO's, PING's) are bytes.
+
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Text;
+
+namespace KV;
+
+/// <summary>One row of the RESP table. Arity counts the name, as Redis's does: 2 is exactly one argument, -2 at least one.</summary>
+public sealed record RespCommand(string Name, int Arity, string Summary, Action<RespSession, RespArguments, IBufferWriter<byte>> Run)
+{
+    public ReadOnlyMemory<byte> NameUtf8 { get; } = Encoding.ASCII.GetBytes(Name);
+    public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
+}
+
+/// <summary>The arguments of one request, the command name first; slices of the input buffer, read as bytes.</summary>
+public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
+{
+    public int Count => items.Count;
+    public ReadOnlySequence<byte> Sequence(int index) => items[index];
+    public ReadOnlySpan<byte> this[int index] => items[index].IsSingleSegment ? items[index].FirstSpan : items[index].ToArray();
+    public bool Is(int index, ReadOnlySpan<byte> word) => Ascii.EqualsIgnoreCase(this[index], word);
+    public string Text(int index) => Errors.Echo(this[index]);
+}
+
+/// <summary>One RESP client: the store, the server it belongs to, and what Redis keeps per client.</summary>
+public sealed class RespSession(KeyValueStore store, KVServer server)
+{
+    public KeyValueStore Store => store;
+    public KVServer Server => server;
+    public long Id { get; } = server.NextClientId();
+    public string? Name { get; set; }
+    public bool Quitting { get; set; }
+}
+
+public static class RespCommands
+{
+    public static readonly ImmutableArray<RespCommand> All =
+    [
+        new("ping", -1, "PONG, or the message given, as it came", Ping),
+        new("echo", 2, "the message, byte for byte", (_, args, output) => RespReply.Bulk(output, args.Sequence(1))),
+        new("get", 2, "the value, or nil", Get),
+        new("set", -3, "store a value; NX only if absent, XX only if present, GET returns the old value", Set),
+        new("setnx", 3, "store a value only if the key is absent: 1 if stored, 0 if not", SetIfAbsent),
+        new("del", -2, "delete keys: how many existed", Delete),
+        new("unlink", -2, "the same as DEL (KV frees memory at once)", Delete),
+        new("exists", -2, "how many of the keys exist", Exists),
+        new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts", Keys),
+        new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
+        new("quit", 1, "OK, then the server closes the connection", Quit),
+        new("select", 2, "database 0 is the only one", Select),
+        new("info", -1, "KV's own facts: sections server, clients, keyspace", Info),
+        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
+        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello),
+        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
+    ];
+
+    public static RespCommand? Find(ReadOnlySpan<byte> name)
+    {
+        foreach (var command in All)
+            if (Ascii.EqualsIgnoreCase(name, command.NameUtf8.Span)) return command;
+        return null;
+    }
+
+    /// <summary>Runs one request. Returns why the connection must close, or null.</summary>
+    public static string? Execute(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (Find(args[0]) is not { } command)
+        {
+            var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1, 8)).Select(i => $"'{args.Text(i)}' "));
+            RespReply.Error(output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
+            return null;
+        }
+        if (!command.Accepts(args.Count))
+        {
+            RespReply.Error(output, $"wrong number of arguments for '{command.Name}' command");
+            return null;
+        }
+        command.Run(session, args, output);
+        return session.Quitting ? "quit" : null;
+    }
+
+    private static void Ping(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Count == 1) RespReply.Pong(output);
+        else if (args.Count == 2) RespReply.Bulk(output, args.Sequence(1));
+        else RespReply.Error(output, "wrong number of arguments for 'ping' command");
+    }
+
+    private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (session.Store.TryGet(args[1], out var value)) RespReply.Bulk(output, value.Span);
+        else RespReply.Null(output);
+    }
+
+    /// <summary>SET key value [NX|XX] [GET]; the expiry options are refused, since KV keeps no expiry.</summary>
+    private static void Set(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var condition = SetCondition.Always;
+        var returnOld = false;
+        for (var i = 3; i < args.Count; i++)
+        {
+            if (args.Is(i, "nx"u8) && condition == SetCondition.Always) condition = SetCondition.IfAbsent;
+            else if (args.Is(i, "xx"u8) && condition == SetCondition.Always) condition = SetCondition.IfPresent;
+            else if (args.Is(i, "get"u8)) returnOld = true;
+            else if (args.Is(i, "ex"u8) || args.Is(i, "px"u8) || args.Is(i, "exat"u8) || args.Is(i, "pxat"u8) || args.Is(i, "keepttl"u8))
+            {
+                RespReply.Error(output, $"KV keeps no expiry: SET's {args.Text(i).ToUpperInvariant()} is not supported (EX, PX, EXAT, PXAT and KEEPTTL)");
+                return;
+            }
+            else
+            {
+                RespReply.Error(output, "syntax error");
+                return;
+            }
+        }
+        if (StoreProblem(args[1], args[2]) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        var stored = session.Store.Set(args[1], args[2], condition, out var previous);
+        if (returnOld)
+        {
+            if (previous is { } old) RespReply.Bulk(output, old.Span);
+            else RespReply.Null(output);
+        }
+        else if (stored) RespReply.Ok(output);
+        else RespReply.Null(output);
+    }
+
+    private static void SetIfAbsent(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (StoreProblem(args[1], args[2]) is { } problem) RespReply.Error(output, problem);
+        else RespReply.Integer(output, session.Store.Set(args[1], args[2], SetCondition.IfAbsent, out _) ? 1 : 0);
+    }
+
+    private static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        RequestParser.KeyProblem(key) ?? RequestParser.ValueProblem(value);
+
+    private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var removed = 0;
+        for (var i = 1; i < args.Count; i++) if (session.Store.Remove(args[i])) removed++;
+        RespReply.Integer(output, removed);
+    }
+
+    private static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var found = 0;
+        for (var i = 1; i < args.Count; i++) if (session.Store.Contains(args[i])) found++;
+        RespReply.Integer(output, found);
+    }
+
+    private static void Keys(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var pattern = args[1].ToArray();
+        var matching = session.Store.SortedKeys().Where(key => RedisGlob.Matches(pattern, key.Span)).ToList();
+        RespReply.ArrayHeader(output, matching.Count);
+        foreach (var key in matching) RespReply.Bulk(output, key.Span);
+    }
+
+    private static void Quit(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        session.Quitting = true;
+        RespReply.Ok(output);
+    }
+
+    private static void Select(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!long.TryParse(args[1], out var index)) RespReply.Error(output, "value is not an integer or out of range");
+        else if (index != 0) RespReply.Error(output, "DB index is out of range");
+        else RespReply.Ok(output);
+    }
+
+    private static void Info(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var wanted = args.Count == 1 ? "default" : args.Text(1).ToLowerInvariant();
+        var sections = session.Server.Info().Where(s => wanted is "default" or "all" or "everything" || s.Name == wanted);
+        RespReply.Bulk(output, string.Join("\r\n", sections.Select(s => $"# {char.ToUpperInvariant(s.Name[0])}{s.Name[1..]}\r\n{string.Concat(s.Fields.Select(f => $"{f.Key}:{f.Value}\r\n"))}")));
+    }
+
+    /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
+    private static readonly (string Name, string Value)[] Configuration = [("save", ""), ("appendonly", "no")];
+
+    private static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!args.Is(1, "get"u8))
+        {
+            RespReply.Error(output, $"unknown subcommand '{args.Text(1)}'. Try CONFIG HELP.");
+            return;
+        }
+        if (args.Count < 3)
+        {
+            RespReply.Error(output, "wrong number of arguments for 'config|get' command");
+            return;
+        }
+        var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
+        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
+        RespReply.ArrayHeader(output, matching.Count * 2);
+        foreach (var (name, value) in matching)
+        {
+            RespReply.Bulk(output, name);
+            RespReply.Bulk(output, value);
+        }
+    }
+
+    private static void Hello(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var version = 2L;
+        if (args.Count > 1 && !long.TryParse(args[1], out version))
+        {
+            RespReply.Error(output, "Protocol version is not an integer or out of range");
+            return;
+        }
+        if (version != 2)
+        {
+            RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
+            return;
+        }
+        RespReply.ArrayHeader(output, 12);
+        RespReply.Bulk(output, "server");
+        RespReply.Bulk(output, "kv");
+        RespReply.Bulk(output, "proto");
+        RespReply.Integer(output, 2);
+        RespReply.Bulk(output, "id");
+        RespReply.Integer(output, session.Id);
+        RespReply.Bulk(output, "mode");
+        RespReply.Bulk(output, "standalone");
+        RespReply.Bulk(output, "role");
+        RespReply.Bulk(output, "master");
+        RespReply.Bulk(output, "modules");
+        RespReply.EmptyArray(output);
+    }
+
+    private static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Is(1, "id"u8) && args.Count == 2) RespReply.Integer(output, session.Id);
+        else if (args.Is(1, "setname"u8) && args.Count == 3)
+        {
+            session.Name = Encoding.UTF8.GetString(args[2]);
+            RespReply.Ok(output);
+        }
+        else if (args.Is(1, "getname"u8) && args.Count == 2)
+        {
+            if (session.Name is { } name) RespReply.Bulk(output, name);
+            else RespReply.Null(output);
+        }
+        else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+    }
+}

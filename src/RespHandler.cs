@@ -1,0 +1,40 @@
+// src/RespHandler.cs: the Redis protocol on one connection, for Conversation's loop: RespFraming cuts a
+// request off the buffer, RespCommands answers it.
+//
+// The bounds are KV's: a bulk string or an inline line longer than --max-line-bytes, or an array of more than
+// 1,024 elements, is a protocol error that ends the connection; an unfinished request may hold at most twice
+// --max-line-bytes (a value at the limit, plus its key and framing).
+
+using System.Buffers;
+
+namespace KV;
+
+public sealed class RespHandler(RespSession session, int maxLineBytes) : IRequestHandler
+{
+    private readonly List<ReadOnlySequence<byte>> arguments = new(8);
+
+    public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
+    {
+        ending = null;
+        switch (RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error))
+        {
+            case RespRead.Incomplete:
+                return false;
+            case RespRead.Malformed:
+                RespReply.Error(output, error!);
+                ending = error;
+                return true;
+            default:
+                if (arguments.Count > 0) ending = RespCommands.Execute(session, new RespArguments(arguments), output);
+                return true;
+        }
+    }
+
+    public string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output)
+    {
+        if (unfinished.Length <= 2L * maxLineBytes) return null;
+        var error = $"Protocol error: unfinished request longer than {2L * maxLineBytes} bytes";
+        RespReply.Error(output, error);
+        return error;
+    }
+}

@@ -1,0 +1,285 @@
+// tests/RespTests.cs: the Redis protocol: its framing (unit), KEYS's glob (unit), every command against an
+// in-process server over raw RESP, and the one data model shared with KV's own protocol.
+
+using System.Buffers;
+using System.Text;
+using KV;
+using Xunit;
+
+public class RespFramingTests
+{
+    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(string text, int maxBulk = 1024 * 1024) =>
+        Parse(Encoding.UTF8.GetBytes(text), maxBulk);
+
+    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(byte[] bytes, int maxBulk = 1024 * 1024)
+    {
+        var buffer = new ReadOnlySequence<byte>(bytes);
+        var arguments = new List<ReadOnlySequence<byte>>();
+        var read = RespFraming.TryReadRequest(ref buffer, arguments, maxBulk, out var error);
+        return (read, arguments.Select(a => Encoding.UTF8.GetString(a)).ToList(), error, buffer.Length);
+    }
+
+    [Fact]
+    public void A_request_that_arrives_byte_by_byte_is_incomplete_until_its_last_byte()
+    {
+        var request = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$7\r\nhe\r\nllo\r\n";
+        for (var length = 0; length < request.Length; length++)
+            Assert.Equal(RespRead.Incomplete, Parse(request[..length]).Read);
+        var (read, arguments, _, left) = Parse(request + "*1\r\n$4\r\nPING\r\n");
+        Assert.Equal(RespRead.Complete, read);
+        Assert.Equal(["SET", "k", "he\r\nllo"], arguments);
+        Assert.Equal("*1\r\n$4\r\nPING\r\n".Length, left);
+    }
+
+    [Theory]
+    [InlineData("PING\r\n", new[] { "PING" })]
+    [InlineData("PING\n", new[] { "PING" })]
+    [InlineData("set  k\tv \r\n", new[] { "set", "k", "v" })]
+    [InlineData("\r\n", new string[0])]
+    [InlineData("*0\r\n", new string[0])]
+    [InlineData("*-1\r\n", new string[0])]
+    [InlineData("*1\r\n$0\r\n\r\n", new[] { "" })]
+    public void Inline_commands_and_arrays_both_read(string request, string[] expected)
+    {
+        var (read, arguments, _, left) = Parse(request);
+        Assert.Equal(RespRead.Complete, read);
+        Assert.Equal(expected, arguments);
+        Assert.Equal(0, left);
+    }
+
+    [Theory]
+    [InlineData("*x\r\n", "Protocol error: invalid multibulk length")]
+    [InlineData("*1025\r\n", "Protocol error: invalid multibulk length")]
+    [InlineData("*1\n", "Protocol error: invalid multibulk length")]
+    [InlineData("*123456789012345678901234567890123456789\r\n", "Protocol error: invalid multibulk length")]
+    [InlineData("*2\r\n+x\r\n", "Protocol error: expected '$', got '+'")]
+    [InlineData("*1\r\n$-5\r\n", "Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$abc\r\n", "Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$67108864\r\n", "Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$3\r\nabcXY", "Protocol error: expected CRLF after a bulk string")]
+    public void Malformed_framing_is_a_protocol_error(string request, string error)
+    {
+        var (read, _, actual, _) = Parse(request);
+        Assert.Equal(RespRead.Malformed, read);
+        Assert.Equal(error, actual);
+    }
+
+    [Fact]
+    public void An_inline_line_over_the_limit_is_refused_before_its_end()
+    {
+        Assert.Equal(RespRead.Incomplete, Parse(new string('x', 100), maxBulk: 100).Read);
+        Assert.Equal("Protocol error: too big inline request", Parse(new string('x', 101), maxBulk: 100).Error);
+    }
+
+    [Fact]
+    public void Replies_are_written_as_redis_writes_them()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        RespReply.Ok(output);
+        RespReply.Error(output, "bad\r\nthing");
+        RespReply.Integer(output, -42);
+        RespReply.Bulk(output, "héllo");
+        RespReply.Null(output);
+        RespReply.ArrayHeader(output, 2);
+        RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
+        Assert.Equal("+OK\r\n-ERR bad thing\r\n:-42\r\n$6\r\nhéllo\r\n$-1\r\n*2\r\n-NOPROTO unsupported protocol version\r\n",
+            Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+}
+
+public class RedisGlobTests
+{
+    [Theory]
+    [InlineData("*", "anything", true)]
+    [InlineData("*", "", true)]
+    [InlineData("user:*", "user:42", true)]
+    [InlineData("user:*", "users:42", false)]
+    [InlineData("h?llo", "hello", true)]
+    [InlineData("h?llo", "hllo", false)]
+    [InlineData("h[ae]llo", "hallo", true)]
+    [InlineData("h[ae]llo", "hillo", false)]
+    [InlineData("h[^e]llo", "hallo", true)]
+    [InlineData("h[^e]llo", "hello", false)]
+    [InlineData("h[a-c]llo", "hbllo", true)]
+    [InlineData("h[c-a]llo", "hbllo", true)]
+    [InlineData("h[a-c]llo", "hdllo", false)]
+    [InlineData("h\\*llo", "h*llo", true)]
+    [InlineData("h\\*llo", "hello", false)]
+    [InlineData("*a*b*c*", "xxaxxbxxcxx", true)]
+    [InlineData("*a*b*c*", "xxaxxcxxbxx", false)]
+    [InlineData("a*", "ba", false)]
+    [InlineData("[abc", "b", true)]
+    public void Patterns_match_as_in_redis(string pattern, string key, bool matches) =>
+        Assert.Equal(matches, RedisGlob.Matches(Encoding.UTF8.GetBytes(pattern), Encoding.UTF8.GetBytes(key)));
+}
+
+public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private InProcessServer Server => shared.Server;
+
+    [Fact]
+    public async Task Every_command_answers_with_redis_reply_types()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("+PONG", await c.AskAsync("PING"));
+        Assert.Equal("$hi there", await c.AskAsync("ping", "hi there"));
+        Assert.Equal("$echo", await c.AskAsync("ECHO", "echo"));
+        Assert.Equal("+OK", await c.AskAsync("set", "r-a", "1"));
+        Assert.Equal("$1", await c.AskAsync("GET", "r-a"));
+        Assert.Equal("$nil", await c.AskAsync("get", "r-missing"));
+        Assert.Equal("$nil", await c.AskAsync("set", "r-a", "2", "NX"));
+        Assert.Equal("+OK", await c.AskAsync("set", "r-a", "2", "xx"));
+        Assert.Equal("$nil", await c.AskAsync("set", "r-b", "2", "XX"));
+        Assert.Equal("$2", await c.AskAsync("set", "r-a", "3", "GET"));
+        Assert.Equal("$nil", await c.AskAsync("set", "r-b", "new", "NX", "GET"));
+        Assert.Equal(":1", await c.AskAsync("SETNX", "r-c", "x"));
+        Assert.Equal(":0", await c.AskAsync("setnx", "r-c", "y"));
+        Assert.Equal(":3", await c.AskAsync("exists", "r-a", "r-b", "r-a", "r-missing"));
+        Assert.Equal("*3[$r-a,$r-b,$r-c]", await c.AskAsync("keys", "r-[a-c]"));
+        Assert.Equal(":2", await c.AskAsync("DEL", "r-a", "r-b", "r-missing"));
+        Assert.Equal(":1", await c.AskAsync("unlink", "r-c"));
+        Assert.StartsWith(":", await c.AskAsync("dbsize"));
+        Assert.Equal("+OK", await c.AskAsync("select", "0"));
+        Assert.Equal("-ERR DB index is out of range", await c.AskAsync("select", "1"));
+        Assert.Equal("-ERR value is not an integer or out of range", await c.AskAsync("select", "x"));
+        Assert.Equal("*2[$save,$]", await c.AskAsync("config", "get", "save"));
+        Assert.Equal("*2[$appendonly,$no]", await c.AskAsync("CONFIG", "GET", "appendonly"));
+        Assert.Equal("*0[]", await c.AskAsync("config", "get", "maxmemory"));
+        Assert.Equal("*4[$save,$,$appendonly,$no]", await c.AskAsync("config", "get", "*"));
+        Assert.Equal("-NOPROTO unsupported protocol version", await c.AskAsync("HELLO", "3"));
+        Assert.StartsWith("*12[$server,$kv,$proto,:2,$id,:", await c.AskAsync("hello", "2"));
+        Assert.Equal("-ERR Protocol version is not an integer or out of range", await c.AskAsync("hello", "x"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setname", "tester"));
+        Assert.Equal("$tester", await c.AskAsync("CLIENT", "GETNAME"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setinfo", "lib-name", "tests"));
+        Assert.Matches("^:[0-9]+$", await c.AskAsync("client", "id"));
+        Assert.StartsWith("-ERR unknown subcommand", await c.AskAsync("client", "kill"));
+        Assert.Equal("-ERR unknown command 'foo', with args beginning with: 'bar' ", await c.AskAsync("foo", "bar"));
+        Assert.Equal("-ERR wrong number of arguments for 'get' command", await c.AskAsync("get"));
+        Assert.Equal("-ERR syntax error", await c.AskAsync("set", "k", "v", "sometimes"));
+        Assert.StartsWith("-ERR KV keeps no expiry: SET's EX", await c.AskAsync("set", "k", "v", "ex", "10"));
+        Assert.Equal("+OK", await c.AskAsync("quit"));
+        Assert.True(await c.ClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task Info_reports_kv_own_facts_and_never_claims_to_be_redis()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        var info = await c.AskAsync("info");
+        Assert.Contains("# Server\r\nserver_name:kv\r\n", info);
+        Assert.Contains("# Clients\r\nconnected_clients:", info);
+        Assert.Contains("# Keyspace", info);
+        Assert.DoesNotContain("redis_version", info);
+        var clients = await c.AskAsync("INFO", "clients");
+        Assert.StartsWith("$# Clients", clients);
+        Assert.DoesNotContain("# Server", clients);
+    }
+
+    [Theory]
+    [InlineData("has space", "v", Errors.KeyHasWhitespace)]
+    [InlineData("", "v", Errors.KeyEmpty)]
+    [InlineData("--json", "v", Errors.KeyStartsWithDashes)]
+    [InlineData("k", "line\nbreak", Errors.ValueHasLineBreak)]
+    [InlineData("k", "carriage\rreturn", Errors.ValueHasLineBreak)]
+    public async Task What_kv_protocol_cannot_carry_is_refused_with_kv_message(string key, string value, string error)
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("-ERR " + error, await c.AskAsync("set", key, value));
+        Assert.Equal("-ERR " + error, await c.AskAsync("setnx", key, value));
+        Assert.Equal("-ERR " + Errors.KeyTooLong, await c.AskAsync("set", new string('k', Commands.MaxKeyCharacters + 1), "v"));
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_is_refused_when_stored_and_echoed_back_unchanged_when_not()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        byte[] notUtf8 = [0xC3, 0x28, 0xFF, 0x00, 0x80, 0x0D, 0x0A];
+        await c.SendAsync(RespConnection.Request("set"u8.ToArray(), "bytes"u8.ToArray(), notUtf8));
+        Assert.Equal("-ERR " + Errors.InvalidUtf8, await c.ReadAsync());
+        await c.SendAsync(RespConnection.Request("echo"u8.ToArray(), notUtf8));
+        await c.SendAsync(RespConnection.Request("ping"u8.ToArray(), notUtf8));
+        Assert.Equal(notUtf8, await c.ReadBulkAsync());
+        Assert.Equal(notUtf8, await c.ReadBulkAsync());
+    }
+
+    [Fact]
+    public async Task A_pair_set_over_either_protocol_reads_back_exactly_over_the_other()
+    {
+        await using var resp = await Server.ConnectRespAsync();
+        await using var line = await Server.ConnectAsync();
+        foreach (var value in FormatTests.TrickyValues.Select(row => row.Data).Where(v => !v.Contains('\r')))
+        {
+            Assert.Equal("+OK", await resp.AskAsync("set", "r-both", value));
+            Assert.Equal(value, Assert.IsType<Reply.Value>(await line.AskAsync("get r-both")).Text);
+            Assert.IsType<Reply.Ok>(await line.AskAsync("set r-back " + value));
+            Assert.Equal("$" + value, await resp.AskAsync("get", "r-back"));
+        }
+    }
+
+    [Fact]
+    public async Task Ten_thousand_pipelined_requests_in_one_write_are_answered_in_order()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        var batch = new List<byte>();
+        for (var i = 0; i < 5_000; i++)
+        {
+            batch.AddRange(RespConnection.Request("set", $"r-pipe{i}", $"v{i}"));
+            batch.AddRange(i % 2 == 0 ? RespConnection.Request("get", $"r-pipe{i}") : Encoding.ASCII.GetBytes($"GET r-pipe{i}\r\n"));
+        }
+        await c.SendAsync(batch.ToArray());
+        for (var i = 0; i < 5_000; i++)
+        {
+            Assert.Equal("+OK", await c.ReadAsync());
+            Assert.Equal($"$v{i}", await c.ReadAsync());
+        }
+    }
+
+    [Theory]
+    [InlineData("*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length")]
+    [InlineData("*2\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'")]
+    [InlineData("*1\r\n$4\r\nPINGxx", "-ERR Protocol error: expected CRLF after a bulk string")]
+    [InlineData("*1\r\n$67108864\r\n", "-ERR Protocol error: invalid bulk length")]
+    [InlineData("*2000\r\n", "-ERR Protocol error: invalid multibulk length")]
+    public async Task Malformed_framing_gets_a_protocol_error_and_the_connection_closes(string request, string reply)
+    {
+        await using var bystander = await Server.ConnectRespAsync();
+        Assert.Equal("+OK", await bystander.AskAsync("set", "r-bystander", "safe"));
+        await using var c = await Server.ConnectRespAsync();
+        await c.SendAsync("PING\r\n" + request);
+        Assert.Equal("+PONG", await c.ReadAsync());
+        Assert.Equal(reply, await c.ReadAsync());
+        Assert.True(await c.ClosedByServerAsync());
+        Assert.Equal("$safe", await bystander.AskAsync("get", "r-bystander"));
+    }
+
+    [Fact]
+    public async Task Max_clients_counts_both_listeners_and_idle_timeout_applies_to_resp()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-clients", "2", "--idle-timeout", "1");
+        await using var line = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await line.AskAsync("ping"));
+        await using var resp = await server.ConnectRespAsync();
+        Assert.Equal("+PONG", await resp.AskAsync("ping"));
+        await using (var third = await server.ConnectRespAsync())
+        {
+            Assert.Equal("-ERR too many clients (max 2)", await third.ReadAsync());
+            Assert.True(await third.ClosedByServerAsync());
+        }
+        Assert.True(await resp.ClosedByServerAsync());
+        await server.ExpectOutputAsync(@"over RESP disconnected: idle for 1 s");
+    }
+
+    [Fact]
+    public async Task An_unfinished_request_may_hold_at_most_twice_the_line_limit()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-line-bytes", "1000");
+        await using var c = await server.ConnectRespAsync();
+        await c.SendAsync($"*3\r\n$3\r\nSET\r\n$1000\r\n{new string('k', 1000)}\r\n$1000\r\n{new string('v', 999)}");
+        Assert.Equal("-ERR Protocol error: unfinished request longer than 2000 bytes", await c.ReadAsync());
+        Assert.True(await c.ClosedByServerAsync());
+        await using var fits = await server.ConnectRespAsync();
+        Assert.Equal("-ERR " + Errors.KeyTooLong, await fits.AskAsync("set", new string('k', 1000), new string('v', 900)));
+        Assert.Equal("+OK", await fits.AskAsync("set", "k", new string('v', 1000)));
+    }
+}
