@@ -10,6 +10,7 @@
 // and the line editor (terminal, edit buffer, history, completion) for a person at a terminal.
 
 #:include Protocol.cs
+#:include src/Request.cs
 #:include src/ReplyReader.cs
 #:include src/Formats.cs
 #:include src/ClientConnection.cs
@@ -31,6 +32,7 @@ const string Usage = """
       HOST   the server's IP address (IPv4 or IPv6) or name (default localhost)
       PORT   the server's TCP port (default 9000)
     Give both or neither. Options for the client go after `--`: dotnet KVClient.cs -- --help
+    With KV_PASSWORD set in the environment, the client gives it (`auth`) after every connect.
     """;
 
 if (args is ["--help"] or ["-h"])
@@ -53,7 +55,7 @@ if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
 
 var interactive = !Console.IsInputRedirected;
 var onTerminal = !Console.IsOutputRedirected;
-await using var connection = new ClientConnection(host, port);
+await using var connection = new ClientConnection(host, port, Environment.GetEnvironmentVariable("KV_PASSWORD") is { Length: > 0 } secret ? secret : null);
 var address = connection.Address;
 if (await connection.TryConnectAsync() is { } failure)
 {

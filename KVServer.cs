@@ -3,8 +3,8 @@
 //
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
 // Ctrl+C and SIGTERM, and the exit code. The includes below are the whole server: the protocol, the store,
-// the options, the listeners, the connection loop, KV's line handler, and the RESP framing, commands and
-// handler (with the glob of KEYS).
+// the options, the listeners, the connection loop, KV's line handler, the RESP framing, commands and
+// handler (with the glob of KEYS), the clients' memory budget and buffer pool, and the password.
 
 #:include Protocol.cs
 #:include src/KeyValueStore.cs
@@ -16,6 +16,9 @@
 #:include src/RespCommands.cs
 #:include src/RespHandler.cs
 #:include src/RedisGlob.cs
+#:include src/ClientMemory.cs
+#:include src/BufferPool.cs
+#:include src/PasswordGate.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;
@@ -30,7 +33,7 @@ try
         Console.WriteLine(ServerOptions.Usage);
         return 0;
     }
-    options = ServerOptions.Parse(args);
+    options = ServerOptions.Parse(args, Environment.GetEnvironmentVariable("KV_PASSWORD"));
 }
 catch (FormatException e)
 {
@@ -71,6 +74,9 @@ using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop
 
 var resp = server.RespEndpoint is { } respEndpoint ? $" and RESP on {respEndpoint}" : "";
 Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
+if (options.ReachableFromOutside && options.Password is null)
+    Console.WriteLine($"WARNING: no password, and {server.Endpoint} takes connections from other machines: anyone who can reach it can read and change every key. " +
+        "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
 await server.RunAsync(stopping.Token);
 Console.WriteLine("KV server stopped");
 return 0;

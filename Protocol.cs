@@ -21,7 +21,7 @@ namespace KV;
 
 // ----- 1. The command table -----------------------------------------------------------------
 
-public enum CommandKind { Get, Set, Del, List, Ping, Help, Exit }
+public enum CommandKind { Get, Set, Del, List, Ping, Help, Exit, Auth }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -30,6 +30,7 @@ public enum ArgumentShape
     Key,             // one KEY
     KeyValue,        // one KEY, then everything after the next single space is the value, verbatim
     OptionalCommand, // optionally the name of one command (for `help get`)
+    Secret,          // everything after the single space that follows the name, verbatim (a password)
 }
 
 public enum OutputFormat { Plain, Xml, Json, Yaml }
@@ -49,12 +50,15 @@ public sealed record CommandSpec(
             ArgumentShape.Key => ["KEY"],
             ArgumentShape.KeyValue => ["KEY", "VALUE"],
             ArgumentShape.OptionalCommand => ["[COMMAND]"],
+            ArgumentShape.Secret => ["PASSWORD"],
             _ => Array.Empty<string>(),
         },
         .. TakesFormat ? ["[" + string.Join('|', FormatFlag.All.Select(f => f.Flag)) + "]"] : Array.Empty<string>(),
     ];
 
     public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
+
+    public bool RequiresArgument => Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.Secret;
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }
@@ -97,6 +101,9 @@ public static class Commands
         new(CommandKind.Exit, "exit", ArgumentShape.None, TakesFormat: false,
             "close the connection (the client then ends)",
             "BYE, then the server closes the connection"),
+        new(CommandKind.Auth, "auth", ArgumentShape.Secret, TakesFormat: false,
+            "give the server's password (needed first when it has one)",
+            "OK, or ERROR: wrong password"),
     ];
 
     public static CommandSpec? Find(ReadOnlySpan<byte> name)
@@ -138,6 +145,11 @@ public static class Errors
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
+    public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
+    public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
+    public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
+    public const string WrongPassword = "wrong password";
+    public const string NoPassword = "this server has no password (auth is not needed)";
 
     /// <summary>A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.</summary>
     public static string Echo(ReadOnlySpan<byte> utf8)
@@ -181,12 +193,15 @@ public static class RequestParser
         if (name.IsEmpty) return Invalid(Errors.LeadingSpace);
         var command = Commands.Find(name);
         if (command is null) return Invalid(Errors.UnknownCommand(name));
-        if (nameEnd < 0) return command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue
-            ? Invalid(Errors.WrongArguments(command))
-            : new ParsedRequest { Command = command };
+        if (nameEnd < 0) return command.RequiresArgument ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command };
 
         var rest = line[(nameEnd + 1)..];
-        return command.Arguments == ArgumentShape.KeyValue ? ParseKeyValue(command, rest) : ParseWords(command, rest);
+        return command.Arguments switch
+        {
+            ArgumentShape.KeyValue => ParseKeyValue(command, rest),
+            ArgumentShape.Secret => rest.IsEmpty ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command, Value = rest },
+            _ => ParseWords(command, rest),
+        };
     }
 
     /// <summary>`set KEY VALUE`: the value is everything after the space that ends the key.</summary>
@@ -283,33 +298,6 @@ public static class RequestParser
         : null;
 
     private static ParsedRequest Invalid(string error) => new() { Error = error };
-}
-
-/// <summary>A parsed request that owns its text: what the client and the tests hold on to.</summary>
-public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic)
-{
-    public static LineParse Parse(string line) => Parse(Encoding.UTF8.GetBytes(line));
-
-    public static LineParse Parse(ReadOnlySpan<byte> line)
-    {
-        var parsed = RequestParser.Parse(line);
-        if (parsed.Error is { } error) return new LineParse.Invalid(error);
-        if (parsed.Command is not { } command) return new LineParse.Blank();
-        return new LineParse.Valid(new Request(
-            command,
-            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue ? Encoding.UTF8.GetString(parsed.Key) : null,
-            command.Arguments == ArgumentShape.KeyValue ? Encoding.UTF8.GetString(parsed.Value) : null,
-            parsed.Format,
-            parsed.Topic));
-    }
-}
-
-/// <summary>What one line of input is: nothing, a mistake, or a request.</summary>
-public abstract record LineParse
-{
-    public sealed record Blank : LineParse;
-    public sealed record Invalid(string Error) : LineParse;
-    public sealed record Valid(Request Request) : LineParse;
 }
 
 // ----- 3. Framing and the wire codec --------------------------------------------------------

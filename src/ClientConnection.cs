@@ -10,7 +10,8 @@ using System.Text;
 
 namespace KV;
 
-public sealed class ClientConnection(string host, int port) : IAsyncDisposable
+/// <param name="password">Sent with `auth` after every connect when given (KV_PASSWORD).</param>
+public sealed class ClientConnection(string host, int port, string? password = null) : IAsyncDisposable
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(4);
     private NetworkStream? stream;
@@ -35,7 +36,8 @@ public sealed class ClientConnection(string host, int port) : IAsyncDisposable
 
     /// <summary>
     /// Null when connected and admitted, else what to tell the user (without "ERROR: "). A `ping` round trip
-    /// confirms admission: a server that is full answers its refusal, and that refusal is the message.
+    /// confirms admission: a server that is full answers its refusal, and that refusal is the message. With a
+    /// password, `auth` follows at once, on every connect and reconnect.
     /// </summary>
     public async Task<string?> TryConnectAsync()
     {
@@ -48,6 +50,16 @@ public sealed class ClientConnection(string host, int port) : IAsyncDisposable
             replies = new ReplyReader(PipeReader.Create(stream));
             await stream.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Ping).Name)), timeout.Token);
             var answer = await replies.ReadAsync(timeout.Token);
+            if (answer is Reply.Pong && password is not null)
+            {
+                await stream.WriteAsync(Framed(Encoding.UTF8.GetBytes($"{Commands.Of(CommandKind.Auth).Name} {password}")), timeout.Token);
+                // A server without a password says so; that is no reason not to talk to it.
+                if (await replies.ReadAsync(timeout.Token) is Reply.Error(var denied) && denied != Errors.NoPassword)
+                {
+                    Disconnect();
+                    return $"{denied} (the password in KV_PASSWORD)";
+                }
+            }
             if (answer is Reply.Pong) return null;
             Disconnect();
             return answer is Reply.Error(var refusal) ? refusal : $"could not connect to {Address} (it is not a KV server)";

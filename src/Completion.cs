@@ -51,7 +51,7 @@ public abstract record Completion
     private static CommandSpec? Find(string name) =>
         Commands.All.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    private static bool RequiresArgument(string name) => Find(name)?.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue;
+    private static bool RequiresArgument(string name) => Find(name)?.RequiresArgument == true;
 
     private static IEnumerable<string> Flags => FormatFlag.All.Select(f => f.Flag);
 

@@ -2,13 +2,26 @@
 // (LineFraming), and Execute runs one parsed request against the store and writes its reply.
 //
 // A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection.
+// With a password, only `auth`, `help`, `ping` and `exit` are answered until the connection has given it.
 
 using System.Buffers;
 
 namespace KV;
 
-public sealed class LineHandler(KeyValueStore store, int maxLineBytes) : IRequestHandler
+public sealed class LineHandler(KeyValueStore store, int maxLineBytes, PasswordGate password) : IRequestHandler
 {
+    private bool authenticated = !password.Required;
+    private TimeSpan pause;
+
+    public TimeSpan TakePause()
+    {
+        var taken = pause;
+        pause = TimeSpan.Zero;
+        return taken;
+    }
+
+    public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
+
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
@@ -54,6 +67,11 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes) : IReques
             ReplyWriter.Error(output, error);
             return false;
         }
+        if (!authenticated && request.Command?.Kind is not (null or CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
+        {
+            ReplyWriter.Error(output, Errors.AuthenticationRequired);
+            return false;
+        }
         switch (request.Command?.Kind)
         {
             case null:
@@ -63,8 +81,8 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes) : IReques
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
-                store.Set(request.Key, request.Value);
-                ReplyWriter.Ok(output);
+                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory) ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
+                else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Del:
                 if (store.Remove(request.Key)) ReplyWriter.Ok(output);
@@ -82,6 +100,19 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes) : IReques
             case CommandKind.Exit:
                 ReplyWriter.Bye(output);
                 return true;
+            case CommandKind.Auth:
+                if (!password.Required) ReplyWriter.Error(output, Errors.NoPassword);
+                else if (password.Admits(request.Value))
+                {
+                    authenticated = true;
+                    ReplyWriter.Ok(output);
+                }
+                else
+                {
+                    pause = PasswordGate.WrongPasswordDelay;
+                    ReplyWriter.Error(output, Errors.WrongPassword);
+                }
+                return false;
             default:
                 throw new InvalidOperationException($"no handler for {request.Command.Kind}");
         }

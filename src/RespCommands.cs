@@ -29,13 +29,16 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
 }
 
 /// <summary>One RESP client: the store, the server it belongs to, and what Redis keeps per client.</summary>
-public sealed class RespSession(KeyValueStore store, KVServer server)
+public sealed class RespSession(KeyValueStore store, KVServer server, PasswordGate password)
 {
     public KeyValueStore Store => store;
     public KVServer Server => server;
+    public PasswordGate Password => password;
     public long Id { get; } = server.NextClientId();
     public string? Name { get; set; }
     public bool Quitting { get; set; }
+    public bool Authenticated { get; set; } = !password.Required;
+    public TimeSpan Pause { get; set; }
 }
 
 public static class RespCommands
@@ -58,7 +61,13 @@ public static class RespCommands
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
         new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello),
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
+        new("auth", -2, "AUTH password, or AUTH default password: the server's password", Auth),
     ];
+
+    /// <summary>What a client may send before it has given the password: as KV's own protocol, plus HELLO.</summary>
+    private static readonly string[] BeforeAuthentication = ["auth", "hello", "ping", "quit"];
+
+    private const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
 
     public static RespCommand? Find(ReadOnlySpan<byte> name)
     {
@@ -74,6 +83,11 @@ public static class RespCommands
         {
             var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1, 8)).Select(i => $"'{args.Text(i)}' "));
             RespReply.Error(output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
+            return null;
+        }
+        if (!session.Authenticated && !BeforeAuthentication.Contains(command.Name))
+        {
+            RespReply.Error(output, "Authentication required.", prefix: "NOAUTH");
             return null;
         }
         if (!command.Accepts(args.Count))
@@ -124,20 +138,27 @@ public static class RespCommands
             RespReply.Error(output, problem);
             return;
         }
-        var stored = session.Store.Set(args[1], args[2], condition, out var previous);
-        if (returnOld)
+        var result = session.Store.Set(args[1], args[2], condition, out var previous);
+        if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
+        else if (returnOld)
         {
             if (previous is { } old) RespReply.Bulk(output, old.Span);
             else RespReply.Null(output);
         }
-        else if (stored) RespReply.Ok(output);
+        else if (result == SetResult.Stored) RespReply.Ok(output);
         else RespReply.Null(output);
     }
 
     private static void SetIfAbsent(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (StoreProblem(args[1], args[2]) is { } problem) RespReply.Error(output, problem);
-        else RespReply.Integer(output, session.Store.Set(args[1], args[2], SetCondition.IfAbsent, out _) ? 1 : 0);
+        if (StoreProblem(args[1], args[2]) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        var result = session.Store.Set(args[1], args[2], SetCondition.IfAbsent, out _);
+        if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
+        else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
 
     private static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
@@ -223,6 +244,26 @@ public static class RespCommands
             RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
             return;
         }
+        // HELLO 2 [AUTH username password] [SETNAME name]
+        for (var i = 2; i < args.Count; i++)
+        {
+            if (args.Is(i, "auth"u8) && i + 2 < args.Count)
+            {
+                if (!TryAuthenticate(session, args[i + 1], args[i + 2], output)) return;
+                i += 2;
+            }
+            else if (args.Is(i, "setname"u8) && i + 1 < args.Count) session.Name = args.Text(++i);
+            else
+            {
+                RespReply.Error(output, "syntax error");
+                return;
+            }
+        }
+        if (!session.Authenticated)
+        {
+            RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
+            return;
+        }
         RespReply.ArrayHeader(output, 12);
         RespReply.Bulk(output, "server");
         RespReply.Bulk(output, "kv");
@@ -253,5 +294,34 @@ public static class RespCommands
         }
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
         else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+    }
+
+    /// <summary>AUTH password, or AUTH default password (Redis 6's form, with its only user).</summary>
+    private static void Auth(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Count > 3)
+        {
+            RespReply.Error(output, "syntax error");
+            return;
+        }
+        if (TryAuthenticate(session, args.Count == 3 ? args[1] : "default"u8, args[^1], output)) RespReply.Ok(output);
+    }
+
+    /// <summary>True when admitted; otherwise the refusal is written, in Redis's words, and the connection pays the delay.</summary>
+    private static bool TryAuthenticate(RespSession session, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password, IBufferWriter<byte> output)
+    {
+        if (!session.Password.Required)
+        {
+            RespReply.Error(output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return false;
+        }
+        if (Ascii.EqualsIgnoreCase(user, "default"u8) && session.Password.Admits(password))
+        {
+            session.Authenticated = true;
+            return true;
+        }
+        session.Pause = PasswordGate.WrongPasswordDelay;
+        RespReply.Error(output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
+        return false;
     }
 }

@@ -13,6 +13,15 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 {
     private readonly List<ReadOnlySequence<byte>> arguments = new(8);
 
+    public TimeSpan TakePause()
+    {
+        var pause = session.Pause;
+        session.Pause = TimeSpan.Zero;
+        return pause;
+    }
+
+    public void WriteError(IBufferWriter<byte> output, string message) => RespReply.Error(output, message);
+
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;

@@ -26,15 +26,16 @@ public sealed class ListenException(int port, SocketException inner) : Exception
 
 public sealed class KVServer
 {
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, useZeroByteReads: false);
-    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024);
+    private readonly StreamPipeReaderOptions readerOptions;
+    private readonly StreamPipeWriterOptions writerOptions;
 
     private readonly Socket listener;
     private readonly Socket? respListener;
     private readonly ServerOptions options;
     private readonly Action<string> log;
-    private readonly KeyValueStore store = new();
-    private readonly LineHandler lineHandler;
+    private readonly KeyValueStore store;
+    private readonly ClientMemoryBudget clientMemory;
+    private readonly PasswordGate password;
     private readonly long started = Stopwatch.GetTimestamp();
     private readonly TaskCompletionSource everyClientGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int connected;
@@ -46,7 +47,12 @@ public sealed class KVServer
         this.respListener = respListener;
         this.options = options;
         this.log = log;
-        lineHandler = new LineHandler(store, options.MaxLineBytes);
+        store = new KeyValueStore(options.MaxMemory);
+        clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
+        var pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
+        readerOptions = new(pool, bufferSize: BufferPool.BlockSize, minimumReadSize: 1024, useZeroByteReads: false);
+        writerOptions = new(pool, minimumBufferSize: BufferPool.BlockSize);
+        password = new PasswordGate(options.Password);
     }
 
     public EndPoint Endpoint => listener.LocalEndPoint!;
@@ -138,10 +144,23 @@ public sealed class KVServer
                 return;
             }
             log($"+ {peer} connected ({ClientCount(count)})");
-            IRequestHandler handler = protocol == WireProtocol.KV ? lineHandler : new RespHandler(new RespSession(store, this), options.MaxLineBytes);
+            IRequestHandler handler = protocol == WireProtocol.KV
+                ? new LineHandler(store, options.MaxLineBytes, password)
+                : new RespHandler(new RespSession(store, this, password), options.MaxLineBytes);
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            reason = await Conversation.RunAsync(
-                PipeReader.Create(stream, ReaderOptions), PipeWriter.Create(stream, WriterOptions), handler, options.IdleTimeout, stopping);
+            using var memory = clientMemory.Open();
+            var input = PipeReader.Create(stream, readerOptions);
+            var output = PipeWriter.Create(stream, writerOptions);
+            try
+            {
+                reason = await Conversation.RunAsync(input, output, handler, options.IdleTimeout, memory, stopping);
+            }
+            finally
+            {
+                // Completing the pipes gives their blocks back to the pool (the writer's after a last flush).
+                await input.CompleteAsync();
+                await CompleteQuietlyAsync(output);
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
@@ -161,6 +180,16 @@ public sealed class KVServer
         }
     }
 
+    private static async Task CompleteQuietlyAsync(PipeWriter output)
+    {
+        try
+        {
+            output.CancelPendingFlush();
+            await output.CompleteAsync();
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+    }
+
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 
     /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>
@@ -175,6 +204,7 @@ public sealed class KVServer
     public IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Info()
     {
         var keys = store.Count;
+        var heap = GC.GetGCMemoryInfo();
         return
         [
             ("server", [
@@ -183,6 +213,11 @@ public sealed class KVServer
                 ("uptime_in_seconds", ((long)Stopwatch.GetElapsedTime(started).TotalSeconds).ToString()), ("dotnet_version", Environment.Version.ToString()),
             ]),
             ("clients", [("connected_clients", ConnectedClients.ToString()), ("maxclients", options.MaxClients.ToString())]),
+            ("memory", [
+                ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
+                ("clients_memory", clientMemory.Total.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
+                ("dotnet_heap_size", heap.HeapSizeBytes.ToString()), ("dotnet_committed", heap.TotalCommittedBytes.ToString()),
+            ]),
             ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
         ];
     }

@@ -1,23 +1,33 @@
 // src/ServerOptions.cs: the server's command line. Every limit has its default here and its flag in Usage.
 //
 // A record, so that a test can start a server in-process with `ServerOptions.Parse(["0", "--max-clients", "5"])`
-// exactly as a user would from the command line.
+// exactly as a user would from the command line. The memory budgets default to shares of the memory the
+// runtime sees (GC.GetGCMemoryInfo: a container's limit counts), so that no client can exhaust the machine.
 
 using System.Net;
 using System.Net.Sockets;
 
 namespace KV;
 
-public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort)
+public sealed record ServerOptions(
+    int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
+    long MaxMemory, long MaxClientMemory, string? Password)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
-               dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--max-clients N] [--max-line-bytes N]
+               dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
+                                     [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
                                      [--idle-timeout SECONDS] [--threads N]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
           --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
+          --password PASSWORD  every connection must `auth PASSWORD` first (default: KV_PASSWORD, else none)
+          --max-memory SIZE    the most the store holds; a set past it is refused (default: half the memory
+                               the runtime sees; 0: unlimited). SIZE: bytes, or 100kb, 64mb, 2gb (1k = 1000)
+          --max-client-memory SIZE
+                               the most all clients' unfinished requests and unsent replies hold together;
+                               past it the largest is closed (default: a sixteenth of that memory; 0: unlimited)
           --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
           --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
           --idle-timeout S     close a client silent for S seconds (default 0: never)
@@ -25,13 +35,17 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
           --help               this text
         """;
 
-    public static ServerOptions Default { get; } =
-        new(9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null);
+    /// <summary>The memory the runtime may use: the machine's, or the container's limit.</summary>
+    public static long AvailableMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+    public static ServerOptions Default { get; } = new(
+        9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null,
+        MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null);
 
     /// <summary>The options of a command line; a FormatException names the argument that is wrong.</summary>
-    public static ServerOptions Parse(IReadOnlyList<string> args)
+    public static ServerOptions Parse(IReadOnlyList<string> args, string? passwordFromEnvironment = null)
     {
-        var options = Default;
+        var options = Default with { Password = string.IsNullOrEmpty(passwordFromEnvironment) ? null : passwordFromEnvironment };
         var portSeen = false;
         for (var i = 0; i < args.Count; i++)
         {
@@ -49,6 +63,9 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
             {
                 "--bind" => options with { Bind = ResolveBind(Next()) },
                 "--resp-port" => options with { RespPort = ParsePort(Next()) },
+                "--password" => options with { Password = Next() is { Length: > 0 } password ? password : throw new FormatException("--password needs a value") },
+                "--max-memory" => options with { MaxMemory = ParseSize(Next(), name) },
+                "--max-client-memory" => options with { MaxClientMemory = ParseSize(Next(), name) },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
                 "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
@@ -74,10 +91,34 @@ public sealed record ServerOptions(int Port, IPAddress? Bind, int MaxClients, in
         }
     }
 
+    /// <summary>Sizes as Redis takes them: bytes, or a number with k, kb, m, mb, g, gb (k is 1000, kb 1024), any case.</summary>
+    public static long ParseSize(string text, string option)
+    {
+        var lower = text.Trim().ToLowerInvariant();
+        var (digits, unit) = lower.EndsWith("kb") ? (lower[..^2], 1L << 10) : lower.EndsWith("mb") ? (lower[..^2], 1L << 20)
+            : lower.EndsWith("gb") ? (lower[..^2], 1L << 30) : lower.EndsWith('k') ? (lower[..^1], 1000L)
+            : lower.EndsWith('m') ? (lower[..^1], 1_000_000L) : lower.EndsWith('g') ? (lower[..^1], 1_000_000_000L) : (lower, 1L);
+        return long.TryParse(digits, out var number) && number >= 0 && number <= long.MaxValue / unit
+            ? number * unit
+            : throw new FormatException($"invalid size '{text}' for {option} (bytes, or a number with kb, mb or gb: 64mb)");
+    }
+
+    /// <summary>A size as it is typed (64mb, 1.5gb; one decimal at most), and 0 as "unlimited".</summary>
+    public static string FormatSize(long bytes) =>
+        bytes == 0 ? "unlimited"
+        : bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.#}gb"
+        : bytes >= 1L << 20 ? $"{bytes / (double)(1L << 20):0.#}mb"
+        : bytes >= 1L << 10 ? $"{bytes / (double)(1L << 10):0.#}kb"
+        : $"{bytes} bytes";
+
+    /// <summary>True when clients beyond this machine can connect: every interface, or an address that is not loopback.</summary>
+    public bool ReachableFromOutside => Bind is null || !IPAddress.IsLoopback(Bind);
+
     private static int ParsePort(string text) =>
         int.TryParse(text, out var port) && port is >= 0 and <= 65535 ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
 
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
-        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {(IdleTimeout > TimeSpan.Zero ? $"{IdleTimeout.TotalSeconds} s" : "off")}";
+        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {(IdleTimeout > TimeSpan.Zero ? $"{IdleTimeout.TotalSeconds} s" : "off")}, " +
+        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}";
 }

@@ -8,11 +8,23 @@ using Xunit;
 /// <summary>
 /// A seeded stream of requests, valid and invalid, built from the command tables and sent by 8 concurrent
 /// pipelining clients, each batch over KV's protocol or over RESP at random. Each client owns its keys, so a
-/// plain Dictionary models exactly what the server must answer on either listener.
+/// plain Dictionary models exactly what the server must answer on either listener. The server has a password:
+/// each connection starts refused, tries a wrong password once, and gives the right one now and then.
 /// Run one seed again with KV_FUZZ_SEED=n.
 /// </summary>
-public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedServer>
+public class ModelCheckedFuzzTests : IAsyncLifetime
 {
+    private const string Password = "fuzz password";
+    private InProcessServer server = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        server = InProcessServer.Start("--resp-port", "0", "--password", Password);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => server.DisposeAsync();
+
     private const int Clients = 8, RequestsPerClient = 3_000, BatchSize = 64;
 
     [Fact]
@@ -29,15 +41,17 @@ public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedSe
     {
         var random = new Random(seed * 31 + id);
         var prefix = $"f{id}-";
-        var model = new StoreModel(prefix);
+        var model = new StoreModel(prefix, Password);
         var mismatches = new List<string>();
-        await using var connection = await shared.Server.ConnectAsync();
-        await using var resp = await shared.Server.ConnectRespAsync();
+        await using var connection = await server.ConnectAsync();
+        await using var resp = await server.ConnectRespAsync();
+        bool firstOverResp = true, firstOverLines = true;
         for (var sent = 0; sent < RequestsPerClient; sent += BatchSize)
         {
             if (random.Next(2) == 0)
             {
                 var requests = Enumerable.Range(0, BatchSize).Select(_ => NextRespRequest(random, prefix)).ToList();
+                if (firstOverResp) requests.Insert(0, ["AUTH", "not the password"]);
                 await resp.SendAsync(requests.SelectMany(r => RespConnection.Request(r)).ToArray());
                 foreach (var request in requests)
                 {
@@ -45,9 +59,12 @@ public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedSe
                     var actual = await resp.ReadAsync();
                     if (actual != expected) mismatches.Add($"client {id} over RESP: '{Errors.Echo(Encoding.UTF8.GetBytes(string.Join(' ', request)))}' expected '{expected}', got '{actual}'");
                 }
+                firstOverResp = false;
                 continue;
             }
             var batch = Enumerable.Range(0, BatchSize).Select(_ => NextLine(random, prefix)).ToList();
+            if (firstOverLines) batch.Insert(0, "auth not the password"u8.ToArray());
+            firstOverLines = false;
             await connection.SendAsync(batch.SelectMany(line => line.Concat("\n"u8.ToArray())).ToArray());
             foreach (var line in batch)
             {
@@ -70,6 +87,7 @@ public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedSe
         string Flag() => random.Next(4) switch { 0 => "", 1 => " --xml", 2 => " --JSON", _ => " --yml" };
         string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
 
+        if (random.Next(30) == 0) return Encoding.UTF8.GetBytes("auth " + Password);
         var text = random.Next(24) switch
         {
             0 or 1 or 2 or 3 or 4 => $"{Name(CommandKind.Set)} {Key()} {Value()}",
@@ -100,6 +118,7 @@ public class ModelCheckedFuzzTests(SharedServer shared) : IClassFixture<SharedSe
         string Key() => prefix + random.Next(12);
         string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
         string Case(string word) => random.Next(2) == 0 ? word.ToUpperInvariant() : word;
+        if (random.Next(30) == 0) return ["auth", Password];
         return random.Next(20) switch
         {
             0 or 1 or 2 or 3 => [Case("set"), Key(), Value()],

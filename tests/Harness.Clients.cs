@@ -80,9 +80,11 @@ public sealed class ConnectionGroup(int capacity) : List<Connection>(capacity), 
 /// start with its prefix, so a plain Dictionary is the whole truth, and `list` is compared on those keys only.
 /// Replies are compared as text: the reply's wire head, then its content.
 /// </summary>
-public sealed class StoreModel(string prefix)
+/// <param name="password">The server's password, or null: the model then knows which requests need `auth` first.</param>
+public sealed class StoreModel(string prefix, string? password = null)
 {
     private readonly Dictionary<string, string> data = [];
+    private bool lineAuthenticated = password is null, respAuthenticated = password is null;
 
     /// <summary>The reply to a request line (without its LF; a trailing CR is dropped as the server does); null for a blank line.</summary>
     public string? Expect(byte[] line)
@@ -102,8 +104,15 @@ public sealed class StoreModel(string prefix)
 
     private string Expect(Request request)
     {
+        if (!lineAuthenticated && request.Command.Kind is not (CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
+            return "ERROR: " + Errors.AuthenticationRequired;
         switch (request.Command.Kind)
         {
+            case CommandKind.Auth when password is null:
+                return "ERROR: " + Errors.NoPassword;
+            case CommandKind.Auth:
+                lineAuthenticated |= request.Value == password;
+                return request.Value == password ? "OK" : "ERROR: " + Errors.WrongPassword;
             case CommandKind.Set:
                 data[request.Key!] = request.Value!;
                 return "OK";
@@ -135,8 +144,14 @@ public sealed class StoreModel(string prefix)
             RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) ?? RequestParser.ValueProblem(Encoding.UTF8.GetBytes(value));
         string Bulk(string? value) => value is null ? "$nil" : "$" + value;
         var arguments = request.Skip(1).ToArray();
-        switch (request[0].ToLowerInvariant(), arguments)
+        var name = request[0].ToLowerInvariant();
+        var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo" or "auth";
+        if (!respAuthenticated && known && name is not ("auth" or "ping")) return "-NOAUTH Authentication required.";
+        switch (name, arguments)
         {
+            case ("auth", [var given]) when password is not null:
+                respAuthenticated |= given == password;
+                return given == password ? "+OK" : "-WRONGPASS invalid username-password pair or user is disabled.";
             case ("ping", []): return "+PONG";
             case ("echo", [var message]): return Bulk(message);
             case ("get", [var key]): return Bulk(data.GetValueOrDefault(key));
@@ -157,8 +172,8 @@ public sealed class StoreModel(string prefix)
                 var glob = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*").Replace("\\?", ".") + "$");
                 var keys = data.Keys.Where(k => glob.IsMatch(k)).Order(StringComparer.Ordinal).Select(Bulk).ToList();
                 return $"*{keys.Count}[{string.Join(',', keys)}]";
-            case ("get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo", _):
-                return Error($"wrong number of arguments for '{request[0].ToLowerInvariant()}' command");
+            case (_, _) when known:
+                return Error($"wrong number of arguments for '{name}' command");
             default:
                 return Error($"unknown command '{request[0]}', with args beginning with: {string.Concat(arguments.Select(a => $"'{a}' "))}");
         }
@@ -209,13 +224,22 @@ public sealed class ClientProcess : IAsyncDisposable
         });
     }
 
-    public static async Task<ClientProcess> StartAsync(params string[] args) =>
-        new(Process.Start(Programs.StartInfo([await Programs.DllAsync("KVClient.cs"), .. args]))!);
+    public static Task<ClientProcess> StartAsync(params string[] args) => StartWithAsync([], args);
+
+    /// <summary>The client with variables added to its environment (KV_PASSWORD).</summary>
+    public static async Task<ClientProcess> StartWithAsync((string Name, string Value)[] environment, params string[] args)
+    {
+        var info = Programs.StartInfo([await Programs.DllAsync("KVClient.cs"), .. args]);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
+        return new(Process.Start(info)!);
+    }
 
     /// <summary>Runs a whole script through the client: its exit code and everything it printed.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args) => RunWithAsync([], script, args);
+
+    public static async Task<(int ExitCode, string Output)> RunWithAsync((string Name, string Value)[] environment, string script, params string[] args)
     {
-        await using var client = await StartAsync(args);
+        await using var client = await StartWithAsync(environment, args);
         await client.SendAsync(script);
         client.Process.StandardInput.Close();
         return await client.FinishAsync();

@@ -84,18 +84,25 @@ public static class Programs
     public const int SIGTERM = 15, SIGINT = 2;
 }
 
-/// <summary>What a server printed, line by line, and a way to wait for a line (it arrives on another thread).</summary>
+/// <summary>What a server printed, line by line, and a way to wait for lines (they arrive on another thread).</summary>
 public sealed class ServerLog
 {
+    private sealed class Waiter(Regex pattern, int count)
+    {
+        public Regex Pattern => pattern;
+        public int Missing = count;
+        public TaskCompletionSource Seen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     private readonly StringBuilder text = new();
-    private readonly List<(Regex Pattern, TaskCompletionSource Seen)> waiters = [];
+    private readonly List<Waiter> waiters = [];
 
     public void Add(string line)
     {
         lock (text)
         {
             text.AppendLine(line);
-            foreach (var waiter in waiters.Where(w => w.Pattern.IsMatch(line)).ToList())
+            foreach (var waiter in waiters.Where(w => w.Pattern.IsMatch(line) && --w.Missing == 0).ToList())
             {
                 waiter.Seen.TrySetResult();
                 waiters.Remove(waiter);
@@ -105,22 +112,24 @@ public sealed class ServerLog
 
     public string Text { get { lock (text) return text.ToString(); } }
 
-    public async Task ExpectAsync(string pattern)
+    /// <summary>Waits until `count` lines that match have been printed.</summary>
+    public async Task ExpectAsync(string pattern, int count = 1)
     {
         var regex = new Regex(pattern);
-        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Waiter waiter;
         lock (text)
         {
-            if (text.ToString().Split('\n').Any(regex.IsMatch)) return;
-            waiters.Add((regex, seen));
+            var missing = count - text.ToString().Split('\n').Count(regex.IsMatch);
+            if (missing <= 0) return;
+            waiters.Add(waiter = new Waiter(regex, missing));
         }
         try
         {
-            await seen.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken);
+            await waiter.Seen.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken);
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"the server never printed a line matching '{pattern}'; it printed:\n{Text}");
+            Assert.Fail($"the server printed {count - waiter.Missing} of {count} lines matching '{pattern}'; it printed:\n{Text[^Math.Min(Text.Length, 4000)..]}");
         }
     }
 }
@@ -131,7 +140,7 @@ public abstract class TestServer : IAsyncDisposable
     protected ServerLog Log { get; } = new();
     public abstract int Port { get; }
     public string Output => Log.Text;
-    public Task ExpectOutputAsync(string pattern) => Log.ExpectAsync(pattern);
+    public Task ExpectOutputAsync(string pattern, int count = 1) => Log.ExpectAsync(pattern, count);
     public Task<Connection> ConnectAsync() => Connection.OpenAsync(Port);
 
     /// <summary>Opens `count` connections one after the other; disposing the group closes them all.</summary>
@@ -170,7 +179,7 @@ public sealed class InProcessServer : TestServer
     public static InProcessServer Start(params string[] options) => new(ServerOptions.Parse(["0", .. options]));
 
     /// <summary>A server on a given port: the one a stopped server used, for a client that reconnects.</summary>
-    public static InProcessServer StartOn(int port) => new(ServerOptions.Parse([port.ToString()]));
+    public static InProcessServer StartOn(int port, params string[] options) => new(ServerOptions.Parse([port.ToString(), .. options]));
 
     /// <summary>Stops it as Ctrl+C would: every client is closed. Safe to call twice (a test may stop its server early).</summary>
     public override async ValueTask DisposeAsync()

@@ -227,6 +227,78 @@ public class MemoryBoundTests : IAsyncLifetime
     }
 }
 
+/// <summary>The two server-wide budgets, each tested by doing what it prevents, on a real process (its RSS is the measure).</summary>
+public class MemoryBudgetTests
+{
+    [Fact]
+    public async Task Six_hundred_unfinished_megabyte_lines_cannot_pass_the_client_memory_budget()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--max-client-memory", "64mb");
+        await using var bystander = await server.ConnectAsync();
+        for (var i = 0; i < 100; i++) Assert.IsType<Reply.Ok>(await bystander.AskAsync($"set kept{i} value {i}"));
+        var before = server.ResidentBytes;
+
+        await using var clients = await server.ConnectManyAsync(600);
+        var chunk = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
+        long peak = 0;
+        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Programs.Timeout() }, async (client, _) =>
+        {
+            try
+            {
+                await client.SendAsync("set big ");
+                for (var sent = 0; sent < 15; sent++) await client.SendAsync(chunk);
+            }
+            catch (IOException) { } // closed by the server for the budget, in the middle of the sending
+            Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), server.ResidentBytes));
+        });
+        // The server reads what the kernel holds for each connection in its own time: wait until it has closed
+        // most of them. 600 lines of ~1 MB against 64 MB leave room for about 60.
+        await server.ExpectOutputAsync(@"disconnected: client memory limit reached \(\d+ bytes held by all clients\)", count: 500);
+        peak = Math.Max(peak, server.ResidentBytes);
+
+        // A connection the budget closed has its ERROR and its end waiting; the others wait for the rest of their line.
+        var evicted = clients.Where(c => c.Socket.Poll(0, SelectMode.SelectRead)).ToList();
+        foreach (var client in evicted.Take(20))
+            Assert.StartsWith("client memory limit reached (", Assert.IsType<Reply.Error>(await client.ReadAsync()).Message);
+        var after = server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, peak {peak >> 20} MB, after {after >> 20} MB; {evicted.Count} of 600 closed");
+        Assert.InRange(evicted.Count, 500, 600);
+        // The budget, plus the runtime's own: the GC's young-generation allocation budget and 600 connections' objects.
+        Assert.InRange(Math.Max(peak, after), 1, before + (64L << 20) + (80L << 20));
+
+        await using var fresh = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+        for (var i = 0; i < 100; i++) Assert.Equal($"value {i}", Assert.IsType<Reply.Value>(await bystander.AskAsync($"get kept{i}")).Text);
+    }
+
+    [Fact]
+    public async Task The_store_refuses_a_set_past_max_memory_keeps_every_key_and_a_delete_makes_room()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--max-memory", "32mb", "--resp-port", "0");
+        var before = server.ResidentBytes;
+        await using var c = await server.ConnectAsync();
+        var value = new string('v', 10_000);
+        var stored = 0;
+        Reply reply;
+        while ((reply = await c.AskAsync($"set fill{stored} {value}")) is Reply.Ok) stored++;
+        var refusal = Assert.IsType<Reply.Error>(reply).Message;
+        Assert.Matches(@"^out of memory: the store holds \d+ of its 33554432 bytes \(delete keys or raise --max-memory\)$", refusal);
+        Assert.InRange(stored, 3000, 3400);
+
+        for (var i = 0; i < stored; i++) Assert.Equal(value, Assert.IsType<Reply.Value>(await c.AskAsync($"get fill{i}")).Text);
+        Assert.IsType<Reply.Keys>(await c.AskAsync("list"));
+        Assert.IsType<Reply.Ok>(await c.AskAsync("del fill0"));
+        Assert.IsType<Reply.Ok>(await c.AskAsync($"set one-more {value}"));
+        Assert.IsType<Reply.Error>(await c.AskAsync($"set two-more {value}"));
+        await using var resp = await RespConnection.OpenAsync(int.Parse(Regex.Match(server.Output, @"RESP on \S+:(\d+)").Groups[1].Value));
+        Assert.Equal("-OOM command not allowed when used memory > 'maxmemory'.", await resp.AskAsync("set", "resp-more", value));
+
+        var after = server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"{stored} values of 10 kB; RSS before {before >> 20} MB, after {after >> 20} MB");
+        Assert.InRange(after, 1, before + (32L << 20) + (32L << 20));
+    }
+}
+
 /// <summary>10,000 clients at once: every one is answered, under a bounded number of threads and memory.</summary>
 [Collection(nameof(TenThousandClients))]
 public class TenThousandClients

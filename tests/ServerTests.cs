@@ -123,8 +123,9 @@ public class ServerProcessTests
     [Fact]
     public async Task The_start_line_names_the_address_and_every_limit_and_the_thread_cap_is_an_option()
     {
-        await using var server = await ServerProcess.StartAsync("0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40");
-        Assert.Matches(@"^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s\)", server.Output);
+        await using var server = await ServerProcess.StartAsync(
+            "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb", "--max-client-memory", "8192kb");
+        Assert.Matches(@"^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
     }
@@ -138,6 +139,17 @@ public class ServerProcessTests
         await using var refused = await ServerProcess.LaunchAsync("0", "--resp-port", taken.Port.ToString());
         Assert.Equal(1, await refused.ExitCodeAsync(Programs.Patience));
         Assert.StartsWith($"ERROR: port {taken.Port} is already in use", refused.Output);
+    }
+
+    [Fact]
+    public async Task Listening_beyond_loopback_without_a_password_prints_one_warning_line()
+    {
+        await using var open = await ServerProcess.StartAsync("0");
+        Assert.Matches(@"(?m)^WARNING: no password, and \S+ takes connections from other machines: .*--password .*--bind 127\.0\.0\.1", open.Output);
+        await using var local = await ServerProcess.StartAsync("0", "--bind", "127.0.0.1");
+        await using var guarded = await ServerProcess.StartAsync("0", "--password", "secret");
+        Assert.Contains("password on", guarded.Output);
+        Assert.DoesNotContain("WARNING", local.Output + guarded.Output);
     }
 
     [Fact]
@@ -158,6 +170,8 @@ public class ServerProcessTests
     [InlineData("--max-clients x")]
     [InlineData("--nope")]
     [InlineData("--bind nosuchhost.invalid")]
+    [InlineData("--max-memory lots")]
+    [InlineData("--max-client-memory -1mb")]
     public async Task Bad_arguments_print_an_error_and_exit_2(string arguments)
     {
         await using var server = await ServerProcess.LaunchAsync(arguments.Split(' '));

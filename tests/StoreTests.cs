@@ -76,15 +76,35 @@ public class StoreTests
         var wins = await Task.WhenAll(Enumerable.Range(0, 16).Select(t => Task.Factory.StartNew(() =>
         {
             start.SignalAndWait();
-            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, out _);
+            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, out _) == SetResult.Stored;
         }, TaskCreationOptions.LongRunning)));
         Assert.Single(wins, won => won);
-        Assert.False(store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, out var none));
+        Assert.Equal(SetResult.ConditionFailed, store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, out var none));
         Assert.Null(none);
-        Assert.True(store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, out var old));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, out var old));
         Assert.StartsWith("t", Encoding.UTF8.GetString(old!.Value.Span));
         Assert.Equal("new", Get(store, "race"));
         Assert.True(store.Contains(Bytes("race")));
         Assert.False(store.Contains(Bytes("absent")));
+    }
+
+    [Fact]
+    public void The_budget_refuses_a_set_that_would_pass_it_and_a_delete_makes_room()
+    {
+        var pairCost = 2 + 1 + 100 + KeyValueStore.EntryOverheadBytes;
+        var store = new KeyValueStore(maxBytes: 3 * pairCost);
+        var value = new byte[100];
+        foreach (var key in new[] { "a", "b", "c" }) Assert.Equal(SetResult.Stored, store.Set(Bytes(key), value));
+        Assert.Equal(3 * pairCost, store.AccountedBytes);
+        Assert.Equal(SetResult.OutOfMemory, store.Set(Bytes("d"), value));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("a"), value));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("a"), new byte[10]));
+        Assert.Equal(SetResult.OutOfMemory, store.Set(Bytes("a"), new byte[200]));
+        Assert.Equal(10, store.TryGet(Bytes("a"), out var kept) ? kept.Length : -1);
+        Assert.True(store.Remove(Bytes("b")));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("d"), value));
+        Assert.Equal(3, store.Count);
+        Assert.True(store.Remove(Bytes("a")) && store.Remove(Bytes("c")) && store.Remove(Bytes("d")));
+        Assert.Equal(0, store.AccountedBytes);
     }
 }

@@ -1,0 +1,90 @@
+// src/ClientMemory.cs: one budget for the memory all clients hold together: the bytes of requests not yet
+// finished and of replies not yet sent (--max-client-memory). Each limit per connection bounds one client;
+// this bounds them all, so that 16,384 clients with a half-sent megabyte each cannot take 16 GB.
+//
+// When a read takes the total past the budget, the connection holding the most is closed with an ERROR,
+// as Redis 7's client eviction does: the others are served, and the store loses nothing. (BufferPool keeps
+// the freed blocks for the next reads, so that the resident memory follows the budget.)
+
+using System.Collections.Concurrent;
+
+namespace KV;
+
+/// <param name="limit">The budget in bytes; 0 is unlimited.</param>
+public sealed class ClientMemoryBudget(long limit)
+{
+    private readonly ConcurrentDictionary<ClientMemoryAccount, bool> accounts = new();
+    private long total;
+
+    public long Limit => limit;
+    public long Total => Volatile.Read(ref total);
+
+    public ClientMemoryAccount Open()
+    {
+        var account = new ClientMemoryAccount(this);
+        accounts.TryAdd(account, true);
+        return account;
+    }
+
+    internal void Change(long delta)
+    {
+        var now = Interlocked.Add(ref total, delta);
+        if (delta > 0 && limit > 0 && now > limit) EvictLargest(now);
+    }
+
+    internal void Close(ClientMemoryAccount account) => accounts.TryRemove(account, out _);
+
+    /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes with their loop.</summary>
+    private void EvictLargest(long now)
+    {
+        var largest = accounts.Keys.Where(a => !a.Evicted.IsCancellationRequested).MaxBy(a => a.Held);
+        largest?.Evict(Errors.ClientMemory(now));
+    }
+}
+
+/// <summary>What one connection holds; the connection reports it after each read and around each flush.</summary>
+public sealed class ClientMemoryAccount : IDisposable
+{
+    private readonly ClientMemoryBudget budget;
+    private readonly CancellationTokenSource eviction = new();
+    private long held;
+    private bool closed;
+
+    internal ClientMemoryAccount(ClientMemoryBudget budget) => this.budget = budget;
+
+    public long Held => Volatile.Read(ref held);
+
+    /// <summary>Cancelled when the budget closes this connection; EvictionReason says why.</summary>
+    public CancellationToken Evicted => eviction.Token;
+    public string? EvictionReason { get; private set; }
+
+    /// <summary>This connection now holds `bytes`. May close the connection that holds the most: perhaps this one.</summary>
+    public void Hold(long bytes)
+    {
+        if (eviction.IsCancellationRequested) return;
+        var delta = bytes - Interlocked.Exchange(ref held, bytes);
+        if (delta != 0) budget.Change(delta);
+    }
+
+    internal void Evict(string reason)
+    {
+        lock (eviction)
+        {
+            if (closed || eviction.IsCancellationRequested) return;
+            EvictionReason = reason;
+            budget.Change(-Interlocked.Exchange(ref held, 0));
+            eviction.Cancel();
+        }
+    }
+
+    /// <summary>The connection has ended: whatever it still counted leaves the total.</summary>
+    public void Dispose()
+    {
+        lock (eviction)
+        {
+            closed = true;
+            budget.Change(-Interlocked.Exchange(ref held, 0));
+            budget.Close(this);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// src/Request.cs: a parsed request line that owns its text (strings, not spans of a buffer): what the client
+// holds on to between reading a line and rendering its reply, and what the tests compare. The server never
+// needs one; it parses spans of its buffer with RequestParser and answers at once.
+
+using System.Text;
+
+namespace KV;
+
+/// <summary>A parsed request that owns its text: what the client and the tests hold on to.</summary>
+public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic)
+{
+    public static LineParse Parse(string line) => Parse(Encoding.UTF8.GetBytes(line));
+
+    public static LineParse Parse(ReadOnlySpan<byte> line)
+    {
+        var parsed = RequestParser.Parse(line);
+        if (parsed.Error is { } error) return new LineParse.Invalid(error);
+        if (parsed.Command is not { } command) return new LineParse.Blank();
+        return new LineParse.Valid(new Request(
+            command,
+            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue ? Encoding.UTF8.GetString(parsed.Key) : null,
+            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.Secret ? Encoding.UTF8.GetString(parsed.Value) : null,
+            parsed.Format,
+            parsed.Topic));
+    }
+}
+
+/// <summary>What one line of input is: nothing, a mistake, or a request.</summary>
+public abstract record LineParse
+{
+    public sealed record Blank : LineParse;
+    public sealed record Invalid(string Error) : LineParse;
+    public sealed record Valid(Request Request) : LineParse;
+}
