@@ -125,7 +125,7 @@ public class ServerProcessTests
     {
         await using var server = await ServerProcess.StartAsync(
             "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb", "--max-client-memory", "8192kb");
-        Assert.Matches(@"^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
+        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
     }
@@ -134,7 +134,7 @@ public class ServerProcessTests
     public async Task The_start_line_names_the_resp_port_and_a_resp_port_in_use_exits_1()
     {
         await using var server = await ServerProcess.StartAsync("0", "--resp-port", "0");
-        Assert.Matches(@"^KV server listening on \S+:\d+ and RESP on \S+:\d+ \(", server.Output);
+        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ and RESP on \S+:\d+ \(", server.Output);
         await using var taken = InProcessServer.Start();
         await using var refused = await ServerProcess.LaunchAsync("0", "--resp-port", taken.Port.ToString());
         Assert.Equal(1, await refused.ExitCodeAsync(Programs.Patience));
