@@ -94,37 +94,43 @@ async Task<int> ConverseAsync()
                 Console.WriteLine("BYE");
                 return 0;
             case LineParse.Valid(var request):
-                // The server stopped, or timed us out, since the last reply: connect again before sending.
-                var lostJustNow = connection.ClosedByServer();
-                if (lostJustNow) connection.Disconnect();
-                if (!connection.IsConnected)
+                // The server stopped, or timed us out, since the last reply: connect again before sending. A
+                // close that has not arrived yet shows as a failed send with no reply: KV answers every request
+                // it has read before it closes, so that request was not run, and is sent again, once.
+                Reply? reply = null;
+                for (var attempt = 0; reply is null && attempt < 2; attempt++)
                 {
-                    if (await connection.TryConnectAsync() is { } again)
+                    var lostJustNow = connection.ClosedByServer();
+                    if (lostJustNow) connection.Disconnect();
+                    if (!connection.IsConnected)
                     {
-                        Console.WriteLine(lostJustNow ? $"ERROR: lost the connection to {address} (the server closed it); {again}" : $"ERROR: {again}");
+                        if (await connection.TryConnectAsync() is { } again)
+                        {
+                            Console.WriteLine(lostJustNow || attempt > 0 ? $"ERROR: lost the connection to {address} (the server closed it); {again}" : $"ERROR: {again}");
+                            if (!interactive) return 1;
+                            break;
+                        }
+                        // Said once, quietly, and not on standard output in a script: the command itself succeeds.
+                        (interactive ? Console.Out : Console.Error).WriteLine($"(reconnected to {address})");
+                    }
+                    try
+                    {
+                        reply = await connection.SendAsync(line);
+                    }
+                    catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
+                    {
+                        connection.Disconnect();
+                        if (request.Command.Kind == CommandKind.Exit)
+                        {
+                            Console.WriteLine("BYE");
+                            return 0;
+                        }
+                        if (attempt == 0 && e is not InvalidDataException) continue;
+                        Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
                         if (!interactive) return 1;
-                        break;
                     }
-                    // Said once, quietly, and not on standard output in a script: the command itself succeeds.
-                    (interactive ? Console.Out : Console.Error).WriteLine($"(reconnected to {address})");
                 }
-                Reply reply;
-                try
-                {
-                    reply = await connection.SendAsync(line);
-                }
-                catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
-                {
-                    connection.Disconnect();
-                    if (request.Command.Kind == CommandKind.Exit)
-                    {
-                        Console.WriteLine("BYE");
-                        return 0;
-                    }
-                    Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
-                    if (!interactive) return 1;
-                    break;
-                }
+                if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;

@@ -216,4 +216,33 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal("[::1]:9000", new ClientConnection("::1", 9000).Address);
         Assert.Equal("localhost:9000", new ClientConnection("localhost", 9000).Address);
     }
+
+    [Fact]
+    public async Task A_request_that_meets_a_closed_connection_is_sent_again_once_on_a_new_one()
+    {
+        // A server that answers the client's admission ping, then closes on the first request without a reply
+        // (what the client meets when a server's close has not reached it yet), and answers on the next connection.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var served = Task.Run(async () =>
+        {
+            var requests = new List<string>();
+            for (var connection = 0; connection < 2; connection++)
+            {
+                using var peer = await listener.AcceptTcpClientAsync(Programs.Timeout());
+                var stream = peer.GetStream();
+                var reader = new ReplyReader(PipeReader.Create(stream));
+                Assert.Equal("ping", await reader.ReadLineAsync(Programs.Timeout()));
+                await stream.WriteAsync("PONG\n"u8.ToArray(), Programs.Timeout());
+                var request = await reader.ReadLineAsync(Programs.Timeout());
+                requests.Add(request);
+                if (connection == 1) await stream.WriteAsync("OK\n"u8.ToArray(), Programs.Timeout());
+            }
+            return requests;
+        });
+        var (exitCode, output) = await ClientProcess.RunAsync("set k v\n", "127.0.0.1", port.ToString());
+        Assert.Equal(["set k v", "set k v"], await served.WaitAsync(Programs.Timeout()));
+        Assert.Equal((0, $"OK\n(reconnected to 127.0.0.1:{port})\n"), (exitCode, output));
+    }
 }

@@ -295,7 +295,8 @@ public class MemoryBudgetTests
 
         var after = server.ResidentBytes;
         TestContext.Current.SendDiagnosticMessage($"{stored} values of 10 kB; RSS before {before >> 20} MB, after {after >> 20} MB");
-        Assert.InRange(after, 1, before + (32L << 20) + (32L << 20));
+        // The budget, plus the runtime's own (the GC's young generation between collections).
+        Assert.InRange(after, 1, before + (32L << 20) + (48L << 20));
     }
 }
 
