@@ -143,6 +143,13 @@ public abstract class TestServer : IAsyncDisposable
     public Task ExpectOutputAsync(string pattern, int count = 1) => Log.ExpectAsync(pattern, count);
     public Task<Connection> ConnectAsync() => Connection.OpenAsync(Port);
 
+    /// <summary>The value stored at `key`, read over a fresh connection in KV's own protocol; null when there is none.</summary>
+    public async Task<string?> StoredAsync(string key)
+    {
+        await using var connection = await ConnectAsync();
+        return await connection.AskAsync("get " + key) is Reply.Value(var value) ? value : null;
+    }
+
     /// <summary>Opens `count` connections one after the other; disposing the group closes them all.</summary>
     public async Task<ConnectionGroup> ConnectManyAsync(int count)
     {

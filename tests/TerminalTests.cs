@@ -11,12 +11,6 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
     private const string CtrlA = "\x01", CtrlE = "\x05", CtrlW = "\x17", CtrlU = "\x15", CtrlK = "\x0b", CtrlC = "\x03", CtrlD = "\x04";
     private const string Backspace = "\x7f", Tab = "\t", Enter = "\r";
 
-    private async Task<string?> StoredAsync(string key)
-    {
-        await using var connection = await shared.Server.ConnectAsync();
-        return await connection.AskAsync("get " + key) is Reply.Value(var value) ? value : null;
-    }
-
     [Fact]
     public async Task Editing_keys_change_the_line_and_the_server_stores_exactly_what_was_shown()
     {
@@ -42,17 +36,17 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
         }
         await terminal.ExpectPromptAsync(typed.Length + 1);
 
-        Assert.Equal("aXbc", await StoredAsync("t-left"));
-        Assert.Equal("abcZ", await StoredAsync("t-app"));
-        Assert.Equal("abcd", await StoredAsync("t-ctrl"));
-        Assert.Equal("one three", await StoredAsync("t-word"));
-        Assert.Equal("fresh", await StoredAsync("t-start"));
-        Assert.Equal("keep", await StoredAsync("t-end"));
-        Assert.Equal("ab", await StoredAsync("t-emoji"));
-        Assert.Equal("abc", await StoredAsync("t-delete"));
-        Assert.Equal("a\tb", await StoredAsync("t-tab"));
-        Assert.Equal("v", await StoredAsync("t-complete"));
-        Assert.Equal("ab", await StoredAsync("t-escape"));
+        Assert.Equal("aXbc", await shared.Server.StoredAsync("t-left"));
+        Assert.Equal("abcZ", await shared.Server.StoredAsync("t-app"));
+        Assert.Equal("abcd", await shared.Server.StoredAsync("t-ctrl"));
+        Assert.Equal("one three", await shared.Server.StoredAsync("t-word"));
+        Assert.Equal("fresh", await shared.Server.StoredAsync("t-start"));
+        Assert.Equal("keep", await shared.Server.StoredAsync("t-end"));
+        Assert.Equal("ab", await shared.Server.StoredAsync("t-emoji"));
+        Assert.Equal("abc", await shared.Server.StoredAsync("t-delete"));
+        Assert.Equal("a\tb", await shared.Server.StoredAsync("t-tab"));
+        Assert.Equal("v", await shared.Server.StoredAsync("t-complete"));
+        Assert.Equal("ab", await shared.Server.StoredAsync("t-escape"));
     }
 
     [Fact]
@@ -62,10 +56,10 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
         await terminal.ExpectPromptAsync(1);
         await terminal.TypeAsync("set t-paste one\nset t-paste two\nset t-paste three\n");
         await terminal.ExpectPromptAsync(4);
-        Assert.Equal("three", await StoredAsync("t-paste"));
+        Assert.Equal("three", await shared.Server.StoredAsync("t-paste"));
         await terminal.TypeAsync(Up + "!" + Enter);
         await terminal.ExpectPromptAsync(5);
-        Assert.Equal("three!", await StoredAsync("t-paste"));
+        Assert.Equal("three!", await shared.Server.StoredAsync("t-paste"));
     }
 
     [Fact]
@@ -91,7 +85,7 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
             await second.ExpectPromptAsync(1);
             await second.TypeAsync(Up + CtrlW + "again" + Enter);
             await second.ExpectPromptAsync(2);
-            Assert.Equal("again", await StoredAsync("t-history"));
+            Assert.Equal("again", await shared.Server.StoredAsync("t-history"));
         }
         finally
         {
@@ -106,11 +100,11 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
         await terminal.ExpectPromptAsync(1);
         await terminal.TypeAsync("set t-ctrl-d sent" + CtrlD + CtrlA + CtrlD + CtrlD + CtrlD + "set" + Enter);
         await terminal.ExpectPromptAsync(2);
-        Assert.Equal("sent", await StoredAsync("t-ctrl-d"));
+        Assert.Equal("sent", await shared.Server.StoredAsync("t-ctrl-d"));
         await terminal.TypeAsync("set t-ctrl-c never" + CtrlC);
         await terminal.WaitForExitAsync();
         Assert.Equal(0, terminal.ExitCode);
-        Assert.Null(await StoredAsync("t-ctrl-c"));
+        Assert.Null(await shared.Server.StoredAsync("t-ctrl-c"));
         Assert.EndsWith("\r\n", terminal.Shown());
     }
 
