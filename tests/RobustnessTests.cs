@@ -278,14 +278,26 @@ public class MemoryBudgetTests
         var before = server.ResidentBytes;
         await using var c = await server.ConnectAsync();
         var value = new string('v', 10_000);
+        // Pipelined, 100 at a time, until the first refusal: every set before it was stored, none after it.
         var stored = 0;
-        Reply reply;
-        while ((reply = await c.AskAsync($"set fill{stored} {value}")) is Reply.Ok) stored++;
-        var refusal = Assert.IsType<Reply.Error>(reply).Message;
+        string? refusal = null;
+        while (refusal is null)
+        {
+            await c.SendAsync(string.Concat(Enumerable.Range(stored, 100).Select(i => $"set fill{i} {value}\n")));
+            for (var i = 0; i < 100; i++)
+            {
+                var reply = await c.ReadAsync();
+                if (reply is Reply.Error(var message)) refusal ??= message;
+                else if (refusal is null) stored++;
+                else Assert.Fail($"a set after the refusal was stored: {reply}");
+            }
+        }
         Assert.Matches(@"^out of memory: the store holds \d+ of its 33554432 bytes \(delete keys or raise --max-memory\)$", refusal);
         Assert.InRange(stored, 3000, 3400);
 
-        for (var i = 0; i < stored; i++) Assert.Equal(value, Assert.IsType<Reply.Value>(await c.AskAsync($"get fill{i}")).Text);
+        await c.SendAsync(string.Concat(Enumerable.Range(0, stored + 1).Select(i => $"get fill{i}\n")));
+        for (var i = 0; i < stored; i++) Assert.Equal(value, Assert.IsType<Reply.Value>(await c.ReadAsync()).Text);
+        Assert.IsType<Reply.Error>(await c.ReadAsync());
         Assert.IsType<Reply.Keys>(await c.AskAsync("list"));
         Assert.IsType<Reply.Ok>(await c.AskAsync("del fill0"));
         Assert.IsType<Reply.Ok>(await c.AskAsync($"set one-more {value}"));
