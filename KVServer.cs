@@ -8,6 +8,7 @@
 
 #:include Protocol.cs
 #:include src/KeyValueStore.cs
+#:include src/PairTable.cs
 #:include src/ServerOptions.cs
 #:include src/Server.cs
 #:include src/Conversation.cs

@@ -3,6 +3,7 @@
 //
 //   dotnet bench.cs -- [--host H] [--port P] [--clients N] [--seconds S | --requests R] [--value-size B]
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
+//                      [--server-cpus LIST --load-cpus LIST]
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
 // write, read D replies, repeat. Each request's latency runs from its batch's write to its reply. It shows a
@@ -44,6 +45,16 @@ if (options.ShowHelp)
 }
 
 var protocol = options.Redis ? WireDialect.Redis : WireDialect.KV;
+try
+{
+    if (options.ServerCpus is { } serverCpus) ServerFacts.Pin(options.ServerPid!.Value, serverCpus);
+    if (options.LoadCpus is { } loadCpus) ServerFacts.Pin(Environment.ProcessId, loadCpus);
+}
+catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+{
+    Console.WriteLine($"ERROR: {e.Message}");
+    return 2;
+}
 var idle = new List<Socket>();
 try
 {
@@ -66,7 +77,7 @@ finally
 
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
-    double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp)
+    double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -81,6 +92,8 @@ sealed record BenchOptions(
           --get-ratio F     share of gets, the rest are sets (default 0.5)
           --idle N          open N idle connections first and hold them during the run (default 0)
           --server-pid PID  print the server's RSS and thread count at the end
+          --server-cpus L   pin every thread of the server (--server-pid) to these cores (taskset list: 0 or 0-1)
+          --load-cpus L     pin this load generator to these cores, so that both get a known share
           --redis           speak Redis (inline commands, RESP replies) instead of KV
         """;
 
@@ -107,11 +120,14 @@ sealed record BenchOptions(
                 "--get-ratio" => o with { GetRatio = Real(0, 1) },
                 "--idle" => o with { Idle = Int(0) },
                 "--server-pid" => o with { ServerPid = Int(1) },
+                "--server-cpus" => o with { ServerCpus = Next() },
+                "--load-cpus" => o with { LoadCpus = Next() },
                 "--redis" => o with { Redis = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
+        if (o.ServerCpus is not null && o.ServerPid is null) throw new FormatException("--server-cpus needs --server-pid");
         return o.Port == 0 ? o with { Port = o.Redis ? 6379 : 9000 } : o;
     }
 }
@@ -314,9 +330,17 @@ sealed class LoadConnection : IAsyncDisposable
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 
-/// <summary>The server's resident memory and thread count, from /proc.</summary>
+/// <summary>The server's resident memory and thread count, from /proc; and pinning a process to cores.</summary>
 static class ServerFacts
 {
+    /// <summary>Every thread of the process, now and later, on these cores (`taskset -a`: a thread's mask is its own).</summary>
+    public static void Pin(int pid, string cpus)
+    {
+        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-cp", cpus, pid.ToString()]) { RedirectStandardOutput = true })!;
+        taskset.WaitForExit();
+        if (taskset.ExitCode != 0) throw new IOException($"taskset could not pin process {pid} to cores {cpus}");
+    }
+
     public static string Read(int pid)
     {
         var status = File.ReadAllText($"/proc/{pid}/status");

@@ -107,4 +107,33 @@ public class StoreTests
         Assert.True(store.Remove(Bytes("a")) && store.Remove(Bytes("c")) && store.Remove(Bytes("d")));
         Assert.Equal(0, store.AccountedBytes);
     }
+
+    [Fact]
+    public void The_table_agrees_with_a_dictionary_through_a_hundred_thousand_random_puts_and_removes()
+    {
+        // Few distinct keys, so that the table grows, wraps around its end and shifts entries back on removal often.
+        var random = new Random(7);
+        var table = new PairTable();
+        var model = new Dictionary<string, string>();
+        for (var step = 0; step < 100_000; step++)
+        {
+            var key = $"k{random.Next(step < 50_000 ? 3000 : 300)}";
+            if (random.Next(3) == 0)
+            {
+                var removed = table.Remove(Bytes(key));
+                Assert.Equal(model.Remove(key, out var value) ? value : null, removed is null ? null : Encoding.UTF8.GetString(Pair.Value(removed).Span));
+            }
+            else
+            {
+                var value = $"v{step}";
+                var old = table.Put(Pair.Create(Bytes(key), Bytes(value)));
+                Assert.Equal(model.TryGetValue(key, out var was) ? was : null, old is null ? null : Encoding.UTF8.GetString(Pair.Value(old).Span));
+                model[key] = value;
+            }
+            Assert.Equal(model.Count, table.Count);
+        }
+        foreach (var (key, value) in model) Assert.Equal(value, Encoding.UTF8.GetString(Pair.Value(table.Find(Bytes(key))!).Span));
+        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), table.ToArray().Select(p => Encoding.UTF8.GetString(Pair.Key(p).Span)).Order(StringComparer.Ordinal));
+        Assert.Null(table.Find(Bytes("absent")));
+    }
 }
