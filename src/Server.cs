@@ -50,7 +50,7 @@ public sealed class KVServer
         store = new KeyValueStore(options.MaxMemory);
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         var pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
-        readerOptions = new(pool, bufferSize: BufferPool.BlockSize, minimumReadSize: 1024, useZeroByteReads: false);
+        readerOptions = new(pool, bufferSize: BufferPool.BlockSize, minimumReadSize: 1024, useZeroByteReads: true);
         writerOptions = new(pool, minimumBufferSize: BufferPool.BlockSize);
         password = new PasswordGate(options.Password);
     }
