@@ -42,6 +42,9 @@ catch (FormatException e)
     return 2;
 }
 
+// Opt-in: socket completions run inline on .NET's socket threads. Read when the first socket is made, so set first.
+if (options.OnSocketThreads) Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
 // The cap: SetMaxThreads refuses one below the core count (or below the minimum), so check what it says.
 // The minimum (one thread a core, ready without waiting for the pool to inject more) must not exceed it.
 var minimum = Math.Min(Environment.ProcessorCount, options.Threads);

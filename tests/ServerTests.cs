@@ -153,6 +153,16 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task The_opt_in_socket_thread_mode_says_so_and_answers()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--on-socket-threads");
+        Assert.Matches(@"(?m)^KV server listening on .*, requests on socket threads\)$", server.Output);
+        await using var connection = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await connection.AskAsync("set k v"));
+        Assert.Equal("v", Assert.IsType<Reply.Value>(await connection.AskAsync("get k")).Text);
+    }
+
+    [Fact]
     public async Task A_cap_below_the_cores_is_refused_with_exit_2()
     {
         Assert.SkipWhen(Environment.ProcessorCount < 2, "on one core no cap is below the core count");
@@ -194,7 +204,7 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
-        foreach (var option in new[] { "--resp-port", "--bind", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads" })
+        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads", "--on-socket-threads" })
             Assert.Contains(option, server.Output);
     }
 
