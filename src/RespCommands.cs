@@ -199,11 +199,18 @@ public static class RespCommands
         else RespReply.Ok(output);
     }
 
+    /// <summary>INFO's text, as Redis writes it: `# Server`, then `name:value` lines, a blank line between sections.</summary>
     private static void Info(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var wanted = args.Count == 1 ? "default" : args.Text(1).ToLowerInvariant();
-        var sections = session.Server.Info().Where(s => wanted is "default" or "all" or "everything" || s.Name == wanted);
-        RespReply.Bulk(output, string.Join("\r\n", sections.Select(s => $"# {char.ToUpperInvariant(s.Name[0])}{s.Name[1..]}\r\n{string.Concat(s.Fields.Select(f => $"{f.Key}:{f.Value}\r\n"))}")));
+        var text = new StringBuilder();
+        foreach (var (name, fields) in session.Server.Info().Where(s => wanted is "default" or "all" or "everything" || s.Name == wanted))
+        {
+            if (text.Length > 0) text.Append("\r\n");
+            text.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");
+            foreach (var (key, value) in fields) text.Append(key).Append(':').Append(value).Append("\r\n");
+        }
+        RespReply.Bulk(output, text.ToString());
     }
 
     /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
