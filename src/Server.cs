@@ -217,6 +217,7 @@ public sealed class KVServer
                 ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
                 ("clients_memory", clientMemory.Total.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
                 ("dotnet_heap_size", heap.HeapSizeBytes.ToString()), ("dotnet_committed", heap.TotalCommittedBytes.ToString()),
+                ("dotnet_allocated_now", GC.GetTotalMemory(forceFullCollection: false).ToString()),
             ]),
             ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
         ];
