@@ -76,20 +76,17 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Invalid_commands_print_an_error_and_are_never_sent()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var fake = new FakeServer();
+        var port = fake.Port;
         var received = Task.Run(async () =>
         {
-            using var peer = await listener.AcceptTcpClientAsync(Programs.Timeout());
-            var stream = peer.GetStream();
-            var reader = new ReplyReader(PipeReader.Create(stream));
+            using var peer = await fake.AcceptAsync();
             var lines = new List<string>();
             while (true)
             {
-                var line = await reader.ReadLineAsync(Programs.Timeout());
+                var line = await peer.ReadLineAsync();
                 lines.Add(line);
-                await stream.WriteAsync(line == "exit" ? "BYE\n"u8.ToArray() : "PONG\n"u8.ToArray());
+                await peer.SendAsync(line == "exit" ? "BYE\n" : "PONG\n");
                 if (line == "exit") return lines;
             }
         });
@@ -129,10 +126,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task A_closed_port_exits_1_within_5_seconds()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        int port;
+        using (var closed = new FakeServer()) port = closed.Port;
 
         await using var client = await ClientProcess.StartAsync("127.0.0.1", port.ToString());
         await client.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
@@ -222,22 +217,18 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     {
         // A server that answers the client's admission ping, then closes on the first request without a reply
         // (what the client meets when a server's close has not reached it yet), and answers on the next connection.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var fake = new FakeServer();
+        var port = fake.Port;
         var served = Task.Run(async () =>
         {
             var requests = new List<string>();
             for (var connection = 0; connection < 2; connection++)
             {
-                using var peer = await listener.AcceptTcpClientAsync(Programs.Timeout());
-                var stream = peer.GetStream();
-                var reader = new ReplyReader(PipeReader.Create(stream));
-                Assert.Equal("ping", await reader.ReadLineAsync(Programs.Timeout()));
-                await stream.WriteAsync("PONG\n"u8.ToArray(), Programs.Timeout());
-                var request = await reader.ReadLineAsync(Programs.Timeout());
-                requests.Add(request);
-                if (connection == 1) await stream.WriteAsync("OK\n"u8.ToArray(), Programs.Timeout());
+                using var peer = await fake.AcceptAsync();
+                Assert.Equal("ping", await peer.ReadLineAsync());
+                await peer.SendAsync("PONG\n");
+                requests.Add(await peer.ReadLineAsync());
+                if (connection == 1) await peer.SendAsync("OK\n");
             }
             return requests;
         });

@@ -1,7 +1,8 @@
 // tests/Harness.Clients.cs: what talks to a server in the tests, and what predicts its answers.
 //
 // Connection is one raw TCP connection reading replies with Protocol.cs's ReplyReader; ClientProcess is the
-// real KVClient with redirected standard input; StoreModel predicts every reply of a client that owns its keys.
+// real KVClient with redirected standard input (TerminalSession: on a pseudo-terminal); FakeServer plays a
+// server by hand, to test the client alone; StoreModel predicts every reply of a client that owns its keys.
 
 using System.Buffers;
 using System.Diagnostics;
@@ -73,6 +74,30 @@ public sealed class ConnectionGroup(int capacity) : List<Connection>(capacity), 
     {
         foreach (var connection in this) await connection.DisposeAsync();
     }
+}
+
+/// <summary>A listener on a free port that plays the server's part by hand, line by line, to test the client alone.</summary>
+public sealed class FakeServer : IDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+
+    public FakeServer() => listener.Start();
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    public async Task<FakeConnection> AcceptAsync() => new(await listener.AcceptTcpClientAsync(Programs.Timeout()));
+
+    public void Dispose() => listener.Stop();
+}
+
+/// <summary>One client connected to a FakeServer: read its request lines, write the replies.</summary>
+public sealed class FakeConnection(TcpClient peer) : IDisposable
+{
+    private readonly ReplyReader requests = new(PipeReader.Create(peer.GetStream()));
+
+    public Task<string> ReadLineAsync() => requests.ReadLineAsync(Programs.Timeout()).AsTask();
+    public Task SendAsync(string text) => peer.GetStream().WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout()).AsTask();
+    public void Dispose() => peer.Dispose();
 }
 
 /// <summary>
