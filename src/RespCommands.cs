@@ -92,18 +92,22 @@ public static class RespCommands
         }
         if (!command.Accepts(args.Count))
         {
-            RespReply.Error(output, $"wrong number of arguments for '{command.Name}' command");
+            WrongArity(output, command.Name);
             return null;
         }
         command.Run(session, args, output);
         return session.Quitting ? "quit" : null;
     }
 
+    /// <summary>Redis's words for a request with too few or too many arguments.</summary>
+    private static void WrongArity(IBufferWriter<byte> output, string command) =>
+        RespReply.Error(output, $"wrong number of arguments for '{command}' command");
+
     private static void Ping(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (args.Count == 1) RespReply.Pong(output);
         else if (args.Count == 2) RespReply.Bulk(output, args.Sequence(1));
-        else RespReply.Error(output, "wrong number of arguments for 'ping' command");
+        else WrongArity(output, "ping");
     }
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -225,7 +229,7 @@ public static class RespCommands
         }
         if (args.Count < 3)
         {
-            RespReply.Error(output, "wrong number of arguments for 'config|get' command");
+            WrongArity(output, "config|get");
             return;
         }
         var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
