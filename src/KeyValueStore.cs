@@ -71,22 +71,27 @@ public sealed class KeyValueStore
         bool grew;
         lock (gate)
         {
-            var old = condition == SetCondition.Always && maxBytes == 0 ? null : pairs.Find(Pair.KeySpan(pair));
-            var freed = old is null ? 0 : Cost(old);
-            if (condition == SetCondition.IfAbsent && old is not null || condition == SetCondition.IfPresent && old is null)
+            if (condition != SetCondition.Always)
             {
-                previous = ValueOf(old);
-                return SetResult.ConditionFailed;
+                var existing = pairs.Find(key);
+                if (condition == SetCondition.IfAbsent ? existing is not null : existing is null)
+                {
+                    previous = ValueOf(existing);
+                    return SetResult.ConditionFailed;
+                }
             }
+            // Store first (one lookup on the common path), and undo in the rare case the budget is passed.
+            var capacity = pairs.Capacity;
+            var old = pairs.Put(pair);
+            previous = ValueOf(old);
+            var freed = old is null ? 0 : Cost(old);
             if (maxBytes > 0 && accounted - freed + Cost(pair) > maxBytes && Cost(pair) > freed)
             {
-                previous = ValueOf(old);
+                if (old is null) pairs.Remove(key);
+                else pairs.Put(old);
                 return SetResult.OutOfMemory;
             }
-            var capacity = pairs.Capacity;
-            old = pairs.Put(pair);
-            previous = ValueOf(old);
-            accounted += Cost(pair) - (old is null ? 0 : Cost(old));
+            accounted += Cost(pair) - freed;
             grew = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
         }
         if (grew) ReleaseOldTable();
