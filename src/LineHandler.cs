@@ -8,17 +8,9 @@ using System.Buffers;
 
 namespace KV;
 
-public sealed class LineHandler(KeyValueStore store, int maxLineBytes, PasswordGate password) : IRequestHandler
+public sealed class LineHandler(KeyValueStore store, int maxLineBytes, ConnectionAccess access) : IRequestHandler
 {
-    private bool authenticated = !password.Required;
-    private TimeSpan pause;
-
-    public TimeSpan TakePause()
-    {
-        var taken = pause;
-        pause = TimeSpan.Zero;
-        return taken;
-    }
+    public TimeSpan TakePause() => access.TakePause();
 
     public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
 
@@ -67,7 +59,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, PasswordG
             ReplyWriter.Error(output, error);
             return false;
         }
-        if (!authenticated && request.Command?.Kind is not (null or CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
+        if (!access.Authenticated && request.Command?.Kind is not (null or CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
         {
             ReplyWriter.Error(output, Errors.AuthenticationRequired);
             return false;
@@ -101,16 +93,11 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, PasswordG
                 ReplyWriter.Bye(output);
                 return true;
             case CommandKind.Auth:
-                if (!password.Required) ReplyWriter.Error(output, Errors.NoPassword);
-                else if (password.Admits(request.Value))
+                switch (access.Try(request.Value))
                 {
-                    authenticated = true;
-                    ReplyWriter.Ok(output);
-                }
-                else
-                {
-                    pause = PasswordGate.WrongPasswordDelay;
-                    ReplyWriter.Error(output, Errors.WrongPassword);
+                    case AuthResult.NoPassword: ReplyWriter.Error(output, Errors.NoPassword); break;
+                    case AuthResult.Admitted: ReplyWriter.Ok(output); break;
+                    default: ReplyWriter.Error(output, Errors.WrongPassword); break;
                 }
                 return false;
             default:

@@ -29,16 +29,14 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
 }
 
 /// <summary>One RESP client: the store, the server it belongs to, and what Redis keeps per client.</summary>
-public sealed class RespSession(KeyValueStore store, KVServer server, PasswordGate password)
+public sealed class RespSession(KeyValueStore store, KVServer server, ConnectionAccess access)
 {
     public KeyValueStore Store => store;
     public KVServer Server => server;
-    public PasswordGate Password => password;
+    public ConnectionAccess Access => access;
     public long Id { get; } = server.NextClientId();
     public string? Name { get; set; }
     public bool Quitting { get; set; }
-    public bool Authenticated { get; set; } = !password.Required;
-    public TimeSpan Pause { get; set; }
 }
 
 public static class RespCommands
@@ -85,7 +83,7 @@ public static class RespCommands
             RespReply.Error(output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
             return null;
         }
-        if (!session.Authenticated && !BeforeAuthentication.Contains(command.Name))
+        if (!session.Access.Authenticated && !BeforeAuthentication.Contains(command.Name))
         {
             RespReply.Error(output, "Authentication required.", prefix: "NOAUTH");
             return null;
@@ -270,7 +268,7 @@ public static class RespCommands
                 return;
             }
         }
-        if (!session.Authenticated)
+        if (!session.Access.Authenticated)
         {
             RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
             return;
@@ -321,18 +319,16 @@ public static class RespCommands
     /// <summary>True when admitted; otherwise the refusal is written, in Redis's words, and the connection pays the delay.</summary>
     private static bool TryAuthenticate(RespSession session, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password, IBufferWriter<byte> output)
     {
-        if (!session.Password.Required)
+        switch (session.Access.Try(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8)))
         {
-            RespReply.Error(output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-            return false;
+            case AuthResult.Admitted:
+                return true;
+            case AuthResult.NoPassword:
+                RespReply.Error(output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                return false;
+            default:
+                RespReply.Error(output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
+                return false;
         }
-        if (Ascii.EqualsIgnoreCase(user, "default"u8) && session.Password.Admits(password))
-        {
-            session.Authenticated = true;
-            return true;
-        }
-        session.Pause = PasswordGate.WrongPasswordDelay;
-        RespReply.Error(output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
-        return false;
     }
 }

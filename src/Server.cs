@@ -145,8 +145,8 @@ public sealed class KVServer
             }
             log($"+ {peer} connected ({ClientCount(count)})");
             IRequestHandler handler = protocol == WireProtocol.KV
-                ? new LineHandler(store, options.MaxLineBytes, password)
-                : new RespHandler(new RespSession(store, this, password), options.MaxLineBytes);
+                ? new LineHandler(store, options.MaxLineBytes, new ConnectionAccess(password))
+                : new RespHandler(new RespSession(store, this, new ConnectionAccess(password)), options.MaxLineBytes);
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             using var memory = clientMemory.Open();
             var input = PipeReader.Create(stream, readerOptions);
