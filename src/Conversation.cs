@@ -65,7 +65,7 @@ public static class Conversation
                 var buffer = result.Buffer;
                 // What this read brought in counts at once: it may pass the budget, and end this very connection.
                 memory.Hold(Footprint(buffer) + output.UnflushedBytes);
-                token.ThrowIfCancellationRequested();
+                memory.Evicted.ThrowIfCancellationRequested();
                 string? ending = null;
                 while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
                 {
@@ -73,14 +73,14 @@ public static class Conversation
                     if (output.UnflushedBytes > FlushThresholdBytes) await FlushAsync(output, memory, Footprint(buffer), token);
                 }
                 if (ending is null && !buffer.IsEmpty) ending = handler.RefuseUnfinished(buffer, output);
-                var unfinished = buffer.Length;
+                var unfinished = !buffer.IsEmpty;
                 var footprint = Footprint(buffer);
                 input.AdvanceTo(buffer.Start, buffer.End);
 
                 await FlushAsync(output, memory, footprint, token);
                 if (ending is not null) return ending;
                 // An unfinished last request is dropped, as Redis does: it may be one cut short by a killed client.
-                if (result.IsCompleted) return unfinished > 0 ? "closed by the client in the middle of a request" : "closed by the client";
+                if (result.IsCompleted) return unfinished ? "closed by the client in the middle of a request" : "closed by the client";
             }
         }
         catch (OperationCanceledException) when (memory.EvictionReason is { } reason)
