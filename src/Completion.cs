@@ -24,7 +24,7 @@ public abstract record Completion
         var words = before.Split(' ');
         var partial = words[^1];
         if (words.Length == 1) return Complete(text, cursor, partial, Commands.All.Select(c => c.Name), RequiresArgument);
-        if (Find(words[0]) is not { } command) return new None();
+        if (Commands.Find(words[0]) is not { } command) return new None();
         var argument = words.Length - 1;
         return command.Arguments switch
         {
@@ -40,7 +40,7 @@ public abstract record Completion
     public static string Hint(string text)
     {
         var words = text.Split(' ');
-        if (Find(words[0]) is not { } command) return "";
+        if (Commands.Find(words[0]) is not { } command) return "";
         var typed = words.Length - 1;
         // After a space, the word that goes there is still hinted; a word being typed counts as given.
         var afterSpace = typed > 0 && words[^1].Length == 0;
@@ -48,10 +48,8 @@ public abstract record Completion
         return rest.Length == 0 ? "" : afterSpace ? rest : " " + rest;
     }
 
-    private static CommandSpec? Find(string name) =>
-        Commands.All.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    private static bool RequiresArgument(string name) => Find(name)?.RequiresArgument == true;
+    private static bool RequiresArgument(string name) => Commands.Find(name)?.RequiresArgument == true;
 
     private static IEnumerable<string> Flags => FormatFlag.All.Select(f => f.Flag);
 

@@ -47,7 +47,7 @@ public sealed class History
 
     /// <summary>`auth PASSWORD` in any case: such a line is never written down.</summary>
     public static bool HoldsSecret(string line) =>
-        line.TrimStart().Split(' ', 2)[0].Equals("auth", StringComparison.OrdinalIgnoreCase);
+        Commands.Find(line.TrimStart().Split(' ', 2)[0])?.Kind == CommandKind.Auth;
 
     /// <summary>Keeps a line the user entered, and writes the file.</summary>
     public void Add(string line)

@@ -173,7 +173,7 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
     private void Paint(StringBuilder row, string text, int start, int end)
     {
         var wordEnd = text.IndexOf(' ') is var space and >= 0 ? space : text.Length;
-        var known = colour && start == 0 && Commands.All.Any(c => c.Name.Equals(text[..wordEnd], StringComparison.OrdinalIgnoreCase));
+        var known = colour && start == 0 && Commands.Find(text[..wordEnd]) is not null;
         for (var i = start; i < end; i++)
         {
             if (known && i == 0) row.Append(Terminal.Green);
