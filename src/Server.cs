@@ -134,19 +134,19 @@ public sealed class KVServer
         var count = Interlocked.Increment(ref connected);
         var admitted = count <= options.MaxClients;
         var reason = "closed by the client";
+        IRequestHandler handler = protocol == WireProtocol.KV
+            ? new LineHandler(store, options.MaxLineBytes, new ConnectionAccess(password))
+            : new RespHandler(new RespSession(store, this, new ConnectionAccess(password)), options.MaxLineBytes);
         try
         {
             if (!admitted)
             {
                 var refusal = Errors.TooManyClients(options.MaxClients);
                 log($"! {peer} refused: {refusal}");
-                await RefuseAsync(socket, protocol, refusal);
+                await RefuseAsync(socket, handler, refusal);
                 return;
             }
             log($"+ {peer} connected ({ClientCount(count)})");
-            IRequestHandler handler = protocol == WireProtocol.KV
-                ? new LineHandler(store, options.MaxLineBytes, new ConnectionAccess(password))
-                : new RespHandler(new RespSession(store, this, new ConnectionAccess(password)), options.MaxLineBytes);
             await using var stream = new NetworkStream(socket, ownsSocket: true);
             using var memory = clientMemory.Open();
             var input = PipeReader.Create(stream, readerOptions);
@@ -223,11 +223,11 @@ public sealed class KVServer
         ];
     }
 
-    private static async Task RefuseAsync(Socket socket, WireProtocol protocol, string error)
+    /// <summary>The refusal in the client's protocol, then the end of the connection.</summary>
+    private static async Task RefuseAsync(Socket socket, IRequestHandler handler, string error)
     {
         var writer = new ArrayBufferWriter<byte>();
-        if (protocol == WireProtocol.KV) ReplyWriter.Error(writer, error);
-        else RespReply.Error(writer, error);
+        handler.WriteError(writer, error);
         await socket.SendAsync(writer.WrittenMemory);
         socket.Shutdown(SocketShutdown.Send);
     }
