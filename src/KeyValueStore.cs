@@ -10,24 +10,22 @@ public enum SetCondition { Always, IfAbsent, IfPresent }
 public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
 /// <summary>
-/// The data: one hash table guarded by one lock, with short critical sections: every allocation, copy and
-/// sort happens outside it. Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET
-/// string), so a `get` copies bytes straight into the reply; lookups take a span of the request line, so a
-/// `get` allocates nothing.
+/// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
+/// into the table's slab, a removal; sorting happens outside it. Keys and values are UTF-8 bytes, what the
+/// wire carries (half the size of a .NET string), so a `get` copies bytes straight into the reply; lookups
+/// take a span of the request line, so a `get` and a `set` allocate nothing.
 ///
-/// Memory: each pair is ONE array, [key length: 2 bytes][key][value], and the table (PairTable) holds that
-/// array alone, in one reference a slot: a lookup by key finds the whole pair. One object per pair instead of
-/// two saves an object header (24 bytes) a pair; the table's 8 bytes a slot, against a Dictionary's 28, saved
-/// 33 MB at a million keys. A pair is never changed once stored, so a reader may use it after the lock is
+/// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
+/// bytes a slot. A pair's bytes are never changed once stored, so a reader may use them after the lock is
 /// released.
 /// </summary>
 public sealed class KeyValueStore
 {
     /// <summary>
-    /// What a pair costs beyond its key and value, as measured: the array's header and length (24), the 2-byte
-    /// key length and padding (up to 8), and the table's slots (8 bytes, at a load of 1/2 to 3/4).
+    /// What a pair costs beyond its key and value: its 6-byte header in the slab, the table's slot (8 bytes, at a
+    /// load of 1/2 to 3/4: up to 16), and a share of the slabs' unused ends.
     /// </summary>
-    public const int EntryOverheadBytes = 48;
+    public const int EntryOverheadBytes = 24;
 
     /// <summary>A table this large leaves its old array (megabytes) to the GC's rarest collection when it grows.</summary>
     private const int LargeTableSlots = 1 << 18;
@@ -43,19 +41,17 @@ public sealed class KeyValueStore
     public int Count { get { lock (gate) return pairs.Count; } }
     public long MaxBytes => maxBytes;
 
-    /// <summary>The bytes the store holds, by the measure --max-memory limits: each pair's bytes plus EntryOverheadBytes.</summary>
+    /// <summary>The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.</summary>
     public long AccountedBytes { get { lock (gate) return accounted; } }
 
-    private static long Cost(byte[] pair) => pair.Length + EntryOverheadBytes;
-
-    /// <summary>The cast matters: a bare null would convert to an empty ReadOnlyMemory (through byte[]), not to "none".</summary>
-    private static ReadOnlyMemory<byte>? ValueOf(byte[]? pair) => pair is null ? (ReadOnlyMemory<byte>?)null : Pair.Value(pair);
+    private static long Cost(int keyBytes, int valueBytes) => keyBytes + valueBytes + EntryOverheadBytes;
+    private static long Cost(StoredPair pair) => Cost(pair.KeyLength, pair.ValueLength);
 
     public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
     {
-        byte[]? pair;
+        StoredPair? pair;
         lock (gate) pair = pairs.Find(key);
-        value = pair is null ? default : Pair.Value(pair);
+        value = pair?.Value ?? default;
         return pair is not null;
     }
 
@@ -67,31 +63,20 @@ public sealed class KeyValueStore
     /// </summary>
     public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, out ReadOnlyMemory<byte>? previous)
     {
-        var pair = Pair.Create(key, value);
         bool grew;
         lock (gate)
         {
-            if (condition != SetCondition.Always)
-            {
-                var existing = pairs.Find(key);
-                if (condition == SetCondition.IfAbsent ? existing is not null : existing is null)
-                {
-                    previous = ValueOf(existing);
-                    return SetResult.ConditionFailed;
-                }
-            }
-            // Store first (one lookup on the common path), and undo in the rare case the budget is passed.
+            var located = pairs.Locate(key);
+            var existing = pairs.At(located);
+            previous = existing?.Value;
+            if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent ? existing is not null : existing is null))
+                return SetResult.ConditionFailed;
+            var freed = existing is { } old ? Cost(old) : 0;
+            var cost = Cost(key.Length, value.Length);
+            if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return SetResult.OutOfMemory;
             var capacity = pairs.Capacity;
-            var old = pairs.Put(pair);
-            previous = ValueOf(old);
-            var freed = old is null ? 0 : Cost(old);
-            if (maxBytes > 0 && accounted - freed + Cost(pair) > maxBytes && Cost(pair) > freed)
-            {
-                if (old is null) pairs.Remove(key);
-                else pairs.Put(old);
-                return SetResult.OutOfMemory;
-            }
-            accounted += Cost(pair) - freed;
+            pairs.Store(located, key, value);
+            accounted += cost - freed;
             grew = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
         }
         if (grew) ReleaseOldTable();
@@ -120,12 +105,11 @@ public sealed class KeyValueStore
         }
     }
 
-    /// <summary>Every key in byte (code point) order. Copies the references under the lock; sorts outside it.</summary>
+    /// <summary>Every key in byte (code point) order. Takes where each key lies under the lock; sorts outside it.</summary>
     public ReadOnlyMemory<byte>[] SortedKeys()
     {
-        byte[][] snapshot;
-        lock (gate) snapshot = pairs.ToArray();
-        var keys = Array.ConvertAll(snapshot, Pair.Key);
+        ReadOnlyMemory<byte>[] keys;
+        lock (gate) keys = pairs.Keys();
         Array.Sort(keys, static (a, b) => a.Span.SequenceCompareTo(b.Span));
         return keys;
     }

@@ -1,139 +1,257 @@
 // src/PairTable.cs: the hash table under the store, written for its one job: hold a million pairs in as
-// few bytes as a table can. Each slot is one reference to a pair array, [key length][key][value]; the key
-// is read from the pair itself, so nothing else is kept a slot.
+// few bytes as a table can.
 //
-// Open addressing with linear probing: a key's home slot comes from its hash, and a collision takes the
-// next free slot. Removal shifts the following entries back instead of leaving tombstones, so a lookup
-// stops at the first empty slot. The table grows by half when three quarters full. At a million keys it
-// takes 8 bytes a slot, 11 to 16 MB, where .NET's HashSet takes 20 (hash, next, reference, bucket) and
-// its capacity doubles. Not thread-safe: KeyValueStore holds its lock around every call.
+// The pairs are not objects. Each is a run of bytes, [key length: 2][value length: 4][key][value], packed
+// one after another into 64 KiB slabs, so that a pair costs its bytes and 6 more: no object header (24 bytes
+// a pair, a seventh of a 16 + 100-byte pair) and no padding. A slot of the table is one long, the pair's
+// slab and offset and 16 bits of its key's hash, which rule out almost every other key without reading
+// the slab. Open addressing with linear probing; removal shifts the following entries back instead of
+// leaving tombstones, so a lookup stops at the first empty slot. The table grows by half when three
+// quarters full.
+//
+// A slab is written once, front to back, and never again: a pair that is replaced or removed leaves dead
+// bytes behind. A slab whose live bytes fall under a quarter has its live pairs copied to the slab being
+// filled and is dropped, so the dead bytes held stay bounded. Because nothing is ever overwritten, a
+// reader may use a pair's bytes after the lock is released, even while it is being moved or removed: its
+// slab stays alive, unchanged, for as long as the reader holds it. A pair over 8 KiB gets a slab of its
+// own. Not thread-safe: KeyValueStore holds its lock around every call.
 
 using System.Buffers.Binary;
 
 namespace KV;
 
-/// <summary>One stored pair: [key length, 2 bytes little-endian][key][value]. Never changed once stored.</summary>
-internal static class Pair
+/// <summary>One stored pair: where its bytes are. They never change once written.</summary>
+public readonly record struct StoredPair(byte[] Slab, int Offset)
 {
-    /// <summary>
-    /// The 2-byte length holds any key the command table allows: at most MaxKeyCharacters characters of at
-    /// most 4 UTF-8 bytes each. Should the table ever allow more than a ushort holds, this stops compiling.
-    /// </summary>
-    private const ushort MaxKeyBytes = Commands.MaxKeyCharacters * 4;
+    public const int HeaderBytes = 6;
 
-    public static byte[] Create(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public int KeyLength => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset));
+    public int ValueLength => BinaryPrimitives.ReadInt32LittleEndian(Slab.AsSpan(Offset + 2));
+    public int Size => HeaderBytes + KeyLength + ValueLength;
+    public ReadOnlySpan<byte> KeySpan => Slab.AsSpan(Offset + HeaderBytes, KeyLength);
+    public ReadOnlyMemory<byte> Key => Slab.AsMemory(Offset + HeaderBytes, KeyLength);
+    public ReadOnlyMemory<byte> Value => Slab.AsMemory(Offset + HeaderBytes + KeyLength, ValueLength);
+
+    /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>
+    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the table allows", nameof(key));
-        var pair = GC.AllocateUninitializedArray<byte>(2 + key.Length + value.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(pair, (ushort)key.Length);
-        key.CopyTo(pair.AsSpan(2));
-        value.CopyTo(pair.AsSpan(2 + key.Length));
-        return pair;
+        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset), (ushort)key.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
+        key.CopyTo(slab.AsSpan(offset + HeaderBytes));
+        value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
+        return new StoredPair(slab, offset);
     }
-
-    private static int KeyLength(byte[] pair) => BinaryPrimitives.ReadUInt16LittleEndian(pair);
-    public static ReadOnlyMemory<byte> Key(byte[] pair) => pair.AsMemory(2, KeyLength(pair));
-    public static ReadOnlySpan<byte> KeySpan(byte[] pair) => pair.AsSpan(2, KeyLength(pair));
-    public static ReadOnlyMemory<byte> Value(byte[] pair) => pair.AsMemory(2 + KeyLength(pair));
 }
 
 internal sealed class PairTable
 {
-    private byte[]?[] slots = new byte[]?[16];
+    /// <summary>Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any object.</summary>
+    public const int SlabBytes = 64 * 1024;
+
+    /// <summary>A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.</summary>
+    private const int OwnSlabAbove = SlabBytes / 8;
+
+    /// <summary>
+    /// The 2-byte key length holds any key the command table allows: at most MaxKeyCharacters characters of at
+    /// most 4 UTF-8 bytes each. Should the table ever allow more than a ushort holds, this stops compiling.
+    /// </summary>
+    private const ushort MaxKeyBytes = Commands.MaxKeyCharacters * 4;
+
+    // A slot: [hash tag: 16 bits][slab index + 1: 32 bits][offset: 16 bits]; 0 is empty.
+    private long[] slots = new long[16];
+    private byte[]?[] slabs = new byte[]?[16];
+    private int[] used = new int[16];
+    private int[] live = new int[16];
+    private readonly Stack<int> freeIndexes = new();
+    private int slabIndexes;
+    private int filling = -1;
 
     public int Count { get; private set; }
 
     /// <summary>The slots the table has now: it grew when this changed.</summary>
     public int Capacity => slots.Length;
 
-    public byte[]? Find(ReadOnlySpan<byte> key)
+    /// <summary>The bytes of every slab the table holds, live or dead: what the pairs cost the process.</summary>
+    public long SlabBytesHeld { get; private set; }
+
+    /// <summary>The slot that holds the key, or the bitwise complement of the empty slot where it would go. Valid until the next change.</summary>
+    public int Locate(ReadOnlySpan<byte> key)
     {
-        var at = IndexOf(key);
-        return at >= 0 ? slots[at] : null;
+        var hash = Hash(key);
+        var tag = Tag(hash);
+        for (var at = Home(hash, slots.Length); ; at = Next(at))
+        {
+            var slot = slots[at];
+            if (slot == 0) return ~at;
+            if ((slot & TagMask) == tag && PairAt(slot).KeySpan.SequenceEqual(key)) return at;
+        }
     }
 
-    /// <summary>Stores the pair, in place of the one with the same key if there is one, which it returns.</summary>
-    public byte[]? Put(byte[] pair)
+    /// <summary>The pair at what Locate returned, if it found one.</summary>
+    public StoredPair? At(int located) => located >= 0 ? PairAt(slots[located]) : null;
+
+    public StoredPair? Find(ReadOnlySpan<byte> key) => At(Locate(key));
+
+    /// <summary>Stores the pair at what Locate just returned for this key, in place of the one there, if any.</summary>
+    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var at = IndexOf(Pair.KeySpan(pair));
-        if (at >= 0)
+        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the table allows", nameof(key));
+        var hash = Hash(key);
+        var slot = Append(key, value, Tag(hash));
+        if (located >= 0)
         {
-            var old = slots[at];
-            slots[at] = pair;
-            return old;
+            var old = slots[located];
+            slots[located] = slot;
+            Release(old);
+            return;
         }
         if ((Count + 1) * 4L > slots.Length * 3L)
         {
             Grow();
-            at = IndexOf(Pair.KeySpan(pair));
+            located = Locate(key);
         }
-        slots[~at] = pair;
+        slots[~located] = slot;
         Count++;
-        return null;
     }
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
-    public byte[]? Remove(ReadOnlySpan<byte> key)
+    public StoredPair? Remove(ReadOnlySpan<byte> key)
     {
-        var hole = IndexOf(key);
+        var hole = Locate(key);
         if (hole < 0) return null;
         var removed = slots[hole];
         // Shift back every following entry that may move: one whose home is not between the hole and itself.
-        for (var next = Next(hole); slots[next] is { } moving; next = Next(next))
+        for (var next = Next(hole); slots[next] is var moving and not 0; next = Next(next))
         {
-            var home = Home(Pair.KeySpan(moving), slots.Length);
+            var home = Home(Hash(PairAt(moving).KeySpan), slots.Length);
             var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
             if (stays) continue;
             slots[hole] = moving;
             hole = next;
         }
-        slots[hole] = null;
+        slots[hole] = 0;
         Count--;
-        return removed;
+        var pair = PairAt(removed);
+        Release(removed);
+        return pair;
     }
 
-    /// <summary>Every pair, in no order.</summary>
-    public byte[][] ToArray()
+    /// <summary>Every key, in no order.</summary>
+    public ReadOnlyMemory<byte>[] Keys()
     {
-        var all = new byte[Count][];
+        var keys = new ReadOnlyMemory<byte>[Count];
         var n = 0;
-        foreach (var pair in slots) if (pair is not null) all[n++] = pair;
-        return all;
+        foreach (var slot in slots) if (slot != 0) keys[n++] = PairAt(slot).Key;
+        return keys;
     }
 
-    /// <summary>The slot that holds the key, or the bitwise complement of the empty slot where it would go.</summary>
-    private int IndexOf(ReadOnlySpan<byte> key)
+    private const long TagMask = unchecked((long)0xFFFF_0000_0000_0000);
+
+    private static long Tag(int hash) => (long)(ushort)hash << 48;
+    private static int SlabIndex(long slot) => (int)((slot >> 16) & 0xFFFF_FFFF) - 1;
+    private static int Offset(long slot) => (int)(slot & 0xFFFF);
+    private StoredPair PairAt(long slot) => new(slabs[SlabIndex(slot)]!, Offset(slot));
+
+    /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
+    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag)
     {
-        for (var at = Home(key, slots.Length); ; at = Next(at))
+        var size = StoredPair.HeaderBytes + key.Length + value.Length;
+        int index;
+        if (size > OwnSlabAbove) index = NewSlab(size);
+        else
         {
-            if (slots[at] is not { } pair) return ~at;
-            if (Pair.KeySpan(pair).SequenceEqual(key)) return at;
+            if (filling < 0 || used[filling] + size > SlabBytes) StartFilling();
+            index = filling;
         }
+        var offset = used[index];
+        StoredPair.Write(slabs[index]!, offset, key, value);
+        used[index] += size;
+        live[index] += size;
+        return tag | (long)(index + 1) << 16 | (long)offset;
+    }
+
+    private void StartFilling()
+    {
+        var previous = filling;
+        filling = NewSlab(SlabBytes);
+        // The slab left behind is compacted later, when a release finds it mostly dead; if all of it is dead already, drop it now.
+        if (previous >= 0 && live[previous] == 0) Drop(previous);
+    }
+
+    private int NewSlab(int bytes)
+    {
+        if (!freeIndexes.TryPop(out var index))
+        {
+            index = slabIndexes++;
+            if (index == slabs.Length)
+            {
+                Array.Resize(ref slabs, index * 2);
+                Array.Resize(ref used, index * 2);
+                Array.Resize(ref live, index * 2);
+            }
+        }
+        slabs[index] = GC.AllocateUninitializedArray<byte>(bytes);
+        used[index] = live[index] = 0;
+        SlabBytesHeld += bytes;
+        return index;
+    }
+
+    private void Drop(int index)
+    {
+        SlabBytesHeld -= slabs[index]!.Length;
+        slabs[index] = null;
+        freeIndexes.Push(index);
+    }
+
+    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once three quarters are.</summary>
+    private void Release(long slot)
+    {
+        var index = SlabIndex(slot);
+        live[index] -= PairAt(slot).Size;
+        if (index == filling) return;
+        if (live[index] == 0) Drop(index);
+        else if (live[index] * 4 < used[index]) Compact(index);
+    }
+
+    /// <summary>Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.</summary>
+    private void Compact(int index)
+    {
+        var slab = slabs[index]!;
+        for (var offset = 0; offset < used[index];)
+        {
+            var pair = new StoredPair(slab, offset);
+            var at = Locate(pair.KeySpan);
+            var slot = at >= 0 ? slots[at] : 0;
+            if (slot != 0 && SlabIndex(slot) == index && Offset(slot) == offset)
+                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask);
+            offset += pair.Size;
+        }
+        Drop(index);
     }
 
     private int Next(int at) => at + 1 == slots.Length ? 0 : at + 1;
 
-    /// <summary>
-    /// Where a key's search starts: its hash scaled to the table (multiply and shift, no division). HashCode
-    /// is seeded per process, so nobody can choose keys that all land in one place.
-    /// </summary>
-    private static int Home(ReadOnlySpan<byte> key, int length)
+    /// <summary>HashCode is seeded per process, so nobody can choose keys that all land in one place.</summary>
+    private static int Hash(ReadOnlySpan<byte> key)
     {
         var hash = new HashCode();
         hash.AddBytes(key);
-        return (int)(((ulong)(uint)hash.ToHashCode() * (ulong)length) >> 32);
+        return hash.ToHashCode();
     }
+
+    /// <summary>Where a key's search starts: its hash scaled to the table (multiply and shift, no division).</summary>
+    private static int Home(int hash, int length) => (int)(((ulong)(uint)hash * (ulong)length) >> 32);
 
     private void Grow()
     {
         var old = slots;
-        slots = new byte[]?[old.Length + old.Length / 2];
-        foreach (var pair in old)
+        slots = new long[old.Length + old.Length / 2];
+        foreach (var slot in old)
         {
-            if (pair is null) continue;
-            var at = Home(Pair.KeySpan(pair), slots.Length);
-            while (slots[at] is not null) at = Next(at);
-            slots[at] = pair;
+            if (slot == 0) continue;
+            var at = Home(Hash(PairAt(slot).KeySpan), slots.Length);
+            while (slots[at] != 0) at = Next(at);
+            slots[at] = slot;
         }
     }
 }

@@ -355,6 +355,8 @@ public sealed class TerminalSession : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
         };
         info.Environment["KVCLIENT_HISTFILE"] = Path.Combine(Path.GetTempPath(), $"kv-history-{Guid.NewGuid():N}");
+        // Not inherited: the runner's own -noColor sets NO_COLOR in this process.
+        info.Environment.Remove("NO_COLOR");
         foreach (var (name, value) in environment) info.Environment[name] = value;
         return new TerminalSession(Process.Start(info)!);
     }

@@ -91,7 +91,7 @@ public class StoreTests
     [Fact]
     public void The_budget_refuses_a_set_that_would_pass_it_and_a_delete_makes_room()
     {
-        var pairCost = 2 + 1 + 100 + KeyValueStore.EntryOverheadBytes;
+        var pairCost = 1 + 100 + KeyValueStore.EntryOverheadBytes;
         var store = new KeyValueStore(maxBytes: 3 * pairCost);
         var value = new byte[100];
         foreach (var key in new[] { "a", "b", "c" }) Assert.Equal(SetResult.Stored, store.Set(Bytes(key), value));
@@ -108,10 +108,21 @@ public class StoreTests
         Assert.Equal(0, store.AccountedBytes);
     }
 
+    private static string? Text(StoredPair? pair) => pair is { } found ? Encoding.UTF8.GetString(found.Value.Span) : null;
+
+    private static StoredPair? Put(PairTable table, string key, string value)
+    {
+        var located = table.Locate(Bytes(key));
+        var old = table.At(located);
+        table.Store(located, Bytes(key), Bytes(value));
+        return old;
+    }
+
     [Fact]
     public void The_table_agrees_with_a_dictionary_through_a_hundred_thousand_random_puts_and_removes()
     {
-        // Few distinct keys, so that the table grows, wraps around its end and shifts entries back on removal often.
+        // Few distinct keys, so that the table grows, wraps around its end, shifts entries back on removal and
+        // compacts its slabs often; some values are large enough for a slab of their own.
         var random = new Random(7);
         var table = new PairTable();
         var model = new Dictionary<string, string>();
@@ -120,20 +131,48 @@ public class StoreTests
             var key = $"k{random.Next(step < 50_000 ? 3000 : 300)}";
             if (random.Next(3) == 0)
             {
-                var removed = table.Remove(Bytes(key));
-                Assert.Equal(model.Remove(key, out var value) ? value : null, removed is null ? null : Encoding.UTF8.GetString(Pair.Value(removed).Span));
+                Assert.Equal(model.Remove(key, out var value) ? value : null, Text(table.Remove(Bytes(key))));
             }
             else
             {
-                var value = $"v{step}";
-                var old = table.Put(Pair.Create(Bytes(key), Bytes(value)));
-                Assert.Equal(model.TryGetValue(key, out var was) ? was : null, old is null ? null : Encoding.UTF8.GetString(Pair.Value(old).Span));
+                var value = random.Next(100) == 0 ? new string('v', 9000 + step % 100) : $"v{step}";
+                Assert.Equal(model.TryGetValue(key, out var was) ? was : null, Text(Put(table, key, value)));
                 model[key] = value;
             }
             Assert.Equal(model.Count, table.Count);
         }
-        foreach (var (key, value) in model) Assert.Equal(value, Encoding.UTF8.GetString(Pair.Value(table.Find(Bytes(key))!).Span));
-        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), table.ToArray().Select(p => Encoding.UTF8.GetString(Pair.Key(p).Span)).Order(StringComparer.Ordinal));
+        foreach (var (key, value) in model) Assert.Equal(value, Text(table.Find(Bytes(key))));
+        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), table.Keys().Select(k => Encoding.UTF8.GetString(k.Span)).Order(StringComparer.Ordinal));
         Assert.Null(table.Find(Bytes("absent")));
+    }
+
+    [Fact]
+    public void Overwritten_and_removed_pairs_are_compacted_away_and_a_reader_keeps_the_bytes_it_took()
+    {
+        var table = new PairTable();
+        for (var i = 0; i < 10_000; i++) Put(table, $"key{i}", $"first {i}");
+        var taken = table.Find(Bytes("key42"))!.Value.Value;
+
+        // Ten rounds of overwriting every key (each round's slabs die whole), then removing nine keys in ten: that
+        // leaves the last round's five slabs a tenth alive, and only compaction moves that tenth into one slab.
+        for (var round = 0; round < 10; round++)
+            for (var i = 0; i < 10_000; i++) Put(table, $"key{i}", $"round {round} of {i}");
+        for (var i = 0; i < 10_000; i++)
+            if (i % 10 != 0) Assert.NotNull(table.Remove(Bytes($"key{i}")));
+
+        Assert.True(table.SlabBytesHeld <= 2 * PairTable.SlabBytes, $"{table.SlabBytesHeld} bytes of slabs held for 1,000 pairs");
+        Assert.Equal("first 42", Encoding.UTF8.GetString(taken.Span));
+        for (var i = 0; i < 10_000; i += 10) Assert.Equal($"round 9 of {i}", Text(table.Find(Bytes($"key{i}"))));
+        Assert.Equal(1_000, table.Count);
+    }
+
+    [Fact]
+    public void A_million_pairs_take_their_bytes_and_six_more_in_the_slabs()
+    {
+        var table = new PairTable();
+        var value = new string('v', 100);
+        for (var i = 0; i < 1_000_000; i++) Put(table, $"key:{i:D12}", value);
+        var pairBytes = 1_000_000L * (StoredPair.HeaderBytes + 16 + 100);
+        Assert.InRange(table.SlabBytesHeld, pairBytes, pairBytes + pairBytes / 100);
     }
 }
