@@ -3,7 +3,7 @@
 //
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
 // Ctrl+C and SIGTERM, and the exit code. The includes below are the whole server: the protocol, the store,
-// the options, the listeners, the connection loop, KV's line handler, the RESP framing, commands and
+// the options, the listeners, a connection and its buffers, KV's line handler, the RESP framing, commands and
 // handler (with the glob of KEYS), the clients' memory budget and buffer pool, and the password.
 
 #:include Protocol.cs
@@ -12,6 +12,7 @@
 #:include src/ServerOptions.cs
 #:include src/Server.cs
 #:include src/Conversation.cs
+#:include src/ConnectionBuffers.cs
 #:include src/LineHandler.cs
 #:include src/RespFraming.cs
 #:include src/RespCommands.cs

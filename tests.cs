@@ -3,6 +3,7 @@
 // `dotnet tests.cs -- -class ParserTests`. The tests themselves are in tests/, a file per subject:
 //
 //   ProtocolTests, StoreTests, FormatTests   unit tests of Protocol.cs and src/
+//   ConnectionBufferTests                    a connection's input and output buffers
 //   ServerTests                              the protocol against a KVServer in this process; the real process
 //   ClientTests, TerminalTests               the real KVClient, scripted and on a pseudo-terminal
 //   LineEditorTests                          the client's line editor, history and completion

@@ -1,54 +1,45 @@
-// src/BufferPool.cs: the blocks every connection's pipes read into and write from, reused rather than left
-// to the garbage collector.
+// src/BufferPool.cs: the blocks every connection reads into and writes from, reused rather than left to the
+// garbage collector.
 //
 // A client that holds a megabyte for seconds holds it long enough for the GC to move it to its oldest
 // generation, which it collects only now and then: 600 such clients closed one after another would leave
 // hundreds of megabytes of garbage behind, and the resident memory would follow the garbage, not the
 // clients' budget. Returned blocks wait here for the next read instead, up to a cap (the clients' budget),
-// so the blocks that exist at once are about what the clients hold at most.
+// so the blocks that exist at once are about what the clients hold at most. A connection takes a block
+// only while it has bytes to hold: an idle one holds none.
 
-using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace KV;
 
 /// <param name="retainBytes">How much free memory the pool keeps for reuse; what is returned beyond it goes to the GC.</param>
-public sealed class BufferPool(long retainBytes) : MemoryPool<byte>
+public sealed class BufferPool(long retainBytes)
 {
     public const int BlockSize = 4096;
 
-    private readonly ConcurrentStack<byte[]> free = new();
+    // A queue, not a stack: ConcurrentStack allocates a node for every push, the queue reuses its segments.
+    private readonly ConcurrentQueue<byte[]> free = new();
     private long retained;
 
-    public override int MaxBufferSize => BlockSize;
+    /// <summary>Blocks waiting here for reuse.</summary>
+    public int FreeBlocks => free.Count;
 
-    public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+    /// <summary>A block of BlockSize bytes; a request for more gets an array of its own, which Return lets go.</summary>
+    public byte[] Rent(int minimumBytes = BlockSize)
     {
-        if (minBufferSize > BlockSize) return new Block(this, GC.AllocateUninitializedArray<byte>(minBufferSize));
-        if (free.TryPop(out var array))
+        if (minimumBytes > BlockSize) return GC.AllocateUninitializedArray<byte>(minimumBytes);
+        if (free.TryDequeue(out var block))
         {
             Interlocked.Add(ref retained, -BlockSize);
-            return new Block(this, array);
+            return block;
         }
-        return new Block(this, GC.AllocateUninitializedArray<byte>(BlockSize));
+        return GC.AllocateUninitializedArray<byte>(BlockSize);
     }
 
-    private void Return(byte[] array)
+    public void Return(byte[] block)
     {
-        if (array.Length != BlockSize) return;
-        if (Interlocked.Add(ref retained, BlockSize) <= retainBytes) free.Push(array);
+        if (block.Length != BlockSize) return;
+        if (Interlocked.Add(ref retained, BlockSize) <= retainBytes) free.Enqueue(block);
         else Interlocked.Add(ref retained, -BlockSize);
-    }
-
-    protected override void Dispose(bool disposing) => free.Clear();
-
-    private sealed class Block(BufferPool pool, byte[] array) : IMemoryOwner<byte>
-    {
-        private byte[]? owned = array;
-        public Memory<byte> Memory => owned ?? throw new ObjectDisposedException(nameof(Block));
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref owned, null) is { } returned) pool.Return(returned);
-        }
     }
 }

@@ -19,9 +19,10 @@ public sealed class ClientMemoryBudget(long limit)
     public long Limit => limit;
     public long Total => Volatile.Read(ref total);
 
-    public ClientMemoryAccount Open()
+    /// <summary>An account for one connection; `owner` is told when the budget closes it.</summary>
+    public ClientMemoryAccount Open(IEvictable owner)
     {
-        var account = new ClientMemoryAccount(this);
+        var account = new ClientMemoryAccount(this, owner);
         accounts.TryAdd(account, true);
         return account;
     }
@@ -37,50 +38,60 @@ public sealed class ClientMemoryBudget(long limit)
     /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes with their loop.</summary>
     private void EvictLargest(long now)
     {
-        var largest = accounts.Keys.Where(a => !a.Evicted.IsCancellationRequested).MaxBy(a => a.Held);
+        var largest = accounts.Keys.Where(a => a.EvictionReason is null).MaxBy(a => a.Held);
         largest?.Evict(Errors.ClientMemory(now));
     }
+}
+
+/// <summary>What a connection does when the budget closes it: send the reason as its last word, and end.</summary>
+public interface IEvictable
+{
+    void Evict(string reason);
 }
 
 /// <summary>What one connection holds; the connection reports it after each read and around each flush.</summary>
 public sealed class ClientMemoryAccount : IDisposable
 {
     private readonly ClientMemoryBudget budget;
-    private readonly CancellationTokenSource eviction = new();
+    private readonly IEvictable owner;
     private long held;
     private bool closed;
 
-    internal ClientMemoryAccount(ClientMemoryBudget budget) => this.budget = budget;
+    internal ClientMemoryAccount(ClientMemoryBudget budget, IEvictable owner)
+    {
+        this.budget = budget;
+        this.owner = owner;
+    }
 
     public long Held => Volatile.Read(ref held);
 
-    /// <summary>Cancelled when the budget closes this connection; EvictionReason says why.</summary>
-    public CancellationToken Evicted => eviction.Token;
+    /// <summary>Why the budget closed this connection; null while it has not.</summary>
     public string? EvictionReason { get; private set; }
 
     /// <summary>This connection now holds `bytes`. May close the connection that holds the most: perhaps this one.</summary>
     public void Hold(long bytes)
     {
-        if (eviction.IsCancellationRequested) return;
+        if (EvictionReason is not null) return;
         var delta = bytes - Interlocked.Exchange(ref held, bytes);
         if (delta != 0) budget.Change(delta);
     }
 
     internal void Evict(string reason)
     {
-        lock (eviction)
+        lock (budget)
         {
-            if (closed || eviction.IsCancellationRequested) return;
+            if (closed || EvictionReason is not null) return;
             EvictionReason = reason;
             budget.Change(-Interlocked.Exchange(ref held, 0));
-            eviction.Cancel();
         }
+        // Outside the lock: the owner may end at once, on this thread, and close its account.
+        owner.Evict(reason);
     }
 
     /// <summary>The connection has ended: whatever it still counted leaves the total.</summary>
     public void Dispose()
     {
-        lock (eviction)
+        lock (budget)
         {
             closed = true;
             budget.Change(-Interlocked.Exchange(ref held, 0));

@@ -1,15 +1,21 @@
-// src/Conversation.cs: the loop every connection runs, whatever protocol it speaks. Read what has arrived,
-// answer every whole request in it, flush the replies once per batch, and keep a partial request in the
-// pipe for the next read, up to a bound.
+// src/Conversation.cs: one client's connection, whatever protocol it speaks. When its socket has data, read
+// what has arrived, answer every whole request in it, send the replies once per batch, and keep a partial
+// request for the next read, up to a bound; then wait for more, holding nothing but the socket.
 //
-// An idle client, or one that sent half a request, is an awaited ReadAsync: it holds no thread, only its
-// socket. Unsent replies past 64 KiB are flushed before the next request is read, so a client that does not
-// read its replies stops being read (backpressure). What a connection holds (its unfinished request and its
+// Waiting is a zero-byte receive with a SocketAsyncEventArgs of its own: no buffer, no task, no thread.
+// When data arrives, .NET's socket engine runs DataArrived on a ThreadPool thread, which reads without
+// blocking until the socket is empty and answers there and then: a request costs no allocation, and an idle
+// client costs its socket and this object (about a kilobyte, where a PipeReader over a NetworkStream with an
+// async loop took five). Only what must wait (a client that does not read its replies, the pause after a
+// wrong password) becomes an await, and only for as long as it waits.
+//
+// Unsent replies past 64 KiB are sent before the next request is answered, so a client that does not read
+// its replies stops being read (backpressure). What a connection holds (its unfinished request and its
 // unsent replies) is reported to the clients' memory budget, which may end it. The protocols (LineHandler
 // for KV's own, RespHandler for Redis's) only say where a request ends and what to answer.
 
 using System.Buffers;
-using System.IO.Pipelines;
+using System.Net.Sockets;
 
 namespace KV;
 
@@ -32,97 +38,224 @@ public interface IRequestHandler
     void WriteError(IBufferWriter<byte> output, string message);
 }
 
-public static class Conversation
+public sealed class Conversation : IEvictable
 {
     private const int FlushThresholdBytes = 64 * 1024;
     private static readonly TimeSpan LastWordTimeout = TimeSpan.FromSeconds(1);
+    private static readonly EventHandler<SocketAsyncEventArgs> DataArrived = static (_, wait) => OnDataArrived((Conversation)wait.UserToken!);
+    private const int Busy = 0, Waiting = 1, Claimed = 2;
 
-    /// <summary>Runs until the client leaves, the handler ends it, it is idle too long, the memory budget ends it, or the server stops.</summary>
-    /// <returns>Why the conversation ended, for the log.</returns>
-    public static async Task<string> RunAsync(
-        PipeReader input, PipeWriter output, IRequestHandler handler, TimeSpan idleTimeout, ClientMemoryAccount memory, CancellationToken stopping)
+    private readonly Socket socket;
+    private readonly IRequestHandler handler;
+    private readonly ClientMemoryAccount memory;
+    private readonly InputBuffer input;
+    private readonly OutputBuffer output;
+    private readonly SocketAsyncEventArgs dataWait = new();
+    private readonly Action<Conversation, string> ended;
+    private Interruption? interruption;
+    private CancellationTokenSource? sendAbort;
+    private long waitingSince = -1;
+    private int state = Busy;
+
+    private sealed record Interruption(string Reason, bool LastWord);
+
+    /// <param name="socket">Connected and non-blocking.</param>
+    /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
+    public Conversation(Socket socket, string peer, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool, Action<Conversation, string> ended)
     {
-        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stopping, memory.Evicted);
-        var token = connection.Token;
-        using var idle = idleTimeout > TimeSpan.Zero ? CancellationTokenSource.CreateLinkedTokenSource(token) : null;
-        var readToken = idle?.Token ?? token;
+        this.socket = socket;
+        Peer = peer;
+        this.handler = handler;
+        this.ended = ended;
+        memory = budget.Open(this);
+        input = new InputBuffer(pool);
+        output = new OutputBuffer(pool);
+        dataWait.UserToken = this;
+        dataWait.Completed += DataArrived;
+    }
+
+    public string Peer { get; }
+
+    /// <summary>How long it has waited for the client to say something; null while it is busy.</summary>
+    public TimeSpan? Silent
+    {
+        get
+        {
+            var since = Volatile.Read(ref waitingSince);
+            return since < 0 ? null : TimeSpan.FromMilliseconds(Environment.TickCount64 - since);
+        }
+    }
+
+    /// <summary>Begins on the ThreadPool (a first request may already be there), not on the thread that accepted it.</summary>
+    public void Start() => ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
+
+    /// <summary>
+    /// Ends the conversation from outside (the server stops, the client was silent too long, the memory budget
+    /// closes it), from any thread, with `reason` as its last word to the client when `lastWord`. A busy
+    /// conversation notices at its next read; a waiting one is claimed and ended here, so that nothing depends
+    /// on the socket waking it.
+    /// </summary>
+    public void Interrupt(string reason, bool lastWord = false)
+    {
+        if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return;
+        // A send that waits for the client is cancelled; asynchronously, since its continuation must not run on this thread.
+        if (Volatile.Read(ref sendAbort) is { } abort) _ = abort.CancelAsync();
+        // Here, not in a work item: under load the ThreadPool serves socket events first, and the item would wait for
+        // the load to pass, holding the memory the budget has just taken back. Ending a waiting conversation is short.
+        if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
+    }
+
+    void IEvictable.Evict(string reason) => Interrupt(reason, lastWord: true);
+
+    /// <summary>From data's arrival until the socket is empty; then it waits again, and returns.</summary>
+    private async Task ServeAsync()
+    {
+        string reason;
         try
         {
             while (true)
             {
-                idle?.CancelAfter(idleTimeout);
-                ReadResult result;
-                try
+                if (await AnswerWhatArrivedAsync() is { } ending)
                 {
-                    result = await input.ReadAsync(readToken);
+                    reason = ending;
+                    break;
                 }
-                catch (OperationCanceledException) when (!memory.Evicted.IsCancellationRequested)
-                {
-                    // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
-                    return stopping.IsCancellationRequested ? "the server is stopping" : $"idle for {idleTimeout.TotalSeconds} s";
-                }
-
-                var buffer = result.Buffer;
-                // What this read brought in counts at once: it may pass the budget, and end this very connection.
-                memory.Hold(Footprint(buffer) + output.UnflushedBytes);
-                memory.Evicted.ThrowIfCancellationRequested();
-                string? ending = null;
-                while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
-                {
-                    if (handler.TakePause() is { Ticks: > 0 } pause) await Task.Delay(pause, token);
-                    if (output.UnflushedBytes > FlushThresholdBytes) await FlushAsync(output, memory, Footprint(buffer), token);
-                }
-                if (ending is null && !buffer.IsEmpty) ending = handler.RefuseUnfinished(buffer, output);
-                var unfinished = !buffer.IsEmpty;
-                var footprint = Footprint(buffer);
-                input.AdvanceTo(buffer.Start, buffer.End);
-
-                await FlushAsync(output, memory, footprint, token);
-                if (ending is not null) return ending;
-                // An unfinished last request is dropped, as Redis does: it may be one cut short by a killed client.
-                if (result.IsCompleted) return unfinished ? "closed by the client in the middle of a request" : "closed by the client";
+                if (!WaitForData()) return;
             }
         }
-        catch (OperationCanceledException) when (memory.EvictionReason is { } reason)
+        catch (OperationCanceledException) when (Volatile.Read(ref interruption) is { } stop)
         {
-            await LastWordAsync(output, handler, reason);
-            return reason;
+            reason = stop.Reason;
         }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            reason = e.Message;
+        }
+        catch (Exception e)
+        {
+            // A bug of ours: it costs this one connection, never the server.
+            reason = $"internal error: {e.GetType().Name}: {e.Message}";
+        }
+        await EndAsync(reason);
     }
 
     /// <summary>
-    /// The memory a buffer takes: whole blocks, not just the bytes in them (a read fills a block only partly),
-    /// so that the budget measures what the process holds. One pass over its segments: a few for a request.
+    /// Waits for data with a zero-byte receive: no buffer, no task, no thread. True when the loop goes on at once
+    /// (data is there already, or an interruption to notice); false when DataArrived will serve what comes, or
+    /// Interrupt has claimed the conversation and ends it.
     /// </summary>
-    private static long Footprint(ReadOnlySequence<byte> buffer)
+    private bool WaitForData()
     {
-        if (buffer.IsEmpty) return 0;
-        if (buffer.IsSingleSegment) return Math.Max(buffer.Length, BufferPool.BlockSize);
-        long blocks = 0;
-        foreach (var segment in buffer) blocks += Math.Max(segment.Length, BufferPool.BlockSize);
-        return blocks;
+        Volatile.Write(ref waitingSince, Environment.TickCount64);
+        // A full fence between the state written and the interruption read: Interrupt does the same the other way round.
+        Interlocked.Exchange(ref state, Waiting);
+        if (Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait)) return false;
+        return Resume();
+    }
+
+    /// <summary>Waiting to busy: false when Interrupt claimed the conversation first.</summary>
+    private bool Resume()
+    {
+        Volatile.Write(ref waitingSince, -1);
+        return Interlocked.CompareExchange(ref state, Busy, Waiting) == Waiting;
+    }
+
+    private static void OnDataArrived(Conversation conversation)
+    {
+        // A claimed conversation's wait ends when Interrupt closes its socket: nothing to serve.
+        if (conversation.Resume()) _ = conversation.ServeAsync();
+    }
+
+    /// <summary>Reads until the socket is empty, answering as it goes, and sends the replies.</summary>
+    /// <returns>Why the conversation ends; null when everything that arrived is answered and sent.</returns>
+    private async ValueTask<string?> AnswerWhatArrivedAsync()
+    {
+        while (true)
+        {
+            var space = input.FreeSpace();
+            var received = socket.Receive(space.Span, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock) break;
+            if (error != SocketError.Success) return new SocketException((int)error).Message;
+            if (received == 0)
+            {
+                // An unfinished last request is dropped, as Redis does: it may be one cut short by a killed client.
+                var unfinished = !input.IsEmpty;
+                await FlushAsync(0);
+                return Volatile.Read(ref interruption)?.Reason
+                    ?? (unfinished ? "closed by the client in the middle of a request" : "closed by the client");
+            }
+            input.Received(received);
+            // What this read brought in counts at once: it may pass the budget, and end this very connection.
+            memory.Hold(input.Footprint + output.Unsent);
+            if (Volatile.Read(ref interruption) is { } stop) return stop.Reason;
+            if (await AnswerAsync() is { } ending)
+            {
+                await FlushAsync(0);
+                return ending;
+            }
+            // A read that did not fill the space emptied the socket: skip the read that would only say so.
+            if (received < space.Length) break;
+        }
+        if (input.IsEmpty) input.Release();
+        await FlushAsync(input.Footprint);
+        return Volatile.Read(ref interruption)?.Reason;
+    }
+
+    /// <summary>Answers every whole request in the input; a partial one stays, up to the protocol's bound.</summary>
+    private async ValueTask<string?> AnswerAsync()
+    {
+        var buffer = input.Unanswered;
+        string? ending = null;
+        while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
+        {
+            if (handler.TakePause() is { Ticks: > 0 } pause) await Task.Delay(pause);
+            if (output.Unsent > FlushThresholdBytes) await FlushAsync(input.Footprint);
+        }
+        if (ending is null && !buffer.IsEmpty) ending = handler.RefuseUnfinished(buffer, output);
+        input.Consume(buffer.Start);
+        return ending;
     }
 
     /// <summary>Sends what is waiting; while it waits (a client that does not read), it counts against the budget.</summary>
-    private static async ValueTask FlushAsync(PipeWriter output, ClientMemoryAccount memory, long unfinished, CancellationToken token)
+    private async ValueTask FlushAsync(long unfinished)
     {
-        if (output.UnflushedBytes > 0)
+        if (output.Unsent > 0)
         {
-            memory.Hold(unfinished + output.UnflushedBytes);
-            await output.FlushAsync(token);
+            memory.Hold(unfinished + output.Unsent);
+            if (!output.TrySend(socket)) await output.SendRestAsync(socket, SendCancellation());
         }
         memory.Hold(unfinished);
     }
 
+    /// <summary>Made only by a conversation that has had to wait to send; Interrupt cancels it.</summary>
+    private CancellationToken SendCancellation()
+    {
+        var abort = Volatile.Read(ref sendAbort);
+        if (abort is null) Volatile.Write(ref sendAbort, abort = new CancellationTokenSource());
+        if (Volatile.Read(ref interruption) is not null) abort.Cancel();
+        return abort.Token;
+    }
+
+    private async Task EndAsync(string reason)
+    {
+        if (Volatile.Read(ref interruption) is { LastWord: true } last) await LastWordAsync(last.Reason);
+        memory.Dispose();
+        dataWait.Dispose();
+        socket.Dispose();
+        input.Release();
+        output.Release();
+        ended(this, reason);
+    }
+
     /// <summary>The error that explains why the server ends the connection, sent if the client will take it within a second.</summary>
-    private static async Task LastWordAsync(PipeWriter output, IRequestHandler handler, string error)
+    private async Task LastWordAsync(string error)
     {
         try
         {
             handler.WriteError(output, error);
             using var patience = new CancellationTokenSource(LastWordTimeout);
-            await output.FlushAsync(patience.Token);
+            if (!output.TrySend(socket)) await output.SendRestAsync(socket, patience.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException) { }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException) { }
     }
 }

@@ -1,15 +1,15 @@
 // src/Server.cs: the listeners. KV's own protocol on the main port and, with --resp-port, Redis's on a second
 // one, over one store. It accepts clients on both, admits them up to --max-clients (both counted together),
-// gives each its own async conversation on the ThreadPool, logs who comes and goes, and on shutdown closes
-// them all.
+// gives each its own Conversation (served on the ThreadPool whenever its socket has data), logs who comes and
+// goes, closes those silent for longer than --idle-timeout, and on shutdown closes them all.
 //
 // It knows nothing of commands: what is said on a connection is LineHandler's or RespHandler's job. A
 // KVServer runs as well inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then
 // `RunAsync(stopping)`.
 
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 
@@ -26,9 +26,6 @@ public sealed class ListenException(int port, SocketException inner) : Exception
 
 public sealed class KVServer
 {
-    private readonly StreamPipeReaderOptions readerOptions;
-    private readonly StreamPipeWriterOptions writerOptions;
-
     private readonly Socket listener;
     private readonly Socket? respListener;
     private readonly ServerOptions options;
@@ -36,9 +33,13 @@ public sealed class KVServer
     private readonly KeyValueStore store;
     private readonly ClientMemoryBudget clientMemory;
     private readonly PasswordGate password;
+    private readonly BufferPool pool;
+    private readonly ConcurrentDictionary<Conversation, byte> conversations = new();
+    private readonly Action<Conversation, string> conversationEnded;
     private readonly long started = Stopwatch.GetTimestamp();
     private readonly TaskCompletionSource everyClientGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int connected;
+    private bool stopped;
     private long lastClientId;
 
     private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log)
@@ -49,10 +50,9 @@ public sealed class KVServer
         this.log = log;
         store = new KeyValueStore(options.MaxMemory);
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
-        var pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
-        readerOptions = new(pool, bufferSize: BufferPool.BlockSize, minimumReadSize: 1024, useZeroByteReads: true);
-        writerOptions = new(pool, minimumBufferSize: BufferPool.BlockSize);
+        pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);
+        conversationEnded = Ended;
     }
 
     public EndPoint Endpoint => listener.LocalEndPoint!;
@@ -99,7 +99,11 @@ public sealed class KVServer
     public async Task RunAsync(CancellationToken stopping)
     {
         await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
-            respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping));
+            respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
+            options.IdleTimeout > TimeSpan.Zero ? CloseSilentAsync(stopping) : Task.CompletedTask);
+        Volatile.Write(ref stopped, true);
+        // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
+        foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         if (Volatile.Read(ref connected) == 0) everyClientGone.TrySetResult();
         await Task.WhenAny(everyClientGone.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
     }
@@ -112,9 +116,7 @@ public sealed class KVServer
             {
                 try
                 {
-                    var socket = await listening.AcceptAsync(stopping);
-                    socket.NoDelay = true;
-                    _ = ServeAsync(socket, protocol, stopping);
+                    Admit(await listening.AcceptAsync(stopping), protocol);
                 }
                 catch (OperationCanceledException) { }
                 catch (SocketException e)
@@ -127,67 +129,52 @@ public sealed class KVServer
         }
     }
 
-    /// <summary>One client, from accept to close: admission, the conversation, and why it ended.</summary>
-    private async Task ServeAsync(Socket socket, WireProtocol protocol, CancellationToken stopping)
+    /// <summary>One client, accepted: refused when the server is full, else its conversation begins.</summary>
+    private void Admit(Socket socket, WireProtocol protocol)
     {
         var peer = PeerName(socket.RemoteEndPoint) + (protocol == WireProtocol.Resp ? " over RESP" : "");
         var count = Interlocked.Increment(ref connected);
-        var admitted = count <= options.MaxClients;
-        var reason = "closed by the client";
         IRequestHandler handler = protocol == WireProtocol.KV
             ? new LineHandler(store, options.MaxLineBytes, new ConnectionAccess(password))
             : new RespHandler(new RespSession(store, this, new ConnectionAccess(password)), options.MaxLineBytes);
-        try
+        if (count > options.MaxClients)
         {
-            if (!admitted)
-            {
-                var refusal = Errors.TooManyClients(options.MaxClients);
-                log($"! {peer} refused: {refusal}");
-                await RefuseAsync(socket, handler, refusal);
-                return;
-            }
-            log($"+ {peer} connected ({ClientCount(count)})");
-            await using var stream = new NetworkStream(socket, ownsSocket: true);
-            using var memory = clientMemory.Open();
-            var input = PipeReader.Create(stream, readerOptions);
-            var output = PipeWriter.Create(stream, writerOptions);
-            try
-            {
-                reason = await Conversation.RunAsync(input, output, handler, options.IdleTimeout, memory, stopping);
-            }
-            finally
-            {
-                // Completing the pipes gives their blocks back to the pool (the writer's after a last flush).
-                await input.CompleteAsync();
-                await CompleteQuietlyAsync(output);
-            }
+            _ = RefuseAsync(socket, handler, peer);
+            return;
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-        {
-            reason = e.InnerException?.Message ?? e.Message;
-        }
-        catch (Exception e)
-        {
-            // A bug of ours: it costs this one connection, never the server.
-            reason = $"internal error: {e.GetType().Name}: {e.Message}";
-        }
-        finally
-        {
-            socket.Dispose();
-            var left = Interlocked.Decrement(ref connected);
-            if (admitted) log($"- {peer} disconnected: {reason} ({ClientCount(left)})");
-            if (left == 0 && stopping.IsCancellationRequested) everyClientGone.TrySetResult();
-        }
+        log($"+ {peer} connected ({ClientCount(count)})");
+        socket.NoDelay = true;
+        socket.Blocking = false;
+        var conversation = new Conversation(socket, peer, handler, clientMemory, pool, conversationEnded);
+        conversations.TryAdd(conversation, 0);
+        conversation.Start();
     }
 
-    private static async Task CompleteQuietlyAsync(PipeWriter output)
+    private void Ended(Conversation conversation, string reason)
     {
+        conversations.TryRemove(conversation, out _);
+        log($"- {conversation.Peer} disconnected: {reason} ({ClientCount(Left())})");
+    }
+
+    private int Left()
+    {
+        var left = Interlocked.Decrement(ref connected);
+        if (left == 0 && Volatile.Read(ref stopped)) everyClientGone.TrySetResult();
+        return left;
+    }
+
+    /// <summary>Closes the clients that have been silent for longer than --idle-timeout, checking a few times a timeout.</summary>
+    private async Task CloseSilentAsync(CancellationToken stopping)
+    {
+        var timeout = options.IdleTimeout;
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond)));
         try
         {
-            output.CancelPendingFlush();
-            await output.CompleteAsync();
+            while (await timer.WaitForNextTickAsync(stopping))
+                foreach (var conversation in conversations.Keys)
+                    if (conversation.Silent > timeout) conversation.Interrupt($"idle for {timeout.TotalSeconds} s");
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+        catch (OperationCanceledException) { }
     }
 
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
@@ -224,11 +211,22 @@ public sealed class KVServer
     }
 
     /// <summary>The refusal in the client's protocol, then the end of the connection.</summary>
-    private static async Task RefuseAsync(Socket socket, IRequestHandler handler, string error)
+    private async Task RefuseAsync(Socket socket, IRequestHandler handler, string peer)
     {
-        var writer = new ArrayBufferWriter<byte>();
-        handler.WriteError(writer, error);
-        await socket.SendAsync(writer.WrittenMemory);
-        socket.Shutdown(SocketShutdown.Send);
+        var refusal = Errors.TooManyClients(options.MaxClients);
+        log($"! {peer} refused: {refusal}");
+        try
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            handler.WriteError(writer, refusal);
+            await socket.SendAsync(writer.WrittenMemory);
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        finally
+        {
+            socket.Dispose();
+            Left();
+        }
     }
 }

@@ -1,0 +1,195 @@
+// src/ConnectionBuffers.cs: what one connection holds between the socket and its protocol handler: the bytes
+// received and not yet answered (InputBuffer), and the replies written and not yet sent (OutputBuffer), both
+// in blocks of the server's BufferPool.
+//
+// They do what System.IO.Pipelines' Pipe does for a connection, and no more: the input is a chain of blocks
+// read as one ReadOnlySequence, so a request split across reads is parsed where it lies, and a partial one
+// stays for the next read; the output is an IBufferWriter that the replies are written into, sent once per
+// batch. Both give their blocks back as soon as they are empty, so an idle connection holds no buffer; and
+// neither holds a task or a thread: the Conversation calls them when the socket is ready.
+
+using System.Buffers;
+using System.Net.Sockets;
+
+namespace KV;
+
+/// <summary>Bytes received and not yet answered: pool blocks chained into one ReadOnlySequence.</summary>
+public sealed class InputBuffer(BufferPool pool)
+{
+    private Segment? head, tail, spare;
+    private int headOffset;
+
+    /// <summary>No unanswered byte (it may still hold an empty block that FreeSpace took).</summary>
+    public bool IsEmpty => head is null || (head == tail && headOffset == head.Memory.Length);
+
+    /// <summary>What has arrived and is not answered yet; answer from it, then Consume up to where the answers ended.</summary>
+    public ReadOnlySequence<byte> Unanswered => head is null ? ReadOnlySequence<byte>.Empty : new(head, headOffset, tail!, tail!.Memory.Length);
+
+    /// <summary>The memory it takes: whole blocks, not just the bytes in them (a read fills a block only partly).</summary>
+    public long Footprint
+    {
+        get
+        {
+            long bytes = 0;
+            for (var segment = head; segment is not null; segment = segment.NextSegment) bytes += segment.Block.Length;
+            return bytes;
+        }
+    }
+
+    /// <summary>Where the next bytes may be received: the end of the last block, or a new one.</summary>
+    public Memory<byte> FreeSpace()
+    {
+        if (tail is null) head = tail = NewSegment(0);
+        else if (tail.Memory.Length == tail.Block.Length)
+        {
+            var next = NewSegment(tail.RunningIndex + tail.Memory.Length);
+            tail.Link(next);
+            tail = next;
+        }
+        return tail.Block.AsMemory(tail.Memory.Length);
+    }
+
+    /// <summary>`count` bytes were received into FreeSpace.</summary>
+    public void Received(int count) => tail!.Grow(count);
+
+    /// <summary>Everything before `answered` (a position in Unanswered) is done with: emptied blocks go back to the pool.</summary>
+    public void Consume(SequencePosition answered)
+    {
+        if (head is null) return;
+        var segment = (Segment)answered.GetObject()!;
+        headOffset = answered.GetInteger();
+        while (head != segment) Drop(ref head!);
+        while (head != tail && headOffset == head.Memory.Length)
+        {
+            Drop(ref head!);
+            headOffset = 0;
+        }
+        if (head == tail && headOffset == head!.Memory.Length) Release();
+    }
+
+    /// <summary>Gives every block back: the connection has ended, or holds nothing.</summary>
+    public void Release()
+    {
+        while (head is not null) Drop(ref head);
+        tail = null;
+        headOffset = 0;
+    }
+
+    private void Drop(ref Segment? segment)
+    {
+        var dropped = segment!;
+        segment = dropped.NextSegment;
+        pool.Return(dropped.Block);
+        dropped.Reset(null, 0);
+        spare = dropped;
+    }
+
+    private Segment NewSegment(long runningIndex)
+    {
+        var segment = spare ?? new Segment();
+        spare = null;
+        segment.Reset(pool.Rent(), runningIndex);
+        return segment;
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public byte[] Block { get; private set; } = [];
+        public Segment? NextSegment => (Segment?)Next;
+
+        public void Reset(byte[]? block, long runningIndex)
+        {
+            Block = block ?? [];
+            Memory = Block.AsMemory(0, 0);
+            RunningIndex = runningIndex;
+            Next = null;
+        }
+
+        public void Grow(int count) => Memory = Block.AsMemory(0, Memory.Length + count);
+        public void Link(Segment next) => Next = next;
+    }
+}
+
+/// <summary>Replies written and not yet sent: the block being written, and, for a batch over one block, the full ones before it.</summary>
+public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
+{
+    private byte[]? block;
+    private int sentTo, written;
+    private List<(byte[] Block, int From, int To)>? fullBlocks;
+
+    public long Unsent { get; private set; }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        sizeHint = Math.Max(sizeHint, 1);
+        if (block is not null && block.Length - written >= sizeHint) return block.AsMemory(written);
+        if (block is not null) (fullBlocks ??= []).Add((block, sentTo, written));
+        block = pool.Rent(sizeHint);
+        sentTo = written = 0;
+        return block;
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+    public void Advance(int count)
+    {
+        written += count;
+        Unsent += count;
+    }
+
+    /// <summary>Sends what the socket takes without waiting (a non-blocking socket); true when nothing is left.</summary>
+    public bool TrySend(Socket socket)
+    {
+        while (NextUnsent() is { IsEmpty: false } next)
+        {
+            var sent = socket.Send(next.Span, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock) return false;
+            if (error != SocketError.Success) throw new SocketException((int)error);
+            Sent(sent);
+        }
+        return true;
+    }
+
+    /// <summary>Sends the rest, waiting for the client to read (the backpressure a client that does not read meets).</summary>
+    public async ValueTask SendRestAsync(Socket socket, CancellationToken cancel)
+    {
+        while (NextUnsent() is { IsEmpty: false } next) Sent(await socket.SendAsync(next, SocketFlags.None, cancel));
+    }
+
+    /// <summary>Gives every block back, sent or not: the connection has ended.</summary>
+    public void Release()
+    {
+        foreach (var full in fullBlocks ?? []) pool.Return(full.Block);
+        fullBlocks?.Clear();
+        if (block is not null) pool.Return(block);
+        block = null;
+        sentTo = written = 0;
+        Unsent = 0;
+    }
+
+    private ReadOnlyMemory<byte> NextUnsent() =>
+        fullBlocks is [var first, ..] ? first.Block.AsMemory(first.From..first.To)
+        : block is not null ? block.AsMemory(sentTo..written) : ReadOnlyMemory<byte>.Empty;
+
+    private void Sent(int count)
+    {
+        Unsent -= count;
+        if (fullBlocks is [var first, ..])
+        {
+            if (first.From + count < first.To) fullBlocks[0] = first with { From = first.From + count };
+            else
+            {
+                fullBlocks.RemoveAt(0);
+                pool.Return(first.Block);
+            }
+            return;
+        }
+        sentTo += count;
+        if (sentTo == written)
+        {
+            pool.Return(block!);
+            block = null;
+            sentTo = written = 0;
+        }
+    }
+}
