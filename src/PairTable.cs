@@ -10,7 +10,7 @@
 // quarters full.
 //
 // A slab is written once, front to back, and never again: a pair that is replaced or removed leaves dead
-// bytes behind. A slab whose live bytes fall under a quarter has its live pairs copied to the slab being
+// bytes behind. A slab whose live bytes fall under half has its live pairs copied to the slab being
 // filled and is dropped, so the dead bytes held stay bounded. Because nothing is ever overwritten, a
 // reader may use a pair's bytes after the lock is released, even while it is being moved or removed: its
 // slab stays alive, unchanged, for as long as the reader holds it. A pair over 8 KiB gets a slab of its
@@ -203,7 +203,7 @@ internal sealed class PairTable
         freeIndexes.Push(index);
     }
 
-    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once three quarters are.</summary>
+    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once more than half are.</summary>
     private void Release(long slot)
     {
         var index = SlabIndex(slot);
