@@ -10,8 +10,8 @@
 // quarters full.
 //
 // A slab is written once, front to back, and never again: a pair that is replaced or removed leaves dead
-// bytes behind. A slab whose live bytes fall under half has its live pairs copied to the slab being
-// filled and is dropped, so the dead bytes held stay bounded. Because nothing is ever overwritten, a
+// bytes behind. A slab whose live bytes fall under a third has its live pairs copied to the slab being
+// filled and is dropped, so dead bytes are at most twice the live ones. Because nothing is ever overwritten, a
 // reader may use a pair's bytes after the lock is released, even while it is being moved or removed: its
 // slab stays alive, unchanged, for as long as the reader holds it. A pair over 8 KiB gets a slab of its
 // own. Not thread-safe: KeyValueStore holds its lock around every call.
@@ -203,14 +203,14 @@ internal sealed class PairTable
         freeIndexes.Push(index);
     }
 
-    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once more than half are.</summary>
+    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once two thirds are.</summary>
     private void Release(long slot)
     {
         var index = SlabIndex(slot);
         live[index] -= PairAt(slot).Size;
         if (index == filling) return;
         if (live[index] == 0) Drop(index);
-        else if (live[index] * 2 < used[index]) Compact(index);
+        else if (live[index] * 3 < used[index]) Compact(index);
     }
 
     /// <summary>Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.</summary>
