@@ -8,6 +8,7 @@
 // so the blocks that exist at once are about what the clients hold at most. A connection takes a block
 // only while it has bytes to hold: an idle one holds none.
 
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace KV;
@@ -24,10 +25,13 @@ public sealed class BufferPool(long retainBytes)
     /// <summary>Blocks waiting here for reuse.</summary>
     public int FreeBlocks => free.Count;
 
-    /// <summary>A block of BlockSize bytes; a request for more gets an array of its own, which Return lets go.</summary>
+    /// <summary>
+    /// A block of BlockSize bytes. A request for more (one reply of a large value) gets an array from .NET's shared
+    /// pool, at least twice a block, so that Return can tell the two apart by their length.
+    /// </summary>
     public byte[] Rent(int minimumBytes = BlockSize)
     {
-        if (minimumBytes > BlockSize) return GC.AllocateUninitializedArray<byte>(minimumBytes);
+        if (minimumBytes > BlockSize) return ArrayPool<byte>.Shared.Rent(Math.Max(minimumBytes, 2 * BlockSize));
         if (free.TryDequeue(out var block))
         {
             Interlocked.Add(ref retained, -BlockSize);
@@ -38,7 +42,11 @@ public sealed class BufferPool(long retainBytes)
 
     public void Return(byte[] block)
     {
-        if (block.Length != BlockSize) return;
+        if (block.Length != BlockSize)
+        {
+            ArrayPool<byte>.Shared.Return(block);
+            return;
+        }
         if (Interlocked.Add(ref retained, BlockSize) <= retainBytes) free.Enqueue(block);
         else Interlocked.Add(ref retained, -BlockSize);
     }
