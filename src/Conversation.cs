@@ -230,8 +230,13 @@ public sealed class Conversation : IEvictable
     /// <summary>Made only by a conversation that has had to wait to send; Interrupt cancels it.</summary>
     private CancellationToken SendCancellation()
     {
-        var abort = Volatile.Read(ref sendAbort);
-        if (abort is null) Volatile.Write(ref sendAbort, abort = new CancellationTokenSource());
+        // Published with a full fence before the interruption is read: Interrupt writes the interruption, then reads
+        // this, so at least one of the two sees the other and the send is never left waiting uncancelled.
+        if (Volatile.Read(ref sendAbort) is not { } abort)
+        {
+            abort = new CancellationTokenSource();
+            Interlocked.Exchange(ref sendAbort, abort);
+        }
         if (Volatile.Read(ref interruption) is not null) abort.Cancel();
         return abort.Token;
     }

@@ -80,6 +80,26 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task Stopping_ends_a_waiting_client_and_one_held_back_in_the_middle_of_its_replies()
+    {
+        var server = InProcessServer.Start();
+        await using var setter = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
+        // One client waits in the middle of a request; the other asked for 200 MB of replies and reads none, so
+        // the server is waiting to send to it.
+        await using var halfLine = await server.ConnectAsync();
+        await halfLine.SendAsync("get bi");
+        await using var deaf = await server.ConnectAsync();
+        await deaf.SendAsync(string.Concat(Enumerable.Repeat("get big\n", 2_000)));
+        Assert.IsType<Reply.Pong>(await setter.AskAsync("ping"));
+
+        await server.DisposeAsync();
+        // All three ended by the stop itself: none waited for the 2-second grace to run out unlogged.
+        await server.ExpectOutputAsync(@"disconnected: the server is stopping \(\d+ clients?\)$", count: 3);
+        await server.ExpectOutputAsync(@"disconnected: the server is stopping \(0 clients\)$");
+    }
+
+    [Fact]
     public async Task Idle_and_half_line_clients_do_not_stop_a_new_one()
     {
         await using var idle = await Server.ConnectManyAsync(500);
