@@ -15,6 +15,7 @@
 // for KV's own, RespHandler for Redis's) only say where a request ends and what to answer.
 
 using System.Buffers;
+using System.Net;
 using System.Net.Sockets;
 
 namespace KV;
@@ -47,7 +48,8 @@ public sealed class Conversation : IEvictable
 
     private readonly Socket socket;
     private readonly IRequestHandler handler;
-    private readonly ClientMemoryAccount memory;
+    private readonly ClientMemoryBudget budget;
+    private ClientMemoryAccount? memory;
     private readonly InputBuffer input;
     private readonly OutputBuffer output;
     private readonly SocketAsyncEventArgs dataWait = new();
@@ -61,20 +63,23 @@ public sealed class Conversation : IEvictable
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
-    public Conversation(Socket socket, string peer, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool, Action<Conversation, string> ended)
+    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool, Action<Conversation, string> ended)
     {
         this.socket = socket;
-        Peer = peer;
+        Peer = socket.RemoteEndPoint;
+        Protocol = protocol;
         this.handler = handler;
         this.ended = ended;
-        memory = budget.Open(this);
+        this.budget = budget;
         input = new InputBuffer(pool);
         output = new OutputBuffer(pool);
         dataWait.UserToken = this;
         dataWait.Completed += DataArrived;
     }
 
-    public string Peer { get; }
+    /// <summary>The client's address: the socket's own, which it keeps anyway.</summary>
+    public EndPoint? Peer { get; }
+    public WireProtocol Protocol { get; }
 
     /// <summary>How long it has waited for the client to say something; null while it is busy.</summary>
     public TimeSpan? Silent
@@ -186,7 +191,7 @@ public sealed class Conversation : IEvictable
             }
             input.Received(received);
             // What this read brought in counts at once: it may pass the budget, and end this very connection.
-            memory.Hold(input.Footprint + output.Unsent);
+            Hold(input.Footprint + output.Unsent, waiting: false);
             if (Volatile.Read(ref interruption) is { } stop) return stop.Reason;
             if (await AnswerAsync() is { } ending)
             {
@@ -219,12 +224,23 @@ public sealed class Conversation : IEvictable
     /// <summary>Sends what is waiting; while it waits (a client that does not read), it counts against the budget.</summary>
     private async ValueTask FlushAsync(long unfinished)
     {
-        if (output.Unsent > 0)
+        if (output.Unsent > 0 && !output.TrySend(socket))
         {
-            memory.Hold(unfinished + output.Unsent);
-            if (!output.TrySend(socket)) await output.SendRestAsync(socket, SendCancellation());
+            Hold(unfinished + output.Unsent, waiting: true);
+            await output.SendRestAsync(socket, SendCancellation());
         }
-        memory.Hold(unfinished);
+        Hold(unfinished, waiting: true);
+    }
+
+    /// <summary>
+    /// Reports what the connection holds to the clients' budget. A busy connection's one block is left out (there
+    /// are no more of them than threads), so most connections, which never hold more and never wait holding
+    /// anything, never touch the total all connections share and never open an account.
+    /// </summary>
+    private void Hold(long bytes, bool waiting)
+    {
+        if (memory is null && (bytes == 0 || (!waiting && bytes <= BufferPool.BlockSize))) return;
+        (memory ??= budget.Open(this)).Hold(bytes);
     }
 
     /// <summary>Made only by a conversation that has had to wait to send; Interrupt cancels it.</summary>
@@ -244,7 +260,7 @@ public sealed class Conversation : IEvictable
     private async Task EndAsync(string reason)
     {
         if (Volatile.Read(ref interruption) is { LastWord: true } last) await LastWordAsync(last.Reason);
-        memory.Dispose();
+        memory?.Dispose();
         dataWait.Dispose();
         socket.Dispose();
         input.Release();

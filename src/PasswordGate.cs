@@ -16,7 +16,12 @@ public sealed class PasswordGate(string? password)
 
     private readonly byte[]? digest = password is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(password));
 
+    private ConnectionAccess? open;
+
     public bool Required => digest is not null;
+
+    /// <summary>A new connection's side of the gate. Without a password it has no state, so every connection shares one.</summary>
+    public ConnectionAccess NewConnection() => Required ? new ConnectionAccess(this) : open ??= new ConnectionAccess(this);
 
     public bool Admits(ReadOnlySpan<byte> attempt) =>
         digest is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(attempt), digest);
