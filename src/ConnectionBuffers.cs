@@ -123,7 +123,9 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
     {
         sizeHint = Math.Max(sizeHint, 1);
         if (block is not null && block.Length - written >= sizeHint) return block.AsMemory(written);
-        if (block is not null) (fullBlocks ??= []).Add((block, sentTo, written));
+        // The block in hand is too small: it waits for its turn to be sent, or goes back if it holds nothing unsent.
+        if (block is not null && written > sentTo) (fullBlocks ??= []).Add((block, sentTo, written));
+        else if (block is not null) pool.Return(block);
         block = pool.Rent(sizeHint);
         sentTo = written = 0;
         return block;
