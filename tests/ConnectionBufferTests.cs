@@ -53,19 +53,23 @@ public class ConnectionBufferTests
     }
 
     [Fact]
+    public async Task A_block_asked_for_and_left_empty_does_not_stop_the_send_of_what_follows()
+    {
+        using var sockets = await SocketPair.OpenAsync();
+        var output = new OutputBuffer(new BufferPool(retainBytes: 1 << 20));
+        output.GetSpan(10);
+        LineFraming.WriteLine(output, Encoding.ASCII.GetBytes(new string('v', 10_000)));
+        LineFraming.WriteLine(output, "OK"u8);
+        Assert.True(output.TrySend(sockets.Server));
+        Assert.Equal(0, output.Unsent);
+        Assert.Equal(new string('v', 10_000) + "\nOK\n", await sockets.ReadAsync(10_004));
+    }
+
+    [Fact]
     public async Task Replies_larger_than_a_block_and_a_slow_reader_arrive_whole_and_in_order()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
         // Small socket buffers, so that what the kernel takes without a reader is far less than the replies.
-        using var reader = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 16 * 1024 };
-        var accepting = listener.AcceptAsync();
-        await reader.ConnectAsync(listener.LocalEndPoint!);
-        using var server = await accepting;
-        server.Blocking = false;
-        server.SendBufferSize = 16 * 1024;
-
+        using var sockets = await SocketPair.OpenAsync(bufferBytes: 16 * 1024);
         var pool = new BufferPool(retainBytes: 1 << 20);
         var output = new OutputBuffer(pool);
         var expected = new StringBuilder();
@@ -80,17 +84,45 @@ public class ConnectionBufferTests
         Assert.Equal(expected.Length, output.Unsent);
 
         // Far more than the socket's buffers hold while nobody reads: the non-blocking send stops part way.
-        Assert.False(output.TrySend(server));
-        var reading = Task.Run(async () =>
-        {
-            var received = new MemoryStream();
-            var chunk = new byte[65536];
-            while (received.Length < expected.Length) received.Write(chunk, 0, await reader.ReceiveAsync(chunk));
-            return Encoding.ASCII.GetString(received.ToArray());
-        });
-        await output.SendRestAsync(server, TestContext.Current.CancellationToken);
+        Assert.False(output.TrySend(sockets.Server));
+        var reading = Task.Run(() => sockets.ReadAsync(expected.Length));
+        await output.SendRestAsync(sockets.Server, TestContext.Current.CancellationToken);
         Assert.Equal(expected.ToString(), await reading);
         Assert.Equal(0, output.Unsent);
         Assert.InRange(pool.FreeBlocks, 3, int.MaxValue);
+    }
+}
+
+/// <summary>A connected pair on loopback; the server's side is non-blocking, as the server's sockets are.</summary>
+public sealed record SocketPair(Socket Reader, Socket Server) : IDisposable
+{
+    public static async Task<SocketPair> OpenAsync(int bufferBytes = 0)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var reader = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        if (bufferBytes > 0) reader.ReceiveBufferSize = bufferBytes;
+        var accepting = listener.AcceptAsync();
+        await reader.ConnectAsync(listener.LocalEndPoint!);
+        var server = await accepting;
+        server.Blocking = false;
+        if (bufferBytes > 0) server.SendBufferSize = bufferBytes;
+        return new SocketPair(reader, server);
+    }
+
+    /// <summary>Reads on the client's side until `length` bytes have come.</summary>
+    public async Task<string> ReadAsync(int length)
+    {
+        var received = new MemoryStream();
+        var chunk = new byte[65536];
+        while (received.Length < length) received.Write(chunk, 0, await Reader.ReceiveAsync(chunk));
+        return Encoding.ASCII.GetString(received.ToArray());
+    }
+
+    public void Dispose()
+    {
+        Reader.Dispose();
+        Server.Dispose();
     }
 }
