@@ -3,6 +3,8 @@
 // The server includes it; the client does not (it never holds data). The lock is the whole synchronisation
 // story of KV: one `lock` statement you can point at, held for a lookup, an insert or a removal only.
 
+using System.Buffers;
+
 namespace KV;
 
 public enum SetCondition { Always, IfAbsent, IfPresent }
@@ -11,13 +13,13 @@ public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
 /// <summary>
 /// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
-/// into the table's slab, a removal; sorting happens outside it. Keys and values are UTF-8 bytes, what the
-/// wire carries (half the size of a .NET string), so a `get` copies bytes straight into the reply; lookups
-/// take a span of the request line, so a `get` and a `set` allocate nothing.
+/// into the table's slab or of a value into a reply, a removal; sorting happens outside it. Keys and values
+/// are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes straight
+/// into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
 ///
 /// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
-/// bytes a slot. A pair's bytes are never changed once stored, so a reader may use them after the lock is
-/// released.
+/// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
+/// hands a value to the code that copies it into the reply, SortedKeys copies the keys.
 /// </summary>
 public sealed class KeyValueStore
 {
@@ -47,28 +49,50 @@ public sealed class KeyValueStore
     private static long Cost(int keyBytes, int valueBytes) => keyBytes + valueBytes + EntryOverheadBytes;
     private static long Cost(StoredPair pair) => Cost(pair.KeyLength, pair.ValueLength);
 
-    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
+    /// <summary>
+    /// Hands the key's value to `read` under the lock, which copies it where it goes (into a reply): the value's
+    /// bytes are the table's, and may be moved and reused once the lock is released. False when there is none.
+    /// </summary>
+    public bool TryRead<TState>(ReadOnlySpan<byte> key, TState state, ReadOnlySpanAction<byte, TState> read)
     {
-        StoredPair? pair;
-        lock (gate) pair = pairs.Find(key);
-        value = pair?.Value ?? default;
-        return pair is not null;
+        lock (gate)
+        {
+            if (pairs.Find(key) is not { } pair) return false;
+            read(pair.Value.Span, state);
+            return true;
+        }
     }
 
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Set(key, value, SetCondition.Always, out _);
+    /// <summary>A copy of the key's value (an allocation: the server's replies use TryRead).</summary>
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
+    {
+        lock (gate)
+        {
+            var pair = pairs.Find(key);
+            value = pair?.Value.ToArray() ?? default;
+            return pair is not null;
+        }
+    }
+
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always) =>
+        Set(key, value, condition, wantPrevious: false, out _);
+
+    /// <summary>As Set, and `previous` is a copy of the value that was there (SET ... GET).</summary>
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, out byte[]? previous) =>
+        Set(key, value, condition, wantPrevious: true, out previous);
 
     /// <summary>
     /// Stores the pair unless the condition fails or the budget would be passed, in one critical section, so
     /// that `SET k v NX` between two clients stores exactly once. `previous` is the value that was there.
     /// </summary>
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, out ReadOnlyMemory<byte>? previous)
+    private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, bool wantPrevious, out byte[]? previous)
     {
         bool grew;
         lock (gate)
         {
             var located = pairs.Locate(key);
             var existing = pairs.At(located);
-            previous = existing?.Value;
+            previous = wantPrevious ? existing?.Value.ToArray() : null;
             if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent ? existing is not null : existing is null))
                 return SetResult.ConditionFailed;
             var freed = existing is { } old ? Cost(old) : 0;
@@ -105,11 +129,11 @@ public sealed class KeyValueStore
         }
     }
 
-    /// <summary>Every key in byte (code point) order. Takes where each key lies under the lock; sorts outside it.</summary>
+    /// <summary>Every key in byte (code point) order. Copies the keys into one array under the lock; sorts outside it.</summary>
     public ReadOnlyMemory<byte>[] SortedKeys()
     {
         ReadOnlyMemory<byte>[] keys;
-        lock (gate) keys = pairs.Keys();
+        lock (gate) keys = pairs.CopyKeys();
         Array.Sort(keys, static (a, b) => a.Span.SequenceCompareTo(b.Span));
         return keys;
     }

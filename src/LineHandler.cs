@@ -69,8 +69,8 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
             case null:
                 return false;
             case CommandKind.Get:
-                if (store.TryGet(request.Key, out var value)) ReplyWriter.Value(output, value.Span);
-                else ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                if (!store.TryRead(request.Key, output, static (value, output) => ReplyWriter.Value(output, value)))
+                    ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
                 if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory) ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));

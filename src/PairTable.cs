@@ -9,18 +9,18 @@
 // leaving tombstones, so a lookup stops at the first empty slot. The table grows by half when three
 // quarters full.
 //
-// A slab is written once, front to back, and never again: a pair that is replaced or removed leaves dead
-// bytes behind. A slab whose live bytes fall under a third has its live pairs copied to the slab being
-// filled and is dropped, so dead bytes are at most twice the live ones. Because nothing is ever overwritten, a
-// reader may use a pair's bytes after the lock is released, even while it is being moved or removed: its
-// slab stays alive, unchanged, for as long as the reader holds it. A pair over 8 KiB gets a slab of its
-// own. Not thread-safe: KeyValueStore holds its lock around every call.
+// A slab is filled front to back: a pair that is replaced or removed leaves dead bytes behind. A slab whose
+// live bytes fall under a third has its live pairs copied to the slab being filled and is dropped, so dead
+// bytes are at most twice the live ones; a dropped slab is kept for reuse, so that a stream of overwrites
+// allocates nothing. So a pair's bytes are valid only until the next change: every reader copies them under
+// the store's lock. A pair over 8 KiB gets a slab of its own. Not thread-safe: KeyValueStore holds its lock
+// around every call.
 
 using System.Buffers.Binary;
 
 namespace KV;
 
-/// <summary>One stored pair: where its bytes are. They never change once written.</summary>
+/// <summary>One stored pair: where its bytes are. Valid until the table next changes.</summary>
 public readonly record struct StoredPair(byte[] Slab, int Offset)
 {
     public const int HeaderBytes = 6;
@@ -48,6 +48,9 @@ internal sealed class PairTable
     /// <summary>Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any object.</summary>
     public const int SlabBytes = 64 * 1024;
 
+    /// <summary>Freed slabs kept for reuse (2 MiB); what a mass delete frees beyond them goes to the GC.</summary>
+    private const int FreeSlabsKept = 32;
+
     /// <summary>A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.</summary>
     private const int OwnSlabAbove = SlabBytes / 8;
 
@@ -63,6 +66,7 @@ internal sealed class PairTable
     private int[] used = new int[16];
     private int[] live = new int[16];
     private readonly Stack<int> freeIndexes = new();
+    private readonly Stack<byte[]> freeSlabs = new();
     private int slabIndexes;
     private int filling = -1;
 
@@ -136,12 +140,22 @@ internal sealed class PairTable
         return pair;
     }
 
-    /// <summary>Every key, in no order.</summary>
-    public ReadOnlyMemory<byte>[] Keys()
+    /// <summary>Every key, in no order, copied into one new array: the slabs' bytes may be reused once the lock is released.</summary>
+    public ReadOnlyMemory<byte>[] CopyKeys()
     {
+        long bytes = 0;
+        foreach (var slot in slots) if (slot != 0) bytes += PairAt(slot).KeyLength;
+        var copy = new byte[bytes];
         var keys = new ReadOnlyMemory<byte>[Count];
-        var n = 0;
-        foreach (var slot in slots) if (slot != 0) keys[n++] = PairAt(slot).Key;
+        var (n, at) = (0, 0);
+        foreach (var slot in slots)
+        {
+            if (slot == 0) continue;
+            var key = PairAt(slot).KeySpan;
+            key.CopyTo(copy.AsSpan(at));
+            keys[n++] = copy.AsMemory(at, key.Length);
+            at += key.Length;
+        }
         return keys;
     }
 
@@ -190,7 +204,7 @@ internal sealed class PairTable
                 Array.Resize(ref live, index * 2);
             }
         }
-        slabs[index] = GC.AllocateUninitializedArray<byte>(bytes);
+        slabs[index] = bytes == SlabBytes && freeSlabs.TryPop(out var reused) ? reused : GC.AllocateUninitializedArray<byte>(bytes);
         used[index] = live[index] = 0;
         SlabBytesHeld += bytes;
         return index;
@@ -198,7 +212,11 @@ internal sealed class PairTable
 
     private void Drop(int index)
     {
-        SlabBytesHeld -= slabs[index]!.Length;
+        var slab = slabs[index]!;
+        SlabBytesHeld -= slab.Length;
+        // Kept for the next slab, up to a few: under a stream of overwrites, compaction frees a slab about as
+        // often as appends fill one, and reusing it leaves the GC nothing to collect.
+        if (slab.Length == SlabBytes && freeSlabs.Count < FreeSlabsKept) freeSlabs.Push(slab);
         slabs[index] = null;
         freeIndexes.Push(index);
     }

@@ -110,8 +110,7 @@ public static class RespCommands
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (session.Store.TryGet(args[1], out var value)) RespReply.Bulk(output, value.Span);
-        else RespReply.Null(output);
+        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output);
     }
 
     /// <summary>SET key value [NX|XX] [GET]; the expiry options are refused, since KV keeps no expiry.</summary>
@@ -140,11 +139,12 @@ public static class RespCommands
             RespReply.Error(output, problem);
             return;
         }
-        var result = session.Store.Set(args[1], args[2], condition, out var previous);
+        byte[]? previous = null;
+        var result = returnOld ? session.Store.Set(args[1], args[2], condition, out previous) : session.Store.Set(args[1], args[2], condition);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {
-            if (previous is { } old) RespReply.Bulk(output, old.Span);
+            if (previous is not null) RespReply.Bulk(output, previous);
             else RespReply.Null(output);
         }
         else if (result == SetResult.Stored) RespReply.Ok(output);
@@ -158,7 +158,7 @@ public static class RespCommands
             RespReply.Error(output, problem);
             return;
         }
-        var result = session.Store.Set(args[1], args[2], SetCondition.IfAbsent, out _);
+        var result = session.Store.Set(args[1], args[2], SetCondition.IfAbsent);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
