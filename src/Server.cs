@@ -114,17 +114,27 @@ public sealed class KVServer
         {
             while (!stopping.IsCancellationRequested)
             {
+                Socket? socket = null;
                 try
                 {
-                    Admit(await listening.AcceptAsync(stopping), protocol);
+                    socket = await listening.AcceptAsync(stopping);
+                    // Before the client is counted: a peer that reset at once fails here and costs nothing.
+                    socket.NoDelay = true;
+                    socket.Blocking = false;
                 }
-                catch (OperationCanceledException) { }
+                catch (OperationCanceledException)
+                {
+                    continue;
+                }
                 catch (SocketException e)
                 {
+                    socket?.Dispose();
                     // Out of file descriptors, or a connection reset before it was accepted: the listener goes on.
                     log($"accept failed: {e.Message}");
                     await Task.Delay(10, CancellationToken.None);
+                    continue;
                 }
+                Admit(socket, protocol);
             }
         }
     }
@@ -143,8 +153,6 @@ public sealed class KVServer
             return;
         }
         log($"+ {peer} connected ({ClientCount(count)})");
-        socket.NoDelay = true;
-        socket.Blocking = false;
         var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, conversationEnded);
         conversations.TryAdd(conversation, 0);
         conversation.Start();
