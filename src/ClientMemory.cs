@@ -35,7 +35,7 @@ public sealed class ClientMemoryBudget(long limit)
 
     internal void Close(ClientMemoryAccount account) => accounts.TryRemove(account, out _);
 
-    /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes with their loop.</summary>
+    /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes when their conversation ends.</summary>
     private void EvictLargest(long now)
     {
         var largest = accounts.Keys.Where(a => a.EvictionReason is null).MaxBy(a => a.Held);
@@ -49,7 +49,7 @@ public interface IEvictable
     void Evict(string reason);
 }
 
-/// <summary>What one connection holds; the connection reports it after each read and around each flush.</summary>
+/// <summary>What one connection holds, opened by its Conversation the first time it holds more than the block it is served from.</summary>
 public sealed class ClientMemoryAccount : IDisposable
 {
     private readonly ClientMemoryBudget budget;
