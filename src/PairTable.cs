@@ -100,8 +100,8 @@ internal sealed class PairTable
     public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the table allows", nameof(key));
-        var hash = Hash(key);
-        var slot = Append(key, value, Tag(hash));
+        // A key that is there already has its tag in its slot: only a new key is hashed again.
+        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)));
         if (located >= 0)
         {
             var old = slots[located];
