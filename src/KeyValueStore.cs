@@ -63,17 +63,6 @@ public sealed class KeyValueStore
         }
     }
 
-    /// <summary>A copy of the key's value (an allocation: the server's replies use TryRead).</summary>
-    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value)
-    {
-        lock (gate)
-        {
-            var pair = pairs.Find(key);
-            value = pair?.Value.ToArray() ?? default;
-            return pair is not null;
-        }
-    }
-
     public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always) =>
         Set(key, value, condition, wantPrevious: false, out _);
 
