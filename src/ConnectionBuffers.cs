@@ -64,7 +64,7 @@ public sealed class InputBuffer(BufferPool pool)
             Drop(ref head!);
             headOffset = 0;
         }
-        if (head == tail && headOffset == head!.Memory.Length) Release();
+        if (IsEmpty) Release();
     }
 
     /// <summary>Gives every block back: the connection has ended, or holds nothing.</summary>
