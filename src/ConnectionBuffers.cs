@@ -25,16 +25,11 @@ public sealed class InputBuffer(BufferPool pool)
     /// <summary>What has arrived and is not answered yet; answer from it, then Consume up to where the answers ended.</summary>
     public ReadOnlySequence<byte> Unanswered => head is null ? ReadOnlySequence<byte>.Empty : new(head, headOffset, tail!, tail!.Memory.Length);
 
-    /// <summary>The memory it takes: whole blocks, not just the bytes in them (a read fills a block only partly).</summary>
-    public long Footprint
-    {
-        get
-        {
-            long bytes = 0;
-            for (var segment = head; segment is not null; segment = segment.NextSegment) bytes += segment.Block.Length;
-            return bytes;
-        }
-    }
+    /// <summary>
+    /// The memory it takes: whole blocks, not just the bytes in them (a read fills a block only partly). Every
+    /// block but the last is full, so the running indexes give it without a walk along the chain.
+    /// </summary>
+    public long Footprint => head is null ? 0 : tail!.RunningIndex - head.RunningIndex + tail.Block.Length;
 
     /// <summary>Where the next bytes may be received: the end of the last block, or a new one.</summary>
     public Memory<byte> FreeSpace()
