@@ -148,11 +148,13 @@ public static class Errors
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
+    public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
     public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
     public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
     public const string WrongPassword = "wrong password";
     public const string NoPassword = "this server has no password (auth is not needed)";
+    public const string TooManyAttempts = "too many password attempts from this address (wait a few seconds)";
 
     /// <summary>A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.</summary>
     public static string Echo(ReadOnlySpan<byte> utf8)

@@ -1,19 +1,20 @@
-// src/ClientMemory.cs: one budget for the memory all clients hold together: the bytes of requests not yet
-// finished and of replies not yet sent (--max-client-memory). Each limit per connection bounds one client;
-// this bounds them all, so that 16,384 clients with a half-sent megabyte each cannot take 16 GB.
+// src/ClientMemory.cs: one budget for the memory all clients make the server hold together: the bytes of
+// requests not yet finished and of replies not yet sent, and the keys a listing gathers before it is sent
+// (--max-client-memory). Each limit per connection bounds one client; this bounds them all, so that 16,384
+// clients with a half-sent megabyte each cannot take 16 GB.
 //
-// When a read takes the total past the budget, the connection holding the most is closed with an ERROR,
-// as Redis 7's client eviction does: the others are served, and the store loses nothing. (BufferPool keeps
-// the freed blocks for the next reads, so that the resident memory follows the budget.)
-
-using System.Collections.Concurrent;
+// Two ways in. What a read has already brought in (Hold) is counted, and when it takes the total past the
+// budget, the connection holding the most is closed with an ERROR, as Redis 7's client eviction does: the
+// others are served, and the store loses nothing. What a command is about to make (TryReserve: a listing's
+// keys) is asked for first, and refused when it would not fit, so that nobody is closed for it.
 
 namespace KV;
 
 /// <param name="limit">The budget in bytes; 0 is unlimited.</param>
 public sealed class ClientMemoryBudget(long limit)
 {
-    private readonly ConcurrentDictionary<ClientMemoryAccount, bool> accounts = new();
+    private readonly Lock accountsGate = new();
+    private readonly HashSet<ClientMemoryAccount> accounts = [];
     private long total;
 
     public long Limit => limit;
@@ -23,23 +24,46 @@ public sealed class ClientMemoryBudget(long limit)
     public ClientMemoryAccount Open(IEvictable owner)
     {
         var account = new ClientMemoryAccount(this, owner);
-        accounts.TryAdd(account, true);
+        lock (accountsGate) accounts.Add(account);
         return account;
     }
 
-    internal void Change(long delta)
+    /// <summary>Adds to the total; true when the budget is now passed (the caller evicts, outside its own lock).</summary>
+    internal bool Add(long delta)
     {
         var now = Interlocked.Add(ref total, delta);
-        if (delta > 0 && limit > 0 && now > limit) EvictLargest(now);
+        return delta > 0 && limit > 0 && now > limit;
     }
 
-    internal void Close(ClientMemoryAccount account) => accounts.TryRemove(account, out _);
+    /// <summary>Adds `bytes` only if the total stays within the budget.</summary>
+    internal bool TryAdd(long bytes)
+    {
+        if (limit == 0)
+        {
+            Interlocked.Add(ref total, bytes);
+            return true;
+        }
+        var seen = Volatile.Read(ref total);
+        while (true)
+        {
+            if (seen + bytes > limit) return false;
+            var was = Interlocked.CompareExchange(ref total, seen + bytes, seen);
+            if (was == seen) return true;
+            seen = was;
+        }
+    }
+
+    internal void Close(ClientMemoryAccount account)
+    {
+        lock (accountsGate) accounts.Remove(account);
+    }
 
     /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes when their conversation ends.</summary>
-    private void EvictLargest(long now)
+    internal void EvictLargest()
     {
-        var largest = accounts.Keys.Where(a => a.EvictionReason is null).MaxBy(a => a.Held);
-        largest?.Evict(Errors.ClientMemory(now));
+        ClientMemoryAccount? largest;
+        lock (accountsGate) largest = accounts.Where(a => a.EvictionReason is null).MaxBy(a => a.Held);
+        largest?.Evict(Errors.ClientMemory(Total));
     }
 }
 
@@ -49,12 +73,17 @@ public interface IEvictable
     void Evict(string reason);
 }
 
-/// <summary>What one connection holds, opened by its Conversation the first time it holds more than the block it is served from.</summary>
+/// <summary>
+/// What one connection holds, opened by its Conversation the first time it holds more than the block it is
+/// served from. Its bytes change only under its own lock, which eviction takes too: an update that races an
+/// eviction cannot put bytes back on an account the budget has already emptied.
+/// </summary>
 public sealed class ClientMemoryAccount : IDisposable
 {
+    private readonly Lock gate = new();
     private readonly ClientMemoryBudget budget;
     private readonly IEvictable owner;
-    private long held;
+    private long held, reserved;
     private bool closed;
 
     internal ClientMemoryAccount(ClientMemoryBudget budget, IEvictable owner)
@@ -63,26 +92,55 @@ public sealed class ClientMemoryAccount : IDisposable
         this.owner = owner;
     }
 
-    public long Held => Volatile.Read(ref held);
+    /// <summary>What it holds: its buffers and its reservations.</summary>
+    public long Held => Volatile.Read(ref held) + Volatile.Read(ref reserved);
 
     /// <summary>Why the budget closed this connection; null while it has not.</summary>
     public string? EvictionReason { get; private set; }
 
-    /// <summary>This connection now holds `bytes`. May close the connection that holds the most: perhaps this one.</summary>
+    /// <summary>This connection's buffers now hold `bytes`. May close the connection that holds the most: perhaps this one.</summary>
     public void Hold(long bytes)
     {
-        if (EvictionReason is not null) return;
-        var delta = bytes - Interlocked.Exchange(ref held, bytes);
-        if (delta != 0) budget.Change(delta);
+        bool passed;
+        lock (gate)
+        {
+            if (closed || EvictionReason is not null || bytes == held) return;
+            passed = budget.Add(bytes - held);
+            Volatile.Write(ref held, bytes);
+        }
+        if (passed) budget.EvictLargest();
+    }
+
+    /// <summary>Counts `bytes` more that a command is about to make, if the budget has room for them; nobody is evicted for it.</summary>
+    public bool TryReserve(long bytes)
+    {
+        lock (gate)
+        {
+            if (closed || EvictionReason is not null || !budget.TryAdd(bytes)) return false;
+            Volatile.Write(ref reserved, reserved + bytes);
+            return true;
+        }
+    }
+
+    /// <summary>The reserved bytes are made and gone (or handed to the buffers, which Hold counts).</summary>
+    public void Unreserve(long bytes)
+    {
+        lock (gate)
+        {
+            if (closed || EvictionReason is not null) return;
+            bytes = Math.Min(bytes, reserved);
+            budget.Add(-bytes);
+            Volatile.Write(ref reserved, reserved - bytes);
+        }
     }
 
     internal void Evict(string reason)
     {
-        lock (budget)
+        lock (gate)
         {
             if (closed || EvictionReason is not null) return;
             EvictionReason = reason;
-            budget.Change(-Interlocked.Exchange(ref held, 0));
+            Empty();
         }
         // Outside the lock: the owner may end at once, on this thread, and close its account.
         owner.Evict(reason);
@@ -91,11 +149,19 @@ public sealed class ClientMemoryAccount : IDisposable
     /// <summary>The connection has ended: whatever it still counted leaves the total.</summary>
     public void Dispose()
     {
-        lock (budget)
+        lock (gate)
         {
+            if (closed) return;
             closed = true;
-            budget.Change(-Interlocked.Exchange(ref held, 0));
-            budget.Close(this);
+            Empty();
         }
+        budget.Close(this);
+    }
+
+    private void Empty()
+    {
+        budget.Add(-(held + reserved));
+        Volatile.Write(ref held, 0);
+        Volatile.Write(ref reserved, 0);
     }
 }

@@ -150,7 +150,13 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
     /// <summary>Sends the rest, waiting for the client to read (the backpressure a client that does not read meets).</summary>
     public async ValueTask SendRestAsync(Socket socket, CancellationToken cancel)
     {
-        while (NextUnsent() is { IsEmpty: false } next) Sent(await socket.SendAsync(next, SocketFlags.None, cancel));
+        while (Unsent > 0) await SendSomeAsync(socket, cancel);
+    }
+
+    /// <summary>Waits until the client takes some of what is unsent: one step of SendRestAsync, for a caller that notes each.</summary>
+    public async ValueTask SendSomeAsync(Socket socket, CancellationToken cancel)
+    {
+        if (NextUnsent() is { IsEmpty: false } next) Sent(await socket.SendAsync(next, SocketFlags.None, cancel));
     }
 
     /// <summary>Gives every block back, sent or not: the connection has ended.</summary>

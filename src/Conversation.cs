@@ -12,7 +12,11 @@
 // Unsent replies past 64 KiB are sent before the next request is answered, so a client that does not read
 // its replies stops being read (backpressure). What a connection holds (its unfinished request and its
 // unsent replies) is reported to the clients' memory budget, which may end it. The protocols (LineHandler
-// for KV's own, RespHandler for Redis's) only say where a request ends and what to answer.
+// for KV's own, RespHandler for Redis's) only say where a request ends and what to answer; an answer that
+// takes time (a long listing, a password's turn) is a DeferredReply, awaited without a thread.
+//
+// It keeps the times the server's timeouts read: when the last request was completed (a trickle of bytes
+// does not count), when its unsent replies last moved, and since when an unfinished request has been waiting.
 
 using System.Buffers;
 using System.Net;
@@ -32,14 +36,36 @@ public interface IRequestHandler
     /// <summary>When an unfinished request has grown past what the protocol allows: the refusal is written, and the reason returned.</summary>
     string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output);
 
-    /// <summary>A delay the last answer asked for before it is sent (a wrong password); zero for none.</summary>
-    TimeSpan TakePause();
+    /// <summary>The part of the last answer that must wait (for its turn, or for work done in slices); null for none.</summary>
+    DeferredReply? TakeDeferred();
 
     /// <summary>An error line in this protocol's words, for a connection the server ends on its own.</summary>
     void WriteError(IBufferWriter<byte> output, string message);
 }
 
-public sealed class Conversation : IEvictable
+/// <summary>What a deferred reply may use of its conversation while it runs.</summary>
+public interface IReplyContext
+{
+    /// <summary>Where the reply goes; the conversation sends it.</summary>
+    IBufferWriter<byte> Output { get; }
+
+    /// <summary>Cancelled when the conversation is interrupted (the server stops, a limit closes it).</summary>
+    CancellationToken Cancellation { get; }
+
+    /// <summary>Counts bytes the reply is about to make against the clients' budget; false when they do not fit.</summary>
+    bool TryReserve(long bytes);
+
+    /// <summary>Gives reserved bytes back.</summary>
+    void Unreserve(long bytes);
+
+    /// <summary>The budget for all clients, for an error that names it.</summary>
+    long ClientMemoryLimit { get; }
+}
+
+/// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
+public delegate ValueTask<string?> DeferredReply(IReplyContext context);
+
+public sealed class Conversation : IEvictable, IReplyContext
 {
     private const int FlushThresholdBytes = 64 * 1024;
     private static readonly TimeSpan LastWordTimeout = TimeSpan.FromSeconds(1);
@@ -55,8 +81,8 @@ public sealed class Conversation : IEvictable
     private readonly SocketAsyncEventArgs dataWait = new();
     private readonly Action<Conversation, string> ended;
     private Interruption? interruption;
-    private CancellationTokenSource? sendAbort;
-    private long waitingSince = -1;
+    private CancellationTokenSource? abort;
+    private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
     private int state = Busy;
 
     private sealed record Interruption(string Reason, bool LastWord);
@@ -81,14 +107,19 @@ public sealed class Conversation : IEvictable
     public EndPoint? Peer { get; }
     public WireProtocol Protocol { get; }
 
-    /// <summary>How long it has waited for the client to say something; null while it is busy.</summary>
-    public TimeSpan? Silent
+    /// <summary>
+    /// How long the client has let it wait: for a next request, since the last one was completed (bytes of an
+    /// unfinished one do not count), or for its replies to be read, since they last moved. Null while it works.
+    /// </summary>
+    public TimeSpan? Silent => Since(ref quietSince);
+
+    /// <summary>How long the unfinished request in its buffer has been arriving; null when there is none.</summary>
+    public TimeSpan? Unfinished => Since(ref unfinishedSince);
+
+    private static TimeSpan? Since(ref long ticks)
     {
-        get
-        {
-            var since = Volatile.Read(ref waitingSince);
-            return since < 0 ? null : TimeSpan.FromMilliseconds(Environment.TickCount64 - since);
-        }
+        var since = Volatile.Read(ref ticks);
+        return since < 0 ? null : TimeSpan.FromMilliseconds(Environment.TickCount64 - since);
     }
 
     /// <summary>Begins on the ThreadPool (a first request may already be there), not on the thread that accepted it.</summary>
@@ -103,8 +134,8 @@ public sealed class Conversation : IEvictable
     public void Interrupt(string reason, bool lastWord = false)
     {
         if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return;
-        // A send that waits for the client is cancelled; asynchronously, since its continuation must not run on this thread.
-        if (Volatile.Read(ref sendAbort) is { } abort) _ = abort.CancelAsync();
+        // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
+        if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
         // Here, not in a work item: under load the ThreadPool serves socket events first, and the item would wait for
         // the load to pass, holding the memory the budget has just taken back. Ending a waiting conversation is short.
         if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
@@ -151,17 +182,26 @@ public sealed class Conversation : IEvictable
     /// </summary>
     private bool WaitForData()
     {
-        Volatile.Write(ref waitingSince, Environment.TickCount64);
+        Volatile.Write(ref quietSince, Volatile.Read(ref lastCompleted));
         // A full fence between the state written and the interruption read: Interrupt does the same the other way round.
         Interlocked.Exchange(ref state, Waiting);
-        if (Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait)) return false;
-        return Resume();
+        bool pending;
+        try
+        {
+            pending = Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait);
+        }
+        catch when (!Resume())
+        {
+            // Interrupt claimed it while the wait was being posted, and closed the socket under it: ending is its job.
+            return false;
+        }
+        return !pending && Resume();
     }
 
     /// <summary>Waiting to busy: false when Interrupt claimed the conversation first.</summary>
     private bool Resume()
     {
-        Volatile.Write(ref waitingSince, -1);
+        Volatile.Write(ref quietSince, -1);
         return Interlocked.CompareExchange(ref state, Busy, Waiting) == Waiting;
     }
 
@@ -213,10 +253,16 @@ public sealed class Conversation : IEvictable
         string? ending = null;
         while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
         {
-            if (handler.TakePause() is { Ticks: > 0 } pause) await Task.Delay(pause);
+            if (handler.TakeDeferred() is { } deferred) ending = await deferred(this) ?? ending;
+            Volatile.Write(ref lastCompleted, Environment.TickCount64);
+            Volatile.Write(ref unfinishedSince, -1);
             if (output.Unsent > FlushThresholdBytes) await FlushAsync(input.Footprint);
         }
-        if (ending is null && !buffer.IsEmpty) ending = handler.RefuseUnfinished(buffer, output);
+        if (ending is null && !buffer.IsEmpty)
+        {
+            ending = handler.RefuseUnfinished(buffer, output);
+            if (Volatile.Read(ref unfinishedSince) < 0) Volatile.Write(ref unfinishedSince, Environment.TickCount64);
+        }
         input.Consume(buffer.Start);
         return ending;
     }
@@ -227,7 +273,15 @@ public sealed class Conversation : IEvictable
         if (output.Unsent > 0 && !output.TrySend(socket))
         {
             Hold(unfinished + output.Unsent, waiting: true);
-            await output.SendRestAsync(socket, SendCancellation());
+            var cancel = Cancellation;
+            do
+            {
+                // The client is silent for as long as its replies do not move.
+                Volatile.Write(ref quietSince, Environment.TickCount64);
+                await output.SendSomeAsync(socket, cancel);
+            }
+            while (!output.TrySend(socket));
+            Volatile.Write(ref quietSince, -1);
         }
         Hold(unfinished, waiting: true);
     }
@@ -243,19 +297,27 @@ public sealed class Conversation : IEvictable
         (memory ??= budget.Open(this)).Hold(bytes);
     }
 
-    /// <summary>Made only by a conversation that has had to wait to send; Interrupt cancels it.</summary>
-    private CancellationToken SendCancellation()
+    /// <summary>Made only by a conversation that has had to wait (to send, or for a deferred reply); Interrupt cancels it.</summary>
+    public CancellationToken Cancellation
     {
-        // Published with a full fence before the interruption is read: Interrupt writes the interruption, then reads
-        // this, so at least one of the two sees the other and the send is never left waiting uncancelled.
-        if (Volatile.Read(ref sendAbort) is not { } abort)
+        get
         {
-            abort = new CancellationTokenSource();
-            Interlocked.Exchange(ref sendAbort, abort);
+            // Published with a full fence before the interruption is read: Interrupt writes the interruption, then reads
+            // this, so at least one of the two sees the other and nothing is left waiting uncancelled.
+            if (Volatile.Read(ref abort) is not { } made)
+            {
+                made = new CancellationTokenSource();
+                Interlocked.Exchange(ref abort, made);
+            }
+            if (Volatile.Read(ref interruption) is not null) made.Cancel();
+            return made.Token;
         }
-        if (Volatile.Read(ref interruption) is not null) abort.Cancel();
-        return abort.Token;
     }
+
+    IBufferWriter<byte> IReplyContext.Output => output;
+    long IReplyContext.ClientMemoryLimit => budget.Limit;
+    bool IReplyContext.TryReserve(long bytes) => (memory ??= budget.Open(this)).TryReserve(bytes);
+    void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
 
     private async Task EndAsync(string reason)
     {

@@ -10,7 +10,14 @@ namespace KV;
 
 public sealed class LineHandler(KeyValueStore store, int maxLineBytes, ConnectionAccess access) : IRequestHandler
 {
-    public TimeSpan TakePause() => access.TakePause();
+    private DeferredReply? deferred;
+
+    public DeferredReply? TakeDeferred()
+    {
+        var taken = deferred;
+        deferred = null;
+        return taken;
+    }
 
     public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
 
@@ -23,7 +30,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
         return true;
     }
 
-    /// <summary>No LF yet: the pipe keeps the partial line for the next read, up to the limit.</summary>
+    /// <summary>No LF yet: the conversation keeps the partial line for the next read, up to the limit.</summary>
     public string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output) =>
         unfinished.Length > maxLineBytes ? RefuseLongLine(output) : null;
 
@@ -93,12 +100,18 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
                 ReplyWriter.Bye(output);
                 return true;
             case CommandKind.Auth:
-                switch (access.Try(request.Value))
+                var attempt = request.Value.ToArray();
+                deferred = async context =>
                 {
-                    case AuthResult.NoPassword: ReplyWriter.Error(output, Errors.NoPassword); break;
-                    case AuthResult.Admitted: ReplyWriter.Ok(output); break;
-                    default: ReplyWriter.Error(output, Errors.WrongPassword); break;
-                }
+                    switch (await access.TryAsync(attempt, knownUser: true, context.Cancellation))
+                    {
+                        case AuthResult.NoPassword: ReplyWriter.Error(context.Output, Errors.NoPassword); break;
+                        case AuthResult.Admitted: ReplyWriter.Ok(context.Output); break;
+                        case AuthResult.TooManyAttempts: ReplyWriter.Error(context.Output, Errors.TooManyAttempts); break;
+                        default: ReplyWriter.Error(context.Output, Errors.WrongPassword); break;
+                    }
+                    return null;
+                };
                 return false;
             default:
                 throw new InvalidOperationException($"no handler for {request.Command.Kind}");

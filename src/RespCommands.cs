@@ -37,6 +37,16 @@ public sealed class RespSession(KeyValueStore store, KVServer server, Connection
     public long Id { get; } = server.NextClientId();
     public string? Name { get; set; }
     public bool Quitting { get; set; }
+
+    /// <summary>The part of the last answer that must wait (RespHandler hands it to the conversation).</summary>
+    public DeferredReply? Deferred { get; set; }
+
+    public DeferredReply? TakeDeferred()
+    {
+        var taken = Deferred;
+        Deferred = null;
+        return taken;
+    }
 }
 
 public static class RespCommands
@@ -254,25 +264,47 @@ public static class RespCommands
             return;
         }
         // HELLO 2 [AUTH username password] [SETNAME name]
+        (byte[] User, byte[] Password)? auth = null;
+        string? name = null;
         for (var i = 2; i < args.Count; i++)
         {
             if (args.Is(i, "auth"u8) && i + 2 < args.Count)
             {
-                if (!TryAuthenticate(session, args[i + 1], args[i + 2], output)) return;
+                auth = (args[i + 1].ToArray(), args[i + 2].ToArray());
                 i += 2;
             }
-            else if (args.Is(i, "setname"u8) && i + 1 < args.Count) session.Name = args.Text(++i);
+            else if (args.Is(i, "setname"u8) && i + 1 < args.Count)
+            {
+                if (NameProblem(args[++i]) is { } problem)
+                {
+                    RespReply.Error(output, problem);
+                    return;
+                }
+                name = args.Text(i);
+            }
             else
             {
                 RespReply.Error(output, "syntax error");
                 return;
             }
         }
+        if (auth is not { } given) Greet(session, name, output);
+        else session.Deferred = async context =>
+        {
+            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, name, context.Output);
+            return null;
+        };
+    }
+
+    /// <summary>HELLO's reply, once the client is known.</summary>
+    private static void Greet(RespSession session, string? name, IBufferWriter<byte> output)
+    {
         if (!session.Access.Authenticated)
         {
             RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
             return;
         }
+        if (name is not null) session.Name = name;
         RespReply.ArrayHeader(output, 12);
         RespReply.Bulk(output, "server");
         RespReply.Bulk(output, "kv");
@@ -288,13 +320,26 @@ public static class RespCommands
         RespReply.EmptyArray(output);
     }
 
+    /// <summary>The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client makes the server hold.</summary>
+    public const int MaxNameBytes = 256;
+
+    /// <summary>Redis's rule (no spaces, line breaks or other characters outside '!' to '~'), and KV's bound on the length.</summary>
+    private static string? NameProblem(ReadOnlySpan<byte> name) =>
+        name.Length > MaxNameBytes ? $"Client names are limited to {MaxNameBytes} bytes"
+        : name.IndexOfAnyExceptInRange((byte)'!', (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
+        : null;
+
     private static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (args.Is(1, "id"u8) && args.Count == 2) RespReply.Integer(output, session.Id);
         else if (args.Is(1, "setname"u8) && args.Count == 3)
         {
-            session.Name = Encoding.UTF8.GetString(args[2]);
-            RespReply.Ok(output);
+            if (NameProblem(args[2]) is { } problem) RespReply.Error(output, problem);
+            else
+            {
+                session.Name = args[2].IsEmpty ? null : Encoding.ASCII.GetString(args[2]);
+                RespReply.Ok(output);
+            }
         }
         else if (args.Is(1, "getname"u8) && args.Count == 2)
         {
@@ -313,21 +358,30 @@ public static class RespCommands
             RespReply.Error(output, "syntax error");
             return;
         }
-        if (TryAuthenticate(session, args.Count == 3 ? args[1] : "default"u8, args[^1], output)) RespReply.Ok(output);
+        var user = args.Count == 3 ? args[1].ToArray() : "default"u8.ToArray();
+        var password = args[^1].ToArray();
+        session.Deferred = async context =>
+        {
+            if (await TryAuthenticateAsync(session, user, password, context)) RespReply.Ok(context.Output);
+            return null;
+        };
     }
 
-    /// <summary>True when admitted; otherwise the refusal is written, in Redis's words, and the connection pays the delay.</summary>
-    private static bool TryAuthenticate(RespSession session, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password, IBufferWriter<byte> output)
+    /// <summary>True when admitted, at the address's turn; otherwise the refusal is written, in Redis's words where Redis has them.</summary>
+    private static async ValueTask<bool> TryAuthenticateAsync(RespSession session, byte[] user, byte[] password, IReplyContext context)
     {
-        switch (session.Access.Try(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8)))
+        switch (await session.Access.TryAsync(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8), context.Cancellation))
         {
             case AuthResult.Admitted:
                 return true;
             case AuthResult.NoPassword:
-                RespReply.Error(output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                RespReply.Error(context.Output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                return false;
+            case AuthResult.TooManyAttempts:
+                RespReply.Error(context.Output, Errors.TooManyAttempts);
                 return false;
             default:
-                RespReply.Error(output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
+                RespReply.Error(context.Output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
                 return false;
         }
     }

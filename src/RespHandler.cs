@@ -13,7 +13,7 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 {
     private readonly List<ReadOnlySequence<byte>> arguments = new(8);
 
-    public TimeSpan TakePause() => session.Access.TakePause();
+    public DeferredReply? TakeDeferred() => session.TakeDeferred();
 
     public void WriteError(IBufferWriter<byte> output, string message) => RespReply.Error(output, message);
 

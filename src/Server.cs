@@ -1,7 +1,8 @@
 // src/Server.cs: the listeners. KV's own protocol on the main port and, with --resp-port, Redis's on a second
 // one, over one store. It accepts clients on both, admits them up to --max-clients (both counted together),
 // gives each its own Conversation (served on the ThreadPool whenever its socket has data), logs who comes and
-// goes, closes those silent for longer than --idle-timeout, and on shutdown closes them all.
+// goes, closes those silent for longer than --idle-timeout or slower than --request-timeout to finish a
+// request, and on shutdown closes them all.
 //
 // It knows nothing of commands: what is said on a connection is LineHandler's or RespHandler's job. A
 // KVServer runs as well inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then
@@ -39,7 +40,9 @@ public sealed class KVServer
     private readonly long started = Stopwatch.GetTimestamp();
     private readonly TaskCompletionSource everyClientGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int connected;
-    private bool stopped;
+    // The clients, plus one for the server until it stops: whoever takes it to zero (the last client to leave, or
+    // the stop itself) says every client is gone. One counter, so the stop and a leaving client cannot miss each other.
+    private int holdingOn = 1;
     private long lastClientId;
 
     private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log)
@@ -100,13 +103,16 @@ public sealed class KVServer
     {
         await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
             respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
-            options.IdleTimeout > TimeSpan.Zero ? CloseSilentAsync(stopping) : Task.CompletedTask);
-        Volatile.Write(ref stopped, true);
+            CloseSlowAsync(stopping));
         // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
-        if (Volatile.Read(ref connected) == 0) everyClientGone.TrySetResult();
-        await Task.WhenAny(everyClientGone.Task, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+        LetGo();
+        var deadline = Task.Delay(ShutdownDeadline, CancellationToken.None);
+        if (await Task.WhenAny(everyClientGone.Task, deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
     }
+
+    /// <summary>How long shutdown waits for the clients to go once they are told.</summary>
+    public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(2);
 
     private async Task AcceptAsync(Socket listening, WireProtocol protocol, CancellationToken stopping)
     {
@@ -143,10 +149,12 @@ public sealed class KVServer
     private void Admit(Socket socket, WireProtocol protocol)
     {
         var peer = Describe(socket.RemoteEndPoint, protocol);
+        Interlocked.Increment(ref holdingOn);
         var count = Interlocked.Increment(ref connected);
+        var access = password.NewConnection(Address(socket.RemoteEndPoint));
         IRequestHandler handler = protocol == WireProtocol.KV
-            ? new LineHandler(store, options.MaxLineBytes, password.NewConnection())
-            : new RespHandler(new RespSession(store, this, password.NewConnection()), options.MaxLineBytes);
+            ? new LineHandler(store, options.MaxLineBytes, access)
+            : new RespHandler(new RespSession(store, this, access), options.MaxLineBytes);
         if (count > options.MaxClients)
         {
             _ = RefuseAsync(socket, handler, peer);
@@ -167,23 +175,45 @@ public sealed class KVServer
     private int Left()
     {
         var left = Interlocked.Decrement(ref connected);
-        if (left == 0 && Volatile.Read(ref stopped)) everyClientGone.TrySetResult();
+        LetGo();
         return left;
     }
 
-    /// <summary>Closes the clients that have been silent for longer than --idle-timeout, checking a few times a timeout.</summary>
-    private async Task CloseSilentAsync(CancellationToken stopping)
+    private void LetGo()
     {
-        var timeout = options.IdleTimeout;
-        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond)));
+        if (Interlocked.Decrement(ref holdingOn) == 0) everyClientGone.TrySetResult();
+    }
+
+    /// <summary>
+    /// Closes the clients silent for longer than --idle-timeout (no request completed, or replies unread, for that
+    /// long) and those whose request has not finished arriving within --request-timeout; checks a few times a timeout.
+    /// </summary>
+    private async Task CloseSlowAsync(CancellationToken stopping)
+    {
+        var (idle, request) = (options.IdleTimeout, options.RequestTimeout);
+        var shortest = new[] { idle, request }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty().Min();
+        if (shortest == TimeSpan.Zero) return;
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond)));
         try
         {
             while (await timer.WaitForNextTickAsync(stopping))
                 foreach (var conversation in conversations.Keys)
-                    if (conversation.Silent > timeout) conversation.Interrupt($"idle for {timeout.TotalSeconds} s");
+                {
+                    if (idle > TimeSpan.Zero && conversation.Silent > idle) conversation.Interrupt($"idle for {idle.TotalSeconds} s");
+                    else if (request > TimeSpan.Zero && conversation.Unfinished > request)
+                        conversation.Interrupt(Errors.RequestTimeout(request), lastWord: true);
+                }
         }
         catch (OperationCanceledException) { }
     }
+
+    /// <summary>The client's address, the same for IPv4 over the dual-stack listener as for IPv4 itself.</summary>
+    private static IPAddress Address(EndPoint? peer) => peer switch
+    {
+        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => ip.Address.MapToIPv4(),
+        IPEndPoint ip => ip.Address,
+        _ => IPAddress.None,
+    };
 
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 

@@ -11,13 +11,14 @@ namespace KV;
 
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
-    long MaxMemory, long MaxClientMemory, string? Password, bool OnSocketThreads = false)
+    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, bool OnSocketThreads = false)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
                dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
                                      [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
-                                     [--idle-timeout SECONDS] [--threads N] [--on-socket-threads]
+                                     [--idle-timeout SECONDS] [--request-timeout SECONDS] [--threads N]
+                                     [--on-socket-threads]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
@@ -30,7 +31,10 @@ public sealed record ServerOptions(
                                past it the largest is closed (default: a sixteenth of that memory; 0: unlimited)
           --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
           --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
-          --idle-timeout S     close a client silent for S seconds (default 0: never)
+          --idle-timeout S     close a client that completes no request, or reads none of its replies, for S
+                               seconds (default 0: never)
+          --request-timeout S  a request must finish arriving within S seconds, or it gets an ERROR and the
+                               connection closes (default 60; 0: never)
           --threads N          the thread-pool cap, ThreadPool.SetMaxThreads (default max(16, 4 x cores))
           --on-socket-threads  opt-in: run each request on the thread that saw its socket ready, not on the
                                ThreadPool (faster; not what the assignment asks, so off by default)
@@ -42,7 +46,7 @@ public sealed record ServerOptions(
 
     public static ServerOptions Default { get; } = new(
         9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null,
-        MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null);
+        MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null, RequestTimeout: TimeSpan.FromSeconds(60));
 
     /// <summary>The options of a command line; a FormatException names the argument that is wrong.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args, string? passwordFromEnvironment = null)
@@ -71,6 +75,7 @@ public sealed record ServerOptions(
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
                 "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
+                "--request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
                 "--on-socket-threads" => options with { OnSocketThreads = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
@@ -120,9 +125,11 @@ public sealed record ServerOptions(
     private static int ParsePort(string text) =>
         int.TryParse(text, out var port) && port is >= 0 and <= 65535 ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
 
+    private static string Seconds(TimeSpan timeout) => timeout > TimeSpan.Zero ? $"{timeout.TotalSeconds} s" : "off";
+
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
-        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {(IdleTimeout > TimeSpan.Zero ? $"{IdleTimeout.TotalSeconds} s" : "off")}, " +
+        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
         $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}" +
         (OnSocketThreads ? ", requests on socket threads" : "");
 }

@@ -145,7 +145,7 @@ public class ServerProcessTests
     {
         await using var server = await ServerProcess.StartAsync(
             "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb", "--max-client-memory", "8192kb");
-        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
+        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, request timeout 60 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
     }

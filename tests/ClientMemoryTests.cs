@@ -1,0 +1,82 @@
+// tests/ClientMemoryTests.cs: the clients' memory budget on its own, without a server: what a connection holds
+// and reserves, what eviction takes back, and the races between them.
+
+using KV;
+using Xunit;
+
+public class ClientMemoryTests
+{
+    private sealed class Owner : IEvictable
+    {
+        public int Evictions;
+        public void Evict(string reason) => Interlocked.Increment(ref Evictions);
+    }
+
+    [Fact]
+    public async Task An_update_racing_an_eviction_never_leaves_bytes_on_the_evicted_account()
+    {
+        var owner = new Owner();
+        for (var round = 0; round < 3000; round++)
+        {
+            var budget = new ClientMemoryBudget(limit: 1_000_000);
+            var racing = budget.Open(owner);
+            var bystander = budget.Open(owner);
+            bystander.Hold(100);
+            racing.Hold(1000);
+            using var start = new Barrier(2);
+            var holder = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < 50; i++) racing.Hold(2000 + i);
+            }, TestContext.Current.CancellationToken);
+            var evicter = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                racing.Evict("test");
+            }, TestContext.Current.CancellationToken);
+            await Task.WhenAll(holder, evicter);
+            Assert.Equal(100, budget.Total);
+            racing.Dispose();
+            Assert.Equal(100, budget.Total);
+        }
+    }
+
+    [Fact]
+    public void Passing_the_budget_evicts_the_largest_holder_only()
+    {
+        var small = new Owner();
+        var large = new Owner();
+        var budget = new ClientMemoryBudget(limit: 10_000);
+        var a = budget.Open(small);
+        var b = budget.Open(large);
+        a.Hold(3000);
+        b.Hold(6000);
+        a.Hold(4500);
+        Assert.Equal(0, small.Evictions);
+        Assert.Equal(1, large.Evictions);
+        Assert.Equal(4500, budget.Total);
+        b.Hold(9000); // an evicted account counts no more
+        Assert.Equal(4500, budget.Total);
+    }
+
+    [Fact]
+    public void A_reservation_that_does_not_fit_is_refused_and_evicts_nobody()
+    {
+        var owner = new Owner();
+        var budget = new ClientMemoryBudget(limit: 10_000);
+        var a = budget.Open(owner);
+        var b = budget.Open(owner);
+        b.Hold(6000);
+        Assert.False(a.TryReserve(5000));
+        Assert.Equal(6000, budget.Total);
+        Assert.True(a.TryReserve(4000));
+        Assert.Equal(10_000, budget.Total);
+        Assert.Equal(4000, a.Held);
+        a.Unreserve(4000);
+        Assert.Equal(6000, budget.Total);
+        Assert.True(a.TryReserve(1000));
+        a.Dispose();
+        Assert.Equal(6000, budget.Total);
+        Assert.Equal(0, owner.Evictions);
+    }
+}
