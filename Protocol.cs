@@ -217,7 +217,10 @@ public static class RequestParser
         if (keyEnd < 0) return Invalid(Errors.WrongArguments(command));
         var key = rest[..keyEnd];
         if (KeyError(command, key) is { } error) return Invalid(error);
-        return new ParsedRequest { Command = command, Key = key, Value = rest[(keyEnd + 1)..] };
+        var value = rest[(keyEnd + 1)..];
+        // The line's terminator is gone; a CR left in the value (`v\r\r\n`) is one the protocol could not carry back.
+        if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
+        return new ParsedRequest { Command = command, Key = key, Value = value };
     }
 
     /// <summary>Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.</summary>

@@ -90,26 +90,51 @@ public static class RespFraming
         Span<byte> digits = stackalloc byte[MaxLengthLine];
         line.CopyTo(digits);
         var text = digits[..(int)line.Length];
-        if (text[^1] != (byte)'\r') return RespRead.Malformed;
+        // Redis reads lengths with string2ll: a sign may only be a minus.
+        if (text[^1] != (byte)'\r' || text[0] == (byte)'+') return RespRead.Malformed;
         return Utf8Parser.TryParse(text[..^1], out value, out var used) && used == text.Length - 1 ? RespRead.Complete : RespRead.Malformed;
     }
 
-    /// <summary>An inline command: words separated by spaces or tabs, ended by LF or CRLF.</summary>
+    /// <summary>
+    /// An inline command, ended by LF or CRLF: words separated by spaces or tabs, split as Redis's sdssplitargs
+    /// splits them: "double quotes" with \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' with \' only;
+    /// a closing quote must be followed by a space or the end of the line.
+    /// </summary>
     private static RespRead ReadInline(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments, int maxLineBytes, out string? error)
     {
         error = null;
         if (!reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
         {
-            if (reader.Remaining <= maxLineBytes) return RespRead.Incomplete;
+            // The line's CR is not part of it: a line of exactly the limit may still be waiting for it.
+            if (reader.Remaining <= maxLineBytes + 1L) return RespRead.Incomplete;
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }
+        line = LineFraming.WithoutCarriageReturn(line);
         if (line.Length > maxLineBytes)
         {
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }
-        line = LineFraming.WithoutCarriageReturn(line);
+        if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null) return SplitPlain(line, arguments, out error);
+        var text = line.ToArray();
+        if (!InlineWords.TrySplit(text, arguments))
+        {
+            error = "Protocol error: unbalanced quotes in request";
+            return RespRead.Malformed;
+        }
+        if (arguments.Count > MaxArguments)
+        {
+            error = "Protocol error: invalid multibulk length";
+            return RespRead.Malformed;
+        }
+        return RespRead.Complete;
+    }
+
+    /// <summary>A line without quotes (what redis-benchmark and most typing send): its words are slices of the input, not copies.</summary>
+    private static RespRead SplitPlain(ReadOnlySequence<byte> line, List<ReadOnlySequence<byte>> arguments, out string? error)
+    {
+        error = null;
         var words = new SequenceReader<byte>(line);
         while (!words.End)
         {
@@ -126,6 +151,67 @@ public static class RespFraming
         }
         return RespRead.Complete;
     }
+}
+
+/// <summary>Redis's sdssplitargs, for an inline line with quotes: each word is unquoted into a buffer of its own.</summary>
+internal static class InlineWords
+{
+    public static bool TrySplit(ReadOnlySpan<byte> line, List<ReadOnlySequence<byte>> arguments)
+    {
+        var word = new List<byte>();
+        var i = 0;
+        while (true)
+        {
+            while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) i++;
+            if (i == line.Length) return true;
+            word.Clear();
+            byte quote = 0;
+            while (true)
+            {
+                if (quote == 0)
+                {
+                    if (i == line.Length || line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) break;
+                    if (line[i] is (byte)'"' or (byte)'\'') quote = line[i];
+                    else word.Add(line[i]);
+                    i++;
+                    continue;
+                }
+                if (i == line.Length) return false;
+                if (line[i] == quote)
+                {
+                    // A closing quote must be followed by a space or the end.
+                    if (i + 1 < line.Length && line[i + 1] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c)) return false;
+                    i++;
+                    break;
+                }
+                if (line[i] == (byte)'\\' && i + 1 < line.Length)
+                {
+                    var next = line[i + 1];
+                    if (quote == (byte)'\'')
+                    {
+                        if (next == (byte)'\'') { word.Add(next); i += 2; continue; }
+                    }
+                    else if (next == (byte)'x' && i + 3 < line.Length && IsHex(line[i + 2]) && IsHex(line[i + 3]))
+                    {
+                        word.Add((byte)(Hex(line[i + 2]) * 16 + Hex(line[i + 3])));
+                        i += 4;
+                        continue;
+                    }
+                    else
+                    {
+                        word.Add(next switch { (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r', (byte)'t' => (byte)'\t', (byte)'b' => 8, (byte)'a' => 7, _ => next });
+                        i += 2;
+                        continue;
+                    }
+                }
+                word.Add(line[i++]);
+            }
+            arguments.Add(new ReadOnlySequence<byte>(word.ToArray()));
+        }
+    }
+
+    private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
+    private static int Hex(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 /// <summary>Writes RESP2 replies into the output buffer; constant replies are `u8` literals.</summary>

@@ -244,7 +244,10 @@ public sealed class KVServer
             ("memory", [
                 ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
                 ("clients_memory", clientMemory.Total.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
-                ("dotnet_heap_size", heap.HeapSizeBytes.ToString()), ("dotnet_committed", heap.TotalCommittedBytes.ToString()),
+                // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
+                ("dotnet_heap_size", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.HeapSizeBytes).ToString()),
+                ("dotnet_committed", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.TotalCommittedBytes).ToString()),
+                ("used_memory_rss", Environment.WorkingSet.ToString()),
                 ("dotnet_allocated_now", GC.GetTotalMemory(forceFullCollection: false).ToString()),
             ]),
             ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),

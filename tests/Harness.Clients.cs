@@ -27,9 +27,11 @@ public sealed class Connection : IAsyncDisposable
         replies = new ReplyReader(PipeReader.Create(stream));
     }
 
-    public static async Task<Connection> OpenAsync(int port)
+    /// <summary>A connection to 127.0.0.1, from `from` when given (any 127.x.y.z: another client address on this machine).</summary>
+    public static async Task<Connection> OpenAsync(int port, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null) socket.Bind(new IPEndPoint(from, 0));
         await socket.ConnectAsync(IPAddress.Loopback, port, Programs.Timeout());
         return new Connection(socket);
     }

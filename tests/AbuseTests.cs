@@ -1,0 +1,124 @@
+// tests/AbuseTests.cs: what a hostile student tries against a shared server, each a way one client could hold
+// the others up or keep what is not its own: a trickle of bytes, replies never read, a request never finished,
+// a thousand connections guessing the password, evictions racing the end of a connection.
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using KV;
+using Xunit;
+
+public class SlowClientTests
+{
+    [Fact]
+    public async Task A_trickle_of_bytes_does_not_reset_the_idle_timeout()
+    {
+        await using var server = InProcessServer.Start("--idle-timeout", "1", "--request-timeout", "0");
+        await using var trickle = await server.ConnectAsync();
+        var closed = trickle.ClosedByServerAsync();
+        // One byte of a request that never ends, every tenth of a second: never silent, never done.
+        for (var sent = 0; !closed.IsCompleted && sent < 300; sent++)
+        {
+            try
+            {
+                await trickle.SendAsync("x");
+            }
+            catch (IOException) { }
+            await Task.WhenAny(closed, Task.Delay(100, TestContext.Current.CancellationToken));
+        }
+        Assert.True(await closed);
+        await server.ExpectOutputAsync("disconnected: idle for 1 s");
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_its_replies_is_closed_by_the_idle_timeout()
+    {
+        await using var server = InProcessServer.Start("--idle-timeout", "1");
+        await using var setter = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
+        await using var deaf = await server.ConnectAsync();
+        await deaf.SendAsync(string.Concat(Enumerable.Repeat("get big\n", 2_000)));
+        await server.ExpectOutputAsync("disconnected: idle for 1 s");
+        await using var fresh = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task A_request_not_finished_within_the_request_timeout_gets_an_error_and_the_connection_closes()
+    {
+        await using var server = InProcessServer.Start("--request-timeout", "1");
+        await using var slow = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await slow.AskAsync("set k v"));
+        await slow.SendAsync("set k never fini");
+        Assert.Equal("request not finished within 1 s", Assert.IsType<Reply.Error>(await slow.ReadAsync()).Message);
+        Assert.True(await slow.ClosedByServerAsync());
+        Assert.Equal("v", await server.StoredAsync("k"));
+    }
+}
+
+public class PasswordGuessingTests
+{
+    [Fact]
+    public async Task Guesses_are_limited_per_address_whatever_its_connections_and_another_address_is_answered_at_once()
+    {
+        const int guesses = 30;
+        await using var server = InProcessServer.Start("--password", "right");
+        await using var attackers = await server.ConnectManyAsync(guesses);
+        var clock = Stopwatch.StartNew();
+        var answered = 0;
+        var attack = Task.WhenAll(attackers.Select(async (c, i) =>
+        {
+            Assert.Equal(Errors.WrongPassword, Assert.IsType<Reply.Error>(await c.AskAsync($"auth guess{i}")).Message);
+            Interlocked.Increment(ref answered);
+        }));
+
+        // While the attack waits for its turns, a client from another address gives the right password.
+        await using var student = await Connection.OpenAsync(server.Port, IPAddress.Parse("127.0.0.2"));
+        Assert.IsType<Reply.Ok>(await student.AskAsync("auth right"));
+        var answeredBeforeStudent = Volatile.Read(ref answered);
+        await attack;
+        var elapsed = clock.Elapsed;
+        TestContext.Current.SendDiagnosticMessage($"{guesses} guesses from one address over {guesses} connections took {elapsed.TotalSeconds:0.00} s; {answeredBeforeStudent} were answered before the other address's auth");
+
+        // A burst of AttemptsPerSecond, then AttemptsPerSecond a second: the rest take at least this long (a lower bound: a slow machine only adds).
+        var atLeast = TimeSpan.FromSeconds((guesses - PasswordGate.AttemptsPerSecond - 1) / (double)PasswordGate.AttemptsPerSecond);
+        Assert.True(elapsed >= atLeast, $"{guesses} guesses took {elapsed}, under {atLeast}");
+        Assert.True(answeredBeforeStudent < guesses, "the other address waited for the attack to end");
+    }
+
+    /// <summary>A clock that moves only when told.</summary>
+    private sealed class StoppedClock : TimeProvider
+    {
+        public long Ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Ticks;
+    }
+
+    [Fact]
+    public void An_address_gets_a_burst_of_turns_then_one_each_interval_and_never_more_than_the_longest_wait()
+    {
+        var clock = new StoppedClock { Ticks = TimeSpan.TicksPerDay };
+        var gate = new PasswordGate("right", clock);
+        var attacker = IPAddress.Parse("10.0.0.1");
+        for (var i = 0; i < PasswordGate.AttemptsPerSecond; i++) Assert.Equal(TimeSpan.Zero, gate.TakeTurn(attacker));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), gate.TakeTurn(attacker));
+        Assert.Equal(TimeSpan.FromMilliseconds(200), gate.TakeTurn(attacker));
+        Assert.Equal(TimeSpan.Zero, gate.TakeTurn(IPAddress.Parse("10.0.0.2")));
+        var waits = Enumerable.Range(0, 100).Select(_ => gate.TakeTurn(attacker)).ToList();
+        Assert.Equal(PasswordGate.LongestWait, waits.Where(w => w is not null).Max());
+        Assert.Null(waits[^1]);
+        clock.Ticks += TimeSpan.TicksPerSecond * 10;
+        Assert.Equal(TimeSpan.Zero, gate.TakeTurn(attacker));
+    }
+
+    [Fact]
+    public async Task A_right_password_gives_its_turn_back_so_a_class_behind_one_address_is_not_slowed()
+    {
+        var clock = new StoppedClock { Ticks = TimeSpan.TicksPerDay };
+        var gate = new PasswordGate("right", clock);
+        var classroom = IPAddress.Parse("10.0.0.1");
+        for (var i = 0; i < 5 * PasswordGate.AttemptsPerSecond; i++)
+            Assert.Equal(AuthResult.Admitted, await gate.NewConnection(classroom).TryAsync("right"u8.ToArray(), knownUser: true, TestContext.Current.CancellationToken));
+        Assert.Equal(TimeSpan.Zero, gate.TakeTurn(classroom));
+    }
+}
