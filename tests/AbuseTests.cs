@@ -38,7 +38,7 @@ public class SlowClientTests
         Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
         await using var deaf = await server.ConnectAsync();
         await deaf.SendAsync(string.Concat(Enumerable.Repeat("get big\n", 2_000)));
-        await server.ExpectOutputAsync("disconnected: idle for 1 s");
+        await server.ExpectOutputAsync($@":{((IPEndPoint)deaf.Socket.LocalEndPoint!).Port} disconnected: idle for 1 s");
         await using var fresh = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
     }
@@ -120,5 +120,34 @@ public class PasswordGuessingTests
         for (var i = 0; i < 5 * PasswordGate.AttemptsPerSecond; i++)
             Assert.Equal(AuthResult.Admitted, await gate.NewConnection(classroom).TryAsync("right"u8.ToArray(), knownUser: true, TestContext.Current.CancellationToken));
         Assert.Equal(TimeSpan.Zero, gate.TakeTurn(classroom));
+    }
+}
+
+public class EvictionRaceTests
+{
+    [Fact]
+    public async Task Connections_evicted_while_they_wait_are_each_ended_once_and_the_count_comes_back_to_zero()
+    {
+        await using var server = InProcessServer.Start("--max-client-memory", "8mb");
+        var chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)'x');
+        await using (var clients = await server.ConnectManyAsync(500))
+        {
+            await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = Programs.Timeout() }, async (client, _) =>
+            {
+                try
+                {
+                    for (var sent = 0; sent < 8; sent++) await client.SendAsync(chunk);
+                }
+                catch (IOException) { }
+            });
+            await server.ExpectOutputAsync(@"disconnected: client memory limit reached", count: 250);
+        }
+        await server.ExpectOutputAsync(@"disconnected: .* \(0 clients\)$");
+        // Every connection ended exactly once: as many ends as starts, none of them an error of ours.
+        var log = server.Output.Split('\n');
+        Assert.Equal(log.Count(l => l.Contains(" connected (")), log.Count(l => l.Contains(" disconnected: ")));
+        Assert.DoesNotContain(log, l => l.Contains("internal error") || l.Contains("disposed") || l.Contains("(-"));
+        Assert.Equal(0, server.Server.ConnectedClients);
     }
 }
