@@ -53,7 +53,7 @@ public sealed class PasswordGate
     /// </summary>
     public TimeSpan? TakeTurn(IPAddress address)
     {
-        var now = time.GetTimestamp() * TimeSpan.TicksPerSecond / time.TimestampFrequency;
+        var now = (long)(time.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / time.TimestampFrequency));
         lock (turnsGate)
         {
             // A burst of AttemptsPerSecond at once: a turn is free when it is no further ahead than that many intervals.

@@ -105,8 +105,9 @@ public static class RespFraming
         error = null;
         if (!reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
         {
-            // The line's CR is not part of it: a line of exactly the limit may still be waiting for it.
-            if (reader.Remaining <= maxLineBytes + 1L) return RespRead.Incomplete;
+            // The line's CR is not part of it: a line of exactly the limit may have it, and still wait for its LF.
+            if (reader.Remaining <= maxLineBytes) return RespRead.Incomplete;
+            if (reader.Remaining == maxLineBytes + 1L && reader.UnreadSequence.Slice(maxLineBytes).FirstSpan[0] == (byte)'\r') return RespRead.Incomplete;
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }

@@ -82,7 +82,6 @@ public class ParserTests
     [InlineData("emoji 😀🎉 and a family 👨‍👩‍👧")]
     [InlineData("set k v")]
     [InlineData("--json")]
-    [InlineData("a\rb")]
     public void The_value_of_set_is_the_rest_of_the_line_verbatim(string value)
     {
         var request = Valid("set key " + value);
@@ -134,6 +133,8 @@ public class ParserTests
     [InlineData("set", "wrong arguments for 'set' (usage: set KEY VALUE)")]
     [InlineData("set k", "wrong arguments for 'set'")]
     [InlineData("set  k v", "unexpected extra space")]
+    [InlineData("set k v\r", "the value contains a CR or LF")]
+    [InlineData("set k a\rb", "the value contains a CR or LF")]
     [InlineData("del", "wrong arguments for 'del' (usage: del KEY)")]
     [InlineData("del k --json", "wrong arguments for 'del'")]
     [InlineData("del k v", "wrong arguments for 'del'")]

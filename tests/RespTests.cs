@@ -39,6 +39,9 @@ public class RespFramingTests
     [InlineData("*0\r\n", new string[0])]
     [InlineData("*-1\r\n", new string[0])]
     [InlineData("*1\r\n$0\r\n\r\n", new[] { "" })]
+    [InlineData("SET \"a b\" 'c d'\r\n", new[] { "SET", "a b", "c d" })]
+    [InlineData("set k \"tab\\there\\x41\\\"\" 'it\\'s'\r\n", new[] { "set", "k", "tab\there\x41\"", "it's" })]
+    [InlineData("set k \"\"\r\n", new[] { "set", "k", "" })]
     public void Inline_commands_and_arrays_both_read(string request, string[] expected)
     {
         var (read, arguments, _, left) = Parse(request);
@@ -55,6 +58,10 @@ public class RespFramingTests
     [InlineData("*2\r\n+x\r\n", "Protocol error: expected '$', got '+'")]
     [InlineData("*1\r\n$-5\r\n", "Protocol error: invalid bulk length")]
     [InlineData("*1\r\n$abc\r\n", "Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$+1\r\nx\r\n", "Protocol error: invalid bulk length")]
+    [InlineData("*+1\r\n$1\r\nx\r\n", "Protocol error: invalid multibulk length")]
+    [InlineData("SET k \"unbalanced\r\n", "Protocol error: unbalanced quotes in request")]
+    [InlineData("SET k \"closed\"too-soon\r\n", "Protocol error: unbalanced quotes in request")]
     [InlineData("*1\r\n$67108864\r\n", "Protocol error: invalid bulk length")]
     [InlineData("*1\r\n$3\r\nabcXY", "Protocol error: expected CRLF after a bulk string")]
     public void Malformed_framing_is_a_protocol_error(string request, string error)
@@ -69,6 +76,9 @@ public class RespFramingTests
     {
         Assert.Equal(RespRead.Incomplete, Parse(new string('x', 100), maxBulk: 100).Read);
         Assert.Equal("Protocol error: too big inline request", Parse(new string('x', 101), maxBulk: 100).Error);
+        // The CR of a CRLF is not part of the line: one of exactly the limit passes, waiting for its LF or not.
+        Assert.Equal(RespRead.Incomplete, Parse(new string('x', 100) + "\r", maxBulk: 100).Read);
+        Assert.Equal(RespRead.Complete, Parse(new string('x', 100) + "\r\n", maxBulk: 100).Read);
     }
 
     [Fact]
@@ -163,10 +173,24 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task Client_names_follow_redis_rules_and_are_bounded()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("client", "setname", "a b"));
+        Assert.Equal($"-ERR Client names are limited to {RespCommands.MaxNameBytes} bytes", await c.AskAsync("client", "setname", new string('n', RespCommands.MaxNameBytes + 1)));
+        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("hello", "2", "setname", "a\nb"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setname", new string('n', RespCommands.MaxNameBytes)));
+        Assert.Equal("$" + new string('n', RespCommands.MaxNameBytes), await c.AskAsync("client", "getname"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setname", ""));
+        Assert.Equal("$nil", await c.AskAsync("client", "getname"));
+    }
+
+    [Fact]
     public async Task Info_reports_kv_own_facts_and_never_claims_to_be_redis()
     {
         await using var c = await Server.ConnectRespAsync();
         var info = await c.AskAsync("info");
+        Assert.Matches(@"\r\ndotnet_heap_size:[1-9]\d*\r\n", info);
         Assert.Contains("# Server\r\nserver_name:kv\r\n", info);
         Assert.Contains("# Clients\r\nconnected_clients:", info);
         Assert.Contains("# Keyspace", info);
