@@ -2,9 +2,10 @@
 // KVServer.cs: the server's start-up. `dotnet KVServer.cs [PORT]`, options after `--` (ServerOptions.Usage).
 //
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
-// Ctrl+C and SIGTERM, and the exit code. The includes below are the whole server: the protocol, the store,
-// the options, the listeners, a connection and its buffers, KV's line handler, the RESP framing, commands and
-// handler (with the glob of KEYS), the clients' memory budget and buffer pool, and the password.
+// Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server:
+// the protocol, the store, the options, the listeners, a connection and its buffers, KV's line handler, the
+// RESP framing, commands and handler (with the glob of KEYS), the clients' memory budget and buffer pool, the
+// password, and the log's queue.
 
 #:include Protocol.cs
 #:include src/KeyValueStore.cs
@@ -21,6 +22,7 @@
 #:include src/ClientMemory.cs
 #:include src/BufferPool.cs
 #:include src/PasswordGate.cs
+#:include src/LogQueue.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;
@@ -56,10 +58,13 @@ if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads) || !ThreadPool.S
     return 2;
 }
 
+// The start lines below are written before any client can fill the output; every line after them goes through
+// the queue, stamped with its time, so that a slow or stuck standard output never holds a request up.
+var log = new LogQueue(Console.OpenStandardOutput());
 KVServer server;
 try
 {
-    server = KVServer.Listen(options, Console.WriteLine);
+    server = KVServer.Listen(options, log.Write);
 }
 catch (ListenException e)
 {
@@ -84,5 +89,6 @@ if (options.ReachableFromOutside && options.Password is null)
         "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
 Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
 await server.RunAsync(stopping.Token);
-Console.WriteLine("KV server stopped");
+log.Write("KV server stopped");
+log.Close(KVServer.ShutdownDeadline);
 return 0;

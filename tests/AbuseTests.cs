@@ -151,3 +151,77 @@ public class EvictionRaceTests
         Assert.Equal(0, server.Server.ConnectedClients);
     }
 }
+
+public class StuckOutputTests
+{
+    [Fact]
+    public async Task A_standard_output_nobody_reads_holds_no_request_up_and_stop_still_exits()
+    {
+        // The server's output goes to a pipe this test reads up to the start line and then never again.
+        using var process = Process.Start(Programs.StartInfo(await Programs.DllAsync("KVServer.cs"), "0", "--bind", "127.0.0.1"))!;
+        try
+        {
+            _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            string? line;
+            do line = await process.StandardOutput.ReadLineAsync(Programs.Timeout());
+            while (line is not null && !line.StartsWith("KV server listening on "));
+            var port = int.Parse(System.Text.RegularExpressions.Regex.Match(line!, @":(\d+) ").Groups[1].Value);
+
+            // Each client logs two lines: far more than a pipe holds (64 KiB) once they have all come and gone.
+            for (var i = 0; i < 2_000; i++)
+            {
+                await using var client = await Connection.OpenAsync(port);
+                Assert.IsType<Reply.Pong>(await client.AskAsync("ping"));
+            }
+            Programs.Signal(process, Programs.SIGTERM);
+            await process.WaitForExitAsync(Programs.Timeout());
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+}
+
+public class LogQueueTests
+{
+    /// <summary>An output whose writes block until it is opened, as a pipe nobody reads.</summary>
+    private sealed class StuckStream : MemoryStream
+    {
+        public readonly ManualResetEventSlim Open = new(false);
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Open.Wait();
+            lock (this) base.Write(buffer);
+        }
+        public string Text { get { lock (this) return System.Text.Encoding.UTF8.GetString(ToArray()); } }
+    }
+
+    [Fact]
+    public void Lines_past_the_queue_are_dropped_counted_and_reported_each_line_stamped_with_the_time()
+    {
+        var output = new StuckStream();
+        var log = new LogQueue(output);
+        // Three queues' worth: whatever the blocked write has taken out of the queue, most of the rest are dropped.
+        const int written = 3 * LogQueue.Capacity;
+        for (var i = 0; i < written; i++) log.Write($"line {i}");
+        Assert.InRange(log.Dropped, LogQueue.Capacity / 2, written - LogQueue.Capacity);
+        output.Open.Set();
+        Assert.True(log.Close(TimeSpan.FromSeconds(30)));
+        var lines = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, line => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", line));
+        Assert.Contains(lines, line => line.EndsWith($" ({log.Dropped} log lines dropped: the output did not keep up)"));
+        Assert.Equal(written - log.Dropped, lines.Count(line => line.Contains(" line ")));
+    }
+
+    [Fact]
+    public void Close_gives_up_at_its_deadline_when_the_output_is_stuck()
+    {
+        var output = new StuckStream();
+        var log = new LogQueue(output);
+        log.Write("never written");
+        Assert.False(log.Close(TimeSpan.FromMilliseconds(200)));
+        output.Open.Set();
+    }
+}

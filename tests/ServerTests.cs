@@ -224,7 +224,7 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
-        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--threads", "--on-socket-threads" })
+        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--on-socket-threads" })
             Assert.Contains(option, server.Output);
     }
 
