@@ -19,6 +19,7 @@
 #:include src/RespCommands.cs
 #:include src/RespHandler.cs
 #:include src/RedisGlob.cs
+#:include src/Listing.cs
 #:include src/ClientMemory.cs
 #:include src/BufferPool.cs
 #:include src/PasswordGate.cs

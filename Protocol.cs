@@ -150,6 +150,8 @@ public static class Errors
     public static string TooManyClients(int max) => $"too many clients (max {max})";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
+    public static string ListingTooLarge(long keys, long budget) =>
+        $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} bytes (--max-client-memory)";
     public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
     public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
     public const string WrongPassword = "wrong password";
@@ -375,11 +377,9 @@ public static class ReplyWriter
     public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output, "VALUE "u8, value);
     public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
 
-    public static void Keys(IBufferWriter<byte> output, IReadOnlyList<ReadOnlyMemory<byte>> sortedKeys)
-    {
-        Count(output, "KEYS "u8, sortedKeys.Count);
-        foreach (var key in sortedKeys) LineFraming.WriteLine(output, key.Span);
-    }
+    /// <summary>`KEYS n`: the head of a listing, whose n keys follow a line each (Key).</summary>
+    public static void KeysHeader(IBufferWriter<byte> output, int count) => Count(output, "KEYS "u8, count);
+    public static void Key(IBufferWriter<byte> output, ReadOnlySpan<byte> key) => LineFraming.WriteLine(output, key);
 
     public static void Help(IBufferWriter<byte> output, IReadOnlyList<CommandSpec> commands)
     {

@@ -60,6 +60,12 @@ public interface IReplyContext
 
     /// <summary>The budget for all clients, for an error that names it.</summary>
     long ClientMemoryLimit { get; }
+
+    /// <summary>Sends what the reply has written so far, waiting for the client to take it (backpressure).</summary>
+    ValueTask FlushAsync();
+
+    /// <summary>Writes an error line in the protocol's words.</summary>
+    void WriteError(string message);
 }
 
 /// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
@@ -318,6 +324,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     long IReplyContext.ClientMemoryLimit => budget.Limit;
     bool IReplyContext.TryReserve(long bytes) => (memory ??= budget.Open(this)).TryReserve(bytes);
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
+    ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
+    void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
 
     private async Task EndAsync(string reason)
     {

@@ -13,13 +13,13 @@ public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
 /// <summary>
 /// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
-/// into the table's slab or of a value into a reply, a removal; sorting happens outside it. Keys and values
+/// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it. Keys and values
 /// are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes straight
 /// into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
 ///
 /// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
 /// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
-/// hands a value to the code that copies it into the reply, SortedKeys copies the keys.
+/// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
 /// </summary>
 public sealed class KeyValueStore
 {
@@ -118,12 +118,28 @@ public sealed class KeyValueStore
         }
     }
 
-    /// <summary>Every key in byte (code point) order. Copies the keys into one array under the lock; sorts outside it.</summary>
-    public ReadOnlyMemory<byte>[] SortedKeys()
+    /// <summary>The slots a listing walks in one hold of the lock: a few hundred microseconds of copying at most.</summary>
+    public const int ListingSliceSlots = 4096;
+
+    /// <summary>How many listings may work at once: one for every two cores, so they never take every pool thread.</summary>
+    public SemaphoreSlim ListingSlots { get; } = new(Math.Max(1, Environment.ProcessorCount / 2));
+
+    /// <summary>A walk over every key that holds the lock a slice at a time (Listing): start it, continue it, and always end it.</summary>
+    public TableCursor StartListing()
     {
-        ReadOnlyMemory<byte>[] keys;
-        lock (gate) keys = pairs.CopyKeys();
-        Array.Sort(keys, static (a, b) => a.Span.SequenceCompareTo(b.Span));
-        return keys;
+        var cursor = new TableCursor();
+        lock (gate) pairs.Attach(cursor);
+        return cursor;
+    }
+
+    /// <summary>Copies the next slice's keys into `keys`; false when the walk is over.</summary>
+    public bool ContinueListing(TableCursor cursor, KeyList keys)
+    {
+        lock (gate) return pairs.Walk(cursor, ListingSliceSlots, keys);
+    }
+
+    public void EndListing(TableCursor cursor)
+    {
+        lock (gate) pairs.Detach(cursor);
     }
 }

@@ -88,7 +88,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.List:
-                ReplyWriter.Keys(output, store.SortedKeys());
+                deferred = new Listing(store, pattern: null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync;
                 return false;
             case CommandKind.Ping:
                 ReplyWriter.Pong(output);

@@ -69,6 +69,7 @@ internal sealed class PairTable
     private readonly Stack<byte[]> freeSlabs = new();
     private int slabIndexes;
     private int filling = -1;
+    private readonly List<TableCursor> cursors = [];
 
     public int Count { get; private set; }
 
@@ -130,6 +131,9 @@ internal sealed class PairTable
             var home = Home(Hash(PairAt(moving).KeySpan), slots.Length);
             var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
             if (stays) continue;
+            // A key that moves from ahead of a walk's cursor to behind it would be missed: the walk is given it now.
+            foreach (var cursor in cursors)
+                if (hole < cursor.Position && next >= cursor.Position) cursor.Moved.Add(PairAt(moving).KeySpan);
             slots[hole] = moving;
             hole = next;
         }
@@ -140,23 +144,23 @@ internal sealed class PairTable
         return pair;
     }
 
-    /// <summary>Every key, in no order, copied into one new array: the slabs' bytes may be reused once the lock is released.</summary>
-    public ReadOnlyMemory<byte>[] CopyKeys()
+    /// <summary>Starts a walk over the table that may last across many holds of the store's lock.</summary>
+    public void Attach(TableCursor cursor) => cursors.Add(cursor);
+
+    public void Detach(TableCursor cursor) => cursors.Remove(cursor);
+
+    /// <summary>
+    /// Copies into `keys` the keys of up to `slotCount` slots from the cursor on, and those moved behind it since
+    /// its last step; false when the walk has reached the end of the table.
+    /// </summary>
+    public bool Walk(TableCursor cursor, int slotCount, KeyList keys)
     {
-        long bytes = 0;
-        foreach (var slot in slots) if (slot != 0) bytes += PairAt(slot).KeyLength;
-        var copy = new byte[bytes];
-        var keys = new ReadOnlyMemory<byte>[Count];
-        var (n, at) = (0, 0);
-        foreach (var slot in slots)
-        {
-            if (slot == 0) continue;
-            var key = PairAt(slot).KeySpan;
-            key.CopyTo(copy.AsSpan(at));
-            keys[n++] = copy.AsMemory(at, key.Length);
-            at += key.Length;
-        }
-        return keys;
+        for (var i = 0; i < cursor.Moved.Count; i++) keys.Add(cursor.Moved[i]);
+        cursor.Moved.Clear();
+        var end = Math.Min(slots.Length, cursor.Position + slotCount);
+        for (; cursor.Position < end; cursor.Position++)
+            if (slots[cursor.Position] is var slot and not 0) keys.Add(PairAt(slot).KeySpan);
+        return cursor.Position < slots.Length;
     }
 
     private const long TagMask = unchecked((long)0xFFFF_0000_0000_0000);
@@ -262,6 +266,8 @@ internal sealed class PairTable
 
     private void Grow()
     {
+        // Every key changes place: a walk in progress starts again (what it has seen twice is dropped later).
+        foreach (var cursor in cursors) cursor.Position = 0;
         var old = slots;
         slots = new long[old.Length + old.Length / 2];
         foreach (var slot in old)
@@ -272,4 +278,11 @@ internal sealed class PairTable
             slots[at] = slot;
         }
     }
+}
+
+/// <summary>Where a walk over the table is, and the keys a removal moved from ahead of it to behind it.</summary>
+public sealed class TableCursor
+{
+    public int Position;
+    public KeyList Moved { get; } = new();
 }

@@ -1,24 +1,117 @@
 // src/RedisGlob.cs: the patterns of Redis's KEYS, matched as Redis's stringmatchlen matches them: on bytes,
 // `*` any run, `?` any one byte, `[abc]` `[^a]` `[a-z]` a set, `\` makes the next byte literal.
+//
+// A pattern is compiled once into its elements, each a star or a set of the bytes it accepts (a literal is a
+// set of one), so that matching a key costs at most its length times the pattern's, with no step that reads
+// the pattern again: a pattern built to be slow (`*[` and a long unclosed set) costs what any other does.
 
 namespace KV;
 
-public static class RedisGlob
+public sealed class RedisGlob
 {
-    public static bool Matches(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text)
+    /// <summary>The longest pattern KEYS takes: a key is at most 1,024 bytes, and no pattern needs to be much longer.</summary>
+    public const int MaxPatternBytes = 1024;
+
+    // Element i is a star when stars[i], else the 256-bit set of bytes it accepts, in sets[4i..4i+3].
+    private readonly bool[] stars;
+    private readonly ulong[] sets;
+
+    private RedisGlob(List<bool> stars, List<ulong> sets)
     {
-        // Greedy with one backtrack point: the last `*` and where its run of text began.
+        this.stars = [.. stars];
+        this.sets = [.. sets];
+    }
+
+    public static bool Matches(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text) => Compile(pattern).Matches(text);
+
+    public static RedisGlob Compile(ReadOnlySpan<byte> pattern)
+    {
+        var stars = new List<bool>();
+        var sets = new List<ulong>();
+        Span<ulong> set = stackalloc ulong[4];
+        for (var p = 0; p < pattern.Length;)
+        {
+            set.Clear();
+            var star = false;
+            switch (pattern[p])
+            {
+                case (byte)'*':
+                    star = true;
+                    // A run of stars is one star.
+                    while (p < pattern.Length && pattern[p] == (byte)'*') p++;
+                    break;
+                case (byte)'?':
+                    set.Fill(ulong.MaxValue);
+                    p++;
+                    break;
+                case (byte)'[':
+                    p = CompileSet(pattern, p, set);
+                    break;
+                case (byte)'\\' when p + 1 < pattern.Length:
+                    Add(set, pattern[p + 1]);
+                    p += 2;
+                    break;
+                default:
+                    Add(set, pattern[p]);
+                    p++;
+                    break;
+            }
+            stars.Add(star);
+            foreach (var word in set) sets.Add(word);
+        }
+        return new RedisGlob(stars, sets);
+    }
+
+    /// <summary>`[...]`, `[^...]`, with ranges and `\` escapes; an unclosed set ends at the end of the pattern, as in Redis.</summary>
+    private static int CompileSet(ReadOnlySpan<byte> pattern, int p, Span<ulong> set)
+    {
+        var i = p + 1;
+        var negate = i < pattern.Length && pattern[i] == (byte)'^';
+        if (negate) i++;
+        while (i < pattern.Length && pattern[i] != (byte)']')
+        {
+            if (pattern[i] == (byte)'\\' && i + 1 < pattern.Length)
+            {
+                Add(set, pattern[i + 1]);
+                i += 2;
+            }
+            else if (i + 2 < pattern.Length && pattern[i + 1] == (byte)'-' && pattern[i + 2] != (byte)']')
+            {
+                var (low, high) = pattern[i] <= pattern[i + 2] ? (pattern[i], pattern[i + 2]) : (pattern[i + 2], pattern[i]);
+                for (int c = low; c <= high; c++) Add(set, c);
+                i += 3;
+            }
+            else
+            {
+                Add(set, pattern[i]);
+                i++;
+            }
+        }
+        if (negate)
+            for (var w = 0; w < 4; w++) set[w] = ~set[w];
+        return Math.Min(i + 1, pattern.Length);
+    }
+
+    private static void Add(Span<ulong> set, int c) => set[c >> 6] |= 1UL << (c & 63);
+
+    private bool Accepts(int element, byte c) => (sets[4 * element + (c >> 6)] & (1UL << (c & 63))) != 0;
+
+    public bool Matches(ReadOnlySpan<byte> text)
+    {
+        // Greedy with one backtrack point, the last star and where its run of text began: every other element
+        // takes exactly one byte, so retrying from the last star is enough.
         int p = 0, t = 0, star = -1, starText = 0;
         while (t < text.Length)
         {
-            if (p < pattern.Length && pattern[p] == (byte)'*')
+            if (p < stars.Length && stars[p])
             {
                 star = p++;
                 starText = t;
                 continue;
             }
-            if (p < pattern.Length && MatchOne(pattern, ref p, text[t]))
+            if (p < stars.Length && Accepts(p, text[t]))
             {
+                p++;
                 t++;
                 continue;
             }
@@ -26,59 +119,7 @@ public static class RedisGlob
             p = star + 1;
             t = ++starText;
         }
-        while (p < pattern.Length && pattern[p] == (byte)'*') p++;
-        return p == pattern.Length;
-    }
-
-    /// <summary>Whether the pattern element at `p` matches one byte; on a match `p` moves past the element.</summary>
-    private static bool MatchOne(ReadOnlySpan<byte> pattern, ref int p, byte c)
-    {
-        switch (pattern[p])
-        {
-            case (byte)'?':
-                p++;
-                return true;
-            case (byte)'[':
-                return MatchSet(pattern, ref p, c);
-            case (byte)'\\' when p + 1 < pattern.Length:
-                if (pattern[p + 1] != c) return false;
-                p += 2;
-                return true;
-            default:
-                if (pattern[p] != c) return false;
-                p++;
-                return true;
-        }
-    }
-
-    /// <summary>`[...]`, `[^...]`, with ranges and `\` escapes; an unclosed set ends at the end of the pattern, as in Redis.</summary>
-    private static bool MatchSet(ReadOnlySpan<byte> pattern, ref int p, byte c)
-    {
-        var i = p + 1;
-        var negate = i < pattern.Length && pattern[i] == (byte)'^';
-        if (negate) i++;
-        var matched = false;
-        while (i < pattern.Length && pattern[i] != (byte)']')
-        {
-            if (pattern[i] == (byte)'\\' && i + 1 < pattern.Length)
-            {
-                matched |= pattern[i + 1] == c;
-                i += 2;
-            }
-            else if (i + 2 < pattern.Length && pattern[i + 1] == (byte)'-' && pattern[i + 2] != (byte)']')
-            {
-                var (low, high) = pattern[i] <= pattern[i + 2] ? (pattern[i], pattern[i + 2]) : (pattern[i + 2], pattern[i]);
-                matched |= c >= low && c <= high;
-                i += 3;
-            }
-            else
-            {
-                matched |= pattern[i] == c;
-                i++;
-            }
-        }
-        if (matched == negate) return false;
-        p = Math.Min(i + 1, pattern.Length);
-        return true;
+        while (p < stars.Length && stars[p]) p++;
+        return p == stars.Length;
     }
 }

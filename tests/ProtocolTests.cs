@@ -207,8 +207,9 @@ public class CodecTests
             ReplyWriter.Pong(output);
             ReplyWriter.Value(output, Encoding.UTF8.GetBytes(" x\tb \r"));
             ReplyWriter.Value(output, []);
-            ReplyWriter.Keys(output, keys);
-            ReplyWriter.Keys(output, []);
+            ReplyWriter.KeysHeader(output, keys.Length);
+            foreach (var key in keys) ReplyWriter.Key(output, key.Span);
+            ReplyWriter.KeysHeader(output, 0);
             ReplyWriter.Help(output, Commands.All);
             ReplyWriter.Error(output, "key 'k' not found");
             ReplyWriter.Bye(output);
@@ -230,7 +231,8 @@ public class CodecTests
     {
         var buffer = new ArrayBufferWriter<byte>();
         ReplyWriter.Value(buffer, "v"u8);
-        ReplyWriter.Keys(buffer, [new byte[] { (byte)'a' }]);
+        ReplyWriter.KeysHeader(buffer, 1);
+        ReplyWriter.Key(buffer, "a"u8);
         ReplyWriter.Error(buffer, "boom");
         Assert.Equal("VALUE v\nKEYS 1\na\nERROR: boom\n", Encoding.UTF8.GetString(buffer.WrittenSpan));
     }

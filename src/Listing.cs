@@ -1,0 +1,176 @@
+// src/Listing.cs: `list` and `KEYS`, done so that no listing holds the others up, however many keys.
+//
+// A listing walks the store's table in slices: the lock is held for one slice of slots at a time (the keys
+// in it are copied out), then released, so that a `get` never waits for more than one slice. Matching a
+// pattern, sorting and writing happen outside the lock. Only a few listings work at once (one for every two
+// cores: ListingSlots), each taking a slot for a few milliseconds of work and then giving it to the next, so
+// that listings share the slots in turn and never occupy every pool thread; a listing waiting for a slot holds
+// no thread. The keys gathered are counted against the clients' memory budget as they grow, and a listing
+// that would pass it is refused with an ERROR naming its keys and the budget; the reply is sent as it is
+// written, a block at a time, so it is never held whole.
+//
+// What a listing guarantees while keys change under it: every key present from its start to its end is
+// listed exactly once; a key set or deleted during it may or may not be. (The table's cursor records the
+// keys that a removal moves from ahead of it to behind it, and starts again when the table grows; keys seen
+// twice are dropped after the sort.)
+
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace KV;
+
+/// <summary>Keys copied out of the store: their bytes in blocks (none of them a large object), and where each one is.</summary>
+public sealed class KeyList
+{
+    private const int BlockBytes = 64 * 1024;
+    private readonly List<byte[]> blocks = [];
+    private readonly List<long> entries = [];
+    private int used = BlockBytes;
+
+    public int Count => entries.Count;
+
+    /// <summary>The memory it holds: its blocks and its list of entries.</summary>
+    public long Footprint => (long)blocks.Count * BlockBytes + (long)entries.Capacity * sizeof(long);
+
+    public ReadOnlySpan<byte> this[int index]
+    {
+        get
+        {
+            // An entry: [block: 24 bits][offset: 24 bits][length: 16 bits].
+            var entry = entries[index];
+            return blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
+        }
+    }
+
+    public void Add(ReadOnlySpan<byte> key)
+    {
+        if (used + key.Length > BlockBytes)
+        {
+            blocks.Add(GC.AllocateUninitializedArray<byte>(BlockBytes));
+            used = 0;
+        }
+        key.CopyTo(blocks[^1].AsSpan(used));
+        entries.Add((long)(blocks.Count - 1) << 40 | (long)used << 16 | (uint)key.Length);
+        used += key.Length;
+    }
+
+    /// <summary>Empties it, keeping its first block for the next keys.</summary>
+    public void Clear()
+    {
+        if (blocks.Count > 1) blocks.RemoveRange(1, blocks.Count - 1);
+        used = blocks.Count == 0 ? BlockBytes : 0;
+        entries.Clear();
+    }
+
+    /// <summary>Sorts the keys in byte (code point) order and drops the repeats.</summary>
+    public void SortDistinct()
+    {
+        var span = CollectionsMarshal.AsSpan(entries);
+        span.Sort((a, b) => Key(a).SequenceCompareTo(Key(b)));
+        var kept = 0;
+        for (var i = 0; i < span.Length; i++)
+            if (kept == 0 || !Key(span[i]).SequenceEqual(Key(span[kept - 1]))) span[kept++] = span[i];
+        entries.RemoveRange(kept, entries.Count - kept);
+    }
+
+    private ReadOnlySpan<byte> Key(long entry) => blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
+}
+
+/// <summary>One listing in progress: `list` (every key) or `KEYS pattern`, written by the protocol's own writers.</summary>
+public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBufferWriter<byte>, int> writeCount, Action<IBufferWriter<byte>, ReadOnlySpan<byte>> writeKey)
+{
+    /// <summary>How long a listing works before it lets the next one have its slot.</summary>
+    private static readonly long SliceTicks = Stopwatch.Frequency / 500;
+
+    /// <summary>Replies are sent a block at a time: the client reads one while the next is written.</summary>
+    private const int SendEvery = 64 * 1024;
+
+    /// <summary>What this listing has counted against the clients' budget so far.</summary>
+    private long reserved;
+
+    /// <summary>Gathers, sorts and writes the keys; an ERROR instead when they would not fit in the clients' budget.</summary>
+    public async ValueTask<string?> RunAsync(IReplyContext context)
+    {
+        var cancel = context.Cancellation;
+        var matching = new KeyList();
+        try
+        {
+            if (!await GatherAsync(matching, context, cancel)) return null;
+            await store.ListingSlots.WaitAsync(cancel);
+            try
+            {
+                matching.SortDistinct();
+            }
+            finally
+            {
+                store.ListingSlots.Release();
+            }
+            writeCount(context.Output, matching.Count);
+            var sinceSent = 0L;
+            for (var i = 0; i < matching.Count; i++)
+            {
+                writeKey(context.Output, matching[i]);
+                sinceSent += matching[i].Length;
+                if (sinceSent < SendEvery) continue;
+                await context.FlushAsync();
+                sinceSent = 0;
+            }
+            return null;
+        }
+        finally
+        {
+            context.Unreserve(reserved);
+        }
+    }
+
+    /// <summary>Walks the table in slices, keeping the keys that match; false (the refusal written) when they do not fit the budget.</summary>
+    private async ValueTask<bool> GatherAsync(KeyList matching, IReplyContext context, CancellationToken cancel)
+    {
+        var cursor = store.StartListing();
+        try
+        {
+            var walked = new KeyList();
+            var (next, done) = (0, false);
+            while (!done || next < walked.Count)
+            {
+                await store.ListingSlots.WaitAsync(cancel);
+                try
+                {
+                    var sliceEnds = Stopwatch.GetTimestamp() + SliceTicks;
+                    do
+                    {
+                        if (next == walked.Count)
+                        {
+                            if (done) break;
+                            walked.Clear();
+                            next = 0;
+                            done = !store.ContinueListing(cursor, walked);
+                        }
+                        for (; next < walked.Count && (next % 64 != 63 || Stopwatch.GetTimestamp() < sliceEnds); next++)
+                            if (pattern is null || pattern.Matches(walked[next])) matching.Add(walked[next]);
+                        cancel.ThrowIfCancellationRequested();
+                    }
+                    while (Stopwatch.GetTimestamp() < sliceEnds);
+                }
+                finally
+                {
+                    store.ListingSlots.Release();
+                }
+                var needed = matching.Footprint + walked.Footprint - reserved;
+                if (needed <= 0) continue;
+                if (!context.TryReserve(needed))
+                {
+                    context.WriteError(Errors.ListingTooLarge(store.Count, context.ClientMemoryLimit));
+                    return false;
+                }
+                reserved += needed;
+            }
+            return true;
+        }
+        finally
+        {
+            store.EndListing(cursor);
+        }
+    }
+}

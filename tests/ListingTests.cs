@@ -1,0 +1,142 @@
+// tests/ListingTests.cs: `list` and `KEYS` over many keys: what a listing guarantees while keys change under
+// it, that it holds the lock a slice at a time, that its keys count against the clients' budget, that it
+// holds nobody up, and that a stop ends it.
+
+using System.Text;
+using KV;
+using Xunit;
+
+public class ListingTests
+{
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    [Fact]
+    public async Task Every_key_present_throughout_is_listed_exactly_once_while_others_come_and_go()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var store = new KeyValueStore();
+            for (var i = 0; i < 50_000; i++)
+            {
+                store.Set(Bytes($"stable{i}"), Bytes("v"));
+                store.Set(Bytes($"churn{i}"), Bytes("v"));
+            }
+            // While the listing walks, other keys are removed (moving keys back across its cursor) and added (growing the table).
+            using var stop = new CancellationTokenSource();
+            var churn = Task.Run(() =>
+            {
+                var random = new Random(round);
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    store.Remove(Bytes($"churn{random.Next(50_000)}"));
+                    store.Set(Bytes($"new{round}-{n}"), Bytes("v"));
+                }
+            }, TestContext.Current.CancellationToken);
+            var listed = await StoreTests.ListAsync(store);
+            await stop.CancelAsync();
+            await churn;
+
+            Assert.Equal(listed.Order(StringComparer.Ordinal), listed);
+            Assert.Equal(listed.Length, listed.Distinct().Count());
+            var stable = listed.Where(k => k.StartsWith("stable")).ToHashSet();
+            Assert.Equal(50_000, stable.Count);
+        }
+    }
+
+    [Fact]
+    public void A_listing_holds_the_lock_for_one_slice_at_a_time()
+    {
+        var store = new KeyValueStore();
+        for (var i = 0; i < 10 * KeyValueStore.ListingSliceSlots; i++) store.Set(Bytes($"k{i}"), Bytes("v"));
+        var cursor = store.StartListing();
+        var keys = new KeyList();
+        var steps = 0;
+        while (store.ContinueListing(cursor, keys))
+        {
+            steps++;
+            Assert.InRange(keys.Count, 0, KeyValueStore.ListingSliceSlots * steps);
+        }
+        store.EndListing(cursor);
+        Assert.True(steps >= 10, $"{steps} slices");
+        Assert.Equal(10 * KeyValueStore.ListingSliceSlots, keys.Count);
+    }
+
+    [Fact]
+    public async Task A_listing_that_does_not_fit_the_clients_budget_is_refused_naming_its_keys_and_the_budget()
+    {
+        var store = new KeyValueStore();
+        for (var i = 0; i < 100_000; i++) store.Set(Bytes($"key:{i:D12}"), Bytes("v"));
+        var reply = new StoreTests.CapturedReply(budget: 1 << 20);
+        await new Listing(store, null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(reply);
+        Assert.Equal([$"ERROR: {Errors.ListingTooLarge(100_000, 1 << 20)}"], reply.Lines);
+        Assert.Equal(0, reply.Reserved);
+
+        // A pattern that keeps few keys fits, however many it reads.
+        var few = new StoreTests.CapturedReply(budget: 1 << 20);
+        await new Listing(store, RedisGlob.Compile("key:00000000009?"u8), ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(few);
+        Assert.Equal(11, few.Lines.Length);
+        // The reply went out a block at a time as it was written.
+        var all = new StoreTests.CapturedReply();
+        await new Listing(store, null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(all);
+        Assert.True(all.Flushes >= 100_000 * 16 / (64 * 1024), $"{all.Flushes} flushes");
+    }
+
+    [Fact]
+    public async Task Over_the_wire_list_and_keys_are_refused_past_the_budget_and_the_server_goes_on()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await using var c = await server.ConnectAsync();
+        var batch = string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set key:{i:D12} v\n"));
+        await c.SendAsync(batch);
+        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await c.ReadAsync());
+        Assert.Equal(Errors.ListingTooLarge(100_000, 1 << 20), Assert.IsType<Reply.Error>(await c.AskAsync("list")).Message);
+        await using var resp = await server.ConnectRespAsync();
+        Assert.Equal("-ERR " + Errors.ListingTooLarge(100_000, 1 << 20), await resp.AskAsync("keys", "*"));
+        Assert.StartsWith("*10[", await resp.AskAsync("keys", "key:00000000001?"));
+        Assert.Equal($"-ERR pattern longer than {RedisGlob.MaxPatternBytes} bytes", await resp.AskAsync("keys", new string('*', RedisGlob.MaxPatternBytes + 1)));
+        Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
+    }
+
+    [Fact]
+    public async Task Twenty_long_listings_leave_threads_for_everyone_else()
+    {
+        // Four pool threads at most: twenty listings that each took a thread for their whole length would leave a ping none.
+        var threads = Math.Max(4, Environment.ProcessorCount);
+        await using var server = await ServerProcess.StartAsync("0", "--threads", threads.ToString());
+        await using var loader = await server.ConnectAsync();
+        await loader.SendAsync(string.Concat(Enumerable.Range(0, 200_000).Select(i => $"set key:{i:D12} v\n")));
+        for (var i = 0; i < 200_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+
+        await using var listers = await server.ConnectManyAsync(20);
+        foreach (var lister in listers) await lister.SendAsync("list\n");
+        await using var bystander = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await bystander.AskAsync("ping"));
+        // The ping was answered before any listing: the listings share a few slots in turn, and wait for them without a thread.
+        Assert.All(listers, lister => Assert.Equal(0, lister.Socket.Available));
+        foreach (var lister in listers) Assert.Equal(200_000, Assert.IsType<Reply.Keys>(await lister.ReadAsync()).Names.Length);
+    }
+
+    [Fact]
+    public async Task A_stop_ends_long_listings_within_its_deadline()
+    {
+        var server = InProcessServer.Start("--resp-port", "0");
+        await using var loader = await server.ConnectAsync();
+        await loader.SendAsync(string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set {new string('b', 200)}{i} v\n")));
+        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+        // The costliest pattern allowed: each key takes about its length times the pattern's.
+        var pattern = "*[" + new string('b', RedisGlob.MaxPatternBytes - 2);
+        await using var listers = new ConnectionGroup(10);
+        var resp = new List<RespConnection>();
+        for (var i = 0; i < 10; i++)
+        {
+            resp.Add(await server.ConnectRespAsync());
+            await resp[^1].SendAsync(RespConnection.Request("keys", pattern));
+        }
+        await using var bystander = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await bystander.AskAsync("ping"));
+        await server.DisposeAsync();
+        foreach (var c in resp) Assert.True(await c.ClosedByServerAsync());
+        Assert.DoesNotContain("still ending", server.Output);
+        foreach (var c in resp) await c.DisposeAsync();
+    }
+}
