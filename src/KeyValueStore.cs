@@ -41,6 +41,9 @@ public sealed class KeyValueStore
     public KeyValueStore(long maxBytes = 0) => this.maxBytes = maxBytes;
 
     public int Count { get { lock (gate) return pairs.Count; } }
+
+    /// <summary>The table's slots: it grew when this changed.</summary>
+    public int Capacity { get { lock (gate) return pairs.Capacity; } }
     public long MaxBytes => maxBytes;
 
     /// <summary>The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.</summary>
