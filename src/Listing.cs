@@ -10,9 +10,9 @@
 // written, a block at a time, so it is never held whole.
 //
 // What a listing guarantees while keys change under it: every key present from its start to its end is
-// listed exactly once; a key set or deleted during it may or may not be. (The table's cursor records the
-// keys that a removal moves from ahead of it to behind it, and starts again when the table grows; keys seen
-// twice are dropped after the sort.)
+// listed exactly once; a key set or deleted during it may or may not be. (The table's cursor is given the
+// keys that a removal moves from ahead of it to behind it, and, when the table grows, every key it has not
+// reached; keys seen twice are dropped after the sort.)
 
 using System.Buffers;
 using System.Diagnostics;

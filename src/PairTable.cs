@@ -157,7 +157,7 @@ internal sealed class PairTable
     {
         for (var i = 0; i < cursor.Moved.Count; i++) keys.Add(cursor.Moved[i]);
         cursor.Moved.Clear();
-        var end = Math.Min(slots.Length, cursor.Position + slotCount);
+        var end = (int)Math.Min(slots.Length, (long)cursor.Position + slotCount);
         for (; cursor.Position < end; cursor.Position++)
             if (slots[cursor.Position] is var slot and not 0) keys.Add(PairAt(slot).KeySpan);
         return cursor.Position < slots.Length;
@@ -266,8 +266,15 @@ internal sealed class PairTable
 
     private void Grow()
     {
-        // Every key changes place: a walk in progress starts again (what it has seen twice is dropped later).
-        foreach (var cursor in cursors) cursor.Position = 0;
+        // Every key changes place: a walk in progress is given the keys it has not reached yet, and is done. (Starting
+        // it again instead would never end while keys are added faster than it walks.) Growth copies every pair's slot
+        // anyway; this copies the keys once more, for the rare walk in progress.
+        foreach (var cursor in cursors)
+        {
+            for (var at = cursor.Position; at < slots.Length; at++)
+                if (slots[at] is var slot and not 0) cursor.Moved.Add(PairAt(slot).KeySpan);
+            cursor.Position = int.MaxValue;
+        }
         var old = slots;
         slots = new long[old.Length + old.Length / 2];
         foreach (var slot in old)
@@ -280,7 +287,7 @@ internal sealed class PairTable
     }
 }
 
-/// <summary>Where a walk over the table is, and the keys a removal moved from ahead of it to behind it.</summary>
+/// <summary>Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given: those a removal moved from ahead of it to behind it, and, when the table grew, all it had not reached.</summary>
 public sealed class TableCursor
 {
     public int Position;
