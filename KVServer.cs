@@ -4,8 +4,8 @@
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
 // Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server:
 // the protocol, the store, the options, the listeners, a connection and its buffers, KV's line handler, the
-// RESP framing, commands and handler (with the glob of KEYS), the clients' memory budget and buffer pool, the
-// password, and the log's queue.
+// RESP framing, commands and handler (with the glob of KEYS and the listings), the clients' memory budget and
+// buffer pool, the password, the log's queue, and the keeper that gives memory back after a burst.
 
 #:include Protocol.cs
 #:include src/KeyValueStore.cs
@@ -24,6 +24,7 @@
 #:include src/BufferPool.cs
 #:include src/PasswordGate.cs
 #:include src/LogQueue.cs
+#:include src/MemoryKeeper.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;
@@ -89,7 +90,8 @@ if (options.ReachableFromOutside && options.Password is null)
     Console.WriteLine($"WARNING: no password, and {server.Endpoint} takes connections from other machines: anyone who can reach it can read and change every key. " +
         "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
 Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
-await server.RunAsync(stopping.Token);
+var keeper = new MemoryKeeper(() => server.HeldBytes, server.TrimBuffers, log.Write);
+await Task.WhenAll(server.RunAsync(stopping.Token), keeper.RunAsync(stopping.Token));
 log.Write("KV server stopped");
 log.Close(KVServer.ShutdownDeadline);
 return 0;

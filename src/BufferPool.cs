@@ -40,6 +40,12 @@ public sealed class BufferPool(long retainBytes)
         return GC.AllocateUninitializedArray<byte>(BlockSize);
     }
 
+    /// <summary>Lets go of the free blocks beyond `keepBytes`: the GC's to collect.</summary>
+    public void Trim(long keepBytes)
+    {
+        while (Volatile.Read(ref retained) > keepBytes && free.TryDequeue(out _)) Interlocked.Add(ref retained, -BlockSize);
+    }
+
     public void Return(byte[] block)
     {
         if (block.Length != BlockSize)

@@ -42,6 +42,9 @@ public sealed class KeyValueStore
 
     public int Count { get { lock (gate) return pairs.Count; } }
 
+    /// <summary>The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.</summary>
+    public long SlabBytes { get { lock (gate) return pairs.SlabBytesHeld; } }
+
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { lock (gate) return pairs.Capacity; } }
     public long MaxBytes => maxBytes;

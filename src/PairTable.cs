@@ -232,7 +232,7 @@ internal sealed class PairTable
         live[index] -= PairAt(slot).Size;
         if (index == filling) return;
         if (live[index] == 0) Drop(index);
-        else if (live[index] * 3 < used[index]) Compact(index);
+        else if (live[index] * 3 < used[index] * 2) Compact(index);
     }
 
     /// <summary>Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.</summary>

@@ -228,6 +228,12 @@ public sealed class KVServer
         _ => peer.ToString()!,
     };
 
+    /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's slabs.</summary>
+    public long HeldBytes => clientMemory.Total + store.SlabBytes;
+
+    /// <summary>Lets go of the buffer blocks kept for reuse beyond `keepBytes` (MemoryKeeper, after a burst).</summary>
+    public void TrimBuffers(long keepBytes) => pool.Trim(keepBytes);
+
     /// <summary>The facts INFO reports over RESP, by section: KV's own, never Redis's.</summary>
     public IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Info()
     {

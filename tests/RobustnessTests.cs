@@ -272,6 +272,38 @@ public class MemoryBudgetTests
     }
 
     [Fact]
+    public async Task Memory_clients_made_the_server_hold_goes_back_once_they_leave()
+    {
+        await using var server = await ServerProcess.StartAsync("0", "--max-client-memory", "128mb");
+        await using (var first = await server.ConnectAsync()) Assert.IsType<Reply.Pong>(await first.AskAsync("ping"));
+        var before = server.ResidentBytes;
+        var chunk = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
+        long peak;
+        await using (var clients = await server.ConnectManyAsync(200))
+        {
+            await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = Programs.Timeout() }, async (client, _) =>
+            {
+                try
+                {
+                    await client.SendAsync("set big ");
+                    for (var sent = 0; sent < 15; sent++) await client.SendAsync(chunk);
+                }
+                catch (IOException) { }
+            });
+            // The server has read what the budget allows (it closes the largest holders past it): the rest of the budget is held.
+            await server.ExpectOutputAsync("disconnected: client memory limit reached", count: 50);
+            peak = server.ResidentBytes;
+        }
+        var collections = Regex.Matches(server.Output, "memory returned").Count;
+        await server.ExpectOutputAsync(@"disconnected: .* \(0 clients\)$");
+        // Once they have all gone, the keeper sees what was held fall, and gives it back.
+        await server.ExpectOutputAsync("memory returned", count: collections + 1);
+        var after = server.ResidentBytes;
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, with 200 unfinished megabyte lines {peak >> 20} MB, after they left {after >> 20} MB");
+        Assert.InRange(after, 1, before + (80L << 20));
+    }
+
+    [Fact]
     public async Task The_store_refuses_a_set_past_max_memory_keeps_every_key_and_a_delete_makes_room()
     {
         await using var server = await ServerProcess.StartAsync("0", "--max-memory", "32mb", "--resp-port", "0");
