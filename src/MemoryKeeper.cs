@@ -19,8 +19,12 @@ namespace KV;
 
 /// <param name="held">What the server knows it holds: the clients' memory and the store's slabs.</param>
 /// <param name="trim">Gives back what the server keeps for reuse beyond `bytes` (its buffer pool).</param>
-public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<string> log)
+/// <param name="resident">The process's resident size (Environment.WorkingSet; a test gives its own, with its own clock).</param>
+public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<string> log, Func<long>? resident = null, TimeProvider? time = null)
 {
+    private readonly Func<long> residentSize = resident ?? (() => Environment.WorkingSet);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
     /// <summary>The change, up in the resident size or down in what is held, that calls for a collection.</summary>
     public const long ChangeBytes = 64L << 20;
 
@@ -29,13 +33,13 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1), Spacing = TimeSpan.FromSeconds(5);
 
-    private long baseline = Environment.WorkingSet, heldPeak;
-    private long lastCollection = Stopwatch.GetTimestamp();
+    private long baseline = long.MaxValue, heldPeak;
+    private long lastCollection = long.MinValue;
     private bool seenLastTime;
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        using var timer = new PeriodicTimer(Interval);
+        using var timer = new PeriodicTimer(Interval, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping)) Look();
@@ -46,7 +50,7 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
     /// <summary>One look: collect when the resident size has grown, or what is held has fallen, by ChangeBytes, two looks running.</summary>
     public void Look()
     {
-        var resident = Environment.WorkingSet;
+        var resident = residentSize();
         var holding = held();
         baseline = Math.Min(baseline, resident);
         heldPeak = Math.Max(heldPeak, holding);
@@ -54,7 +58,7 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
         // Twice running: what was let go a moment ago (a closing connection's buffers) has gone back by then.
         var settled = changed && seenLastTime;
         seenLastTime = changed;
-        if (!settled || Stopwatch.GetElapsedTime(lastCollection) < Spacing) return;
+        if (!settled || (lastCollection != long.MinValue && clock.GetElapsedTime(lastCollection) < Spacing)) return;
         baseline = Collect(resident);
         heldPeak = held();
         seenLastTime = false;
@@ -66,8 +70,8 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
         var started = Stopwatch.GetTimestamp();
         trim(PoolReserveBytes);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        lastCollection = Stopwatch.GetTimestamp();
-        var after = Environment.WorkingSet;
+        lastCollection = clock.GetTimestamp();
+        var after = residentSize();
         log($"memory returned: resident {before >> 20} MB to {after >> 20} MB (a full collection, {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         return after;
     }

@@ -1,5 +1,5 @@
 // tests/ClientMemoryTests.cs: the clients' memory budget on its own, without a server: what a connection holds
-// and reserves, what eviction takes back, and the races between them.
+// and reserves, what eviction takes back, and the races between them; and the keeper that gives memory back.
 
 using KV;
 using Xunit;
@@ -78,5 +78,63 @@ public class ClientMemoryTests
         a.Dispose();
         Assert.Equal(6000, budget.Total);
         Assert.Equal(0, owner.Evictions);
+    }
+}
+
+public class MemoryKeeperTests
+{
+    private sealed class Clock : TimeProvider
+    {
+        public long Ticks;
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+        public override long GetTimestamp() => Ticks;
+    }
+
+    private sealed class Server
+    {
+        public long Resident = 100L << 20, Held, Trims;
+        public readonly Clock Clock = new();
+        public MemoryKeeper Keeper() => new(() => Held, _ => Trims++, _ => { }, () => Resident, Clock);
+    }
+
+    [Fact]
+    public void Memory_is_returned_when_what_is_held_falls_even_if_the_resident_size_did_not_grow()
+    {
+        var server = new Server();
+        var keeper = server.Keeper();
+        keeper.Look();
+        server.Held = 200L << 20;
+        keeper.Look();
+        server.Held = 0;
+        keeper.Look();
+        Assert.Equal(0, server.Trims);
+        keeper.Look();
+        Assert.Equal(1, server.Trims);
+        keeper.Look();
+        keeper.Look();
+        Assert.Equal(1, server.Trims);
+    }
+
+    [Fact]
+    public void Memory_is_returned_when_the_resident_size_grows_and_no_more_often_than_its_spacing()
+    {
+        var server = new Server();
+        var keeper = server.Keeper();
+        keeper.Look();
+        server.Resident += MemoryKeeper.ChangeBytes - 1;
+        keeper.Look();
+        keeper.Look();
+        Assert.Equal(0, server.Trims);
+        server.Resident += 2;
+        keeper.Look();
+        keeper.Look();
+        Assert.Equal(1, server.Trims);
+        server.Resident += 2 * MemoryKeeper.ChangeBytes;
+        keeper.Look();
+        keeper.Look();
+        Assert.Equal(1, server.Trims);
+        server.Clock.Ticks += TimeSpan.TicksPerMinute;
+        keeper.Look();
+        Assert.Equal(2, server.Trims);
     }
 }
