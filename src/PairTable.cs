@@ -10,11 +10,11 @@
 // quarters full.
 //
 // A slab is filled front to back: a pair that is replaced or removed leaves dead bytes behind. A slab whose
-// live bytes fall under a third has its live pairs copied to the slab being filled and is dropped, so dead
-// bytes are at most twice the live ones; a dropped slab is kept for reuse, so that a stream of overwrites
-// allocates nothing. So a pair's bytes are valid only until the next change: every reader copies them under
-// the store's lock. A pair over 8 KiB gets a slab of its own. Not thread-safe: KeyValueStore holds its lock
-// around every call.
+// live bytes fall under two thirds has its live pairs copied to the slab being filled and is dropped, so dead
+// bytes are at most half the live ones, and --max-memory, which counts live bytes, bounds the slabs too (at
+// one and a half times); a dropped slab is kept for reuse, so that a stream of overwrites allocates nothing.
+// So a pair's bytes are valid only until the next change: every reader copies them under the store's lock.
+// A pair over 8 KiB gets a slab of its own. Not thread-safe: KeyValueStore holds its lock around every call.
 
 using System.Buffers.Binary;
 
@@ -225,7 +225,7 @@ internal sealed class PairTable
         freeIndexes.Push(index);
     }
 
-    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once two thirds are.</summary>
+    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once a third are.</summary>
     private void Release(long slot)
     {
         var index = SlabIndex(slot);

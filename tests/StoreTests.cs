@@ -221,6 +221,32 @@ public class StoreTests
     }
 
     [Fact]
+    public void Under_any_churn_the_slabs_hold_at_most_half_again_the_live_bytes()
+    {
+        var table = new PairTable();
+        var model = new Dictionary<string, int>();
+        var random = new Random(5);
+        for (var step = 0; step < 300_000; step++)
+        {
+            var key = $"k{random.Next(20_000)}";
+            if (random.Next(4) == 0)
+            {
+                if (table.Remove(Bytes(key)) is not null) model.Remove(key);
+            }
+            else
+            {
+                var value = new string('v', random.Next(1, 400));
+                Put(table, key, value);
+                model[key] = StoredPair.HeaderBytes + key.Length + value.Length;
+            }
+            if (step % 1000 != 0) continue;
+            long live = model.Values.Sum();
+            // Dead bytes stay under half the live ones, beside the slab being filled and a few kept for reuse.
+            Assert.InRange(table.SlabBytesHeld, live, live * 3 / 2 + 2 * PairTable.SlabBytes);
+        }
+    }
+
+    [Fact]
     public void A_million_pairs_take_their_bytes_and_six_more_in_the_slabs()
     {
         var table = new PairTable();
