@@ -51,8 +51,10 @@ catch (FormatException e)
 if (options.OnSocketThreads) Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
 // The cap: SetMaxThreads refuses one below the core count (or below the minimum), so check what it says.
-// The minimum (one thread a core, ready without waiting for the pool to inject more) must not exceed it.
-var minimum = Math.Min(Environment.ProcessorCount, options.Threads);
+// The minimum (threads ready without waiting for the pool to inject more, which it does only every half second
+// or so) is one a core and one more, so that a thread busy with a long listing's slice never leaves a request
+// waiting, even on one core; it must not exceed the cap.
+var minimum = Math.Min(Environment.ProcessorCount + 1, options.Threads);
 if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads) || !ThreadPool.SetMinThreads(minimum, minimum))
 {
     var cap = options.Threads == 1 ? "1 thread" : $"{options.Threads} threads";

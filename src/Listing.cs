@@ -3,11 +3,12 @@
 // A listing walks the store's table in slices: the lock is held for one slice of slots at a time (the keys
 // in it are copied out), then released, so that a `get` never waits for more than one slice. Matching a
 // pattern, sorting and writing happen outside the lock. Only a few listings work at once (one for every two
-// cores: ListingSlots), each taking a slot for a few milliseconds of work and then giving it to the next, so
-// that listings share the slots in turn and never occupy every pool thread; a listing waiting for a slot holds
-// no thread. The keys gathered are counted against the clients' memory budget as they grow, and a listing
-// that would pass it is refused with an ERROR naming its keys and the budget; the reply is sent as it is
-// written, a block at a time, so it is never held whole.
+// cores: ListingSlots), each taking a slot for a few milliseconds of work (a slice of the walk, the sort, a
+// block of the reply) and then giving it to the next, so that listings share the slots in turn and never
+// occupy every pool thread; a listing waiting for a slot, or for its client to read, holds no thread. The keys
+// gathered are counted against the clients' memory budget as they grow, and a listing that would pass it is
+// refused with an ERROR naming its keys and the budget; the reply is sent a block at a time as it is
+// written, so it is never held whole.
 //
 // What a listing guarantees while keys change under it: every key present from its start to its end is
 // listed exactly once; a key set or deleted during it may or may not be. (The table's cursor is given the
@@ -107,14 +108,24 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                 store.ListingSlots.Release();
             }
             writeCount(context.Output, matching.Count);
-            var sinceSent = 0L;
-            for (var i = 0; i < matching.Count; i++)
+            // Written a block at a time, each in a slot's turn, and sent outside it: a client that reads slowly
+            // holds no slot, and a fast one no thread for longer than a block.
+            for (var next = 0; next < matching.Count;)
             {
-                writeKey(context.Output, matching[i]);
-                sinceSent += matching[i].Length;
-                if (sinceSent < SendEvery) continue;
+                await store.ListingSlots.WaitAsync(cancel);
+                try
+                {
+                    for (var written = 0L; next < matching.Count && written < SendEvery; next++)
+                    {
+                        writeKey(context.Output, matching[next]);
+                        written += matching[next].Length;
+                    }
+                }
+                finally
+                {
+                    store.ListingSlots.Release();
+                }
                 await context.FlushAsync();
-                sinceSent = 0;
             }
             return null;
         }
