@@ -5,7 +5,8 @@
 // pattern, sorting and writing happen outside the lock. Only a few listings work at once (one for every two
 // cores: ListingSlots), each taking a slot for a few milliseconds of work (a slice of the walk, the sort, a
 // block of the reply) and then giving it to the next, so that listings share the slots in turn and never
-// occupy every pool thread; a listing waiting for a slot, or for its client to read, holds no thread. The keys
+// occupy every pool thread; a listing waiting for a slot, or for its client to read, holds no thread. Only a
+// few gather keys at once (ListingsGathering); the others wait their turn to begin, holding nothing. The keys
 // gathered are counted against the clients' memory budget as they grow, and a listing that would pass it is
 // refused with an ERROR naming its keys and the budget; the reply is sent a block at a time as it is
 // written, so it is never held whole.
@@ -22,11 +23,12 @@ using System.Runtime.InteropServices;
 namespace KV;
 
 /// <summary>Keys copied out of the store: their bytes in blocks (none of them a large object), and where each one is.</summary>
-public sealed class KeyList
+/// <param name="expectedCount">Room for this many keys from the start.</param>
+public sealed class KeyList(int expectedCount = 0)
 {
     private const int BlockBytes = 64 * 1024;
     private readonly List<byte[]> blocks = [];
-    private readonly List<long> entries = [];
+    private readonly List<long> entries = new(expectedCount);
     private int used = BlockBytes;
 
     public int Count => entries.Count;
@@ -94,18 +96,27 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
         var cancel = context.Cancellation;
-        var matching = new KeyList();
+        // Without a pattern, the count is known: room for every entry at once, not a list doubling as it goes.
+        var matching = new KeyList(pattern is null ? store.Count : 0);
         try
         {
-            if (!await GatherAsync(matching, context, cancel)) return null;
-            await store.ListingSlots.WaitAsync(cancel);
+            await store.ListingsGathering.WaitAsync(cancel);
             try
             {
-                matching.SortDistinct();
+                if (!await GatherAsync(matching, context, cancel)) return null;
+                await store.ListingSlots.WaitAsync(cancel);
+                try
+                {
+                    matching.SortDistinct();
+                }
+                finally
+                {
+                    store.ListingSlots.Release();
+                }
             }
             finally
             {
-                store.ListingSlots.Release();
+                store.ListingsGathering.Release();
             }
             writeCount(context.Output, matching.Count);
             // Written a block at a time, each in a slot's turn, and sent outside it: a client that reads slowly
