@@ -161,19 +161,6 @@ public class ListingTests
     }
 
     [Fact]
-    public async Task Twenty_listings_at_once_all_fit_a_budget_for_a_few_because_only_a_few_gather_at_a_time()
-    {
-        await using var server = InProcessServer.Start("--max-client-memory", "16mb");
-        await using var loader = await server.ConnectAsync();
-        await loader.SendAsync(string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set key:{i:D12} v\n")));
-        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
-        await using var listers = await server.ConnectManyAsync(20);
-        foreach (var lister in listers) await lister.SendAsync("list\n");
-        var replies = await Task.WhenAll(listers.Select(lister => lister.ReadAsync()));
-        Assert.All(replies, reply => Assert.Equal(100_000, Assert.IsType<Reply.Keys>(reply).Names.Length));
-    }
-
-    [Fact]
     public async Task A_stop_ends_long_listings_within_its_deadline()
     {
         var server = InProcessServer.Start("--resp-port", "0");
