@@ -92,6 +92,9 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
     /// <summary>What this listing has counted against the clients' budget so far.</summary>
     private long reserved;
 
+    private static readonly TimeSpan ClientCheck = TimeSpan.FromMilliseconds(500);
+    private const string ClosedByClient = "closed by the client during a listing";
+
     /// <summary>Gathers, sorts and writes the keys; an ERROR instead when they would not fit in the clients' budget.</summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
@@ -100,7 +103,9 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
         var matching = new KeyList(pattern is null ? store.Count : 0);
         try
         {
-            await store.ListingsGathering.WaitAsync(cancel);
+            // Waiting for its turn, it looks now and then whether its client is still there to read the reply.
+            while (!await store.ListingsGathering.WaitAsync(ClientCheck, cancel))
+                if (context.ClientGone) return ClosedByClient;
             try
             {
                 if (!await GatherAsync(matching, context, cancel)) return null;
@@ -179,6 +184,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                 {
                     store.ListingSlots.Release();
                 }
+                if (context.ClientGone) return false;
                 var needed = matching.Footprint + walked.Footprint - reserved;
                 if (needed <= 0) continue;
                 if (!context.TryReserve(needed))

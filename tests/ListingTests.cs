@@ -161,6 +161,23 @@ public class ListingTests
     }
 
     [Fact]
+    public async Task A_listing_whose_client_has_left_is_dropped_not_done()
+    {
+        await using var server = InProcessServer.Start();
+        await using var loader = await server.ConnectAsync();
+        await loader.SendAsync(string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set key:{i:D12} v\n")));
+        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+        for (var i = 0; i < 20; i++)
+        {
+            await using var gone = await server.ConnectAsync();
+            await gone.SendAsync("list\n");
+        }
+        // Each one notices, in its turn or between two slices, that nobody will read its keys: none is written to a closed socket.
+        await server.ExpectOutputAsync(@"disconnected: closed by the client \(\d+ clients?\)$", count: 20);
+        Assert.Equal(0, server.Server.ConnectedClients - 1);
+    }
+
+    [Fact]
     public async Task A_stop_ends_long_listings_within_its_deadline()
     {
         var server = InProcessServer.Start("--resp-port", "0");

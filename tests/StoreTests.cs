@@ -40,6 +40,7 @@ public class StoreTests
             return ValueTask.CompletedTask;
         }
         public void WriteError(string message) => ReplyWriter.Error(Written, message);
+        public bool ClientGone => false;
         public string[] Lines => Encoding.UTF8.GetString(Written.WrittenSpan).Split('\n')[..^1];
     }
 
