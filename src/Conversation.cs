@@ -66,9 +66,6 @@ public interface IReplyContext
 
     /// <summary>Writes an error line in the protocol's words.</summary>
     void WriteError(string message);
-
-    /// <summary>True when the client has closed its side with nothing left unread: nobody will read the reply.</summary>
-    bool ClientGone { get; }
 }
 
 /// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
@@ -330,21 +327,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
 
-    bool IReplyContext.ClientGone
-    {
-        get
-        {
-            try
-            {
-                // Readable with nothing to read is the end of the stream (or a reset).
-                return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return true;
-            }
-        }
-    }
 
     private async Task EndAsync(string reason)
     {

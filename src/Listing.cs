@@ -9,7 +9,9 @@
 // few gather keys at once (ListingsGathering); the others wait their turn to begin, holding nothing. The keys
 // gathered are counted against the clients' memory budget as they grow, and a listing that would pass it is
 // refused with an ERROR naming its keys and the budget; the reply is sent a block at a time as it is
-// written, so it is never held whole.
+// written, so it is never held whole. A client that closes its side while its listing waits is still
+// answered: TCP cannot tell one that left from one that only stopped sending and still reads (`nc -N`);
+// one that left is noticed when the first block of the reply is refused.
 //
 // What a listing guarantees while keys change under it: every key present from its start to its end is
 // listed exactly once; a key set or deleted during it may or may not be. (The table's cursor is given the
@@ -92,8 +94,6 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
     /// <summary>What this listing has counted against the clients' budget so far.</summary>
     private long reserved;
 
-    private static readonly TimeSpan ClientCheck = TimeSpan.FromMilliseconds(500);
-    private const string ClosedByClient = "closed by the client during a listing";
 
     /// <summary>Gathers, sorts and writes the keys; an ERROR instead when they would not fit in the clients' budget.</summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
@@ -103,9 +103,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
         var matching = new KeyList(pattern is null ? store.Count : 0);
         try
         {
-            // Waiting for its turn, it looks now and then whether its client is still there to read the reply.
-            while (!await store.ListingsGathering.WaitAsync(ClientCheck, cancel))
-                if (context.ClientGone) return ClosedByClient;
+            await store.ListingsGathering.WaitAsync(cancel);
             try
             {
                 if (!await GatherAsync(matching, context, cancel)) return null;
@@ -184,7 +182,6 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                 {
                     store.ListingSlots.Release();
                 }
-                if (context.ClientGone) return false;
                 var needed = matching.Footprint + walked.Footprint - reserved;
                 if (needed <= 0) continue;
                 if (!context.TryReserve(needed))

@@ -40,7 +40,6 @@ public class StoreTests
             return ValueTask.CompletedTask;
         }
         public void WriteError(string message) => ReplyWriter.Error(Written, message);
-        public bool ClientGone => false;
         public string[] Lines => Encoding.UTF8.GetString(Written.WrittenSpan).Split('\n')[..^1];
     }
 
