@@ -3,7 +3,7 @@
 //
 // It reads commands from standard input, validates each one with Protocol.cs's parser before sending it
 // (an invalid line prints `ERROR: ...` and is not sent), sends the line as typed, reads one reply with
-// Protocol.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
+// src/ReplyReader.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
 // On a terminal it shows a banner and the prompt `KVClient> `; with standard input redirected it prints
 // only each command's output, so a script's transcript is exactly its replies. `help` needs no server.
 // The includes are the whole client: the protocol, the reply reader, the output formats, the connection,

@@ -29,7 +29,6 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
     public int ValueLength => BinaryPrimitives.ReadInt32LittleEndian(Slab.AsSpan(Offset + 2));
     public int Size => HeaderBytes + KeyLength + ValueLength;
     public ReadOnlySpan<byte> KeySpan => Slab.AsSpan(Offset + HeaderBytes, KeyLength);
-    public ReadOnlyMemory<byte> Key => Slab.AsMemory(Offset + HeaderBytes, KeyLength);
     public ReadOnlyMemory<byte> Value => Slab.AsMemory(Offset + HeaderBytes + KeyLength, ValueLength);
 
     /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>

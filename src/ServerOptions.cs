@@ -81,6 +81,8 @@ public sealed record ServerOptions(
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
+        if (options.RespPort is { } resp && resp == options.Port && resp != 0)
+            throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;
     }
 

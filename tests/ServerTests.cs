@@ -216,6 +216,17 @@ public class ServerProcessTests
     }
 
     [Fact]
+    public async Task The_same_port_for_both_protocols_is_its_own_error()
+    {
+        // Refused as the arguments are read, before anything listens: the number is any free one.
+        await using var free = InProcessServer.Start();
+        var port = free.Port.ToString();
+        await using var server = await ServerProcess.LaunchAsync(port, "--resp-port", port);
+        Assert.Equal(2, await server.ExitCodeAsync(Programs.Patience));
+        Assert.StartsWith($"ERROR: --resp-port {port} is the same port as KV's own protocol (give each its own port)", server.Output);
+    }
+
+    [Fact]
     public async Task A_port_in_use_prints_an_error_and_exits_1()
     {
         await using var first = InProcessServer.Start();
