@@ -31,6 +31,8 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KV;
 
+const int Sigint = 2;
+
 ServerOptions options;
 try
 {
@@ -77,6 +79,10 @@ catch (ListenException e)
     return 1;
 }
 
+// A shell starts a background job with SIGINT ignored, and .NET leaves an ignored signal ignored: `kill -INT`
+// would do nothing. The server is stopped by SIGINT however it was started, so the default comes back first.
+if (!OperatingSystem.IsWindows()) RestoreDefault(Sigint);
+
 using var stopping = new CancellationTokenSource();
 void Stop(PosixSignalContext context)
 {
@@ -97,3 +103,6 @@ await Task.WhenAll(server.RunAsync(stopping.Token), keeper.RunAsync(stopping.Tok
 log.Write("KV server stopped");
 log.Close(KVServer.ShutdownDeadline);
 return 0;
+
+[DllImport("libc", EntryPoint = "signal")]
+static extern nint RestoreDefault(int signal, nint handler = 0 /* SIG_DFL */);

@@ -3,6 +3,7 @@
 // (ServerProcessTests).
 
 using System.Text;
+using System.Diagnostics;
 using KV;
 using Xunit;
 
@@ -213,6 +214,32 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync(arguments.Split(' '));
         Assert.Equal(2, await server.ExitCodeAsync(Programs.Patience));
         Assert.StartsWith("ERROR: ", server.Output);
+    }
+
+    [Fact]
+    public async Task Sigint_stops_a_server_started_with_sigint_ignored_as_a_background_job_is()
+    {
+        var dll = await Programs.DllAsync("KVServer.cs");
+        var info = Programs.StartInfo();
+        info.FileName = "bash";
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"trap '' INT; exec dotnet '{dll}' 0 --bind 127.0.0.1");
+        using var process = Process.Start(info)!;
+        try
+        {
+            _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            string? line;
+            do line = await process.StandardOutput.ReadLineAsync(Programs.Timeout());
+            while (line is not null && !line.StartsWith("KV server listening on "));
+            Programs.Signal(process, Programs.SIGINT);
+            await process.WaitForExitAsync(Programs.Timeout());
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("KV server stopped", await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
     }
 
     [Fact]
