@@ -133,6 +133,8 @@ public static class Errors
 
     public static string UnknownCommand(ReadOnlySpan<byte> name) => $"unknown command '{Echo(name)}' (type 'help')";
     public static string WrongArguments(CommandSpec command) => $"wrong arguments for '{command.Name}' (usage: {command.Usage})";
+    public static string TabAfterKey(CommandSpec command) =>
+        $"a tab in the key: one space separates the key from the value (usage: {command.Usage})";
     public const string LeadingSpace = "the line starts with a space (write the command first; type 'help')";
     public static string ExtraSpace(CommandSpec command) => $"unexpected extra space (one space separates each argument; usage: {command.Usage})";
     public static string UnknownFlag(CommandSpec command, ReadOnlySpan<byte> flag) =>
@@ -216,6 +218,8 @@ public static class RequestParser
     {
         var keyEnd = rest.IndexOf((byte)' ');
         if (keyEnd == 0) return Invalid(Errors.ExtraSpace(command));
+        // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
+        if (rest[..(keyEnd < 0 ? rest.Length : keyEnd)].Contains((byte)'\t')) return Invalid(Errors.TabAfterKey(command));
         if (keyEnd < 0) return Invalid(Errors.WrongArguments(command));
         var key = rest[..keyEnd];
         if (KeyError(command, key) is { } error) return Invalid(error);

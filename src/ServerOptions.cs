@@ -23,21 +23,23 @@ public sealed record ServerOptions(
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
           --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
-          --password PASSWORD  every connection must `auth PASSWORD` first (default: KV_PASSWORD, else none)
+          --password PASSWORD  every connection must give it first, with: auth PASSWORD (default: the
+                               environment variable KV_PASSWORD, else no password)
           --max-memory SIZE    the most the store holds; a set past it is refused (default: half the memory
                                the runtime sees; 0: unlimited). SIZE: bytes, or 100kb, 64mb, 2gb (1k = 1000)
           --max-client-memory SIZE
-                               the most all clients' unfinished requests and unsent replies hold together;
-                               past it the largest is closed (default: a sixteenth of that memory; 0: unlimited)
+                               the most all clients' unfinished requests, unsent replies and listings hold
+                               together; past it the largest is closed, and a listing that would not fit is
+                               refused (default: a sixteenth of that memory; 0: unlimited)
           --max-clients N      clients connected at once; one more gets an ERROR and is closed (default 16384)
           --max-line-bytes N   longest request line; a longer one gets an ERROR and is closed (default 1048576)
           --idle-timeout S     close a client that completes no request, or reads none of its replies, for S
                                seconds (default 0: never)
           --request-timeout S  a request must finish arriving within S seconds, or it gets an ERROR and the
                                connection closes (default 60; 0: never)
-          --threads N          the thread-pool cap, ThreadPool.SetMaxThreads (default max(16, 4 x cores))
-          --on-socket-threads  opt-in: run each request on the thread that saw its socket ready, not on the
-                               ThreadPool (faster; not what the assignment asks, so off by default)
+          --threads N          the most threads the server's pool may have (default: 16, or 4 a core if more)
+          --on-socket-threads  run each request on the thread that saw its socket ready, not on the pool:
+                               faster, but one slow request holds up the others (default: off)
           --help               this text
         """;
 

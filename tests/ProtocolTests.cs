@@ -134,6 +134,8 @@ public class ParserTests
     [InlineData("set k", "wrong arguments for 'set'")]
     [InlineData("set  k v", "unexpected extra space")]
     [InlineData("set k v\r", "the value contains a CR or LF")]
+    [InlineData("set k\tv", "a tab in the key: one space separates the key from the value (usage: set KEY VALUE)")]
+    [InlineData("set k\tv w", "a tab in the key: one space separates")]
     [InlineData("set k a\rb", "the value contains a CR or LF")]
     [InlineData("del", "wrong arguments for 'del' (usage: del KEY)")]
     [InlineData("del k --json", "wrong arguments for 'del'")]
