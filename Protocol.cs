@@ -42,6 +42,9 @@ public sealed record CommandSpec(
 {
     public ReadOnlyMemory<byte> NameUtf8 { get; } = Encoding.ASCII.GetBytes(Name);
 
+    /// <summary>Served to a connection that has not given the server's password yet (the one list of them).</summary>
+    public bool BeforeAuth { get; init; }
+
     /// <summary>What follows the name, one word an argument: `KEY [--xml|--json|--yml]` (the client's hint shows it).</summary>
     public ImmutableArray<string> ArgumentWords { get; } =
     [
@@ -94,16 +97,16 @@ public static class Commands
             "KEYS <n>, then n lines with one key each"),
         new(CommandKind.Ping, "ping", ArgumentShape.None, TakesFormat: false,
             "check that the server answers",
-            "PONG"),
+            "PONG") { BeforeAuth = true },
         new(CommandKind.Help, "help", ArgumentShape.OptionalCommand, TakesFormat: false,
             "show every command, or one command",
-            "HELP <n>, then n lines with one command each"),
+            "HELP <n>, then n lines with one command each") { BeforeAuth = true },
         new(CommandKind.Exit, "exit", ArgumentShape.None, TakesFormat: false,
             "close the connection (the client then ends)",
-            "BYE, then the server closes the connection"),
+            "BYE, then the server closes the connection") { BeforeAuth = true },
         new(CommandKind.Auth, "auth", ArgumentShape.Secret, TakesFormat: false,
             "give the server's password (needed first when it has one)",
-            "OK, or ERROR: wrong password"),
+            "OK, or ERROR: wrong password") { BeforeAuth = true },
     ];
 
     public static CommandSpec? Find(ReadOnlySpan<byte> name)
@@ -130,11 +133,9 @@ public static class Commands
 public static class Errors
 {
     public const int MaxEchoedCharacters = 40;
-
     public static string UnknownCommand(ReadOnlySpan<byte> name) => $"unknown command '{Echo(name)}' (type 'help')";
     public static string WrongArguments(CommandSpec command) => $"wrong arguments for '{command.Name}' (usage: {command.Usage})";
-    public static string TabAfterKey(CommandSpec command) =>
-        $"a tab in the key: one space separates the key from the value (usage: {command.Usage})";
+    public static string TabAfterKey(CommandSpec command) => $"a tab in the key: one space separates the key from the value (usage: {command.Usage})";
     public const string LeadingSpace = "the line starts with a space (write the command first; type 'help')";
     public static string ExtraSpace(CommandSpec command) => $"unexpected extra space (one space separates each argument; usage: {command.Usage})";
     public static string UnknownFlag(CommandSpec command, ReadOnlySpan<byte> flag) =>
@@ -152,8 +153,7 @@ public static class Errors
     public static string TooManyClients(int max) => $"too many clients (max {max})";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
-    public static string ListingTooLarge(long keys, long budget) =>
-        $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} bytes (--max-client-memory)";
+    public static string ListingTooLarge(long keys, long budget) => $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} bytes (--max-client-memory)";
     public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
     public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
     public const string WrongPassword = "wrong password";

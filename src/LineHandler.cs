@@ -66,7 +66,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
             ReplyWriter.Error(output, error);
             return false;
         }
-        if (!access.Authenticated && request.Command?.Kind is not (null or CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
+        if (!access.Authenticated && request.Command is { BeforeAuth: false })
         {
             ReplyWriter.Error(output, Errors.AuthenticationRequired);
             return false;

@@ -1,6 +1,6 @@
 // src/PasswordGate.cs: the server's password (--password or KV_PASSWORD), checked the same way for both
-// protocols: ConnectionAccess is one connection's side of it. Until a connection gives it, only `auth`,
-// `help`, `ping` and `exit` are served.
+// protocols: ConnectionAccess is one connection's side of it. Until a connection gives it, only the commands
+// its protocol's table marks BeforeAuth are served (`auth`, `help`, `ping`, `exit`; RESP's AUTH, HELLO, PING, QUIT).
 //
 // The comparison is constant-time (of two SHA-256 digests, so that even the length does not show). Guessing
 // is slowed per client address, not per connection, so that opening more connections buys no more guesses:

@@ -15,6 +15,10 @@ namespace KV;
 public sealed record RespCommand(string Name, int Arity, string Summary, Action<RespSession, RespArguments, IBufferWriter<byte>> Run)
 {
     public ReadOnlyMemory<byte> NameUtf8 { get; } = Encoding.ASCII.GetBytes(Name);
+
+    /// <summary>Served before the password is given: KV's own list (auth, ping, and QUIT for exit), plus HELLO, which may carry AUTH.</summary>
+    public bool BeforeAuth { get; init; }
+
     public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
 }
 
@@ -53,7 +57,7 @@ public static class RespCommands
 {
     public static readonly ImmutableArray<RespCommand> All =
     [
-        new("ping", -1, "PONG, or the message given, as it came", Ping),
+        new("ping", -1, "PONG, or the message given, as it came", Ping) { BeforeAuth = true },
         new("echo", 2, "the message, byte for byte", (_, args, output) => RespReply.Bulk(output, args.Sequence(1))),
         new("get", 2, "the value, or nil", Get),
         new("set", -3, "store a value; NX only if absent, XX only if present, GET returns the old value", Set),
@@ -63,17 +67,14 @@ public static class RespCommands
         new("exists", -2, "how many of the keys exist", Exists),
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
-        new("quit", 1, "OK, then the server closes the connection", Quit),
+        new("quit", 1, "OK, then the server closes the connection", Quit) { BeforeAuth = true },
         new("select", 2, "database 0 is the only one", Select),
         new("info", -1, "KV's own facts: sections server, clients, keyspace", Info),
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
-        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello),
+        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello) { BeforeAuth = true },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
-        new("auth", -2, "AUTH password, or AUTH default password: the server's password", Auth),
+        new("auth", -2, "AUTH password, or AUTH default password: the server's password", Auth) { BeforeAuth = true },
     ];
-
-    /// <summary>What a client may send before it has given the password: as KV's own protocol, plus HELLO.</summary>
-    private static readonly string[] BeforeAuthentication = ["auth", "hello", "ping", "quit"];
 
     private const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
 
@@ -93,7 +94,7 @@ public static class RespCommands
             RespReply.Error(output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
             return null;
         }
-        if (!session.Access.Authenticated && !BeforeAuthentication.Contains(command.Name))
+        if (!session.Access.Authenticated && !command.BeforeAuth)
         {
             RespReply.Error(output, "Authentication required.", prefix: "NOAUTH");
             return null;

@@ -131,7 +131,7 @@ public sealed class StoreModel(string prefix, string? password = null)
 
     private string Expect(Request request)
     {
-        if (!lineAuthenticated && request.Command.Kind is not (CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Exit))
+        if (!lineAuthenticated && !request.Command.BeforeAuth)
             return "ERROR: " + Errors.AuthenticationRequired;
         switch (request.Command.Kind)
         {
@@ -173,7 +173,7 @@ public sealed class StoreModel(string prefix, string? password = null)
         var arguments = request.Skip(1).ToArray();
         var name = request[0].ToLowerInvariant();
         var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo" or "auth";
-        if (!respAuthenticated && known && name is not ("auth" or "ping")) return "-NOAUTH Authentication required.";
+        if (!respAuthenticated && known && RespCommands.Find(Encoding.ASCII.GetBytes(name)) is { BeforeAuth: false }) return "-NOAUTH Authentication required.";
         switch (name, arguments)
         {
             case ("auth", [var given]) when password is not null:
