@@ -39,11 +39,13 @@ public abstract record Completion
     /// <summary>The dim hint after a line that starts with a known command: the arguments still to type.</summary>
     public static string Hint(string text)
     {
-        var words = text.Split(' ');
-        if (Commands.Find(words[0]) is not { } command) return "";
-        var typed = words.Length - 1;
+        var space = text.IndexOf(' ');
+        if (Commands.Find(space < 0 ? text : text[..space]) is not { } command) return "";
+        // The spaces typed, counted only as far as the command has words to hint (a pasted value may have thousands).
+        var typed = 0;
+        for (var at = space; at >= 0 && typed <= command.ArgumentWords.Length; at = text.IndexOf(' ', at + 1)) typed++;
         // After a space, the word that goes there is still hinted; a word being typed counts as given.
-        var afterSpace = typed > 0 && words[^1].Length == 0;
+        var afterSpace = typed > 0 && text.EndsWith(' ');
         var rest = string.Join(' ', command.ArgumentWords.Skip(afterSpace ? typed - 1 : typed));
         return rest.Length == 0 ? "" : afterSpace ? rest : " " + rest;
     }

@@ -56,10 +56,19 @@ public sealed class EditBuffer
 
     private int Next(int index) => index >= Text.Length ? index : index + StringInfo.GetNextTextElementLength(Text.AsSpan(index));
 
+    /// <summary>No user-perceived character is longer than this many chars (an emoji family is eleven).</summary>
+    private const int LongestCharacter = 64;
+
+    /// <summary>
+    /// The boundary before `index`: characters are found walking forward, as only forward is defined, but from a
+    /// little before it rather than from the start, so that a Left or Backspace costs the same on a long line.
+    /// </summary>
     private int Previous(int index)
     {
-        var boundary = 0;
-        for (var at = 0; at < index; at = Next(at)) boundary = at;
+        var at = Math.Max(0, index - LongestCharacter);
+        if (at > 0 && char.IsLowSurrogate(Text[at])) at--;
+        var boundary = at;
+        for (; at < index; at = Next(at)) boundary = at;
         return boundary;
     }
 }

@@ -150,10 +150,10 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         var promptWidth = Terminal.Width(prompt);
         // A pseudo-terminal nobody sized reports 0 columns: assume the classic 80.
         var room = (columns() is > 0 and var width ? Math.Max(width, 20) : 80) - promptWidth - 1;
-        var start = 0;
-        while (Terminal.Width(text.AsSpan(start, line.Cursor - start)) > room) start += NextElement(text, start);
-        var end = start;
-        while (end < text.Length && Terminal.Width(text.AsSpan(start, end - start + NextElement(text, end))) <= room) end += NextElement(text, end);
+        var start = VisibleStart(text, line.Cursor, room);
+        var (end, shown) = (start, 0);
+        for (var next = 0; end < text.Length && shown + Terminal.Width(text.AsSpan(end, next = NextElement(text, end))) <= room; end += next)
+            shown += Terminal.Width(text.AsSpan(end, next));
 
         var row = new StringBuilder("\r").Append(prompt);
         Paint(row, text, start, end);
@@ -182,6 +182,27 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
             if (known && i == wordEnd - 1) row.Append(Terminal.Reset);
         }
         if (known && end < wordEnd) row.Append(Terminal.Reset);
+    }
+
+    /// <summary>
+    /// Where the visible part begins: as far left of the cursor as fits in `room` columns. Measured from the cursor
+    /// back, over the few characters that can fit, so a key costs the same whatever the line's length.
+    /// </summary>
+    private static int VisibleStart(string text, int cursor, int room)
+    {
+        // A column holds at least one char, a character at most 64: more than this cannot fit.
+        var from = Math.Max(0, cursor - 2 * room - 64);
+        if (from > 0 && char.IsLowSurrogate(text[from])) from--;
+        var starts = new List<int>();
+        for (var at = from; at < cursor; at += NextElement(text, at)) starts.Add(at);
+        var (start, width) = (cursor, 0);
+        for (var i = starts.Count - 1; i >= 0; i--)
+        {
+            width += Terminal.Width(text.AsSpan(starts[i], start - starts[i]));
+            if (width > room) break;
+            start = starts[i];
+        }
+        return start;
     }
 
     private static int NextElement(string text, int index) =>
