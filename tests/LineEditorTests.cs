@@ -301,4 +301,21 @@ public class LongLineTests
         Assert.Equal("set k " + value, await edited.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken));
         TestContext.Current.SendDiagnosticMessage($"21,000 keys on a 20,000-character line: {clock.ElapsedMilliseconds} ms");
     }
+
+    [Fact]
+    public async Task Left_across_a_fifty_thousand_character_line_steps_by_characters_without_walking_from_the_start()
+    {
+        var text = string.Concat(Enumerable.Repeat("ab😀e\u0301", 10_000));
+        var line = new EditBuffer();
+        line.Set(text);
+        var walk = Task.Run(() =>
+        {
+            var steps = 0;
+            for (; line.Cursor > 0; steps++) line.Left();
+            return steps;
+        }, TestContext.Current.CancellationToken);
+        // 40,000 characters (an emoji and an accented e are one each). Walking from the start on every Left is
+        // quadratic: about a minute here; from a little before the cursor, milliseconds.
+        Assert.Equal(40_000, await walk.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
 }
