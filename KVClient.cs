@@ -3,22 +3,16 @@
 //
 // It reads commands from standard input, validates each one with Protocol.cs's parser before sending it
 // (an invalid line prints `ERROR: ...` and is not sent), sends the line as typed, reads one reply with
-// src/ReplyReader.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
+// src/client/ReplyReader.cs's ReplyReader and prints it: plain, or as XML, JSON or YAML for `--xml|--json|--yml`.
 // On a terminal it shows a banner and the prompt `KVClient> `; with standard input redirected it prints
 // only each command's output, so a script's transcript is exactly its replies. `help` needs no server.
-// The includes are the whole client: the protocol, the reply reader, the output formats, the connection,
-// and the line editor (terminal, edit buffer, history, completion) for a person at a terminal.
+// The includes are the whole client, a folder a role: the protocol; src/client (the parsed request, the reply
+// reader, the output formats, the connection); and src/client/editor, the line editor for a person at a
+// terminal (the terminal, the edit buffer, history, completion).
 
 #:include Protocol.cs
-#:include src/Request.cs
-#:include src/ReplyReader.cs
-#:include src/Formats.cs
-#:include src/ClientConnection.cs
-#:include src/Terminal.cs
-#:include src/EditBuffer.cs
-#:include src/History.cs
-#:include src/Completion.cs
-#:include src/LineEditor.cs
+#:include src/client/*.cs
+#:include src/client/editor/*.cs
 
 using System.Buffers;
 using System.IO.Pipelines;

@@ -2,29 +2,15 @@
 // KVServer.cs: the server's start-up. `dotnet KVServer.cs [PORT]`, options after `--` (ServerOptions.Usage).
 //
 // Its job is what only a process has: the command line, the thread-pool cap, the listening socket's errors,
-// Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server:
-// the protocol, the store, the options, the listeners, a connection and its buffers, KV's line handler, the
-// RESP framing, commands and handler (with the glob of KEYS and the listings), the clients' memory budget and
-// buffer pool, the password, the log's queue, and the keeper that gives memory back after a burst.
+// Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server,
+// a folder a role: the protocol; the store (src/store: the data and its table); the serving (src/server: the
+// options, the listeners, a connection and its buffers, KV's line handler, listings, the clients' memory
+// budget, the password, the log, the memory keeper); and Redis's protocol (src/resp).
 
 #:include Protocol.cs
-#:include src/KeyValueStore.cs
-#:include src/PairTable.cs
-#:include src/ServerOptions.cs
-#:include src/Server.cs
-#:include src/Conversation.cs
-#:include src/ConnectionBuffers.cs
-#:include src/LineHandler.cs
-#:include src/RespFraming.cs
-#:include src/RespCommands.cs
-#:include src/RespHandler.cs
-#:include src/RedisGlob.cs
-#:include src/Listing.cs
-#:include src/ClientMemory.cs
-#:include src/BufferPool.cs
-#:include src/PasswordGate.cs
-#:include src/LogQueue.cs
-#:include src/MemoryKeeper.cs
+#:include src/store/*.cs
+#:include src/server/*.cs
+#:include src/resp/*.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;

@@ -2,7 +2,7 @@
 //
 //   1. the command table (names, arguments, flags, usage, help, wire reply), with every error text beside it;
 //   2. a request line becomes a typed request or one precise `ERROR: ...` (RequestParser);
-//   3. lines are framed (LineFraming) and replies written (ReplyWriter); src/ReplyReader.cs reads them back.
+//   3. lines are framed (LineFraming) and replies written (ReplyWriter); src/client/ReplyReader.cs reads them back.
 // Nothing else lists the commands: the parser, `help`, the client and the tests all read the table.
 //
 // Every program includes this file, so the build properties they share live here: the JIT optimizer on (plain

@@ -15,7 +15,11 @@
 // so they include all of src/.
 
 #:include Protocol.cs
-#:include src/*.cs
+#:include src/store/*.cs
+#:include src/server/*.cs
+#:include src/resp/*.cs
+#:include src/client/*.cs
+#:include src/client/editor/*.cs
 #:include tests/*.cs
 #:package xunit.v3@4.0.2
 #:package StackExchange.Redis@3.4.35

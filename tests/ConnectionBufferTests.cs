@@ -1,4 +1,4 @@
-// tests/ConnectionBufferTests.cs: unit tests of src/ConnectionBuffers.cs, the input and output buffers between a
+// tests/ConnectionBufferTests.cs: unit tests of src/server/ConnectionBuffers.cs, the input and output buffers between a
 // connection's socket and its protocol handler: requests across blocks, blocks given back, replies larger than
 // a block, and a send the client is slow to take.
 

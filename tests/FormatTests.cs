@@ -1,4 +1,4 @@
-// tests/FormatTests.cs: unit tests of src/Formats.cs: every format is parsed back by its own library.
+// tests/FormatTests.cs: unit tests of src/client/Formats.cs: every format is parsed back by its own library.
 
 using System.Text;
 using System.Text.Json;

@@ -1,6 +1,6 @@
 // tests/Harness.Clients.cs: what talks to a server in the tests, and what predicts its answers.
 //
-// Connection is one raw TCP connection reading replies with src/ReplyReader.cs's ReplyReader; ClientProcess is the
+// Connection is one raw TCP connection reading replies with src/client/ReplyReader.cs's ReplyReader; ClientProcess is the
 // real KVClient with redirected standard input (TerminalSession: on a pseudo-terminal); FakeServer plays a
 // server by hand, to test the client alone; StoreModel predicts every reply of a client that owns its keys.
 
@@ -13,7 +13,7 @@ using System.Text;
 using KV;
 using Xunit;
 
-/// <summary>One raw TCP connection to a server, reading replies with src/ReplyReader.cs's ReplyReader.</summary>
+/// <summary>One raw TCP connection to a server, reading replies with src/client/ReplyReader.cs's ReplyReader.</summary>
 public sealed class Connection : IAsyncDisposable
 {
     public Socket Socket { get; }

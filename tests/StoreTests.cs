@@ -1,4 +1,4 @@
-// tests/StoreTests.cs: unit tests of src/KeyValueStore.cs, alone and under many threads.
+// tests/StoreTests.cs: unit tests of src/store/KeyValueStore.cs, alone and under many threads.
 
 using System.Buffers;
 using System.Runtime.CompilerServices;

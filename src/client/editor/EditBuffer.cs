@@ -1,4 +1,4 @@
-// src/EditBuffer.cs: the line being edited and the cursor in it, with every editing operation of the line
+// src/client/editor/EditBuffer.cs: the line being edited and the cursor in it, with every editing operation of the line
 // editor. No terminal here: each operation is a plain function of the text, so the tests call them directly.
 //
 // The cursor moves, and Backspace and Delete remove, one whole user-perceived character (a grapheme

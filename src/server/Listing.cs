@@ -1,4 +1,4 @@
-// src/Listing.cs: `list` and `KEYS`, done so that no listing holds the others up, however many keys.
+// src/server/Listing.cs: `list` and `KEYS`, done so that no listing holds the others up, however many keys.
 //
 // A listing walks the store's table in slices: the lock is held for one slice of slots at a time (the keys
 // in it are copied out), then released, so that a `get` never waits for more than one slice. Matching a

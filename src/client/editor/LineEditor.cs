@@ -1,4 +1,4 @@
-// src/LineEditor.cs: the client's line editor at a terminal: keys in, one line out, the screen kept in step.
+// src/client/editor/LineEditor.cs: the client's line editor at a terminal: keys in, one line out, the screen kept in step.
 //
 // Written over Console.ReadKey rather than RadLine (see README, "The line editor"): a redraw of one row per
 // key, scrolled sideways when the line is wider than the terminal, as redis-cli's linenoise does. Keys:

@@ -1,4 +1,4 @@
-// src/Completion.cs: what Tab completes and what the dim hint after the cursor shows, both read from the
+// src/client/editor/Completion.cs: what Tab completes and what the dim hint after the cursor shows, both read from the
 // command table, so that a new command is completed and hinted without a line written here.
 //
 // Tab completes a command name, a format flag, or the command after `help`. In the VALUE of `set` it is a

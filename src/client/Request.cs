@@ -1,4 +1,4 @@
-// src/Request.cs: a parsed request line that owns its text (strings, not spans of a buffer): what the client
+// src/client/Request.cs: a parsed request line that owns its text (strings, not spans of a buffer): what the client
 // holds on to between reading a line and rendering its reply, and what the tests compare. The server never
 // needs one; it parses spans of its buffer with RequestParser and answers at once.
 

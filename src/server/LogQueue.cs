@@ -1,4 +1,4 @@
-// src/LogQueue.cs: the server's log, written so that it never holds a request up. A request's thread only
+// src/server/LogQueue.cs: the server's log, written so that it never holds a request up. A request's thread only
 // stamps the line with the time and puts it in a bounded queue; one thread of the log's own writes the queue
 // out. When the output is slow or stuck (a terminal paused with Ctrl+S, a pipe nobody reads), the queue fills
 // and new lines are dropped and counted, and the count is written as soon as the output moves again. At

@@ -1,4 +1,4 @@
-// src/BufferPool.cs: the blocks every connection reads into and writes from, reused rather than left to the
+// src/server/BufferPool.cs: the blocks every connection reads into and writes from, reused rather than left to the
 // garbage collector.
 //
 // A client that holds a megabyte for seconds holds it long enough for the GC to move it to its oldest

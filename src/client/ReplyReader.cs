@@ -1,4 +1,4 @@
-// src/ReplyReader.cs: the other half of the reply codec. Reads the server's replies back into typed records,
+// src/client/ReplyReader.cs: the other half of the reply codec. Reads the server's replies back into typed records,
 // one whole reply at a time; the client and the tests include it, the server (which only writes) does not.
 
 using System.Buffers;

@@ -1,4 +1,4 @@
-// src/Formats.cs: the client's output as XML, JSON or YAML, written by the real library for each format.
+// src/client/Formats.cs: the client's output as XML, JSON or YAML, written by the real library for each format.
 //
 // Only the client and the tests include it, so the server builds without YamlDotNet and without unsafe code
 // (the JSON encoder's signatures take pointers).

@@ -1,4 +1,4 @@
-// src/PasswordGate.cs: the server's password (--password or KV_PASSWORD), checked the same way for both
+// src/server/PasswordGate.cs: the server's password (--password or KV_PASSWORD), checked the same way for both
 // protocols: ConnectionAccess is one connection's side of it. Until a connection gives it, only the commands
 // its protocol's table marks BeforeAuth are served (`auth`, `help`, `ping`, `exit`; RESP's AUTH, HELLO, PING, QUIT).
 //

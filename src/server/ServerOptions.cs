@@ -1,4 +1,4 @@
-// src/ServerOptions.cs: the server's command line. Every limit has its default here and its flag in Usage.
+// src/server/ServerOptions.cs: the server's command line. Every limit has its default here and its flag in Usage.
 //
 // A record, so that a test can start a server in-process with `ServerOptions.Parse(["0", "--max-clients", "5"])`
 // exactly as a user would from the command line. The memory budgets default to shares of the memory the

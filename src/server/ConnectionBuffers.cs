@@ -1,4 +1,4 @@
-// src/ConnectionBuffers.cs: what one connection holds between the socket and its protocol handler: the bytes
+// src/server/ConnectionBuffers.cs: what one connection holds between the socket and its protocol handler: the bytes
 // received and not yet answered (InputBuffer), and the replies written and not yet sent (OutputBuffer), both
 // in blocks of the server's BufferPool.
 //

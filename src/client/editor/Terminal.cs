@@ -1,4 +1,4 @@
-// src/Terminal.cs: what the client must know about the terminal it writes to: whether to use colour, how
+// src/client/editor/Terminal.cs: what the client must know about the terminal it writes to: whether to use colour, how
 // wide text is on screen, and how to show a value that holds control characters without obeying them.
 //
 // A value may hold any character, so anyone can store an escape sequence; printed raw it would rewrite the

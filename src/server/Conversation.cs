@@ -1,4 +1,4 @@
-// src/Conversation.cs: one client's connection, whatever protocol it speaks. When its socket has data, read
+// src/server/Conversation.cs: one client's connection, whatever protocol it speaks. When its socket has data, read
 // what has arrived, answer every whole request in it, send the replies once per batch, and keep a partial
 // request for the next read, up to a bound; then wait for more, holding nothing but the socket.
 //

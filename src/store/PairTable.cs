@@ -1,4 +1,4 @@
-// src/PairTable.cs: the hash table under the store, written for its one job: hold a million pairs in as
+// src/store/PairTable.cs: the hash table under the store, written for its one job: hold a million pairs in as
 // few bytes as a table can.
 //
 // The pairs are not objects. Each is a run of bytes, [key length: 2][value length: 4][key][value], packed

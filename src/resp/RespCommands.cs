@@ -1,4 +1,4 @@
-// src/RespCommands.cs: the commands KV answers over RESP, one table, each row a name, Redis's arity, a
+// src/resp/RespCommands.cs: the commands KV answers over RESP, one table, each row a name, Redis's arity, a
 // summary and the code that runs it against the same store as KV's own protocol.
 //
 // Replies use Redis's types and, where Redis has one, its wording. What is stored must be something KV's

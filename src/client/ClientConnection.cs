@@ -1,6 +1,6 @@
-// src/ClientConnection.cs: the client's connection to the server, made again on demand after it is lost.
+// src/client/ClientConnection.cs: the client's connection to the server, made again on demand after it is lost.
 //
-// It sends one request line and reads one whole reply with src/ReplyReader.cs's ReplyReader; it tells a lost server
+// It sends one request line and reads one whole reply with src/client/ReplyReader.cs's ReplyReader; it tells a lost server
 // apart from a live one before sending, and puts socket failures in a user's words.
 
 using System.Buffers;

@@ -1,4 +1,4 @@
-// src/ClientMemory.cs: one budget for the memory all clients make the server hold together: the bytes of
+// src/server/ClientMemory.cs: one budget for the memory all clients make the server hold together: the bytes of
 // requests not yet finished and of replies not yet sent, and the keys a listing gathers before it is sent
 // (--max-client-memory). Each limit per connection bounds one client; this bounds them all, so that 16,384
 // clients with a half-sent megabyte each cannot take 16 GB.

@@ -1,4 +1,4 @@
-// src/LineHandler.cs: KV's own protocol on one connection, for Conversation's loop: a request is a line
+// src/server/LineHandler.cs: KV's own protocol on one connection, for Conversation's loop: a request is a line
 // (LineFraming), and Execute runs one parsed request against the store and writes its reply.
 //
 // A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection.

@@ -1,4 +1,4 @@
-// src/RespHandler.cs: the Redis protocol on one connection, for Conversation's loop: RespFraming cuts a
+// src/resp/RespHandler.cs: the Redis protocol on one connection, for Conversation's loop: RespFraming cuts a
 // request off the buffer, RespCommands answers it.
 //
 // The bounds are KV's: a bulk string or an inline line longer than --max-line-bytes, or an array of more than

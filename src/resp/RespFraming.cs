@@ -1,4 +1,4 @@
-// src/RespFraming.cs: the Redis protocol's framing (RESP2), both ways: requests read as Redis's
+// src/resp/RespFraming.cs: the Redis protocol's framing (RESP2), both ways: requests read as Redis's
 // networking.c reads them, replies written as Redis writes them.
 //
 // A request that starts with `*` is an array of bulk strings, each prefixed with its length:

@@ -1,4 +1,4 @@
-// src/History.cs: the lines a person typed, walked with Up and Down, kept across runs in a file.
+// src/client/editor/History.cs: the lines a person typed, walked with Up and Down, kept across runs in a file.
 //
 // Like redis-cli's ~/.rediscli_history: ~/.kvclient_history (KVCLIENT_HISTFILE overrides it), the last
 // 1,000 lines. A blank line or a repeat of the previous one is not added, and a line that carries a

@@ -1,4 +1,4 @@
-// src/KeyValueStore.cs: the data. One hash table (PairTable) guarded by one lock, shared by every connection.
+// src/store/KeyValueStore.cs: the data. One hash table (PairTable) guarded by one lock, shared by every connection.
 //
 // The server includes it; the client does not (it never holds data). The lock is the whole synchronisation
 // story of KV: one `lock` statement you can point at, held for a lookup, an insert or a removal only.
