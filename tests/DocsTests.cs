@@ -1,5 +1,6 @@
-// tests/DocsTests.cs: README.md and the layout stay true to the code: the command reference, the help lines,
-// the tests it names, the file table, and each file's opening comment.
+// tests/DocsTests.cs: README.md, the chapters in docs/ and the layout stay true to the code: the command
+// reference, the help lines, the tests they name, the links between them, the file table, and each file's
+// opening comment.
 
 using System.Text.RegularExpressions;
 using KV;
@@ -8,6 +9,11 @@ using Xunit;
 public class ReadmeTests
 {
     private static readonly string Readme = File.ReadAllText(Path.Combine(Programs.Root, "README.md"));
+
+    /// <summary>README.md and every chapter in docs/, by path from the repository's root.</summary>
+    private static readonly Dictionary<string, string> Documents =
+        Directory.EnumerateFiles(Path.Combine(Programs.Root, "docs"), "*.md").Append(Path.Combine(Programs.Root, "README.md"))
+            .ToDictionary(path => Path.GetRelativePath(Programs.Root, path).Replace('\\', '/'), File.ReadAllText);
 
     [Fact]
     public void The_reference_lists_every_command_with_its_usage_and_wire_reply()
@@ -23,7 +29,7 @@ public class ReadmeTests
     [Fact]
     public void The_resp_reference_lists_every_command_of_the_resp_table()
     {
-        var section = Readme[Readme.IndexOf("### Speaking RESP")..Readme.IndexOf("### When you outgrow KV")];
+        var section = Documents["docs/resp.md"];
         foreach (var command in RespCommands.All)
             Assert.Matches($@"(?m)^\| [^|]*`{command.Name.ToUpperInvariant()}\b", section);
     }
@@ -35,15 +41,32 @@ public class ReadmeTests
     }
 
     [Fact]
-    public void Every_test_the_readme_names_exists()
+    public void Every_test_the_documents_name_exists()
     {
-        var named = Regex.Matches(Readme, @"`(\w+)\.(\w+_\w+)`").Select(m => (Class: m.Groups[1].Value, Method: m.Groups[2].Value)).ToList();
-        Assert.NotEmpty(named);
-        foreach (var (className, method) in named)
-        {
-            var type = typeof(ReadmeTests).Assembly.GetType(className);
-            Assert.True(type?.GetMethod(method) is not null, $"README names {className}.{method}, which is not a test");
-        }
+        foreach (var (path, text) in Documents)
+            foreach (Match m in Regex.Matches(text, @"`(\w+)\.(\w+_\w+)`"))
+            {
+                var type = typeof(ReadmeTests).Assembly.GetType(m.Groups[1].Value);
+                Assert.True(type?.GetMethod(m.Groups[2].Value) is not null, $"{path} names {m.Value}, which is not a test");
+            }
+    }
+
+    [Fact]
+    public void Every_link_between_the_documents_and_to_the_code_leads_somewhere()
+    {
+        foreach (var (path, text) in Documents)
+            foreach (Match link in Regex.Matches(text, @"\]\(([^)#:]+)(#[^)]+)?\)"))
+            {
+                var target = Path.GetFullPath(Path.Combine(Programs.Root, Path.GetDirectoryName(path)!, link.Groups[1].Value));
+                Assert.True(File.Exists(target) || Directory.Exists(target), $"{path} links to {link.Groups[1].Value}, which is not there");
+                if (link.Groups[2].Success && target.EndsWith(".md"))
+                {
+                    var anchor = link.Groups[2].Value[1..];
+                    var headings = Regex.Matches(File.ReadAllText(target), @"(?m)^#+ (.+)$")
+                        .Select(h => Regex.Replace(h.Groups[1].Value.ToLowerInvariant(), @"[^\w\- ]", "").Replace(' ', '-'));
+                    Assert.True(headings.Contains(anchor), $"{path} links to {link.Value}, a heading that is not there");
+                }
+            }
     }
 }
 
