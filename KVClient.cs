@@ -22,11 +22,12 @@ using System.Text;
 using KV;
 
 const string Usage = """
-    usage: dotnet KVClient.cs [HOST PORT]
-      HOST   the server's IP address (IPv4 or IPv6) or name (default localhost)
-      PORT   the server's TCP port (default 9000)
-    Give both or neither. Options for the client go after `--`: dotnet KVClient.cs -- --help
-    With KV_PASSWORD set in the environment, the client gives it (`auth`) after every connect.
+    usage: dotnet KVClient.cs [HOST PORT [COMMAND...]]
+      HOST      the server's IP address (IPv4 or IPv6) or name (default localhost)
+      PORT      the server's TCP port (default 9000)
+      COMMAND   one command to run, then exit: 0, or 1 when it printed an ERROR (as redis-cli does)
+    Give both HOST and PORT, or neither. Options for the client go after --: dotnet KVClient.cs -- --help
+    With KV_PASSWORD set in the environment, the client gives the password after every connect.
     """;
 
 if (args is ["--help"] or ["-h"])
@@ -34,20 +35,22 @@ if (args is ["--help"] or ["-h"])
     Console.WriteLine(Usage);
     return 0;
 }
-if (args is not ([] or [_, _]))
+if (args is [_])
 {
-    Console.WriteLine("ERROR: give both HOST and PORT, or neither (dotnet KVClient.cs [HOST PORT])");
+    Console.WriteLine("ERROR: give both HOST and PORT, or neither (dotnet KVClient.cs [HOST PORT [COMMAND...]])");
     return 2;
 }
-var host = args is [var h, _] ? h : "localhost";
-var portText = args is [_, var p] ? p : "9000";
+// `dotnet KVClient.cs localhost 9000 set greeting hello`: the words after the port are one command line.
+var oneCommand = args.Length > 2 ? string.Join(' ', args[2..]) : null;
+var host = args is [var h, _, ..] ? h : "localhost";
+var portText = args is [_, var p, ..] ? p : "9000";
 if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
 {
     Console.WriteLine($"ERROR: invalid port '{portText}' (expected a number from 1 to 65535)");
     return 2;
 }
 
-var interactive = !Console.IsInputRedirected;
+var interactive = oneCommand is null && !Console.IsInputRedirected;
 var onTerminal = !Console.IsOutputRedirected;
 await using var connection = new ClientConnection(host, port, Environment.GetEnvironmentVariable("KV_PASSWORD") is { Length: > 0 } secret ? secret : null);
 var address = connection.Address;
@@ -72,7 +75,11 @@ catch (IOException e)
 // The loop: one line in, at most one request out, exactly one output back.
 async Task<int> ConverseAsync()
 {
-    await foreach (var line in interactive ? TerminalLines().ToAsyncEnumerable() : RedirectedLines())
+    var lines = oneCommand is not null ? new[] { Encoding.UTF8.GetBytes(oneCommand) }.ToAsyncEnumerable()
+        : interactive ? TerminalLines().ToAsyncEnumerable() : RedirectedLines();
+    // One command's status is its own (1 on an ERROR); a script's is 0 unless the server is lost.
+    var failed = false;
+    await foreach (var line in lines)
     {
         switch (Request.Parse(line))
         {
@@ -80,6 +87,7 @@ async Task<int> ConverseAsync()
                 break;
             case LineParse.Invalid(var error):
                 Console.WriteLine($"ERROR: {error}");
+                failed = true;
                 break;
             case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
                 Console.WriteLine(string.Join('\n', Commands.HelpFor(request.Topic).Select(c => c.HelpLine)));
@@ -126,11 +134,12 @@ async Task<int> ConverseAsync()
                 }
                 if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
+                failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
         }
     }
-    return 0;
+    return oneCommand is not null && failed ? 1 : 0;
 }
 
 // What the user sees for each reply: the spec's "client prints" column. On a terminal a value that holds

@@ -111,16 +111,29 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
 
     [Theory]
     [InlineData("localhost", 2, "ERROR: give both HOST and PORT, or neither")]
-    [InlineData("a b c", 2, "ERROR: give both HOST and PORT, or neither")]
+    [InlineData("a b c", 2, "ERROR: invalid port 'b'")]
     [InlineData("localhost http", 2, "ERROR: invalid port 'http'")]
     [InlineData("localhost 70000", 2, "ERROR: invalid port '70000'")]
-    [InlineData("--help", 0, "usage: dotnet KVClient.cs [HOST PORT]")]
+    [InlineData("--help", 0, "usage: dotnet KVClient.cs [HOST PORT [COMMAND...]]")]
     [InlineData("nosuchhost.invalid 9000", 1, "ERROR: could not connect to nosuchhost.invalid:9000 (")]
     public async Task The_arguments_decide_the_exit_code_and_the_first_line(string arguments, int exitCode, string firstLine)
     {
         var (actualExitCode, output) = await ClientProcess.RunAsync("ping\n", arguments.Split(' '));
         Assert.Equal(exitCode, actualExitCode);
         Assert.StartsWith(firstLine, output);
+    }
+
+    [Fact]
+    public async Task Host_port_and_a_command_run_that_one_command_and_exit_with_its_status()
+    {
+        // A server of its own: the class's shared one is listed by another test.
+        await using var server = InProcessServer.Start();
+        var port = server.Port.ToString();
+        var (stored, setOutput) = await ClientProcess.RunAsync("", "localhost", port, "set", "one-shot", "hello  world");
+        Assert.Equal((0, "OK\n"), (stored, setOutput));
+        Assert.Equal((0, "hello  world\n"), await ClientProcess.RunAsync("", "localhost", port, "get", "one-shot"));
+        Assert.Equal((1, "ERROR: key 'absent' not found\n"), await ClientProcess.RunAsync("", "localhost", port, "get", "absent"));
+        Assert.Equal(1, (await ClientProcess.RunAsync("", "localhost", port, "nosuch")).ExitCode);
     }
 
     [Fact]

@@ -145,13 +145,16 @@ public static class RespCommands
                 return;
             }
         }
-        if (StoreProblem(args[1], args[2]) is { } problem)
+        // Read once: a value that arrived in more than one block is copied whole each time it is read.
+        var key = args[1];
+        var value = args[2];
+        if (StoreProblem(key, value) is { } problem)
         {
             RespReply.Error(output, problem);
             return;
         }
         byte[]? previous = null;
-        var result = returnOld ? session.Store.Set(args[1], args[2], condition, out previous) : session.Store.Set(args[1], args[2], condition);
+        var result = returnOld ? session.Store.Set(key, value, condition, out previous) : session.Store.Set(key, value, condition);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {
@@ -164,12 +167,14 @@ public static class RespCommands
 
     private static void SetIfAbsent(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (StoreProblem(args[1], args[2]) is { } problem)
+        var key = args[1];
+        var value = args[2];
+        if (StoreProblem(key, value) is { } problem)
         {
             RespReply.Error(output, problem);
             return;
         }
-        var result = session.Store.Set(args[1], args[2], SetCondition.IfAbsent);
+        var result = session.Store.Set(key, value, SetCondition.IfAbsent);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
