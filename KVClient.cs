@@ -142,12 +142,14 @@ async Task<int> ConverseAsync()
     return oneCommand is not null && failed ? 1 : 0;
 }
 
-// What the user sees for each reply: the spec's "client prints" column. On a terminal a value that holds
-// control characters is shown quoted and escaped, so that it cannot drive the terminal (Terminal.Visible).
+// What the user sees for each reply: the spec's "client prints" column. On a terminal a value or key that is not
+// plain printable text is shown quoted and escaped, so that it cannot drive the terminal nor pass for another
+// (Terminal.Visible).
 static string Render(Request request, Reply reply, bool onTerminal) => reply switch
 {
     Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain => Terminal.Visible(value),
     Reply.Value(var value) => Formats.Value(request.Format, request.Key!, value),
+    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain => Formats.Keys(request.Format, [.. keys.Select(Terminal.Visible)]),
     Reply.Keys(var keys) => Formats.Keys(request.Format, keys),
     Reply.Ok => "OK",
     Reply.Pong => "PONG",

@@ -266,11 +266,15 @@ public class TerminalTextTests
 {
     [Theory]
     [InlineData("plain text", "plain text")]
-    [InlineData("tab\tstays", "tab\tstays")]
+    [InlineData("tab\tescaped", "\"tab\\tescaped\"")]
+    [InlineData("\"before\\x1b\"", "\"\\\"before\\\\x1b\\\"\"")]
+    [InlineData("a\u200Bb", "\"a\\xe2\\x80\\x8bb\"")]
+    [InlineData("family 👨\u200D👩\u200D👧", "family 👨\u200D👩\u200D👧")]
+    [InlineData("ñandú 日本語", "ñandú 日本語")]
     [InlineData("before\e]0;PWNED\aafter", "\"before\\x1b]0;PWNED\\x07after\"")]
     [InlineData("clear\e[2J \"q\" \\", "\"clear\\x1b[2J \\\"q\\\" \\\\\"")]
     [InlineData("a\rb", "\"a\\rb\"")]
-    [InlineData("bidi \u202Eevil", "\"bidi \\u202eevil\"")]
+    [InlineData("bidi \u202Eevil", "\"bidi \\xe2\\x80\\xaeevil\"")]
     public void Control_characters_are_shown_escaped_never_obeyed(string value, string shown) =>
         Assert.Equal(shown, Terminal.Visible(value));
 

@@ -320,11 +320,15 @@ public class MemoryBudgetTests
             await server.ExpectOutputAsync("disconnected: client memory limit reached", count: 50);
             peak = server.ResidentBytes;
         }
-        var collections = Regex.Matches(server.Output, "memory returned").Count;
         await server.ExpectOutputAsync(@"disconnected: .* \(0 clients\)$");
-        // Once they have all gone, the keeper sees what was held fall, and gives it back.
-        await server.ExpectOutputAsync("memory returned", count: collections + 1);
+        // Once they have all gone, the keeper sees the resident size stand well beyond what is held, and gives it
+        // back: unless a collection as they left has done it already, wait for the next one.
         var after = server.ResidentBytes;
+        if (after > before + (80L << 20))
+        {
+            await server.ExpectOutputAsync("memory returned", count: Regex.Matches(server.Output, "memory returned").Count + 1);
+            after = server.ResidentBytes;
+        }
         TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, with 200 unfinished megabyte lines {peak >> 20} MB, after they left {after >> 20} MB");
         Assert.InRange(after, 1, before + (80L << 20));
     }

@@ -5,10 +5,10 @@
 // by deletes and compaction) becomes garbage in the GC's oldest generation, which it collects only now and
 // then, and whose memory it keeps committed for reuse; the buffer pool keeps returned blocks for the next
 // reads. Left alone, the resident size stays near its peak for minutes. So, once a second, the keeper looks
-// at two things: the resident size, and what the server knows it holds (clients' buffers and listings, the
-// store's slabs). When the first has grown well past where the last collection left it, or the second has
-// fallen well below its peak since then (the clients have left, keys were deleted), and it still is a second
-// later, the pool gives back what it keeps beyond a small reserve, and one full, compacting collection
+// at the resident size beyond what the server knows it holds (clients' buffers and listings, the store's
+// slabs): the runtime's own, and garbage. The store growing grows both alike; garbage, or clients leaving,
+// grows only the difference. When it has grown well past its least since the last collection, and still has a
+// second later, the pool gives back what it keeps beyond a small reserve, and one full, compacting collection
 // returns the rest to the machine. The collection pauses the server for as long as it takes (tens of
 // milliseconds for hundreds of megabytes: it is logged), so it happens only after such a change, and never
 // more often than every few seconds.
@@ -25,7 +25,7 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
     private readonly Func<long> residentSize = resident ?? (() => Environment.WorkingSet);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
 
-    /// <summary>The change, up in the resident size or down in what is held, that calls for a collection.</summary>
+    /// <summary>The growth of the resident size beyond what is held that calls for a collection.</summary>
     public const long ChangeBytes = 64L << 20;
 
     /// <summary>What the pool keeps after a collection, for the reads of the next moment.</summary>
@@ -33,7 +33,7 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1), Spacing = TimeSpan.FromSeconds(5);
 
-    private long baseline = long.MaxValue, heldPeak;
+    private long baseline = long.MaxValue;
     private long lastCollection = long.MinValue;
     private bool seenLastTime;
 
@@ -47,20 +47,18 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>One look: collect when the resident size has grown, or what is held has fallen, by ChangeBytes, two looks running.</summary>
+    /// <summary>One look: collect when the resident size beyond what is held has grown by ChangeBytes, two looks running.</summary>
     public void Look()
     {
         var resident = residentSize();
-        var holding = held();
-        baseline = Math.Min(baseline, resident);
-        heldPeak = Math.Max(heldPeak, holding);
-        var changed = resident - baseline >= ChangeBytes || heldPeak - holding >= ChangeBytes;
+        var beyondHeld = resident - held();
+        baseline = Math.Min(baseline, beyondHeld);
+        var changed = beyondHeld - baseline >= ChangeBytes;
         // Twice running: what was let go a moment ago (a closing connection's buffers) has gone back by then.
         var settled = changed && seenLastTime;
         seenLastTime = changed;
         if (!settled || (lastCollection != long.MinValue && clock.GetElapsedTime(lastCollection) < Spacing)) return;
-        baseline = Collect(resident);
-        heldPeak = held();
+        baseline = Collect(resident) - held();
         seenLastTime = false;
     }
 

@@ -51,26 +51,41 @@ public static class Terminal
             or >= 0x1F900 and <= 0x1F9FF or >= 0x1FA70 and <= 0x1FAFF or >= 0x20000 and <= 0x3FFFD;
 
     /// <summary>
-    /// The text itself when a terminal can show it as it is; otherwise the text in double quotes with every
-    /// control character (tab aside) and bidirectional override written as an escape: "a\x1b]0;x\x07".
+    /// The text itself when it is plain printable text that does not begin with a double quote; otherwise the
+    /// text in double quotes with redis-cli's escapes: \" \\ \t \n \r, and \xNN for each UTF-8 byte of any
+    /// character a terminal would obey or not show (a control, a bidirectional control, a zero-width space).
+    /// So a stored "a\x1b" typed literally and a value that holds a real ESC never look the same.
     /// </summary>
     public static string Visible(string text)
     {
-        if (!text.Any(MustEscape)) return text;
+        if (!text.StartsWith('"') && !Enumerable.Range(0, text.Length).Any(i => Hidden(text, i))) return text;
         var quoted = new StringBuilder("\"");
-        foreach (var c in text)
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < text.Length; i++)
         {
-            quoted.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                _ when MustEscape(c) => c <= 0xFF ? $"\\x{(int)c:x2}" : $"\\u{(int)c:x4}",
-                _ => c.ToString(),
-            });
+            var c = text[i];
+            if (c is '"' or '\\') quoted.Append('\\').Append(c);
+            else if (c == '\t') quoted.Append("\\t");
+            else if (c == '\n') quoted.Append("\\n");
+            else if (c == '\r') quoted.Append("\\r");
+            else if (Hidden(text, i))
+                foreach (var b in utf8[..Encoding.UTF8.GetBytes([c], utf8)]) quoted.Append($"\\x{b:x2}");
+            else quoted.Append(c);
         }
         return quoted.Append('"').ToString();
+    }
+
+    /// <summary>
+    /// Whether the character at `i` is one a terminal obeys or does not show: a control (a tab too: it shows as
+    /// spaces), or a format character such as a bidirectional override or a zero-width space; but not the joiner
+    /// inside an emoji sequence, which the emoji needs.
+    /// </summary>
+    private static bool Hidden(string text, int i)
+    {
+        var c = text[i];
+        if (char.IsControl(c)) return true;
+        if (CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)) return false;
+        return !(c == '\u200D' && i > 0 && char.IsLowSurrogate(text[i - 1]));
     }
 
     /// <summary>A character a terminal would obey rather than show: a control character (tab aside) or a bidirectional override.</summary>
