@@ -33,10 +33,10 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
 }
 
 /// <summary>One RESP client: the store, the server it belongs to, and what Redis keeps per client.</summary>
-public sealed class RespSession(KeyValueStore store, KVServer server, ConnectionAccess access)
+public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access)
 {
     public KeyValueStore Store => store;
-    public KVServer Server => server;
+    public IServerFacts Server => server;
     public ConnectionAccess Access => access;
     public long Id { get; } = server.NextClientId();
     public string? Name { get; set; }
@@ -69,7 +69,7 @@ public static class RespCommands
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
         new("quit", 1, "OK, then the server closes the connection", Quit) { BeforeAuth = true },
         new("select", 2, "database 0 is the only one", Select),
-        new("info", -1, "KV's own facts: sections server, clients, keyspace", Info),
+        new("info", -1, "KV's own facts: sections server, clients, memory, keyspace", RespInfo.Run),
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
         new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello) { BeforeAuth = true },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
@@ -217,20 +217,6 @@ public static class RespCommands
         if (!long.TryParse(args[1], out var index)) RespReply.Error(output, "value is not an integer or out of range");
         else if (index != 0) RespReply.Error(output, "DB index is out of range");
         else RespReply.Ok(output);
-    }
-
-    /// <summary>INFO's text, as Redis writes it: `# Server`, then `name:value` lines, a blank line between sections.</summary>
-    private static void Info(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        var wanted = args.Count == 1 ? "default" : args.Text(1).ToLowerInvariant();
-        var text = new StringBuilder();
-        foreach (var (name, fields) in session.Server.Info().Where(s => wanted is "default" or "all" or "everything" || s.Name == wanted))
-        {
-            if (text.Length > 0) text.Append("\r\n");
-            text.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");
-            foreach (var (key, value) in fields) text.Append(key).Append(':').Append(value).Append("\r\n");
-        }
-        RespReply.Bulk(output, text.ToString());
     }
 
     /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>

@@ -25,7 +25,19 @@ public sealed class ListenException(int port, SocketException inner) : Exception
     public SocketError Error => inner.SocketErrorCode;
 }
 
-public sealed class KVServer
+/// <summary>What the server can say about itself, for whatever reports on it (RESP's INFO); nothing of commands.</summary>
+public interface IServerFacts
+{
+    EndPoint Endpoint { get; }
+    EndPoint? RespEndpoint { get; }
+    ServerOptions Options { get; }
+    int ConnectedClients { get; }
+    long ClientMemory { get; }
+    TimeSpan Uptime { get; }
+    long NextClientId();
+}
+
+public sealed class KVServer : IServerFacts
 {
     private readonly Socket listener;
     private readonly Socket? respListener;
@@ -62,6 +74,9 @@ public sealed class KVServer
     public EndPoint? RespEndpoint => respListener?.LocalEndPoint;
     public int ConnectedClients => Volatile.Read(ref connected);
     public long NextClientId() => Interlocked.Increment(ref lastClientId);
+    public ServerOptions Options => options;
+    public long ClientMemory => clientMemory.Total;
+    public TimeSpan Uptime => Stopwatch.GetElapsedTime(started);
 
     /// <summary>Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event.</summary>
     public static KVServer Listen(ServerOptions options, Action<string> log)
@@ -233,32 +248,6 @@ public sealed class KVServer
 
     /// <summary>Lets go of the buffer blocks kept for reuse beyond `keepBytes` (MemoryKeeper, after a burst).</summary>
     public void TrimBuffers(long keepBytes) => pool.Trim(keepBytes);
-
-    /// <summary>The facts INFO reports over RESP, by section: KV's own, never Redis's.</summary>
-    public IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Info()
-    {
-        var keys = store.Count;
-        var heap = GC.GetGCMemoryInfo();
-        return
-        [
-            ("server", [
-                ("server_name", "kv"), ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
-                ("tcp_port", ((IPEndPoint)Endpoint).Port.ToString()), ("resp_port", RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
-                ("uptime_in_seconds", ((long)Stopwatch.GetElapsedTime(started).TotalSeconds).ToString()), ("dotnet_version", Environment.Version.ToString()),
-            ]),
-            ("clients", [("connected_clients", ConnectedClients.ToString()), ("maxclients", options.MaxClients.ToString())]),
-            ("memory", [
-                ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
-                ("clients_memory", clientMemory.Total.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
-                // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
-                ("dotnet_heap_size", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.HeapSizeBytes).ToString()),
-                ("dotnet_committed", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.TotalCommittedBytes).ToString()),
-                ("used_memory_rss", Environment.WorkingSet.ToString()),
-                ("dotnet_allocated_now", GC.GetTotalMemory(forceFullCollection: false).ToString()),
-            ]),
-            ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
-        ];
-    }
 
     /// <summary>The refusal in the client's protocol, then the end of the connection.</summary>
     private async Task RefuseAsync(Socket socket, IRequestHandler handler, string peer)
