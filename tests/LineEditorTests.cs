@@ -215,6 +215,18 @@ public class LineEditorTests
     }
 
     [Fact]
+    public void Alt_b_and_f_and_ctrl_or_alt_arrows_move_by_words()
+    {
+        var altB = new ConsoleKeyInfo('b', ConsoleKey.B, false, alt: true, false);
+        var altF = new ConsoleKeyInfo('f', ConsoleKey.F, false, alt: true, false);
+        var ctrlLeft = new ConsoleKeyInfo('\0', ConsoleKey.LeftArrow, false, false, control: true);
+        var ctrlRight = new ConsoleKeyInfo('\0', ConsoleKey.RightArrow, false, false, control: true);
+        var (lines, _) = Run(History.Open(null), colour: false,
+            Typed("set key some value"), [altB, altB], Typed("<"), [altF], Typed(">"), [ctrlLeft, ctrlLeft], Typed("["), [ctrlRight], Typed("]"), [Enter]);
+        Assert.Equal(["set [key] <some> value"], lines);
+    }
+
+    [Fact]
     public void An_emoji_typed_as_two_keys_is_one_character()
     {
         var (lines, _) = Run(History.Open(null), colour: false, Typed("set e a😀"), [Backspace], Typed("b😀"), [Left], Typed("c"), [Enter]);

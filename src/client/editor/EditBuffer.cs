@@ -39,12 +39,25 @@ public sealed class EditBuffer
     public void DeleteToEnd() => Remove(Cursor, Text.Length);
 
     /// <summary>Ctrl+W: the spaces before the cursor, then the word before them (as readline's unix-word-rubout).</summary>
-    public void DeleteWordBefore()
+    public void DeleteWordBefore() => Remove(WordStartBefore(Cursor), Cursor);
+
+    /// <summary>Alt+B, Ctrl+Left: to the start of the word before the cursor, past the spaces first.</summary>
+    public void WordLeft() => Cursor = WordStartBefore(Cursor);
+
+    /// <summary>Alt+F, Ctrl+Right: past the spaces after the cursor, then to the end of the word there.</summary>
+    public void WordRight()
     {
-        var start = Cursor;
-        while (start > 0 && char.IsWhiteSpace(Text[start - 1])) start--;
-        while (start > 0 && !char.IsWhiteSpace(Text[start - 1])) start--;
-        Remove(start, Cursor);
+        var end = Cursor;
+        while (end < Text.Length && char.IsWhiteSpace(Text[end])) end++;
+        while (end < Text.Length && !char.IsWhiteSpace(Text[end])) end++;
+        Cursor = end;
+    }
+
+    private int WordStartBefore(int index)
+    {
+        while (index > 0 && char.IsWhiteSpace(Text[index - 1])) index--;
+        while (index > 0 && !char.IsWhiteSpace(Text[index - 1])) index--;
+        return index;
     }
 
     private void Remove(int start, int end)

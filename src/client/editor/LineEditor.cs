@@ -1,10 +1,10 @@
 // src/client/editor/LineEditor.cs: the client's line editor at a terminal: keys in, one line out, the screen kept in step.
 //
-// Written over Console.ReadKey rather than RadLine (see README, "The line editor"): a redraw of one row per
+// Written over Console.ReadKey rather than RadLine (see docs/how-it-works.md, "The line editor"): a redraw of one row per
 // key, scrolled sideways when the line is wider than the terminal, as redis-cli's linenoise does. Keys:
-// Left/Right, Home/End and Ctrl+A/E, Backspace/Delete, Ctrl+W/U/K, Up/Down (history), Tab (completion),
-// Ctrl+L (clear), Ctrl+C and Ctrl+D on an empty line (end). No key puts an invisible control character
-// into the line: a tab, the one allowed (in a `set` VALUE), is drawn as a dim arrow.
+// Left/Right, by words with Ctrl or Alt (and Alt+B/F), Home/End and Ctrl+A/E, Backspace/Delete, Ctrl+W/U/K,
+// Up/Down (history), Tab (completion), Ctrl+L (clear), Ctrl+C and Ctrl+D on an empty line (end). No key puts
+// an invisible control character into the line: a tab, the one allowed (in a `set` VALUE), is drawn as a dim arrow.
 
 using System.Text;
 
@@ -75,6 +75,14 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
                 case (_, EndOfTransmission) when line.IsEmpty:
                     Finish(prompt, line);
                     return null;
+                case (ConsoleKey.LeftArrow, _) when WordKey(key):
+                case (ConsoleKey.B, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
+                    line.WordLeft();
+                    break;
+                case (ConsoleKey.RightArrow, _) when WordKey(key):
+                case (ConsoleKey.F, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
+                    line.WordRight();
+                    break;
                 case (ConsoleKey.LeftArrow, _) or (_, '\x02'): line.Left(); break;
                 case (ConsoleKey.RightArrow, _) or (_, '\x06'): line.Right(); break;
                 case (ConsoleKey.Home, _) or (_, '\x01'): line.Home(); break;
@@ -183,6 +191,9 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         }
         if (known && end < wordEnd) row.Append(Terminal.Reset);
     }
+
+    /// <summary>An arrow with Ctrl or Alt moves by words, as in readline.</summary>
+    private static bool WordKey(ConsoleKeyInfo key) => (key.Modifiers & (ConsoleModifiers.Control | ConsoleModifiers.Alt)) != 0;
 
     /// <summary>
     /// Where the visible part begins: as far left of the cursor as fits in `room` columns. Measured from the cursor
