@@ -35,6 +35,15 @@ public class ReadmeTests
     }
 
     [Fact]
+    public void The_reference_has_a_row_for_every_server_option_the_usage_lists()
+    {
+        var options = Regex.Matches(ServerOptions.Usage, @"(?m)^\s+(--[a-z-]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Contains("--request-timeout", options);
+        foreach (var option in options.Where(o => o != "--help"))
+            Assert.Matches($@"(?m)^\| `{Regex.Escape(option)}\b", Readme);
+    }
+
+    [Fact]
     public void The_demo_shows_every_help_line_as_the_table_writes_it()
     {
         foreach (var command in Commands.All) Assert.Contains(command.HelpLine, Readme);
