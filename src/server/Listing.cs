@@ -99,13 +99,17 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
         var cancel = context.Cancellation;
-        // Without a pattern, the count is known: room for every entry at once, not a list doubling as it goes.
-        var matching = new KeyList(pattern is null ? store.Count : 0);
         try
         {
+            KeyList matching;
             await store.ListingsGathering.WaitAsync(cancel);
             try
             {
+                // Without a pattern, the count is known: room for every entry at once (counted first), not a list
+                // doubling as it goes.
+                var expected = pattern is null ? store.Count : 0;
+                if (!Reserve(context, (long)expected * sizeof(long))) return null;
+                matching = new KeyList(expected);
                 if (!await GatherAsync(matching, context, cancel)) return null;
                 await store.ListingSlots.WaitAsync(cancel);
                 try
@@ -149,6 +153,19 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
         }
     }
 
+    /// <summary>Counts `bytes` more against the clients' budget; when they do not fit, the refusal is written instead.</summary>
+    private bool Reserve(IReplyContext context, long bytes)
+    {
+        if (bytes <= 0) return true;
+        if (!context.TryReserve(bytes))
+        {
+            context.WriteError(Errors.ListingTooLarge(store.Count, context.ClientMemoryLimit));
+            return false;
+        }
+        reserved += bytes;
+        return true;
+    }
+
     /// <summary>Walks the table in slices, keeping the keys that match; false (the refusal written) when they do not fit the budget.</summary>
     private async ValueTask<bool> GatherAsync(KeyList matching, IReplyContext context, CancellationToken cancel)
     {
@@ -182,14 +199,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                 {
                     store.ListingSlots.Release();
                 }
-                var needed = matching.Footprint + walked.Footprint - reserved;
-                if (needed <= 0) continue;
-                if (!context.TryReserve(needed))
-                {
-                    context.WriteError(Errors.ListingTooLarge(store.Count, context.ClientMemoryLimit));
-                    return false;
-                }
-                reserved += needed;
+                if (!Reserve(context, matching.Footprint + walked.Footprint - reserved)) return false;
             }
             return true;
         }
