@@ -367,6 +367,17 @@ public sealed class TerminalSession : IAsyncDisposable
 
     public int ExitCode => terminal.ExitCode;
 
+    /// <summary>Changes the terminal's width, as a user dragging its window would: the client gets SIGWINCH.</summary>
+    public async Task ResizeAsync(int columns)
+    {
+        // `script` runs the client on the pseudo-terminal: its child's standard input is the terminal's other end.
+        var child = File.ReadAllText($"/proc/{terminal.Id}/task/{terminal.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        var tty = new FileInfo($"/proc/{child}/fd/0").LinkTarget!;
+        using var stty = Process.Start("stty", ["-F", tty, "cols", columns.ToString()])!;
+        await stty.WaitForExitAsync(Programs.Timeout());
+        Assert.Equal(0, stty.ExitCode);
+    }
+
     /// <summary>Sends bytes as typed (or pasted), with no Enter added.</summary>
     public async Task TypeAsync(string keys)
     {

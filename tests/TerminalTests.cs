@@ -50,6 +50,22 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task A_resize_redraws_the_line_being_edited_without_waiting_for_a_key()
+    {
+        await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);
+        await terminal.ExpectPromptAsync(1);
+        const string typed = "set resized vvvvvvvvvv";
+        await terminal.TypeAsync(typed);
+        // One redraw of the row for the prompt and one for each key typed.
+        await terminal.ExpectAsync("\rKVClient> ", typed.Length + 1);
+        await terminal.ResizeAsync(40);
+        await terminal.ExpectAsync("\rKVClient> ", typed.Length + 2);
+        await terminal.TypeAsync("\r");
+        await terminal.ExpectPromptAsync(2);
+        Assert.Equal("vvvvvvvvvv", await shared.Server.StoredAsync("resized"));
+    }
+
+    [Fact]
     public async Task A_pasted_block_runs_each_line_in_order_and_up_recalls_the_last()
     {
         await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);

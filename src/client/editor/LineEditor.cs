@@ -6,6 +6,7 @@
 // Up/Down (history), Tab (completion), Ctrl+L (clear), Ctrl+C and Ctrl+D on an empty line (end). No key puts
 // an invisible control character into the line: a tab, the one allowed (in a `set` VALUE), is drawn as a dim arrow.
 
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KV;
@@ -13,11 +14,25 @@ namespace KV;
 public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, TextWriter screen, Func<int> columns, bool colour)
 {
     private const char EndOfTransmission = '\x04';
+    private readonly Lock drawing = new();
+    private (string Prompt, EditBuffer Line)? editing;
     private bool ownsConsole;
+    private PosixSignalRegistration? resized;
 
-    /// <summary>The editor on this process's terminal.</summary>
-    public static LineEditor ForConsole(History history) =>
-        new(history, ReadConsoleKey, Console.Out, () => Console.WindowWidth, Terminal.UseColour) { ownsConsole = true };
+    /// <summary>The editor on this process's terminal; a resize of the terminal redraws the line being edited.</summary>
+    public static LineEditor ForConsole(History history)
+    {
+        var editor = new LineEditor(history, ReadConsoleKey, Console.Out, () => Console.WindowWidth, Terminal.UseColour) { ownsConsole = true };
+        if (!OperatingSystem.IsWindows()) editor.resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => editor.Redraw());
+        return editor;
+    }
+
+    /// <summary>The terminal changed size: the row is drawn again at the new width, without waiting for a key.</summary>
+    private void Redraw()
+    {
+        lock (drawing)
+            if (editing is var (prompt, line)) Render(prompt, line, hint: true);
+    }
 
     private static ConsoleKeyInfo ReadConsoleKey()
     {
@@ -51,69 +66,91 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
     {
         var line = new EditBuffer();
         history.Restart();
-        Render(prompt, line, hint: true);
+        lock (drawing)
+        {
+            editing = (prompt, line);
+            Render(prompt, line, hint: true);
+        }
+        try
+        {
+            return EditKeys(prompt, line);
+        }
+        finally
+        {
+            lock (drawing) editing = null;
+        }
+    }
+
+    private string? EditKeys(string prompt, EditBuffer line)
+    {
         char? highSurrogate = null;
         while (true)
         {
             var key = readKey();
-            if (highSurrogate is { } high)
+            // Under the lock a resize's redraw takes too: it never sees the line half changed.
+            lock (drawing)
             {
-                highSurrogate = null;
-                if (char.IsLowSurrogate(key.KeyChar))
+                if (highSurrogate is { } high)
                 {
-                    line.Insert(string.Concat(high, key.KeyChar));
-                    Render(prompt, line, hint: true);
-                    continue;
+                    highSurrogate = null;
+                    if (char.IsLowSurrogate(key.KeyChar))
+                    {
+                        line.Insert(string.Concat(high, key.KeyChar));
+                        Render(prompt, line, hint: true);
+                        continue;
+                    }
                 }
+                switch (key.Key, key.KeyChar)
+                {
+                    case (ConsoleKey.Enter, _):
+                        Finish(prompt, line);
+                        editing = null;
+                        return line.Text;
+                    case (_, '\x03'):
+                    case (_, EndOfTransmission) when line.IsEmpty:
+                        Finish(prompt, line);
+                        editing = null;
+                        return null;
+                    case (ConsoleKey.LeftArrow, _) when WordKey(key):
+                    case (ConsoleKey.B, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
+                        line.WordLeft();
+                        break;
+                    case (ConsoleKey.RightArrow, _) when WordKey(key):
+                    case (ConsoleKey.F, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
+                        line.WordRight();
+                        break;
+                    case (ConsoleKey.LeftArrow, _) or (_, '\x02'): line.Left(); break;
+                    case (ConsoleKey.RightArrow, _) or (_, '\x06'): line.Right(); break;
+                    case (ConsoleKey.Home, _) or (_, '\x01'): line.Home(); break;
+                    case (ConsoleKey.End, _) or (_, '\x05'): line.End(); break;
+                    case (ConsoleKey.Backspace, _): line.Backspace(); break;
+                    case (ConsoleKey.Delete, _) or (_, EndOfTransmission): line.Delete(); break;
+                    case (_, '\x17'): line.DeleteWordBefore(); break;
+                    case (_, '\x15'): line.DeleteToStart(); break;
+                    case (_, '\x0b'): line.DeleteToEnd(); break;
+                    case (ConsoleKey.UpArrow, _) or (_, '\x10'):
+                        if (history.Previous(line.Text) is { } older) line.Set(older);
+                        break;
+                    case (ConsoleKey.DownArrow, _) or (_, '\x0e'):
+                        if (history.Next() is { } newer) line.Set(newer);
+                        break;
+                    case (ConsoleKey.Tab, _) or (_, '\t'):
+                        Complete(prompt, line);
+                        break;
+                    case (_, '\x0c'):
+                        screen.Write("\e[H\e[2J");
+                        break;
+                    case (_, var c) when char.IsHighSurrogate(c):
+                        highSurrogate = c;
+                        continue;
+                    case (_, var c) when c != '\0' && !Terminal.MustEscape(c) && c != '\t' && !char.IsSurrogate(c):
+                        line.Insert(c.ToString());
+                        break;
+                    default:
+                        continue; // a key with no meaning here (F1, Insert, a lone control character): nothing changes
+                }
+                Render(prompt, line, hint: true);
             }
-            switch (key.Key, key.KeyChar)
-            {
-                case (ConsoleKey.Enter, _):
-                    Finish(prompt, line);
-                    return line.Text;
-                case (_, '\x03'):
-                case (_, EndOfTransmission) when line.IsEmpty:
-                    Finish(prompt, line);
-                    return null;
-                case (ConsoleKey.LeftArrow, _) when WordKey(key):
-                case (ConsoleKey.B, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
-                    line.WordLeft();
-                    break;
-                case (ConsoleKey.RightArrow, _) when WordKey(key):
-                case (ConsoleKey.F, _) when key.Modifiers.HasFlag(ConsoleModifiers.Alt):
-                    line.WordRight();
-                    break;
-                case (ConsoleKey.LeftArrow, _) or (_, '\x02'): line.Left(); break;
-                case (ConsoleKey.RightArrow, _) or (_, '\x06'): line.Right(); break;
-                case (ConsoleKey.Home, _) or (_, '\x01'): line.Home(); break;
-                case (ConsoleKey.End, _) or (_, '\x05'): line.End(); break;
-                case (ConsoleKey.Backspace, _): line.Backspace(); break;
-                case (ConsoleKey.Delete, _) or (_, EndOfTransmission): line.Delete(); break;
-                case (_, '\x17'): line.DeleteWordBefore(); break;
-                case (_, '\x15'): line.DeleteToStart(); break;
-                case (_, '\x0b'): line.DeleteToEnd(); break;
-                case (ConsoleKey.UpArrow, _) or (_, '\x10'):
-                    if (history.Previous(line.Text) is { } older) line.Set(older);
-                    break;
-                case (ConsoleKey.DownArrow, _) or (_, '\x0e'):
-                    if (history.Next() is { } newer) line.Set(newer);
-                    break;
-                case (ConsoleKey.Tab, _) or (_, '\t'):
-                    Complete(prompt, line);
-                    break;
-                case (_, '\x0c'):
-                    screen.Write("\e[H\e[2J");
-                    break;
-                case (_, var c) when char.IsHighSurrogate(c):
-                    highSurrogate = c;
-                    continue;
-                case (_, var c) when c != '\0' && !Terminal.MustEscape(c) && c != '\t' && !char.IsSurrogate(c):
-                    line.Insert(c.ToString());
-                    break;
-                default:
-                    continue; // a key with no meaning here (F1, Insert, a lone control character): nothing changes
-            }
-            Render(prompt, line, hint: true);
         }
     }
 
