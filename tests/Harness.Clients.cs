@@ -267,8 +267,15 @@ public sealed class ClientProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunWithAsync((string Name, string Value)[] environment, string script, params string[] args)
     {
         await using var client = await StartWithAsync(environment, args);
-        await client.SendAsync(script);
-        client.Process.StandardInput.Close();
+        try
+        {
+            await client.SendAsync(script);
+            client.Process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The client ended before it read its input (bad arguments, a refusal): its output and exit code tell.
+        }
         return await client.FinishAsync();
     }
 
