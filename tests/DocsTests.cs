@@ -35,12 +35,12 @@ public class ReadmeTests
     }
 
     [Fact]
-    public void The_reference_has_a_row_for_every_server_option_the_usage_lists()
+    public void The_programs_chapter_has_a_row_for_every_server_option_the_usage_lists()
     {
         var options = Regex.Matches(ServerOptions.Usage, @"(?m)^\s+(--[a-z-]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.Contains("--request-timeout", options);
         foreach (var option in options.Where(o => o != "--help"))
-            Assert.Matches($@"(?m)^\| `{Regex.Escape(option)}\b", Readme);
+            Assert.Matches($@"(?m)^\| `{Regex.Escape(option)}\b", Documents["docs/programs.md"]);
     }
 
     [Fact]
@@ -99,14 +99,14 @@ public class LayoutTests
     }
 
     [Fact]
-    public void Every_file_opens_with_a_comment_naming_it_and_its_job_and_is_in_the_readme_table()
+    public void Every_file_opens_with_a_comment_naming_it_and_its_job_and_is_in_the_layout_table()
     {
-        var readme = File.ReadAllText(Path.Combine(Programs.Root, "README.md"));
+        var table = File.ReadAllText(Path.Combine(Programs.Root, "docs", "layout.md"));
         foreach (var path in SourceFiles())
         {
             var firstComment = File.ReadLines(Path.Combine(Programs.Root, path)).First(line => !line.StartsWith("#!"));
             Assert.StartsWith($"// {path}: ", firstComment);
-            Assert.Contains($"[`{path}`]({path})", readme);
+            Assert.Contains($"[`{path}`](../{path})", table);
         }
     }
 
