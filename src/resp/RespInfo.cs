@@ -29,6 +29,7 @@ public static class RespInfo
     {
         var keys = store.Count;
         var heap = GC.GetGCMemoryInfo();
+        var allocated = GC.GetTotalMemory(forceFullCollection: false);
         var options = server.Options;
         return
         [
@@ -42,10 +43,10 @@ public static class RespInfo
                 ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
                 ("clients_memory", server.ClientMemory.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
                 // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
-                ("dotnet_heap_size", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.HeapSizeBytes).ToString()),
-                ("dotnet_committed", (heap.Index == 0 ? GC.GetTotalMemory(forceFullCollection: false) : heap.TotalCommittedBytes).ToString()),
+                ("dotnet_heap_size", (heap.Index == 0 ? allocated : heap.HeapSizeBytes).ToString()),
+                ("dotnet_committed", (heap.Index == 0 ? allocated : heap.TotalCommittedBytes).ToString()),
                 ("used_memory_rss", Environment.WorkingSet.ToString()),
-                ("dotnet_allocated_now", GC.GetTotalMemory(forceFullCollection: false).ToString()),
+                ("dotnet_allocated_now", allocated.ToString()),
             ]),
             ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
         ];

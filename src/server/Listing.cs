@@ -38,15 +38,7 @@ public sealed class KeyList(int expectedCount = 0)
     /// <summary>The memory it holds: its blocks and its list of entries.</summary>
     public long Footprint => (long)blocks.Count * BlockBytes + (long)entries.Capacity * sizeof(long);
 
-    public ReadOnlySpan<byte> this[int index]
-    {
-        get
-        {
-            // An entry: [block: 24 bits][offset: 24 bits][length: 16 bits].
-            var entry = entries[index];
-            return blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
-        }
-    }
+    public ReadOnlySpan<byte> this[int index] => Key(entries[index]);
 
     public void Add(ReadOnlySpan<byte> key)
     {
@@ -79,6 +71,7 @@ public sealed class KeyList(int expectedCount = 0)
         entries.RemoveRange(kept, entries.Count - kept);
     }
 
+    /// <summary>An entry is [block: 24 bits][offset: 24 bits][length: 16 bits].</summary>
     private ReadOnlySpan<byte> Key(long entry) => blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
 }
 

@@ -238,7 +238,7 @@ public sealed class KVServer : IServerFacts
     /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>
     private static string PeerName(EndPoint? peer) => peer switch
     {
-        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => new IPEndPoint(ip.Address.MapToIPv4(), ip.Port).ToString(),
+        IPEndPoint ip => new IPEndPoint(Address(ip), ip.Port).ToString(),
         null => "?",
         _ => peer.ToString()!,
     };

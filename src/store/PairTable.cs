@@ -157,9 +157,16 @@ internal sealed class PairTable
         for (var i = 0; i < cursor.Moved.Count; i++) keys.Add(cursor.Moved[i]);
         cursor.Moved.Clear();
         var end = (int)Math.Min(slots.Length, (long)cursor.Position + slotCount);
-        for (; cursor.Position < end; cursor.Position++)
-            if (slots[cursor.Position] is var slot and not 0) keys.Add(PairAt(slot).KeySpan);
+        CopyKeys(cursor.Position, end, keys);
+        cursor.Position = end;
         return cursor.Position < slots.Length;
+    }
+
+    /// <summary>Copies the keys of the slots from `start` up to `end` into `keys`.</summary>
+    private void CopyKeys(int start, int end, KeyList keys)
+    {
+        for (var at = start; at < end; at++)
+            if (slots[at] is var slot and not 0) keys.Add(PairAt(slot).KeySpan);
     }
 
     private const long TagMask = unchecked((long)0xFFFF_0000_0000_0000);
@@ -270,8 +277,7 @@ internal sealed class PairTable
         // anyway; this copies the keys once more, for the rare walk in progress.
         foreach (var cursor in cursors)
         {
-            for (var at = cursor.Position; at < slots.Length; at++)
-                if (slots[at] is var slot and not 0) cursor.Moved.Add(PairAt(slot).KeySpan);
+            CopyKeys(cursor.Position, slots.Length, cursor.Moved);
             cursor.Position = int.MaxValue;
         }
         var old = slots;
