@@ -11,6 +11,14 @@ public class ListingTests
 {
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
+    /// <summary>Stores `count` keys (`key:000000000000` on, unless named otherwise), pipelined over one connection, every OK read.</summary>
+    private static async Task FillAsync(TestServer server, int count, Func<int, string>? key = null)
+    {
+        await using var loader = await server.ConnectAsync();
+        await loader.SendAsync(string.Concat(Enumerable.Range(0, count).Select(i => $"set {key?.Invoke(i) ?? $"key:{i:D12}"} v\n")));
+        for (var i = 0; i < count; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(3_000)]
@@ -130,10 +138,8 @@ public class ListingTests
     public async Task Over_the_wire_list_and_keys_are_refused_past_the_budget_and_the_server_goes_on()
     {
         await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await FillAsync(server, 100_000);
         await using var c = await server.ConnectAsync();
-        var batch = string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set key:{i:D12} v\n"));
-        await c.SendAsync(batch);
-        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await c.ReadAsync());
         Assert.Equal(Errors.ListingTooLarge(100_000, 1 << 20), Assert.IsType<Reply.Error>(await c.AskAsync("list")).Message);
         await using var resp = await server.ConnectRespAsync();
         Assert.Equal("-ERR " + Errors.ListingTooLarge(100_000, 1 << 20), await resp.AskAsync("keys", "*"));
@@ -148,9 +154,7 @@ public class ListingTests
         // As few pool threads as the pool allows (one a core): listings that took a thread each for as long as they work would leave a ping none.
         var threads = Environment.ProcessorCount;
         await using var server = await ServerProcess.StartAsync("0", "--threads", threads.ToString());
-        await using var loader = await server.ConnectAsync();
-        await loader.SendAsync(string.Concat(Enumerable.Range(0, 200_000).Select(i => $"set key:{i:D12} v\n")));
-        for (var i = 0; i < 200_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+        await FillAsync(server, 200_000);
 
         await using var listers = await server.ConnectManyAsync(20);
         foreach (var lister in listers) await lister.SendAsync("list\n");
@@ -165,9 +169,7 @@ public class ListingTests
     public async Task A_client_that_stops_sending_after_list_still_gets_every_key()
     {
         await using var server = InProcessServer.Start();
-        await using var loader = await server.ConnectAsync();
-        await loader.SendAsync(string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set key:{i:D12} v\n")));
-        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+        await FillAsync(server, 100_000);
         // As `echo list | nc -N host port` does: the request, then the end of its sending side, then it reads.
         await using var halfClosed = await server.ConnectAsync();
         await halfClosed.SendAsync("list\n");
@@ -180,12 +182,9 @@ public class ListingTests
     public async Task A_stop_ends_long_listings_within_its_deadline()
     {
         var server = InProcessServer.Start("--resp-port", "0");
-        await using var loader = await server.ConnectAsync();
-        await loader.SendAsync(string.Concat(Enumerable.Range(0, 100_000).Select(i => $"set {new string('b', 200)}{i} v\n")));
-        for (var i = 0; i < 100_000; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
+        await FillAsync(server, 100_000, i => $"{new string('b', 200)}{i}");
         // A costly pattern: at each of a key's b's, the pattern's b's are matched up to the end of the run, then fail at the c.
         var pattern = "*" + new string('b', RedisGlob.MaxPatternBytes - 2) + "c";
-        await using var listers = new ConnectionGroup(10);
         var resp = new List<RespConnection>();
         for (var i = 0; i < 10; i++)
         {
