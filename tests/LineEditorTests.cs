@@ -265,6 +265,16 @@ public class LineEditorTests
     }
 
     [Fact]
+    public void Bidirectional_and_zero_width_characters_typed_are_kept_and_shown_as_marks_not_obeyed()
+    {
+        var (lines, screen) = Run(History.Open(null), colour: false, Typed("set k a\u202Eb\u200Bc\u2028d"), [Left, Left], Typed("!"), [Enter]);
+        Assert.Equal(["set k a\u202Eb\u200Bc!\u2028d"], lines);
+        Assert.Contains("set k a·b·c!·d", screen);
+        Assert.DoesNotContain('\u202E', screen);
+        Assert.DoesNotContain('\u200B', screen);
+    }
+
+    [Fact]
     public void A_line_wider_than_the_terminal_scrolls_and_is_returned_whole()
     {
         var value = string.Concat(Enumerable.Range(0, 30).Select(i => $"{i:00}"));

@@ -143,7 +143,7 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
                     case (_, var c) when char.IsHighSurrogate(c):
                         highSurrogate = c;
                         continue;
-                    case (_, var c) when c != '\0' && !Terminal.MustEscape(c) && c != '\t' && !char.IsSurrogate(c):
+                    case (_, var c) when !char.IsControl(c) && !char.IsSurrogate(c):
                         line.Insert(c.ToString());
                         break;
                     default:
@@ -214,20 +214,32 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         screen.Flush();
     }
 
-    /// <summary>The visible slice: a known command word in green, each tab as a dim arrow.</summary>
+    /// <summary>
+    /// The visible slice, a character (text element) at a time: a known command word in green, each tab as a dim
+    /// arrow, each bidirectional or zero-width character as a dim mark (see Terminal.ShownAsMark).
+    /// </summary>
     private void Paint(StringBuilder row, string text, int start, int end)
     {
         var wordEnd = text.IndexOf(' ') is var space and >= 0 ? space : text.Length;
         var known = colour && start == 0 && Commands.Find(text[..wordEnd]) is not null;
-        for (var i = start; i < end; i++)
+        if (known) row.Append(Terminal.Green);
+        for (var (i, next) = (start, 0); i < end; i += next)
         {
-            if (known && i == 0) row.Append(Terminal.Green);
-            if (text[i] == '\t') row.Append(colour ? Terminal.Dim + "→" + Terminal.Reset : "→");
-            else row.Append(text[i]);
-            if (known && i == wordEnd - 1) row.Append(Terminal.Reset);
+            next = NextElement(text, i);
+            if (known && i == wordEnd)
+            {
+                row.Append(Terminal.Reset);
+                known = false;
+            }
+            var element = text.AsSpan(i, next);
+            if (element[0] == '\t') row.Append(Dimmed("→"));
+            else if (Terminal.ShownAsMark(element)) row.Append(Dimmed("·"));
+            else row.Append(element);
         }
-        if (known && end < wordEnd) row.Append(Terminal.Reset);
+        if (known) row.Append(Terminal.Reset);
     }
+
+    private string Dimmed(string mark) => colour ? Terminal.Dim + mark + Terminal.Reset : mark;
 
     /// <summary>An arrow with Ctrl or Alt moves by words, as in readline.</summary>
     private static bool WordKey(ConsoleKeyInfo key) => (key.Modifiers & (ConsoleModifiers.Control | ConsoleModifiers.Alt)) != 0;

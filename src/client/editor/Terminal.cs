@@ -34,6 +34,7 @@ public static class Terminal
     /// <summary>One user-perceived character (a grapheme cluster): its first code point decides.</summary>
     public static int ElementWidth(ReadOnlySpan<char> element)
     {
+        if (ShownAsMark(element)) return 1;
         if (Rune.DecodeFromUtf16(element, out var rune, out _) != System.Buffers.OperationStatus.Done) return 1;
         if (element.Length > rune.Utf16SequenceLength && element[rune.Utf16SequenceLength..].Contains('\uFE0F')) return 2;
         return Rune.GetUnicodeCategory(rune) switch
@@ -88,6 +89,11 @@ public static class Terminal
         return !(c == '\u200D' && i > 0 && char.IsLowSurrogate(text[i - 1]));
     }
 
-    /// <summary>A character a terminal would obey rather than show: a control character (tab aside) or a bidirectional override.</summary>
-    public static bool MustEscape(char c) => (char.IsControl(c) && c != '\t') || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    /// <summary>
+    /// Whether the line editor shows this character (a text element of its own) as a mark instead of writing it: a
+    /// bidirectional control would reorder the line being typed, a zero-width space or a line separator would not be
+    /// seen at all. The character itself is kept in the line and sent.
+    /// </summary>
+    public static bool ShownAsMark(ReadOnlySpan<char> element) =>
+        !element.IsEmpty && CharUnicodeInfo.GetUnicodeCategory(element[0]) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 }
