@@ -7,7 +7,7 @@
 //   ServerTests                              the protocol against a KVServer in this process; the real process
 //   ClientTests, TerminalTests               the real KVClient, scripted and on a pseudo-terminal
 //   LineEditorTests                          the client's line editor, history and completion
-//   RobustnessTests                          limits, hostile input, fuzz, memory bounds, 10,000 clients
+//   RobustnessTests                          limits, hostile input, fuzz, memory bounds, thousands of clients
 //   BenchTests, DocsTests                    bench.cs still runs; README.md and the layout stay true to the code
 //   Harness.Servers, Harness.Clients         in-process and process servers, connections, the store model
 //

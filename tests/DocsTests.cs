@@ -49,6 +49,33 @@ public class ReadmeTests
         foreach (var command in Commands.All) Assert.Contains(command.HelpLine, Readme);
     }
 
+    /// <summary>
+    /// The number of tests README's example run shows stays near the suite's real size, counted from the
+    /// attributes: a fact is one test, a theory one a row of its data.
+    /// </summary>
+    [Fact]
+    public void The_test_count_in_the_readme_is_near_the_suite_s_size()
+    {
+        var tests = typeof(ReadmeTests).Assembly.GetTypes().SelectMany(type => type.GetMethods()).Sum(TestCases);
+        var shown = int.Parse(Regex.Match(Readme, @"Total: (\d+), Errors").Groups[1].Value);
+        Assert.InRange(shown, tests * 9 / 10, tests * 11 / 10);
+    }
+
+    private static int TestCases(System.Reflection.MethodInfo method)
+    {
+        if (!method.IsDefined(typeof(FactAttribute), inherit: true)) return 0;
+        if (!method.IsDefined(typeof(TheoryAttribute), inherit: true)) return 1;
+        var inline = method.GetCustomAttributes(typeof(InlineDataAttribute), inherit: false).Length;
+        var members = method.GetCustomAttributes(typeof(MemberDataAttribute), inherit: false).Cast<MemberDataAttribute>()
+            .Sum(data => method.DeclaringType!.GetMember(data.MemberName).Single() switch
+            {
+                System.Reflection.FieldInfo field => ((System.Collections.IEnumerable)field.GetValue(null)!).Cast<object>().Count(),
+                System.Reflection.PropertyInfo property => ((System.Collections.IEnumerable)property.GetValue(null)!).Cast<object>().Count(),
+                var other => throw new NotSupportedException($"theory data from {other.MemberType} {other.Name}"),
+            });
+        return inline + members;
+    }
+
     [Fact]
     public void Every_test_the_documents_name_exists()
     {

@@ -2,8 +2,8 @@
 // request off the buffer, RespCommands answers it.
 //
 // The bounds are KV's: a bulk string or an inline line longer than --max-line-bytes, or an array of more than
-// 1,024 elements, is a protocol error that ends the connection; an unfinished request may hold at most twice
-// --max-line-bytes (a value at the limit, plus its key and framing).
+// RespFraming.MaxArguments elements, is a protocol error that ends the connection; an unfinished request may
+// hold at most twice --max-line-bytes (a value at the limit, plus its key and framing).
 
 using System.Buffers;
 

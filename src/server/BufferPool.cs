@@ -2,8 +2,8 @@
 // garbage collector.
 //
 // A client that holds a megabyte for seconds holds it long enough for the GC to move it to its oldest
-// generation, which it collects only now and then: 600 such clients closed one after another would leave
-// hundreds of megabytes of garbage behind, and the resident memory would follow the garbage, not the
+// generation, which it collects only now and then: hundreds of such clients closed one after another would
+// leave hundreds of megabytes of garbage behind, and the resident memory would follow the garbage, not the
 // clients' budget. Returned blocks wait here for the next read instead, up to a cap (the clients' budget),
 // so the blocks that exist at once are about what the clients hold at most. A connection takes a block
 // only while it has bytes to hold: an idle one holds none.

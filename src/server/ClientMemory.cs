@@ -1,7 +1,7 @@
 // src/server/ClientMemory.cs: one budget for the memory all clients make the server hold together: the bytes of
 // requests not yet finished and of replies not yet sent, and the keys a listing gathers before it is sent
-// (--max-client-memory). Each limit per connection bounds one client; this bounds them all, so that 16,384
-// clients with a half-sent megabyte each cannot take 16 GB.
+// (--max-client-memory). Each limit per connection bounds one client; this bounds them all, so that thousands
+// of clients with a half-sent megabyte each cannot take the machine's memory.
 //
 // Two ways in. What a read has already brought in (Hold) is counted, and when it takes the total past the
 // budget, the connection holding the most is closed with an ERROR, as Redis 7's client eviction does: the

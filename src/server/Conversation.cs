@@ -9,8 +9,8 @@
 // async loop; README has the measure). Only what must wait (a client that does not read its replies, a
 // deferred reply) becomes an await, and only for as long as it waits.
 //
-// Unsent replies past 64 KiB are sent before the next request is answered, so a client that does not read
-// its replies stops being read (backpressure). What a connection holds (its unfinished request and its
+// Unsent replies past FlushThresholdBytes are sent before the next request is answered, so a client that does
+// not read its replies stops being read (backpressure). What a connection holds (its unfinished request and its
 // unsent replies) is reported to the clients' memory budget, which may end it. The protocols (LineHandler
 // for KV's own, RespHandler for Redis's) only say where a request ends and what to answer; an answer that
 // takes time (a long listing, a password's turn) is a DeferredReply, awaited without a thread.

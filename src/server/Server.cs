@@ -232,7 +232,7 @@ public sealed class KVServer : IServerFacts
 
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 
-    /// <summary>Made when it is logged, not kept: a string a connection would cost each of 10,000 idle ones 50 bytes.</summary>
+    /// <summary>Made when it is logged, not kept: an idle connection holds nothing it does not need.</summary>
     private static string Describe(EndPoint? peer, WireProtocol protocol) => PeerName(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
 
     /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>

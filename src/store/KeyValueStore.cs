@@ -103,7 +103,7 @@ public sealed class KeyValueStore
     }
 
     /// <summary>
-    /// The table has just grown: its old array (8 MB at a million keys) is garbage in the large object heap,
+    /// The table has just grown: its old array (megabytes, for a large table) is garbage in the large object heap,
     /// which only a full collection frees. Ask for it now, once per growth of a large table, instead of letting
     /// the resident memory carry it until the GC gets round to it.
     /// </summary>

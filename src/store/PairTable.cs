@@ -47,7 +47,7 @@ internal sealed class PairTable
     /// <summary>Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any object.</summary>
     public const int SlabBytes = 64 * 1024;
 
-    /// <summary>Freed slabs kept for reuse (2 MiB); what a mass delete frees beyond them goes to the GC.</summary>
+    /// <summary>Freed slabs kept for reuse; what a mass delete frees beyond them goes to the GC.</summary>
     private const int FreeSlabsKept = 32;
 
     /// <summary>A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.</summary>

@@ -1,7 +1,7 @@
 // src/client/editor/History.cs: the lines a person typed, walked with Up and Down, kept across runs in a file.
 //
 // Like redis-cli's ~/.rediscli_history: ~/.kvclient_history (KVCLIENT_HISTFILE overrides it), the last
-// 1,000 lines. A blank line or a repeat of the previous one is not added, and a line that carries a
+// Capacity lines. A blank line or a repeat of the previous one is not added, and a line that carries a
 // password (`auth ...`) is never kept. A file that cannot be read or written costs the history, never the session.
 
 namespace KV;
