@@ -35,8 +35,8 @@ catch (FormatException e)
     return 2;
 }
 
-// Opt-in: socket completions run inline on .NET's socket threads. Read when the first socket is made, so set first.
-if (options.OnSocketThreads) Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+// Every model starts from one event loop a core (the pool's hands its clients on); set before the first socket.
+ThreadingModels.UseOneEventLoopACore();
 
 // The cap: SetMaxThreads refuses one below the core count (or below the minimum), so check what it says.
 // The minimum (threads ready without waiting for the pool to inject more, which it does only every half second

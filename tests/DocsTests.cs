@@ -67,7 +67,7 @@ public class ReadmeTests
         if (!method.IsDefined(typeof(TheoryAttribute), inherit: true)) return 1;
         var inline = method.GetCustomAttributes(typeof(InlineDataAttribute), inherit: false).Length;
         var members = method.GetCustomAttributes(typeof(MemberDataAttribute), inherit: false).Cast<MemberDataAttribute>()
-            .Sum(data => method.DeclaringType!.GetMember(data.MemberName).Single() switch
+            .Sum(data => (data.MemberType ?? method.DeclaringType)!.GetMember(data.MemberName).Single() switch
             {
                 System.Reflection.FieldInfo field => ((System.Collections.IEnumerable)field.GetValue(null)!).Cast<object>().Count(),
                 System.Reflection.PropertyInfo property => ((System.Collections.IEnumerable)property.GetValue(null)!).Cast<object>().Count(),

@@ -20,6 +20,19 @@ using Xunit;
 // The builds of the programs start with the run, beside the unit tests, not when a test first needs one.
 [assembly: AssemblyFixture(typeof(ProgramBuilds))]
 
+/// <summary>The test process serves its in-process servers as KVServer.cs does: with one event loop a core.</summary>
+internal static class EventLoopsFirst
+{
+    [ModuleInitializer]
+    internal static void BeforeAnySocket() => ThreadingModels.UseOneEventLoopACore();
+}
+
+/// <summary>The threading models, for the tests that run against each (`[MemberData(nameof(Models.All), MemberType = typeof(Models))]`).</summary>
+public static class Models
+{
+    public static TheoryData<string> All => new(Enum.GetValues<ThreadingModel>().Select(model => model.Name()));
+}
+
 public sealed class ProgramBuilds
 {
     public ProgramBuilds() => Programs.StartBuilds();

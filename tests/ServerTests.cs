@@ -4,6 +4,7 @@
 
 using System.Text;
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using KV;
 using Xunit;
 
@@ -152,7 +153,7 @@ public class ServerProcessTests
     {
         await using var server = await ServerProcess.StartAsync(
             "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb", "--max-client-memory", "8192kb");
-        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, request timeout 60 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
+        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(threading pool, thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, request timeout 60 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
     }
@@ -179,14 +180,26 @@ public class ServerProcessTests
         Assert.DoesNotContain("WARNING", local.Output + guarded.Output);
     }
 
-    [Fact]
-    public async Task The_opt_in_socket_thread_mode_says_so_and_answers()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Each_threading_model_is_named_at_start_and_answers_both_protocols(string threading)
     {
-        await using var server = await ServerProcess.StartAsync("0", "--on-socket-threads");
-        Assert.Matches(@"(?m)^KV server listening on .*, requests on socket threads\)$", server.Output);
+        await using var server = await ServerProcess.StartAsync("0", "--resp-port", "0", "--threading", threading);
+        Assert.Matches($@"(?m)^KV server listening on .*\(threading {threading}, ", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Ok>(await connection.AskAsync("set k v"));
         Assert.Equal("v", Assert.IsType<Reply.Value>(await connection.AskAsync("get k")).Text);
+        var respPort = int.Parse(Regex.Match(server.Output, @" and RESP on \S+:(\d+) ").Groups[1].Value);
+        await using var resp = await RespConnection.OpenAsync(respPort);
+        Assert.Equal("$v", await resp.AskAsync("GET", "k"));
+    }
+
+    [Fact]
+    public async Task An_unknown_threading_model_is_refused_with_exit_2()
+    {
+        await using var server = await ServerProcess.LaunchAsync("0", "--threading", "fibres");
+        Assert.Equal(2, await server.ExitCodeAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("invalid value 'fibres' for --threading (expected per-client, pool or loops)", server.Output);
     }
 
     [Fact]
@@ -268,7 +281,7 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
-        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--on-socket-threads" })
+        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--threading" })
             Assert.Contains(option, server.Output);
     }
 

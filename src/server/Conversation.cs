@@ -24,53 +24,6 @@ using System.Net.Sockets;
 
 namespace KV;
 
-/// <summary>One protocol's half of a conversation: cut requests off the buffer and answer them.</summary>
-public interface IRequestHandler
-{
-    /// <summary>
-    /// Answers the first whole request in the buffer and cuts it off (a blank one is cut off unanswered).
-    /// False when no whole request is there yet. `ending` says why the connection must close after this reply.
-    /// </summary>
-    bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending);
-
-    /// <summary>When an unfinished request has grown past what the protocol allows: the refusal is written, and the reason returned.</summary>
-    string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output);
-
-    /// <summary>The part of the last answer that must wait (for its turn, or for work done in slices); null for none.</summary>
-    DeferredReply? TakeDeferred();
-
-    /// <summary>An error line in this protocol's words, for a connection the server ends on its own.</summary>
-    void WriteError(IBufferWriter<byte> output, string message);
-}
-
-/// <summary>What a deferred reply may use of its conversation while it runs.</summary>
-public interface IReplyContext
-{
-    /// <summary>Where the reply goes; the conversation sends it.</summary>
-    IBufferWriter<byte> Output { get; }
-
-    /// <summary>Cancelled when the conversation is interrupted (the server stops, a limit closes it).</summary>
-    CancellationToken Cancellation { get; }
-
-    /// <summary>Counts bytes the reply is about to make against the clients' budget; false when they do not fit.</summary>
-    bool TryReserve(long bytes);
-
-    /// <summary>Gives reserved bytes back.</summary>
-    void Unreserve(long bytes);
-
-    /// <summary>The budget for all clients, for an error that names it.</summary>
-    long ClientMemoryLimit { get; }
-
-    /// <summary>Sends what the reply has written so far, waiting for the client to take it (backpressure).</summary>
-    ValueTask FlushAsync();
-
-    /// <summary>Writes an error line in the protocol's words.</summary>
-    void WriteError(string message);
-}
-
-/// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
-public delegate ValueTask<string?> DeferredReply(IReplyContext context);
-
 public sealed class Conversation : IEvictable, IReplyContext
 {
     private const int FlushThresholdBytes = 64 * 1024;
@@ -79,6 +32,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     private const int Busy = 0, Waiting = 1, Claimed = 2;
 
     private readonly Socket socket;
+    private readonly ThreadingModel threading;
     private readonly IRequestHandler handler;
     private readonly ClientMemoryBudget budget;
     private ClientMemoryAccount? memory;
@@ -95,9 +49,11 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
-    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool, Action<Conversation, string> ended)
+    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool,
+        ThreadingModel threading, Action<Conversation, string> ended)
     {
         this.socket = socket;
+        this.threading = threading;
         Peer = socket.RemoteEndPoint;
         Protocol = protocol;
         this.handler = handler;
@@ -128,8 +84,22 @@ public sealed class Conversation : IEvictable, IReplyContext
         return since < 0 ? null : TimeSpan.FromMilliseconds(Environment.TickCount64 - since);
     }
 
-    /// <summary>Begins on the ThreadPool (a first request may already be there), not on the thread that accepted it.</summary>
-    public void Start() => ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
+    /// <summary>Begins where the model serves it (a first request may already be there).</summary>
+    public void Start()
+    {
+        switch (threading)
+        {
+            case ThreadingModel.PerClient:
+                new Thread(ServeOnOwnThread) { IsBackground = true, Name = "KV client" }.Start();
+                break;
+            case ThreadingModel.Pool:
+                ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
+                break;
+            default:
+                _ = ServeAsync(); // on the accepting loop: its first wait gives the socket to a loop, a core's engine in turn
+                break;
+        }
+    }
 
     /// <summary>
     /// Ends the conversation from outside (the server stops, the client was silent too long, the memory budget
@@ -142,6 +112,14 @@ public sealed class Conversation : IEvictable, IReplyContext
         if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return;
         // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
         if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
+        if (threading == ThreadingModel.PerClient)
+        {
+            // Its own thread ends it: a blocked wait for data wakes, reading the end of the stream; the sending side
+            // stays open for the last word.
+            try { socket.Shutdown(SocketShutdown.Receive); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            return;
+        }
         // Here, not in a work item: under load the ThreadPool serves socket events first, and the item would wait for
         // the load to pass, holding the memory the budget has just taken back. Ending a waiting conversation is short.
         if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
@@ -152,34 +130,49 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// <summary>From data's arrival until the socket is empty; then it waits again, and returns.</summary>
     private async Task ServeAsync()
     {
-        string reason;
+        string? reason;
         try
         {
-            while (true)
-            {
-                if (await AnswerWhatArrivedAsync() is { } ending)
-                {
-                    reason = ending;
-                    break;
-                }
-                if (!WaitForData()) return;
-            }
-        }
-        catch (OperationCanceledException) when (Volatile.Read(ref interruption) is { } stop)
-        {
-            reason = stop.Reason;
-        }
-        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
-        {
-            reason = e.Message;
+            do reason = await AnswerWhatArrivedAsync();
+            while (reason is null && WaitForData());
+            if (reason is null) return; // the wait is posted: DataArrived serves what comes, or Interrupt ends it
         }
         catch (Exception e)
         {
-            // A bug of ours: it costs this one connection, never the server.
-            reason = $"internal error: {e.GetType().Name}: {e.Message}";
+            reason = Failure(e);
         }
         await EndAsync(reason);
     }
+
+    /// <summary>
+    /// The per-client model: the whole conversation on this one thread, which blocks wherever it waits: for data
+    /// (WaitForData), for a client to take its replies, for a deferred reply.
+    /// </summary>
+    private void ServeOnOwnThread()
+    {
+        string reason;
+        try
+        {
+            string? ending;
+            while ((ending = Blocking(AnswerWhatArrivedAsync())) is null) WaitForData();
+            reason = ending;
+        }
+        catch (Exception e)
+        {
+            reason = Failure(e);
+        }
+        EndAsync(reason).GetAwaiter().GetResult();
+    }
+
+    private static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+
+    private string Failure(Exception e) => e switch
+    {
+        OperationCanceledException when Volatile.Read(ref interruption) is { } stop => stop.Reason,
+        SocketException or IOException or ObjectDisposedException or OperationCanceledException => e.Message,
+        // A bug of ours: it costs this one connection, never the server.
+        _ => $"internal error: {e.GetType().Name}: {e.Message}",
+    };
 
     /// <summary>
     /// Waits for data with a zero-byte receive: no buffer, no task, no thread. True when the loop goes on at once
@@ -191,6 +184,12 @@ public sealed class Conversation : IEvictable, IReplyContext
         Volatile.Write(ref quietSince, Volatile.Read(ref lastCompleted));
         // A full fence between the state written and the interruption read: Interrupt does the same the other way round.
         Interlocked.Exchange(ref state, Waiting);
+        if (threading == ThreadingModel.PerClient)
+        {
+            // This client's own thread sleeps in poll(2) until it sends, or until Interrupt shuts the socket's reading side.
+            if (Volatile.Read(ref interruption) is null) socket.Poll(-1, SelectMode.SelectRead);
+            return Resume();
+        }
         bool pending;
         try
         {
@@ -211,10 +210,14 @@ public sealed class Conversation : IEvictable, IReplyContext
         return Interlocked.CompareExchange(ref state, Busy, Waiting) == Waiting;
     }
 
+    /// <summary>On the thread of the socket's event loop: the loops model answers here, the pool model hands the client on.</summary>
     private static void OnDataArrived(Conversation conversation)
     {
         // A claimed conversation's wait ends when Interrupt closes its socket: nothing to serve.
-        if (conversation.Resume()) _ = conversation.ServeAsync();
+        if (!conversation.Resume()) return;
+        if (conversation.threading == ThreadingModel.Pool && !ThreadingModels.OnPool)
+            ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), conversation, preferLocal: false);
+        else _ = conversation.ServeAsync();
     }
 
     /// <summary>Reads until the socket is empty, answering as it goes, and sends the replies.</summary>
@@ -259,7 +262,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         string? ending = null;
         while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
         {
-            if (handler.TakeDeferred() is { } deferred) ending = await deferred(this) ?? ending;
+            if (handler.TakeDeferred() is { } deferred) ending = await Deferred(deferred) ?? ending;
             Volatile.Write(ref lastCompleted, Environment.TickCount64);
             Volatile.Write(ref unfinishedSince, -1);
             if (output.Unsent > FlushThresholdBytes) await FlushAsync(input.Footprint);
@@ -273,6 +276,17 @@ public sealed class Conversation : IEvictable, IReplyContext
         return ending;
     }
 
+    /// <summary>
+    /// Runs an answer that waits where the model runs long work: the per-client thread blocks on it; an event loop
+    /// hands it to the pool, so that the loop's other clients do not wait for it; the pool runs it.
+    /// </summary>
+    private ValueTask<string?> Deferred(DeferredReply deferred) => threading switch
+    {
+        ThreadingModel.PerClient => new(Blocking(deferred(this))),
+        ThreadingModel.Loops when !ThreadingModels.OnPool => new(Task.Run(() => deferred(this).AsTask())),
+        _ => deferred(this),
+    };
+
     /// <summary>Sends what is waiting; while it waits (a client that does not read), it counts against the budget.</summary>
     private async ValueTask FlushAsync(long unfinished)
     {
@@ -284,9 +298,14 @@ public sealed class Conversation : IEvictable, IReplyContext
             {
                 // The client is silent for as long as its replies do not move.
                 Volatile.Write(ref quietSince, Environment.TickCount64);
-                await output.SendSomeAsync(socket, cancel);
+                var sending = output.SendSomeAsync(socket, cancel);
+                if (threading == ThreadingModel.PerClient) sending.AsTask().GetAwaiter().GetResult(); // its blocking write
+                else await sending;
             }
             while (!output.TrySend(socket));
+            // The send completed on a socket's event loop. A client this slow to read is long work: the rest of its
+            // batch goes to the pool (in the loops model too, so that the loop's other clients do not wait for it).
+            if (threading != ThreadingModel.PerClient && !ThreadingModels.OnPool) await Task.Yield();
             Volatile.Write(ref quietSince, -1);
         }
         Hold(unfinished, waiting: true);

@@ -176,7 +176,7 @@ public sealed class KVServer : IServerFacts
             return;
         }
         log($"+ {peer} connected ({ClientCount(count)})");
-        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, conversationEnded);
+        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, options.Threading, conversationEnded);
         conversations.TryAdd(conversation, 0);
         conversation.Start();
     }

@@ -11,14 +11,14 @@ namespace KV;
 
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
-    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, bool OnSocketThreads = false)
+    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, ThreadingModel Threading = ThreadingModel.Pool)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
                dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
                                      [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
                                      [--idle-timeout SECONDS] [--request-timeout SECONDS] [--threads N]
-                                     [--on-socket-threads]
+                                     [--threading per-client|pool|loops]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
@@ -38,8 +38,9 @@ public sealed record ServerOptions(
           --request-timeout S  a request must finish arriving within S seconds, or it gets an ERROR and the
                                connection closes (default 60; 0: never)
           --threads N          the most threads the server's pool may have (default: 16, or 4 a core if more)
-          --on-socket-threads  run each request on the thread that saw its socket ready, not on the pool:
-                               faster, but one slow request holds up the others (default: off)
+          --threading MODEL    how clients get a thread: per-client (a thread each, blocking), pool (the
+                               ThreadPool answers every client), loops (an event loop a core answers its
+                               clients; long work goes to the pool) (default: pool)
           --help               this text
         """;
 
@@ -79,7 +80,7 @@ public sealed record ServerOptions(
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
-                "--on-socket-threads" => options with { OnSocketThreads = true },
+                "--threading" => options with { Threading = ThreadingModels.Parse(Next()) ?? throw new FormatException($"invalid value '{args[i]}' for --threading (expected per-client, pool or loops)") },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
@@ -133,7 +134,6 @@ public sealed record ServerOptions(
 
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
-        $"thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
-        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}" +
-        (OnSocketThreads ? ", requests on socket threads" : "");
+        $"threading {Threading.Name()}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
+        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}";
 }

@@ -1,0 +1,54 @@
+// src/server/RequestHandler.cs: what a Conversation asks of the protocol it carries, and what it offers an answer
+// that waits. LineHandler (KV's protocol) and RespHandler (Redis's) implement IRequestHandler; a listing or the
+// password's pause is a DeferredReply, which writes through IReplyContext while the conversation waits for it.
+
+using System.Buffers;
+
+namespace KV;
+
+/// <summary>One protocol's half of a conversation: cut requests off the buffer and answer them.</summary>
+public interface IRequestHandler
+{
+    /// <summary>
+    /// Answers the first whole request in the buffer and cuts it off (a blank one is cut off unanswered).
+    /// False when no whole request is there yet. `ending` says why the connection must close after this reply.
+    /// </summary>
+    bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending);
+
+    /// <summary>When an unfinished request has grown past what the protocol allows: the refusal is written, and the reason returned.</summary>
+    string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output);
+
+    /// <summary>The part of the last answer that must wait (for its turn, or for work done in slices); null for none.</summary>
+    DeferredReply? TakeDeferred();
+
+    /// <summary>An error line in this protocol's words, for a connection the server ends on its own.</summary>
+    void WriteError(IBufferWriter<byte> output, string message);
+}
+
+/// <summary>What a deferred reply may use of its conversation while it runs.</summary>
+public interface IReplyContext
+{
+    /// <summary>Where the reply goes; the conversation sends it.</summary>
+    IBufferWriter<byte> Output { get; }
+
+    /// <summary>Cancelled when the conversation is interrupted (the server stops, a limit closes it).</summary>
+    CancellationToken Cancellation { get; }
+
+    /// <summary>Counts bytes the reply is about to make against the clients' budget; false when they do not fit.</summary>
+    bool TryReserve(long bytes);
+
+    /// <summary>Gives reserved bytes back.</summary>
+    void Unreserve(long bytes);
+
+    /// <summary>The budget for all clients, for an error that names it.</summary>
+    long ClientMemoryLimit { get; }
+
+    /// <summary>Sends what the reply has written so far, waiting for the client to take it (backpressure).</summary>
+    ValueTask FlushAsync();
+
+    /// <summary>Writes an error line in the protocol's words.</summary>
+    void WriteError(string message);
+}
+
+/// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
+public delegate ValueTask<string?> DeferredReply(IReplyContext context);
