@@ -10,10 +10,11 @@ using Xunit;
 
 public class SlowClientTests
 {
-    [Fact]
-    public async Task A_trickle_of_bytes_does_not_reset_the_idle_timeout()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_trickle_of_bytes_does_not_reset_the_idle_timeout(string threading)
     {
-        await using var server = InProcessServer.Start("--idle-timeout", "1", "--request-timeout", "0");
+        await using var server = InProcessServer.Start("--idle-timeout", "1", "--request-timeout", "0", "--threading", threading);
         await using var trickle = await server.ConnectAsync();
         var closed = trickle.ClosedByServerAsync();
         // One byte of a request that never ends, every tenth of a second: never silent, never done.
@@ -30,10 +31,11 @@ public class SlowClientTests
         await server.ExpectOutputAsync("disconnected: idle for 1 s");
     }
 
-    [Fact]
-    public async Task A_client_that_never_reads_its_replies_is_closed_by_the_idle_timeout()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_client_that_never_reads_its_replies_is_closed_by_the_idle_timeout(string threading)
     {
-        await using var server = InProcessServer.Start("--idle-timeout", "1");
+        await using var server = InProcessServer.Start("--idle-timeout", "1", "--threading", threading);
         await using var setter = await server.ConnectAsync();
         Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
         await using var deaf = await server.ConnectAsync();
@@ -43,10 +45,11 @@ public class SlowClientTests
         Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
     }
 
-    [Fact]
-    public async Task A_request_not_finished_within_the_request_timeout_gets_an_error_and_the_connection_closes()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_request_not_finished_within_the_request_timeout_gets_an_error_and_the_connection_closes(string threading)
     {
-        await using var server = InProcessServer.Start("--request-timeout", "1");
+        await using var server = InProcessServer.Start("--request-timeout", "1", "--threading", threading);
         await using var slow = await server.ConnectAsync();
         Assert.IsType<Reply.Ok>(await slow.AskAsync("set k v"));
         await slow.SendAsync("set k never fini");
@@ -58,11 +61,12 @@ public class SlowClientTests
 
 public class PasswordGuessingTests
 {
-    [Fact]
-    public async Task Guesses_are_limited_per_address_whatever_its_connections_and_another_address_is_answered_at_once()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Guesses_are_limited_per_address_whatever_its_connections_and_another_address_is_answered_at_once(string threading)
     {
         const int guesses = 30;
-        await using var server = InProcessServer.Start("--password", "right");
+        await using var server = InProcessServer.Start("--password", "right", "--threading", threading);
         await using var attackers = await server.ConnectManyAsync(guesses);
         var clock = Stopwatch.StartNew();
         var answered = 0;
@@ -125,10 +129,11 @@ public class PasswordGuessingTests
 
 public class EvictionRaceTests
 {
-    [Fact]
-    public async Task Connections_evicted_while_they_wait_are_each_ended_once_and_the_count_comes_back_to_zero()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Connections_evicted_while_they_wait_are_each_ended_once_and_the_count_comes_back_to_zero(string threading)
     {
-        await using var server = InProcessServer.Start("--max-client-memory", "8mb");
+        await using var server = InProcessServer.Start("--max-client-memory", "8mb", "--threading", threading);
         var chunk = new byte[64 * 1024];
         Array.Fill(chunk, (byte)'x');
         await using (var clients = await server.ConnectManyAsync(500))

@@ -134,10 +134,11 @@ public class ListingTests
         Assert.True(all.Flushes >= 100_000 * 16 / (64 * 1024), $"{all.Flushes} flushes");
     }
 
-    [Fact]
-    public async Task Over_the_wire_list_and_keys_are_refused_past_the_budget_and_the_server_goes_on()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Over_the_wire_list_and_keys_are_refused_past_the_budget_and_the_server_goes_on(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb", "--threading", threading);
         await FillAsync(server, 100_000);
         await using var c = await server.ConnectAsync();
         Assert.Equal(Errors.ListingTooLarge(100_000, 1 << 20), Assert.IsType<Reply.Error>(await c.AskAsync("list")).Message);
@@ -165,10 +166,11 @@ public class ListingTests
         foreach (var lister in listers) Assert.Equal(200_000, Assert.IsType<Reply.Keys>(await lister.ReadAsync()).Names.Length);
     }
 
-    [Fact]
-    public async Task A_client_that_stops_sending_after_list_still_gets_every_key()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_client_that_stops_sending_after_list_still_gets_every_key(string threading)
     {
-        await using var server = InProcessServer.Start();
+        await using var server = InProcessServer.Start("--threading", threading);
         await FillAsync(server, 100_000);
         // As `echo list | nc -N host port` does: the request, then the end of its sending side, then it reads.
         await using var halfClosed = await server.ConnectAsync();
@@ -178,10 +180,11 @@ public class ListingTests
         Assert.True(await halfClosed.ClosedByServerAsync());
     }
 
-    [Fact]
-    public async Task A_stop_ends_long_listings_within_its_deadline()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_stop_ends_long_listings_within_its_deadline(string threading)
     {
-        var server = InProcessServer.Start("--resp-port", "0");
+        var server = InProcessServer.Start("--resp-port", "0", "--threading", threading);
         await FillAsync(server, 100_000, i => $"{new string('b', 200)}{i}");
         // A costly pattern: at each of a key's b's, the pattern's b's are matched up to the end of the run, then fail at the c.
         var pattern = "*" + new string('b', RedisGlob.MaxPatternBytes - 2) + "c";

@@ -277,10 +277,11 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal("$safe", await bystander.AskAsync("get", "r-bystander"));
     }
 
-    [Fact]
-    public async Task Max_clients_counts_both_listeners_and_idle_timeout_applies_to_resp()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Max_clients_counts_both_listeners_and_idle_timeout_applies_to_resp(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-clients", "2", "--idle-timeout", "1");
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-clients", "2", "--idle-timeout", "1", "--threading", threading);
         await using var line = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await line.AskAsync("ping"));
         await using var resp = await server.ConnectRespAsync();
@@ -294,10 +295,11 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         await server.ExpectOutputAsync(@"over RESP disconnected: idle for 1 s");
     }
 
-    [Fact]
-    public async Task An_unfinished_request_may_hold_at_most_twice_the_line_limit()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task An_unfinished_request_may_hold_at_most_twice_the_line_limit(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-line-bytes", "1000");
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-line-bytes", "1000", "--threading", threading);
         await using var c = await server.ConnectRespAsync();
         await c.SendAsync($"*3\r\n$3\r\nSET\r\n$1000\r\n{new string('k', 1000)}\r\n$1000\r\n{new string('v', 999)}");
         Assert.Equal("-ERR Protocol error: unfinished request longer than 2000 bytes", await c.ReadAsync());

@@ -51,17 +51,19 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
         }
     }
 
-    [Fact]
-    public async Task Fifty_concurrent_clients_get_every_reply_right()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Fifty_concurrent_clients_get_every_reply_right(string threading)
     {
         const int clients = 50, requests = 240;
+        await using var server = InProcessServer.Start("--threading", threading);
         var mismatches = await Task.WhenAll(Enumerable.Range(0, clients).Select(async id =>
         {
             var random = new Random(id);
             var prefix = $"load{id}-";
             var model = new StoreModel(prefix);
             var wrong = new List<string>();
-            await using var c = await Server.ConnectAsync();
+            await using var c = await server.ConnectAsync();
             for (var i = 0; i <= requests; i++)
             {
                 var key = prefix + random.Next(20);
@@ -81,10 +83,11 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Empty(mismatches.SelectMany(m => m));
     }
 
-    [Fact]
-    public async Task Stopping_ends_a_waiting_client_and_one_held_back_in_the_middle_of_its_replies()
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task Stopping_ends_a_waiting_client_and_one_held_back_in_the_middle_of_its_replies(string threading)
     {
-        var server = InProcessServer.Start();
+        var server = InProcessServer.Start("--threading", threading);
         await using var setter = await server.ConnectAsync();
         Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
         // One client waits in the middle of a request; the other asked for 200 MB of replies and reads none, so
