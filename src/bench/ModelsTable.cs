@@ -72,6 +72,7 @@ static class ModelsTable
                             ServerFacts.Pin(Environment.ProcessId, "1");
                         }
                         var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(server.Id, options.Seconds) : null;
+                        var switches = SwitchesMidRunAsync(server.Id, options.Seconds);
                         var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline }, contender.Dialect);
                         if (@case.Pinned)
                         {
@@ -82,6 +83,7 @@ static class ModelsTable
                         Add(contender.Name, $"{@case.Name}: ops/s", result.Requests / result.Elapsed.TotalSeconds);
                         Add(contender.Name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
                         Add(contender.Name, $"{@case.Name}: p99", result.Percentile(0.99));
+                        if (@case is { Pinned: true, Pipeline: 1 }) Add(contender.Name, $"{@case.Name}: thread switches a request", await switches / (result.Requests / result.Elapsed.TotalSeconds * options.Seconds / 2));
                         if (sampled is not null)
                         {
                             var (threads, rss) = await sampled;
@@ -126,7 +128,7 @@ static class ModelsTable
                     return $"{value:N0}{ratio}";
                 }
                 if (row.EndsWith("p50 / p99 ms")) return $"{value:0.00} / {Median(name, row.Replace("p50 / p99 ms", "p99")):0.00}";
-                return row.EndsWith("threads") ? $"{value:N0}" : $"{value:0.0}";
+                return row.EndsWith("threads") ? $"{value:N0}" : row.EndsWith("a request") ? $"{value:0.00}" : $"{value:0.0}";
             });
             text.AppendLine($"| {row} | {string.Join(" | ", values)} |");
         }
@@ -209,6 +211,18 @@ static class ModelsTable
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    /// <summary>
+    /// The server's thread switches in the middle half of a run, counted while its threads live (a thread a client
+    /// ends with its client, and its count with it).
+    /// </summary>
+    private static async Task<long> SwitchesMidRunAsync(int pid, double seconds)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(seconds / 4));
+        var before = ServerFacts.ContextSwitches(pid);
+        await Task.Delay(TimeSpan.FromSeconds(seconds / 2));
+        return ServerFacts.ContextSwitches(pid) - before;
     }
 
     /// <summary>The server's threads and resident bytes halfway through a run: under load, not after it.</summary>

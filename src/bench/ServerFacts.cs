@@ -12,10 +12,34 @@ static class ServerFacts
     /// <summary>Every thread of the process, now and later, on these cores (`taskset -a`: a thread's mask is its own).</summary>
     public static void Pin(int pid, string cpus)
     {
-        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-cp", cpus, pid.ToString()]) { RedirectStandardOutput = true })!;
-        taskset.WaitForExit();
-        if (taskset.ExitCode != 0) throw new IOException($"taskset could not pin process {pid} to cores {cpus}");
+        // A thread that ends while taskset walks the list fails the walk (a server with a thread a client, say):
+        // walk again.
+        for (var attempt = 1; ; attempt++)
+        {
+            using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-cp", cpus, pid.ToString()])
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            taskset.WaitForExit();
+            if (taskset.ExitCode == 0) return;
+            if (attempt == 5) throw new IOException($"taskset could not pin process {pid} to cores {cpus}: {taskset.StandardError.ReadToEnd().Trim()}");
+            Thread.Sleep(200);
+        }
     }
+
+    /// <summary>How often the process's threads have given up a core, by choice or not, summed over its threads.</summary>
+    public static long ContextSwitches(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task").Sum(task =>
+        {
+            try
+            {
+                var status = File.ReadAllText(Path.Combine(task, "status"));
+                return long.Parse(Regex.Match(status, @"voluntary_ctxt_switches:\s+(\d+)").Groups[1].Value)
+                    + long.Parse(Regex.Match(status, @"nonvoluntary_ctxt_switches:\s+(\d+)").Groups[1].Value);
+            }
+            catch (IOException)
+            {
+                return 0; // the thread has ended
+            }
+        });
 
     public static string Read(int pid) => $"server pid {pid}: RSS {ResidentBytes(pid) / 1048576.0:0.0} MB, threads {Threads(pid)}";
 
