@@ -35,9 +35,6 @@ catch (FormatException e)
     return 2;
 }
 
-// Every model starts from one event loop a core (the pool's hands its clients on); set before the first socket.
-ThreadingModels.UseOneEventLoopACore();
-
 // The cap: SetMaxThreads refuses one below the core count (or below the minimum), so check what it says.
 // The minimum (threads ready without waiting for the pool to inject more, which it does only every half second
 // or so) is one a core and one more, so that a thread busy with a long listing's slice never leaves a request

@@ -20,13 +20,6 @@ using Xunit;
 // The builds of the programs start with the run, beside the unit tests, not when a test first needs one.
 [assembly: AssemblyFixture(typeof(ProgramBuilds))]
 
-/// <summary>The test process serves its in-process servers as KVServer.cs does: with one event loop a core.</summary>
-internal static class EventLoopsFirst
-{
-    [ModuleInitializer]
-    internal static void BeforeAnySocket() => ThreadingModels.UseOneEventLoopACore();
-}
-
 /// <summary>The threading models, for the tests that run against each (`[MemberData(nameof(Models.All), MemberType = typeof(Models))]`).</summary>
 public static class Models
 {

@@ -63,6 +63,11 @@ static class ModelsTable
                     var port = await contender.PortOf(server);
                     var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis, Quiet = true, Idle = 0 };
                     await Load.PrefillAsync(at, contender.Dialect);
+                    // Before any load, so that the memory they add is theirs, not a heap the load has already grown.
+                    Progress($"{step}: {idle:N0} idle connections");
+                    var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
+                    Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
+                    Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
                     foreach (var @case in Cases.Where(c => pinning || !c.Pinned))
                     {
                         Progress($"{step}: {@case.Name}");
@@ -91,10 +96,6 @@ static class ModelsTable
                             Add(contender.Name, "50 clients: server RSS MB", rss / 1048576.0);
                         }
                     }
-                    Progress($"{step}: {idle:N0} idle connections");
-                    var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
-                    Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
-                    Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
                 }
                 finally
                 {
@@ -116,7 +117,9 @@ static class ModelsTable
         var text = new StringBuilder();
         text.AppendLine($"| {options.ValueSize}-byte values, {options.Keys:N0} keys, {options.GetRatio:P0} gets, {options.Seconds:0.#} s a case, median of {options.Rounds} | {string.Join(" | ", names)} |");
         text.AppendLine($"|---|{string.Concat(names.Select(_ => "---:|"))}");
-        var rows = cells.Keys.Select(key => key.Item2).Distinct().Where(row => !row.EndsWith(": p99")).ToList();
+        // The load's rows in the order they ran, then the idle connections' (measured first, shown last).
+        var rows = cells.Keys.Select(key => key.Item2).Distinct().Where(row => !row.EndsWith(": p99"))
+            .OrderBy(row => row.Contains(" idle connections")).ToList();
         foreach (var row in rows)
         {
             var values = names.Select(name =>

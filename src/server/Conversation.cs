@@ -2,21 +2,17 @@
 // what has arrived, answer every whole request in it, send the replies once per batch, and keep a partial
 // request for the next read, up to a bound; then wait for more, holding nothing but the socket.
 //
-// Waiting is a zero-byte receive with a SocketAsyncEventArgs of its own: no buffer, no task, no thread.
-// When data arrives, .NET's socket engine runs DataArrived on a ThreadPool thread, which reads without
-// blocking until the socket is empty and answers there and then: a request costs no allocation, and an idle
-// client costs its socket and this object (a few times less than a PipeReader over a NetworkStream with an
-// async loop; README has the measure). Only what must wait (a client that does not read its replies, a
-// deferred reply) becomes an await, and only for as long as it waits.
+// How it waits is the threading model's (ThreadingModel.cs): its own thread blocked in poll (per-client), a
+// zero-byte receive that .NET's socket engine completes on the pool (pool), or its event loop's epoll (loops).
+// None holds a buffer or a task while it waits, so an idle client costs its socket and this object. Reading
+// never blocks, and a request costs no allocation; only what must wait (a client that does not read its
+// replies, a DeferredReply: a long listing, a password's turn) becomes an await, for as long as it waits.
 //
 // Unsent replies past FlushThresholdBytes are sent before the next request is answered, so a client that does
 // not read its replies stops being read (backpressure). What a connection holds (its unfinished request and its
-// unsent replies) is reported to the clients' memory budget, which may end it. The protocols (LineHandler
-// for KV's own, RespHandler for Redis's) only say where a request ends and what to answer; an answer that
-// takes time (a long listing, a password's turn) is a DeferredReply, awaited without a thread.
-//
-// It keeps the times the server's timeouts read: when the last request was completed (a trickle of bytes
-// does not count), when its unsent replies last moved, and since when an unfinished request has been waiting.
+// unsent replies) is reported to the clients' memory budget, which may end it. It keeps the times the server's
+// timeouts read: when the last request was completed (a trickle of bytes does not count), when its unsent
+// replies last moved, and since when an unfinished request has been waiting.
 
 using System.Buffers;
 using System.Net;
@@ -38,7 +34,10 @@ public sealed class Conversation : IEvictable, IReplyContext
     private ClientMemoryAccount? memory;
     private readonly InputBuffer input;
     private readonly OutputBuffer output;
-    private readonly SocketAsyncEventArgs dataWait = new();
+    private readonly SocketAsyncEventArgs? dataWait;
+    private readonly IDisposable? watching;
+    private int arrived;
+    private volatile bool streamEnded;
     private readonly Action<Conversation, string> ended;
     private Interruption? interruption;
     private CancellationTokenSource? abort;
@@ -49,8 +48,9 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
+    /// <param name="loops">The event loops, in the loops model; null in the others.</param>
     public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool,
-        ThreadingModel threading, Action<Conversation, string> ended)
+        ThreadingModel threading, EventLoops? loops, Action<Conversation, string> ended)
     {
         this.socket = socket;
         this.threading = threading;
@@ -61,8 +61,12 @@ public sealed class Conversation : IEvictable, IReplyContext
         this.budget = budget;
         input = new InputBuffer(pool);
         output = new OutputBuffer(pool);
-        dataWait.UserToken = this;
-        dataWait.Completed += DataArrived;
+        if (threading == ThreadingModel.Pool)
+        {
+            dataWait = new SocketAsyncEventArgs { UserToken = this };
+            dataWait.Completed += DataArrived;
+        }
+        else if (threading == ThreadingModel.Loops) watching = loops!.Watch(socket, this);
     }
 
     /// <summary>The client's address: the socket's own, which it keeps anyway.</summary>
@@ -96,7 +100,7 @@ public sealed class Conversation : IEvictable, IReplyContext
                 ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
                 break;
             default:
-                _ = ServeAsync(); // on the accepting loop: its first wait gives the socket to a loop, a core's engine in turn
+                _ = ServeAsync(); // here, once: then on its event loop, whenever bytes arrive
                 break;
         }
     }
@@ -190,10 +194,17 @@ public sealed class Conversation : IEvictable, IReplyContext
             if (Volatile.Read(ref interruption) is null) socket.Poll(-1, SelectMode.SelectRead);
             return Resume();
         }
+        if (threading == ThreadingModel.Loops)
+        {
+            // Its loop calls OnReadable when bytes arrive; those that came while it was busy were flagged, so go on; and
+            // once the client's stream has ended, read on to its end.
+            if (Volatile.Read(ref interruption) is null && Interlocked.Exchange(ref arrived, 0) == 0 && !streamEnded) return false;
+            return Resume();
+        }
         bool pending;
         try
         {
-            pending = Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait);
+            pending = Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait!);
         }
         catch when (!Resume())
         {
@@ -206,18 +217,32 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// <summary>Waiting to busy: false when Interrupt claimed the conversation first.</summary>
     private bool Resume()
     {
+        // Only a conversation that was waiting stops being silent: one that is busy may be waiting for its client to
+        // read (quietSince set by FlushAsync) while its loop reports more bytes it will not read yet.
+        if (Interlocked.CompareExchange(ref state, Busy, Waiting) != Waiting) return false;
         Volatile.Write(ref quietSince, -1);
-        return Interlocked.CompareExchange(ref state, Busy, Waiting) == Waiting;
+        return true;
     }
 
-    /// <summary>On the thread of the socket's event loop: the loops model answers here, the pool model hands the client on.</summary>
+    /// <summary>The pool model: the socket engine has handed the client to a pool thread.</summary>
     private static void OnDataArrived(Conversation conversation)
     {
         // A claimed conversation's wait ends when Interrupt closes its socket: nothing to serve.
-        if (!conversation.Resume()) return;
-        if (conversation.threading == ThreadingModel.Pool && !ThreadingModels.OnPool)
-            ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), conversation, preferLocal: false);
-        else _ = conversation.ServeAsync();
+        if (conversation.Resume()) _ = conversation.ServeAsync();
+    }
+
+    /// <summary>
+    /// The loops model, on the socket's event loop: bytes have arrived. A waiting conversation is answered here; a
+    /// busy one finds the flag when it would wait. Flag first, state second, and the other way round in
+    /// WaitForData, each with a full fence: at least one side sees the other, so no arrival is missed.
+    /// </summary>
+    internal void OnReadable(bool ended)
+    {
+        if (ended) streamEnded = true;
+        Interlocked.Exchange(ref arrived, 1);
+        if (!Resume()) return;
+        Volatile.Write(ref arrived, 0);
+        _ = ServeAsync();
     }
 
     /// <summary>Reads until the socket is empty, answering as it goes, and sends the replies.</summary>
@@ -351,7 +376,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     {
         if (Volatile.Read(ref interruption) is { LastWord: true } last) await LastWordAsync(last.Reason);
         memory?.Dispose();
-        dataWait.Dispose();
+        watching?.Dispose();
+        dataWait?.Dispose();
         socket.Dispose();
         input.Release();
         output.Release();

@@ -47,6 +47,7 @@ public sealed class KVServer : IServerFacts
     private readonly ClientMemoryBudget clientMemory;
     private readonly PasswordGate password;
     private readonly BufferPool pool;
+    private readonly EventLoops? loops;
     private readonly ConcurrentDictionary<Conversation, byte> conversations = new();
     private readonly Action<Conversation, string> conversationEnded;
     private readonly long started = Stopwatch.GetTimestamp();
@@ -67,6 +68,8 @@ public sealed class KVServer : IServerFacts
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);
+        // A loop a core the process may run on (Environment.ProcessorCount follows the CPU affinity it started with).
+        loops = options.Threading == ThreadingModel.Loops ? new EventLoops(Environment.ProcessorCount) : null;
         conversationEnded = Ended;
     }
 
@@ -124,6 +127,7 @@ public sealed class KVServer : IServerFacts
         LetGo();
         var deadline = Task.Delay(ShutdownDeadline, CancellationToken.None);
         if (await Task.WhenAny(everyClientGone.Task, deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
+        loops?.Dispose();
     }
 
     /// <summary>How long shutdown waits for the clients to go once they are told.</summary>
@@ -176,7 +180,7 @@ public sealed class KVServer : IServerFacts
             return;
         }
         log($"+ {peer} connected ({ClientCount(count)})");
-        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, options.Threading, conversationEnded);
+        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, options.Threading, loops, conversationEnded);
         conversations.TryAdd(conversation, 0);
         conversation.Start();
     }

@@ -84,6 +84,8 @@ public sealed record ServerOptions(
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
+        if (options.Threading == ThreadingModel.Loops && !EventLoops.Supported)
+            throw new FormatException("--threading loops needs Linux on x64 (its loops are epoll's); use pool or per-client here");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
             throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;

@@ -4,11 +4,12 @@
 // All three share one Conversation; they differ only in which thread waits for a client's bytes and which one
 // answers them:
 //   per-client  a thread of its own for each connection, asleep in a blocking call until its client sends;
-//   pool        one thread a core watches every socket (.NET's socket engine) and hands each ready client to
-//               the ThreadPool, which answers it: the assignment's design, and the default;
-//   loops       one event loop a core, each with its share of the connections, answering them right where
-//               their bytes arrive (memcached's worker threads); what may take long (a big listing, the
-//               password's pause) is handed to the pool, so that a loop's other clients never wait for it.
+//   pool        .NET's socket engine watches every socket (epoll) and hands each ready client to the
+//               ThreadPool, which answers it: the assignment's design, and the default;
+//   loops       one event loop a core (EventLoops), each with its share of the connections, answering them
+//               right where their bytes arrive (memcached's worker threads); what may take long (a big
+//               listing, the password's pause, a slow reader) is handed to the pool, so that a loop's other
+//               clients never wait for it.
 
 namespace KV;
 
@@ -16,13 +17,6 @@ public enum ThreadingModel { PerClient, Pool, Loops }
 
 public static class ThreadingModels
 {
-    /// <summary>
-    /// The socket engine runs each socket's completions on its own thread, one engine a core: the event loops.
-    /// Read by .NET when the first socket is made, for the whole process, so it is set before any socket.
-    /// </summary>
-    public static void UseOneEventLoopACore() =>
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-
     public static string Name(this ThreadingModel model) => model switch
     {
         ThreadingModel.PerClient => "per-client",
