@@ -92,9 +92,12 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
         // One client waits in the middle of a request; the other asked for 200 MB of replies and reads none, so
         // the server is waiting to send to it.
+        // Each answers a ping first, so that all three have been admitted when the stop comes.
         await using var halfLine = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await halfLine.AskAsync("ping"));
         await halfLine.SendAsync("get bi");
         await using var deaf = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await deaf.AskAsync("ping"));
         await deaf.SendAsync(string.Concat(Enumerable.Repeat("get big\n", 2_000)));
         Assert.IsType<Reply.Pong>(await setter.AskAsync("ping"));
 
