@@ -40,7 +40,19 @@ public class SlowClientTests
         Assert.IsType<Reply.Ok>(await setter.AskAsync("set big " + new string('b', 100_000)));
         await using var deaf = await server.ConnectAsync();
         await deaf.SendAsync(string.Concat(Enumerable.Repeat("get big\n", 2_000)));
+        // It goes on sending, never reading: bytes that arrive while its replies wait do not make it less silent.
+        using var stopSending = new CancellationTokenSource();
+        var sending = Task.Run(async () =>
+        {
+            while (!stopSending.IsCancellationRequested)
+            {
+                await deaf.SendAsync("ping\n");
+                await Task.Delay(100, stopSending.Token);
+            }
+        });
         await server.ExpectOutputAsync($@":{((IPEndPoint)deaf.Socket.LocalEndPoint!).Port} disconnected: idle for 1 s");
+        await stopSending.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => sending); // cancelled, or refused by the closed connection
         await using var fresh = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
     }
