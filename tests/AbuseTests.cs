@@ -49,7 +49,7 @@ public class SlowClientTests
                 await deaf.SendAsync("ping\n");
                 await Task.Delay(100, stopSending.Token);
             }
-        });
+        }, TestContext.Current.CancellationToken);
         await server.ExpectOutputAsync($@":{((IPEndPoint)deaf.Socket.LocalEndPoint!).Port} disconnected: idle for 1 s");
         await stopSending.CancelAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => sending); // cancelled, or refused by the closed connection

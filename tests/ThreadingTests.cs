@@ -24,12 +24,21 @@ public class ThreadingTests
         private void Note(string request) =>
             Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, ThreadingModels.OnPool));
 
+        /// <summary>A `hold` request keeps the thread that answers it until this is set.</summary>
+        public ManualResetEventSlim Held { get; } = new();
+        public ManualResetEventSlim Holding { get; } = new();
+
         public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
         {
             ending = null;
             if (!LineFraming.TryReadRequest(ref buffer, out var line)) return false;
             var request = Encoding.ASCII.GetString(line.ToArray());
             Note(request);
+            if (request == "hold")
+            {
+                Holding.Set();
+                Held.Wait(Programs.Patience);
+            }
             if (request == "wait")
                 deferred = context =>
                 {
@@ -46,25 +55,38 @@ public class ThreadingTests
         public void WriteError(IBufferWriter<byte> output, string message) => output.Write(Encoding.ASCII.GetBytes($"ERROR: {message}\n"));
     }
 
+    /// <summary>A connected pair: the client's socket, and the server's, non-blocking, as the server accepts it.</summary>
+    private static async Task<(Socket Client, Socket Accepted)> PairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, Programs.Timeout());
+        var accepted = await listener.AcceptAsync(Programs.Timeout());
+        accepted.Blocking = false;
+        return (client, accepted);
+    }
+
+    private static Conversation Serve(Socket accepted, ThreadNoting handler, ThreadingModel model, EventLoops? loops, TaskCompletionSource<string> ended)
+    {
+        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), model, loops,
+            (_, reason) => ended.TrySetResult(reason));
+        conversation.Start();
+        return conversation;
+    }
+
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Each_model_answers_a_client_on_its_own_kind_of_thread(string name)
     {
         var model = ThreadingModels.Parse(name)!.Value;
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, Programs.Timeout());
-        var accepted = await listener.AcceptAsync(Programs.Timeout());
-        accepted.Blocking = false;
-
+        var (client, accepted) = await PairAsync();
+        using var _ = client;
         var handler = new ThreadNoting();
         var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var loops = model == ThreadingModel.Loops ? new EventLoops(1) : null;
-        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), model, loops,
-            (_, reason) => ended.TrySetResult(reason));
-        conversation.Start();
+        var conversation = Serve(accepted, handler, model, loops, ended);
         await using var stream = new NetworkStream(client);
         using var replies = new StreamReader(stream);
         foreach (var request in new[] { "a", "b", "wait", "c" })
@@ -94,6 +116,33 @@ public class ThreadingTests
                 Assert.All(answered.Take(3), seen => Assert.Equal(("KV loop 1", false), (seen.Name, seen.OnPool)));
                 Assert.True(deferred.OnPool, "the deferred answer ran on the event loop");
                 break;
+        }
+    }
+
+    [Fact]
+    public async Task An_event_loop_ends_a_client_whose_last_bytes_and_end_came_in_one_report()
+    {
+        // One loop, held by a first client's request, while a second client's request and the end of its stream
+        // both arrive: when the loop goes on, epoll reports them together, once.
+        using var loops = new EventLoops(1);
+        var (holder, holderAccepted) = await PairAsync();
+        var (client, accepted) = await PairAsync();
+        using (holder)
+        using (client)
+        {
+            var holding = new ThreadNoting();
+            var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var holderEnded = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Serve(holderAccepted, holding, ThreadingModel.Loops, loops, holderEnded);
+            Serve(accepted, new ThreadNoting(), ThreadingModel.Loops, loops, ended);
+            await holder.SendAsync("hold\n"u8.ToArray(), Programs.Timeout());
+            Assert.True(holding.Holding.Wait(Programs.Patience, TestContext.Current.CancellationToken));
+            await client.SendAsync("a\n"u8.ToArray(), Programs.Timeout());
+            client.Shutdown(SocketShutdown.Send);
+            holding.Held.Set();
+            Assert.Equal("closed by the client", await ended.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
+            var reply = new byte[16];
+            Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply, Programs.Timeout())));
         }
     }
 }
