@@ -24,6 +24,10 @@ public class ThreadingTests
         private void Note(string request) =>
             Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, ThreadingModels.OnPool));
 
+        /// <summary>A `park` request's answer waits, off its thread, until Parked completes; Parking says it has begun.</summary>
+        public TaskCompletionSource Parked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Parking { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         /// <summary>A `hold` request keeps the thread that answers it until this is set.</summary>
         public ManualResetEventSlim Held { get; } = new();
         public ManualResetEventSlim Holding { get; } = new();
@@ -39,7 +43,15 @@ public class ThreadingTests
                 Holding.Set();
                 Held.Wait(Programs.Patience);
             }
-            if (request == "wait")
+            if (request == "park")
+                deferred = async context =>
+                {
+                    Parking.SetResult();
+                    await Parked.Task;
+                    context.Output.Write("ok\n"u8);
+                    return null;
+                };
+            else if (request == "wait")
                 deferred = context =>
                 {
                     Note("deferred");
@@ -145,4 +157,34 @@ public class ThreadingTests
             Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply, Programs.Timeout())));
         }
     }
+
+    [Fact]
+    public async Task A_request_that_arrives_while_its_conversation_is_busy_off_the_loop_is_answered()
+    {
+        // The first client's answer waits on the pool; its next request arrives meanwhile, and its loop, finding it
+        // busy, can only leave a note. A second client on the same loop, answered after that arrival (epoll reports
+        // in order), shows that the note is there before the first answer is let go.
+        using var loops = new EventLoops(1);
+        var (client, accepted) = await PairAsync();
+        var (other, otherAccepted) = await PairAsync();
+        using (client)
+        using (other)
+        {
+            var handler = new ThreadNoting();
+            Serve(accepted, handler, ThreadingModel.Loops, loops, new());
+            Serve(otherAccepted, new ThreadNoting(), ThreadingModel.Loops, loops, new());
+            await client.SendAsync("park\n"u8.ToArray(), Programs.Timeout());
+            await using var replies = new NetworkStream(client);
+            using var reader = new StreamReader(replies);
+            await handler.Parking.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken);
+            await client.SendAsync("a\n"u8.ToArray(), Programs.Timeout());
+            await other.SendAsync("b\n"u8.ToArray(), Programs.Timeout());
+            var otherReply = new byte[16];
+            Assert.Equal(3, await other.ReceiveAsync(otherReply, Programs.Timeout()));
+            handler.Parked.SetResult();
+            Assert.Equal("ok", await reader.ReadLineAsync(Programs.Timeout()));
+            Assert.Equal("ok", await reader.ReadLineAsync(Programs.Timeout()));
+        }
+    }
+
 }
