@@ -186,5 +186,4 @@ public class ThreadingTests
             Assert.Equal("ok", await reader.ReadLineAsync(Programs.Timeout()));
         }
     }
-
 }
