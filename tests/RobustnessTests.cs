@@ -388,6 +388,7 @@ public class TenThousandClients
     {
         var openFiles = long.Parse(Regex.Match(File.ReadAllText("/proc/self/limits"), @"Max open files\s+(\d+)").Groups[1].Value);
         var target = (int)Math.Min(10_000, openFiles - 500);
+        if (threading == ThreadingModel.PerClient.Name()) target = Math.Min(target, ThreadingModels.ThreadsThisMachineAllows() - 10);
         TestContext.Current.SendDiagnosticMessage($"open-file limit {openFiles}: {target} connections");
 
         await using var server = await ServerProcess.StartAsync("0", "--threading", threading);

@@ -186,4 +186,16 @@ public class ThreadingTests
             Assert.Equal("ok", await reader.ReadLineAsync(Programs.Timeout()));
         }
     }
+
+    [Fact]
+    public void A_thread_a_client_admits_no_more_clients_than_threads_the_machine_allows()
+    {
+        var allowed = ThreadingModels.ThreadsThisMachineAllows();
+        Assert.SkipWhen(allowed == int.MaxValue, "this system says nothing of its bound on threads");
+        // Linux's default vm.max_map_count allows a few tens of thousands of mappings, a few a thread.
+        Assert.InRange(allowed, 1, 1_000_000 - 1);
+        Assert.Equal(allowed, ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients", "1000000"]).MaxClients);
+        Assert.Equal(1_000_000, ServerOptions.Parse(["0", "--threading", "pool", "--max-clients", "1000000"]).MaxClients);
+        Assert.Equal(Math.Min(100, allowed), ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients", "100"]).MaxClients);
+    }
 }

@@ -94,7 +94,16 @@ public sealed class Conversation : IEvictable, IReplyContext
         switch (threading)
         {
             case ThreadingModel.PerClient:
-                new Thread(ServeOnOwnThread) { IsBackground = true, Name = "KV client" }.Start();
+                try
+                {
+                    new Thread(ServeOnOwnThread) { IsBackground = true, Name = "KV client" }.Start();
+                }
+                catch (OutOfMemoryException)
+                {
+                    // No thread to be had (the machine's bound on them): this client is turned away, the others go on.
+                    Volatile.Write(ref interruption, new Interruption("no thread could be started for this client", LastWord: true));
+                    _ = EndAsync(interruption!.Reason);
+                }
                 break;
             case ThreadingModel.Pool:
                 ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
@@ -154,12 +163,10 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// </summary>
     private void ServeOnOwnThread()
     {
-        string reason;
+        string? reason;
         try
         {
-            string? ending;
-            while ((ending = Blocking(AnswerWhatArrivedAsync())) is null) WaitForData();
-            reason = ending;
+            while ((reason = Blocking(AnswerWhatArrivedAsync())) is null) WaitForData();
         }
         catch (Exception e)
         {
@@ -179,9 +186,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     };
 
     /// <summary>
-    /// Waits for data with a zero-byte receive: no buffer, no task, no thread. True when the loop goes on at once
-    /// (data is there already, or an interruption to notice); false when DataArrived will serve what comes, or
-    /// Interrupt has claimed the conversation and ends it.
+    /// Waits for data as the model does. True when the conversation goes on at once (data is there, or an interruption
+    /// to notice); false when the socket's readiness will serve what comes, or Interrupt has claimed and ends it.
     /// </summary>
     private bool WaitForData()
     {
@@ -194,13 +200,11 @@ public sealed class Conversation : IEvictable, IReplyContext
             if (Volatile.Read(ref interruption) is null) socket.Poll(-1, SelectMode.SelectRead);
             return Resume();
         }
+        // Its loop calls OnReadable when bytes arrive; those that came while it was busy were flagged, so go on; and
+        // once the client's stream has ended, read on to its end.
         if (threading == ThreadingModel.Loops)
-        {
-            // Its loop calls OnReadable when bytes arrive; those that came while it was busy were flagged, so go on; and
-            // once the client's stream has ended, read on to its end.
-            if (Volatile.Read(ref interruption) is null && Interlocked.Exchange(ref arrived, 0) == 0 && !streamEnded) return false;
-            return Resume();
-        }
+            return (Volatile.Read(ref interruption) is not null || Interlocked.Exchange(ref arrived, 0) == 1 || streamEnded) && Resume();
+        // The pool: a zero-byte receive, completed on a pool thread by .NET's socket engine (DataArrived).
         bool pending;
         try
         {
@@ -327,10 +331,8 @@ public sealed class Conversation : IEvictable, IReplyContext
                 if (threading == ThreadingModel.PerClient) sending.AsTask().GetAwaiter().GetResult(); // its blocking write
                 else await sending;
             }
+            // Resumed on the pool, where .NET completes a send: a client this slow to read never holds up a loop.
             while (!output.TrySend(socket));
-            // The send completed on a socket's event loop. A client this slow to read is long work: the rest of its
-            // batch goes to the pool (in the loops model too, so that the loop's other clients do not wait for it).
-            if (threading != ThreadingModel.PerClient && !ThreadingModels.OnPool) await Task.Yield();
             Volatile.Write(ref quietSince, -1);
         }
         Hold(unfinished, waiting: true);
@@ -370,7 +372,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
-
 
     private async Task EndAsync(string reason)
     {

@@ -86,6 +86,9 @@ public sealed record ServerOptions(
         }
         if (options.Threading == ThreadingModel.Loops && !EventLoops.Supported)
             throw new FormatException("--threading loops needs Linux on x64 (its loops are epoll's); use pool or per-client here");
+        // A thread a client: no more clients than threads the machine allows.
+        if (options.Threading == ThreadingModel.PerClient)
+            options = options with { MaxClients = Math.Min(options.MaxClients, ThreadingModels.ThreadsThisMachineAllows()) };
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
             throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;

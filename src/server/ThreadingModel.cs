@@ -27,6 +27,17 @@ public static class ThreadingModels
     public static ThreadingModel? Parse(string name) =>
         Enum.GetValues<ThreadingModel>().Cast<ThreadingModel?>().FirstOrDefault(model => model!.Value.Name() == name.ToLowerInvariant());
 
+    /// <summary>
+    /// The most threads of its own this machine lets a process start with room to spare. A thread takes a few memory
+    /// mappings (its stack, its guard page, the runtime's), and past Linux's vm.max_map_count every mapping fails,
+    /// the garbage collector's too, which no program survives: so a thread-a-client server admits fewer clients.
+    /// </summary>
+    public static int ThreadsThisMachineAllows()
+    {
+        static int Read(string path) => File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var value) ? value : int.MaxValue;
+        return Math.Min(Read("/proc/sys/vm/max_map_count") / 6, Read("/proc/sys/kernel/threads-max") / 2);
+    }
+
     /// <summary>Whether this thread is one of the pool's (not a socket engine's event loop, not a client's own).</summary>
     public static bool OnPool => Thread.CurrentThread.IsThreadPoolThread;
 }
