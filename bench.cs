@@ -15,13 +15,7 @@
 #:include src/bench/*.cs
 #:include src/server/ThreadingModel.cs
 
-using System.Buffers;
-using System.Buffers.Text;
-using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
 using KV;
 
 // The load generator runs its socket continuations inline on .NET's epoll threads, the cheapest client .NET
