@@ -76,6 +76,16 @@ public class ReadmeTests
         return inline + members;
     }
 
+    /// <summary>The start lines the documents show are the server's, but for the memory budgets, which are the machine's.</summary>
+    [Fact]
+    public void The_start_lines_the_documents_show_are_the_servers()
+    {
+        static string Portable(string summary) => Regex.Replace(summary, @"max memory \S+, max client memory \S+", "max memory M, max client memory C");
+        var shown = Documents.Values.SelectMany(text => Regex.Matches(text, @"(?m)^KV server listening on .*? \((.*)\)$")).ToList();
+        Assert.NotEmpty(shown);
+        foreach (Match line in shown) Assert.Equal(Portable(ServerOptions.Default.Summary), Portable(line.Groups[1].Value));
+    }
+
     [Fact]
     public void Every_test_the_documents_name_exists()
     {
