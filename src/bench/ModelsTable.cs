@@ -77,18 +77,19 @@ static class ModelsTable
                             ServerFacts.Pin(Environment.ProcessId, "1");
                         }
                         var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(server.Id, options.Seconds) : null;
-                        var switches = SwitchesMidRunAsync(server.Id, options.Seconds);
+                        var switches = @case is { Pinned: true, Pipeline: 1 } ? SwitchesMidRunAsync(server.Id, options.Seconds) : null;
                         var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline }, contender.Dialect);
+                        var opsPerSecond = result.Requests / result.Elapsed.TotalSeconds;
                         if (@case.Pinned)
                         {
                             ServerFacts.Pin(server.Id, all);
                             ServerFacts.Pin(Environment.ProcessId, all);
                         }
                         if (result.Errors > 0) throw new IOException($"{contender.Name} answered {result.Errors} requests with an error");
-                        Add(contender.Name, $"{@case.Name}: ops/s", result.Requests / result.Elapsed.TotalSeconds);
+                        Add(contender.Name, $"{@case.Name}: ops/s", opsPerSecond);
                         Add(contender.Name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
                         Add(contender.Name, $"{@case.Name}: p99", result.Percentile(0.99));
-                        if (@case is { Pinned: true, Pipeline: 1 }) Add(contender.Name, $"{@case.Name}: thread switches a request", await switches / (result.Requests / result.Elapsed.TotalSeconds * options.Seconds / 2));
+                        if (switches is not null) Add(contender.Name, $"{@case.Name}: thread switches a request", await switches / (opsPerSecond * options.Seconds / 2));
                         if (sampled is not null)
                         {
                             var (threads, rss) = await sampled;

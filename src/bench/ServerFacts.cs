@@ -32,8 +32,7 @@ static class ServerFacts
             try
             {
                 var status = File.ReadAllText(Path.Combine(task, "status"));
-                return long.Parse(Regex.Match(status, @"voluntary_ctxt_switches:\s+(\d+)").Groups[1].Value)
-                    + long.Parse(Regex.Match(status, @"nonvoluntary_ctxt_switches:\s+(\d+)").Groups[1].Value);
+                return Field(status, "voluntary_ctxt_switches") + Field(status, "nonvoluntary_ctxt_switches");
             }
             catch (IOException)
             {
@@ -43,9 +42,12 @@ static class ServerFacts
 
     public static string Read(int pid) => $"server pid {pid}: RSS {ResidentBytes(pid) / 1048576.0:0.0} MB, threads {Threads(pid)}";
 
-    public static long ResidentBytes(int pid) => Field(pid, "VmRSS") * 1024;
-    public static int Threads(int pid) => (int)Field(pid, "Threads");
+    public static long ResidentBytes(int pid) => Field(Status(pid), "VmRSS") * 1024;
+    public static int Threads(int pid) => (int)Field(Status(pid), "Threads");
 
-    private static long Field(int pid, string name) =>
-        long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), $@"{name}:\s+(\d+)").Groups[1].Value);
+    private static string Status(int pid) => File.ReadAllText($"/proc/{pid}/status");
+
+    /// <summary>A number from a /proc status file: the line that begins with the field's name.</summary>
+    private static long Field(string status, string name) =>
+        long.Parse(Regex.Match(status, $@"(?m)^{name}:\s+(\d+)").Groups[1].Value);
 }
