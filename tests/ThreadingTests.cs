@@ -80,12 +80,21 @@ public class ThreadingTests
         return (client, accepted);
     }
 
-    private static Conversation Serve(Socket accepted, ThreadNoting handler, ThreadingModel model, EventLoops? loops, TaskCompletionSource<string> ended)
+    /// <summary>Serves the accepted socket in the model: the conversation, and the reason it ended, when it has.</summary>
+    private static (Conversation Conversation, Task<string> Ended) Serve(Socket accepted, ThreadNoting handler, ThreadingModel model, EventLoops? loops)
     {
+        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), model, loops,
             (_, reason) => ended.TrySetResult(reason));
         conversation.Start();
-        return conversation;
+        return (conversation, ended.Task);
+    }
+
+    /// <summary>A new client, served by the given loop with its own handler: its socket, and when its conversation ended.</summary>
+    private static async Task<(Socket Client, Task<string> Ended)> OnLoopAsync(EventLoops loops, ThreadNoting handler)
+    {
+        var (client, accepted) = await PairAsync();
+        return (client, Serve(accepted, handler, ThreadingModel.Loops, loops).Ended);
     }
 
     [Theory]
@@ -96,9 +105,8 @@ public class ThreadingTests
         var (client, accepted) = await PairAsync();
         using var _ = client;
         var handler = new ThreadNoting();
-        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var loops = model == ThreadingModel.Loops ? new EventLoops(1) : null;
-        var conversation = Serve(accepted, handler, model, loops, ended);
+        var (conversation, ended) = Serve(accepted, handler, model, loops);
         await using var stream = new NetworkStream(client);
         using var replies = new StreamReader(stream);
         foreach (var request in new[] { "a", "b", "wait", "c" })
@@ -107,7 +115,7 @@ public class ThreadingTests
             Assert.Equal("ok", await replies.ReadLineAsync(Programs.Timeout()));
         }
         conversation.Interrupt("the test is over");
-        Assert.Equal("the test is over", await ended.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
+        Assert.Equal("the test is over", await ended.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
 
         var answered = handler.Seen.Where(seen => seen.Request != "deferred").ToList();
         var deferred = handler.Seen.Single(seen => seen.Request == "deferred");
@@ -137,22 +145,18 @@ public class ThreadingTests
         // One loop, held by a first client's request, while a second client's request and the end of its stream
         // both arrive: when the loop goes on, epoll reports them together, once.
         using var loops = new EventLoops(1);
-        var (holder, holderAccepted) = await PairAsync();
-        var (client, accepted) = await PairAsync();
+        var holding = new ThreadNoting();
+        var (holder, _) = await OnLoopAsync(loops, holding);
+        var (client, ended) = await OnLoopAsync(loops, new ThreadNoting());
         using (holder)
         using (client)
         {
-            var holding = new ThreadNoting();
-            var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var holderEnded = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Serve(holderAccepted, holding, ThreadingModel.Loops, loops, holderEnded);
-            Serve(accepted, new ThreadNoting(), ThreadingModel.Loops, loops, ended);
             await holder.SendAsync("hold\n"u8.ToArray(), Programs.Timeout());
             Assert.True(holding.Holding.Wait(Programs.Patience, TestContext.Current.CancellationToken));
             await client.SendAsync("a\n"u8.ToArray(), Programs.Timeout());
             client.Shutdown(SocketShutdown.Send);
             holding.Held.Set();
-            Assert.Equal("closed by the client", await ended.Task.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
+            Assert.Equal("closed by the client", await ended.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
             var reply = new byte[16];
             Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply, Programs.Timeout())));
         }
@@ -165,14 +169,12 @@ public class ThreadingTests
         // busy, can only leave a note. A second client on the same loop, answered after that arrival (epoll reports
         // in order), shows that the note is there before the first answer is let go.
         using var loops = new EventLoops(1);
-        var (client, accepted) = await PairAsync();
-        var (other, otherAccepted) = await PairAsync();
+        var handler = new ThreadNoting();
+        var (client, _) = await OnLoopAsync(loops, handler);
+        var (other, _) = await OnLoopAsync(loops, new ThreadNoting());
         using (client)
         using (other)
         {
-            var handler = new ThreadNoting();
-            Serve(accepted, handler, ThreadingModel.Loops, loops, new());
-            Serve(otherAccepted, new ThreadNoting(), ThreadingModel.Loops, loops, new());
             await client.SendAsync("park\n"u8.ToArray(), Programs.Timeout());
             await using var replies = new NetworkStream(client);
             using var reader = new StreamReader(replies);
