@@ -2,7 +2,8 @@
 //
 //   1. the command table (names, arguments, flags, usage, help, wire reply), with every error text beside it;
 //   2. a request line becomes a typed request or one precise `ERROR: ...` (RequestParser);
-//   3. lines are framed (LineFraming) and replies written (ReplyWriter); src/client/ReplyReader.cs reads them back.
+//   3. lines are framed (src/protocol/LineFraming.cs) and replies written (src/protocol/ReplyWriter.cs), included
+//      from here so that every program that includes the protocol has them; src/client/ReplyReader.cs reads replies.
 // Nothing else lists the commands: the parser, `help`, the client and the tests all read the table.
 //
 // Every program includes this file, so the build properties they share live here: the JIT optimizer on (plain
@@ -11,6 +12,7 @@
 #:property PublishAot=false
 #:property Optimize=true
 #:property InvariantGlobalization=true
+#:include src/protocol/*.cs
 
 using System.Buffers;
 using System.Collections.Immutable;
@@ -312,89 +314,4 @@ public static class RequestParser
         : null;
 
     private static ParsedRequest Invalid(string error) => new() { Error = error };
-}
-
-// ----- 3. Framing and the wire codec --------------------------------------------------------
-
-/// <summary>
-/// Where one line ends, in both directions: a line is any bytes up to LF; a request may end in CRLF, and its CR
-/// is not part of it. Every program reads and writes lines through here.
-/// </summary>
-public static class LineFraming
-{
-    /// <summary>The longest line any KV program will hold: the ceiling of the server's --max-line-bytes.</summary>
-    public const int LongestLineBytes = 256 * 1024 * 1024;
-
-    /// <summary>Cuts the first LF-terminated line off the buffer, without its LF. False when no whole line is there yet.</summary>
-    public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
-    {
-        var newline = buffer.PositionOf((byte)'\n');
-        if (newline is not { } end)
-        {
-            line = default;
-            return false;
-        }
-        line = buffer.Slice(0, end);
-        buffer = buffer.Slice(buffer.GetPosition(1, end));
-        return true;
-    }
-
-    /// <summary>Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet.</summary>
-    public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request)
-    {
-        if (!TryReadLine(ref buffer, out var line))
-        {
-            request = default;
-            return false;
-        }
-        request = WithoutCarriageReturn(line);
-        return true;
-    }
-
-    /// <summary>Requests may end in CRLF (`nc -C`, telnet, Windows); the CR is not part of the request.</summary>
-    public static ReadOnlySequence<byte> WithoutCarriageReturn(ReadOnlySequence<byte> line)
-    {
-        if (line.IsEmpty) return line;
-        var last = line.IsSingleSegment ? line.FirstSpan[^1] : line.Slice(line.Length - 1).FirstSpan[0];
-        return last == (byte)'\r' ? line.Slice(0, line.Length - 1) : line;
-    }
-
-    /// <summary>Writes one line, given in up to three pieces, and its LF, with one copy into the buffer.</summary>
-    public static void WriteLine(IBufferWriter<byte> output, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second = default, ReadOnlySpan<byte> third = default)
-    {
-        var length = first.Length + second.Length + third.Length + 1;
-        var span = output.GetSpan(length);
-        first.CopyTo(span);
-        second.CopyTo(span[first.Length..]);
-        third.CopyTo(span[(first.Length + second.Length)..]);
-        span[length - 1] = (byte)'\n';
-        output.Advance(length);
-    }
-}
-
-/// <summary>Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.</summary>
-public static class ReplyWriter
-{
-    public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
-    public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
-    public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
-    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output, "VALUE "u8, value);
-    public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
-
-    /// <summary>`KEYS n`: the head of a listing, whose n keys follow a line each (Key).</summary>
-    public static void KeysHeader(IBufferWriter<byte> output, int count) => Count(output, "KEYS "u8, count);
-    public static void Key(IBufferWriter<byte> output, ReadOnlySpan<byte> key) => LineFraming.WriteLine(output, key);
-
-    public static void Help(IBufferWriter<byte> output, IReadOnlyList<CommandSpec> commands)
-    {
-        Count(output, "HELP "u8, commands.Count);
-        foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
-    }
-
-    private static void Count(IBufferWriter<byte> output, ReadOnlySpan<byte> head, int count)
-    {
-        Span<byte> digits = stackalloc byte[11];
-        count.TryFormat(digits, out var written);
-        LineFraming.WriteLine(output, head, digits[..written]);
-    }
 }

@@ -132,7 +132,7 @@ public class LayoutTests
     {
         Assert.Equal(EntryFiles.Order(StringComparer.Ordinal), SourceFiles().Where(path => !path.Contains('/')));
         // src/ by role, one folder deep (the client's editor two): the folders the entry files include.
-        Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches("^(src/(store|server|resp|client|client/editor|bench)|tests)/[^/]+$", path));
+        Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches("^(src/(protocol|store|server|resp|client|client/editor|bench)|tests)/[^/]+$", path));
     }
 
     [Fact]

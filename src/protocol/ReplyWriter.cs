@@ -1,0 +1,35 @@
+// src/protocol/ReplyWriter.cs: the server's half of the reply codec: each reply of KV's protocol written straight
+// into a connection's output buffer, a line at a time; src/client/ReplyReader.cs reads them back. Protocol.cs
+// includes it, beside the command table whose Reply column it implements.
+
+using System.Buffers;
+using System.Text;
+
+namespace KV;
+
+/// <summary>Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.</summary>
+public static class ReplyWriter
+{
+    public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
+    public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
+    public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
+    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output, "VALUE "u8, value);
+    public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
+
+    /// <summary>`KEYS n`: the head of a listing, whose n keys follow a line each (Key).</summary>
+    public static void KeysHeader(IBufferWriter<byte> output, int count) => Count(output, "KEYS "u8, count);
+    public static void Key(IBufferWriter<byte> output, ReadOnlySpan<byte> key) => LineFraming.WriteLine(output, key);
+
+    public static void Help(IBufferWriter<byte> output, IReadOnlyList<CommandSpec> commands)
+    {
+        Count(output, "HELP "u8, commands.Count);
+        foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
+    }
+
+    private static void Count(IBufferWriter<byte> output, ReadOnlySpan<byte> head, int count)
+    {
+        Span<byte> digits = stackalloc byte[11];
+        count.TryFormat(digits, out var written);
+        LineFraming.WriteLine(output, head, digits[..written]);
+    }
+}
