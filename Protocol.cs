@@ -23,7 +23,7 @@ namespace KV;
 
 // ----- 1. The command table -----------------------------------------------------------------
 
-public enum CommandKind { Get, Set, Del, List, Ping, Help, Exit, Auth }
+public enum CommandKind { Get, Set, Del, List, Incr, Decr, Ping, Stats, Monitor, Help, Exit, Auth }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -31,6 +31,7 @@ public enum ArgumentShape
     None,            // nothing (a format flag aside, where the command takes one)
     Key,             // one KEY
     KeyValue,        // one KEY, then everything after the next single space is the value, verbatim
+    KeyAmount,       // one KEY, then optionally an AMOUNT: a 64-bit signed integer
     OptionalCommand, // optionally the name of one command (for `help get`)
     Secret,          // everything after the single space that follows the name, verbatim (a password)
 }
@@ -54,6 +55,7 @@ public sealed record CommandSpec(
         {
             ArgumentShape.Key => ["KEY"],
             ArgumentShape.KeyValue => ["KEY", "VALUE"],
+            ArgumentShape.KeyAmount => ["KEY", "[AMOUNT]"],
             ArgumentShape.OptionalCommand => ["[COMMAND]"],
             ArgumentShape.Secret => ["PASSWORD"],
             _ => Array.Empty<string>(),
@@ -63,7 +65,7 @@ public sealed record CommandSpec(
 
     public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
 
-    public bool RequiresArgument => Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.Secret;
+    public bool RequiresArgument => Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount or ArgumentShape.Secret;
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }
@@ -97,9 +99,21 @@ public static class Commands
         new(CommandKind.List, "list", ArgumentShape.None, TakesFormat: true,
             "list every key, sorted (or as XML, JSON or YAML)",
             "KEYS <n>, then n lines with one key each"),
+        new(CommandKind.Incr, "incr", ArgumentShape.KeyAmount, TakesFormat: false,
+            "add AMOUNT (default 1) to the integer at KEY in one step; a missing KEY counts from 0",
+            "VALUE <the new integer>, or ERROR: the value at '<key>' is not an integer"),
+        new(CommandKind.Decr, "decr", ArgumentShape.KeyAmount, TakesFormat: false,
+            "subtract AMOUNT (default 1) from the integer at KEY in one step; a missing KEY counts from 0",
+            "VALUE <the new integer>, or ERROR: the value at '<key>' is not an integer"),
         new(CommandKind.Ping, "ping", ArgumentShape.None, TakesFormat: false,
             "check that the server answers",
             "PONG") { BeforeAuth = true },
+        new(CommandKind.Stats, "stats", ArgumentShape.None, TakesFormat: true,
+            "show how the server is doing: clients, threads, requests, memory (or as XML, JSON or YAML)",
+            "STATS <n>, then n lines 'name value'"),
+        new(CommandKind.Monitor, "monitor", ArgumentShape.None, TakesFormat: false,
+            "show every request any client sends from now on, as it is served (until Ctrl+C)",
+            "OK, then a line a request: <time> [<client id> <address> <thread>] <request>"),
         new(CommandKind.Help, "help", ArgumentShape.OptionalCommand, TakesFormat: false,
             "show every command, or one command",
             "HELP <n>, then n lines with one command each") { BeforeAuth = true },
@@ -151,6 +165,10 @@ public static class Errors
     public const string ValueHasLineBreak = "the value contains a CR or LF, which KV's line protocol cannot carry";
     public const string InvalidUtf8 = "the request is not valid UTF-8";
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
+    public static string NotAnAmount(CommandSpec command, ReadOnlySpan<byte> word) =>
+        $"the amount '{Echo(word)}' is not an integer from {long.MinValue} to {long.MaxValue} (usage: {command.Usage})";
+    public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at '{Echo(key)}' is not an integer";
+    public static string WouldOverflow(CommandKind kind) => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
@@ -188,6 +206,8 @@ public readonly ref struct ParsedRequest
     public OutputFormat Format { get; init; }
     /// <summary>For `help COMMAND`: the command asked about.</summary>
     public CommandSpec? Topic { get; init; }
+    /// <summary>For `incr`/`decr`: the AMOUNT given, or 1.</summary>
+    public long Amount { get; init; }
     public string? Error { get; init; }
 }
 
@@ -251,7 +271,7 @@ public static class RequestParser
         var next = 0;
         ReadOnlySpan<byte> key = default;
         CommandSpec? topic = null;
-        if (command.Arguments == ArgumentShape.Key)
+        if (command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount)
         {
             key = rest[words[next++]];
             if (KeyError(command, key) is { } error) return Invalid(error);
@@ -264,7 +284,13 @@ public static class RequestParser
         }
 
         var format = OutputFormat.Plain;
-        if (next < count)
+        var amount = 1L;
+        if (command.Arguments == ArgumentShape.KeyAmount && next < count)
+        {
+            var word = rest[words[next++]];
+            if (!TryParseInteger(word, out amount)) return Invalid(Errors.NotAnAmount(command, word));
+        }
+        else if (next < count)
         {
             var word = rest[words[next++]];
             if (!command.TakesFormat || !word.StartsWith("--"u8)) return Invalid(Errors.WrongArguments(command));
@@ -272,7 +298,7 @@ public static class RequestParser
             format = flag;
         }
         if (next < count) return Invalid(Errors.WrongArguments(command));
-        return new ParsedRequest { Command = command, Key = key, Format = format, Topic = topic };
+        return new ParsedRequest { Command = command, Key = key, Format = format, Topic = topic, Amount = amount };
     }
 
     private static OutputFormat? ParseFlag(ReadOnlySpan<byte> word)
@@ -305,6 +331,20 @@ public static class RequestParser
             key = key[consumed..];
         }
         return null;
+    }
+
+    /// <summary>
+    /// An integer as Redis writes and reads one: an optional '-', then digits without a leading zero (or "0"),
+    /// within 64 bits. One rule for an AMOUNT, a stored counter on either protocol, and INCRBY's argument, so
+    /// that " 1", "+1", "01" and "1.0" are refused alike, as Redis refuses them.
+    /// </summary>
+    public static bool TryParseInteger(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        var digits = text.StartsWith("-"u8) ? text[1..] : text;
+        if (digits.IsEmpty || digits.Length > 19 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
+        if (digits[0] == '0' && (digits.Length > 1 || digits.Length != text.Length)) return false;
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>Why a value cannot be stored, or null: it must be a value KV's line protocol can carry back.</summary>

@@ -7,6 +7,12 @@ using System.Text;
 
 namespace KV;
 
+/// <summary>One line of `stats`: a name (no spaces) and its value.</summary>
+public sealed record Stat(string Name, string Value)
+{
+    public Stat(string name, long value) : this(name, value.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
+}
+
 /// <summary>Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.</summary>
 public static class ReplyWriter
 {
@@ -24,6 +30,13 @@ public static class ReplyWriter
     {
         Count(output, "HELP "u8, commands.Count);
         foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
+    }
+
+    /// <summary>`STATS n`, then n lines `name value`.</summary>
+    public static void Stats(IBufferWriter<byte> output, IReadOnlyList<Stat> stats)
+    {
+        Count(output, "STATS "u8, stats.Count);
+        foreach (var stat in stats) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(stat.Name), " "u8, Encoding.UTF8.GetBytes(stat.Value));
     }
 
     private static void Count(IBufferWriter<byte> output, ReadOnlySpan<byte> head, int count)

@@ -32,25 +32,12 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
     public string Text(int index) => Errors.Echo(this[index]);
 }
 
-/// <summary>One RESP client: the store, the server it belongs to, and what Redis keeps per client.</summary>
-public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access)
+/// <summary>One RESP client: what every client has, and what Redis keeps per client.</summary>
+public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access, System.Net.EndPoint? peer)
+    : ClientSession(store, server, access, peer)
 {
-    public KeyValueStore Store => store;
-    public IServerFacts Server => server;
-    public ConnectionAccess Access => access;
-    public long Id { get; } = server.NextClientId();
     public string? Name { get; set; }
     public bool Quitting { get; set; }
-
-    /// <summary>The part of the last answer that must wait (RespHandler hands it to the conversation).</summary>
-    public DeferredReply? Deferred { get; set; }
-
-    public DeferredReply? TakeDeferred()
-    {
-        var taken = Deferred;
-        Deferred = null;
-        return taken;
-    }
 }
 
 public static class RespCommands
@@ -65,18 +52,23 @@ public static class RespCommands
         new("del", -2, "delete keys: how many existed", Delete),
         new("unlink", -2, "the same as DEL (KV frees memory at once)", Delete),
         new("exists", -2, "how many of the keys exist", Exists),
+        new("incr", 2, "add 1 to the integer at the key (a missing key counts from 0): the new value", RespCounters.Incr),
+        new("incrby", 3, "add an amount to the integer at the key: the new value", RespCounters.IncrBy),
+        new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
+        new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
         new("quit", 1, "OK, then the server closes the connection", Quit) { BeforeAuth = true },
         new("select", 2, "database 0 is the only one", Select),
-        new("info", -1, "KV's own facts: sections server, clients, memory, keyspace", RespInfo.Run),
+        new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
+        new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor),
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
         new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello) { BeforeAuth = true },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
         new("auth", -2, "AUTH password, or AUTH default password: the server's password", Auth) { BeforeAuth = true },
     ];
 
-    private const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
+    public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
 
     public static RespCommand? Find(ReadOnlySpan<byte> name)
     {
@@ -104,6 +96,9 @@ public static class RespCommands
             WrongArity(output, command.Name);
             return null;
         }
+        var activity = session.Activity;
+        activity.RequestServed();
+        if (activity.Monitors.Anyone) activity.Monitors.Publish(RespMonitor.EventOf(session, args));
         command.Run(session, args, output);
         return session.Quitting ? "quit" : null;
     }

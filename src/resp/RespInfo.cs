@@ -24,31 +24,43 @@ public static class RespInfo
         RespReply.Bulk(output, text.ToString());
     }
 
-    /// <summary>The facts, by section.</summary>
+    /// <summary>The facts, by section: `stats`'s figures under Redis's names where Redis has one, for the tools that read them.</summary>
     public static IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Sections(IServerFacts server, KeyValueStore store)
     {
-        var keys = store.Count;
+        var stats = ServerStats.Read(server, store).ToDictionary(s => s.Name, s => s.Value);
         var heap = GC.GetGCMemoryInfo();
         var allocated = GC.GetTotalMemory(forceFullCollection: false);
-        var options = server.Options;
+        var keys = stats["keys"];
         return
         [
             ("server", [
                 ("server_name", "kv"), ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
                 ("tcp_port", ((IPEndPoint)server.Endpoint).Port.ToString()), ("resp_port", server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
-                ("uptime_in_seconds", ((long)server.Uptime.TotalSeconds).ToString()), ("dotnet_version", Environment.Version.ToString()),
+                ("uptime_in_seconds", stats["uptime_seconds"]), ("dotnet_version", Environment.Version.ToString()),
             ]),
-            ("clients", [("connected_clients", server.ConnectedClients.ToString()), ("maxclients", options.MaxClients.ToString())]),
+            // No command of KV's blocks a client (no BLPOP, no WAIT): blocked_clients is always 0, and true.
+            ("clients", [("connected_clients", stats["clients"]), ("blocked_clients", "0"), ("maxclients", stats["max_clients"]), ("monitors", stats["monitors"])]),
+            ("threads", [
+                ("threading_model", stats["threading"]), ("process_threads", stats["process_threads"]), ("pool_threads", stats["pool_threads"]),
+                ("pool_threads_max", stats["pool_threads_max"]), ("pool_queued", stats["pool_queued"]),
+            ]),
             ("memory", [
-                ("used_memory", store.AccountedBytes.ToString()), ("maxmemory", options.MaxMemory.ToString()), ("maxmemory_policy", "noeviction"),
-                ("clients_memory", server.ClientMemory.ToString()), ("maxmemory_clients", options.MaxClientMemory.ToString()),
+                ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy", "noeviction"),
+                ("clients_memory", stats["client_memory"]), ("maxmemory_clients", stats["max_client_memory"]),
                 // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
                 ("dotnet_heap_size", (heap.Index == 0 ? allocated : heap.HeapSizeBytes).ToString()),
                 ("dotnet_committed", (heap.Index == 0 ? allocated : heap.TotalCommittedBytes).ToString()),
-                ("used_memory_rss", Environment.WorkingSet.ToString()),
+                ("used_memory_rss", stats["rss_bytes"]),
                 ("dotnet_allocated_now", allocated.ToString()),
             ]),
-            ("keyspace", keys == 0 ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
+            // KV saves nothing, so nothing is ever loading or saving (`redis-cli --stat` reads these three).
+            ("persistence", [("loading", "0"), ("bgsave_in_progress", "0"), ("aof_rewrite_in_progress", "0")]),
+            ("stats", [
+                ("total_connections_received", stats["connections_accepted"]), ("total_commands_processed", stats["requests"]),
+                ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections", stats["connections_refused"]),
+                ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
+            ]),
+            ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
         ];
     }
 }

@@ -15,10 +15,13 @@ public sealed class ClientMemoryBudget(long limit)
 {
     private readonly Lock accountsGate = new();
     private readonly HashSet<ClientMemoryAccount> accounts = [];
-    private long total;
+    private long total, evictions;
 
     public long Limit => limit;
     public long Total => Volatile.Read(ref total);
+
+    /// <summary>How many connections the budget has closed.</summary>
+    public long Evictions => Volatile.Read(ref evictions);
 
     /// <summary>An account for one connection; `owner` is told when the budget closes it.</summary>
     public ClientMemoryAccount Open(IEvictable owner)
@@ -52,6 +55,8 @@ public sealed class ClientMemoryBudget(long limit)
             seen = was;
         }
     }
+
+    internal void CountEviction() => Interlocked.Increment(ref evictions);
 
     internal void Close(ClientMemoryAccount account)
     {
@@ -142,6 +147,7 @@ public sealed class ClientMemoryAccount : IDisposable
             EvictionReason = reason;
             Empty();
         }
+        budget.CountEviction();
         // Outside the lock: the owner may end at once, on this thread, and close its account.
         owner.Evict(reason);
     }

@@ -43,7 +43,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     private CancellationTokenSource? abort;
     private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
     private int state = Busy;
-
     private sealed record Interruption(string Reason, bool LastWord);
 
     /// <param name="socket">Connected and non-blocking.</param>
@@ -96,7 +95,7 @@ public sealed class Conversation : IEvictable, IReplyContext
             case ThreadingModel.PerClient:
                 try
                 {
-                    new Thread(ServeOnOwnThread) { IsBackground = true, Name = "KV client" }.Start();
+                    new Thread(ServeOnOwnThread) { IsBackground = true, Name = ThreadingModels.PerClientThreadName }.Start();
                 }
                 catch (OutOfMemoryException)
                 {
@@ -118,11 +117,11 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// Ends the conversation from outside (the server stops, the client was silent too long, the memory budget
     /// closes it), from any thread, with `reason` as its last word to the client when `lastWord`. A busy
     /// conversation notices at its next read; a waiting one is claimed and ended here, so that nothing depends
-    /// on the socket waking it.
+    /// on the socket waking it. False when it was already interrupted.
     /// </summary>
-    public void Interrupt(string reason, bool lastWord = false)
+    public bool Interrupt(string reason, bool lastWord = false)
     {
-        if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return;
+        if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return false;
         // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
         if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
         if (threading == ThreadingModel.PerClient)
@@ -131,11 +130,12 @@ public sealed class Conversation : IEvictable, IReplyContext
             // stays open for the last word.
             try { socket.Shutdown(SocketShutdown.Receive); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-            return;
+            return true;
         }
         // Here, not in a work item: under load the ThreadPool serves socket events first, and the item would wait for
         // the load to pass, holding the memory the budget has just taken back. Ending a waiting conversation is short.
         if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
+        return true;
     }
 
     void IEvictable.Evict(string reason) => Interrupt(reason, lastWord: true);
@@ -372,6 +372,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
+    Task IReplyContext.ClientSpeaksAsync() => socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Cancellation).AsTask();
 
     private async Task EndAsync(string reason)
     {

@@ -51,7 +51,7 @@ public sealed class EventLoops : IDisposable
         {
             epoll = epoll_create1(0x80000 /* EPOLL_CLOEXEC */);
             if (epoll < 0) throw new SocketException(Marshal.GetLastPInvokeError());
-            new Thread(Run) { IsBackground = true, Name = $"KV loop {number}" }.Start();
+            new Thread(Run) { IsBackground = true, Name = ThreadingModels.LoopThreadNamePrefix + number }.Start();
         }
 
         public IDisposable Watch(Socket socket, Conversation conversation)

@@ -2,22 +2,21 @@
 // (LineFraming), and Execute runs one parsed request against the store and writes its reply.
 //
 // A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection.
-// With a password, only `auth`, `help`, `ping` and `exit` are answered until the connection has given it.
+// With a password, only `auth`, `help`, `ping` and `exit` are answered until the connection has given it. Every
+// request answered is counted, and shown to the monitors, if anyone monitors (Monitor.cs).
 
 using System.Buffers;
+using System.Globalization;
+using System.Text;
 
 namespace KV;
 
-public sealed class LineHandler(KeyValueStore store, int maxLineBytes, ConnectionAccess access) : IRequestHandler
+public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequestHandler
 {
-    private DeferredReply? deferred;
+    private readonly KeyValueStore store = session.Store;
+    private readonly ConnectionAccess access = session.Access;
 
-    public DeferredReply? TakeDeferred()
-    {
-        var taken = deferred;
-        deferred = null;
-        return taken;
-    }
+    public DeferredReply? TakeDeferred() => session.TakeDeferred();
 
     public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
 
@@ -38,6 +37,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
     {
         var error = Errors.LineTooLong(maxLineBytes);
         ReplyWriter.Error(output, error);
+        session.Activity.ClosedByLimit();
         return error;
     }
 
@@ -66,15 +66,17 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
             ReplyWriter.Error(output, error);
             return false;
         }
-        if (!access.Authenticated && request.Command is { BeforeAuth: false })
+        if (request.Command is not { } command) return false;
+        if (!access.Authenticated && !command.BeforeAuth)
         {
             ReplyWriter.Error(output, Errors.AuthenticationRequired);
             return false;
         }
-        switch (request.Command?.Kind)
+        var activity = session.Activity;
+        activity.RequestServed();
+        if (activity.Monitors.Anyone) activity.Monitors.Publish(MonitorOf(line, command));
+        switch (command.Kind)
         {
-            case null:
-                return false;
             case CommandKind.Get:
                 if (!store.TryRead(request.Key, output, static (value, output) => ReplyWriter.Value(output, value)))
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));
@@ -88,7 +90,17 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.List:
-                deferred = new Listing(store, pattern: null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync;
+                session.Deferred = new Listing(store, pattern: null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync;
+                return false;
+            case CommandKind.Incr or CommandKind.Decr:
+                Increment(command.Kind, request.Key, request.Amount, output);
+                return false;
+            case CommandKind.Stats:
+                ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
+                return false;
+            case CommandKind.Monitor:
+                ReplyWriter.Ok(output);
+                session.Deferred = new MonitorFeed(activity, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
                 return false;
             case CommandKind.Ping:
                 ReplyWriter.Pong(output);
@@ -101,7 +113,7 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
                 return true;
             case CommandKind.Auth:
                 var attempt = request.Value.ToArray();
-                deferred = async context =>
+                session.Deferred = async context =>
                 {
                     switch (await access.TryAsync(attempt, knownUser: true, context.Cancellation))
                     {
@@ -114,7 +126,48 @@ public sealed class LineHandler(KeyValueStore store, int maxLineBytes, Connectio
                 };
                 return false;
             default:
-                throw new InvalidOperationException($"no handler for {request.Command.Kind}");
+                throw new InvalidOperationException($"no handler for {command.Kind}");
         }
+    }
+
+    /// <summary>`incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.</summary>
+    private void Increment(CommandKind kind, ReadOnlySpan<byte> key, long amount, IBufferWriter<byte> output)
+    {
+        // decr's AMOUNT is subtracted: the one AMOUNT that cannot be negated would overflow whatever is stored.
+        var value = 0L;
+        var result = kind == CommandKind.Decr && amount == long.MinValue ? IncrementResult.Overflow
+            : store.Increment(key, kind == CommandKind.Decr ? -amount : amount, out value);
+        Span<byte> digits = stackalloc byte[20];
+        switch (result)
+        {
+            case IncrementResult.Done:
+                value.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture);
+                ReplyWriter.Value(output, digits[..length]);
+                break;
+            case IncrementResult.NotAnInteger: ReplyWriter.Error(output, Errors.NotAnInteger(key)); break;
+            case IncrementResult.Overflow: ReplyWriter.Error(output, Errors.WouldOverflow(kind)); break;
+            default: ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes)); break;
+        }
+    }
+
+    /// <summary>A request as the monitors see it: its words one space apart as typed, with `auth`'s password redacted.</summary>
+    private MonitorEvent MonitorOf(ReadOnlySpan<byte> line, CommandSpec command)
+    {
+        var words = new List<MonitorWord>(3);
+        var rest = line;
+        // The name, then the key of a pair (its value is the rest, verbatim), else the words one space apart.
+        for (var word = 0; !rest.IsEmpty; word++)
+        {
+            var space = rest.IndexOf((byte)' ');
+            var last = space < 0 || (word == 2 && command.Arguments == ArgumentShape.KeyValue);
+            if (word == 1 && command.Arguments == ArgumentShape.Secret)
+            {
+                words.Add(MonitorWord.Redacted);
+                break;
+            }
+            words.Add(MonitorWord.Of(last ? rest : rest[..space]));
+            rest = last ? default : rest[(space + 1)..];
+        }
+        return new MonitorEvent(session.Activity.Time.GetUtcNow(), session.Id, session.Address, ThreadingModels.ThreadLabel, Typed: true, [.. words]);
     }
 }

@@ -48,6 +48,9 @@ public interface IReplyContext
 
     /// <summary>Writes an error line in the protocol's words.</summary>
     void WriteError(string message);
+
+    /// <summary>Completes when the client sends more, or leaves (a monitor stops then, and the conversation reads on).</summary>
+    Task ClientSpeaksAsync();
 }
 
 /// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>

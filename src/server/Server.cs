@@ -25,7 +25,7 @@ public sealed class ListenException(int port, SocketException inner) : Exception
     public SocketError Error => inner.SocketErrorCode;
 }
 
-/// <summary>What the server can say about itself, for whatever reports on it (RESP's INFO); nothing of commands.</summary>
+/// <summary>What the server can say about itself, for whatever reports on it (`stats`, RESP's INFO); nothing of commands.</summary>
 public interface IServerFacts
 {
     EndPoint Endpoint { get; }
@@ -34,6 +34,9 @@ public interface IServerFacts
     int ConnectedClients { get; }
     long ClientMemory { get; }
     TimeSpan Uptime { get; }
+    ServerActivity Activity { get; }
+    /// <summary>Connections the clients' memory budget has closed.</summary>
+    long ClientEvictions { get; }
     long NextClientId();
 }
 
@@ -80,6 +83,8 @@ public sealed class KVServer : IServerFacts
     public ServerOptions Options => options;
     public long ClientMemory => clientMemory.Total;
     public TimeSpan Uptime => Stopwatch.GetElapsedTime(started);
+    public ServerActivity Activity { get; } = new(TimeProvider.System);
+    public long ClientEvictions => clientMemory.Evictions;
 
     /// <summary>Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event.</summary>
     public static KVServer Listen(ServerOptions options, Action<string> log)
@@ -121,7 +126,7 @@ public sealed class KVServer : IServerFacts
     {
         await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
             respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
-            CloseSlowAsync(stopping));
+            CloseSlowAsync(stopping), Activity.SampleAsync(stopping));
         // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
@@ -170,15 +175,18 @@ public sealed class KVServer : IServerFacts
         var peer = Describe(socket.RemoteEndPoint, protocol);
         Interlocked.Increment(ref holdingOn);
         var count = Interlocked.Increment(ref connected);
-        var access = password.NewConnection(Address(socket.RemoteEndPoint));
+        var peerEndpoint = socket.RemoteEndPoint;
+        var access = password.NewConnection(ClientSession.AddressOf(peerEndpoint));
         IRequestHandler handler = protocol == WireProtocol.KV
-            ? new LineHandler(store, options.MaxLineBytes, access)
-            : new RespHandler(new RespSession(store, this, access), options.MaxLineBytes);
+            ? new LineHandler(new ClientSession(store, this, access, peerEndpoint), options.MaxLineBytes)
+            : new RespHandler(new RespSession(store, this, access, peerEndpoint), options.MaxLineBytes);
         if (count > options.MaxClients)
         {
+            Activity.ConnectionRefused();
             _ = RefuseAsync(socket, handler, peer);
             return;
         }
+        Activity.ConnectionAccepted();
         log($"+ {peer} connected ({ClientCount(count)})");
         var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, options.Threading, loops, conversationEnded);
         conversations.TryAdd(conversation, 0);
@@ -218,34 +226,23 @@ public sealed class KVServer : IServerFacts
             while (await timer.WaitForNextTickAsync(stopping))
                 foreach (var conversation in conversations.Keys)
                 {
-                    if (idle > TimeSpan.Zero && conversation.Silent > idle) conversation.Interrupt($"idle for {idle.TotalSeconds} s");
-                    else if (request > TimeSpan.Zero && conversation.Unfinished > request)
-                        conversation.Interrupt(Errors.RequestTimeout(request), lastWord: true);
+                    if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation, $"idle for {idle.TotalSeconds} s", lastWord: false);
+                    else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation, Errors.RequestTimeout(request), lastWord: true);
                 }
         }
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>The client's address, the same for IPv4 over the dual-stack listener as for IPv4 itself.</summary>
-    private static IPAddress Address(EndPoint? peer) => peer switch
+    /// <summary>A limit closes it: counted once, however many ticks see it before it ends.</summary>
+    private void Close(Conversation conversation, string reason, bool lastWord)
     {
-        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => ip.Address.MapToIPv4(),
-        IPEndPoint ip => ip.Address,
-        _ => IPAddress.None,
-    };
+        if (conversation.Interrupt(reason, lastWord)) Activity.ClosedByLimit();
+    }
 
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 
     /// <summary>Made when it is logged, not kept: an idle connection holds nothing it does not need.</summary>
-    private static string Describe(EndPoint? peer, WireProtocol protocol) => PeerName(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
-
-    /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>
-    private static string PeerName(EndPoint? peer) => peer switch
-    {
-        IPEndPoint ip => new IPEndPoint(Address(ip), ip.Port).ToString(),
-        null => "?",
-        _ => peer.ToString()!,
-    };
+    private static string Describe(EndPoint? peer, WireProtocol protocol) => ClientSession.NameOf(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
 
     /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's slabs.</summary>
     public long HeldBytes => clientMemory.Total + store.SlabBytes;

@@ -40,4 +40,21 @@ public static class ThreadingModels
 
     /// <summary>Whether this thread is one of the pool's (not a socket engine's event loop, not a client's own).</summary>
     public static bool OnPool => Thread.CurrentThread.IsThreadPoolThread;
+
+    [ThreadStatic] private static string? threadLabel;
+
+    /// <summary>
+    /// This thread as `monitor` shows it: `pool-12` (a pool thread, by its managed id), `client-57` (a client's own,
+    /// per-client), `loop-1` (an event loop, by its number), else `thread-3`. Made once a thread.
+    /// </summary>
+    public static string ThreadLabel => threadLabel ??= Thread.CurrentThread switch
+    {
+        { IsThreadPoolThread: true } pool => $"pool-{pool.ManagedThreadId}",
+        { Name: { } name } when name.StartsWith(LoopThreadNamePrefix) => $"loop-{name[LoopThreadNamePrefix.Length..]}",
+        { Name: PerClientThreadName } own => $"client-{own.ManagedThreadId}",
+        var other => $"thread-{other.ManagedThreadId}",
+    };
+
+    /// <summary>The names of a per-client thread and of an event loop's (followed by its number), as `ps -L` shows them.</summary>
+    public const string PerClientThreadName = "KV client", LoopThreadNamePrefix = "KV loop ";
 }

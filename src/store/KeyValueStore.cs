@@ -11,6 +11,8 @@ public enum SetCondition { Always, IfAbsent, IfPresent }
 
 public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
+public enum IncrementResult { Done, NotAnInteger, Overflow, OutOfMemory }
+
 /// <summary>
 /// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
 /// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it. Keys and values
@@ -90,16 +92,48 @@ public sealed class KeyValueStore
             previous = wantPrevious ? existing?.Value.ToArray() : null;
             if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent ? existing is not null : existing is null))
                 return SetResult.ConditionFailed;
-            var freed = existing is { } old ? Cost(old) : 0;
-            var cost = Cost(key.Length, value.Length);
-            if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return SetResult.OutOfMemory;
-            var capacity = pairs.Capacity;
-            pairs.Store(located, key, value);
-            accounted += cost - freed;
-            grew = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
+            if (!TryStore(located, existing, key, value, out grew)) return SetResult.OutOfMemory;
         }
         if (grew) ReleaseOldTable();
         return SetResult.Stored;
+    }
+
+    /// <summary>
+    /// Adds `delta` to the integer stored at the key (a missing key counts from 0), read and written in one
+    /// critical section: two clients that increment at once both count, which a `get` then a `set` cannot promise.
+    /// </summary>
+    public IncrementResult Increment(ReadOnlySpan<byte> key, long delta, out long result)
+    {
+        result = 0;
+        bool grew;
+        lock (gate)
+        {
+            var located = pairs.Locate(key);
+            var existing = pairs.At(located);
+            var current = 0L;
+            if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span, out current)) return IncrementResult.NotAnInteger;
+            if (delta > 0 ? current > long.MaxValue - delta : current < long.MinValue - delta) return IncrementResult.Overflow;
+            result = current + delta;
+            Span<byte> digits = stackalloc byte[20];
+            result.TryFormat(digits, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
+            if (!TryStore(located, existing, key, digits[..length], out grew)) return IncrementResult.OutOfMemory;
+        }
+        if (grew) ReleaseOldTable();
+        return IncrementResult.Done;
+    }
+
+    /// <summary>Under the lock: stores the pair where Locate found its place, unless the budget would be passed.</summary>
+    private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, out bool grewLarge)
+    {
+        grewLarge = false;
+        var freed = existing is { } old ? Cost(old) : 0;
+        var cost = Cost(key.Length, value.Length);
+        if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return false;
+        var capacity = pairs.Capacity;
+        pairs.Store(located, key, value);
+        accounted += cost - freed;
+        grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
+        return true;
     }
 
     /// <summary>

@@ -1,0 +1,201 @@
+// src/server/Monitor.cs: `monitor` and RESP's MONITOR: every request any client sends, on either protocol, shown to
+// the clients that asked, as it is served: when, by which client, on which thread, and what it said.
+//
+// The cost falls on those who watch. A request reads one field (MonitorHub.Anyone) and goes on when nobody
+// monitors; when someone does, it is copied into a MonitorEvent (long words cut short, passwords redacted) and
+// queued for each monitor. A monitor is a client like any other: it answers `OK`, then its connection writes
+// the queued lines out as its client takes them, and the lines waiting count against --max-client-memory.
+// When they would not fit, the monitor is closed with an ERROR: it fell behind, and nobody else waits for it.
+// The next request from the monitoring client (or its leaving) ends monitoring; that request is then answered.
+
+using System.Buffers;
+using System.Text;
+using System.Threading.Channels;
+
+namespace KV;
+
+/// <summary>The monitors now watching: an array replaced whole on each change, so that a request reads it without a lock.</summary>
+public sealed class MonitorHub
+{
+    private readonly Lock changing = new();
+    private volatile MonitorFeed[] feeds = [];
+
+    /// <summary>The one read a request makes when nobody monitors.</summary>
+    public bool Anyone => feeds.Length > 0;
+
+    public int Count => feeds.Length;
+
+    public void Publish(MonitorEvent request)
+    {
+        foreach (var feed in feeds) feed.Post(request);
+    }
+
+    internal void Add(MonitorFeed feed)
+    {
+        lock (changing) feeds = [.. feeds, feed];
+    }
+
+    internal void Remove(MonitorFeed feed)
+    {
+        lock (changing) feeds = [.. feeds.Where(f => f != feed)];
+    }
+}
+
+/// <summary>One word of a request as a monitor shows it: at most MaxShownBytes of it, and its whole length.</summary>
+public readonly record struct MonitorWord(byte[] Shown, int Length)
+{
+    public const int MaxShownBytes = 80;
+
+    public bool Shortened => Shown.Length < Length;
+
+    public static MonitorWord Of(ReadOnlySpan<byte> word)
+    {
+        if (word.Length <= MaxShownBytes) return new(word.ToArray(), word.Length);
+        // Cut at a character's start, so that the shown part stays valid UTF-8.
+        var cut = MaxShownBytes;
+        while (cut > 0 && (word[cut] & 0xC0) == 0x80) cut--;
+        return new(word[..cut].ToArray(), word.Length);
+    }
+
+    public static MonitorWord Redacted { get; } = new("(redacted)"u8.ToArray(), "(redacted)".Length);
+
+    /// <summary>What a shortened word says after its shown part.</summary>
+    public string Rest => Shortened ? $"... ({Length} bytes)" : "";
+}
+
+/// <summary>One request, as the monitors see it.</summary>
+/// <param name="Typed">Whether Words are a KV request line's words, one space apart as typed, or RESP's arguments.</param>
+public sealed record MonitorEvent(DateTimeOffset Time, long ClientId, string Address, string Thread, bool Typed, MonitorWord[] Words)
+{
+    /// <summary>What the event holds, roughly, for the clients' memory budget.</summary>
+    public long Footprint => 128 + Address.Length + Words.Sum(w => w.Shown.Length + 32L);
+
+    /// <summary>Seconds since 1970 with microseconds, as Redis's MONITOR shows time.</summary>
+    public string Timestamp
+    {
+        get
+        {
+            var micros = (Time - DateTimeOffset.UnixEpoch).Ticks / 10;
+            return $"{micros / 1_000_000}.{micros % 1_000_000:D6}";
+        }
+    }
+
+    /// <summary>KV's line: `1764489600.123456 [7 127.0.0.1:51234 pool-12] set k v`; a RESP request's words quoted as Redis quotes them.</summary>
+    public string KvLine()
+    {
+        var line = new StringBuilder().Append(Timestamp).Append(" [").Append(ClientId).Append(' ').Append(Address).Append(' ').Append(Thread).Append("] ");
+        AppendWords(line, quoted: !Typed);
+        return line.ToString();
+    }
+
+    /// <summary>The request's words, as typed (one space apart) or each quoted with Redis's escapes.</summary>
+    public void AppendWords(StringBuilder line, bool quoted)
+    {
+        for (var i = 0; i < Words.Length; i++)
+        {
+            if (i > 0) line.Append(' ');
+            if (quoted) Quote(line, Words[i].Shown);
+            else line.Append(Encoding.UTF8.GetString(Words[i].Shown));
+            line.Append(Words[i].Rest);
+        }
+    }
+
+    /// <summary>Redis's quoting (sdscatrepr): printable ASCII as it is, `\"` `\\` `\n` `\r` `\t` `\a` `\b`, any other byte `\xHH`.</summary>
+    public static void Quote(StringBuilder text, ReadOnlySpan<byte> bytes)
+    {
+        text.Append('"');
+        foreach (var b in bytes)
+        {
+            switch (b)
+            {
+                case (byte)'\\': text.Append("\\\\"); break;
+                case (byte)'"': text.Append("\\\""); break;
+                case (byte)'\n': text.Append("\\n"); break;
+                case (byte)'\r': text.Append("\\r"); break;
+                case (byte)'\t': text.Append("\\t"); break;
+                case 7: text.Append("\\a"); break;
+                case 8: text.Append("\\b"); break;
+                case >= 0x20 and < 0x7F: text.Append((char)b); break;
+                default: text.Append("\\x").Append(b.ToString("x2")); break;
+            }
+        }
+        text.Append('"');
+    }
+}
+
+/// <summary>
+/// One monitoring connection's queue and the deferred reply that writes it out. Requests are posted from every
+/// thread that serves one; the lines are written on the monitor's own conversation, which sends them as its
+/// client reads (backpressure, as for any reply).
+/// </summary>
+public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<byte>, MonitorEvent> writeLine)
+{
+    private readonly Channel<MonitorEvent> pending = Channel.CreateUnbounded<MonitorEvent>(new() { SingleReader = true });
+    private IReplyContext? context;
+    private long unsent;
+    private volatile bool fellBehind;
+
+    /// <summary>From any thread: queue the request, if the clients' budget has room for it; else this monitor is done.</summary>
+    internal void Post(MonitorEvent request)
+    {
+        var size = request.Footprint;
+        if (fellBehind || context is not { } watching) return;
+        if (!watching.TryReserve(size))
+        {
+            fellBehind = true;
+            pending.Writer.TryComplete();
+            return;
+        }
+        Interlocked.Add(ref unsent, size);
+        if (!pending.Writer.TryWrite(request))
+        {
+            // The monitor ended while this was posted: nothing will write it.
+            Interlocked.Add(ref unsent, -size);
+            watching.Unreserve(size);
+        }
+    }
+
+    /// <summary>The monitor's deferred reply: `OK` is already written; lines until its client speaks or leaves, or it falls behind.</summary>
+    public async ValueTask<string?> RunAsync(IReplyContext context)
+    {
+        // Opened here, on the conversation's own thread, before any other thread reserves through it.
+        context.TryReserve(0);
+        this.context = context;
+        activity.Monitors.Add(this);
+        try
+        {
+            await context.FlushAsync();
+            var spoke = context.ClientSpeaksAsync();
+            while (true)
+            {
+                var ready = pending.Reader.WaitToReadAsync(context.Cancellation).AsTask();
+                if (await Task.WhenAny(ready, spoke) == spoke) return null;
+                if (!await ready || fellBehind) break;
+                var written = 0L;
+                while (pending.Reader.TryRead(out var request))
+                {
+                    writeLine(context.Output, request);
+                    written += request.Footprint;
+                }
+                Interlocked.Add(ref unsent, -written);
+                context.Unreserve(written);
+                await context.FlushAsync();
+            }
+            var error = FellBehind(Interlocked.Read(ref unsent));
+            context.WriteError(error);
+            activity.ClosedByLimit();
+            return error;
+        }
+        finally
+        {
+            activity.Monitors.Remove(this);
+            pending.Writer.TryComplete();
+            var left = 0L;
+            while (pending.Reader.TryRead(out var request)) left += request.Footprint;
+            context.Unreserve(left);
+        }
+    }
+
+    public static string FellBehind(long bytes) =>
+        $"monitor fell behind: {bytes} bytes of requests unsent did not fit in the clients' memory budget (--max-client-memory)";
+}
