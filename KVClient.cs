@@ -23,9 +23,11 @@ using KV;
 
 const string Usage = """
     usage: dotnet KVClient.cs [HOST PORT [COMMAND...]]
+           dotnet KVClient.cs -- --stat [HOST PORT]
       HOST      the server's IP address (IPv4 or IPv6) or name (default localhost)
       PORT      the server's TCP port (default 9000)
       COMMAND   one command to run, then exit: 0, or 1 when it printed an ERROR (as redis-cli does)
+      --stat    a live view of the server, a line a second (keys, memory, clients, requests/s, threads), until Ctrl+C
     Give both HOST and PORT, or neither. Options for the client go after --: dotnet KVClient.cs -- --help
     With KV_PASSWORD set in the environment, the client gives the password after every connect.
     """;
@@ -35,7 +37,10 @@ if (args is ["--help"] or ["-h"])
     Console.WriteLine(Usage);
     return 0;
 }
-if (args is [_])
+// `--stat [HOST PORT]`: the live view instead of the prompt.
+var statView = args is ["--stat", ..];
+if (statView) args = args[1..];
+if (args is [_] || (statView && args.Length > 2))
 {
     Console.WriteLine("ERROR: give both HOST and PORT, or neither (dotnet KVClient.cs [HOST PORT [COMMAND...]])");
     return 2;
@@ -58,6 +63,11 @@ if (await connection.TryConnectAsync() is { } failure)
 {
     Console.WriteLine($"ERROR: {failure}");
     return 1;
+}
+if (statView)
+{
+    using var stop = new CtrlC();
+    return await StatView.RunAsync(connection, Console.Out, stop.Token) ? 0 : 1;
 }
 if (interactive) Console.WriteLine($"Connected to KV server {address}. Type 'help' for the commands, 'exit' to quit.");
 
@@ -134,6 +144,7 @@ async Task<int> ConverseAsync()
                 }
                 if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
+                if (request.Command.Kind == CommandKind.Monitor && reply is Reply.Ok) await MonitorAsync();
                 failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
@@ -141,6 +152,26 @@ async Task<int> ConverseAsync()
     }
     return oneCommand is not null && failed ? 1 : 0;
 }
+
+// After `monitor`'s OK: every request the server serves, a line each, until Ctrl+C; then the prompt (or the script) goes on.
+async Task MonitorAsync()
+{
+    using var stop = new CtrlC();
+    var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+    try
+    {
+        await connection.StreamUntilAsync(stopped, line => Console.WriteLine(onTerminal ? MonitorLine(line) : line));
+    }
+    catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
+    {
+        connection.Disconnect();
+        Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
+    }
+}
+
+// A monitor line at a terminal: the server quotes what is not plain text; a line that still holds a character a terminal
+// would obey (a server that is not KV's) is shown quoted, as a value would be.
+static string MonitorLine(string line) => Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
 
 // What the user sees for each reply: the spec's "client prints" column. On a terminal a value or key that is not
 // plain printable text is shown quoted and escaped, so that it cannot drive the terminal nor pass for another
@@ -155,6 +186,7 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
     Reply.Pong => "PONG",
     Reply.Bye => "BYE",
     Reply.Help(var lines) => string.Join('\n', lines),
+    Reply.Stats(var figures) => Formats.Stats(request.Format, figures),
     Reply.Error(var message) => $"ERROR: {message}",
     _ => $"ERROR: unexpected reply {reply}",
 };
@@ -189,5 +221,27 @@ static async IAsyncEnumerable<byte[]> RedirectedLines([EnumeratorCancellation] C
         input.AdvanceTo(buffer.Start, buffer.End);
         foreach (var line in lines) yield return line;
         if (result.IsCompleted) yield break;
+    }
+}
+
+/// <summary>While it lives, Ctrl+C cancels its token instead of ending the client (a monitor or the live view stops).</summary>
+sealed class CtrlC : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+
+    public CtrlC() => Console.CancelKeyPress += Stop;
+
+    public CancellationToken Token => stop.Token;
+
+    private void Stop(object? sender, ConsoleCancelEventArgs e)
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    }
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= Stop;
+        stop.Dispose();
     }
 }

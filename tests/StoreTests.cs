@@ -40,6 +40,9 @@ public class StoreTests
             return ValueTask.CompletedTask;
         }
         public void WriteError(string message) => ReplyWriter.Error(Written, message);
+        /// <summary>Completed by the test when its client "sends" (a monitor then stops).</summary>
+        public TaskCompletionSource Spoke { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task ClientSpeaksAsync() => Spoke.Task;
         public string[] Lines => Encoding.UTF8.GetString(Written.WrittenSpan).Split('\n')[..^1];
     }
 

@@ -80,6 +80,24 @@ public sealed class ClientConnection(string host, int port, string? password = n
         return await replies!.ReadAsync();
     }
 
+    /// <summary>
+    /// After `monitor`'s OK: each line the server pushes goes to `show` until `stop` completes; then a `ping` ends
+    /// the monitoring (any request does), and the lines already on their way are shown until its PONG. An ERROR
+    /// line (the monitor fell behind) is shown, and the server closes the connection after it.
+    /// </summary>
+    public async Task StreamUntilAsync(Task stop, Action<string> show)
+    {
+        var writer = stream!;
+        var stopping = stop.ContinueWith(_ => writer.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Ping).Name))).AsTask(),
+            TaskScheduler.Default).Unwrap();
+        while (await replies!.ReadLineAsync() is var line && line != "PONG")
+        {
+            show(line);
+            if (line.StartsWith("ERROR: ", StringComparison.Ordinal)) break;
+        }
+        if (stop.IsCompleted) await stopping;
+    }
+
     private static ReadOnlyMemory<byte> Framed(byte[] line)
     {
         var request = new ArrayBufferWriter<byte>(line.Length + 1);

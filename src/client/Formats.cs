@@ -69,6 +69,31 @@ public static class Formats
         _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys),
     };
 
+    /// <summary>`stats`: a name a line, the values in one column; in a format, numbers stay numbers (JSON, YAML).</summary>
+    public static string Stats(OutputFormat format, IReadOnlyList<Stat> stats) => format switch
+    {
+        OutputFormat.Xml => WriteXml(new XElement("stats", stats.Select(s => XmlText(s.Name, s.Value)))),
+        OutputFormat.Json => WriteJson(json =>
+        {
+            json.WriteStartObject();
+            foreach (var stat in stats)
+                if (long.TryParse(stat.Value, out var number)) json.WriteNumber(stat.Name, number);
+                else json.WriteString(stat.Name, stat.Value);
+            json.WriteEndObject();
+        }),
+        OutputFormat.Yaml => WriteYaml(yaml =>
+        {
+            yaml.Emit(new MappingStart());
+            foreach (var stat in stats)
+            {
+                yaml.Emit(new Scalar(stat.Name));
+                yaml.Emit(long.TryParse(stat.Value, out _) ? new Scalar(stat.Value) : YamlString(stat.Value));
+            }
+            yaml.Emit(new MappingEnd());
+        }),
+        _ => string.Join('\n', stats.Select(s => s.Name.PadRight(stats.Max(n => n.Name.Length) + 2) + s.Value)),
+    };
+
     // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
     // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold none).
     private static XElement XmlText(string name, string text, bool preserveSpace = false)

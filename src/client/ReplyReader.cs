@@ -17,10 +17,11 @@ public abstract record Reply
     public sealed record Value(string Text) : Reply;
     public sealed record Keys(ImmutableArray<string> Names) : Reply;
     public sealed record Help(ImmutableArray<string> Lines) : Reply;
+    public sealed record Stats(ImmutableArray<Stat> Figures) : Reply;
     public sealed record Error(string Message) : Reply;
 }
 
-/// <summary>Reads replies, one whole reply at a time (KEYS and HELP bring their n lines with them).</summary>
+/// <summary>Reads replies, one whole reply at a time (KEYS, HELP and STATS bring their n lines with them).</summary>
 public sealed class ReplyReader(PipeReader input)
 {
     /// <summary>
@@ -41,9 +42,13 @@ public sealed class ReplyReader(PipeReader input)
             _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
             _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
+            _ when TryCount(head, "STATS ", out var n) => new Reply.Stats([.. (await ReadLinesAsync(n, cancellationToken)).Select(Figure)]),
             _ => throw new InvalidDataException($"unexpected reply from the server: '{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
         };
     }
+
+    /// <summary>A `stats` line: the name, one space, the value.</summary>
+    private static Stat Figure(string line) => line.Split(' ', 2) is [var name, var value] ? new(name, value) : new(line, "");
 
     private static bool TryCount(string head, string prefix, out int count)
     {

@@ -80,24 +80,44 @@ public sealed record MonitorEvent(DateTimeOffset Time, long ClientId, string Add
         }
     }
 
-    /// <summary>KV's line: `1764489600.123456 [7 127.0.0.1:51234 pool-12] set k v`; a RESP request's words quoted as Redis quotes them.</summary>
+    /// <summary>
+    /// KV's line: `1764489600.123456 [7 127.0.0.1:51234 pool-12] set k v`. A word is shown as it was sent when it
+    /// is plain text, else quoted with Redis's escapes, so that no request can drive the reader's terminal.
+    /// </summary>
     public string KvLine()
     {
         var line = new StringBuilder().Append(Timestamp).Append(" [").Append(ClientId).Append(' ').Append(Address).Append(' ').Append(Thread).Append("] ");
-        AppendWords(line, quoted: !Typed);
+        AppendWords(line, quoted: false);
         return line.ToString();
     }
 
-    /// <summary>The request's words, as typed (one space apart) or each quoted with Redis's escapes.</summary>
+    /// <summary>The request's words one space apart: each quoted with Redis's escapes, or only those that are not plain text.</summary>
     public void AppendWords(StringBuilder line, bool quoted)
     {
         for (var i = 0; i < Words.Length; i++)
         {
             if (i > 0) line.Append(' ');
-            if (quoted) Quote(line, Words[i].Shown);
-            else line.Append(Encoding.UTF8.GetString(Words[i].Shown));
+            var word = Words[i].Shown;
+            // A KV request's value is the rest of its line, spaces and all; a RESP argument with a space is quoted.
+            if (!quoted && IsPlain(word, spacesAllowed: Typed)) line.Append(Encoding.UTF8.GetString(word));
+            else Quote(line, word);
             line.Append(Words[i].Rest);
         }
+    }
+
+    /// <summary>Text a terminal shows as it is: valid UTF-8, not empty, no control or format character, no leading quote.</summary>
+    private static bool IsPlain(ReadOnlySpan<byte> word, bool spacesAllowed)
+    {
+        if (word.IsEmpty || word[0] == '"' || !System.Text.Unicode.Utf8.IsValid(word)) return false;
+        while (!word.IsEmpty)
+        {
+            Rune.DecodeFromUtf8(word, out var rune, out var used);
+            if (Rune.IsControl(rune) || (!spacesAllowed && rune.Value == ' ')
+                || Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator
+                    or System.Globalization.UnicodeCategory.ParagraphSeparator) return false;
+            word = word[used..];
+        }
+        return true;
     }
 
     /// <summary>Redis's quoting (sdscatrepr): printable ASCII as it is, `\"` `\\` `\n` `\r` `\t` `\a` `\b`, any other byte `\xHH`.</summary>

@@ -59,7 +59,7 @@ public static class Terminal
     /// </summary>
     public static string Visible(string text)
     {
-        if (!text.StartsWith('"') && !Enumerable.Range(0, text.Length).Any(i => Hidden(text, i))) return text;
+        if (!text.StartsWith('"') && !HasHidden(text)) return text;
         var quoted = new StringBuilder("\"");
         Span<byte> utf8 = stackalloc byte[4];
         for (var i = 0; i < text.Length; i++)
@@ -75,6 +75,9 @@ public static class Terminal
         }
         return quoted.Append('"').ToString();
     }
+
+    /// <summary>Whether any character of the text is one a terminal would obey or not show.</summary>
+    public static bool HasHidden(string text) => Enumerable.Range(0, text.Length).Any(i => Hidden(text, i));
 
     /// <summary>
     /// Whether the character at `i` is one a terminal obeys or does not show: a control (a tab too: it shows as
