@@ -43,6 +43,8 @@ public class StoreTests
         /// <summary>Completed by the test when its client "sends" (a monitor then stops).</summary>
         public TaskCompletionSource Spoke { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public Task ClientSpeaksAsync() => Spoke.Task;
+        public string? Evicted { get; private set; }
+        public void Evict(string reason) => Evicted = reason;
         public string[] Lines => Encoding.UTF8.GetString(Written.WrittenSpan).Split('\n')[..^1];
     }
 

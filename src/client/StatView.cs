@@ -13,8 +13,8 @@ public static class StatView
     public static readonly string Header =
         $"{"keys",-11} {"memory",-9} {"clients",-8} {"requests/s",-11} {"requests",-12} {"threads",-8} {"pool",-5} {"queued",-7} {"model",-10}";
 
-    /// <summary>Until `stop` is cancelled: a line a second. False when the server was lost (the reason already printed).</summary>
-    public static async Task<bool> RunAsync(ClientConnection connection, TextWriter output, CancellationToken stop)
+    /// <summary>Until `stop` is cancelled: a line a second (or an `interval`). False when the server was lost (the reason already printed).</summary>
+    public static async Task<bool> RunAsync(ClientConnection connection, TextWriter output, CancellationToken stop, TimeSpan? interval = null)
     {
         var ask = Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Stats).Name);
         long? before = null;
@@ -48,7 +48,7 @@ public static class StatView
                 $"{Number("process_threads"),-8} {Number("pool_threads"),-5} {Number("pool_queued"),-7} {stats.GetValueOrDefault("threading", "?"),-10}");
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                await Task.Delay(interval ?? TimeSpan.FromSeconds(1), stop);
             }
             catch (OperationCanceledException) { }
         }

@@ -153,17 +153,20 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
     private readonly Channel<MonitorEvent> pending = Channel.CreateUnbounded<MonitorEvent>(new() { SingleReader = true });
     private IReplyContext? context;
     private long unsent;
-    private volatile bool fellBehind;
+    private int fellBehind;
 
     /// <summary>From any thread: queue the request, if the clients' budget has room for it; else this monitor is done.</summary>
     internal void Post(MonitorEvent request)
     {
         var size = request.Footprint;
-        if (fellBehind || context is not { } watching) return;
+        if (Volatile.Read(ref fellBehind) == 1 || context is not { } watching) return;
         if (!watching.TryReserve(size))
         {
-            fellBehind = true;
+            // Closed from here, at once: its own thread may be waiting for a client that does not read.
+            if (Interlocked.Exchange(ref fellBehind, 1) == 1) return;
             pending.Writer.TryComplete();
+            activity.ClosedByLimit();
+            watching.Evict(FellBehind(Interlocked.Read(ref unsent) + size));
             return;
         }
         Interlocked.Add(ref unsent, size);
@@ -190,7 +193,8 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
             {
                 var ready = pending.Reader.WaitToReadAsync(context.Cancellation).AsTask();
                 if (await Task.WhenAny(ready, spoke) == spoke) return null;
-                if (!await ready || fellBehind) break;
+                // No more to come: it fell behind, and is being closed with the reason as its last word.
+                if (!await ready || Volatile.Read(ref fellBehind) == 1) return null;
                 var written = 0L;
                 while (pending.Reader.TryRead(out var request))
                 {
@@ -201,10 +205,6 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
                 context.Unreserve(written);
                 await context.FlushAsync();
             }
-            var error = FellBehind(Interlocked.Read(ref unsent));
-            context.WriteError(error);
-            activity.ClosedByLimit();
-            return error;
         }
         finally
         {

@@ -25,8 +25,8 @@ public interface IRequestHandler
     void WriteError(IBufferWriter<byte> output, string message);
 }
 
-/// <summary>What a deferred reply may use of its conversation while it runs.</summary>
-public interface IReplyContext
+/// <summary>What a deferred reply may use of its conversation while it runs; Evict closes it with a last word, from any thread.</summary>
+public interface IReplyContext : IEvictable
 {
     /// <summary>Where the reply goes; the conversation sends it.</summary>
     IBufferWriter<byte> Output { get; }
