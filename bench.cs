@@ -5,6 +5,7 @@
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
 //                      [--server-cpus LIST --load-cpus LIST]
 //   dotnet bench.cs -- --models [--seconds S] [--rounds N]     (KV in each threading model, and Redis: one table)
+//   dotnet bench.cs -- --race [--clients N] [--increments I]   (get-then-set against incr: the lost update)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
 // write, read D replies, repeat. Each request's latency runs from its batch's write to its reply. It shows a
@@ -41,6 +42,18 @@ if (options.ShowHelp)
 }
 
 if (options.Models) return await ModelsTable.RunAsync(options);
+if (options.Race)
+{
+    try
+    {
+        return await Race.RunAsync(options);
+    }
+    catch (Exception e) when (e is SocketException or IOException)
+    {
+        Console.WriteLine($"ERROR: {options.Host}:{options.Port}: {e.Message}");
+        return 1;
+    }
+}
 
 var protocol = options.Redis ? WireDialect.Redis : WireDialect.KV;
 try
@@ -76,7 +89,7 @@ finally
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null,
-    bool Models = false, int Rounds = 1, bool Quiet = false)
+    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -99,6 +112,9 @@ sealed record BenchOptions(
                             50 pinned (server core 0, load core 1), threads and memory under load, and
                             --idle connections (default 10,000); run from the repository's root
           --rounds N        with --models: rounds, alternating the servers; the table gives medians (default 1)
+          --race            every client adds 1 to one counter with get then set, then with incr; prints the
+                            expected total, what is stored, and the updates lost (--clients, default 50)
+          --increments I    with --race: increments a client (default 1000)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -129,6 +145,8 @@ sealed record BenchOptions(
                 "--redis" => o with { Redis = true },
                 "--models" => o with { Models = true },
                 "--rounds" => o with { Rounds = Int(1) },
+                "--race" => o with { Race = true },
+                "--increments" => o with { Increments = Int(1) },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };

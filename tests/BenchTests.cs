@@ -28,4 +28,25 @@ public class BenchSmokeTests
         await using var check = await server.ConnectAsync();
         Assert.Equal(500, Assert.IsType<Reply.Keys>(await check.AskAsync("list")).Names.Length);
     }
+
+    [Fact]
+    public async Task The_race_counts_every_increment_made_with_incr_and_never_more_than_were_made_with_get_then_set()
+    {
+        await using var server = InProcessServer.Start();
+        using var bench = Process.Start(Programs.StartInfo(
+            await Programs.DllAsync("bench.cs"), "--race", "--port", server.Port.ToString(), "--clients", "8", "--increments", "250"))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+
+        Assert.Equal(0, bench.ExitCode);
+        var getThenSet = Regex.Match(output, @"(?m)^get then set\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)");
+        var incr = Regex.Match(output, @"(?m)^incr\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)");
+        long Number(Match row, int column) => long.Parse(row.Groups[column].Value.Replace(",", ""));
+        Assert.True(getThenSet.Success && incr.Success, output);
+        Assert.Equal([2000, 2000, 0], [Number(incr, 1), Number(incr, 2), Number(incr, 3)]);
+        Assert.Equal(2000, Number(getThenSet, 1));
+        Assert.Equal(Number(getThenSet, 1) - Number(getThenSet, 2), Number(getThenSet, 3));
+        Assert.InRange(Number(getThenSet, 2), 1, 2000);
+        Assert.Equal("2000", await server.StoredAsync("race:incr"));
+    }
 }
