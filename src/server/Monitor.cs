@@ -68,7 +68,7 @@ public readonly record struct MonitorWord(byte[] Shown, int Length)
 public sealed record MonitorEvent(DateTimeOffset Time, long ClientId, string Address, string Thread, bool Typed, MonitorWord[] Words)
 {
     /// <summary>What the event holds, roughly, for the clients' memory budget.</summary>
-    public long Footprint => 128 + Address.Length + Words.Sum(w => w.Shown.Length + 32L);
+    public long Footprint { get; } = 128 + Address.Length + Words.Sum(w => w.Shown.Length + 32L);
 
     /// <summary>Seconds since 1970 with microseconds, as Redis's MONITOR shows time.</summary>
     public string Timestamp
@@ -152,6 +152,7 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
 {
     private readonly Channel<MonitorEvent> pending = Channel.CreateUnbounded<MonitorEvent>(new() { SingleReader = true });
     private IReplyContext? context;
+    private const long BatchBytes = 64 * 1024;
     private long unsent;
     private int fellBehind;
 
@@ -195,8 +196,9 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
                 if (await Task.WhenAny(ready, spoke) == spoke) return null;
                 // No more to come: it fell behind, and is being closed with the reason as its last word.
                 if (!await ready || Volatile.Read(ref fellBehind) == 1) return null;
+                // A batch at a time, so that a flood of requests is sent as it comes instead of piling up unsent.
                 var written = 0L;
-                while (pending.Reader.TryRead(out var request))
+                while (written < BatchBytes && pending.Reader.TryRead(out var request))
                 {
                     writeLine(context.Output, request);
                     written += request.Footprint;
