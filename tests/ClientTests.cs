@@ -54,6 +54,28 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task Stats_prints_its_figures_aligned_and_in_each_format_numbers_as_numbers()
+    {
+        var (exitCode, output) = await ClientProcess.RunAsync("stats\nstats --json\nstats --yml\nstats --xml\n", "localhost", Port);
+        Assert.Equal(0, exitCode);
+        var lines = new Queue<string>(output.Split('\n'));
+        string Take(int count) => string.Join('\n', Enumerable.Range(0, count).Select(_ => lines.Dequeue()));
+
+        var plain = Take(21).Split('\n');
+        Assert.All(plain, line => Assert.Matches(@"^[a-z_]+ {2,}\S+$", line));
+        // One column of values: every name padded to the same width.
+        Assert.Single(plain.Select(line => Regex.Match(line, "^[a-z_]+ +").Length).Distinct());
+        using var json = JsonDocument.Parse(Take(23));
+        Assert.Equal(JsonValueKind.Number, json.RootElement.GetProperty("requests").ValueKind);
+        Assert.Equal("pool", json.RootElement.GetProperty("threading").GetString());
+        var yaml = FormatTests.ReadYaml(Take(21));
+        Assert.Equal("pool", yaml["threading"].Value);
+        Assert.True(long.Parse(yaml["keys"].Value!) >= 0);
+        var xml = XElement.Parse(Take(23));
+        Assert.Equal("pool", xml.Element("threading")!.Value);
+    }
+
+    [Fact]
     public async Task Redirected_input_prints_one_reply_per_command_and_no_prompt()
     {
         var (exitCode, output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget", "localhost", Port);
@@ -116,6 +138,9 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("localhost 70000", 2, "ERROR: invalid port '70000'")]
     [InlineData("--help", 0, "usage: dotnet KVClient.cs [HOST PORT [COMMAND...]]")]
     [InlineData("nosuchhost.invalid 9000", 1, "ERROR: could not connect to nosuchhost.invalid:9000 (")]
+    [InlineData("--stat localhost", 2, "ERROR: give both HOST and PORT, or neither")]
+    [InlineData("--stat localhost 9000 extra", 2, "ERROR: give both HOST and PORT, or neither")]
+    [InlineData("--stat nosuchhost.invalid 9000", 1, "ERROR: could not connect to nosuchhost.invalid:9000 (")]
     public async Task The_arguments_decide_the_exit_code_and_the_first_line(string arguments, int exitCode, string firstLine)
     {
         var (actualExitCode, output) = await ClientProcess.RunAsync("ping\n", arguments.Split(' '));

@@ -105,6 +105,38 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.InRange(keys.Length, 500, 1000);
         Assert.All(keys, key => Assert.Matches(@"^key:\d{12}$", key));
     }
+
+    [Fact]
+    public async Task Redis_cli_stat_shows_the_true_keys_clients_and_requests()
+    {
+        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"), "redis-cli (redis-tools) or script (bsdutils) is not installed");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using (var client = await server.ConnectAsync())
+            foreach (var key in new[] { "a", "b", "c" }) Assert.IsType<Reply.Ok>(await client.AskAsync($"set {key} 1"));
+        var lines = await Tool.WatchAsync($"redis-cli -p {server.RespPort} --stat -i 0.1", line => line.StartsWith('3'), count: 3);
+        Assert.Contains(lines, line => line.StartsWith("keys       mem      clients blocked requests"));
+        var data = lines.Where(line => line.StartsWith('3')).ToList();
+        // keys 3, the store's bytes, this one client, none blocked, the requests so far (+ since the line before), connections.
+        Assert.All(data, line => Assert.Matches(@"^3 +\d+B +1 +0 +\d+ \(\+\d+\) +\d+ *$", line));
+        Assert.DoesNotContain(lines, line => line.Contains("-9223372036854775808"));
+    }
+
+    [Fact]
+    public async Task Redis_cli_monitor_shows_a_request_made_over_kvs_protocol_in_redis_format()
+    {
+        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"), "redis-cli (redis-tools) or script (bsdutils) is not installed");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        var watching = Tool.WatchAsync($"redis-cli -p {server.RespPort} monitor", line => line.Contains("\"watched\""));
+        await server.ExpectOutputAsync("connected .1 client.");
+        await using var client = await server.ConnectAsync();
+        // Until the monitor's `OK` has reached it, a request may come before the monitor is there: set again.
+        while (!watching.IsCompleted)
+        {
+            Assert.IsType<Reply.Ok>(await client.AskAsync("set watched Zürich"));
+            await Task.WhenAny(watching, Task.Delay(50, TestContext.Current.CancellationToken));
+        }
+        Assert.Matches(@"^\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] ""set"" ""watched"" ""Z\\xc3\\xbcrich""$", (await watching).Last());
+    }
 }
 
 /// <summary>A program from the machine's packages, run to its end.</summary>
@@ -112,6 +144,27 @@ public static class Tool
 {
     public static bool Installed(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(folder => File.Exists(Path.Combine(folder, name)));
+
+    /// <summary>
+    /// Runs a command line on a pseudo-terminal (`script`, so that the tool writes as it would to a person, unbuffered)
+    /// until `count` of its lines satisfy `wanted`, then stops it; returns every line it printed, without CRs.
+    /// </summary>
+    public static async Task<List<string>> WatchAsync(string commandLine, Func<string, bool> wanted, int count = 1)
+    {
+        var info = new ProcessStartInfo("script", ["-qfec", commandLine, "/dev/null"]) { RedirectStandardOutput = true, RedirectStandardInput = true };
+        using var process = Process.Start(info)!;
+        var lines = new List<string>();
+        try
+        {
+            while (lines.Count(wanted) < count && await process.StandardOutput.ReadLineAsync(Programs.Timeout()) is { } line) lines.Add(line.TrimEnd('\r'));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        Assert.True(lines.Count(wanted) >= count, $"'{commandLine}' printed:\n{string.Join('\n', lines)}");
+        return lines;
+    }
 
     /// <summary>Runs the tool and returns its standard output without the final newline; a failure fails the test.</summary>
     public static async Task<string> RunAsync(string name, params string[] arguments)

@@ -50,6 +50,22 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task Monitor_streams_another_clients_requests_quoted_where_needed_until_ctrl_c_then_the_prompt_returns()
+    {
+        await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);
+        await terminal.ExpectPromptAsync(1);
+        await terminal.TypeAsync("monitor" + Enter);
+        await terminal.ExpectAsync("\nOK");
+        await using (var other = await shared.Server.ConnectAsync()) Assert.IsType<Reply.Ok>(await other.AskAsync("set t-watched \e[31mred"));
+        await terminal.ExpectAsync("] set t-watched \"\\x1b[31mred\"");
+        await terminal.TypeAsync(CtrlC);
+        await terminal.ExpectPromptAsync(2);
+        await terminal.TypeAsync("incr t-counted" + Enter);
+        await terminal.ExpectPromptAsync(3);
+        Assert.Equal("1", await shared.Server.StoredAsync("t-counted"));
+    }
+
+    [Fact]
     public async Task A_resize_redraws_the_line_being_edited_without_waiting_for_a_key()
     {
         await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);

@@ -30,7 +30,8 @@ public class MonitorTests
 
         var thread = threading switch { "per-client" => "client", "loops" => "loop", _ => "pool" };
         var auth = await monitor.ReadLineAsync();
-        Assert.Matches(KvLine(thread, "auth (redacted)"), auth);
+        // A connection's first bytes may be read where it was accepted, on a pool thread, before its loop has it.
+        Assert.Matches(KvLine("(pool|client|loop)", "auth (redacted)"), auth);
         Assert.Matches(KvLine(thread, "set greeting hello world"), await monitor.ReadLineAsync());
         Assert.DoesNotContain(Password, auth);
     }
