@@ -68,6 +68,11 @@ public class ParserTests
     [InlineData("HELP SET", CommandKind.Help)]
     [InlineData("exit", CommandKind.Exit)]
     [InlineData("EXIT", CommandKind.Exit)]
+    [InlineData("incr k", CommandKind.Incr)]
+    [InlineData("DECR k 2", CommandKind.Decr)]
+    [InlineData("Stats", CommandKind.Stats)]
+    [InlineData("stats --json", CommandKind.Stats)]
+    [InlineData("MONITOR", CommandKind.Monitor)]
     public void Every_command_parses_in_any_case(string line, CommandKind kind) =>
         Assert.Equal(kind, Valid(line).Command.Kind);
 
@@ -99,6 +104,40 @@ public class ParserTests
     [InlineData("get k", OutputFormat.Plain)]
     public void Format_flags_are_case_insensitive(string line, OutputFormat format) =>
         Assert.Equal(format, Valid(line).Format);
+
+    [Theory]
+    [InlineData("incr k", 1)]
+    [InlineData("incr k 10", 10)]
+    [InlineData("decr k -3", -3)]
+    [InlineData("incr k 0", 0)]
+    [InlineData("incr k 9223372036854775807", long.MaxValue)]
+    [InlineData("incr k -9223372036854775808", long.MinValue)]
+    public void An_amount_is_a_64_bit_integer_and_one_by_default(string line, long amount)
+    {
+        Assert.Equal("k", Valid(line).Key);
+        Assert.Equal(amount, Valid(line).Amount);
+    }
+
+    [Theory]
+    [InlineData("incr k 01")]
+    [InlineData("incr k +1")]
+    [InlineData("incr k -0")]
+    [InlineData("incr k 1.5")]
+    [InlineData("incr k 9223372036854775808")]
+    [InlineData("incr k -9223372036854775809")]
+    [InlineData("incr k --json")]
+    [InlineData("incr k x")]
+    public void An_amount_is_written_as_redis_writes_an_integer_or_refused(string line) =>
+        Assert.StartsWith("the amount '", Invalid(line));
+
+    [Theory]
+    [InlineData("incr")]
+    [InlineData("incr k 1 2")]
+    [InlineData("stats k")]
+    [InlineData("monitor now")]
+    [InlineData("monitor --json")]
+    public void Counters_stats_and_monitor_refuse_extra_or_missing_words(string line) =>
+        Assert.StartsWith("wrong arguments for '", Invalid(line));
 
     [Fact]
     public void Keys_are_case_sensitive_and_may_hold_any_printable_unicode()

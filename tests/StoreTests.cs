@@ -34,10 +34,12 @@ public class StoreTests
             return true;
         }
         public void Unreserve(long bytes) => reserved -= bytes;
+        /// <summary>What a flush waits for: a client that does not read is one that never completes it.</summary>
+        public Task Reading { get; set; } = Task.CompletedTask;
         public ValueTask FlushAsync()
         {
             Flushes++;
-            return ValueTask.CompletedTask;
+            return new ValueTask(Reading);
         }
         public void WriteError(string message) => ReplyWriter.Error(Written, message);
         /// <summary>Completed by the test when its client "sends" (a monitor then stops).</summary>

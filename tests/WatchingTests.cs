@@ -2,6 +2,8 @@
 // threading model, passwords never shown, a monitor that falls behind), `stats` and INFO counting as requests are
 // made, and `incr` keeping every update of many clients at once.
 
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using KV;
@@ -107,6 +109,48 @@ public class MonitorTests
         Assert.True(await monitor.ClosedByServerAsync());
         Assert.IsType<Reply.Value>(await writer.AskAsync("get k1"));
         Assert.Contains(await StatsTests.ReadAsync(writer), s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
+    }
+}
+
+/// <summary>MonitorFeed on its own, with a reply context that stands for the monitoring connection.</summary>
+public class MonitorFeedTests
+{
+    private static MonitorEvent Request(int i) =>
+        new(DateTimeOffset.UnixEpoch, 1, "127.0.0.1:5000", "pool-1", Typed: true, [MonitorWord.Of("set"u8), MonitorWord.Of(Encoding.UTF8.GetBytes($"k{i}")), MonitorWord.Of(new byte[200])]);
+
+    [Fact]
+    public async Task A_monitor_whose_client_does_not_read_is_closed_from_the_posting_thread_when_its_lines_would_pass_the_budget()
+    {
+        var activity = new ServerActivity(TimeProvider.System);
+        var stuck = new TaskCompletionSource();
+        var context = new StoreTests.CapturedReply(budget: 10_000) { Reading = stuck.Task };
+        var running = new MonitorFeed(activity, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+
+        for (var i = 0; i < 1000 && context.Evicted is null; i++) activity.Monitors.Publish(Request(i));
+
+        Assert.StartsWith("monitor fell behind: ", context.Evicted);
+        Assert.InRange(context.Reserved, 1, 10_000);
+        Assert.Equal(1, activity.ClosedByLimits);
+        // Its conversation ends it (here: the flush gives up); what it had queued is given back to the budget.
+        stuck.SetResult();
+        Assert.Null(await running);
+        Assert.Equal(0, context.Reserved);
+        Assert.Equal(0, activity.Monitors.Count);
+    }
+
+    [Fact]
+    public async Task A_monitor_stops_when_its_client_speaks_and_then_takes_no_more()
+    {
+        var activity = new ServerActivity(TimeProvider.System);
+        var context = new StoreTests.CapturedReply();
+        var running = new MonitorFeed(activity, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+        activity.Monitors.Publish(Request(1));
+        context.Spoke.SetResult();
+        Assert.Null(await running);
+        activity.Monitors.Publish(Request(2));
+        Assert.Equal(0, activity.Monitors.Count);
+        Assert.DoesNotContain(context.Lines, line => line.Contains(" k2 "));
+        Assert.Equal(0, context.Reserved);
     }
 }
 

@@ -7,7 +7,7 @@ using System.Text;
 namespace KV;
 
 /// <summary>A parsed request that owns its text: what the client and the tests hold on to.</summary>
-public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic)
+public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic, long Amount = 1)
 {
     public static LineParse Parse(string line) => Parse(Encoding.UTF8.GetBytes(line));
 
@@ -18,10 +18,11 @@ public sealed record Request(CommandSpec Command, string? Key, string? Value, Ou
         if (parsed.Command is not { } command) return new LineParse.Blank();
         return new LineParse.Valid(new Request(
             command,
-            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue ? Encoding.UTF8.GetString(parsed.Key) : null,
+            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount ? Encoding.UTF8.GetString(parsed.Key) : null,
             command.Arguments is ArgumentShape.KeyValue or ArgumentShape.Secret ? Encoding.UTF8.GetString(parsed.Value) : null,
             parsed.Format,
-            parsed.Topic));
+            parsed.Topic,
+            parsed.Amount));
     }
 }
 
