@@ -5,6 +5,7 @@
 //   ProtocolTests, StoreTests, FormatTests   unit tests of Protocol.cs and src/
 //   ConnectionBufferTests                    a connection's input and output buffers
 //   ThreadingTests                           which thread answers a client in each --threading model
+//   WatchingTests                            monitor, stats and INFO, 50 clients' incr, the live view
 //   ServerTests                              the protocol against a KVServer in this process; the real process
 //   ClientTests, TerminalTests               the real KVClient, scripted and on a pseudo-terminal
 //   LineEditorTests                          the client's line editor, history and completion
