@@ -171,6 +171,7 @@ public static class Errors
     public static string WouldOverflow(CommandKind kind) => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
+    public static string TooManyMonitors(int max) => $"too many monitors (max {max}): each one costs every request a copy";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
     public static string ListingTooLarge(long keys, long budget) => $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} bytes (--max-client-memory)";

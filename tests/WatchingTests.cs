@@ -89,6 +89,33 @@ public class MonitorTests
     }
 
     [Fact]
+    public async Task A_ninth_monitor_is_refused_and_the_eight_go_on()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        var monitors = new List<Connection>();
+        for (var i = 0; i < MonitorHub.Max; i++)
+        {
+            monitors.Add(await server.ConnectAsync());
+            Assert.IsType<Reply.Ok>(await monitors[^1].AskAsync("monitor"));
+        }
+        await using var ninth = await server.ConnectAsync();
+        Assert.Equal(new Reply.Error($"too many monitors (max {MonitorHub.Max}): each one costs every request a copy"), await ninth.AskAsync("monitor"));
+        await using var resp = await server.ConnectRespAsync();
+        Assert.StartsWith("-ERR too many monitors", await resp.AskAsync("MONITOR"));
+        // The refused connection is an ordinary one again.
+        Assert.IsType<Reply.Ok>(await ninth.AskAsync("set seen 1"));
+        foreach (var monitor in monitors)
+        {
+            // Each sees the later monitors' `monitor` and the refused ones too: a refused request is still one that was made.
+            var seen = new List<string>();
+            while (seen.Count < MonitorHub.Max + 2 && !(seen.LastOrDefault() ?? "").EndsWith("] set seen 1")) seen.Add(await monitor.ReadLineAsync());
+            Assert.EndsWith("] set seen 1", seen[^1]);
+            Assert.EndsWith("] MONITOR", seen[^2]);
+            await monitor.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_monitor_that_never_reads_is_closed_at_the_memory_budget_and_the_others_go_on()
     {
         await using var server = InProcessServer.Start("--max-client-memory", "2mb", "--idle-timeout", "0");
@@ -124,7 +151,7 @@ public class MonitorFeedTests
         var activity = new ServerActivity(TimeProvider.System);
         var stuck = new TaskCompletionSource();
         var context = new StoreTests.CapturedReply(budget: 10_000) { Reading = stuck.Task };
-        var running = new MonitorFeed(activity, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
 
         for (var i = 0; i < 1000 && context.Evicted is null; i++) activity.Monitors.Publish(Request(i));
 
@@ -143,7 +170,7 @@ public class MonitorFeedTests
     {
         var activity = new ServerActivity(TimeProvider.System);
         var context = new StoreTests.CapturedReply();
-        var running = new MonitorFeed(activity, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
         activity.Monitors.Publish(Request(1));
         context.Spoke.SetResult();
         Assert.Null(await running);

@@ -9,11 +9,10 @@ namespace KV;
 
 public static class RespMonitor
 {
-    /// <summary>MONITOR: `+OK`, then every request from any client, until this client sends again or leaves.</summary>
+    /// <summary>MONITOR: `+OK` (or an error when MonitorHub.Max watch already), then every request from any client, until this client sends again or leaves.</summary>
     public static void Monitor(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        RespReply.Ok(output);
-        session.Deferred = new MonitorFeed(session.Activity, WriteLine).RunAsync;
+        session.Deferred = new MonitorFeed(session.Activity, RespReply.Ok, WriteLine).RunAsync;
     }
 
     /// <summary>Redis's line: time, `[database address]`, each word quoted; KV has one database, 0.</summary>

@@ -99,8 +99,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
                 return false;
             case CommandKind.Monitor:
-                ReplyWriter.Ok(output);
-                session.Deferred = new MonitorFeed(activity, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
+                session.Deferred = new MonitorFeed(activity, ReplyWriter.Ok, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
                 return false;
             case CommandKind.Ping:
                 ReplyWriter.Pong(output);

@@ -17,6 +17,12 @@ namespace KV;
 /// <summary>The monitors now watching: an array replaced whole on each change, so that a request reads it without a lock.</summary>
 public sealed class MonitorHub
 {
+    /// <summary>
+    /// The most monitors at once: every request is copied once for each, so a client that opened hundreds could slow
+    /// every other client down by as many times; a few are enough to watch.
+    /// </summary>
+    public const int Max = 8;
+
     private readonly Lock changing = new();
     private volatile MonitorFeed[] feeds = [];
 
@@ -30,9 +36,14 @@ public sealed class MonitorHub
         foreach (var feed in feeds) feed.Post(request);
     }
 
-    internal void Add(MonitorFeed feed)
+    internal bool TryAdd(MonitorFeed feed)
     {
-        lock (changing) feeds = [.. feeds, feed];
+        lock (changing)
+        {
+            if (feeds.Length >= Max) return false;
+            feeds = [.. feeds, feed];
+            return true;
+        }
     }
 
     internal void Remove(MonitorFeed feed)
@@ -148,7 +159,8 @@ public sealed record MonitorEvent(DateTimeOffset Time, long ClientId, string Add
 /// thread that serves one; the lines are written on the monitor's own conversation, which sends them as its
 /// client reads (backpressure, as for any reply).
 /// </summary>
-public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<byte>, MonitorEvent> writeLine)
+/// <param name="writeOk">The protocol's OK, written once the monitor is admitted.</param>
+public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<byte>> writeOk, Action<IBufferWriter<byte>, MonitorEvent> writeLine)
 {
     private readonly Channel<MonitorEvent> pending = Channel.CreateUnbounded<MonitorEvent>(new() { SingleReader = true });
     private IReplyContext? context;
@@ -179,13 +191,18 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
         }
     }
 
-    /// <summary>The monitor's deferred reply: `OK` is already written; lines until its client speaks or leaves, or it falls behind.</summary>
+    /// <summary>The monitor's deferred reply: `OK`, then lines until its client speaks or leaves, or it falls behind.</summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
         // Opened here, on the conversation's own thread, before any other thread reserves through it.
         context.TryReserve(0);
         this.context = context;
-        activity.Monitors.Add(this);
+        if (!activity.Monitors.TryAdd(this))
+        {
+            context.WriteError(Errors.TooManyMonitors(MonitorHub.Max));
+            return null;
+        }
+        writeOk(context.Output);
         try
         {
             await context.FlushAsync();

@@ -16,14 +16,13 @@ public static class ServerStats
         var options = server.Options;
         var activity = server.Activity;
         ThreadPool.GetMaxThreads(out var poolMax, out _);
-        using var process = Process.GetCurrentProcess();
         return
         [
             new("threading", options.Threading.Name()),
             new("clients", server.ConnectedClients),
             new("max_clients", options.MaxClients),
             new("monitors", activity.Monitors.Count),
-            new("process_threads", process.Threads.Count),
+            new("process_threads", ProcessThreads()),
             new("pool_threads", ThreadPool.ThreadCount),
             new("pool_threads_max", poolMax),
             new("pool_queued", ThreadPool.PendingWorkItemCount),
@@ -41,5 +40,19 @@ public static class ServerStats
             new("gc_heap_bytes", GC.GetTotalMemory(forceFullCollection: false)),
             new("uptime_seconds", (long)server.Uptime.TotalSeconds),
         ];
+    }
+
+    /// <summary>
+    /// The process's threads: on Linux one line of /proc/self/status, where .NET's Process.Threads would read a file
+    /// for every thread (ten thousand of them, in the per-client model with ten thousand clients).
+    /// </summary>
+    private static long ProcessThreads()
+    {
+        const string Status = "/proc/self/status";
+        if (File.Exists(Status))
+            foreach (var line in File.ReadLines(Status))
+                if (line.StartsWith("Threads:", StringComparison.Ordinal) && long.TryParse(line.AsSpan("Threads:".Length).Trim(), out var threads)) return threads;
+        using var process = Process.GetCurrentProcess();
+        return process.Threads.Count;
     }
 }
