@@ -76,6 +76,8 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
         return mismatches;
     }
 
+    /// <summary>Amounts at and past the edges of 64 bits, and words that are not integers as Redis writes them.</summary>
+    private static readonly string[] Amounts = ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "01", "+1", "-0", "1.5", "x", "--json"];
     private static readonly string[] UnknownNames = ["gett", "sett", "fo", "quit", "delete"];
     private static readonly string[] ValuePieces = [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r", "--json", "set k v", "\u0001"];
 
@@ -86,9 +88,10 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
         string RandomCase(string word) => string.Concat(word.Select(c => random.Next(3) == 0 ? char.ToUpperInvariant(c) : c));
         string Flag() => random.Next(4) switch { 0 => "", 1 => " --xml", 2 => " --JSON", _ => " --yml" };
         string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
+        string Amount() => random.Next(4) switch { 0 => "", 1 => " " + random.Next(-50, 50), 2 => " " + Amounts[random.Next(Amounts.Length)], _ => " 1" };
 
         if (random.Next(30) == 0) return Encoding.UTF8.GetBytes("auth " + Password);
-        var text = random.Next(24) switch
+        var text = random.Next(27) switch
         {
             0 or 1 or 2 or 3 or 4 => $"{Name(CommandKind.Set)} {Key()} {Value()}",
             5 or 6 or 7 or 8 => $"{Name(CommandKind.Get)} {Key()}{Flag()}",
@@ -105,6 +108,9 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
             20 => $"{Name(CommandKind.Get)} {Key()}\u0002",
             21 => $"{Name(CommandKind.Set)} {prefix}{new string('k', 260)} v",
             22 => $"{Name(CommandKind.Ping)} now",
+            23 => $"{Name(CommandKind.Set)} {Key()} {random.Next(-20, 20)}",
+            24 => $"{Name(CommandKind.Incr)} {Key()}{Amount()}",
+            25 => $"{Name(CommandKind.Decr)} {Key()}{Amount()}",
             _ => $" {Name(CommandKind.Ping)}",
         };
         var bytes = Encoding.UTF8.GetBytes(text);
@@ -119,7 +125,7 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
         string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
         string Case(string word) => random.Next(2) == 0 ? word.ToUpperInvariant() : word;
         if (random.Next(30) == 0) return ["auth", Password];
-        return random.Next(20) switch
+        return random.Next(24) switch
         {
             0 or 1 or 2 or 3 => [Case("set"), Key(), Value()],
             4 => [Case("set"), Key(), Value(), Case(random.Next(2) == 0 ? "nx" : "xx")],
@@ -134,6 +140,10 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
             16 => [Case("get")],
             17 => [Case("unlink"), Key()],
             18 => [Case("dbsiz")],
+            19 => [Case("incr"), Key()],
+            20 => [Case("decr"), Key()],
+            21 => [Case(random.Next(2) == 0 ? "incrby" : "decrby"), Key(), random.Next(3) == 0 ? Amounts[random.Next(Amounts.Length)] : random.Next(-9, 9).ToString()],
+            22 => [Case("set"), Key(), random.Next(-20, 20).ToString()],
             _ => [Case("set"), Key(), "line\nbreak"],
         };
     }

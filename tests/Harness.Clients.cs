@@ -155,10 +155,29 @@ public sealed class StoreModel(string prefix, string? password = null)
                 return "HELP " + string.Join(',', Commands.HelpFor(request.Topic).Select(c => c.HelpLine));
             case CommandKind.Exit:
                 return "BYE";
+            case CommandKind.Decr when request.Amount == long.MinValue:
+                // As Redis's DECRBY: the one amount that cannot be negated is refused before the key is read.
+                return "ERROR: " + Errors.WouldOverflow(CommandKind.Decr);
+            case CommandKind.Incr or CommandKind.Decr:
+                var added = Add(request.Key!, request.Command.Kind == CommandKind.Decr ? -(System.Numerics.BigInteger)request.Amount : request.Amount);
+                return added switch
+                {
+                    null => "ERROR: " + Errors.NotAnInteger(Encoding.UTF8.GetBytes(request.Key!)),
+                    { } sum when sum < long.MinValue || sum > long.MaxValue => "ERROR: " + Errors.WouldOverflow(request.Command.Kind),
+                    { } sum => "VALUE " + Store(request.Key!, sum),
+                };
             default:
                 throw new InvalidOperationException($"no model for {request.Command.Kind}");
         }
     }
+
+    /// <summary>What the key's integer plus `delta` would be, unbounded; null when the key holds no integer.</summary>
+    private System.Numerics.BigInteger? Add(string key, System.Numerics.BigInteger delta) =>
+        !data.TryGetValue(key, out var stored) ? delta
+        : RequestParser.TryParseInteger(Encoding.UTF8.GetBytes(stored), out var current) ? current + delta
+        : null;
+
+    private string Store(string key, System.Numerics.BigInteger value) => data[key] = value.ToString();
 
     /// <summary>
     /// The RESP reply to a request (its arguments), as RespConnection writes replies: the same data, Redis's
@@ -172,7 +191,7 @@ public sealed class StoreModel(string prefix, string? password = null)
         string Bulk(string? value) => value is null ? "$nil" : "$" + value;
         var arguments = request.Skip(1).ToArray();
         var name = request[0].ToLowerInvariant();
-        var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo" or "auth";
+        var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo" or "auth" or "incr" or "decr" or "incrby" or "decrby";
         if (!respAuthenticated && known && RespCommands.Find(Encoding.ASCII.GetBytes(name)) is { BeforeAuth: false }) return "-NOAUTH Authentication required.";
         switch (name, arguments)
         {
@@ -193,6 +212,21 @@ public sealed class StoreModel(string prefix, string? password = null)
                 return option.Equals("get", StringComparison.OrdinalIgnoreCase) ? Bulk(old) : store ? "+OK" : "$nil";
             case ("setnx", [var key, var value]):
                 return data.TryAdd(key, value) ? ":1" : ":0";
+            case ("incrby" or "decrby", [_, var amount]) when !RequestParser.TryParseInteger(Encoding.UTF8.GetBytes(amount), out _):
+                return Error("value is not an integer or out of range");
+            case ("decrby", [_, var amount]) when amount == long.MinValue.ToString():
+                return Error("decrement would overflow");
+            case ("incr" or "decr" or "incrby" or "decrby", [var key, ..]) when RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) is { } problem:
+                return Error(problem);
+            case ("incr" or "decr" or "incrby" or "decrby", [var key, ..]) when arguments.Length == (name.EndsWith("by") ? 2 : 1):
+                var step = arguments.Length == 2 ? long.Parse(arguments[1]) : 1;
+                var added = Add(key, name.StartsWith("decr") ? -(System.Numerics.BigInteger)step : step);
+                return added switch
+                {
+                    null => Error("value is not an integer or out of range"),
+                    { } sum when sum < long.MinValue || sum > long.MaxValue => Error("increment or decrement would overflow"),
+                    { } sum => ":" + Store(key, sum),
+                };
             case ("del" or "unlink", [_, ..]): return ":" + arguments.Count(data.Remove);
             case ("exists", [_, ..]): return ":" + arguments.Count(data.ContainsKey);
             case ("keys", [var pattern]):
