@@ -187,6 +187,7 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
     Reply.Bye => "BYE",
     Reply.Help(var lines) => string.Join('\n', lines),
     Reply.Stats(var figures) => Formats.Stats(request.Format, figures),
+    Reply.Ttl(var seconds) => seconds?.ToString() ?? "none",
     Reply.Error(var message) => $"ERROR: {message}",
     _ => $"ERROR: unexpected reply {reply}",
 };

@@ -1,9 +1,10 @@
 // Protocol.cs: KV's wire protocol, the one part every program shares (server, client, tests, benchmark).
 //
-//   1. the command table (names, arguments, flags, usage, help, wire reply), with every error text beside it;
-//   2. a request line becomes a typed request or one precise `ERROR: ...` (RequestParser);
-//   3. lines are framed (src/protocol/LineFraming.cs) and replies written (src/protocol/ReplyWriter.cs), included
-//      from here so that every program that includes the protocol has them; src/client/ReplyReader.cs reads replies.
+//   1. here, the command table (names, arguments, flags, usage, help, wire reply), with every error text beside it;
+//   2. a request line becomes a typed request or one precise `ERROR: ...` (src/protocol/RequestParser.cs);
+//   3. lines are framed (src/protocol/LineFraming.cs) and replies written (src/protocol/ReplyWriter.cs).
+// The three files of src/protocol/ are included from here, so every program that includes the protocol has them;
+// src/client/ReplyReader.cs reads replies back.
 // Nothing else lists the commands: the parser, `help`, the client and the tests all read the table.
 //
 // Every program includes this file, so the build properties they share live here: the JIT optimizer on (plain
@@ -23,7 +24,7 @@ namespace KV;
 
 // ----- 1. The command table -----------------------------------------------------------------
 
-public enum CommandKind { Get, Set, Del, List, Incr, Decr, Ping, Stats, Monitor, Help, Exit, Auth }
+public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Ping, Stats, Monitor, Help, Exit, Auth }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -32,6 +33,8 @@ public enum ArgumentShape
     Key,             // one KEY
     KeyValue,        // one KEY, then everything after the next single space is the value, verbatim
     KeyAmount,       // one KEY, then optionally an AMOUNT: a 64-bit signed integer
+    KeySeconds,      // one KEY, then SECONDS: a whole number from 1 to Commands.MaxExpirySeconds
+    KeySecondsValue, // one KEY, then SECONDS, then the value: everything after the next single space, verbatim
     OptionalCommand, // optionally the name of one command (for `help get`)
     Secret,          // everything after the single space that follows the name, verbatim (a password)
 }
@@ -56,6 +59,8 @@ public sealed record CommandSpec(
             ArgumentShape.Key => ["KEY"],
             ArgumentShape.KeyValue => ["KEY", "VALUE"],
             ArgumentShape.KeyAmount => ["KEY", "[AMOUNT]"],
+            ArgumentShape.KeySeconds => ["KEY", "SECONDS"],
+            ArgumentShape.KeySecondsValue => ["KEY", "SECONDS", "VALUE"],
             ArgumentShape.OptionalCommand => ["[COMMAND]"],
             ArgumentShape.Secret => ["PASSWORD"],
             _ => Array.Empty<string>(),
@@ -65,7 +70,7 @@ public sealed record CommandSpec(
 
     public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
 
-    public bool RequiresArgument => Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount or ArgumentShape.Secret;
+    public bool RequiresArgument => Arguments is not (ArgumentShape.None or ArgumentShape.OptionalCommand);
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }
@@ -105,6 +110,18 @@ public static class Commands
         new(CommandKind.Decr, "decr", ArgumentShape.KeyAmount, TakesFormat: false,
             "subtract AMOUNT (default 1) from the integer at KEY, in one step",
             "VALUE <the new integer>, or ERROR: the value at '<key>' is not an integer"),
+        new(CommandKind.SetEx, "setex", ArgumentShape.KeySecondsValue, TakesFormat: false,
+            "store VALUE at KEY for SECONDS, then it is gone",
+            "OK"),
+        new(CommandKind.Expire, "expire", ArgumentShape.KeySeconds, TakesFormat: false,
+            "make KEY go SECONDS from now",
+            "OK, or ERROR: key '<key>' not found"),
+        new(CommandKind.Ttl, "ttl", ArgumentShape.Key, TakesFormat: false,
+            "show the seconds KEY has left",
+            "TTL <seconds>, or TTL none, or ERROR: key '<key>' not found"),
+        new(CommandKind.Persist, "persist", ArgumentShape.Key, TakesFormat: false,
+            "keep KEY for good (remove its deadline)",
+            "OK, or ERROR: key '<key>' not found"),
         new(CommandKind.Ping, "ping", ArgumentShape.None, TakesFormat: false,
             "check that the server answers",
             "PONG") { BeforeAuth = true },
@@ -143,6 +160,9 @@ public static class Commands
 
     /// <summary>The longest key, in characters (Unicode scalar values), as the spec says.</summary>
     public const int MaxKeyCharacters = 256;
+
+    /// <summary>The longest time a key may be given: a hundred years, in seconds.</summary>
+    public const long MaxExpirySeconds = 100L * 365 * 24 * 60 * 60;
 }
 
 /// <summary>Every error text of the protocol, beside the table that causes them. Without the "ERROR: " prefix.</summary>
@@ -167,6 +187,8 @@ public static class Errors
     public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
     public static string NotAnAmount(CommandSpec command, ReadOnlySpan<byte> word) =>
         $"the amount '{Echo(word)}' is not an integer from {long.MinValue} to {long.MaxValue} (usage: {command.Usage})";
+    public static string NotSeconds(CommandSpec command, ReadOnlySpan<byte> word) =>
+        $"the seconds '{Echo(word)}' are not a whole number from 1 to {Commands.MaxExpirySeconds} (usage: {command.Usage})";
     public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at '{Echo(key)}' is not an integer";
     public static string WouldOverflow(CommandKind kind) => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
@@ -191,168 +213,4 @@ public static class Errors
             for (var i = 0; i < source.Length; i++) span[i] = char.IsControl(source[i]) ? '?' : source[i];
         });
     }
-}
-
-// ----- 2. Parsing a request line ------------------------------------------------------------
-
-/// <summary>
-/// A request line, parsed without copying: Key and Value point into the line. Exactly one of three states:
-/// blank (Command and Error both null), invalid (Error set), or valid (Command set).
-/// </summary>
-public readonly ref struct ParsedRequest
-{
-    public CommandSpec? Command { get; init; }
-    public ReadOnlySpan<byte> Key { get; init; }
-    public ReadOnlySpan<byte> Value { get; init; }
-    public OutputFormat Format { get; init; }
-    /// <summary>For `help COMMAND`: the command asked about.</summary>
-    public CommandSpec? Topic { get; init; }
-    /// <summary>For `incr`/`decr`: the AMOUNT given, or 1.</summary>
-    public long Amount { get; init; }
-    public string? Error { get; init; }
-}
-
-public static class RequestParser
-{
-    /// <summary>Parses one line, without its LF or CRLF.</summary>
-    public static ParsedRequest Parse(ReadOnlySpan<byte> line)
-    {
-        if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) return default;
-        if (!Utf8.IsValid(line)) return Invalid(Errors.InvalidUtf8);
-
-        var nameEnd = line.IndexOf((byte)' ');
-        var name = nameEnd < 0 ? line : line[..nameEnd];
-        if (name.IsEmpty) return Invalid(Errors.LeadingSpace);
-        var command = Commands.Find(name);
-        if (command is null) return Invalid(Errors.UnknownCommand(name));
-        if (nameEnd < 0) return command.RequiresArgument ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command };
-
-        var rest = line[(nameEnd + 1)..];
-        return command.Arguments switch
-        {
-            ArgumentShape.KeyValue => ParseKeyValue(command, rest),
-            ArgumentShape.Secret => rest.IsEmpty ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command, Value = rest },
-            _ => ParseWords(command, rest),
-        };
-    }
-
-    /// <summary>`set KEY VALUE`: the value is everything after the space that ends the key.</summary>
-    private static ParsedRequest ParseKeyValue(CommandSpec command, ReadOnlySpan<byte> rest)
-    {
-        var keyEnd = rest.IndexOf((byte)' ');
-        if (keyEnd == 0) return Invalid(Errors.ExtraSpace(command));
-        // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
-        if (rest[..(keyEnd < 0 ? rest.Length : keyEnd)].Contains((byte)'\t')) return Invalid(Errors.TabAfterKey(command));
-        if (keyEnd < 0) return Invalid(Errors.WrongArguments(command));
-        var key = rest[..keyEnd];
-        if (KeyError(command, key) is { } error) return Invalid(error);
-        var value = rest[(keyEnd + 1)..];
-        // The line's terminator is gone; a CR left in the value (`v\r\r\n`) is one the protocol could not carry back.
-        if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
-        return new ParsedRequest { Command = command, Key = key, Value = value };
-    }
-
-    /// <summary>Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.</summary>
-    private static ParsedRequest ParseWords(CommandSpec command, ReadOnlySpan<byte> rest)
-    {
-        // Up to three words, so that a third one is seen as one too many.
-        Span<Range> words = stackalloc Range[3];
-        var count = 0;
-        for (var start = 0; count < words.Length; count++)
-        {
-            var space = rest[start..].IndexOf((byte)' ');
-            var end = space < 0 ? rest.Length : start + space;
-            if (end == start) return Invalid(Errors.ExtraSpace(command));
-            words[count] = start..end;
-            if (space < 0) { count++; break; }
-            start = end + 1;
-        }
-        if (count > 2) return Invalid(Errors.WrongArguments(command));
-
-        var next = 0;
-        ReadOnlySpan<byte> key = default;
-        CommandSpec? topic = null;
-        if (command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount)
-        {
-            key = rest[words[next++]];
-            if (KeyError(command, key) is { } error) return Invalid(error);
-        }
-        else if (command.Arguments == ArgumentShape.OptionalCommand)
-        {
-            var wanted = rest[words[next++]];
-            topic = Commands.Find(wanted);
-            if (topic is null) return Invalid(Errors.UnknownCommand(wanted));
-        }
-
-        var format = OutputFormat.Plain;
-        var amount = 1L;
-        if (command.Arguments == ArgumentShape.KeyAmount && next < count)
-        {
-            var word = rest[words[next++]];
-            if (!TryParseInteger(word, out amount)) return Invalid(Errors.NotAnAmount(command, word));
-        }
-        else if (next < count)
-        {
-            var word = rest[words[next++]];
-            if (!command.TakesFormat || !word.StartsWith("--"u8)) return Invalid(Errors.WrongArguments(command));
-            if (ParseFlag(word) is not { } flag) return Invalid(Errors.UnknownFlag(command, word));
-            format = flag;
-        }
-        if (next < count) return Invalid(Errors.WrongArguments(command));
-        return new ParsedRequest { Command = command, Key = key, Format = format, Topic = topic, Amount = amount };
-    }
-
-    private static OutputFormat? ParseFlag(ReadOnlySpan<byte> word)
-    {
-        foreach (var flag in FormatFlag.All)
-            if (Ascii.EqualsIgnoreCase(word, flag.FlagUtf8.Span)) return flag.Format;
-        return null;
-    }
-
-    /// <summary>A key is 1 to 256 characters, with no whitespace and no control character, and not a flag.</summary>
-    private static string? KeyError(CommandSpec command, ReadOnlySpan<byte> key) =>
-        key.StartsWith("--"u8) ? Errors.FlagBeforeKey(command, key) : KeyProblem(key);
-
-    /// <summary>
-    /// Why a key cannot be stored, or null: the one rule for keys, also applied to keys that arrive over RESP.
-    /// A key is 1 to MaxKeyCharacters characters of valid UTF-8, with no whitespace and no control character,
-    /// and does not start with `--` (so a flag is never taken for a key).
-    /// </summary>
-    public static string? KeyProblem(ReadOnlySpan<byte> key)
-    {
-        if (key.IsEmpty) return Errors.KeyEmpty;
-        if (key.StartsWith("--"u8)) return Errors.KeyStartsWithDashes;
-        if (!Utf8.IsValid(key)) return Errors.InvalidUtf8;
-        var characters = 0;
-        while (!key.IsEmpty)
-        {
-            Rune.DecodeFromUtf8(key, out var rune, out var consumed);
-            if (Rune.IsWhiteSpace(rune) || Rune.IsControl(rune)) return Errors.KeyHasWhitespace;
-            if (++characters > Commands.MaxKeyCharacters) return Errors.KeyTooLong;
-            key = key[consumed..];
-        }
-        return null;
-    }
-
-    /// <summary>
-    /// An integer as Redis writes and reads one: an optional '-', then digits without a leading zero (or "0"),
-    /// within 64 bits. One rule for an AMOUNT, a stored counter on either protocol, and INCRBY's argument, so
-    /// that " 1", "+1", "01" and "1.0" are refused alike, as Redis refuses them.
-    /// </summary>
-    public static bool TryParseInteger(ReadOnlySpan<byte> text, out long value)
-    {
-        value = 0;
-        var digits = text.StartsWith("-"u8) ? text[1..] : text;
-        if (digits.IsEmpty || digits.Length > 19 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
-        if (digits[0] == '0' && (digits.Length > 1 || digits.Length != text.Length)) return false;
-        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
-    }
-
-    /// <summary>Why a value cannot be stored, or null: it must be a value KV's line protocol can carry back.</summary>
-    public static string? ValueProblem(ReadOnlySpan<byte> value) =>
-        !Utf8.IsValid(value) ? Errors.InvalidUtf8
-        : value.IndexOfAny((byte)'\r', (byte)'\n') >= 0 ? Errors.ValueHasLineBreak
-        : null;
-
-    private static ParsedRequest Invalid(string error) => new() { Error = error };
 }

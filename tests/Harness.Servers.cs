@@ -174,9 +174,9 @@ public sealed class InProcessServer : TestServer
     private readonly Task running;
     private readonly int port;
 
-    private InProcessServer(ServerOptions options)
+    private InProcessServer(ServerOptions options, TimeProvider? time = null)
     {
-        Server = KVServer.Listen(options, Log.Add);
+        Server = KVServer.Listen(options, Log.Add, time);
         port = ((IPEndPoint)Server.Endpoint).Port;
         running = Server.RunAsync(stopping.Token);
     }
@@ -190,6 +190,9 @@ public sealed class InProcessServer : TestServer
 
     /// <summary>Options as on the command line, without the port.</summary>
     public static InProcessServer Start(params string[] options) => new(ServerOptions.Parse(["0", .. options]));
+
+    /// <summary>A server whose keys' deadlines follow `time`: a test moves that clock instead of sleeping.</summary>
+    public static InProcessServer StartWithClock(TimeProvider time, params string[] options) => new(ServerOptions.Parse(["0", .. options]), time);
 
     /// <summary>A server on a given port: the one a stopped server used, for a client that reconnects.</summary>
     public static InProcessServer StartOn(int port, params string[] options) => new(ServerOptions.Parse([port.ToString(), .. options]));

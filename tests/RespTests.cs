@@ -167,7 +167,9 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal("-ERR unknown command 'foo', with args beginning with: 'bar' ", await c.AskAsync("foo", "bar"));
         Assert.Equal("-ERR wrong number of arguments for 'get' command", await c.AskAsync("get"));
         Assert.Equal("-ERR syntax error", await c.AskAsync("set", "k", "v", "sometimes"));
-        Assert.StartsWith("-ERR KV keeps no expiry: SET's EX", await c.AskAsync("set", "k", "v", "ex", "10"));
+        Assert.Equal("-ERR value is not an integer or out of range", await c.AskAsync("set", "k", "v", "ex", "ten"));
+        Assert.Equal("-ERR invalid expire time in 'set' command", await c.AskAsync("set", "k", "v", "ex", "0"));
+        Assert.Equal("-ERR syntax error", await c.AskAsync("set", "k", "v", "ex", "10", "px", "10"));
         Assert.Equal("+OK", await c.AskAsync("quit"));
         Assert.True(await c.ClosedByServerAsync());
     }

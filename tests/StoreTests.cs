@@ -11,7 +11,7 @@ public class StoreTests
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>The value as text, read the way the server reads it: through TryRead, under the store's lock.</summary>
-    private static string? Get(KeyValueStore store, string key)
+    public static string? Get(KeyValueStore store, string key)
     {
         var read = new StrongBox<string?>();
         return store.TryRead(Bytes(key), read, static (value, read) => read.Value = Encoding.UTF8.GetString(value)) ? read.Value : null;
@@ -128,12 +128,12 @@ public class StoreTests
         var wins = await Task.WhenAll(Enumerable.Range(0, 16).Select(t => Task.Factory.StartNew(() =>
         {
             start.SignalAndWait();
-            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, out _) == SetResult.Stored;
+            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, Expiry.Clear, out _) == SetResult.Stored;
         }, TaskCreationOptions.LongRunning)));
         Assert.Single(wins, won => won);
-        Assert.Equal(SetResult.ConditionFailed, store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, out var none));
+        Assert.Equal(SetResult.ConditionFailed, store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, Expiry.Clear, out var none));
         Assert.Null(none);
-        Assert.Equal(SetResult.Stored, store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, out var old));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, Expiry.Clear, out var old));
         Assert.StartsWith("t", Encoding.UTF8.GetString(old!));
         Assert.Equal("new", Get(store, "race"));
         Assert.True(store.Contains(Bytes("race")));

@@ -18,6 +18,8 @@ public abstract record Reply
     public sealed record Keys(ImmutableArray<string> Names) : Reply;
     public sealed record Help(ImmutableArray<string> Lines) : Reply;
     public sealed record Stats(ImmutableArray<Stat> Figures) : Reply;
+    /// <summary>`ttl`'s answer: the seconds left, or null for a key without a deadline.</summary>
+    public sealed record Ttl(long? Seconds) : Reply;
     public sealed record Error(string Message) : Reply;
 }
 
@@ -39,6 +41,8 @@ public sealed class ReplyReader(PipeReader input)
             "PONG" => new Reply.Pong(),
             "BYE" => new Reply.Bye(),
             _ when head.StartsWith("VALUE ", StringComparison.Ordinal) => new Reply.Value(head["VALUE ".Length..]),
+            "TTL none" => new Reply.Ttl(null),
+            _ when head.StartsWith("TTL ", StringComparison.Ordinal) && long.TryParse(head.AsSpan("TTL ".Length), out var seconds) => new Reply.Ttl(seconds),
             _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
             _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),

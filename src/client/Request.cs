@@ -18,8 +18,9 @@ public sealed record Request(CommandSpec Command, string? Key, string? Value, Ou
         if (parsed.Command is not { } command) return new LineParse.Blank();
         return new LineParse.Valid(new Request(
             command,
-            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount ? Encoding.UTF8.GetString(parsed.Key) : null,
-            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.Secret ? Encoding.UTF8.GetString(parsed.Value) : null,
+            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds or ArgumentShape.KeySecondsValue
+                ? Encoding.UTF8.GetString(parsed.Key) : null,
+            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue or ArgumentShape.Secret ? Encoding.UTF8.GetString(parsed.Value) : null,
             parsed.Format,
             parsed.Topic,
             parsed.Amount));

@@ -32,6 +32,10 @@ public static class ReplyWriter
         foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
     }
 
+    /// <summary>`TTL <seconds>`, or `TTL none` for a key without a deadline.</summary>
+    public static void Ttl(IBufferWriter<byte> output, long? seconds) =>
+        LineFraming.WriteLine(output, "TTL "u8, seconds is { } left ? Encoding.ASCII.GetBytes(left.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "none"u8);
+
     /// <summary>`STATS n`, then n lines `name value`.</summary>
     public static void Stats(IBufferWriter<byte> output, IReadOnlyList<Stat> stats)
     {

@@ -52,6 +52,17 @@ public static class RespCommands
         new("del", -2, "delete keys: how many existed", Delete),
         new("unlink", -2, "the same as DEL (KV frees memory at once)", Delete),
         new("exists", -2, "how many of the keys exist", Exists),
+        new("setex", 4, "SETEX key seconds value: SET with EX", RespExpiry.SetEx),
+        new("psetex", 4, "PSETEX key milliseconds value: SET with PX", RespExpiry.PSetEx),
+        new("expire", -3, "a deadline in seconds from now [NX|XX|GT|LT]: 1 if set, 0 if not; a past one deletes the key", RespExpiry.Expire),
+        new("pexpire", -3, "a deadline in milliseconds from now [NX|XX|GT|LT]", RespExpiry.Expire),
+        new("expireat", -3, "a deadline as a Unix time in seconds [NX|XX|GT|LT]", RespExpiry.Expire),
+        new("pexpireat", -3, "a deadline as a Unix time in milliseconds [NX|XX|GT|LT]", RespExpiry.Expire),
+        new("ttl", 2, "seconds left: -1 without a deadline, -2 without the key", RespExpiry.TimeToLive),
+        new("pttl", 2, "milliseconds left: -1 without a deadline, -2 without the key", RespExpiry.TimeToLive),
+        new("expiretime", 2, "the deadline as a Unix time in seconds: -1, -2 as TTL", RespExpiry.TimeToLive),
+        new("pexpiretime", 2, "the deadline as a Unix time in milliseconds", RespExpiry.TimeToLive),
+        new("persist", 2, "remove the deadline: 1 if there was one, 0 if not", RespExpiry.Persist),
         new("incr", 2, "add 1 to the integer at the key (a missing key counts from 0): the new value", RespCounters.Incr),
         new("incrby", 3, "add an amount to the integer at the key: the new value", RespCounters.IncrBy),
         new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
@@ -104,7 +115,7 @@ public static class RespCommands
     }
 
     /// <summary>Redis's words for a request with too few or too many arguments.</summary>
-    private static void WrongArity(IBufferWriter<byte> output, string command) =>
+    public static void WrongArity(IBufferWriter<byte> output, string command) =>
         RespReply.Error(output, $"wrong number of arguments for '{command}' command");
 
     private static void Ping(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -124,15 +135,20 @@ public static class RespCommands
     {
         var condition = SetCondition.Always;
         var returnOld = false;
+        Expiry? expiry = null;
         for (var i = 3; i < args.Count; i++)
         {
             if (args.Is(i, "nx"u8) && condition == SetCondition.Always) condition = SetCondition.IfAbsent;
             else if (args.Is(i, "xx"u8) && condition == SetCondition.Always) condition = SetCondition.IfPresent;
             else if (args.Is(i, "get"u8)) returnOld = true;
-            else if (args.Is(i, "ex"u8) || args.Is(i, "px"u8) || args.Is(i, "exat"u8) || args.Is(i, "pxat"u8) || args.Is(i, "keepttl"u8))
+            else if (expiry is null && RespExpiry.TryReadSetOption(session, args, ref i, out var read, out var error))
             {
-                RespReply.Error(output, $"KV keeps no expiry: SET's {args.Text(i).ToUpperInvariant()} is not supported (EX, PX, EXAT, PXAT and KEEPTTL)");
-                return;
+                if (error is not null)
+                {
+                    RespReply.Error(output, error);
+                    return;
+                }
+                expiry = read;
             }
             else
             {
@@ -149,7 +165,7 @@ public static class RespCommands
             return;
         }
         byte[]? previous = null;
-        var result = returnOld ? session.Store.Set(key, value, condition, out previous) : session.Store.Set(key, value, condition);
+        var result = returnOld ? session.Store.Set(key, value, condition, expiry ?? Expiry.Clear, out previous) : session.Store.Set(key, value, condition, expiry ?? Expiry.Clear);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {
@@ -174,7 +190,7 @@ public static class RespCommands
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
 
-    private static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+    public static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
         RequestParser.KeyProblem(key) ?? RequestParser.ValueProblem(value);
 
     private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -60,7 +60,7 @@ public static class RespInfo
                 ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections", stats["connections_refused"]),
                 ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
             ]),
-            ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires=0,avg_ttl=0")]),
+            ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires={store.Expiring.Keys},avg_ttl={store.Expiring.AverageMilliseconds}")]),
         ];
     }
 }

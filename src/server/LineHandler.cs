@@ -95,6 +95,25 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             case CommandKind.Incr or CommandKind.Decr:
                 Increment(command.Kind, request.Key, request.Amount, output);
                 return false;
+            case CommandKind.SetEx:
+                if (store.Set(request.Key, request.Value, SetCondition.Always, Expiry.At(store.Now + request.Amount * 1000)) == SetResult.OutOfMemory)
+                    ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
+                else ReplyWriter.Ok(output);
+                return false;
+            case CommandKind.Expire:
+                if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null) ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                else ReplyWriter.Ok(output);
+                return false;
+            case CommandKind.Ttl:
+                var (found, deadline) = store.DeadlineOf(request.Key);
+                if (!found) ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                // Rounded to the nearest second, as Redis's TTL is: a key just given 10 s shows 10.
+                else ReplyWriter.Ttl(output, deadline is { } at ? (Math.Max(0, at - store.Now) + 500) / 1000 : null);
+                return false;
+            case CommandKind.Persist:
+                if (store.Persist(request.Key) is null) ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                else ReplyWriter.Ok(output);
+                return false;
             case CommandKind.Stats:
                 ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
                 return false;

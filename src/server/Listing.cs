@@ -100,7 +100,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
             {
                 // Without a pattern, the count is known: room for every entry at once (counted first), not a list
                 // doubling as it goes.
-                var expected = pattern is null ? store.Count : 0;
+                var expected = pattern is null ? store.CountHeld : 0;
                 if (!Reserve(context, (long)expected * sizeof(long))) return null;
                 matching = new KeyList(expected);
                 if (!await GatherAsync(matching, context, cancel)) return null;
@@ -152,7 +152,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
         if (bytes <= 0) return true;
         if (!context.TryReserve(bytes))
         {
-            context.WriteError(Errors.ListingTooLarge(store.Count, context.ClientMemoryLimit));
+            context.WriteError(Errors.ListingTooLarge(store.CountHeld, context.ClientMemoryLimit));
             return false;
         }
         reserved += bytes;

@@ -61,13 +61,13 @@ public sealed class KVServer : IServerFacts
     private int holdingOn = 1;
     private long lastClientId;
 
-    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log)
+    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log, TimeProvider? time)
     {
         this.listener = listener;
         this.respListener = respListener;
         this.options = options;
         this.log = log;
-        store = new KeyValueStore(options.MaxMemory);
+        store = new KeyValueStore(options.MaxMemory, time);
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);
@@ -86,14 +86,17 @@ public sealed class KVServer : IServerFacts
     public ServerActivity Activity { get; } = new(TimeProvider.System);
     public long ClientEvictions => clientMemory.Evictions;
 
-    /// <summary>Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event.</summary>
-    public static KVServer Listen(ServerOptions options, Action<string> log)
+    /// <summary>
+    /// Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event; keys'
+    /// deadlines are read against `time` (the system's clock unless a test brings its own).
+    /// </summary>
+    public static KVServer Listen(ServerOptions options, Action<string> log, TimeProvider? time = null)
     {
         var listener = Open(options.Bind, options.Port);
         try
         {
             var respListener = options.RespPort is { } respPort ? Open(options.Bind, respPort) : null;
-            return new KVServer(listener, respListener, options, log);
+            return new KVServer(listener, respListener, options, log, time);
         }
         catch
         {
@@ -126,7 +129,7 @@ public sealed class KVServer : IServerFacts
     {
         await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
             respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
-            CloseSlowAsync(stopping), Activity.SampleAsync(stopping));
+            CloseSlowAsync(stopping), Activity.SampleAsync(stopping), ExpireAsync(stopping));
         // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
@@ -229,6 +232,27 @@ public sealed class KVServer : IServerFacts
                     if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation, $"idle for {idle.TotalSeconds} s", lastWord: false);
                     else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation, Errors.RequestTimeout(request), lastWord: true);
                 }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>
+    /// Expiry's active half: ten times a second, the keys whose time has come are removed, a batch per hold of the
+    /// store's lock and at most a quarter of the tick's time, so that memory comes back though nobody reads them.
+    /// (A read of an expired key removes it at once anyway: this is for the keys nobody asks for.)
+    /// </summary>
+    private async Task ExpireAsync(CancellationToken stopping)
+    {
+        const int Batch = 256;
+        var tick = TimeSpan.FromMilliseconds(100);
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                var started = Stopwatch.GetTimestamp();
+                while (store.RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
+            }
         }
         catch (OperationCanceledException) { }
     }

@@ -13,6 +13,17 @@ public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
 public enum IncrementResult { Done, NotAnInteger, Overflow, OutOfMemory }
 
+/// <summary>Redis's conditions on a new deadline: NX (none yet), XX (one already), GT (later), LT (sooner; no deadline counts as never), XX LT.</summary>
+public enum ExpireCondition { Always, IfNone, IfSome, IfLater, IfSooner, IfSomeAndSooner }
+
+/// <summary>What a `set` does to the key's deadline: clears it (a plain SET), keeps it (KEEPTTL), or sets one (ms since 1970).</summary>
+public readonly record struct Expiry(long? Deadline, bool Keep)
+{
+    public static Expiry Clear => default;
+    public static Expiry KeepExisting => new(null, true);
+    public static Expiry At(long deadline) => new(deadline, false);
+}
+
 /// <summary>
 /// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
 /// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it. Keys and values
@@ -36,13 +47,43 @@ public sealed class KeyValueStore
 
     private readonly Lock gate = new();
     private readonly PairTable pairs = new();
+    private readonly Deadlines deadlines = new();
     private readonly long maxBytes;
+    private readonly TimeProvider time;
     private long accounted;
 
     /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused; nothing is evicted.</param>
-    public KeyValueStore(long maxBytes = 0) => this.maxBytes = maxBytes;
+    /// <param name="time">The clock deadlines are read against (tests move their own).</param>
+    public KeyValueStore(long maxBytes = 0, TimeProvider? time = null)
+    {
+        this.maxBytes = maxBytes;
+        this.time = time ?? TimeProvider.System;
+    }
 
-    public int Count { get { lock (gate) return pairs.Count; } }
+    /// <summary>Now, as deadlines are written: milliseconds since 1970.</summary>
+    public long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The keys, not one of them expired: those whose time has come are removed first.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                RemoveDue(Now, int.MaxValue);
+                return pairs.Count;
+            }
+        }
+    }
+
+    /// <summary>The pairs held, counting those expired but not removed yet: a size hint that never waits for removals.</summary>
+    public int CountHeld { get { lock (gate) return pairs.Count; } }
+
+    /// <summary>Keys with a deadline, and their average time left in milliseconds (INFO's keyspace line).</summary>
+    public (int Keys, long AverageMilliseconds) Expiring
+    {
+        get { lock (gate) return (deadlines.Count, deadlines.AverageRemaining(Now)); }
+    }
 
     /// <summary>The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.</summary>
     public long SlabBytes { get { lock (gate) return pairs.SlabBytesHeld; } }
@@ -65,34 +106,88 @@ public sealed class KeyValueStore
     {
         lock (gate)
         {
-            if (pairs.Find(key) is not { } pair) return false;
+            if (pairs.At(LocateLive(key)) is not { } pair) return false;
             read(pair.Value.Span, state);
             return true;
         }
     }
 
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always) =>
-        Set(key, value, condition, wantPrevious: false, out _);
+    /// <summary>
+    /// Under the lock: where the key is, as PairTable.Locate says, once a pair whose deadline has passed is gone: an
+    /// expired key is absent for every command the moment its time comes. Only a marked pair looks its deadline up.
+    /// </summary>
+    private int LocateLive(ReadOnlySpan<byte> key)
+    {
+        var located = pairs.Locate(key);
+        if (located < 0 || !pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key, out var deadline) || deadline > Now) return located;
+        RemovePair(key);
+        return pairs.Locate(key);
+    }
+
+    /// <summary>Under the lock: removes the pair and its deadline, and what they counted.</summary>
+    private StoredPair? RemovePair(ReadOnlySpan<byte> key)
+    {
+        if (pairs.Remove(key) is not { } pair) return null;
+        accounted -= Cost(pair);
+        if (pair.HasDeadline && deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
+        return pair;
+    }
+
+    private static long DeadlineCost(int keyBytes) => keyBytes + Deadlines.OverheadBytes;
+
+    /// <summary>Under the lock: removes up to `max` keys whose deadline is at or before `now`; how many it removed.</summary>
+    private int RemoveDue(long now, int max)
+    {
+        var removed = 0;
+        while (removed < max && deadlines.TryPeekDue(now, out var key))
+        {
+            RemovePair(key);
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// The active half of expiry: removes up to `max` keys whose time has come, so that their memory goes back
+    /// though nobody reads them (Server calls it a few times a second). How many it removed.
+    /// </summary>
+    public int RemoveExpired(int max)
+    {
+        lock (gate) return RemoveDue(Now, max);
+    }
+
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always, Expiry expiry = default) =>
+        Set(key, value, condition, expiry, wantPrevious: false, out _);
 
     /// <summary>As Set, and `previous` is a copy of the value that was there (SET ... GET).</summary>
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, out byte[]? previous) =>
-        Set(key, value, condition, wantPrevious: true, out previous);
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry, out byte[]? previous) =>
+        Set(key, value, condition, expiry, wantPrevious: true, out previous);
 
     /// <summary>
     /// Stores the pair unless the condition fails or the budget would be passed, in one critical section, so
     /// that `SET k v NX` between two clients stores exactly once. `previous` is the value that was there.
     /// </summary>
-    private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, bool wantPrevious, out byte[]? previous)
+    private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry, bool wantPrevious, out byte[]? previous)
     {
         bool grew;
         lock (gate)
         {
-            var located = pairs.Locate(key);
+            var located = LocateLive(key);
             var existing = pairs.At(located);
             previous = wantPrevious ? existing?.Value.ToArray() : null;
             if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent ? existing is not null : existing is null))
                 return SetResult.ConditionFailed;
-            if (!TryStore(located, existing, key, value, out grew)) return SetResult.OutOfMemory;
+            // A deadline already past (EXAT in the past): stored and expired at once, as Redis does, so simply gone.
+            if (expiry.Deadline <= Now)
+            {
+                RemovePair(key);
+                return SetResult.Stored;
+            }
+            var hadDeadline = existing?.HasDeadline ?? false;
+            var hasDeadline = expiry.Keep ? hadDeadline : expiry.Deadline is not null;
+            if (!TryStore(located, existing, key, value, hasDeadline, out grew)) return SetResult.OutOfMemory;
+            if (expiry.Deadline is { } deadline) ChargeDeadline(key, deadline);
+            else if (hadDeadline && !hasDeadline) ForgetDeadline(key);
         }
         if (grew) ReleaseOldTable();
         return SetResult.Stored;
@@ -108,7 +203,7 @@ public sealed class KeyValueStore
         bool grew;
         lock (gate)
         {
-            var located = pairs.Locate(key);
+            var located = LocateLive(key);
             var existing = pairs.At(located);
             var current = 0L;
             if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span, out current)) return IncrementResult.NotAnInteger;
@@ -116,21 +211,22 @@ public sealed class KeyValueStore
             result = current + delta;
             Span<byte> digits = stackalloc byte[20];
             result.TryFormat(digits, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
-            if (!TryStore(located, existing, key, digits[..length], out grew)) return IncrementResult.OutOfMemory;
+            // A counter keeps its deadline, as Redis's INCR does.
+            if (!TryStore(located, existing, key, digits[..length], existing?.HasDeadline ?? false, out grew)) return IncrementResult.OutOfMemory;
         }
         if (grew) ReleaseOldTable();
         return IncrementResult.Done;
     }
 
     /// <summary>Under the lock: stores the pair where Locate found its place, unless the budget would be passed.</summary>
-    private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, out bool grewLarge)
+    private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline, out bool grewLarge)
     {
         grewLarge = false;
         var freed = existing is { } old ? Cost(old) : 0;
         var cost = Cost(key.Length, value.Length);
         if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return false;
         var capacity = pairs.Capacity;
-        pairs.Store(located, key, value);
+        pairs.Store(located, key, value, hasDeadline);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
         return true;
@@ -143,18 +239,80 @@ public sealed class KeyValueStore
     /// </summary>
     private static void ReleaseOldTable() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
+    /// <summary>Under the lock: the key's deadline is `deadline` (the pair is marked already), counted against the budget when new.</summary>
+    private void ChargeDeadline(ReadOnlySpan<byte> key, long deadline)
+    {
+        if (deadlines.Set(key, deadline)) accounted += DeadlineCost(key.Length);
+    }
+
+    private void ForgetDeadline(ReadOnlySpan<byte> key)
+    {
+        if (deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
+    }
+
     public bool Contains(ReadOnlySpan<byte> key)
     {
-        lock (gate) return pairs.Find(key) is not null;
+        lock (gate) return LocateLive(key) >= 0;
     }
 
     public bool Remove(ReadOnlySpan<byte> key)
     {
+        lock (gate) return LocateLive(key) >= 0 && RemovePair(key) is not null;
+    }
+
+    /// <summary>
+    /// Gives the key a deadline (ms since 1970) if `condition` allows: null when there is no such key, false when the
+    /// condition stopped it, true when set. A deadline already past removes the key, as Redis's EXPIRE does.
+    /// </summary>
+    public bool? Expire(ReadOnlySpan<byte> key, long deadline, ExpireCondition condition = ExpireCondition.Always)
+    {
         lock (gate)
         {
-            if (pairs.Remove(key) is not { } pair) return false;
-            accounted -= Cost(pair);
+            var located = LocateLive(key);
+            if (located < 0) return null;
+            long? current = deadlines.TryGet(key, out var had) ? had : null;
+            var allowed = condition switch
+            {
+                ExpireCondition.IfNone => current is null,
+                ExpireCondition.IfSome => current is not null,
+                ExpireCondition.IfLater => current is { } c && deadline > c,
+                ExpireCondition.IfSooner => current is not { } c2 || deadline < c2,
+                ExpireCondition.IfSomeAndSooner => current is { } c3 && deadline < c3,
+                _ => true,
+            };
+            if (!allowed) return false;
+            if (deadline <= Now)
+            {
+                RemovePair(key);
+                return true;
+            }
+            pairs.MarkDeadline(located, true);
+            ChargeDeadline(key, deadline);
             return true;
+        }
+    }
+
+    /// <summary>Removes the key's deadline: null when there is no such key, false when it had none.</summary>
+    public bool? Persist(ReadOnlySpan<byte> key)
+    {
+        lock (gate)
+        {
+            var located = LocateLive(key);
+            if (located < 0) return null;
+            if (!pairs.At(located)!.Value.HasDeadline) return false;
+            pairs.MarkDeadline(located, false);
+            ForgetDeadline(key);
+            return true;
+        }
+    }
+
+    /// <summary>Whether the key exists, and its deadline (ms since 1970) when it has one.</summary>
+    public (bool Found, long? Deadline) DeadlineOf(ReadOnlySpan<byte> key)
+    {
+        lock (gate)
+        {
+            if (LocateLive(key) < 0) return (false, null);
+            return (true, deadlines.TryGet(key, out var deadline) ? deadline : null);
         }
     }
 
@@ -181,7 +339,11 @@ public sealed class KeyValueStore
     /// <summary>Copies the next slice's keys into `keys`; false when the walk is over.</summary>
     public bool ContinueListing(TableCursor cursor, KeyList keys)
     {
-        lock (gate) return pairs.Walk(cursor, ListingSliceSlots, keys);
+        lock (gate)
+        {
+            var now = Now;
+            return pairs.Walk(cursor, ListingSliceSlots, keys, key => deadlines.TryGet(key, out var deadline) && deadline <= now);
+        }
     }
 
     public void EndListing(TableCursor cursor)

@@ -15,6 +15,8 @@
 // one and a half times); a dropped slab is kept for reuse, so that a stream of overwrites allocates nothing.
 // So a pair's bytes are valid only until the next change: every reader copies them under the store's lock.
 // A pair over 8 KiB gets a slab of its own. Not thread-safe: KeyValueStore holds its lock around every call.
+// The key length's top bit marks a pair that has a deadline (Deadlines.cs keeps when): only those pairs ever
+// make the store look a deadline up.
 
 using System.Buffers.Binary;
 
@@ -25,16 +27,20 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
 {
     public const int HeaderBytes = 6;
 
-    public int KeyLength => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset));
+    /// <summary>The key length's top bit: this pair has a deadline (a key is at most 1,024 bytes, far below it).</summary>
+    internal const ushort DeadlineFlag = 0x8000;
+
+    public int KeyLength => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset)) & ~DeadlineFlag;
+    public bool HasDeadline => (BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset)) & DeadlineFlag) != 0;
     public int ValueLength => BinaryPrimitives.ReadInt32LittleEndian(Slab.AsSpan(Offset + 2));
     public int Size => HeaderBytes + KeyLength + ValueLength;
     public ReadOnlySpan<byte> KeySpan => Slab.AsSpan(Offset + HeaderBytes, KeyLength);
     public ReadOnlyMemory<byte> Value => Slab.AsMemory(Offset + HeaderBytes + KeyLength, ValueLength);
 
     /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>
-    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset), (ushort)key.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset), (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0)));
         BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
         key.CopyTo(slab.AsSpan(offset + HeaderBytes));
         value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
@@ -97,11 +103,11 @@ internal sealed class PairTable
     public StoredPair? Find(ReadOnlySpan<byte> key) => At(Locate(key));
 
     /// <summary>Stores the pair at what Locate just returned for this key, in place of the one there, if any.</summary>
-    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false)
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the table allows", nameof(key));
         // A key that is there already has its tag in its slot: only a new key is hashed again.
-        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)));
+        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline);
         if (located >= 0)
         {
             var old = slots[located];
@@ -116,6 +122,13 @@ internal sealed class PairTable
         }
         slots[~located] = slot;
         Count++;
+    }
+
+    /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
+    public void MarkDeadline(int located, bool hasDeadline)
+    {
+        var pair = PairAt(slots[located]);
+        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab.AsSpan(pair.Offset), (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)));
     }
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
@@ -152,21 +165,23 @@ internal sealed class PairTable
     /// Copies into `keys` the keys of up to `slotCount` slots from the cursor on, and those moved behind it since
     /// its last step; false when the walk has reached the end of the table.
     /// </summary>
-    public bool Walk(TableCursor cursor, int slotCount, KeyList keys)
+    public bool Walk(TableCursor cursor, int slotCount, KeyList keys, KeyFilter? expired = null)
     {
-        for (var i = 0; i < cursor.Moved.Count; i++) keys.Add(cursor.Moved[i]);
+        for (var i = 0; i < cursor.Moved.Count; i++)
+            if (expired is null || !expired(cursor.Moved[i])) keys.Add(cursor.Moved[i]);
         cursor.Moved.Clear();
         var end = (int)Math.Min(slots.Length, (long)cursor.Position + slotCount);
-        CopyKeys(cursor.Position, end, keys);
+        CopyKeys(cursor.Position, end, keys, expired);
         cursor.Position = end;
         return cursor.Position < slots.Length;
     }
 
-    /// <summary>Copies the keys of the slots from `start` up to `end` into `keys`.</summary>
-    private void CopyKeys(int start, int end, KeyList keys)
+    /// <summary>Copies the keys of the slots from `start` up to `end` into `keys`, but for those with a deadline `expired` says has passed.</summary>
+    private void CopyKeys(int start, int end, KeyList keys, KeyFilter? expired = null)
     {
         for (var at = start; at < end; at++)
-            if (slots[at] is var slot and not 0) keys.Add(PairAt(slot).KeySpan);
+            if (slots[at] is var slot and not 0 && PairAt(slot) is var pair && !(pair.HasDeadline && expired is not null && expired(pair.KeySpan)))
+                keys.Add(pair.KeySpan);
     }
 
     private const long TagMask = unchecked((long)0xFFFF_0000_0000_0000);
@@ -177,7 +192,7 @@ internal sealed class PairTable
     private StoredPair PairAt(long slot) => new(slabs[SlabIndex(slot)]!, Offset(slot));
 
     /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
-    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag)
+    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline)
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         int index;
@@ -188,7 +203,7 @@ internal sealed class PairTable
             index = filling;
         }
         var offset = used[index];
-        StoredPair.Write(slabs[index]!, offset, key, value);
+        StoredPair.Write(slabs[index]!, offset, key, value, hasDeadline);
         used[index] += size;
         live[index] += size;
         return tag | (long)(index + 1) << 16 | (long)offset;
@@ -251,7 +266,7 @@ internal sealed class PairTable
             var at = Locate(pair.KeySpan);
             var slot = at >= 0 ? slots[at] : 0;
             if (slot != 0 && SlabIndex(slot) == index && Offset(slot) == offset)
-                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask);
+                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask, pair.HasDeadline);
             offset += pair.Size;
         }
         Drop(index);
@@ -291,6 +306,9 @@ internal sealed class PairTable
         }
     }
 }
+
+/// <summary>A question about a key, asked under the store's lock: here, whether its deadline has passed.</summary>
+public delegate bool KeyFilter(ReadOnlySpan<byte> key);
 
 /// <summary>Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given: those a removal moved from ahead of it to behind it, and, when the table grew, all it had not reached.</summary>
 public sealed class TableCursor

@@ -29,6 +29,7 @@ public abstract record Completion
         return command.Arguments switch
         {
             ArgumentShape.KeyValue when argument >= 2 => new TabCharacter(),
+            ArgumentShape.KeySecondsValue when argument >= 3 => new TabCharacter(),
             ArgumentShape.OptionalCommand when argument == 1 => Complete(text, cursor, partial, Commands.All.Select(c => c.Name), _ => false),
             ArgumentShape.Key when argument == 2 && command.TakesFormat => Complete(text, cursor, partial, Flags, _ => false),
             ArgumentShape.None when argument == 1 && command.TakesFormat => Complete(text, cursor, partial, Flags, _ => false),
