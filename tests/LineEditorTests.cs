@@ -126,14 +126,16 @@ public class CompletionTests
     private static Completion Tab(string text) => Completion.For(text, text.Length);
 
     [Theory]
-    [InlineData("se", "set ")]
+    [InlineData("se", "set")]
+    [InlineData("sete", "setex ")]
     [InlineData("G", "get ")]
     [InlineData("li", "list")]
     [InlineData("help dec", "help decr")]
     [InlineData("help m", "help monitor")]
     [InlineData("get k --j", "get k --json")]
     [InlineData("list --Y", "list --yml")]
-    [InlineData("e", "exit")]
+    [InlineData("e", "ex")]
+    [InlineData("exi", "exit")]
     public void Tab_completes_names_flags_and_help_topics_from_the_table(string typed, string completed)
     {
         var result = Assert.IsType<Completion.Completed>(Tab(typed));
@@ -250,7 +252,7 @@ public class LineEditorTests
     {
         var history = History.Open(null);
         history.Add("get alpha");
-        var (lines, _) = Run(history, colour: false, [Up, Enter], Typed("se"), [Tab], Typed("k v"), [Tab], Typed("w"), [Tab, Enter]);
+        var (lines, _) = Run(history, colour: false, [Up, Enter], Typed("se"), [Tab], Typed(" k v"), [Tab], Typed("w"), [Tab, Enter]);
         Assert.Equal(["get alpha", "set k v\tw\t"], lines);
     }
 

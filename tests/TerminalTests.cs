@@ -26,7 +26,7 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
             "set t-emoji a😀" + Backspace + "b",
             "set t-delete xabc" + Left + Left + Left + Left + Delete,
             "set t-tab a" + Tab + "b",
-            "se" + Tab + "t-complete v",
+            "se" + Tab + " t-complete v",
             "set t-escape a\e\x07\x01" + CtrlE + "b",
         ];
         for (var i = 0; i < typed.Length; i++)
