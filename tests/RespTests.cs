@@ -179,10 +179,10 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
     {
         await using var c = await Server.ConnectRespAsync();
         Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("client", "setname", "a b"));
-        Assert.Equal($"-ERR Client names are limited to {RespCommands.MaxNameBytes} bytes", await c.AskAsync("client", "setname", new string('n', RespCommands.MaxNameBytes + 1)));
+        Assert.Equal($"-ERR Client names are limited to {RespConnectionCommands.MaxNameBytes} bytes", await c.AskAsync("client", "setname", new string('n', RespConnectionCommands.MaxNameBytes + 1)));
         Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("hello", "2", "setname", "a\nb"));
-        Assert.Equal("+OK", await c.AskAsync("client", "setname", new string('n', RespCommands.MaxNameBytes)));
-        Assert.Equal("$" + new string('n', RespCommands.MaxNameBytes), await c.AskAsync("client", "getname"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setname", new string('n', RespConnectionCommands.MaxNameBytes)));
+        Assert.Equal("$" + new string('n', RespConnectionCommands.MaxNameBytes), await c.AskAsync("client", "getname"));
         Assert.Equal("+OK", await c.AskAsync("client", "setname", ""));
         Assert.Equal("$nil", await c.AskAsync("client", "getname"));
     }

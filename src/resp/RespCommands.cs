@@ -52,6 +52,19 @@ public static class RespCommands
         new("del", -2, "delete keys: how many existed", Delete),
         new("unlink", -2, "the same as DEL (KV frees memory at once)", Delete),
         new("exists", -2, "how many of the keys exist", Exists),
+        new("mget", -2, "the values of the keys, nil for a missing one", RespStrings.MGet),
+        new("mset", -3, "MSET key value [key value ...]: every pair in one step", RespStrings.MSet),
+        new("msetnx", -3, "every pair, only if none of the keys exists: 1, else 0 and nothing set", RespStrings.MSet),
+        new("getdel", 2, "the value, and the key deleted in the same step", RespStrings.GetDel),
+        new("getset", 3, "SET key value GET: the old value", RespStrings.GetSet),
+        new("getex", -2, "the value, and its deadline set (EX, PX, EXAT, PXAT) or removed (PERSIST) in the same step", RespStrings.GetEx),
+        new("append", 3, "add to the end of the value (a missing key counts as empty): the new length", RespStrings.Append),
+        new("strlen", 2, "the value's length in bytes, 0 for a missing key", RespStrings.StrLen),
+        new("type", 2, "string, or none for a missing key: KV holds strings only", RespStrings.Type),
+        new("rename", 3, "move the value and its deadline to a new key, replacing it: -ERR no such key without one", RespStrings.Rename),
+        new("renamenx", 3, "RENAME only if the new key is absent: 1, else 0", RespStrings.Rename),
+        new("flushdb", -1, "delete every key [ASYNC|SYNC]: KV has one database", RespStrings.Flush),
+        new("flushall", -1, "the same as FLUSHDB", RespStrings.Flush),
         new("setex", 4, "SETEX key seconds value: SET with EX", RespExpiry.SetEx),
         new("psetex", 4, "PSETEX key milliseconds value: SET with PX", RespExpiry.PSetEx),
         new("expire", -3, "a deadline in seconds from now [NX|XX|GT|LT]: 1 if set, 0 if not; a past one deletes the key", RespExpiry.Expire),
@@ -69,14 +82,14 @@ public static class RespCommands
         new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
-        new("quit", 1, "OK, then the server closes the connection", Quit) { BeforeAuth = true },
-        new("select", 2, "database 0 is the only one", Select),
+        new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true },
+        new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
         new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor),
-        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", Config),
-        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", Hello) { BeforeAuth = true },
-        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", Client),
-        new("auth", -2, "AUTH password, or AUTH default password: the server's password", Auth) { BeforeAuth = true },
+        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", RespConnectionCommands.Config),
+        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", RespConnectionCommands.Hello) { BeforeAuth = true },
+        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", RespConnectionCommands.Client),
+        new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true },
     ];
 
     public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
@@ -215,179 +228,5 @@ public static class RespCommands
             return;
         }
         session.Deferred = new Listing(session.Store, RedisGlob.Compile(args[1]), RespReply.ArrayHeader, RespReply.Bulk).RunAsync;
-    }
-
-    private static void Quit(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        session.Quitting = true;
-        RespReply.Ok(output);
-    }
-
-    private static void Select(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (!long.TryParse(args[1], out var index)) RespReply.Error(output, "value is not an integer or out of range");
-        else if (index != 0) RespReply.Error(output, "DB index is out of range");
-        else RespReply.Ok(output);
-    }
-
-    /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
-    private static readonly (string Name, string Value)[] Configuration = [("save", ""), ("appendonly", "no")];
-
-    private static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (!args.Is(1, "get"u8))
-        {
-            RespReply.Error(output, $"unknown subcommand '{args.Text(1)}'. Try CONFIG HELP.");
-            return;
-        }
-        if (args.Count < 3)
-        {
-            WrongArity(output, "config|get");
-            return;
-        }
-        var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
-        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
-        RespReply.ArrayHeader(output, matching.Count * 2);
-        foreach (var (name, value) in matching)
-        {
-            RespReply.Bulk(output, name);
-            RespReply.Bulk(output, value);
-        }
-    }
-
-    private static void Hello(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        var version = 2L;
-        if (args.Count > 1 && !long.TryParse(args[1], out version))
-        {
-            RespReply.Error(output, "Protocol version is not an integer or out of range");
-            return;
-        }
-        if (version != 2)
-        {
-            RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
-            return;
-        }
-        // HELLO 2 [AUTH username password] [SETNAME name]
-        (byte[] User, byte[] Password)? auth = null;
-        string? name = null;
-        for (var i = 2; i < args.Count; i++)
-        {
-            if (args.Is(i, "auth"u8) && i + 2 < args.Count)
-            {
-                auth = (args[i + 1].ToArray(), args[i + 2].ToArray());
-                i += 2;
-            }
-            else if (args.Is(i, "setname"u8) && i + 1 < args.Count)
-            {
-                if (NameProblem(args[++i]) is { } problem)
-                {
-                    RespReply.Error(output, problem);
-                    return;
-                }
-                name = args.Text(i);
-            }
-            else
-            {
-                RespReply.Error(output, "syntax error");
-                return;
-            }
-        }
-        if (auth is not { } given) Greet(session, name, output);
-        else session.Deferred = async context =>
-        {
-            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, name, context.Output);
-            return null;
-        };
-    }
-
-    /// <summary>HELLO's reply, once the client is known.</summary>
-    private static void Greet(RespSession session, string? name, IBufferWriter<byte> output)
-    {
-        if (!session.Access.Authenticated)
-        {
-            RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
-            return;
-        }
-        if (name is not null) session.Name = name;
-        RespReply.ArrayHeader(output, 12);
-        RespReply.Bulk(output, "server");
-        RespReply.Bulk(output, "kv");
-        RespReply.Bulk(output, "proto");
-        RespReply.Integer(output, 2);
-        RespReply.Bulk(output, "id");
-        RespReply.Integer(output, session.Id);
-        RespReply.Bulk(output, "mode");
-        RespReply.Bulk(output, "standalone");
-        RespReply.Bulk(output, "role");
-        RespReply.Bulk(output, "master");
-        RespReply.Bulk(output, "modules");
-        RespReply.EmptyArray(output);
-    }
-
-    /// <summary>The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client makes the server hold.</summary>
-    public const int MaxNameBytes = 256;
-
-    /// <summary>Redis's rule (no spaces, line breaks or other characters outside '!' to '~'), and KV's bound on the length.</summary>
-    private static string? NameProblem(ReadOnlySpan<byte> name) =>
-        name.Length > MaxNameBytes ? $"Client names are limited to {MaxNameBytes} bytes"
-        : name.IndexOfAnyExceptInRange((byte)'!', (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
-        : null;
-
-    private static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (args.Is(1, "id"u8) && args.Count == 2) RespReply.Integer(output, session.Id);
-        else if (args.Is(1, "setname"u8) && args.Count == 3)
-        {
-            if (NameProblem(args[2]) is { } problem) RespReply.Error(output, problem);
-            else
-            {
-                session.Name = args[2].IsEmpty ? null : Encoding.ASCII.GetString(args[2]);
-                RespReply.Ok(output);
-            }
-        }
-        else if (args.Is(1, "getname"u8) && args.Count == 2)
-        {
-            if (session.Name is { } name) RespReply.Bulk(output, name);
-            else RespReply.Null(output);
-        }
-        else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
-        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
-    }
-
-    /// <summary>AUTH password, or AUTH default password (Redis 6's form, with its only user).</summary>
-    private static void Auth(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (args.Count > 3)
-        {
-            RespReply.Error(output, "syntax error");
-            return;
-        }
-        var user = args.Count == 3 ? args[1].ToArray() : "default"u8.ToArray();
-        var password = args[^1].ToArray();
-        session.Deferred = async context =>
-        {
-            if (await TryAuthenticateAsync(session, user, password, context)) RespReply.Ok(context.Output);
-            return null;
-        };
-    }
-
-    /// <summary>True when admitted, at the address's turn; otherwise the refusal is written, in Redis's words where Redis has them.</summary>
-    private static async ValueTask<bool> TryAuthenticateAsync(RespSession session, byte[] user, byte[] password, IReplyContext context)
-    {
-        switch (await session.Access.TryAsync(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8), context.Cancellation))
-        {
-            case AuthResult.Admitted:
-                return true;
-            case AuthResult.NoPassword:
-                RespReply.Error(context.Output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-                return false;
-            case AuthResult.TooManyAttempts:
-                RespReply.Error(context.Output, Errors.TooManyAttempts);
-                return false;
-            default:
-                RespReply.Error(context.Output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
-                return false;
-        }
     }
 }

@@ -34,7 +34,7 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 /// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
 /// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
 /// </summary>
-public sealed class KeyValueStore
+public sealed partial class KeyValueStore
 {
     /// <summary>
     /// What a pair costs beyond its key and value: its 6-byte header in the slab, the table's slot (8 bytes, at a
@@ -46,8 +46,8 @@ public sealed class KeyValueStore
     private const int LargeTableSlots = 1 << 18;
 
     private readonly Lock gate = new();
-    private readonly PairTable pairs = new();
-    private readonly Deadlines deadlines = new();
+    private PairTable pairs = new();
+    private Deadlines deadlines = new();
     private readonly long maxBytes;
     private readonly TimeProvider time;
     private long accounted;

@@ -1,0 +1,185 @@
+// src/resp/RespConnectionCommands.cs: the RESP commands about the connection rather than the data: QUIT, SELECT, CONFIG GET,
+// HELLO, CLIENT, AUTH, with Redis's replies and words. What a client library sends when it connects is here
+// (RespCommands.cs's table names these methods); the password's turn is PasswordGate's, as for KV's `auth`.
+
+using System.Buffers;
+using System.Text;
+
+namespace KV;
+
+public static class RespConnectionCommands
+{
+    public static void Quit(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        session.Quitting = true;
+        RespReply.Ok(output);
+    }
+
+    public static void Select(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!long.TryParse(args[1], out var index)) RespReply.Error(output, "value is not an integer or out of range");
+        else if (index != 0) RespReply.Error(output, "DB index is out of range");
+        else RespReply.Ok(output);
+    }
+
+    /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
+    private static readonly (string Name, string Value)[] Configuration = [("save", ""), ("appendonly", "no")];
+
+    public static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!args.Is(1, "get"u8))
+        {
+            RespReply.Error(output, $"unknown subcommand '{args.Text(1)}'. Try CONFIG HELP.");
+            return;
+        }
+        if (args.Count < 3)
+        {
+            RespCommands.WrongArity(output, "config|get");
+            return;
+        }
+        var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
+        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
+        RespReply.ArrayHeader(output, matching.Count * 2);
+        foreach (var (name, value) in matching)
+        {
+            RespReply.Bulk(output, name);
+            RespReply.Bulk(output, value);
+        }
+    }
+
+    public static void Hello(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var version = 2L;
+        if (args.Count > 1 && !long.TryParse(args[1], out version))
+        {
+            RespReply.Error(output, "Protocol version is not an integer or out of range");
+            return;
+        }
+        if (version != 2)
+        {
+            RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
+            return;
+        }
+        // HELLO 2 [AUTH username password] [SETNAME name]
+        (byte[] User, byte[] Password)? auth = null;
+        string? name = null;
+        for (var i = 2; i < args.Count; i++)
+        {
+            if (args.Is(i, "auth"u8) && i + 2 < args.Count)
+            {
+                auth = (args[i + 1].ToArray(), args[i + 2].ToArray());
+                i += 2;
+            }
+            else if (args.Is(i, "setname"u8) && i + 1 < args.Count)
+            {
+                if (NameProblem(args[++i]) is { } problem)
+                {
+                    RespReply.Error(output, problem);
+                    return;
+                }
+                name = args.Text(i);
+            }
+            else
+            {
+                RespReply.Error(output, "syntax error");
+                return;
+            }
+        }
+        if (auth is not { } given) Greet(session, name, output);
+        else session.Deferred = async context =>
+        {
+            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, name, context.Output);
+            return null;
+        };
+    }
+
+    /// <summary>HELLO's reply, once the client is known.</summary>
+    public static void Greet(RespSession session, string? name, IBufferWriter<byte> output)
+    {
+        if (!session.Access.Authenticated)
+        {
+            RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
+            return;
+        }
+        if (name is not null) session.Name = name;
+        RespReply.ArrayHeader(output, 12);
+        RespReply.Bulk(output, "server");
+        RespReply.Bulk(output, "kv");
+        RespReply.Bulk(output, "proto");
+        RespReply.Integer(output, 2);
+        RespReply.Bulk(output, "id");
+        RespReply.Integer(output, session.Id);
+        RespReply.Bulk(output, "mode");
+        RespReply.Bulk(output, "standalone");
+        RespReply.Bulk(output, "role");
+        RespReply.Bulk(output, "master");
+        RespReply.Bulk(output, "modules");
+        RespReply.EmptyArray(output);
+    }
+
+    /// <summary>The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client makes the server hold.</summary>
+    public const int MaxNameBytes = 256;
+
+    /// <summary>Redis's rule (no spaces, line breaks or other characters outside '!' to '~'), and KV's bound on the length.</summary>
+    private static string? NameProblem(ReadOnlySpan<byte> name) =>
+        name.Length > MaxNameBytes ? $"Client names are limited to {MaxNameBytes} bytes"
+        : name.IndexOfAnyExceptInRange((byte)'!', (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
+        : null;
+
+    public static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Is(1, "id"u8) && args.Count == 2) RespReply.Integer(output, session.Id);
+        else if (args.Is(1, "setname"u8) && args.Count == 3)
+        {
+            if (NameProblem(args[2]) is { } problem) RespReply.Error(output, problem);
+            else
+            {
+                session.Name = args[2].IsEmpty ? null : Encoding.ASCII.GetString(args[2]);
+                RespReply.Ok(output);
+            }
+        }
+        else if (args.Is(1, "getname"u8) && args.Count == 2)
+        {
+            if (session.Name is { } name) RespReply.Bulk(output, name);
+            else RespReply.Null(output);
+        }
+        else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+    }
+
+    /// <summary>AUTH password, or AUTH default password (Redis 6's form, with its only user).</summary>
+    public static void Auth(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Count > 3)
+        {
+            RespReply.Error(output, "syntax error");
+            return;
+        }
+        var user = args.Count == 3 ? args[1].ToArray() : "default"u8.ToArray();
+        var password = args[^1].ToArray();
+        session.Deferred = async context =>
+        {
+            if (await TryAuthenticateAsync(session, user, password, context)) RespReply.Ok(context.Output);
+            return null;
+        };
+    }
+
+    /// <summary>True when admitted, at the address's turn; otherwise the refusal is written, in Redis's words where Redis has them.</summary>
+    private static async ValueTask<bool> TryAuthenticateAsync(RespSession session, byte[] user, byte[] password, IReplyContext context)
+    {
+        switch (await session.Access.TryAsync(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8), context.Cancellation))
+        {
+            case AuthResult.Admitted:
+                return true;
+            case AuthResult.NoPassword:
+                RespReply.Error(context.Output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                return false;
+            case AuthResult.TooManyAttempts:
+                RespReply.Error(context.Output, Errors.TooManyAttempts);
+                return false;
+            default:
+                RespReply.Error(context.Output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
+                return false;
+        }
+    }
+}

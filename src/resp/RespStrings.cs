@@ -1,0 +1,142 @@
+// src/resp/RespStrings.cs: the rest of Redis's string commands that clients send: MGET, MSET, MSETNX, GETDEL, GETSET,
+// GETEX, APPEND, STRLEN, TYPE, RENAME, RENAMENX, FLUSHDB and FLUSHALL, with Redis's replies and error texts. Each is
+// one step of the store (KeyValueStore.Compound.cs), so none can be split by another client's request. What is
+// stored follows KV's rules, as SET's does: a pair KV's own protocol could not carry back is refused.
+
+using System.Buffers;
+
+namespace KV;
+
+public static class RespStrings
+{
+    public static void MGet(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        RespReply.ArrayHeader(output, args.Count - 1);
+        for (var i = 1; i < args.Count; i++)
+            if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output);
+    }
+
+    /// <summary>MSET and MSETNX key value [key value ...]: all pairs or none.</summary>
+    public static void MSet(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var onlyIfNoneExist = args.Is(0, "msetnx"u8);
+        if (args.Count % 2 == 0)
+        {
+            RespCommands.WrongArity(output, onlyIfNoneExist ? "msetnx" : "mset");
+            return;
+        }
+        var pairs = new List<(byte[] Key, byte[] Value)>(args.Count / 2);
+        for (var i = 1; i < args.Count; i += 2)
+        {
+            var (key, value) = (args[i].ToArray(), args[i + 1].ToArray());
+            if (RespCommands.StoreProblem(key, value) is { } problem)
+            {
+                RespReply.Error(output, problem);
+                return;
+            }
+            pairs.Add((key, value));
+        }
+        var result = session.Store.SetMany(pairs, onlyIfNoneExist);
+        if (result == SetResult.OutOfMemory) RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        else if (onlyIfNoneExist) RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
+        else RespReply.Ok(output);
+    }
+
+    public static void GetDel(RespSession session, RespArguments args, IBufferWriter<byte> output) => BulkOrNull(output, session.Store.Take(args[1]));
+
+    /// <summary>GETSET key value: SET ... GET, the old value back (and the deadline cleared, as SET clears it).</summary>
+    public static void GetSet(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var key = args[1];
+        var value = args[2];
+        if (RespCommands.StoreProblem(key, value) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        if (session.Store.Set(key, value, SetCondition.Always, Expiry.Clear, out var previous) == SetResult.OutOfMemory)
+            RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        else BulkOrNull(output, previous);
+    }
+
+    /// <summary>GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: the value, and its deadline set or removed in the same step.</summary>
+    public static void GetEx(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        Expiry? change = null;
+        for (var i = 2; i < args.Count; i++)
+        {
+            if (change is not null) { RespReply.Error(output, "syntax error"); return; }
+            if (args.Is(i, "persist"u8)) change = Expiry.Clear;
+            else if (!args.Is(i, "keepttl"u8) && RespExpiry.TryReadSetOption(session, args, ref i, out var expiry, out var error))
+            {
+                if (error is not null)
+                {
+                    RespReply.Error(output, error.Replace("'set'", "'getex'"));
+                    return;
+                }
+                change = expiry;
+            }
+            else { RespReply.Error(output, "syntax error"); return; }
+        }
+        BulkOrNull(output, session.Store.GetAndExpire(args[1], change));
+    }
+
+    public static void Append(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var key = args[1];
+        var suffix = args[2];
+        if (RespCommands.StoreProblem(key, suffix) is { } problem) RespReply.Error(output, problem);
+        else if (session.Store.Append(key, suffix) is { } length) RespReply.Integer(output, length);
+        else RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+    }
+
+    public static void StrLen(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var length = new System.Runtime.CompilerServices.StrongBox<int>();
+        session.Store.TryRead(args[1], length, static (value, length) => length.Value = value.Length);
+        RespReply.Integer(output, length.Value);
+    }
+
+    /// <summary>TYPE key: every value of KV's is a string; `none` for a missing key.</summary>
+    public static void Type(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        output.Write(session.Store.Contains(args[1]) ? "+string\r\n"u8 : "+none\r\n"u8);
+
+    /// <summary>RENAME and RENAMENX key newkey: the value and its deadline move in one step.</summary>
+    public static void Rename(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var onlyIfAbsent = args.Is(0, "renamenx"u8);
+        if (RequestParser.KeyProblem(args[2]) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        switch (session.Store.Rename(args[1], args[2], onlyIfAbsent))
+        {
+            case RenameResult.NoSuchKey: RespReply.Error(output, "no such key"); break;
+            case RenameResult.OutOfMemory: RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM"); break;
+            case RenameResult.TargetExists: RespReply.Integer(output, 0); break;
+            default:
+                if (onlyIfAbsent) RespReply.Integer(output, 1);
+                else RespReply.Ok(output);
+                break;
+        }
+    }
+
+    /// <summary>FLUSHDB and FLUSHALL [ASYNC|SYNC]: one database, so both empty it, at once.</summary>
+    public static void Flush(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Count > 2 || (args.Count == 2 && !args.Is(1, "async"u8) && !args.Is(1, "sync"u8)))
+        {
+            RespReply.Error(output, "syntax error");
+            return;
+        }
+        session.Store.Clear();
+        RespReply.Ok(output);
+    }
+
+    private static void BulkOrNull(IBufferWriter<byte> output, byte[]? value)
+    {
+        if (value is null) RespReply.Null(output);
+        else RespReply.Bulk(output, value);
+    }
+}

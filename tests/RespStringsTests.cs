@@ -1,0 +1,77 @@
+// tests/RespStringsTests.cs: the rest of Redis's string commands over KV's RESP port (MGET, MSET, MSETNX, GETDEL,
+// GETSET, GETEX, APPEND, STRLEN, TYPE, RENAME, RENAMENX, FLUSHDB), raw and through StackExchange.Redis with its
+// defaults, read back over KV's own protocol where it matters.
+
+using KV;
+using StackExchange.Redis;
+using Xunit;
+
+public class RespStringsTests
+{
+    [Fact]
+    public async Task The_string_commands_answer_as_redis_does()
+    {
+        var clock = ManualClock.StartingNow();
+        await using var server = InProcessServer.StartWithClock(clock, "--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("MSET", "a", "1", "b", "two words"));
+        Assert.Equal("*3[$1,$two words,$nil]", await c.AskAsync("MGET", "a", "b", "absent"));
+        Assert.Equal("-ERR wrong number of arguments for 'mset' command", await c.AskAsync("MSET", "a", "1", "b"));
+        Assert.Equal("-ERR the key contains whitespace or a control character", await c.AskAsync("MSET", "ok", "1", "bad key", "2"));
+        Assert.Equal("$nil", await c.AskAsync("GET", "ok"));
+        Assert.Equal(":0", await c.AskAsync("MSETNX", "new", "1", "a", "x"));
+        Assert.Equal("$nil", await c.AskAsync("GET", "new"));
+        Assert.Equal(":1", await c.AskAsync("MSETNX", "new", "1", "other", "2"));
+        Assert.Equal(":5", await c.AskAsync("APPEND", "a", "2345"));
+        Assert.Equal(":3", await c.AskAsync("APPEND", "fresh", "abc"));
+        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry", await c.AskAsync("APPEND", "a", "x\ny"));
+        Assert.Equal(":5", await c.AskAsync("STRLEN", "a"));
+        Assert.Equal(":0", await c.AskAsync("STRLEN", "absent"));
+        Assert.Equal("+string", await c.AskAsync("TYPE", "a"));
+        Assert.Equal("+none", await c.AskAsync("TYPE", "absent"));
+        Assert.Equal("$12345", await c.AskAsync("GETSET", "a", "reset"));
+        Assert.Equal("$reset", await c.AskAsync("GETDEL", "a"));
+        Assert.Equal("$nil", await c.AskAsync("GETDEL", "a"));
+
+        Assert.Equal("+OK", await c.AskAsync("SET", "session", "s", "EX", "100"));
+        Assert.Equal("+OK", await c.AskAsync("RENAME", "session", "renamed"));
+        Assert.Equal(":100", await c.AskAsync("TTL", "renamed"));
+        Assert.Equal("-ERR no such key", await c.AskAsync("RENAME", "session", "x"));
+        Assert.Equal(":0", await c.AskAsync("RENAMENX", "renamed", "b"));
+        Assert.Equal(":1", await c.AskAsync("RENAMENX", "renamed", "session"));
+        Assert.Equal("$s", await c.AskAsync("GETEX", "session", "PERSIST"));
+        Assert.Equal(":-1", await c.AskAsync("TTL", "session"));
+        Assert.Equal("$s", await c.AskAsync("GETEX", "session", "PX", "500"));
+        Assert.Equal("-ERR syntax error", await c.AskAsync("GETEX", "session", "EX", "1", "PERSIST"));
+        clock.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Equal("$nil", await c.AskAsync("GETEX", "session"));
+
+        await using var kv = await server.ConnectAsync();
+        Assert.Equal(new Reply.Value("two words"), await kv.AskAsync("get b"));
+        Assert.Equal("+OK", await c.AskAsync("FLUSHDB"));
+        Assert.Equal(":0", await c.AskAsync("DBSIZE"));
+        Assert.Empty(Assert.IsType<Reply.Keys>(await kv.AskAsync("list")).Names);
+        Assert.Equal("-ERR syntax error", await c.AskAsync("FLUSHALL", "NOW"));
+        Assert.Equal("+OK", await c.AskAsync("FLUSHALL", "ASYNC"));
+    }
+
+    [Fact]
+    public async Task Stack_exchange_redis_with_its_defaults_uses_expiry_and_many_keys_at_once()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        var db = redis.GetDatabase();
+        Assert.True(await db.StringSetAsync("se-session", "token", TimeSpan.FromMinutes(5)));
+        Assert.InRange((await db.KeyTimeToLiveAsync("se-session"))!.Value, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5));
+        Assert.True(await db.KeyExpireAsync("se-session", TimeSpan.FromMinutes(10)));
+        Assert.True(await db.KeyPersistAsync("se-session"));
+        Assert.Null(await db.KeyTimeToLiveAsync("se-session"));
+        Assert.True(await db.StringSetAsync([new("se-a", "1"), new("se-b", "2")]));
+        Assert.Equal(["1", "2", null], (await db.StringGetAsync(["se-a", "se-b", "se-none"])).Select(v => (string?)v));
+        Assert.Equal(3, await db.StringIncrementAsync("se-a", 2));
+        Assert.Equal("3", (string?)await db.StringGetDeleteAsync("se-a"));
+        Assert.Equal(2, await db.StringAppendAsync("se-b", "x"));
+        Assert.True(await db.KeyRenameAsync("se-b", "se-c"));
+        Assert.Equal("2x", await server.StoredAsync("se-c"));
+    }
+}
