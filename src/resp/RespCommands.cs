@@ -19,6 +19,12 @@ public sealed record RespCommand(string Name, int Arity, string Summary, Action<
     /// <summary>Served before the password is given: KV's own list (auth, ping, and QUIT for exit), plus HELLO, which may carry AUTH.</summary>
     public bool BeforeAuth { get; init; }
 
+    /// <summary>May be queued after MULTI: false for what is answered apart (KEYS, AUTH, HELLO, MONITOR).</summary>
+    public bool InTransaction { get; init; } = true;
+
+    /// <summary>Runs at once even after MULTI: the commands that end or shape the transaction, and QUIT.</summary>
+    public bool Immediate { get; init; }
+
     public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
 }
 
@@ -38,6 +44,15 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
 {
     public string? Name { get; set; }
     public bool Quitting { get; set; }
+
+    /// <summary>After MULTI, until EXEC or DISCARD: what is queued.</summary>
+    public QueuedTransaction? Transaction { get; set; }
+
+    /// <summary>The keys WATCHed, with the version each had then.</summary>
+    public List<(byte[] Key, long Version)> Watching { get; } = [];
+
+    /// <summary>The connection, for what a transaction holds against the clients' budget.</summary>
+    public IReplyContext? Connection { get; set; }
 }
 
 public static class RespCommands
@@ -80,16 +95,21 @@ public static class RespCommands
         new("incrby", 3, "add an amount to the integer at the key: the new value", RespCounters.IncrBy),
         new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
         new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
-        new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys),
+        new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
-        new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true },
+        new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true, Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
-        new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor),
+        new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor) { InTransaction = false },
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", RespConnectionCommands.Config),
-        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", RespConnectionCommands.Hello) { BeforeAuth = true },
+        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", RespConnectionCommands.Client),
-        new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true },
+        new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
+        new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC", RespTransactions.Multi) { Immediate = true },
+        new("exec", 1, "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed", RespTransactions.Exec) { Immediate = true },
+        new("discard", 1, "drop the queued commands", RespTransactions.Discard) { Immediate = true },
+        new("watch", -2, "EXEC will run only if none of these keys changes first (from either protocol)", RespTransactions.Watch) { Immediate = true },
+        new("unwatch", 1, "forget every WATCH", RespTransactions.Unwatch) { Immediate = true },
     ];
 
     public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
@@ -107,7 +127,7 @@ public static class RespCommands
         if (Find(args[0]) is not { } command)
         {
             var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1, 8)).Select(i => $"'{args.Text(i)}' "));
-            RespReply.Error(output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
+            RespTransactions.Refuse(session, output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
             return null;
         }
         if (!session.Access.Authenticated && !command.BeforeAuth)
@@ -117,13 +137,14 @@ public static class RespCommands
         }
         if (!command.Accepts(args.Count))
         {
-            WrongArity(output, command.Name);
+            RespTransactions.Refuse(session, output, $"wrong number of arguments for '{command.Name}' command");
             return null;
         }
         var activity = session.Activity;
         activity.RequestServed();
         if (activity.Monitors.Anyone) activity.Monitors.Publish(RespMonitor.EventOf(session, args));
-        command.Run(session, args, output);
+        if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
+        else command.Run(session, args, output);
         return session.Quitting ? "quit" : null;
     }
 

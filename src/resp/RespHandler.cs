@@ -17,6 +17,11 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 
     public void WriteError(IBufferWriter<byte> output, string message) => RespReply.Error(output, message);
 
+    public void Attach(IReplyContext connection) => session.Connection = connection;
+
+    /// <summary>The connection ended: its WATCHes are let go (what it had queued goes with its memory account).</summary>
+    public void Ended() => RespTransactions.Unwatch(session);
+
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;

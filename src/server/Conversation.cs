@@ -58,6 +58,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         this.handler = handler;
         this.ended = ended;
         this.budget = budget;
+        handler.Attach(this);
         input = new InputBuffer(pool);
         output = new OutputBuffer(pool);
         if (threading == ThreadingModel.Pool)
@@ -132,8 +133,7 @@ public sealed class Conversation : IEvictable, IReplyContext
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
             return true;
         }
-        // Here, not in a work item: under load the ThreadPool serves socket events first, and the item would wait for
-        // the load to pass, holding the memory the budget has just taken back. Ending a waiting conversation is short.
+        // Here, not in a work item, which under load would wait behind socket events, holding memory the budget took back.
         if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
         return true;
     }
@@ -176,7 +176,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     }
 
     private static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
-
     private string Failure(Exception e) => e switch
     {
         OperationCanceledException when Volatile.Read(ref interruption) is { } stop => stop.Reason,
@@ -379,6 +378,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         if (Volatile.Read(ref interruption) is { LastWord: true } last) await LastWordAsync(last.Reason);
         memory?.Dispose();
         watching?.Dispose();
+        handler.Ended();
         dataWait?.Dispose();
         socket.Dispose();
         input.Release();

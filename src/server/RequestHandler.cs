@@ -23,6 +23,12 @@ public interface IRequestHandler
 
     /// <summary>An error line in this protocol's words, for a connection the server ends on its own.</summary>
     void WriteError(IBufferWriter<byte> output, string message);
+
+    /// <summary>The conversation carrying this handler, for state it must count against the clients' budget (a transaction).</summary>
+    void Attach(IReplyContext connection) { }
+
+    /// <summary>The connection has ended: what the handler registered elsewhere (a WATCH) is let go.</summary>
+    void Ended() { }
 }
 
 /// <summary>What a deferred reply may use of its conversation while it runs; Evict closes it with a last word, from any thread.</summary>

@@ -119,6 +119,7 @@ public sealed partial class KeyValueStore
         {
             pairs = new PairTable();
             deadlines = new Deadlines();
+            TouchAll();
             accounted = 0;
         }
         ReleaseOldTable();

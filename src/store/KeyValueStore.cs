@@ -128,6 +128,7 @@ public sealed partial class KeyValueStore
     private StoredPair? RemovePair(ReadOnlySpan<byte> key)
     {
         if (pairs.Remove(key) is not { } pair) return null;
+        Touch(key);
         accounted -= Cost(pair);
         if (pair.HasDeadline && deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
         return pair;
@@ -226,6 +227,7 @@ public sealed partial class KeyValueStore
         var cost = Cost(key.Length, value.Length);
         if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return false;
         var capacity = pairs.Capacity;
+        Touch(key);
         pairs.Store(located, key, value, hasDeadline);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
@@ -242,11 +244,13 @@ public sealed partial class KeyValueStore
     /// <summary>Under the lock: the key's deadline is `deadline` (the pair is marked already), counted against the budget when new.</summary>
     private void ChargeDeadline(ReadOnlySpan<byte> key, long deadline)
     {
+        Touch(key);
         if (deadlines.Set(key, deadline)) accounted += DeadlineCost(key.Length);
     }
 
     private void ForgetDeadline(ReadOnlySpan<byte> key)
     {
+        Touch(key);
         if (deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
     }
 

@@ -1,0 +1,136 @@
+// src/resp/RespTransactions.cs: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis's replies. After MULTI the commands
+// are checked and queued (`+QUEUED`); EXEC runs them all in one hold of the store's lock, so no other client's
+// request lands between them, or none when one was refused while queueing (`-EXECABORT`), or none when a WATCHed
+// key changed since WATCH, from either protocol (a null array: the optimistic lock's "try again").
+//
+// What is queued counts against --max-client-memory, through the connection's own account; a transaction that would
+// pass it is refused (and so aborted). Commands answered apart from the others (KEYS in slices, AUTH at its address's
+// turn, HELLO, MONITOR) cannot be queued: they are refused inside MULTI, and the transaction is aborted.
+
+using System.Buffers;
+
+namespace KV;
+
+/// <summary>A transaction being queued: the commands' arguments, copied, and the bytes they hold.</summary>
+public sealed class QueuedTransaction
+{
+    public List<List<ReadOnlySequence<byte>>> Commands { get; } = [];
+    public long Bytes { get; set; }
+    public bool Refused { get; set; }
+}
+
+public static class RespTransactions
+{
+    /// <summary>The most commands one transaction may queue, whatever the memory budget says.</summary>
+    public const int MaxQueued = 100_000;
+
+    public static void Multi(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (session.Transaction is not null) RespReply.Error(output, "MULTI calls can not be nested");
+        else
+        {
+            session.Transaction = new QueuedTransaction();
+            RespReply.Ok(output);
+        }
+    }
+
+    /// <summary>A command sent after MULTI: checked, copied and queued, or refused (and the transaction with it).</summary>
+    public static void Queue(RespSession session, RespCommand command, RespArguments args, IBufferWriter<byte> output)
+    {
+        var transaction = session.Transaction!;
+        if (!command.InTransaction)
+        {
+            Refuse(session, output, $"{command.Name.ToUpperInvariant()} is not allowed inside a transaction in KV (it is answered apart: send it before MULTI or after EXEC)");
+            return;
+        }
+        var copied = new List<ReadOnlySequence<byte>>(args.Count);
+        var bytes = 64L;
+        for (var i = 0; i < args.Count; i++)
+        {
+            copied.Add(new ReadOnlySequence<byte>(args[i].ToArray()));
+            bytes += args.Sequence(i).Length + 32;
+        }
+        if (transaction.Commands.Count >= MaxQueued || session.Connection?.TryReserve(bytes) == false)
+        {
+            Refuse(session, output, $"the transaction is too large: at most {MaxQueued} commands, within the clients' memory budget (--max-client-memory)");
+            return;
+        }
+        transaction.Bytes += bytes;
+        transaction.Commands.Add(copied);
+        output.Write("+QUEUED\r\n"u8);
+    }
+
+    /// <summary>A command refused while queueing: its error now, and EXECABORT at EXEC; what was queued is let go at once.</summary>
+    public static void Refuse(RespSession session, IBufferWriter<byte> output, string error)
+    {
+        RespReply.Error(output, error);
+        if (session.Transaction is null) return;
+        Release(session);
+        session.Transaction = new QueuedTransaction { Refused = true };
+    }
+
+    public static void Exec(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (session.Transaction is not { } transaction)
+        {
+            RespReply.Error(output, "EXEC without MULTI");
+            return;
+        }
+        Release(session);
+        if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.", prefix: "EXECABORT");
+        else if (!session.Store.RunIfUnchanged(session.Watching, () =>
+        {
+            RespReply.ArrayHeader(output, transaction.Commands.Count);
+            foreach (var queued in transaction.Commands)
+            {
+                var arguments = new RespArguments(queued);
+                RespCommands.Find(arguments[0])!.Run(session, arguments, output);
+            }
+        }))
+            output.Write("*-1\r\n"u8);
+        Unwatch(session);
+    }
+
+    public static void Discard(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (session.Transaction is null)
+        {
+            RespReply.Error(output, "DISCARD without MULTI");
+            return;
+        }
+        Release(session);
+        Unwatch(session);
+        RespReply.Ok(output);
+    }
+
+    public static void Watch(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (session.Transaction is not null)
+        {
+            RespReply.Error(output, "WATCH inside MULTI is not allowed");
+            return;
+        }
+        for (var i = 1; i < args.Count; i++) session.Watching.Add((args[i].ToArray(), session.Store.Watch(args[i])));
+        RespReply.Ok(output);
+    }
+
+    public static void Unwatch(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        Unwatch(session);
+        RespReply.Ok(output);
+    }
+
+    /// <summary>The queue's memory goes back to the budget; the session is out of MULTI.</summary>
+    public static void Release(RespSession session)
+    {
+        if (session.Transaction is { } transaction) session.Connection?.Unreserve(transaction.Bytes);
+        session.Transaction = null;
+    }
+
+    /// <summary>Every WATCH of the session let go (after EXEC or DISCARD, on UNWATCH, when the connection ends).</summary>
+    public static void Unwatch(RespSession session)
+    {
+        foreach (var (key, _) in session.Watching) session.Store.Unwatch(key);
+        session.Watching.Clear();
+    }
+}

@@ -1,0 +1,109 @@
+// tests/TransactionTests.cs: MULTI, EXEC, DISCARD, WATCH over RESP, as redis-py's default pipeline and a lock built
+// on WATCH use them: queued commands run together or not at all, and a WATCHed key changed from either protocol
+// makes EXEC run nothing.
+
+using KV;
+using StackExchange.Redis;
+using Xunit;
+
+public class TransactionTests
+{
+    [Fact]
+    public async Task Queued_commands_run_together_at_exec_and_a_refused_one_aborts_them_all()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "tx", "1"));
+        Assert.Equal("+QUEUED", await c.AskAsync("INCR", "tx"));
+        Assert.Equal("+QUEUED", await c.AskAsync("INCR", "text"));
+        await using var kv = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await kv.AskAsync("set text abc"));
+        Assert.Null(await server.StoredAsync("tx"));
+        // A command that fails when it runs is an error in the array, as in Redis; the others run.
+        Assert.Equal("*3[+OK,:2,-ERR value is not an integer or out of range]", await c.AskAsync("EXEC"));
+        Assert.Equal("2", await server.StoredAsync("tx"));
+
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "tx", "lost"));
+        Assert.StartsWith("-ERR unknown command 'NOPE'", await c.AskAsync("NOPE"));
+        Assert.Equal("-ERR wrong number of arguments for 'get' command", await c.AskAsync("GET"));
+        Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", await c.AskAsync("EXEC"));
+        Assert.Equal("2", await server.StoredAsync("tx"));
+
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("-ERR MULTI calls can not be nested", await c.AskAsync("MULTI"));
+        Assert.StartsWith("-ERR KEYS is not allowed inside a transaction", await c.AskAsync("KEYS", "*"));
+        Assert.Equal("+OK", await c.AskAsync("DISCARD"));
+        Assert.Equal("-ERR EXEC without MULTI", await c.AskAsync("EXEC"));
+        Assert.Equal("-ERR DISCARD without MULTI", await c.AskAsync("DISCARD"));
+    }
+
+    [Fact]
+    public async Task A_watched_key_changed_from_either_protocol_makes_exec_run_nothing()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await using var kv = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await kv.AskAsync("set balance 10"));
+
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "balance"));
+        Assert.Equal("$10", await c.AskAsync("GET", "balance"));
+        Assert.IsType<Reply.Value>(await kv.AskAsync("incr balance 5"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "balance", "11"));
+        Assert.Equal("*-1[]", await c.AskAsync("EXEC")); // the null array: nothing ran
+        Assert.Equal("15", await server.StoredAsync("balance"));
+
+        // Watched again, nobody else writes: EXEC runs.
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "balance"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "balance", "16"));
+        Assert.Equal("*1[+OK]", await c.AskAsync("EXEC"));
+        Assert.Equal("16", await server.StoredAsync("balance"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("-ERR WATCH inside MULTI is not allowed", await c.AskAsync("WATCH", "x"));
+        Assert.Equal("+OK", await c.AskAsync("DISCARD"));
+    }
+
+    [Fact]
+    public async Task Watch_then_multi_loses_no_update_where_get_then_set_does()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},abortConnect=false");
+        var db = redis.GetDatabase();
+        await db.StringSetAsync("tx-counter", 0);
+        // Twenty tasks, fifty increments each, by read, then a transaction that sets the value read plus one only if
+        // the key has not changed (StackExchange.Redis's condition is WATCH with a check): retried until it commits.
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(async worker =>
+        {
+            for (var i = 0; i < 50; i++)
+                while (true)
+                {
+                    var read = (long)await db.StringGetAsync("tx-counter");
+                    var transaction = db.CreateTransaction();
+                    transaction.AddCondition(Condition.StringEqual("tx-counter", read));
+                    _ = transaction.StringSetAsync("tx-counter", read + 1);
+                    if (await transaction.ExecuteAsync()) break;
+                }
+        }));
+        Assert.Equal("1000", await server.StoredAsync("tx-counter"));
+    }
+
+    [Fact]
+    public async Task A_transaction_counts_against_the_clients_memory_budget()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        var value = new string('v', 100_000);
+        string reply;
+        var queued = 0;
+        while ((reply = await c.AskAsync("SET", $"big{queued}", value)) == "+QUEUED") queued++;
+        Assert.InRange(queued, 5, 11);
+        Assert.StartsWith("-ERR the transaction is too large", reply);
+        Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", await c.AskAsync("EXEC"));
+        Assert.Equal("+PONG", await c.AskAsync("PING"));
+        Assert.Equal(0L, server.Server.ClientMemory);
+    }
+}
