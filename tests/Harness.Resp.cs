@@ -126,6 +126,19 @@ public sealed class RespConnection : IAsyncDisposable
                 reply = "$" + Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, length));
                 reader.Advance(length + 2);
                 return true;
+            case '_':
+                reply = "_";
+                return true;
+            case '%':
+                var pairs = int.Parse(text.AsSpan(1));
+                var entries = new List<string>();
+                for (var i = 0; i < 2 * pairs; i++)
+                {
+                    if (!TryReadReply(ref reader, out var entry)) return false;
+                    entries.Add(entry);
+                }
+                reply = $"%{pairs}[{string.Join(',', entries)}]";
+                return true;
             case '*':
                 var count = int.Parse(text.AsSpan(1));
                 var items = new List<string>();

@@ -74,4 +74,17 @@ public class RespStringsTests
         Assert.True(await db.KeyRenameAsync("se-b", "se-c"));
         Assert.Equal("2x", await server.StoredAsync("se-c"));
     }
+
+    [Fact]
+    public async Task Stack_exchange_redis_asking_for_resp3_gets_it()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},protocol=resp3");
+        Assert.Equal(RedisProtocol.Resp3, redis.GetServers()[0].Protocol);
+        var db = redis.GetDatabase();
+        Assert.True(await db.StringSetAsync("r3-a", "one", TimeSpan.FromMinutes(1)));
+        Assert.Equal("one", (string?)await db.StringGetAsync("r3-a"));
+        Assert.True((await db.StringGetAsync("r3-none")).IsNull);
+        Assert.Equal(["one", null], (await db.StringGetAsync(["r3-a", "r3-none"])).Select(v => (string?)v));
+    }
 }

@@ -156,7 +156,7 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal("*2[$appendonly,$no]", await c.AskAsync("CONFIG", "GET", "appendonly"));
         Assert.Equal("*0[]", await c.AskAsync("config", "get", "maxmemory"));
         Assert.Equal("*4[$save,$,$appendonly,$no]", await c.AskAsync("config", "get", "*"));
-        Assert.Equal("-NOPROTO unsupported protocol version", await c.AskAsync("HELLO", "3"));
+        Assert.Equal("-NOPROTO unsupported protocol version", await c.AskAsync("HELLO", "4"));
         Assert.StartsWith("*12[$server,$kv,$proto,:2,$id,:", await c.AskAsync("hello", "2"));
         Assert.Equal("-ERR Protocol version is not an integer or out of range", await c.AskAsync("hello", "x"));
         Assert.Equal("+OK", await c.AskAsync("client", "setname", "tester"));

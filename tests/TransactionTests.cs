@@ -106,4 +106,24 @@ public class TransactionTests
         Assert.Equal("+PONG", await c.AskAsync("PING"));
         Assert.Equal(0L, server.Server.ClientMemory);
     }
+
+    [Fact]
+    public async Task Hello_3_switches_the_connection_to_resp3_nulls_and_maps()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Matches(@"^%6\[\$server,\$kv,\$proto,:3,\$id,:\d+,\$mode,\$standalone,\$role,\$master,\$modules,\*0\[\]\]$", await c.AskAsync("HELLO", "3"));
+        Assert.Equal("_", await c.AskAsync("GET", "absent"));
+        Assert.Equal("*2[$1,_]", await c.AskAsync("MSET", "a", "1") is "+OK" ? await c.AskAsync("MGET", "a", "absent") : "");
+        Assert.Equal("%1[$save,$]", await c.AskAsync("CONFIG", "GET", "save"));
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "a"));
+        await using (var other = await server.ConnectRespAsync()) Assert.Equal(":2", await other.AskAsync("INCR", "a"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("GET", "a"));
+        Assert.Equal("_", await c.AskAsync("EXEC"));
+        Assert.StartsWith("*12[$server,$kv,$proto,:2,", await c.AskAsync("HELLO", "2"));
+        Assert.Equal("$nil", await c.AskAsync("GET", "absent"));
+        Assert.StartsWith("*5[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
+        Assert.StartsWith("*11[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
+    }
 }

@@ -51,6 +51,9 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     /// <summary>The keys WATCHed, with the version each had then.</summary>
     public List<(byte[] Key, long Version)> Watching { get; } = [];
 
+    /// <summary>The protocol HELLO chose: 2 until a HELLO 3.</summary>
+    public int Protocol { get; set; } = 2;
+
     /// <summary>The connection, for what a transaction holds against the clients' budget.</summary>
     public IReplyContext? Connection { get; set; }
 }
@@ -101,9 +104,9 @@ public static class RespCommands
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
         new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor) { InTransaction = false },
-        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence)", RespConnectionCommands.Config),
-        new("hello", -1, "protocol 2 (RESP2); 3 is refused, so clients stay on RESP2", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
-        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME and ID", RespConnectionCommands.Client),
+        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP", RespConnectionCommands.Config),
+        new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
+        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID and HELP", RespConnectionCommands.Client),
         new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
         new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC", RespTransactions.Multi) { Immediate = true },
         new("exec", 1, "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed", RespTransactions.Exec) { Immediate = true },
@@ -161,7 +164,7 @@ public static class RespCommands
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output);
+        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output, session.Protocol);
     }
 
     /// <summary>SET key value [NX|XX] [GET]; the expiry options are refused, since KV keeps no expiry.</summary>
@@ -204,10 +207,10 @@ public static class RespCommands
         else if (returnOld)
         {
             if (previous is not null) RespReply.Bulk(output, previous);
-            else RespReply.Null(output);
+            else RespReply.Null(output, session.Protocol);
         }
         else if (result == SetResult.Stored) RespReply.Ok(output);
-        else RespReply.Null(output);
+        else RespReply.Null(output, session.Protocol);
     }
 
     private static void SetIfAbsent(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -27,6 +27,11 @@ public static class RespConnectionCommands
 
     public static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
+        if (args.Is(1, "help"u8) && args.Count == 2)
+        {
+            Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values (KV has save and appendonly).", "HELP", "    Print this help.");
+            return;
+        }
         if (!args.Is(1, "get"u8))
         {
             RespReply.Error(output, $"unknown subcommand '{args.Text(1)}'. Try CONFIG HELP.");
@@ -39,7 +44,7 @@ public static class RespConnectionCommands
         }
         var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
         var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
-        RespReply.ArrayHeader(output, matching.Count * 2);
+        RespReply.MapHeader(output, matching.Count, session.Protocol);
         foreach (var (name, value) in matching)
         {
             RespReply.Bulk(output, name);
@@ -49,18 +54,18 @@ public static class RespConnectionCommands
 
     public static void Hello(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        var version = 2L;
+        var version = (long)session.Protocol;
         if (args.Count > 1 && !long.TryParse(args[1], out version))
         {
             RespReply.Error(output, "Protocol version is not an integer or out of range");
             return;
         }
-        if (version != 2)
+        if (version is not (2 or 3))
         {
             RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
             return;
         }
-        // HELLO 2 [AUTH username password] [SETNAME name]
+        // HELLO 2|3 [AUTH username password] [SETNAME name]
         (byte[] User, byte[] Password)? auth = null;
         string? name = null;
         for (var i = 2; i < args.Count; i++)
@@ -85,16 +90,16 @@ public static class RespConnectionCommands
                 return;
             }
         }
-        if (auth is not { } given) Greet(session, name, output);
+        if (auth is not { } given) Greet(session, (int)version, name, output);
         else session.Deferred = async context =>
         {
-            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, name, context.Output);
+            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, (int)version, name, context.Output);
             return null;
         };
     }
 
     /// <summary>HELLO's reply, once the client is known.</summary>
-    public static void Greet(RespSession session, string? name, IBufferWriter<byte> output)
+    public static void Greet(RespSession session, int protocol, string? name, IBufferWriter<byte> output)
     {
         if (!session.Access.Authenticated)
         {
@@ -102,11 +107,13 @@ public static class RespConnectionCommands
             return;
         }
         if (name is not null) session.Name = name;
-        RespReply.ArrayHeader(output, 12);
+        // From here on the connection speaks the version asked for: in RESP3 a null is `_` and a map `%`.
+        session.Protocol = protocol;
+        RespReply.MapHeader(output, 6, session.Protocol);
         RespReply.Bulk(output, "server");
         RespReply.Bulk(output, "kv");
         RespReply.Bulk(output, "proto");
-        RespReply.Integer(output, 2);
+        RespReply.Integer(output, protocol);
         RespReply.Bulk(output, "id");
         RespReply.Integer(output, session.Id);
         RespReply.Bulk(output, "mode");
@@ -115,6 +122,13 @@ public static class RespConnectionCommands
         RespReply.Bulk(output, "master");
         RespReply.Bulk(output, "modules");
         RespReply.EmptyArray(output);
+    }
+
+    /// <summary>A HELP subcommand's answer, as Redis gives it: an array of status lines.</summary>
+    private static void Help(IBufferWriter<byte> output, params string[] lines)
+    {
+        RespReply.ArrayHeader(output, lines.Length);
+        foreach (var line in lines) output.Write(Encoding.UTF8.GetBytes($"+{line}\r\n"));
     }
 
     /// <summary>The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client makes the server hold.</summary>
@@ -141,9 +155,13 @@ public static class RespConnectionCommands
         else if (args.Is(1, "getname"u8) && args.Count == 2)
         {
             if (session.Name is { } name) RespReply.Bulk(output, name);
-            else RespReply.Null(output);
+            else RespReply.Null(output, session.Protocol);
         }
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else if (args.Is(1, "help"u8) && args.Count == 2)
+            Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "    Return the ID of the current connection.",
+                "GETNAME", "    Return the name of the current connection.", "SETNAME <name>", "    Assign the name <name> to the current connection.",
+                "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.", "HELP", "    Print this help.");
         else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
     }
 

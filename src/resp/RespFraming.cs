@@ -221,6 +221,19 @@ public static class RespReply
     public static void Ok(IBufferWriter<byte> output) => output.Write("+OK\r\n"u8);
     public static void Pong(IBufferWriter<byte> output) => output.Write("+PONG\r\n"u8);
     public static void Null(IBufferWriter<byte> output) => output.Write("$-1\r\n"u8);
+
+    /// <summary>A missing value in the connection's protocol: RESP2's null bulk string, RESP3's null.</summary>
+    public static void Null(IBufferWriter<byte> output, int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8);
+
+    /// <summary>No array at all (EXEC after a WATCHed key changed): RESP2's null array, RESP3's null.</summary>
+    public static void NullArray(IBufferWriter<byte> output, int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    /// <summary>A map of `pairs` names and values: RESP3's `%`, or RESP2's flat array of twice as many.</summary>
+    public static void MapHeader(IBufferWriter<byte> output, int pairs, int protocol)
+    {
+        if (protocol == 3) Header(output, (byte)'%', pairs);
+        else ArrayHeader(output, pairs * 2);
+    }
     public static void EmptyArray(IBufferWriter<byte> output) => output.Write("*0\r\n"u8);
 
     /// <summary>`-ERR message` (or another prefix, as `-NOPROTO`); a CR or LF in it would end the reply early, so none is written.</summary>

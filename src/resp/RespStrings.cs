@@ -13,7 +13,7 @@ public static class RespStrings
     {
         RespReply.ArrayHeader(output, args.Count - 1);
         for (var i = 1; i < args.Count; i++)
-            if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output);
+            if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output, session.Protocol);
     }
 
     /// <summary>MSET and MSETNX key value [key value ...]: all pairs or none.</summary>
@@ -42,7 +42,7 @@ public static class RespStrings
         else RespReply.Ok(output);
     }
 
-    public static void GetDel(RespSession session, RespArguments args, IBufferWriter<byte> output) => BulkOrNull(output, session.Store.Take(args[1]));
+    public static void GetDel(RespSession session, RespArguments args, IBufferWriter<byte> output) => BulkOrNull(session, output, session.Store.Take(args[1]));
 
     /// <summary>GETSET key value: SET ... GET, the old value back (and the deadline cleared, as SET clears it).</summary>
     public static void GetSet(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -56,7 +56,7 @@ public static class RespStrings
         }
         if (session.Store.Set(key, value, SetCondition.Always, Expiry.Clear, out var previous) == SetResult.OutOfMemory)
             RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
-        else BulkOrNull(output, previous);
+        else BulkOrNull(session, output, previous);
     }
 
     /// <summary>GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: the value, and its deadline set or removed in the same step.</summary>
@@ -78,7 +78,7 @@ public static class RespStrings
             }
             else { RespReply.Error(output, "syntax error"); return; }
         }
-        BulkOrNull(output, session.Store.GetAndExpire(args[1], change));
+        BulkOrNull(session, output, session.Store.GetAndExpire(args[1], change));
     }
 
     public static void Append(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -134,9 +134,9 @@ public static class RespStrings
         RespReply.Ok(output);
     }
 
-    private static void BulkOrNull(IBufferWriter<byte> output, byte[]? value)
+    private static void BulkOrNull(RespSession session, IBufferWriter<byte> output, byte[]? value)
     {
-        if (value is null) RespReply.Null(output);
+        if (value is null) RespReply.Null(output, session.Protocol);
         else RespReply.Bulk(output, value);
     }
 }

@@ -87,7 +87,7 @@ public static class RespTransactions
                 RespCommands.Find(arguments[0])!.Run(session, arguments, output);
             }
         }))
-            output.Write("*-1\r\n"u8);
+            RespReply.NullArray(output, session.Protocol);
         Unwatch(session);
     }
 
