@@ -51,6 +51,10 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     /// <summary>The keys WATCHed, with the version each had then.</summary>
     public List<(byte[] Key, long Version)> Watching { get; } = [];
 
+    /// <summary>The SCANs under way, by cursor number (RespScan).</summary>
+    public Dictionary<ulong, TableCursor> Scans { get; } = [];
+    public ulong LastScan { get; set; }
+
     /// <summary>The protocol HELLO chose: 2 until a HELLO 3.</summary>
     public int Protocol { get; set; } = 2;
 
@@ -99,6 +103,8 @@ public static class RespCommands
         new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
         new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
+        new("scan", -2, "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end", RespScan.Scan),
+        new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
         new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true, Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),

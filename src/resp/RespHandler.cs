@@ -19,8 +19,12 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 
     public void Attach(IReplyContext connection) => session.Connection = connection;
 
-    /// <summary>The connection ended: its WATCHes are let go (what it had queued goes with its memory account).</summary>
-    public void Ended() => RespTransactions.Unwatch(session);
+    /// <summary>The connection ended: its WATCHes and SCANs are let go (what it had queued goes with its memory account).</summary>
+    public void Ended()
+    {
+        RespTransactions.Unwatch(session);
+        RespScan.EndAll(session);
+    }
 
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {

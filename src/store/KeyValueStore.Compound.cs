@@ -112,6 +112,16 @@ public sealed partial class KeyValueStore
         }
     }
 
+    /// <summary>What the key costs by --max-memory's measure (MEMORY USAGE): its pair, and its deadline if it has one; null without the key.</summary>
+    public long? MemoryUsage(ReadOnlySpan<byte> key)
+    {
+        lock (gate)
+        {
+            if (pairs.At(LocateLive(key)) is not { } pair) return null;
+            return Cost(pair) + (pair.HasDeadline ? DeadlineCost(key.Length) : 0);
+        }
+    }
+
     /// <summary>Every key gone (FLUSHDB, FLUSHALL): a new table and no deadlines; the old ones go to the GC.</summary>
     public void Clear()
     {

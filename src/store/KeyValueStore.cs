@@ -340,13 +340,13 @@ public sealed partial class KeyValueStore
         return cursor;
     }
 
-    /// <summary>Copies the next slice's keys into `keys`; false when the walk is over.</summary>
-    public bool ContinueListing(TableCursor cursor, KeyList keys)
+    /// <summary>Copies the next slice's keys (`slots` of the table: ListingSliceSlots, or SCAN's COUNT) into `keys`; false when the walk is over.</summary>
+    public bool ContinueListing(TableCursor cursor, KeyList keys, int slots = ListingSliceSlots)
     {
         lock (gate)
         {
             var now = Now;
-            return pairs.Walk(cursor, ListingSliceSlots, keys, key => deadlines.TryGet(key, out var deadline) && deadline <= now);
+            return pairs.Walk(cursor, slots, keys, key => deadlines.TryGet(key, out var deadline) && deadline <= now);
         }
     }
 

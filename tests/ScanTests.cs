@@ -1,0 +1,85 @@
+// tests/ScanTests.cs: SCAN over RESP: every key present for the whole iteration is returned while other clients add
+// and delete keys; MATCH, COUNT, TYPE; cursors kept per connection and let go; redis-cli's --scan, --bigkeys, --memkeys.
+
+using KV;
+using Xunit;
+
+public class ScanTests
+{
+    /// <summary>Every key a full SCAN returns, following the cursor to 0.</summary>
+    private static async Task<HashSet<string>> ScanAllAsync(RespConnection c, params string[] options)
+    {
+        var seen = new HashSet<string>();
+        var cursor = "0";
+        do
+        {
+            await c.SendAsync(RespConnection.Request(["SCAN", cursor, .. options]));
+            var reply = await c.ReadAsync();
+            // *2[$cursor,*n[$k1,$k2]]
+            var inner = reply["*2[$".Length..^1];
+            cursor = inner[..inner.IndexOf(',')];
+            var list = inner[(inner.IndexOf(',') + 1)..];
+            var keys = list[(list.IndexOf('[') + 1)..^1];
+            if (keys.Length > 0) foreach (var key in keys.Split(',')) seen.Add(key[1..]);
+        }
+        while (cursor != "0");
+        return seen;
+    }
+
+    [Fact]
+    public async Task A_key_present_for_the_whole_scan_is_returned_while_others_come_and_go()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await using var churn = await server.ConnectRespAsync();
+        for (var i = 0; i < 2_000; i++) Assert.Equal("+OK", await c.AskAsync("SET", $"stay{i}", "v"));
+        var churning = Task.Run(async () =>
+        {
+            // Adds grow the table under the scan; deletes shift keys back past its cursor.
+            for (var i = 0; i < 3_000; i++)
+            {
+                Assert.Equal("+OK", await churn.AskAsync("SET", $"come{i}", "v"));
+                if (i % 2 == 0) Assert.Equal(":1", await churn.AskAsync("DEL", $"come{i}"));
+            }
+        }, TestContext.Current.CancellationToken);
+        var seen = await ScanAllAsync(c, "COUNT", "7");
+        await churning;
+        Assert.All(Enumerable.Range(0, 2_000), i => Assert.Contains($"stay{i}", seen));
+    }
+
+    [Fact]
+    public async Task Match_count_and_type_narrow_what_is_returned_and_cursors_are_the_connections()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("MSET", "user:1", "a", "user:2", "b", "order:1", "c"));
+        Assert.Equal(["user:1", "user:2"], (await ScanAllAsync(c, "MATCH", "user:*", "COUNT", "1000")).Order());
+        Assert.Equal(3, (await ScanAllAsync(c, "TYPE", "string")).Count);
+        Assert.Empty(await ScanAllAsync(c, "TYPE", "list"));
+        Assert.Equal("-ERR invalid cursor", await c.AskAsync("SCAN", "x"));
+        Assert.Equal("-ERR syntax error", await c.AskAsync("SCAN", "0", "COUNT"));
+        Assert.Equal("-ERR syntax error", await c.AskAsync("SCAN", "0", "COUNT", "0"));
+        // A cursor another connection began is not this one's.
+        Assert.StartsWith("*2[$", await c.AskAsync("SCAN", "0", "COUNT", "1"));
+        await using var other = await server.ConnectRespAsync();
+        Assert.StartsWith("-ERR invalid cursor (a KV cursor belongs to the connection", await other.AskAsync("SCAN", "1"));
+        Assert.Equal(":" + ("user:1".Length + 1 + KeyValueStore.EntryOverheadBytes), await c.AskAsync("MEMORY", "USAGE", "user:1"));
+        Assert.Equal("$nil", await c.AskAsync("MEMORY", "USAGE", "absent"));
+    }
+
+    [Fact]
+    public async Task Redis_cli_scans_and_finds_the_biggest_keys()
+    {
+        Assert.SkipUnless(Tool.Installed("redis-cli"), "redis-cli is not installed (apt-get install redis-tools)");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        for (var i = 0; i < 300; i++) Assert.Equal("+OK", await c.AskAsync("SET", $"cli:{i}", new string('v', i)));
+        var port = server.RespPort.ToString();
+        var scanned = (await Tool.RunAsync("redis-cli", "-p", port, "--scan", "--pattern", "cli:1*")).Split('\n');
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"cli:{i}").Where(k => k.StartsWith("cli:1")).Order(), scanned.Order());
+        var big = await Tool.RunAsync("redis-cli", "-p", port, "--bigkeys");
+        Assert.Contains("Biggest string found '\"cli:299\"' has 299 bytes", big);
+        Assert.Contains("300 strings with 44850 bytes", big);
+        Assert.Matches("Biggest string found '\"cli:299\"' has \\d+ bytes", await Tool.RunAsync("redis-cli", "-p", port, "--memkeys"));
+    }
+}
