@@ -6,8 +6,8 @@ using Xunit;
 
 public class ScanTests
 {
-    /// <summary>Every key a full SCAN returns, following the cursor to 0.</summary>
-    private static async Task<HashSet<string>> ScanAllAsync(RespConnection c, params string[] options)
+    /// <summary>Every key a full SCAN returns, following the cursor to 0; `between` runs after each step.</summary>
+    private static async Task<HashSet<string>> ScanAllAsync(RespConnection c, string[] options, Func<Task>? between = null)
     {
         var seen = new HashSet<string>();
         var cursor = "0";
@@ -21,6 +21,7 @@ public class ScanTests
             var list = inner[(inner.IndexOf(',') + 1)..];
             var keys = list[(list.IndexOf('[') + 1)..^1];
             if (keys.Length > 0) foreach (var key in keys.Split(',')) seen.Add(key[1..]);
+            if (between is not null) await between();
         }
         while (cursor != "0");
         return seen;
@@ -33,17 +34,18 @@ public class ScanTests
         await using var c = await server.ConnectRespAsync();
         await using var churn = await server.ConnectRespAsync();
         for (var i = 0; i < 2_000; i++) Assert.Equal("+OK", await c.AskAsync("SET", $"stay{i}", "v"));
-        var churning = Task.Run(async () =>
+        // Between the scan's steps, keys come and go: adds grow the table under it (every key changes place), deletes
+        // shift their neighbours back past its cursor.
+        var next = 0;
+        var seen = await ScanAllAsync(c, ["COUNT", "7"], async () =>
         {
-            // Adds grow the table under the scan; deletes shift keys back past its cursor.
-            for (var i = 0; i < 3_000; i++)
+            for (var i = 0; i < 8; i++, next++)
             {
-                Assert.Equal("+OK", await churn.AskAsync("SET", $"come{i}", "v"));
-                if (i % 2 == 0) Assert.Equal(":1", await churn.AskAsync("DEL", $"come{i}"));
+                Assert.Equal("+OK", await churn.AskAsync("SET", $"come{next}", "v"));
+                if (next % 2 == 0) Assert.Equal(":1", await churn.AskAsync("DEL", $"come{next}"));
             }
-        }, TestContext.Current.CancellationToken);
-        var seen = await ScanAllAsync(c, "COUNT", "7");
-        await churning;
+        });
+        Assert.True(next > 1_000, $"only {next} keys came and went during the scan");
         Assert.All(Enumerable.Range(0, 2_000), i => Assert.Contains($"stay{i}", seen));
     }
 
@@ -53,9 +55,9 @@ public class ScanTests
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var c = await server.ConnectRespAsync();
         Assert.Equal("+OK", await c.AskAsync("MSET", "user:1", "a", "user:2", "b", "order:1", "c"));
-        Assert.Equal(["user:1", "user:2"], (await ScanAllAsync(c, "MATCH", "user:*", "COUNT", "1000")).Order());
-        Assert.Equal(3, (await ScanAllAsync(c, "TYPE", "string")).Count);
-        Assert.Empty(await ScanAllAsync(c, "TYPE", "list"));
+        Assert.Equal(["user:1", "user:2"], (await ScanAllAsync(c, ["MATCH", "user:*", "COUNT", "1000"])).Order());
+        Assert.Equal(3, (await ScanAllAsync(c, ["TYPE", "string"])).Count);
+        Assert.Empty(await ScanAllAsync(c, ["TYPE", "list"]));
         Assert.Equal("-ERR invalid cursor", await c.AskAsync("SCAN", "x"));
         Assert.Equal("-ERR syntax error", await c.AskAsync("SCAN", "0", "COUNT"));
         Assert.Equal("-ERR syntax error", await c.AskAsync("SCAN", "0", "COUNT", "0"));
