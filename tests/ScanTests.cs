@@ -45,7 +45,8 @@ public class ScanTests
                 if (next % 2 == 0) Assert.Equal(":1", await churn.AskAsync("DEL", $"come{next}"));
             }
         });
-        Assert.True(next > 1_000, $"only {next} keys came and went during the scan");
+        // The 2,000 keys fill the table to within 310 of growing: half the keys that come stay, so it grew under the scan.
+        Assert.True(next > 620, $"only {next} keys came and went during the scan");
         Assert.All(Enumerable.Range(0, 2_000), i => Assert.Contains($"stay{i}", seen));
     }
 
