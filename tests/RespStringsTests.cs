@@ -87,4 +87,17 @@ public class RespStringsTests
         Assert.True((await db.StringGetAsync("r3-none")).IsNull);
         Assert.Equal(["one", null], (await db.StringGetAsync(["r3-a", "r3-none"])).Select(v => (string?)v));
     }
+
+    [Fact]
+    public async Task Command_count_list_and_docs_read_the_resp_table_and_function_flush_is_answered()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal($":{RespCommands.All.Length}", await c.AskAsync("COMMAND", "COUNT"));
+        Assert.StartsWith($"*{RespCommands.All.Length}[$ping,", await c.AskAsync("COMMAND", "LIST"));
+        Assert.Equal("*2[$incr,*6[$summary,$add 1 to the integer at the key (a missing key counts from 0): the new value,$since,$1.0.0,$group,$kv]]",
+            await c.AskAsync("COMMAND", "DOCS", "incr", "nosuch"));
+        Assert.Equal("+OK", await c.AskAsync("FUNCTION", "FLUSH"));
+        Assert.StartsWith("-ERR KV has no functions", await c.AskAsync("FUNCTION", "LIST"));
+    }
 }

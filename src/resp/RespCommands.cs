@@ -104,6 +104,8 @@ public static class RespCommands
         new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
         new("scan", -2, "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end", RespScan.Scan),
+        new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help", RespIntrospection.Command),
+        new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)", RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
         new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true, Immediate = true },

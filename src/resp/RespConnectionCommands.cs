@@ -124,6 +124,13 @@ public static class RespConnectionCommands
         RespReply.EmptyArray(output);
     }
 
+    /// <summary>FUNCTION FLUSH: KV has no functions (no scripting), so there is nothing to flush; test harnesses send it.</summary>
+    public static void Function(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Is(1, "flush"u8) && (args.Count == 2 || (args.Count == 3 && (args.Is(2, "async"u8) || args.Is(2, "sync"u8))))) RespReply.Ok(output);
+        else RespReply.Error(output, "KV has no functions or scripting: FUNCTION FLUSH is answered, nothing else");
+    }
+
     /// <summary>A HELP subcommand's answer, as Redis gives it: an array of status lines.</summary>
     private static void Help(IBufferWriter<byte> output, params string[] lines)
     {
