@@ -100,4 +100,26 @@ public class RespStringsTests
         Assert.Equal("+OK", await c.AskAsync("FUNCTION", "FLUSH"));
         Assert.StartsWith("-ERR KV has no functions", await c.AskAsync("FUNCTION", "LIST"));
     }
+
+    [Fact]
+    public async Task Copy_getrange_and_time_answer_as_redis_does()
+    {
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_123));
+        await using var server = InProcessServer.StartWithClock(clock, "--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("SET", "src", "Hello, world", "EX", "100"));
+        Assert.Equal(":1", await c.AskAsync("COPY", "src", "dst"));
+        Assert.Equal(":100", await c.AskAsync("TTL", "dst"));
+        Assert.Equal(":0", await c.AskAsync("COPY", "src", "dst"));
+        Assert.Equal(":1", await c.AskAsync("COPY", "src", "dst", "REPLACE"));
+        Assert.Equal(":0", await c.AskAsync("COPY", "absent", "dst"));
+        Assert.Equal("-ERR DB index is out of range", await c.AskAsync("COPY", "src", "dst", "DB", "1"));
+        Assert.Equal("$Hello", await c.AskAsync("GETRANGE", "src", "0", "4"));
+        Assert.Equal("$world", await c.AskAsync("GETRANGE", "src", "-5", "-1"));
+        Assert.Equal("$Hello, world", await c.AskAsync("GETRANGE", "src", "0", "4294967297"));
+        Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "5", "2"));
+        Assert.Equal("$", await c.AskAsync("GETRANGE", "absent", "0", "-1"));
+        Assert.Equal("*2[$1796000000,$123000]", await c.AskAsync("TIME"));
+        Assert.Matches("used_cpu_user:\\d+\\.\\d{6}", await c.AskAsync("INFO", "cpu"));
+    }
 }

@@ -64,6 +64,19 @@ public class TransactionTests
         Assert.Equal("+OK", await c.AskAsync("MULTI"));
         Assert.Equal("-ERR WATCH inside MULTI is not allowed", await c.AskAsync("WATCH", "x"));
         Assert.Equal("+OK", await c.AskAsync("DISCARD"));
+
+        // A flush changes a watched key that existed, and not one that did not, as in Redis.
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "absent"));
+        Assert.Equal("+OK", await c.AskAsync("FLUSHALL"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("PING"));
+        Assert.Equal("*1[+PONG]", await c.AskAsync("EXEC"));
+        Assert.Equal("+OK", await c.AskAsync("SET", "x", "1"));
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "x"));
+        Assert.Equal("+OK", await c.AskAsync("FLUSHDB"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("PING"));
+        Assert.Equal("*-1[]", await c.AskAsync("EXEC"));
     }
 
     [Fact]

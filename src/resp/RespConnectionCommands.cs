@@ -124,6 +124,15 @@ public static class RespConnectionCommands
         RespReply.EmptyArray(output);
     }
 
+    /// <summary>TIME: the store's clock (so a test's clock too), as Redis gives it: seconds and microseconds, as bulk strings.</summary>
+    public static void Time(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var micros = (session.Store.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
+        RespReply.ArrayHeader(output, 2);
+        RespReply.Bulk(output, (micros / 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        RespReply.Bulk(output, (micros % 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>FUNCTION FLUSH: KV has no functions (no scripting), so there is nothing to flush; test harnesses send it.</summary>
     public static void Function(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

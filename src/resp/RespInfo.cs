@@ -24,6 +24,14 @@ public static class RespInfo
         RespReply.Bulk(output, text.ToString());
     }
 
+    /// <summary>The CPU time the process has used, in seconds, as Redis's `cpu` section gives it.</summary>
+    private static (string, string)[] CpuFields()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture);
+        return [("used_cpu_sys", Seconds(process.PrivilegedProcessorTime)), ("used_cpu_user", Seconds(process.UserProcessorTime))];
+    }
+
     /// <summary>The facts, by section: `stats`'s figures under Redis's names where Redis has one, for the tools that read them.</summary>
     public static IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Sections(IServerFacts server, KeyValueStore store)
     {
@@ -53,6 +61,7 @@ public static class RespInfo
                 ("used_memory_rss", stats["rss_bytes"]),
                 ("dotnet_allocated_now", allocated.ToString()),
             ]),
+            ("cpu", CpuFields()),
             // KV saves nothing, so nothing is ever loading or saving (`redis-cli --stat` reads these three).
             ("persistence", [("loading", "0"), ("bgsave_in_progress", "0"), ("aof_rewrite_in_progress", "0")]),
             ("stats", [

@@ -134,6 +134,54 @@ public static class RespStrings
         RespReply.Ok(output);
     }
 
+    /// <summary>COPY source destination [REPLACE]: 1 when copied (with the deadline), 0 when the destination exists.</summary>
+    public static void Copy(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var replace = false;
+        for (var i = 3; i < args.Count; i++)
+        {
+            if (args.Is(i, "replace"u8)) replace = true;
+            else if (args.Is(i, "db"u8) && i + 1 < args.Count && args.Is(++i, "0"u8)) { }
+            else
+            {
+                RespReply.Error(output, args.Is(i - 1, "db"u8) ? "DB index is out of range" : "syntax error");
+                return;
+            }
+        }
+        if (RequestParser.KeyProblem(args[2]) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        switch (session.Store.Copy(args[1], args[2], replace))
+        {
+            case RenameResult.OutOfMemory: RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM"); break;
+            case RenameResult.Renamed: RespReply.Integer(output, 1); break;
+            default: RespReply.Integer(output, 0); break;
+        }
+    }
+
+    /// <summary>GETRANGE key start end: the bytes from start to end, both included, negative counting from the end.</summary>
+    public static void GetRange(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!RequestParser.TryParseInteger(args[2], out var start) || !RequestParser.TryParseInteger(args[3], out var end))
+        {
+            RespReply.Error(output, "value is not an integer or out of range");
+            return;
+        }
+        var range = (Start: start, End: end);
+        if (!session.Store.TryRead(args[1], (output, range), static (value, state) =>
+        {
+            var (from, to) = state.range;
+            if (from < 0) from = Math.Max(0, value.Length + from);
+            if (to < 0) to = value.Length + to;
+            to = Math.Min(to, value.Length - 1);
+            if (from > to || value.Length == 0) RespReply.Bulk(state.output, ReadOnlySpan<byte>.Empty);
+            else RespReply.Bulk(state.output, value[(int)from..(int)(to + 1)]);
+        }))
+            RespReply.Bulk(output, ReadOnlySpan<byte>.Empty);
+    }
+
     private static void BulkOrNull(RespSession session, IBufferWriter<byte> output, byte[]? value)
     {
         if (value is null) RespReply.Null(output, session.Protocol);

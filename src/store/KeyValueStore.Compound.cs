@@ -112,6 +112,26 @@ public sealed partial class KeyValueStore
         }
     }
 
+    /// <summary>Copies the value and its deadline to `target` (COPY), replacing what is there only when `replace`; false when nothing was copied.</summary>
+    public RenameResult Copy(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target, bool replace)
+    {
+        bool grew;
+        lock (gate)
+        {
+            if (pairs.At(LocateLive(source)) is not { } pair) return RenameResult.NoSuchKey;
+            var targetAt = LocateLive(target);
+            if (targetAt >= 0 && (!replace || source.SequenceEqual(target))) return RenameResult.TargetExists;
+            var value = pair.Value.ToArray();
+            long? deadline = deadlines.TryGet(source, out var at) ? at : null;
+            var existing = pairs.At(targetAt);
+            if (existing?.HasDeadline == true && deadline is null) ForgetDeadline(target);
+            if (!TryStore(targetAt, existing, target, value, deadline is not null, out grew)) return RenameResult.OutOfMemory;
+            if (deadline is { } copied) ChargeDeadline(target, copied);
+        }
+        if (grew) ReleaseOldTable();
+        return RenameResult.Renamed;
+    }
+
     /// <summary>What the key costs by --max-memory's measure (MEMORY USAGE): its pair, and its deadline if it has one; null without the key.</summary>
     public long? MemoryUsage(ReadOnlySpan<byte> key)
     {
@@ -127,9 +147,10 @@ public sealed partial class KeyValueStore
     {
         lock (gate)
         {
+            // A watched key that did not exist is not changed by emptying everything, as in Redis.
+            TouchExisting();
             pairs = new PairTable();
             deadlines = new Deadlines();
-            TouchAll();
             accounted = 0;
         }
         ReleaseOldTable();

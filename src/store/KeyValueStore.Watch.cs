@@ -1,5 +1,5 @@
 // src/store/KeyValueStore.Watch.cs: what RESP's WATCH and EXEC need of the store. A watched key has a version that
-// every change to it moves (a set, a removal, an expiry, a new deadline, a flush); EXEC runs its queued commands
+// every change to it moves (a set, a removal, an expiry, a new deadline, a flush of a key that existed); EXEC runs its queued commands
 // in one hold of the lock, and only if no watched key has moved since WATCH. Only watched keys pay: while nobody
 // watches, a change costs one check of an empty table.
 
@@ -63,9 +63,10 @@ public sealed partial class KeyValueStore
         if (watched.Count != 0 && watched.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var entry)) entry.Version++;
     }
 
-    /// <summary>Under the lock: every key changed (a flush).</summary>
-    private void TouchAll()
+    /// <summary>Under the lock, before a flush: every watched key that exists changes.</summary>
+    private void TouchExisting()
     {
-        foreach (var entry in watched.Values) entry.Version++;
+        foreach (var (key, entry) in watched)
+            if (pairs.Locate(key) >= 0) entry.Version++;
     }
 }

@@ -60,6 +60,9 @@ public sealed partial class KeyValueStore
         this.time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The clock deadlines are read against.</summary>
+    public TimeProvider Clock => time;
+
     /// <summary>Now, as deadlines are written: milliseconds since 1970.</summary>
     public long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
