@@ -114,12 +114,16 @@ public class RespStringsTests
         Assert.Equal(":1", await c.AskAsync("COPY", "src", "dst", "REPLACE"));
         Assert.Equal(":0", await c.AskAsync("COPY", "absent", "dst"));
         Assert.Equal("-ERR DB index is out of range", await c.AskAsync("COPY", "src", "dst", "DB", "1"));
+        Assert.Equal("-ERR value is not an integer or out of range", await c.AskAsync("COPY", "src", "dst", "DB", "x"));
         Assert.Equal("$Hello", await c.AskAsync("GETRANGE", "src", "0", "4"));
         Assert.Equal("$world", await c.AskAsync("GETRANGE", "src", "-5", "-1"));
         Assert.Equal("$Hello, world", await c.AskAsync("GETRANGE", "src", "0", "4294967297"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "5", "2"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "absent", "0", "-1"));
         Assert.Equal("*2[$1796000000,$123000]", await c.AskAsync("TIME"));
-        Assert.Matches("used_cpu_user:\\d+\\.\\d{6}", await c.AskAsync("INFO", "cpu"));
+        var cpuAndClients = await c.AskAsync("INFO", "cpu", "CLIENTS");
+        Assert.Matches("used_cpu_user:\\d+\\.\\d{6}", cpuAndClients);
+        Assert.Contains("connected_clients:1", cpuAndClients);
+        Assert.DoesNotContain("used_memory", cpuAndClients);
     }
 }

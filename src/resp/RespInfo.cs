@@ -10,12 +10,13 @@ namespace KV;
 
 public static class RespInfo
 {
-    /// <summary>INFO [section]: the sections asked for (every one for none, `all` or `everything`), as one bulk string.</summary>
+    /// <summary>INFO [section ...]: the sections asked for (every one for none, `default`, `all` or `everything`), as one bulk string.</summary>
     public static void Run(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        var wanted = args.Count == 1 ? "default" : args.Text(1).ToLowerInvariant();
+        var wanted = args.Count == 1 ? ["default"] : Enumerable.Range(1, args.Count - 1).Select(i => args.Text(i).ToLowerInvariant()).ToHashSet();
+        var every = wanted.Overlaps(["default", "all", "everything"]);
         var text = new StringBuilder();
-        foreach (var (name, fields) in Sections(session.Server, session.Store).Where(s => wanted is "default" or "all" or "everything" || s.Name == wanted))
+        foreach (var (name, fields) in Sections(session.Server, session.Store).Where(s => every || wanted.Contains(s.Name)))
         {
             if (text.Length > 0) text.Append("\r\n");
             text.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");

@@ -141,10 +141,17 @@ public static class RespStrings
         for (var i = 3; i < args.Count; i++)
         {
             if (args.Is(i, "replace"u8)) replace = true;
-            else if (args.Is(i, "db"u8) && i + 1 < args.Count && args.Is(++i, "0"u8)) { }
+            else if (args.Is(i, "db"u8) && i + 1 < args.Count)
+            {
+                // One database: DB 0 is this one; another number is out of range, anything else not a number.
+                if (!RequestParser.TryParseInteger(args[++i], out var db)) RespReply.Error(output, "value is not an integer or out of range");
+                else if (db != 0) RespReply.Error(output, "DB index is out of range");
+                else continue;
+                return;
+            }
             else
             {
-                RespReply.Error(output, args.Is(i - 1, "db"u8) ? "DB index is out of range" : "syntax error");
+                RespReply.Error(output, "syntax error");
                 return;
             }
         }
