@@ -137,6 +137,40 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
         }
         Assert.Matches(@"^\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] ""set"" ""watched"" ""Z\\xc3\\xbcrich""$", (await watching).Last());
     }
+
+    [Fact]
+    public async Task Redis_cli_speaks_resp3_with_3()
+    {
+        Assert.SkipUnless(Tool.Installed("redis-cli"), "redis-cli is not installed (apt-get install redis-tools)");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        var port = server.RespPort.ToString();
+        // A map, as redis-cli -3 prints one: a field and its value on a line.
+        Assert.Contains("proto 3\nid ", await Tool.RunAsync("redis-cli", "-3", "-p", port, "hello", "3"));
+        Assert.Equal("OK", await Tool.RunAsync("redis-cli", "-3", "-p", port, "set", "r3", "v", "EX", "60"));
+        Assert.Equal("60", await Tool.RunAsync("redis-cli", "-3", "-p", port, "ttl", "r3"));
+    }
+
+    [Fact]
+    public async Task Redis_py_pipelines_in_a_transaction_expires_and_retries_a_watched_update()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/python3") && Tool.Succeeds("/usr/bin/python3", "-c", "import redis"), "redis-py is not installed (apt-get install python3-redis)");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Script = """
+            import redis, sys
+            r = redis.Redis(port=int(sys.argv[1]))
+            p = r.pipeline()            # MULTI ... EXEC, redis-py's default
+            p.set("py-tx", 1); p.incr("py-tx"); p.get("py-tx")
+            print(p.execute())
+            r.set("py-session", "s", ex=60); print(r.ttl("py-session"))
+            def bump(pipe):
+                value = int(pipe.get("py-counter") or 0)
+                pipe.multi(); pipe.set("py-counter", value + 1)
+            for _ in range(3): r.transaction(bump, "py-counter")
+            print(r.get("py-counter"), r.mget("py-tx", "py-none"), sorted(r.scan_iter("py-*")))
+            """;
+        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        Assert.Equal("[True, 2, b'2']\n60\nb'3' [b'2', None] [b'py-counter', b'py-session', b'py-tx']", output);
+    }
 }
 
 /// <summary>A program from the machine's packages, run to its end.</summary>
@@ -164,6 +198,14 @@ public static class Tool
         }
         Assert.True(lines.Count(wanted) >= count, $"'{commandLine}' printed:\n{string.Join('\n', lines)}");
         return lines;
+    }
+
+    /// <summary>Whether the program runs and exits 0 (a Python module is importable).</summary>
+    public static bool Succeeds(string name, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(name, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        process.WaitForExit(Programs.Patience);
+        return process.HasExited && process.ExitCode == 0;
     }
 
     /// <summary>Runs the tool and returns its standard output without the final newline; a failure fails the test.</summary>

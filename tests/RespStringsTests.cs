@@ -73,6 +73,8 @@ public class RespStringsTests
         Assert.Equal(2, await db.StringAppendAsync("se-b", "x"));
         Assert.True(await db.KeyRenameAsync("se-b", "se-c"));
         Assert.Equal("2x", await server.StoredAsync("se-c"));
+        // IServer.Keys pages through SCAN.
+        Assert.Equal(["se-c", "se-session"], redis.GetServers()[0].Keys(pattern: "se-*", pageSize: 1).Select(k => (string)k!).Order());
     }
 
     [Fact]
