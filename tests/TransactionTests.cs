@@ -139,4 +139,23 @@ public class TransactionTests
         Assert.StartsWith("*5[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
         Assert.StartsWith("*11[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
     }
+
+    [Fact]
+    public async Task A_connection_watches_at_most_ten_thousand_keys_and_its_watches_go_when_it_ends()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using (var c = await server.ConnectRespAsync())
+        {
+            for (var batch = 0; batch < RespTransactions.MaxWatched / 1000; batch++)
+                Assert.Equal("+OK", await c.AskAsync(["WATCH", .. Enumerable.Range(batch * 1000, 1000).Select(i => $"w{i}")]));
+            Assert.StartsWith("-ERR too many watched keys", await c.AskAsync("WATCH", "one-more"));
+            Assert.Equal("+OK", await c.AskAsync("UNWATCH"));
+            Assert.Equal("+OK", await c.AskAsync("WATCH", "kept"));
+        }
+        // The connection is gone, and its WATCH with it: another's EXEC is not disturbed by a key it never watched.
+        await using var other = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await other.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await other.AskAsync("SET", "kept", "1"));
+        Assert.Equal("*1[+OK]", await other.AskAsync("EXEC"));
+    }
 }

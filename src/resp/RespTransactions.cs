@@ -24,6 +24,9 @@ public static class RespTransactions
     /// <summary>The most commands one transaction may queue, whatever the memory budget says.</summary>
     public const int MaxQueued = 100_000;
 
+    /// <summary>The most keys one connection may WATCH at once: each one is a registration the store keeps until EXEC.</summary>
+    public const int MaxWatched = 10_000;
+
     public static void Multi(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (session.Transaction is not null) RespReply.Error(output, "MULTI calls can not be nested");
@@ -108,6 +111,11 @@ public static class RespTransactions
         if (session.Transaction is not null)
         {
             RespReply.Error(output, "WATCH inside MULTI is not allowed");
+            return;
+        }
+        if (session.Watching.Count + args.Count - 1 > MaxWatched)
+        {
+            RespReply.Error(output, $"too many watched keys: a connection may WATCH at most {MaxWatched}");
             return;
         }
         for (var i = 1; i < args.Count; i++) session.Watching.Add((args[i].ToArray(), session.Store.Watch(args[i])));
