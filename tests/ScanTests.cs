@@ -71,6 +71,22 @@ public class ScanTests
     }
 
     [Fact]
+    public async Task A_connection_keeps_its_last_sixteen_scans_and_lets_the_oldest_go()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        for (var i = 0; i < 100; i++) Assert.Equal("+OK", await c.AskAsync("SET", $"k{i}", "v"));
+        var cursors = new List<string>();
+        for (var i = 0; i <= RespScan.MaxOpen; i++)
+        {
+            var reply = await c.AskAsync("SCAN", "0", "COUNT", "1");
+            cursors.Add(reply["*2[$".Length..reply.IndexOf(',')]);
+        }
+        Assert.StartsWith("-ERR invalid cursor", await c.AskAsync("SCAN", cursors[0], "COUNT", "1"));
+        Assert.StartsWith("*2[$", await c.AskAsync("SCAN", cursors[^1], "COUNT", "1"));
+    }
+
+    [Fact]
     public async Task Redis_cli_scans_and_finds_the_biggest_keys()
     {
         Assert.SkipUnless(Tool.Installed("redis-cli"), "redis-cli is not installed (apt-get install redis-tools)");
