@@ -10,7 +10,6 @@
 
 using System.Buffers;
 using System.Text;
-using System.Threading.Channels;
 
 namespace KV;
 
@@ -155,48 +154,21 @@ public sealed record MonitorEvent(DateTimeOffset Time, long ClientId, string Add
 }
 
 /// <summary>
-/// One monitoring connection's queue and the deferred reply that writes it out. Requests are posted from every
-/// thread that serves one; the lines are written on the monitor's own conversation, which sends them as its
-/// client reads (backpressure, as for any reply).
+/// One monitoring connection: its queue of requests (a PushQueue, posted to from every thread that serves one) and
+/// the deferred reply that writes them out until its client speaks or leaves.
 /// </summary>
 /// <param name="writeOk">The protocol's OK, written once the monitor is admitted.</param>
 public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<byte>> writeOk, Action<IBufferWriter<byte>, MonitorEvent> writeLine)
 {
-    private readonly Channel<MonitorEvent> pending = Channel.CreateUnbounded<MonitorEvent>(new() { SingleReader = true });
-    private IReplyContext? context;
-    private const long BatchBytes = 64 * 1024;
-    private long unsent;
-    private int fellBehind;
+    private readonly PushQueue<MonitorEvent> queue = new(request => request.Footprint, writeLine, FellBehind, activity.ClosedByLimit);
 
-    /// <summary>From any thread: queue the request, if the clients' budget has room for it; else this monitor is done.</summary>
-    internal void Post(MonitorEvent request)
-    {
-        var size = request.Footprint;
-        if (Volatile.Read(ref fellBehind) == 1 || context is not { } watching) return;
-        if (!watching.TryReserve(size))
-        {
-            // Closed from here, at once: its own thread may be waiting for a client that does not read.
-            if (Interlocked.Exchange(ref fellBehind, 1) == 1) return;
-            pending.Writer.TryComplete();
-            activity.ClosedByLimit();
-            watching.Evict(FellBehind(Interlocked.Read(ref unsent) + size));
-            return;
-        }
-        Interlocked.Add(ref unsent, size);
-        if (!pending.Writer.TryWrite(request))
-        {
-            // The monitor ended while this was posted: nothing will write it.
-            Interlocked.Add(ref unsent, -size);
-            watching.Unreserve(size);
-        }
-    }
+    /// <summary>From any thread: the request, queued for this monitor (or the monitor closed when it fell behind).</summary>
+    internal void Post(MonitorEvent request) => queue.Post(request);
 
     /// <summary>The monitor's deferred reply: `OK`, then lines until its client speaks or leaves, or it falls behind.</summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
-        // Opened here, on the conversation's own thread, before any other thread reserves through it.
-        context.TryReserve(0);
-        this.context = context;
+        queue.Open(context);
         if (!activity.Monitors.TryAdd(this))
         {
             context.WriteError(Errors.TooManyMonitors(MonitorHub.Max));
@@ -205,33 +177,12 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
         writeOk(context.Output);
         try
         {
-            await context.FlushAsync();
-            var spoke = context.ClientSpeaksAsync();
-            while (true)
-            {
-                var ready = pending.Reader.WaitToReadAsync(context.Cancellation).AsTask();
-                if (await Task.WhenAny(ready, spoke) == spoke) return null;
-                // No more to come: it fell behind, and is being closed with the reason as its last word.
-                if (!await ready || Volatile.Read(ref fellBehind) == 1) return null;
-                // A batch at a time, so that a flood of requests is sent as it comes instead of piling up unsent.
-                var written = 0L;
-                while (written < BatchBytes && pending.Reader.TryRead(out var request))
-                {
-                    writeLine(context.Output, request);
-                    written += request.Footprint;
-                }
-                Interlocked.Add(ref unsent, -written);
-                context.Unreserve(written);
-                await context.FlushAsync();
-            }
+            return await queue.PumpAsync(context);
         }
         finally
         {
             activity.Monitors.Remove(this);
-            pending.Writer.TryComplete();
-            var left = 0L;
-            while (pending.Reader.TryRead(out var request)) left += request.Footprint;
-            context.Unreserve(left);
+            queue.Close();
         }
     }
 

@@ -1,0 +1,93 @@
+// src/server/PushQueue.cs: what the server pushes to a client that did not ask for each line: a monitor's requests,
+// a subscriber's messages. Items are posted from any thread (the ones serving other clients); the client's own
+// conversation writes them out as its client reads, like any reply (backpressure), in a deferred reply that ends
+// when its client sends a request (which is then answered) or leaves.
+//
+// What waits in the queue counts against --max-client-memory, reserved by the posting thread; when the next item
+// would not fit, or would pass the queue's own bound, the posting thread closes the client at once with the reason
+// as its last word: it fell behind, and nobody waits for it (its own thread may be stuck on a client that does not read).
+
+using System.Buffers;
+using System.Threading.Channels;
+
+namespace KV;
+
+/// <param name="sizeOf">What an item holds, roughly, for the budget.</param>
+/// <param name="write">Writes one item in the client's protocol.</param>
+/// <param name="fellBehind">The reason the client is closed with, given the bytes that were waiting.</param>
+/// <param name="maxBytes">The queue's own bound, beside the clients' budget; 0 for none.</param>
+public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind, Action closedByLimit, long maxBytes = 0)
+{
+    private const long BatchBytes = 64 * 1024;
+    private readonly Channel<T> pending = Channel.CreateUnbounded<T>(new() { SingleReader = true });
+    private IReplyContext? context;
+    private long unsent;
+    private int behind;
+
+    /// <summary>Whether it was closed for falling behind.</summary>
+    public bool FellBehind => Volatile.Read(ref behind) == 1;
+
+    /// <summary>Ready to take items; on the conversation's own thread, before any other thread posts through it.</summary>
+    public void Open(IReplyContext connection)
+    {
+        connection.TryReserve(0);
+        context = connection;
+    }
+
+    /// <summary>From any thread: queue the item, if the budget and the bound have room for it; else the client is closed.</summary>
+    public bool Post(T item)
+    {
+        var size = sizeOf(item);
+        if (FellBehind || context is not { } client) return false;
+        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size))
+        {
+            if (Interlocked.Exchange(ref behind, 1) == 1) return false;
+            pending.Writer.TryComplete();
+            closedByLimit();
+            client.Evict(fellBehind(Interlocked.Read(ref unsent) + size));
+            return false;
+        }
+        Interlocked.Add(ref unsent, size);
+        if (pending.Writer.TryWrite(item)) return true;
+        // Closed while this was posted: nothing will write it.
+        Interlocked.Add(ref unsent, -size);
+        client.Unreserve(size);
+        return false;
+    }
+
+    /// <summary>Writes what comes until the client speaks or leaves (null: the conversation reads on), or it fell behind.</summary>
+    public async ValueTask<string?> PumpAsync(IReplyContext client)
+    {
+        await client.FlushAsync();
+        var spoke = client.ClientSpeaksAsync();
+        while (true)
+        {
+            // What is queued already goes first: a pump restarted after a request finds it waiting.
+            var ready = pending.Reader.WaitToReadAsync(client.Cancellation).AsTask();
+            if (!ready.IsCompleted && await Task.WhenAny(ready, spoke) == spoke) return null;
+            // No more to come: it fell behind, and is being closed with the reason as its last word.
+            if (!await ready || FellBehind) return null;
+            // A batch at a time, so that a flood is sent as it comes instead of piling up unsent.
+            var written = 0L;
+            while (written < BatchBytes && pending.Reader.TryRead(out var item))
+            {
+                write(client.Output, item);
+                written += sizeOf(item);
+            }
+            Interlocked.Add(ref unsent, -written);
+            client.Unreserve(written);
+            await client.FlushAsync();
+            if (spoke.IsCompleted) return null;
+        }
+    }
+
+    /// <summary>No more items: what was still queued is given back to the budget.</summary>
+    public void Close()
+    {
+        pending.Writer.TryComplete();
+        var left = 0L;
+        while (pending.Reader.TryRead(out var item)) left += sizeOf(item);
+        Interlocked.Add(ref unsent, -left);
+        context?.Unreserve(left);
+    }
+}
