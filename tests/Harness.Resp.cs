@@ -139,7 +139,7 @@ public sealed class RespConnection : IAsyncDisposable
                 }
                 reply = $"%{pairs}[{string.Join(',', entries)}]";
                 return true;
-            case '*':
+            case '*' or '>':
                 var count = int.Parse(text.AsSpan(1));
                 var items = new List<string>();
                 for (var i = 0; i < count; i++)
@@ -147,7 +147,7 @@ public sealed class RespConnection : IAsyncDisposable
                     if (!TryReadReply(ref reader, out var item)) return false;
                     items.Add(item);
                 }
-                reply = $"*{count}[{string.Join(',', items)}]";
+                reply = $"{text[0]}{count}[{string.Join(',', items)}]";
                 return true;
             default:
                 throw new InvalidDataException($"not a RESP reply: '{text}'");

@@ -58,8 +58,6 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     /// <summary>The protocol HELLO chose: 2 until a HELLO 3.</summary>
     public int Protocol { get; set; } = 2;
 
-    /// <summary>The connection, for what a transaction holds against the clients' budget.</summary>
-    public IReplyContext? Connection { get; set; }
 }
 
 public static class RespCommands
@@ -108,6 +106,12 @@ public static class RespCommands
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
         new("scan", -2, "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end", RespScan.Scan),
         new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help", RespIntrospection.Command),
+        new("subscribe", -2, "receive the messages published on these channels (pushed: message, channel, payload)", RespPubSub.Subscribe) { InTransaction = false },
+        new("unsubscribe", -1, "stop receiving from these channels, or from all", RespPubSub.Unsubscribe) { InTransaction = false },
+        new("psubscribe", -2, "receive the messages of every channel matching these globs (pmessage)", RespPubSub.PSubscribe) { InTransaction = false },
+        new("punsubscribe", -1, "stop receiving for these patterns, or for all", RespPubSub.PUnsubscribe) { InTransaction = false },
+        new("publish", 3, "send a message to the channel's subscribers, on both protocols: how many received it", RespPubSub.Publish),
+        new("pubsub", -2, "PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT", RespPubSub.PubSub),
         new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)", RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
@@ -157,8 +161,15 @@ public static class RespCommands
         var activity = session.Activity;
         activity.RequestServed();
         if (activity.Monitors.Anyone) activity.Monitors.Publish(RespMonitor.EventOf(session, args));
-        if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
+        // A subscriber's messages published before this request go first; in RESP2 it may only manage its subscriptions.
+        var subscribed = session.Subscriptions is { Count: > 0 } subscriber;
+        if (subscribed) session.Subscriptions!.WriteQueued(output);
+        if (subscribed && session.Protocol == 2 && !RespPubSub.AllowedWhileSubscribed(command)) RespReply.Error(output, RespPubSub.NotAllowed(command));
+        else if (subscribed && session.Protocol == 2 && command.Name == "ping") RespPubSub.SubscribedPing(args, output);
+        else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
         else command.Run(session, args, output);
+        // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
+        if (session.Subscriptions is { Count: > 0 } still && session.Deferred is null) session.Deferred = still.PumpAsync;
         return session.Quitting ? "quit" : null;
     }
 

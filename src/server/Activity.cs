@@ -18,6 +18,9 @@ public sealed class ServerActivity(TimeProvider time)
 
     public MonitorHub Monitors { get; } = new();
 
+    /// <summary>The channels and their subscribers, for both protocols.</summary>
+    public PubSubHub PubSub { get; } = new();
+
     public void RequestServed() => requests.Increment();
     public void ConnectionAccepted() => Interlocked.Increment(ref accepted);
     public void ConnectionRefused() => Interlocked.Increment(ref refused);
@@ -28,7 +31,7 @@ public sealed class ServerActivity(TimeProvider time)
     public long Requests => requests.Sum();
     public long Accepted => Volatile.Read(ref accepted);
     public long Refused => Volatile.Read(ref refused);
-    public long ClosedByLimits => Volatile.Read(ref closedByLimit);
+    public long ClosedByLimits => Volatile.Read(ref closedByLimit) + PubSub.SubscribersDropped;
 
     /// <summary>The requests served in the last whole second (Sample's last tick).</summary>
     public long RequestsLastSecond => Volatile.Read(ref lastSecond);

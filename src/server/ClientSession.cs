@@ -21,6 +21,12 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     /// <summary>The client's address as a person reads it; made the first time it is shown, not for every connection.</summary>
     public string Address => address ??= NameOf(peer);
 
+    /// <summary>The connection (IReplyContext), for what the client holds against the clients' budget: a transaction, a subscriber's queue.</summary>
+    public IReplyContext? Connection { get; set; }
+
+    /// <summary>The channels and patterns subscribed to, and the queue their messages wait in; null until the first subscription.</summary>
+    public Subscriber? Subscriptions { get; set; }
+
     /// <summary>The part of the last answer that must wait (the handler hands it to the conversation).</summary>
     public DeferredReply? Deferred { get; set; }
 

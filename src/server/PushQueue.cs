@@ -15,9 +15,9 @@ namespace KV;
 /// <param name="sizeOf">What an item holds, roughly, for the budget.</param>
 /// <param name="write">Writes one item in the client's protocol.</param>
 /// <param name="fellBehind">The reason the client is closed with, given the bytes that were waiting.</param>
-/// <param name="maxBytes">The queue's own bound, beside the clients' budget; 0 for none.</param>
-public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind, Action closedByLimit, long maxBytes = 0)
+public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind, Action closedByLimit)
 {
+    private long maxBytes;
     private const long BatchBytes = 64 * 1024;
     private readonly Channel<T> pending = Channel.CreateUnbounded<T>(new() { SingleReader = true });
     private IReplyContext? context;
@@ -27,10 +27,14 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     /// <summary>Whether it was closed for falling behind.</summary>
     public bool FellBehind => Volatile.Read(ref behind) == 1;
 
-    /// <summary>Ready to take items; on the conversation's own thread, before any other thread posts through it.</summary>
-    public void Open(IReplyContext connection)
+    /// <summary>
+    /// Ready to take items, at most `bound` bytes of them unsent (0: only the clients' budget bounds them); on the
+    /// conversation's own thread, before any other thread posts through it.
+    /// </summary>
+    public void Open(IReplyContext connection, long bound = 0)
     {
         connection.TryReserve(0);
+        maxBytes = bound;
         context = connection;
     }
 
@@ -79,6 +83,22 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
             await client.FlushAsync();
             if (spoke.IsCompleted) return null;
         }
+    }
+
+    /// <summary>
+    /// Writes what is queued now, before the client's request is answered, on the conversation's own thread: a message
+    /// published before the request was read arrives before its reply, as it would from Redis.
+    /// </summary>
+    public void WriteQueued(IBufferWriter<byte> output)
+    {
+        var written = 0L;
+        while (pending.Reader.TryRead(out var item))
+        {
+            write(output, item);
+            written += sizeOf(item);
+        }
+        Interlocked.Add(ref unsent, -written);
+        context?.Unreserve(written);
     }
 
     /// <summary>No more items: what was still queued is given back to the budget.</summary>

@@ -1,0 +1,124 @@
+// src/resp/RespPubSub.cs: Redis's publish and subscribe over RESP: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE
+// (patterns in the glob of KEYS), PUBLISH, PUBSUB CHANNELS, NUMSUB and NUMPAT, with RESP2's subscribed mode (only
+// the subscription commands, PING, QUIT and RESET are allowed) and RESP3's push messages after HELLO 3. The channels
+// are PubSub.cs's, shared with KV's own protocol: a message published on either reaches subscribers on both, so a
+// channel follows KV's key rules and a message its value rules.
+
+using System.Buffers;
+
+namespace KV;
+
+public static class RespPubSub
+{
+    /// <summary>What a RESP2 connection may send while it has a subscription (Redis's rule and words).</summary>
+    public static bool AllowedWhileSubscribed(RespCommand command) =>
+        command.Name is "subscribe" or "unsubscribe" or "psubscribe" or "punsubscribe" or "ping" or "quit" or "reset";
+
+    public static string NotAllowed(RespCommand command) =>
+        $"Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+
+    /// <summary>PING while subscribed in RESP2: Redis's `[pong, message]`.</summary>
+    public static void SubscribedPing(RespArguments args, IBufferWriter<byte> output)
+    {
+        RespReply.ArrayHeader(output, 2);
+        RespReply.Bulk(output, "pong"u8);
+        if (args.Count > 1) RespReply.Bulk(output, args.Sequence(1));
+        else RespReply.Bulk(output, ReadOnlySpan<byte>.Empty);
+    }
+
+    public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: false);
+    public static void PSubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: true);
+    public static void Unsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: false);
+    public static void PUnsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: true);
+
+    /// <summary>One confirmation a channel or pattern, as Redis sends them: `[kind, name, subscriptions now]`.</summary>
+    private static void Change(RespSession session, RespArguments args, IBufferWriter<byte> output, bool subscribe, bool patterns)
+    {
+        var kind = (subscribe ? "" : "un") + (patterns ? "psubscribe" : "subscribe");
+        if (subscribe && !patterns)
+            for (var i = 1; i < args.Count; i++)
+                if (RequestParser.KeyProblem(args[i]) is { } problem)
+                {
+                    RespReply.Error(output, problem);
+                    return;
+                }
+        var subscriber = session.Subscriptions;
+        if (subscribe && subscriber is null)
+        {
+            subscriber = session.Subscriptions = new Subscriber(session.Activity.PubSub, (o, m) => WriteMessage(session, o, m));
+            subscriber.Open(session.Connection!);
+        }
+        var names = args.Count > 1 ? Enumerable.Range(1, args.Count - 1).Select(i => args[i].ToArray()).ToList()
+            : subscriber is null ? [] : [.. patterns ? subscriber.Patterns : subscriber.Channels];
+        if (names.Count == 0)
+        {
+            // Nothing to unsubscribe from: Redis still answers once, with a nil name.
+            Confirmation(session, output, kind, null, subscriber?.Count ?? 0);
+            return;
+        }
+        foreach (var name in names)
+        {
+            if (subscribe && patterns) subscriber!.SubscribePattern(name);
+            else if (subscribe) subscriber!.Subscribe(name);
+            else if (patterns) subscriber?.UnsubscribePattern(name);
+            else subscriber?.Unsubscribe(name);
+            Confirmation(session, output, kind, name, subscriber?.Count ?? 0);
+        }
+    }
+
+    private static void Confirmation(RespSession session, IBufferWriter<byte> output, string kind, byte[]? name, int count)
+    {
+        PushHeader(session, output, 3);
+        RespReply.Bulk(output, kind);
+        if (name is null) RespReply.Null(output, session.Protocol);
+        else RespReply.Bulk(output, name);
+        RespReply.Integer(output, count);
+    }
+
+    /// <summary>`message channel payload`, or `pmessage pattern channel payload`: an array in RESP2, a push in RESP3.</summary>
+    private static void WriteMessage(RespSession session, IBufferWriter<byte> output, PushedMessage message)
+    {
+        PushHeader(session, output, message.Pattern is null ? 3 : 4);
+        RespReply.Bulk(output, message.Pattern is null ? "message"u8 : "pmessage"u8);
+        if (message.Pattern is { } pattern) RespReply.Bulk(output, pattern);
+        RespReply.Bulk(output, message.Channel);
+        RespReply.Bulk(output, message.Message);
+    }
+
+    private static void PushHeader(RespSession session, IBufferWriter<byte> output, int count)
+    {
+        if (session.Protocol == 3) output.Write(System.Text.Encoding.ASCII.GetBytes($">{count}\r\n"));
+        else RespReply.ArrayHeader(output, count);
+    }
+
+    public static void Publish(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var channel = args[1];
+        var message = args[2];
+        if ((RequestParser.KeyProblem(channel) ?? RequestParser.ValueProblem(message)) is { } problem) RespReply.Error(output, problem);
+        else RespReply.Integer(output, session.Activity.PubSub.Publish(channel, message));
+    }
+
+    /// <summary>PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT.</summary>
+    public static void PubSub(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var hub = session.Activity.PubSub;
+        if (args.Is(1, "channels"u8) && args.Count <= 3)
+        {
+            var channels = hub.Channels(args.Count == 3 ? RedisGlob.Compile(args[2]) : null);
+            RespReply.ArrayHeader(output, channels.Count);
+            foreach (var channel in channels) RespReply.Bulk(output, channel);
+        }
+        else if (args.Is(1, "numsub"u8))
+        {
+            RespReply.MapHeader(output, args.Count - 2, session.Protocol);
+            for (var i = 2; i < args.Count; i++)
+            {
+                RespReply.Bulk(output, args.Sequence(i));
+                RespReply.Integer(output, hub.Subscribers(args[i]));
+            }
+        }
+        else if (args.Is(1, "numpat"u8) && args.Count == 2) RespReply.Integer(output, hub.PatternCount);
+        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try PUBSUB HELP.");
+    }
+}

@@ -1,0 +1,161 @@
+// src/server/PubSub.cs: publish and subscribe, one set of channels for both protocols. A message published on one
+// reaches the subscribers on both: each subscriber's own PushQueue takes it, and its own conversation writes it in
+// its protocol as its client reads. `publish` never waits for anyone: posting is a copy into a queue; a subscriber
+// whose unread messages would pass its bound (or the clients' memory budget) is closed with
+// `subscriber fell behind: N bytes of messages unread`, while the publisher and the other subscribers go on.
+//
+// The hub's lock covers the subscription tables only; the fan-out happens outside it, over a snapshot, so a
+// publish holds nobody up for longer than it takes to find its subscribers.
+
+using System.Buffers;
+
+namespace KV;
+
+/// <summary>One message as a subscriber receives it: through a channel, or a pattern (RESP's PSUBSCRIBE).</summary>
+public sealed record PushedMessage(byte[] Channel, byte[] Message, byte[]? Pattern)
+{
+    public long Footprint { get; } = 96 + Channel.Length + Message.Length + (Pattern?.Length ?? 0);
+}
+
+public sealed class PubSubHub
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<byte[], List<Subscriber>> channels = new(KeyBytes.Comparer);
+    private readonly List<(byte[] Pattern, RedisGlob Glob, Subscriber Subscriber)> patterns = [];
+    private long published, dropped;
+
+    public long Published => Interlocked.Read(ref published);
+    public long SubscribersDropped => Interlocked.Read(ref dropped);
+    public int ChannelCount { get { lock (gate) return channels.Count; } }
+    public int PatternCount { get { lock (gate) return patterns.Count; } }
+
+    /// <summary>Posts the message to every subscriber of the channel and of a matching pattern; how many it reached.</summary>
+    public int Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        Interlocked.Increment(ref published);
+        List<(Subscriber, byte[]?)> receivers = [];
+        lock (gate)
+        {
+            if (channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var subscribed))
+                foreach (var subscriber in subscribed) receivers.Add((subscriber, null));
+            foreach (var (pattern, glob, subscriber) in patterns)
+                if (glob.Matches(channel)) receivers.Add((subscriber, pattern));
+        }
+        if (receivers.Count == 0) return 0;
+        var (channelBytes, messageBytes) = (channel.ToArray(), message.ToArray());
+        foreach (var (subscriber, pattern) in receivers) subscriber.Post(new PushedMessage(channelBytes, messageBytes, pattern));
+        return receivers.Count;
+    }
+
+    /// <summary>Adds the subscription; false when the subscriber had it already.</summary>
+    internal bool Subscribe(Subscriber subscriber, byte[] channel)
+    {
+        lock (gate)
+        {
+            if (!channels.TryGetValue(channel, out var list)) channels[channel] = list = [];
+            if (list.Contains(subscriber)) return false;
+            list.Add(subscriber);
+            return true;
+        }
+    }
+
+    internal bool Unsubscribe(Subscriber subscriber, byte[] channel)
+    {
+        lock (gate)
+        {
+            if (!channels.TryGetValue(channel, out var list) || !list.Remove(subscriber)) return false;
+            if (list.Count == 0) channels.Remove(channel);
+            return true;
+        }
+    }
+
+    internal bool SubscribePattern(Subscriber subscriber, byte[] pattern)
+    {
+        lock (gate)
+        {
+            if (patterns.Any(p => p.Subscriber == subscriber && p.Pattern.AsSpan().SequenceEqual(pattern))) return false;
+            patterns.Add((pattern, RedisGlob.Compile(pattern), subscriber));
+            return true;
+        }
+    }
+
+    internal bool UnsubscribePattern(Subscriber subscriber, byte[] pattern)
+    {
+        lock (gate) return patterns.RemoveAll(p => p.Subscriber == subscriber && p.Pattern.AsSpan().SequenceEqual(pattern)) > 0;
+    }
+
+    /// <summary>The channels with at least one subscriber, matching the pattern if one is given (PUBSUB CHANNELS).</summary>
+    public List<byte[]> Channels(RedisGlob? pattern)
+    {
+        lock (gate) return [.. channels.Keys.Where(c => pattern is null || pattern.Matches(c))];
+    }
+
+    /// <summary>The subscribers of a channel (PUBSUB NUMSUB).</summary>
+    public int Subscribers(ReadOnlySpan<byte> channel)
+    {
+        lock (gate) return channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var list) ? list.Count : 0;
+    }
+
+    internal void CountDropped() => Interlocked.Increment(ref dropped);
+}
+
+/// <summary>
+/// One connection's subscriptions and the queue its messages wait in. Its deferred reply (Pump) writes them while the
+/// connection has nothing else to answer, and is started again after each request while any subscription is left.
+/// </summary>
+public sealed class Subscriber
+{
+    /// <summary>
+    /// The most bytes of messages one subscriber may leave unread, as Redis's `client-output-buffer-limit pubsub`
+    /// (32mb); and never more than a quarter of the clients' budget, so that one subscriber that does not read is
+    /// closed before the budget it shares with the others is gone and they could no longer be given a message.
+    /// </summary>
+    public const long MaxUnreadBytes = 32L << 20;
+
+    private readonly PubSubHub hub;
+    private readonly PushQueue<PushedMessage> queue;
+    private bool opened;
+
+    public Subscriber(PubSubHub hub, Action<IBufferWriter<byte>, PushedMessage> write)
+    {
+        this.hub = hub;
+        queue = new(message => message.Footprint, write, FellBehind, hub.CountDropped);
+    }
+
+    public HashSet<byte[]> Channels { get; } = new(KeyBytes.Comparer);
+    public HashSet<byte[]> Patterns { get; } = new(KeyBytes.Comparer);
+    public int Count => Channels.Count + Patterns.Count;
+
+    internal void Post(PushedMessage message) => queue.Post(message);
+
+    /// <summary>Ready for messages, on the connection's own thread (its first subscription).</summary>
+    public void Open(IReplyContext connection)
+    {
+        if (opened) return;
+        var budget = connection.ClientMemoryLimit;
+        queue.Open(connection, budget > 0 ? Math.Min(MaxUnreadBytes, budget / 4) : MaxUnreadBytes);
+        opened = true;
+    }
+
+    public bool Subscribe(byte[] channel) => Channels.Add(channel) && hub.Subscribe(this, channel);
+    public bool Unsubscribe(byte[] channel) => Channels.Remove(channel) && hub.Unsubscribe(this, channel);
+    public bool SubscribePattern(byte[] pattern) => Patterns.Add(pattern) && hub.SubscribePattern(this, pattern);
+    public bool UnsubscribePattern(byte[] pattern) => Patterns.Remove(pattern) && hub.UnsubscribePattern(this, pattern);
+
+    /// <summary>The deferred reply that writes the messages, until the client sends a request or leaves.</summary>
+    public ValueTask<string?> PumpAsync(IReplyContext connection) => queue.PumpAsync(connection);
+
+    /// <summary>The messages waiting, written before the client's next reply.</summary>
+    public void WriteQueued(IBufferWriter<byte> output) => queue.WriteQueued(output);
+
+    /// <summary>The connection ended: every subscription goes, and the queue's memory with it.</summary>
+    public void EndAll()
+    {
+        foreach (var channel in Channels.ToList()) Unsubscribe(channel);
+        foreach (var pattern in Patterns.ToList()) UnsubscribePattern(pattern);
+        queue.Close();
+    }
+
+    public static string FellBehind(long bytes) =>
+        $"subscriber fell behind: {bytes} bytes of messages unread (a subscriber may leave at most {MaxUnreadBytes} bytes, or a quarter of --max-client-memory)";
+}

@@ -1,0 +1,98 @@
+// tests/PubSubTests.cs: publish and subscribe over RESP: messages pushed to subscribers of a channel or a pattern,
+// RESP2's subscribed mode and RESP3's pushes, StackExchange.Redis and redis-py as subscribers, and a subscriber
+// that never reads closed at its bound while the publisher and the other subscribers go on.
+
+using KV;
+using StackExchange.Redis;
+using Xunit;
+
+public class PubSubTests
+{
+    [Fact]
+    public async Task A_message_reaches_the_subscribers_of_its_channel_and_of_matching_patterns()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var channel = await server.ConnectRespAsync();
+        await using var pattern = await server.ConnectRespAsync();
+        await using var publisher = await server.ConnectRespAsync();
+        Assert.Equal("*3[$subscribe,$news,:1]", await channel.AskAsync("SUBSCRIBE", "news", "sport"));
+        Assert.Equal("*3[$subscribe,$sport,:2]", await channel.ReadAsync());
+        Assert.Equal("*3[$psubscribe,$n*,:1]", await pattern.AskAsync("PSUBSCRIBE", "n*"));
+
+        Assert.Equal(":2", await publisher.AskAsync("PUBLISH", "news", "hello world"));
+        Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "sport", "goal"));
+        Assert.Equal(":0", await publisher.AskAsync("PUBLISH", "weather", "rain"));
+        Assert.Equal("*3[$message,$news,$hello world]", await channel.ReadAsync());
+        Assert.Equal("*3[$message,$sport,$goal]", await channel.ReadAsync());
+        Assert.Equal("*4[$pmessage,$n*,$news,$hello world]", await pattern.ReadAsync());
+
+        Assert.Equal("*2[$news,$sport]", string.Concat((await publisher.AskAsync("PUBSUB", "CHANNELS")).Replace("$sport,$news", "$news,$sport")));
+        Assert.Equal("*4[$news,:1,$x,:0]", await publisher.AskAsync("PUBSUB", "NUMSUB", "news", "x"));
+        Assert.Equal(":1", await publisher.AskAsync("PUBSUB", "NUMPAT"));
+        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry", await publisher.AskAsync("PUBLISH", "news", "two\nlines"));
+        Assert.Equal("-ERR the key contains whitespace or a control character", await publisher.AskAsync("SUBSCRIBE", "bad channel"));
+    }
+
+    [Fact]
+    public async Task A_resp2_subscriber_may_only_manage_its_subscriptions_until_it_has_none()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("*3[$subscribe,$a,:1]", await c.AskAsync("SUBSCRIBE", "a"));
+        Assert.Equal("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", await c.AskAsync("GET", "k"));
+        Assert.Equal("*2[$pong,$]", await c.AskAsync("PING"));
+        Assert.Equal("*3[$unsubscribe,$a,:0]", await c.AskAsync("UNSUBSCRIBE"));
+        Assert.Equal("$nil", await c.AskAsync("GET", "k"));
+        Assert.Equal("*3[$unsubscribe,$nil,:0]", await c.AskAsync("UNSUBSCRIBE"));
+    }
+
+    [Fact]
+    public async Task After_hello_3_messages_are_pushes_and_any_command_is_allowed()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await c.AskAsync("HELLO", "3");
+        Assert.Equal(">3[$subscribe,$a,:1]", await c.AskAsync("SUBSCRIBE", "a"));
+        Assert.Equal("_", await c.AskAsync("GET", "k"));
+        await using var publisher = await server.ConnectRespAsync();
+        Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "a", "pushed"));
+        Assert.Equal(">3[$message,$a,$pushed]", await c.ReadAsync());
+    }
+
+    [Fact]
+    public async Task Stack_exchange_redis_subscribes_and_receives_what_another_client_publishes()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_, message) => received.TrySetResult(message!));
+        await using var publisher = await server.ConnectRespAsync();
+        Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "se-news", "from raw RESP"));
+        Assert.Equal("from raw RESP", await received.Task.WaitAsync(Programs.Timeout()));
+        Assert.Equal(1, await redis.GetSubscriber().PublishAsync(RedisChannel.Literal("se-news"), "echo"));
+    }
+
+    [Fact]
+    public async Task A_subscriber_that_never_reads_is_closed_at_its_bound_while_the_publisher_and_the_others_go_on()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "4mb", "--idle-timeout", "0");
+        await using var deaf = await server.ConnectRespAsync();
+        await using var reader = await server.ConnectRespAsync();
+        Assert.Equal("*3[$subscribe,$flood,:1]", await deaf.AskAsync("SUBSCRIBE", "flood"));
+        Assert.Equal("*3[$subscribe,$flood,:1]", await reader.AskAsync("SUBSCRIBE", "flood"));
+        var reading = Task.Run(async () =>
+        {
+            var last = "";
+            while (!last.EndsWith("the end]")) last = await reader.ReadAsync();
+            return last;
+        }, TestContext.Current.CancellationToken);
+
+        await using var publisher = await server.ConnectRespAsync();
+        var message = new string('m', 1000);
+        for (var i = 0; i < 20_000; i++) Assert.StartsWith(":", await publisher.AskAsync("PUBLISH", "flood", message));
+        Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "flood", "the end"));
+        Assert.Equal("*3[$message,$flood,$the end]", await reading);
+        await server.ExpectOutputAsync("disconnected: (subscriber fell behind|client memory limit reached)");
+        Assert.Contains(await StatsTests.ReadAsync(await server.ConnectAsync()), s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
+    }
+}
