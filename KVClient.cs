@@ -144,7 +144,8 @@ async Task<int> ConverseAsync()
                 }
                 if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
-                if (request.Command.Kind == CommandKind.Monitor && reply is Reply.Ok) await MonitorAsync();
+                if (request.Command.Kind == CommandKind.Monitor && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
+                if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", MessageLine);
                 failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
@@ -153,14 +154,15 @@ async Task<int> ConverseAsync()
     return oneCommand is not null && failed ? 1 : 0;
 }
 
-// After `monitor`'s OK: every request the server serves, a line each, until Ctrl+C; then the prompt (or the script) goes on.
-async Task MonitorAsync()
+// After `monitor`'s OK or `subscribe`'s: what the server pushes, a line each, until Ctrl+C; then `stopRequest` ends it,
+// and the prompt (or the script) goes on.
+async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bool, string> shown)
 {
     using var stop = new CtrlC();
     var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
     try
     {
-        await connection.StreamUntilAsync(stopped, line => Console.WriteLine(onTerminal ? MonitorLine(line) : line));
+        await connection.StreamUntilAsync(stopped, stopRequest, lastLine, line => Console.WriteLine(shown(line, onTerminal)));
     }
     catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
     {
@@ -171,7 +173,16 @@ async Task MonitorAsync()
 
 // A monitor line at a terminal: the server quotes what is not plain text; a line that still holds a character a terminal
 // would obey (a server that is not KV's) is shown quoted, as a value would be.
-static string MonitorLine(string line) => Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
+static string MonitorLine(string line, bool onTerminal) => onTerminal && Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
+
+// A subscriber's `MESSAGE channel message`: the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a value.
+static string MessageLine(string line, bool onTerminal)
+{
+    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal) || line.IndexOf(' ', "MESSAGE ".Length) is not (> 0 and var space)) return line;
+    var (channel, message) = (line["MESSAGE ".Length..space], line[(space + 1)..]);
+    return !onTerminal ? $"{channel} {message}"
+        : Terminal.UseColour ? $"{Terminal.Dim}{channel}{Terminal.Reset} {Terminal.Visible(message)}" : $"{channel} {Terminal.Visible(message)}";
+}
 
 // What the user sees for each reply: the spec's "client prints" column. On a terminal a value or key that is not
 // plain printable text is shown quoted and escaped, so that it cannot drive the terminal nor pass for another
@@ -188,6 +199,7 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
     Reply.Help(var lines) => string.Join('\n', lines),
     Reply.Stats(var figures) => Formats.Stats(request.Format, figures),
     Reply.Ttl(var seconds) => seconds?.ToString() ?? "none",
+    Reply.Counted(var count) => $"OK {count}",
     Reply.Error(var message) => $"ERROR: {message}",
     _ => $"ERROR: unexpected reply {reply}",
 };

@@ -24,7 +24,7 @@ namespace KV;
 
 // ----- 1. The command table -----------------------------------------------------------------
 
-public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Ping, Stats, Monitor, Help, Exit, Auth }
+public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Publish, Subscribe, Unsubscribe, Ping, Stats, Monitor, Help, Exit, Auth }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -35,6 +35,9 @@ public enum ArgumentShape
     KeyAmount,       // one KEY, then optionally an AMOUNT: a 64-bit signed integer
     KeySeconds,      // one KEY, then SECONDS: a whole number from 1 to Commands.MaxExpirySeconds
     KeySecondsValue, // one KEY, then SECONDS, then the value: everything after the next single space, verbatim
+    ChannelMessage,  // one CHANNEL, then the MESSAGE: everything after the next single space, verbatim (as KeyValue)
+    Channels,        // one or more CHANNELs, one space apart, each following the rules for a key
+    OptionalChannels,// none or more CHANNELs
     OptionalCommand, // optionally the name of one command (for `help get`)
     Secret,          // everything after the single space that follows the name, verbatim (a password)
 }
@@ -61,6 +64,9 @@ public sealed record CommandSpec(
             ArgumentShape.KeyAmount => ["KEY", "[AMOUNT]"],
             ArgumentShape.KeySeconds => ["KEY", "SECONDS"],
             ArgumentShape.KeySecondsValue => ["KEY", "SECONDS", "VALUE"],
+            ArgumentShape.ChannelMessage => ["CHANNEL", "MESSAGE"],
+            ArgumentShape.Channels => ["CHANNEL", "[CHANNEL...]"],
+            ArgumentShape.OptionalChannels => ["[CHANNEL...]"],
             ArgumentShape.OptionalCommand => ["[COMMAND]"],
             ArgumentShape.Secret => ["PASSWORD"],
             _ => Array.Empty<string>(),
@@ -70,7 +76,7 @@ public sealed record CommandSpec(
 
     public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
 
-    public bool RequiresArgument => Arguments is not (ArgumentShape.None or ArgumentShape.OptionalCommand);
+    public bool RequiresArgument => Arguments is not (ArgumentShape.None or ArgumentShape.OptionalCommand or ArgumentShape.OptionalChannels);
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }
@@ -122,6 +128,15 @@ public static class Commands
         new(CommandKind.Persist, "persist", ArgumentShape.Key, TakesFormat: false,
             "keep KEY for good (remove its deadline)",
             "OK, or ERROR: key '<key>' not found"),
+        new(CommandKind.Publish, "publish", ArgumentShape.ChannelMessage, TakesFormat: false,
+            "send MESSAGE (the rest of the line) to CHANNEL's subscribers",
+            "OK <subscribers reached>"),
+        new(CommandKind.Subscribe, "subscribe", ArgumentShape.Channels, TakesFormat: false,
+            "receive what is published on the channels, until Ctrl+C",
+            "OK <channels subscribed>, then MESSAGE <channel> <message> lines as they are published"),
+        new(CommandKind.Unsubscribe, "unsubscribe", ArgumentShape.OptionalChannels, TakesFormat: false,
+            "stop receiving from the channels, or from all",
+            "OK <channels still subscribed>"),
         new(CommandKind.Ping, "ping", ArgumentShape.None, TakesFormat: false,
             "check that the server answers",
             "PONG") { BeforeAuth = true },
@@ -193,6 +208,7 @@ public static class Errors
     public static string WouldOverflow(CommandKind kind) => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
+    public const string Subscribed = "a subscribed connection may send only subscribe, unsubscribe, ping and exit (unsubscribe first)";
     public static string TooManyMonitors(int max) => $"too many monitors (max {max}): each one costs every request a copy";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";

@@ -96,3 +96,39 @@ public class PubSubTests
         Assert.Contains(await StatsTests.ReadAsync(await server.ConnectAsync()), s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
     }
 }
+
+public class LinePubSubTests
+{
+    [Fact]
+    public async Task Kv_and_resp_subscribers_receive_what_either_protocol_publishes()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var kv = await server.ConnectAsync();
+        await using var resp = await server.ConnectRespAsync();
+        Assert.Equal(new Reply.Counted(2), await kv.AskAsync("subscribe news sport"));
+        Assert.Equal("*3[$subscribe,$news,:1]", await resp.AskAsync("SUBSCRIBE", "news"));
+
+        await using var kvPublisher = await server.ConnectAsync();
+        Assert.Equal(new Reply.Counted(2), await kvPublisher.AskAsync("publish news two  spaces, verbatim "));
+        Assert.Equal("MESSAGE news two  spaces, verbatim ", await kv.ReadLineAsync());
+        Assert.Equal("*3[$message,$news,$two  spaces, verbatim ]", await resp.ReadAsync());
+        await using var respPublisher = await server.ConnectRespAsync();
+        Assert.Equal(":1", await respPublisher.AskAsync("PUBLISH", "sport", "goal"));
+        Assert.Equal("MESSAGE sport goal", await kv.ReadLineAsync());
+
+        // Subscribed, a connection may manage its subscriptions, ping and leave; anything else is refused.
+        Assert.Equal(new Reply.Error(Errors.Subscribed), await kv.AskAsync("get news"));
+        Assert.IsType<Reply.Pong>(await kv.AskAsync("ping"));
+        Assert.Equal(new Reply.Counted(1), await kv.AskAsync("unsubscribe news"));
+        Assert.Equal(new Reply.Counted(0), await kv.AskAsync("unsubscribe"));
+        Assert.Equal(new Reply.Error("key 'news' not found"), await kv.AskAsync("get news"));
+        Assert.Equal(new Reply.Counted(1), await kvPublisher.AskAsync("publish news only RESP now"));
+    }
+
+    [Theory]
+    [InlineData("subscribe", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...])")]
+    [InlineData("subscribe a  b", "unexpected extra space (one space separates each argument; usage: subscribe CHANNEL [CHANNEL...])")]
+    [InlineData("publish news", "wrong arguments for 'publish' (usage: publish CHANNEL MESSAGE)")]
+    public void Bad_subscriptions_are_refused_before_they_are_sent(string line, string error) =>
+        Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
+}

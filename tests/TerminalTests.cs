@@ -66,6 +66,23 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task Subscribe_prints_messages_escaped_until_ctrl_c_then_unsubscribes_and_the_prompt_returns()
+    {
+        await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);
+        await terminal.ExpectPromptAsync(1);
+        await terminal.TypeAsync("subscribe t-news" + Enter);
+        await terminal.ExpectAsync("OK 1");
+        await using (var publisher = await shared.Server.ConnectAsync())
+            Assert.Equal(new Reply.Counted(1), await publisher.AskAsync("publish t-news \e[31mred"));
+        // The channel (dimmed when the terminal has colour), then the message escaped as `get` escapes a value.
+        await terminal.ExpectAsync(" \"\\x1b[31mred\"");
+        await terminal.TypeAsync(CtrlC);
+        await terminal.ExpectPromptAsync(2);
+        await using (var publisher = await shared.Server.ConnectAsync())
+            Assert.Equal(new Reply.Counted(0), await publisher.AskAsync("publish t-news nobody listens"));
+    }
+
+    [Fact]
     public async Task A_resize_redraws_the_line_being_edited_without_waiting_for_a_key()
     {
         await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);

@@ -81,16 +81,17 @@ public sealed class ClientConnection(string host, int port, string? password = n
     }
 
     /// <summary>
-    /// After `monitor`'s OK: each line the server pushes goes to `show` until `stop` completes; then a `ping` ends
-    /// the monitoring (any request does), and the lines already on their way are shown until its PONG. An ERROR
-    /// line (the monitor fell behind) is shown, and the server closes the connection after it.
+    /// After `monitor`'s or `subscribe`'s reply: each line the server pushes goes to `show` until `stop` completes; then
+    /// `stopRequest` ends the stream (`ping` for a monitor, `unsubscribe` for a subscriber), and the lines already on
+    /// their way are shown until its reply, `lastLine`. An ERROR line (the client fell behind) is shown, and the server
+    /// closes the connection after it.
     /// </summary>
-    public async Task StreamUntilAsync(Task stop, Action<string> show)
+    public async Task StreamUntilAsync(Task stop, CommandKind stopRequest, string lastLine, Action<string> show)
     {
         var writer = stream!;
-        var stopping = stop.ContinueWith(_ => writer.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Ping).Name))).AsTask(),
+        var stopping = stop.ContinueWith(_ => writer.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(stopRequest).Name))).AsTask(),
             TaskScheduler.Default).Unwrap();
-        while (await replies!.ReadLineAsync() is var line && line != "PONG")
+        while (await replies!.ReadLineAsync() is var line && line != lastLine)
         {
             show(line);
             if (line.StartsWith("ERROR: ", StringComparison.Ordinal)) break;

@@ -20,6 +20,8 @@ public abstract record Reply
     public sealed record Stats(ImmutableArray<Stat> Figures) : Reply;
     /// <summary>`ttl`'s answer: the seconds left, or null for a key without a deadline.</summary>
     public sealed record Ttl(long? Seconds) : Reply;
+    /// <summary>`OK <n>`: subscribers a message reached, or channels subscribed.</summary>
+    public sealed record Counted(int Count) : Reply;
     public sealed record Error(string Message) : Reply;
 }
 
@@ -38,6 +40,7 @@ public sealed class ReplyReader(PipeReader input)
         return head switch
         {
             "OK" => new Reply.Ok(),
+            _ when TryCount(head, "OK ", out var n) => new Reply.Counted(n),
             "PONG" => new Reply.Pong(),
             "BYE" => new Reply.Bye(),
             _ when head.StartsWith("VALUE ", StringComparison.Ordinal) => new Reply.Value(head["VALUE ".Length..]),

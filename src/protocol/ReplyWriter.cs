@@ -32,6 +32,9 @@ public static class ReplyWriter
         foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
     }
 
+    /// <summary>`OK <n>`: an OK that counts (subscribers reached, channels subscribed).</summary>
+    public static void Counted(IBufferWriter<byte> output, int count) => Count(output, "OK "u8, count);
+
     /// <summary>`TTL <seconds>`, or `TTL none` for a key without a deadline.</summary>
     public static void Ttl(IBufferWriter<byte> output, long? seconds) =>
         LineFraming.WriteLine(output, "TTL "u8, seconds is { } left ? Encoding.ASCII.GetBytes(left.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "none"u8);

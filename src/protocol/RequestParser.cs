@@ -43,9 +43,10 @@ public static class RequestParser
         var rest = line[(nameEnd + 1)..];
         return command.Arguments switch
         {
-            ArgumentShape.KeyValue => ParseKeyValue(command, rest),
+            ArgumentShape.KeyValue or ArgumentShape.ChannelMessage => ParseKeyValue(command, rest),
             ArgumentShape.KeySecondsValue => ParseKeySecondsValue(command, rest),
             ArgumentShape.Secret => rest.IsEmpty ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command, Value = rest },
+            ArgumentShape.Channels or ArgumentShape.OptionalChannels => ParseChannels(command, rest),
             _ => ParseWords(command, rest),
         };
     }
@@ -83,6 +84,18 @@ public static class RequestParser
 
     private static bool TryParseSeconds(ReadOnlySpan<byte> word, out long seconds) =>
         TryParseInteger(word, out seconds) && seconds is >= 1 and <= Commands.MaxExpirySeconds;
+
+    /// <summary>`subscribe a b c`: channel names one space apart, each a valid key; Value is the whole list.</summary>
+    private static ParsedRequest ParseChannels(CommandSpec command, ReadOnlySpan<byte> rest)
+    {
+        foreach (var range in rest.Split((byte)' '))
+        {
+            var channel = rest[range];
+            if (channel.IsEmpty) return Invalid(Errors.ExtraSpace(command));
+            if (KeyError(command, channel) is { } error) return Invalid(error);
+        }
+        return new ParsedRequest { Command = command, Value = rest };
+    }
 
     /// <summary>Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.</summary>
     private static ParsedRequest ParseWords(CommandSpec command, ReadOnlySpan<byte> rest)

@@ -20,6 +20,11 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
 
     public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
 
+    public void Attach(IReplyContext connection) => session.Connection = connection;
+
+    /// <summary>The connection ended: its subscriptions go, and the messages waiting for it.</summary>
+    public void Ended() => session.Subscriptions?.EndAll();
+
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
@@ -75,8 +80,32 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         var activity = session.Activity;
         activity.RequestServed();
         if (activity.Monitors.Anyone) activity.Monitors.Publish(MonitorOf(line, command));
+        var ending = Run(request, command, output);
+        // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
+        if (session.Subscriptions is { Count: > 0 } subscriber && session.Deferred is null) session.Deferred = subscriber.PumpAsync;
+        return ending;
+    }
+
+    private bool Run(ParsedRequest request, CommandSpec command, IBufferWriter<byte> output)
+    {
+        if (session.Subscriptions is { Count: > 0 } subscribed)
+        {
+            // Messages published before this request go first; a subscriber may only manage its subscriptions.
+            subscribed.WriteQueued(output);
+            if (command.Kind is not (CommandKind.Subscribe or CommandKind.Unsubscribe or CommandKind.Ping or CommandKind.Exit))
+            {
+                ReplyWriter.Error(output, Errors.Subscribed);
+                return false;
+            }
+        }
         switch (command.Kind)
         {
+            case CommandKind.Publish:
+                LinePubSub.Publish(session, request.Key, request.Value, output);
+                return false;
+            case CommandKind.Subscribe or CommandKind.Unsubscribe:
+                LinePubSub.Change(session, request.Value, command.Kind == CommandKind.Subscribe, output);
+                return false;
             case CommandKind.Get:
                 if (!store.TryRead(request.Key, output, static (value, output) => ReplyWriter.Value(output, value)))
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));
@@ -118,7 +147,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
                 return false;
             case CommandKind.Monitor:
-                session.Deferred = new MonitorFeed(activity, ReplyWriter.Ok, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
+                session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
                 return false;
             case CommandKind.Ping:
                 ReplyWriter.Pong(output);

@@ -28,7 +28,7 @@ public abstract record Completion
         var argument = words.Length - 1;
         return command.Arguments switch
         {
-            ArgumentShape.KeyValue when argument >= 2 => new TabCharacter(),
+            ArgumentShape.KeyValue or ArgumentShape.ChannelMessage when argument >= 2 => new TabCharacter(),
             ArgumentShape.KeySecondsValue when argument >= 3 => new TabCharacter(),
             ArgumentShape.OptionalCommand when argument == 1 => Complete(text, cursor, partial, Commands.All.Select(c => c.Name), _ => false),
             ArgumentShape.Key when argument == 2 && command.TakesFormat => Complete(text, cursor, partial, Flags, _ => false),
