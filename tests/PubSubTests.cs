@@ -73,6 +73,24 @@ public class PubSubTests
     }
 
     [Fact]
+    public async Task The_kv_client_receives_what_stack_exchange_redis_publishes_and_the_reverse()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        await using var client = await ClientProcess.StartAsync("127.0.0.1", server.Port.ToString());
+        await client.SendAsync("subscribe kv-news\n");
+        Assert.Equal("OK 1", await client.ReadLineAsync());
+        Assert.Equal(1, await redis.GetSubscriber().PublishAsync(RedisChannel.Literal("kv-news"), "from StackExchange.Redis"));
+        // Redirected output: the channel and the message as they are.
+        Assert.Equal("kv-news from StackExchange.Redis", await client.ReadLineAsync());
+
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_, message) => received.TrySetResult(message!));
+        Assert.Equal((0, "OK 1\n"), await ClientProcess.RunAsync("", "127.0.0.1", server.Port.ToString(), "publish", "se-news", "from KVClient"));
+        Assert.Equal("from KVClient", await received.Task.WaitAsync(Programs.Timeout()));
+    }
+
+    [Fact]
     public async Task A_subscriber_that_never_reads_is_closed_at_its_bound_while_the_publisher_and_the_others_go_on()
     {
         await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "4mb", "--idle-timeout", "0");
@@ -93,7 +111,10 @@ public class PubSubTests
         Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "flood", "the end"));
         Assert.Equal("*3[$message,$flood,$the end]", await reading);
         await server.ExpectOutputAsync("disconnected: (subscriber fell behind|client memory limit reached)");
-        Assert.Contains(await StatsTests.ReadAsync(await server.ConnectAsync()), s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
+        var stats = await StatsTests.ReadAsync(await server.ConnectAsync());
+        Assert.Contains(stats, s => s.Name == "messages_published" && s.Value == "20001");
+        Assert.Contains(stats, s => s.Name == "pubsub_channels" && s.Value == "1");
+        Assert.Contains(stats, s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
     }
 }
 

@@ -195,7 +195,7 @@ public class StatsTests
         await using var client = await server.ConnectAsync();
         var before = await ReadAsync(client);
         Assert.Equal(
-            ["threading", "clients", "max_clients", "monitors", "process_threads", "pool_threads", "pool_threads_max", "pool_queued",
+            ["threading", "clients", "max_clients", "monitors", "pubsub_channels", "pubsub_patterns", "messages_published", "subscribers_dropped", "process_threads", "pool_threads", "pool_threads_max", "pool_queued",
              "requests", "requests_last_second", "connections_accepted", "connections_refused", "connections_closed_by_limit",
              "keys", "stored_bytes", "max_memory", "client_memory", "max_client_memory", "rss_bytes", "gc_heap_bytes", "uptime_seconds"],
             before.Select(s => s.Name));

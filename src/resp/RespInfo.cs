@@ -69,6 +69,8 @@ public static class RespInfo
                 ("total_connections_received", stats["connections_accepted"]), ("total_commands_processed", stats["requests"]),
                 ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections", stats["connections_refused"]),
                 ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
+                ("pubsub_channels", stats["pubsub_channels"]), ("pubsub_patterns", stats["pubsub_patterns"]),
+                ("messages_published", stats["messages_published"]), ("subscribers_dropped", stats["subscribers_dropped"]),
             ]),
             ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires={store.Expiring.Keys},avg_ttl={store.Expiring.AverageMilliseconds}")]),
         ];
