@@ -6,6 +6,7 @@
 //                      [--server-cpus LIST --load-cpus LIST]
 //   dotnet bench.cs -- --models [--seconds S] [--rounds N]     (KV in each threading model, and Redis: one table)
 //   dotnet bench.cs -- --race [--clients N] [--increments I]   (get-then-set against incr: the lost update)
+//   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
 // write, read D replies, repeat. Each request's latency runs from its batch's write to its reply. It shows a
@@ -42,11 +43,11 @@ if (options.ShowHelp)
 }
 
 if (options.Models) return await ModelsTable.RunAsync(options);
-if (options.Race)
+if (options.Race || options.PubSub)
 {
     try
     {
-        return await Race.RunAsync(options);
+        return options.Race ? await Race.RunAsync(options) : await PubSubBench.RunAsync(options);
     }
     catch (Exception e) when (e is SocketException or IOException)
     {
@@ -89,7 +90,7 @@ finally
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null,
-    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000)
+    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000, bool PubSub = false)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -115,6 +116,8 @@ sealed record BenchOptions(
           --race            every client adds 1 to one counter with get then set, then with incr; prints the
                             expected total, what is stored, and the updates lost (--clients, default 50)
           --increments I    with --race: increments a client (default 1000)
+          --pubsub          one publisher (16 PUBLISH in flight, 100-byte messages) to 1, 10 and 100 subscribers of
+                            one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered a second
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -147,6 +150,7 @@ sealed record BenchOptions(
                 "--rounds" => o with { Rounds = Int(1) },
                 "--race" => o with { Race = true },
                 "--increments" => o with { Increments = Int(1) },
+                "--pubsub" => o with { PubSub = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };

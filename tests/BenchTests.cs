@@ -49,4 +49,19 @@ public class BenchSmokeTests
         Assert.InRange(Number(getThenSet, 2), 1, 2000);
         Assert.Equal("2000", await server.StoredAsync("race:incr"));
     }
+
+    [Fact]
+    public async Task The_pubsub_bench_delivers_every_message_to_one_subscriber_and_counts_the_rest()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        using var bench = Process.Start(Programs.StartInfo(
+            await Programs.DllAsync("bench.cs"), "--pubsub", "--port", server.RespPort.ToString(), "--seconds", "0.3"))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+
+        Assert.Equal(0, bench.ExitCode);
+        var rows = Regex.Matches(output, @"(?m)^\s+(\d+)\s+([\d,]+)\s+([\d,]+)$").Select(m => m.Groups.Values.Skip(1).Select(g => long.Parse(g.Value.Replace(",", ""))).ToArray()).ToList();
+        Assert.Equal([1L, 10, 100], rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.True(r[1] > 0 && r[2] <= r[1] * r[0], output));
+    }
 }
