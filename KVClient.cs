@@ -145,7 +145,7 @@ async Task<int> ConverseAsync()
                 if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
                 if (request.Command.Kind == CommandKind.Monitor && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
-                if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", MessageLine);
+                if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", (line, terminal) => MessageLine(line, terminal, request.Format));
                 failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
@@ -175,11 +175,13 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
 // would obey (a server that is not KV's) is shown quoted, as a value would be.
 static string MonitorLine(string line, bool onTerminal) => onTerminal && Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
 
-// A subscriber's `MESSAGE channel message`: the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a value.
-static string MessageLine(string line, bool onTerminal)
+// A subscriber's `MESSAGE channel message`: in a format, one record a message (JSON Lines, an XML element a line, a YAML
+// document each); else the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a value.
+static string MessageLine(string line, bool onTerminal, OutputFormat format)
 {
     if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal) || line.IndexOf(' ', "MESSAGE ".Length) is not (> 0 and var space)) return line;
     var (channel, message) = (line["MESSAGE ".Length..space], line[(space + 1)..]);
+    if (format != OutputFormat.Plain) return Formats.Message(format, channel, message);
     return !onTerminal ? $"{channel} {message}"
         : Terminal.UseColour ? $"{Terminal.Dim}{channel}{Terminal.Reset} {Terminal.Visible(message)}" : $"{channel} {Terminal.Visible(message)}";
 }

@@ -147,9 +147,37 @@ public class LinePubSubTests
     }
 
     [Theory]
-    [InlineData("subscribe", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...])")]
-    [InlineData("subscribe a  b", "unexpected extra space (one space separates each argument; usage: subscribe CHANNEL [CHANNEL...])")]
+    [InlineData("--json")]
+    [InlineData("--xml")]
+    public async Task The_client_prints_each_message_in_the_format_asked_as_a_stream_a_script_reads(string flag)
+    {
+        await using var server = InProcessServer.Start();
+        // Subscribed, the client streams until Ctrl+C or the server's end: each format gets a client of its own.
+        await using var client = await ClientProcess.StartAsync("127.0.0.1", server.Port.ToString());
+        await using var publisher = await server.ConnectAsync();
+        const string Tricky = "a\ttab, \"quotes\", <&> and 😀";
+        await client.SendAsync($"subscribe fmt {flag}\n");
+        Assert.Equal("OK 1", await client.ReadLineAsync());
+        Assert.Equal(new Reply.Counted(1), await publisher.AskAsync("publish fmt " + Tricky));
+        var line = await client.ReadLineAsync();
+        if (flag == "--json")
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            Assert.Equal(("fmt", Tricky), (json.RootElement.GetProperty("channel").GetString(), json.RootElement.GetProperty("message").GetString()));
+        }
+        else
+        {
+            var xml = System.Xml.Linq.XElement.Parse(line);
+            Assert.Equal(("fmt", Tricky), ((string)xml.Attribute("channel")!, xml.Value));
+        }
+    }
+
+    [Theory]
+    [InlineData("subscribe", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe a  b", "unexpected extra space (one space separates each argument; usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
     [InlineData("publish news", "wrong arguments for 'publish' (usage: publish CHANNEL MESSAGE)")]
+    [InlineData("subscribe --json", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe a --csv", "unknown flag '--csv' for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
     public void Bad_subscriptions_are_refused_before_they_are_sent(string line, string error) =>
         Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
 }

@@ -69,6 +69,30 @@ public static class Formats
         _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys),
     };
 
+    /// <summary>
+    /// One message a subscriber received, for a stream a script reads a line at a time: JSON on one line (JSON Lines),
+    /// an XML element on one line, a YAML document (`---` first), each written by its library.
+    /// </summary>
+    public static string Message(OutputFormat format, string channel, string message) => format switch
+    {
+        OutputFormat.Xml => new XElement("message", new XAttribute("channel", channel), message).ToString(SaveOptions.DisableFormatting),
+        OutputFormat.Json => WriteJson(json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("channel", channel);
+            json.WriteString("message", message);
+            json.WriteEndObject();
+        }, indented: false),
+        OutputFormat.Yaml => "---\n" + WriteYaml(yaml =>
+        {
+            yaml.Emit(new MappingStart());
+            YamlPair(yaml, "channel", channel);
+            YamlPair(yaml, "message", message);
+            yaml.Emit(new MappingEnd());
+        }),
+        _ => $"{channel} {message}",
+    };
+
     /// <summary>`stats`: a name a line, the values in one column; in a format, numbers stay numbers (JSON, YAML).</summary>
     public static string Stats(OutputFormat format, IReadOnlyList<Stat> stats) => format switch
     {
@@ -150,10 +174,10 @@ public static class Formats
             Escaper.TryEncodeUnicodeScalar(scalar, buffer, bufferLength, out written);
     }
 
-    private static string WriteJson(Action<Utf8JsonWriter> write)
+    private static string WriteJson(Action<Utf8JsonWriter> write, bool indented = true)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, JsonOptions)) write(json);
+        using (var json = new Utf8JsonWriter(buffer, indented ? JsonOptions : JsonOptions with { Indented = false })) write(json);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 

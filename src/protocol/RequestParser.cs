@@ -85,16 +85,28 @@ public static class RequestParser
     private static bool TryParseSeconds(ReadOnlySpan<byte> word, out long seconds) =>
         TryParseInteger(word, out seconds) && seconds is >= 1 and <= Commands.MaxExpirySeconds;
 
-    /// <summary>`subscribe a b c`: channel names one space apart, each a valid key; Value is the whole list.</summary>
+    /// <summary>
+    /// `subscribe a b c [--json]`: channel names one space apart, each a valid key, then a format flag where the command
+    /// takes one (the client's, for how it prints each message); Value is the list of channels.
+    /// </summary>
     private static ParsedRequest ParseChannels(CommandSpec command, ReadOnlySpan<byte> rest)
     {
+        var format = OutputFormat.Plain;
+        var lastSpace = rest.LastIndexOf((byte)' ');
+        if (command.TakesFormat && rest[(lastSpace + 1)..] is var last && last.StartsWith("--"u8))
+        {
+            if (ParseFlag(last) is not { } flag) return Invalid(Errors.UnknownFlag(command, last));
+            if (lastSpace <= 0) return Invalid(Errors.WrongArguments(command));
+            format = flag;
+            rest = rest[..lastSpace];
+        }
         foreach (var range in rest.Split((byte)' '))
         {
             var channel = rest[range];
             if (channel.IsEmpty) return Invalid(Errors.ExtraSpace(command));
             if (KeyError(command, channel) is { } error) return Invalid(error);
         }
-        return new ParsedRequest { Command = command, Value = rest };
+        return new ParsedRequest { Command = command, Value = rest, Format = format };
     }
 
     /// <summary>Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.</summary>
