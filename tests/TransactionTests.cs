@@ -117,7 +117,8 @@ public class TransactionTests
         Assert.StartsWith("-ERR the transaction is too large", reply);
         Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", await c.AskAsync("EXEC"));
         Assert.Equal("+PONG", await c.AskAsync("PING"));
-        Assert.Equal(0L, server.Server.ClientMemory);
+        // What was queued is back: at most the block a connection reads into may still be counted while it works.
+        Assert.InRange(server.Server.ClientMemory, 0, BufferPool.BlockSize);
     }
 
     [Fact]
