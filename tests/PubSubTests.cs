@@ -34,6 +34,21 @@ public class PubSubTests
     }
 
     [Fact]
+    public async Task Subscriptions_sent_together_are_all_answered_as_redis_py_sends_them()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await c.SendAsync([.. RespConnection.Request("SUBSCRIBE", "a"), .. RespConnection.Request("PSUBSCRIBE", "a*"), .. RespConnection.Request("PING")]);
+        Assert.Equal("*3[$subscribe,$a,:1]", await c.ReadAsync());
+        Assert.Equal("*3[$psubscribe,$a*,:2]", await c.ReadAsync());
+        Assert.Equal("*2[$pong,$]", await c.ReadAsync());
+        await using var publisher = await server.ConnectRespAsync();
+        Assert.Equal(":2", await publisher.AskAsync("PUBLISH", "a", "both"));
+        Assert.Equal("*3[$message,$a,$both]", await c.ReadAsync());
+        Assert.Equal("*4[$pmessage,$a*,$a,$both]", await c.ReadAsync());
+    }
+
+    [Fact]
     public async Task A_resp2_subscriber_may_only_manage_its_subscriptions_until_it_has_none()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

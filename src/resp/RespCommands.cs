@@ -169,7 +169,7 @@ public static class RespCommands
         else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
         else command.Run(session, args, output);
         // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
-        if (session.Subscriptions is { Count: > 0 } still && session.Deferred is null) session.Deferred = still.PumpAsync;
+        if (session.Subscriptions is { Count: > 0 } still && session.Deferred is null && !session.MoreBuffered) session.Deferred = still.PumpAsync;
         return session.Quitting ? "quit" : null;
     }
 

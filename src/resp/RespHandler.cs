@@ -30,7 +30,9 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
-        switch (RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error))
+        var read = RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error);
+        session.MoreBuffered = !buffer.IsEmpty;
+        switch (read)
         {
             case RespRead.Incomplete:
                 return false;

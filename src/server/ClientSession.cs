@@ -27,6 +27,12 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     /// <summary>The channels and patterns subscribed to, and the queue their messages wait in; null until the first subscription.</summary>
     public Subscriber? Subscriptions { get; set; }
 
+    /// <summary>
+    /// Whether more bytes followed the request being answered in what was read (a pipeline): a subscriber then answers
+    /// them before it waits for messages, since the client, having sent them, sends nothing more until they are answered.
+    /// </summary>
+    public bool MoreBuffered { get; set; }
+
     /// <summary>The part of the last answer that must wait (the handler hands it to the conversation).</summary>
     public DeferredReply? Deferred { get; set; }
 

@@ -29,6 +29,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     {
         ending = null;
         if (!LineFraming.TryReadRequest(ref buffer, out var line)) return false;
+        session.MoreBuffered = !buffer.IsEmpty;
         if (line.Length > maxLineBytes) ending = RefuseLongLine(output);
         else if (Execute(line, output)) ending = "exit";
         return true;
@@ -82,7 +83,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         if (activity.Monitors.Anyone) activity.Monitors.Publish(MonitorOf(line, command));
         var ending = Run(request, command, output);
         // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
-        if (session.Subscriptions is { Count: > 0 } subscriber && session.Deferred is null) session.Deferred = subscriber.PumpAsync;
+        if (session.Subscriptions is { Count: > 0 } subscriber && session.Deferred is null && !session.MoreBuffered) session.Deferred = subscriber.PumpAsync;
         return ending;
     }
 
