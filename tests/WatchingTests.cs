@@ -89,6 +89,16 @@ public class MonitorTests
     }
 
     [Fact]
+    public async Task A_request_sent_with_monitor_ends_it_at_once_and_is_answered()
+    {
+        await using var server = InProcessServer.Start();
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync("monitor\nping\n");
+        Assert.IsType<Reply.Ok>(await client.ReadAsync());
+        Assert.IsType<Reply.Pong>(await client.ReadAsync());
+    }
+
+    [Fact]
     public async Task A_ninth_monitor_is_refused_and_the_eight_go_on()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

@@ -12,7 +12,9 @@ public static class RespMonitor
     /// <summary>MONITOR: `+OK` (or an error when MonitorHub.Max watch already), then every request from any client, until this client sends again or leaves.</summary>
     public static void Monitor(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        session.Deferred = new MonitorFeed(session.Activity, RespReply.Ok, WriteLine).RunAsync;
+        // A request already sent after MONITOR ends it at once, as the next request always does: +OK, and no lines.
+        if (session.MoreBuffered) RespReply.Ok(output);
+        else session.Deferred = new MonitorFeed(session.Activity, RespReply.Ok, WriteLine).RunAsync;
     }
 
     /// <summary>Redis's line: time, `[database address]`, each word quoted; KV has one database, 0.</summary>

@@ -147,6 +147,10 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             case CommandKind.Stats:
                 ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
                 return false;
+            // A request already sent after `monitor` ends it at once (the next request always does): OK, and no lines.
+            case CommandKind.Monitor when session.MoreBuffered:
+                ReplyWriter.Ok(output);
+                return false;
             case CommandKind.Monitor:
                 session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
                 return false;
