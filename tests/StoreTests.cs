@@ -27,7 +27,7 @@ public class StoreTests
         public long ClientMemoryLimit => budget;
         public long Reserved => reserved;
         public int Flushes { get; private set; }
-        public bool TryReserve(long bytes)
+        public bool TryReserve(long bytes, bool makeRoom = false)
         {
             if (budget > 0 && reserved + bytes > budget) return false;
             reserved += bytes;

@@ -116,8 +116,20 @@ public sealed class ClientMemoryAccount : IDisposable
         if (passed) budget.EvictLargest();
     }
 
-    /// <summary>Counts `bytes` more that a command is about to make, if the budget has room for them; nobody is evicted for it.</summary>
-    public bool TryReserve(long bytes)
+    /// <summary>
+    /// Counts `bytes` more that a command is about to make, if the budget has room for them; nobody is evicted for it,
+    /// unless `makeRoom`: then a full budget closes the connection holding the most first (perhaps this one), so that
+    /// many clients that do not read (subscribers) cannot leave no room for those that do.
+    /// </summary>
+    public bool TryReserve(long bytes, bool makeRoom = false)
+    {
+        if (TryReserveOnce(bytes)) return true;
+        if (!makeRoom) return false;
+        budget.EvictLargest();
+        return TryReserveOnce(bytes);
+    }
+
+    private bool TryReserveOnce(long bytes)
     {
         lock (gate)
         {

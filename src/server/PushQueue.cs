@@ -3,9 +3,11 @@
 // conversation writes them out as its client reads, like any reply (backpressure), in a deferred reply that ends
 // when its client sends a request (which is then answered) or leaves.
 //
-// What waits in the queue counts against --max-client-memory, reserved by the posting thread; when the next item
-// would not fit, or would pass the queue's own bound, the posting thread closes the client at once with the reason
-// as its last word: it fell behind, and nobody waits for it (its own thread may be stuck on a client that does not read).
+// What waits in the queue counts against --max-client-memory, reserved by the posting thread. A full budget first
+// closes the connection holding the most (many clients that do not read cannot leave no room for those that do);
+// when the item would still not fit, or would pass the queue's own bound, the posting thread closes this client at
+// once with the reason as its last word: it fell behind, and nobody waits for it (its own thread may be stuck on a
+// client that does not read).
 
 using System.Buffers;
 using System.Threading.Channels;
@@ -43,7 +45,7 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     {
         var size = sizeOf(item);
         if (FellBehind || context is not { } client) return false;
-        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size))
+        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size, makeRoom: true))
         {
             if (Interlocked.Exchange(ref behind, 1) == 1) return false;
             pending.Writer.TryComplete();

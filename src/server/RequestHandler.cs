@@ -40,8 +40,11 @@ public interface IReplyContext : IEvictable
     /// <summary>Cancelled when the conversation is interrupted (the server stops, a limit closes it).</summary>
     CancellationToken Cancellation { get; }
 
-    /// <summary>Counts bytes the reply is about to make against the clients' budget; false when they do not fit.</summary>
-    bool TryReserve(long bytes);
+    /// <summary>
+    /// Counts bytes the reply is about to make against the clients' budget; false when they do not fit. With `makeRoom`
+    /// (what is pushed to a client), a full budget first closes the connection that holds the most, as a read does.
+    /// </summary>
+    bool TryReserve(long bytes, bool makeRoom = false);
 
     /// <summary>Gives reserved bytes back.</summary>
     void Unreserve(long bytes);
