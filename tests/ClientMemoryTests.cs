@@ -79,6 +79,23 @@ public class ClientMemoryTests
         Assert.Equal(6000, budget.Total);
         Assert.Equal(0, owner.Evictions);
     }
+
+    [Fact]
+    public void A_push_that_does_not_fit_closes_the_largest_holder_first_but_an_evicted_account_closes_nobody()
+    {
+        var owner = new Owner();
+        var budget = new ClientMemoryBudget(limit: 10_000);
+        var deaf = budget.Open(owner);
+        var reader = budget.Open(owner);
+        Assert.True(deaf.TryReserve(9000, makeRoom: true));
+        // The budget is full: the reader's next message closes the one holding the most, and fits.
+        Assert.True(reader.TryReserve(2000, makeRoom: true));
+        Assert.Equal(1, owner.Evictions);
+        Assert.Equal(2000, budget.Total);
+        // The evicted one's own pushes are refused, and close nobody else.
+        Assert.False(deaf.TryReserve(100, makeRoom: true));
+        Assert.Equal(1, owner.Evictions);
+    }
 }
 
 public class MemoryKeeperTests

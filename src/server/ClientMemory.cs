@@ -124,7 +124,8 @@ public sealed class ClientMemoryAccount : IDisposable
     public bool TryReserve(long bytes, bool makeRoom = false)
     {
         if (TryReserveOnce(bytes)) return true;
-        if (!makeRoom) return false;
+        // Only a budget that is full makes room: an account closed or evicted already is simply refused.
+        if (!makeRoom || Volatile.Read(ref closed) || EvictionReason is not null) return false;
         budget.EvictLargest();
         return TryReserveOnce(bytes);
     }
