@@ -164,6 +164,7 @@ public class LinePubSubTests
     [Theory]
     [InlineData("--json")]
     [InlineData("--xml")]
+    [InlineData("--yml")]
     public async Task The_client_prints_each_message_in_the_format_asked_as_a_stream_a_script_reads(string flag)
     {
         await using var server = InProcessServer.Start();
@@ -179,6 +180,13 @@ public class LinePubSubTests
         {
             using var json = System.Text.Json.JsonDocument.Parse(line);
             Assert.Equal(("fmt", Tricky), (json.RootElement.GetProperty("channel").GetString(), json.RootElement.GetProperty("message").GetString()));
+        }
+        else if (flag == "--yml")
+        {
+            // A YAML document a message: `---`, then its mapping.
+            Assert.Equal("---", line);
+            var yaml = FormatTests.ReadYaml(await client.ReadLineAsync() + "\n" + await client.ReadLineAsync());
+            Assert.Equal(("fmt", Tricky), (yaml["channel"].Value, yaml["message"].Value));
         }
         else
         {
