@@ -30,7 +30,9 @@ public class MonitorTests
         Assert.IsType<Reply.Ok>(await other.AskAsync("auth " + Password));
         Assert.IsType<Reply.Ok>(await other.AskAsync("set greeting hello world"));
 
-        var thread = threading switch { "per-client" => "client", "loops" => "loop", _ => "pool" };
+        // Under loops, a request that comes while its conversation still finishes an answer that waited (auth's turn)
+        // on the pool is read there: a pool thread is then as right as a loop.
+        var thread = threading switch { "per-client" => "client", "loops" => "(loop|pool)", _ => "pool" };
         var auth = await monitor.ReadLineAsync();
         // A connection's first bytes may be read where it was accepted, on a pool thread, before its loop has it.
         Assert.Matches(KvLine("(pool|client|loop)", "auth (redacted)"), auth);
