@@ -196,3 +196,18 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
         }
     }
 }
+
+/// <summary>Waits on a connection's socket that tolerate the socket engine's spurious wake-ups.</summary>
+public static class SocketWaits
+{
+    /// <summary>
+    /// Completes when the client has sent bytes, or closed. A zero-byte receive may complete with nothing there (its
+    /// readiness was seen, and the bytes taken by a read since), so it is waited for again until the socket says so:
+    /// once, a monitor took such a wake-up for its client's next request and stopped watching.
+    /// </summary>
+    public static async Task DataOrEndAsync(this Socket socket, CancellationToken cancellation)
+    {
+        do await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellation);
+        while (socket.Available == 0 && !socket.Poll(0, SelectMode.SelectRead));
+    }
+}

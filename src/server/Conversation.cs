@@ -371,7 +371,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
-    Task IReplyContext.ClientSpeaksAsync() => socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Cancellation).AsTask();
+    Task IReplyContext.ClientSpeaksAsync() => socket.DataOrEndAsync(Cancellation);
 
     private async Task EndAsync(string reason)
     {
