@@ -40,6 +40,7 @@ public static class RespInfo
         var heap = GC.GetGCMemoryInfo();
         var allocated = GC.GetTotalMemory(forceFullCollection: false);
         var keys = stats["keys"];
+        var (expiring, averageTtl) = store.Expiring;
         return
         [
             ("server", [
@@ -72,7 +73,7 @@ public static class RespInfo
                 ("pubsub_channels", stats["pubsub_channels"]), ("pubsub_patterns", stats["pubsub_patterns"]),
                 ("messages_published", stats["messages_published"]), ("subscribers_dropped", stats["subscribers_dropped"]),
             ]),
-            ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires={store.Expiring.Keys},avg_ttl={store.Expiring.AverageMilliseconds}")]),
+            ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires={expiring},avg_ttl={averageTtl}")]),
         ];
     }
 }

@@ -68,11 +68,6 @@ internal sealed class KeyBytes : IEqualityComparer<byte[]>, IAlternateEqualityCo
     public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
     public int GetHashCode(byte[] key) => GetHashCode(key.AsSpan());
     public bool Equals(ReadOnlySpan<byte> span, byte[] key) => span.SequenceEqual(key);
-    public int GetHashCode(ReadOnlySpan<byte> span)
-    {
-        var hash = new HashCode();
-        hash.AddBytes(span);
-        return hash.ToHashCode();
-    }
+    public int GetHashCode(ReadOnlySpan<byte> span) => PairTable.Hash(span);
     public byte[] Create(ReadOnlySpan<byte> span) => span.ToArray();
 }

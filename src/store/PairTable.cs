@@ -275,7 +275,7 @@ internal sealed class PairTable
     private int Next(int at) => at + 1 == slots.Length ? 0 : at + 1;
 
     /// <summary>HashCode is seeded per process, so nobody can choose keys that all land in one place.</summary>
-    private static int Hash(ReadOnlySpan<byte> key)
+    internal static int Hash(ReadOnlySpan<byte> key)
     {
         var hash = new HashCode();
         hash.AddBytes(key);
