@@ -24,6 +24,7 @@
 #:include src/resp/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs
+#:include src/checking/*.cs
 #:include tests/*.cs
 #:package xunit.v3@4.0.2
 #:package StackExchange.Redis@3.4.35

@@ -6,6 +6,7 @@
 // exactly over KV's protocol, and the reverse. Arguments that are not stored (ECHO's, PING's) are bytes.
 
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Collections.Immutable;
 using System.Text;
 
@@ -252,18 +253,26 @@ public static class RespCommands
     public static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
         RequestParser.KeyProblem(key) ?? RequestParser.ValueProblem(value);
 
-    private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        var removed = 0;
-        for (var i = 1; i < args.Count; i++) if (session.Store.Remove(args[i])) removed++;
-        RespReply.Integer(output, removed);
-    }
+    /// <summary>DEL and UNLINK key [key ...]: how many existed, all removed in one step.</summary>
+    private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Remove(key)));
 
-    private static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    /// <summary>EXISTS key [key ...]: how many exist, counted in one step.</summary>
+    private static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Contains(key)));
+
+    private delegate bool KeyStep(KeyValueStore store, ReadOnlySpan<byte> key);
+
+    /// <summary>How many of the keys `step` says yes to, all taken in one step of the store.</summary>
+    private static int CountInOneStep(KeyValueStore store, RespArguments args, KeyStep step)
     {
-        var found = 0;
-        for (var i = 1; i < args.Count; i++) if (session.Store.Contains(args[i])) found++;
-        RespReply.Integer(output, found);
+        var counted = new StrongBox<int>();
+        store.Atomically((store, args, step, counted), static request =>
+        {
+            var (store, args, step, counted) = request;
+            for (var i = 1; i < args.Count; i++) if (step(store, args[i])) counted.Value++;
+        });
+        return counted.Value;
     }
 
     private static void Keys(RespSession session, RespArguments args, IBufferWriter<byte> output)

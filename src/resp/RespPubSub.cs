@@ -34,7 +34,7 @@ public static class RespPubSub
     /// <summary>One confirmation a channel or pattern, as Redis sends them: `[kind, name, subscriptions now]`.</summary>
     private static void Change(RespSession session, RespArguments args, IBufferWriter<byte> output, bool subscribe, bool patterns)
     {
-        var kind = (subscribe ? "" : "un") + (patterns ? "psubscribe" : "subscribe");
+        var kind = (patterns ? "p" : "") + (subscribe ? "" : "un") + "subscribe";
         if (subscribe && !patterns)
             for (var i = 1; i < args.Count; i++)
                 if (RequestParser.KeyProblem(args[i]) is { } problem)

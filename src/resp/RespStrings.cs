@@ -9,12 +9,16 @@ namespace KV;
 
 public static class RespStrings
 {
-    public static void MGet(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        RespReply.ArrayHeader(output, args.Count - 1);
-        for (var i = 1; i < args.Count; i++)
-            if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output, session.Protocol);
-    }
+    /// <summary>MGET key [key ...]: every value read in one step, so that no write lands between two of them.</summary>
+    public static void MGet(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        session.Store.Atomically((session, args, output), static request =>
+        {
+            var (session, args, output) = request;
+            RespReply.ArrayHeader(output, args.Count - 1);
+            for (var i = 1; i < args.Count; i++)
+                if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value)))
+                    RespReply.Null(output, session.Protocol);
+        });
 
     /// <summary>MSET and MSETNX key value [key value ...]: all pairs or none.</summary>
     public static void MSet(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -11,14 +11,15 @@ namespace KV;
 
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
-    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, ThreadingModel Threading = ThreadingModel.Pool)
+    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, ThreadingModel Threading = ThreadingModel.Pool,
+    bool UnsafeNoLock = false)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
                dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
                                      [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
                                      [--idle-timeout SECONDS] [--request-timeout SECONDS] [--threads N]
-                                     [--threading per-client|pool|loops]
+                                     [--threading per-client|pool|loops] [--unsafe-no-lock]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
@@ -41,6 +42,9 @@ public sealed record ServerOptions(
           --threading MODEL    how clients get a thread: per-client (a thread each, blocking), pool (the
                                ThreadPool answers every client), loops (an event loop a core answers its
                                clients; long work goes to the pool) (default: pool)
+          --unsafe-no-lock     run the store WITHOUT its lock, to show a class a real data race: concurrent
+                               writers lose updates and can corrupt the table. Only with --bind to a
+                               loopback address (127.0.0.1 or ::1)
           --help               this text
         """;
 
@@ -80,6 +84,7 @@ public sealed record ServerOptions(
                 "--idle-timeout" => options with { IdleTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
+                "--unsafe-no-lock" => options with { UnsafeNoLock = true },
                 "--threading" => options with { Threading = ThreadingModels.Parse(Next()) ?? throw new FormatException($"invalid value '{args[i]}' for --threading (expected per-client, pool or loops)") },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
@@ -89,6 +94,8 @@ public sealed record ServerOptions(
         // A thread a client: no more clients than threads the machine allows.
         if (options.Threading == ThreadingModel.PerClient)
             options = options with { MaxClients = Math.Min(options.MaxClients, ThreadingModels.ThreadsThisMachineAllows()) };
+        if (options.UnsafeNoLock && options.ReachableFromOutside)
+            throw new FormatException("--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one machine");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
             throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;
@@ -140,5 +147,6 @@ public sealed record ServerOptions(
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
         $"threading {Threading.Name()}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
-        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}";
+        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}" +
+        (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");
 }

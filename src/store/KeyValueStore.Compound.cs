@@ -12,7 +12,7 @@ public sealed partial class KeyValueStore
     /// <summary>The value, removed in the same step (GETDEL); null when there was none.</summary>
     public byte[]? Take(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             if (pairs.At(LocateLive(key)) is not { } pair) return null;
             var value = pair.Value.ToArray();
@@ -26,7 +26,7 @@ public sealed partial class KeyValueStore
     {
         bool grew;
         long length;
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             var existing = pairs.At(located);
@@ -44,7 +44,7 @@ public sealed partial class KeyValueStore
     /// <summary>Moves the value and its deadline to `target` (RENAME, RENAMENX when `onlyIfAbsent`), replacing what was there.</summary>
     public RenameResult Rename(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target, bool onlyIfAbsent)
     {
-        lock (gate)
+        using (Hold())
         {
             if (pairs.At(LocateLive(source)) is not { } pair) return RenameResult.NoSuchKey;
             var targetAt = LocateLive(target);
@@ -69,7 +69,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public SetResult SetMany(IReadOnlyList<(byte[] Key, byte[] Value)> pairsToSet, bool onlyIfNoneExist)
     {
-        lock (gate)
+        using (Hold())
         {
             if (onlyIfNoneExist && pairsToSet.Any(p => LocateLive(p.Key) >= 0)) return SetResult.ConditionFailed;
             var needed = pairsToSet.Sum(p => Cost(p.Key.Length, p.Value.Length) - (pairs.At(LocateLive(p.Key)) is { } old ? Cost(old) : 0));
@@ -88,7 +88,7 @@ public sealed partial class KeyValueStore
     /// <summary>The value, and its deadline changed in the same step (GETEX): `change` null leaves it, Clear removes it (PERSIST), At sets it.</summary>
     public byte[]? GetAndExpire(ReadOnlySpan<byte> key, Expiry? change)
     {
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             if (pairs.At(located) is not { } pair) return null;
@@ -116,7 +116,7 @@ public sealed partial class KeyValueStore
     public RenameResult Copy(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target, bool replace)
     {
         bool grew;
-        lock (gate)
+        using (Hold())
         {
             if (pairs.At(LocateLive(source)) is not { } pair) return RenameResult.NoSuchKey;
             var targetAt = LocateLive(target);
@@ -135,7 +135,7 @@ public sealed partial class KeyValueStore
     /// <summary>What the key costs by --max-memory's measure (MEMORY USAGE): its pair, and its deadline if it has one; null without the key.</summary>
     public long? MemoryUsage(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             if (pairs.At(LocateLive(key)) is not { } pair) return null;
             return Cost(pair) + (pair.HasDeadline ? DeadlineCost(key.Length) : 0);
@@ -145,7 +145,7 @@ public sealed partial class KeyValueStore
     /// <summary>Every key gone (FLUSHDB, FLUSHALL): a new table and no deadlines; the old ones go to the GC.</summary>
     public void Clear()
     {
-        lock (gate)
+        using (Hold())
         {
             // A watched key that did not exist is not changed by emptying everything, as in Redis.
             TouchExisting();

@@ -18,7 +18,7 @@ public sealed partial class KeyValueStore
     /// <summary>Starts watching the key (one more watcher); its version now, to compare at EXEC.</summary>
     public long Watch(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             // A key whose time has passed goes now, so that its expiry is not counted as a change made after WATCH.
             LocateLive(key);
@@ -32,7 +32,7 @@ public sealed partial class KeyValueStore
     /// <summary>One watcher fewer; the key's version is forgotten with its last watcher.</summary>
     public void Unwatch(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             var lookup = watched.GetAlternateLookup<ReadOnlySpan<byte>>();
             if (lookup.TryGetValue(key, out var entry) && --entry.Watchers == 0) lookup.Remove(key);
@@ -45,7 +45,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public bool RunIfUnchanged(IReadOnlyList<(byte[] Key, long Version)> seen, Action work)
     {
-        lock (gate)
+        using (Hold())
         {
             foreach (var (key, version) in seen)
             {

@@ -1,7 +1,9 @@
 // src/store/KeyValueStore.cs: the data. One hash table (PairTable) guarded by one lock, shared by every connection.
 //
 // The server includes it; the client does not (it never holds data). The lock is the whole synchronisation
-// story of KV: one `lock` statement you can point at, held for a lookup, an insert or a removal only.
+// story of KV: every public operation takes it once (`using (Hold())`) and does all its reading and writing inside,
+// so a concurrent reader sees an operation entirely or not at all. Atomically runs several of them as one step
+// (MGET, DEL of many keys, EXEC). The one way around the lock is --unsafe-no-lock, a lesson on data races.
 
 using System.Buffers;
 
@@ -46,6 +48,7 @@ public sealed partial class KeyValueStore
     private const int LargeTableSlots = 1 << 18;
 
     private readonly Lock gate = new();
+    private readonly bool unguarded;
     private PairTable pairs = new();
     private Deadlines deadlines = new();
     private readonly long maxBytes;
@@ -54,10 +57,42 @@ public sealed partial class KeyValueStore
 
     /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused; nothing is evicted.</param>
     /// <param name="time">The clock deadlines are read against (tests move their own).</param>
-    public KeyValueStore(long maxBytes = 0, TimeProvider? time = null)
+    /// <param name="unguarded">
+    /// No lock at all (--unsafe-no-lock): concurrent requests then race inside the table, which is what a class is
+    /// shown with it. Never for data anyone wants to keep.
+    /// </param>
+    public KeyValueStore(long maxBytes = 0, TimeProvider? time = null, bool unguarded = false)
     {
         this.maxBytes = maxBytes;
         this.time = time ?? TimeProvider.System;
+        this.unguarded = unguarded;
+    }
+
+    /// <summary>True when the store runs without its lock (--unsafe-no-lock).</summary>
+    public bool Unguarded => unguarded;
+
+    /// <summary>Takes the store's lock until the end of the `using`; the lock is re-entrant, so a step may call others.</summary>
+    private Guard Hold()
+    {
+        if (unguarded) return default;
+        gate.Enter();
+        return new Guard(gate);
+    }
+
+    /// <summary>The lock held by Hold, let go when disposed; holds nothing when the store is unguarded.</summary>
+    private readonly ref struct Guard(Lock? held)
+    {
+        public void Dispose() => held?.Exit();
+    }
+
+    /// <summary>
+    /// Runs `work` as one step of the store: the operations it calls happen with no other client's between them, and a
+    /// concurrent reader sees all of their changes or none (MGET, DEL and EXISTS of many keys). Keep it short: every
+    /// other client waits meanwhile.
+    /// </summary>
+    public void Atomically<TState>(TState state, Action<TState> work)
+    {
+        using (Hold()) work(state);
     }
 
     /// <summary>The clock deadlines are read against.</summary>
@@ -71,7 +106,7 @@ public sealed partial class KeyValueStore
     {
         get
         {
-            lock (gate)
+            using (Hold())
             {
                 RemoveDue(Now, int.MaxValue);
                 return pairs.Count;
@@ -80,23 +115,23 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>The pairs held, counting those expired but not removed yet: a size hint that never waits for removals.</summary>
-    public int CountHeld { get { lock (gate) return pairs.Count; } }
+    public int CountHeld { get { using (Hold()) return pairs.Count; } }
 
     /// <summary>Keys with a deadline, and their average time left in milliseconds (INFO's keyspace line).</summary>
     public (int Keys, long AverageMilliseconds) Expiring
     {
-        get { lock (gate) return (deadlines.Count, deadlines.AverageRemaining(Now)); }
+        get { using (Hold()) return (deadlines.Count, deadlines.AverageRemaining(Now)); }
     }
 
     /// <summary>The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.</summary>
-    public long SlabBytes { get { lock (gate) return pairs.SlabBytesHeld; } }
+    public long SlabBytes { get { using (Hold()) return pairs.SlabBytesHeld; } }
 
     /// <summary>The table's slots: it grew when this changed.</summary>
-    public int Capacity { get { lock (gate) return pairs.Capacity; } }
+    public int Capacity { get { using (Hold()) return pairs.Capacity; } }
     public long MaxBytes => maxBytes;
 
     /// <summary>The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.</summary>
-    public long AccountedBytes { get { lock (gate) return accounted; } }
+    public long AccountedBytes { get { using (Hold()) return accounted; } }
 
     private static long Cost(int keyBytes, int valueBytes) => keyBytes + valueBytes + EntryOverheadBytes;
     private static long Cost(StoredPair pair) => Cost(pair.KeyLength, pair.ValueLength);
@@ -107,7 +142,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public bool TryRead<TState>(ReadOnlySpan<byte> key, TState state, ReadOnlySpanAction<byte, TState> read)
     {
-        lock (gate)
+        using (Hold())
         {
             if (pairs.At(LocateLive(key)) is not { } pair) return false;
             read(pair.Value.Span, state);
@@ -157,7 +192,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public int RemoveExpired(int max)
     {
-        lock (gate) return RemoveDue(Now, max);
+        using (Hold()) return RemoveDue(Now, max);
     }
 
     public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always, Expiry expiry = default) =>
@@ -174,7 +209,7 @@ public sealed partial class KeyValueStore
     private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry, bool wantPrevious, out byte[]? previous)
     {
         bool grew;
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             var existing = pairs.At(located);
@@ -205,7 +240,7 @@ public sealed partial class KeyValueStore
     {
         result = 0;
         bool grew;
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             var existing = pairs.At(located);
@@ -259,12 +294,12 @@ public sealed partial class KeyValueStore
 
     public bool Contains(ReadOnlySpan<byte> key)
     {
-        lock (gate) return LocateLive(key) >= 0;
+        using (Hold()) return LocateLive(key) >= 0;
     }
 
     public bool Remove(ReadOnlySpan<byte> key)
     {
-        lock (gate) return LocateLive(key) >= 0 && RemovePair(key) is not null;
+        using (Hold()) return LocateLive(key) >= 0 && RemovePair(key) is not null;
     }
 
     /// <summary>
@@ -273,7 +308,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public bool? Expire(ReadOnlySpan<byte> key, long deadline, ExpireCondition condition = ExpireCondition.Always)
     {
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             if (located < 0) return null;
@@ -302,7 +337,7 @@ public sealed partial class KeyValueStore
     /// <summary>Removes the key's deadline: null when there is no such key, false when it had none.</summary>
     public bool? Persist(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             var located = LocateLive(key);
             if (located < 0) return null;
@@ -316,7 +351,7 @@ public sealed partial class KeyValueStore
     /// <summary>Whether the key exists, and its deadline (ms since 1970) when it has one.</summary>
     public (bool Found, long? Deadline) DeadlineOf(ReadOnlySpan<byte> key)
     {
-        lock (gate)
+        using (Hold())
         {
             if (LocateLive(key) < 0) return (false, null);
             return (true, deadlines.TryGet(key, out var deadline) ? deadline : null);
@@ -339,14 +374,14 @@ public sealed partial class KeyValueStore
     public TableCursor StartListing()
     {
         var cursor = new TableCursor();
-        lock (gate) pairs.Attach(cursor);
+        using (Hold()) pairs.Attach(cursor);
         return cursor;
     }
 
     /// <summary>Copies the next slice's keys (`slots` of the table: ListingSliceSlots, or SCAN's COUNT) into `keys`; false when the walk is over.</summary>
     public bool ContinueListing(TableCursor cursor, KeyList keys, int slots = ListingSliceSlots)
     {
-        lock (gate)
+        using (Hold())
         {
             var now = Now;
             return pairs.Walk(cursor, slots, keys, key => deadlines.TryGet(key, out var deadline) && deadline <= now);
@@ -355,6 +390,6 @@ public sealed partial class KeyValueStore
 
     public void EndListing(TableCursor cursor)
     {
-        lock (gate) pairs.Detach(cursor);
+        using (Hold()) pairs.Detach(cursor);
     }
 }
