@@ -5,7 +5,8 @@
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
 //                      [--server-cpus LIST --load-cpus LIST]
 //   dotnet bench.cs -- --models [--seconds S] [--rounds N]     (KV in each threading model, and Redis: one table)
-//   dotnet bench.cs -- --race [--clients N] [--increments I]   (get-then-set against incr: the lost update)
+//   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]   (get-then-set against incr: the lost
+//                                                                          update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
@@ -15,6 +16,7 @@
 
 #:include Protocol.cs
 #:include src/bench/*.cs
+#:include src/checking/*.cs
 #:include src/server/ThreadingModel.cs
 
 using System.Net.Sockets;
@@ -90,7 +92,8 @@ finally
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null,
-    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000, bool PubSub = false)
+    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000, bool PubSub = false,
+    string? Svg = null)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -116,6 +119,7 @@ sealed record BenchOptions(
           --race            every client adds 1 to one counter with get then set, then with incr; prints the
                             expected total, what is stored, and the updates lost (--clients, default 50)
           --increments I    with --race: increments a client (default 1000)
+          --svg FILE        with --race: draw the lost update found as a timeline (SVG), a row per client
           --pubsub          one publisher (16 PUBLISH in flight, 100-byte messages) to 1, 10 and 100 subscribers of
                             one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered a second
         """;
@@ -150,6 +154,7 @@ sealed record BenchOptions(
                 "--rounds" => o with { Rounds = Int(1) },
                 "--race" => o with { Race = true },
                 "--increments" => o with { Increments = Int(1) },
+                "--svg" => o with { Svg = Next() },
                 "--pubsub" => o with { PubSub = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),

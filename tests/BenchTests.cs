@@ -48,6 +48,43 @@ public class BenchSmokeTests
         Assert.Equal(Number(getThenSet, 1) - Number(getThenSet, 2), Number(getThenSet, 3));
         Assert.InRange(Number(getThenSet, 2), 1, 2000);
         Assert.Equal("2000", await server.StoredAsync("race:incr"));
+        // incr's history is always linearizable; get then set's is not whenever an update was lost (a number written
+        // twice), and then the bench names the two clients that lost it.
+        Assert.Matches(@"(?m)^incr .* linearizable$", output);
+        if (Number(getThenSet, 3) > 0)
+        {
+            Assert.Matches(@"(?m)^get then set .* not linearizable$", output);
+            Assert.Matches(@"get then set: the lost update it found: clients \d+ and \d+ both read (\d+) and both wrote \d+", output);
+        }
+    }
+
+    [Fact]
+    public async Task The_race_draws_its_lost_update_as_a_timeline_when_it_finds_one()
+    {
+        await using var server = InProcessServer.Start();
+        var picture = Path.Combine(Path.GetTempPath(), $"kv-race-{Guid.NewGuid():N}.svg");
+        using var bench = Process.Start(Programs.StartInfo(await Programs.DllAsync("bench.cs"), "--race", "--port",
+            server.Port.ToString(), "--clients", "8", "--increments", "250", "--svg", picture))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+        try
+        {
+            Assert.Equal(0, bench.ExitCode);
+            if (!File.Exists(picture))
+            {
+                // No lost update this time (a schedule can serve the clients one after the other): nothing to draw.
+                Assert.Contains("no lost update to draw", output);
+                return;
+            }
+            var svg = System.Xml.Linq.XDocument.Load(picture);
+            System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
+            Assert.Equal(2, svg.Descendants(ns + "rect").Count(rect => (string?)rect.Attribute("fill") == "#d62728"));
+            Assert.Contains(svg.Descendants(ns + "text"), text => text.Value.Contains("one of the two increments is lost"));
+        }
+        finally
+        {
+            File.Delete(picture);
+        }
     }
 
     [Fact]

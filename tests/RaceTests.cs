@@ -191,6 +191,50 @@ public class RaceTests
     }
 
     [Fact]
+    public async Task Without_its_lock_the_store_races_and_the_server_survives()
+    {
+        await using var server = InProcessServer.Start("--bind", "127.0.0.1", "--unsafe-no-lock");
+        Assert.True(server.Server.Options.UnsafeNoLock);
+        var history = new Recording();
+        // Eight clients pipeline increments of one counter; without the lock, two may read the same value.
+        await Task.WhenAll(Enumerable.Range(1, 8).Select(async client =>
+        {
+            await using var connection = await server.ConnectAsync();
+            for (var batch = 0; batch < 40; batch++)
+            {
+                var call = Recording.Now;
+                await connection.SendAsync(string.Concat(Enumerable.Repeat("incr counter\n", 50)));
+                for (var i = 0; i < 50; i++)
+                    history.Add(client, call, Command.Of("incr", "counter"), await connection.ReadAsync() switch
+                    {
+                        Reply.Value(var value) => value,
+                        var other => $"unexpected {other}",
+                    });
+            }
+        }));
+        var operations = history.Operations;
+        var distinct = operations.Select(o => o.Output).Distinct().Count();
+        // A number written twice is a lost update; then the checker must say so.
+        if (distinct < operations.Count) Assert.False(Linearizability.Check(operations, TimeSpan.FromSeconds(60)).Linearizable);
+        // Whatever the table went through, the server still serves a new client.
+        await using var after = await server.ConnectAsync();
+        Assert.IsType<Reply.Pong>(await after.AskAsync("ping"));
+        Assert.IsType<Reply.Ok>(await after.AskAsync("set fresh 1"));
+    }
+
+    [Fact]
+    public async Task The_store_without_its_lock_is_refused_beyond_loopback_and_named_in_capitals()
+    {
+        await using (var refused = await ServerProcess.LaunchAsync("0", "--unsafe-no-lock"))
+        {
+            Assert.Equal(2, await refused.ExitCodeAsync(Programs.Patience));
+            Assert.Contains("ERROR: --unsafe-no-lock needs --bind 127.0.0.1", refused.Output);
+        }
+        await using var server = await ServerProcess.StartAsync("0", "--bind", "127.0.0.1", "--unsafe-no-lock");
+        Assert.Contains("STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE", server.Output);
+    }
+
+    [Fact]
     public async Task A_pattern_unsubscribe_is_confirmed_as_punsubscribe()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

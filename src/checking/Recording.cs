@@ -65,6 +65,9 @@ public sealed class Recording
     private readonly Lock gate = new();
     private readonly List<Operation> operations = [];
 
+    // Makes Origin the time of the first use of this class, not of whenever the runtime chooses to set it.
+    static Recording() { }
+
     public static long Now => Stopwatch.GetTimestamp();
 
     /// <summary>Records an operation whose call and return times the client took itself.</summary>
