@@ -54,7 +54,8 @@ public class BenchSmokeTests
         if (Number(getThenSet, 3) > 0)
         {
             Assert.Matches(@"(?m)^get then set .* not linearizable$", output);
-            Assert.Matches(@"get then set: the lost update it found: clients \d+ and \d+ both read (\d+) and both wrote \d+", output);
+            Assert.Matches(@"get then set: the lost update it found: clients \d+ and \d+ both read \d+ and both wrote \d+",
+                output);
         }
     }
 
@@ -79,7 +80,7 @@ public class BenchSmokeTests
             var svg = System.Xml.Linq.XDocument.Load(picture);
             System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
             Assert.Equal(2, svg.Descendants(ns + "rect").Count(rect => (string?)rect.Attribute("fill") == "#d62728"));
-            Assert.Contains(svg.Descendants(ns + "text"), text => text.Value.Contains("one of the two increments is lost"));
+            Assert.Contains(svg.Descendants(ns + "text"), t => t.Value.Contains("one of the two increments is lost"));
         }
         finally
         {

@@ -83,7 +83,11 @@ public class ReadmeTests
         static string Portable(string summary) => Regex.Replace(summary, @"max memory \S+, max client memory \S+", "max memory M, max client memory C");
         var shown = Documents.Values.SelectMany(text => Regex.Matches(text, @"(?m)^KV server listening on .*? \((.*)\)$")).ToList();
         Assert.NotEmpty(shown);
-        foreach (Match line in shown) Assert.Equal(Portable(ServerOptions.Default.Summary), Portable(line.Groups[1].Value));
+        foreach (Match line in shown)
+        {
+            var options = ServerOptions.Default with { UnsafeNoLock = line.Value.Contains("STORE LOCK OFF") };
+            Assert.Equal(Portable(options.Summary), Portable(line.Groups[1].Value));
+        }
     }
 
     [Fact]
@@ -132,7 +136,7 @@ public class LayoutTests
     {
         Assert.Equal(EntryFiles.Order(StringComparer.Ordinal), SourceFiles().Where(path => !path.Contains('/')));
         // src/ by role, one folder deep (the client's editor two): the folders the entry files include.
-        Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches("^(src/(protocol|store|server|resp|client|client/editor|bench)|tests)/[^/]+$", path));
+        Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches("^(src/(protocol|store|server|resp|client|client/editor|bench|checking)|tests)/[^/]+$", path));
     }
 
     [Fact]

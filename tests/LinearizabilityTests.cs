@@ -7,17 +7,20 @@ using Xunit;
 
 public class LinearizabilityTests
 {
-    /// <summary>An operation from its text: `Op(client, call, return, "incr x", "1")`; a `multi ... exec` is split at its commands.</summary>
+    /// <summary>An operation from its text: `Op(client, call, return, "incr x", "1")`; `multi a ; b exec` is a
+    /// transaction of a and b.</summary>
     private static Operation Op(int client, long call, long returned, string request, string? reply)
     {
         var words = request.Split(' ');
         var command = words[0] == "multi"
-            ? Command.Exec([.. string.Join(' ', words[1..^1]).Split(" ; ").Select(part => Command.Of(part.Split(' ')[0], part.Split(' ')[1..]))])
+            ? Command.Exec([.. string.Join(' ', words[1..^1]).Split(" ; ").Select(part => part.Split(' '))
+                .Select(parts => Command.Of(parts[0], parts[1..]))])
             : Command.Of(words[0], words[1..]);
         return new Operation(client, call, returned, command, reply);
     }
 
-    private static Verdict Check(params Operation[] history) => Linearizability.Check(history, TimeSpan.FromSeconds(20));
+    private static Verdict Check(params Operation[] history) =>
+        Linearizability.Check(history, TimeSpan.FromSeconds(20));
 
     [Fact]
     public void One_client_one_after_the_other_is_linearizable()
@@ -33,7 +36,8 @@ public class LinearizabilityTests
             Op(3, 5, 6, "get x", "1")).Linearizable is false, "2 then 1 cannot both be seen in that order");
         Assert.True(Check(Op(1, 0, 1, "set x 1", "OK"), Op(1, 2, 10, "set x 2", "OK"), Op(2, 3, 4, "get x", "1"),
             Op(3, 5, 6, "get x", "2")).Linearizable);
-        Assert.True(Check(Op(1, 0, 1, "set x 1", "OK"), Op(1, 2, 10, "set x 2", "OK"), Op(2, 3, 4, "get x", "2")).Linearizable);
+        Assert.True(Check(Op(1, 0, 1, "set x 1", "OK"), Op(1, 2, 10, "set x 2", "OK"),
+            Op(2, 3, 4, "get x", "2")).Linearizable);
     }
 
     [Fact]
@@ -66,7 +70,8 @@ public class LinearizabilityTests
         // Fifty clients' increments all overlapping, answered in an order unrelated to the order they were sent.
         var random = new Random(7);
         var results = Enumerable.Range(1, 50).OrderBy(_ => random.Next()).ToArray();
-        var history = results.Select((result, client) => Op(client, client, 100 + client, "incr x", result.ToString())).ToArray();
+        var history = results.Select((result, client) => Op(client, client, 100 + client, "incr x", result.ToString()))
+            .ToArray();
         Assert.True(Check(history).Linearizable);
     }
 
@@ -108,7 +113,8 @@ public class LinearizabilityTests
     public void Deadlines_are_part_of_the_state()
     {
         Assert.True(Check(Op(1, 0, 1, "set k 1", "OK"), Op(1, 2, 3, "expire k 1000", "1"), Op(2, 4, 5, "ttl k", "+"),
-            Op(1, 6, 7, "set k 2", "OK"), Op(2, 8, 9, "ttl k", "-1"), Op(2, 10, 11, "expire k 0", "1"), Op(2, 12, 13, "ttl k", "-2")).Linearizable);
+            Op(1, 6, 7, "set k 2", "OK"), Op(2, 8, 9, "ttl k", "-1"), Op(2, 10, 11, "expire k 0", "1"),
+            Op(2, 12, 13, "ttl k", "-2")).Linearizable);
         Assert.False(Check(Op(1, 0, 1, "set k 1", "OK"), Op(1, 2, 3, "expire k 1000", "1"), Op(1, 4, 5, "incr k", "2"),
             Op(2, 6, 7, "ttl k", "-1")).Linearizable);
     }
@@ -149,7 +155,8 @@ public class LinearizabilityTests
     [Fact]
     public void A_long_history_with_one_lost_update_is_caught_and_shown()
     {
-        var history = Enumerable.Range(1, 2_000).Select(i => Op(i % 4, 10 * i, 10 * i + 15, "incr x", i.ToString())).ToList();
+        var history = Enumerable.Range(1, 2_000)
+            .Select(i => Op(i % 4, 10 * i, 10 * i + 15, "incr x", i.ToString())).ToList();
         history[1_200] = history[1_200] with { Output = "1200" }; // the 1,201st increment read what the 1,200th read
         var verdict = Check([.. history]);
         Assert.False(verdict.Linearizable);

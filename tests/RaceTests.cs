@@ -10,7 +10,8 @@ using Xunit;
 
 public class RaceTests
 {
-    /// <summary>The keys: a few groups of two, so that every group sees many clients at once and the checks stay small.</summary>
+    /// <summary>The keys: a few groups of two, so that each group sees many clients at once and the checks stay small.
+    /// </summary>
     private static readonly string[][] Groups = [["g0:a", "g0:b"], ["g1:a", "g1:b"], ["g2:a", "g2:b"]];
 
     [Theory]
@@ -19,7 +20,8 @@ public class RaceTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model);
         var history = new Recording();
-        var clients = Enumerable.Range(0, 10).Select(client => RunClientAsync(server, history, client, resp: client % 3 != 0));
+        var clients = Enumerable.Range(0, 10)
+            .Select(client => RunClientAsync(server, history, client, resp: client % 3 != 0));
         await Task.WhenAll(clients);
         var operations = history.Operations;
         Assert.True(operations.Count > 1_500, $"only {operations.Count} operations were recorded");
@@ -46,7 +48,8 @@ public class RaceTests
             for (var batch = 0; batch < 120; batch++)
             {
                 var drop = random.Next(60) == 0;
-                var commands = Enumerable.Range(0, drop ? 1 : random.Next(1, 5)).Select(_ => NextCommand(random, client, ref written, resp)).ToList();
+                var commands = Enumerable.Range(0, drop ? 1 : random.Next(1, 5))
+                    .Select(_ => NextCommand(random, client, ref written, resp)).ToList();
                 var call = Recording.Now;
                 if (resp)
                 {
@@ -56,7 +59,8 @@ public class RaceTests
                         foreach (var command in commands)
                         {
                             // MULTI's +OK and a +QUEUED for each queued command come before EXEC's reply.
-                            if (command.Name == "exec") for (var i = 0; i <= command.Batch.Length; i++) await respConnection.ReadAsync();
+                            if (command.Name == "exec")
+                                for (var i = 0; i <= command.Batch.Length; i++) await respConnection.ReadAsync();
                             history.Add(connection, call, command, FromResp(command, await respConnection.ReadAsync()));
                         }
                 }
@@ -89,10 +93,12 @@ public class RaceTests
         }
     }
 
-    /// <summary>A random request on one group of keys; values are unique numbers, so that a read says which write it saw.</summary>
+    /// <summary>A random request on one group of keys; values are unique numbers: a read says which write it saw.
+    /// </summary>
     private static Command NextCommand(Random random, int client, ref int written, bool resp)
     {
-        var (a, b) = Groups[random.Next(Groups.Length)] is [var first, var second] ? (first, second) : throw new InvalidOperationException();
+        var group = Groups[random.Next(Groups.Length)];
+        var (a, b) = (group[0], group[1]);
         var value = (client * 100_000 + ++written).ToString();
         var choices = resp ? 12 : 6;
         return random.Next(choices) switch
@@ -113,10 +119,12 @@ public class RaceTests
     }
 
     private static byte[] RespRequest(Command command) => command.Name == "exec"
-        ? [.. RespConnection.Request("MULTI"), .. command.Batch.SelectMany(RespRequest), .. RespConnection.Request("EXEC")]
+        ? [.. RespConnection.Request("MULTI"), .. command.Batch.SelectMany(RespRequest),
+            .. RespConnection.Request("EXEC")]
         : RespConnection.Request([command.Name, .. command.Args]);
 
-    /// <summary>A RESP reply (as RespConnection writes it: `+OK`, `:1`, `$v`, `$nil`, `*2[:1,:2]`) in the history's words.</summary>
+    /// <summary>A RESP reply (as RespConnection writes it: `+OK`, `:1`, `$v`, `$nil`, `*2[:1,:2]`) in the history's
+    /// words.</summary>
     private static string FromResp(Command command, string reply)
     {
         var text = reply switch
@@ -131,7 +139,8 @@ public class RaceTests
         return command.Name == "ttl" && long.Parse(text) >= 0 ? "+" : text;
     }
 
-    /// <summary>A reply of KV's own protocol in the history's words: a missing key is nil, -2 or 0 as Redis would say.</summary>
+    /// <summary>A reply of KV's own protocol in the history's words: a missing key is nil, -2 or 0, as in Redis.
+    /// </summary>
     private static string FromLine(Command command, Reply reply) => (command.Name, reply) switch
     {
         ("get", Reply.Error) => "nil",
@@ -168,13 +177,15 @@ public class RaceTests
                 if (!whole(seen)) lock (torn) torn.Add(seen);
             }
         }
-        static bool AllEqual(string reply) => Regex.Match(reply, @"\[(.*)\]").Groups[1].Value.Split(',').Distinct().Count() == 1;
+        static bool AllEqual(string reply) =>
+            Regex.Match(reply, @"\[(.*)\]").Groups[1].Value.Split(',').Distinct().Count() == 1;
         await Task.WhenAll(
             ReadAsync(["x", "y"], AllEqual),
             ReadAsync(["a", "b", "c"], AllEqual),
             ReadAsync(["r1", "r2"], reply => reply is "*2[$moving,$nil]" or "*2[$nil,$moving]"),
             writers);
-        Assert.True(torn.Count == 0, $"{torn.Count} of {reads} reads saw half a write: {string.Join(" ", torn.Take(5))}");
+        Assert.True(torn.Count == 0,
+            $"{torn.Count} of {reads} reads saw half a write: {string.Join(" ", torn.Take(5))}");
     }
 
     /// <summary>A writer: 1,500 rounds of the requests `round` gives, each round pipelined in one write.</summary>
@@ -215,7 +226,8 @@ public class RaceTests
         var operations = history.Operations;
         var distinct = operations.Select(o => o.Output).Distinct().Count();
         // A number written twice is a lost update; then the checker must say so.
-        if (distinct < operations.Count) Assert.False(Linearizability.Check(operations, TimeSpan.FromSeconds(60)).Linearizable);
+        if (distinct < operations.Count)
+            Assert.False(Linearizability.Check(operations, TimeSpan.FromSeconds(60)).Linearizable);
         // Whatever the table went through, the server still serves a new client.
         await using var after = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await after.AskAsync("ping"));

@@ -20,8 +20,8 @@ static class Timeline
     /// The operations around `lost` (the two that both wrote the same value), drawn on one time axis. `describe`
     /// labels a bar (what the operation wrote), `describeLost` the two red ones.
     /// </summary>
-    public static XDocument Draw(IReadOnlyList<Operation> history, (Operation First, Operation Second) lost, string title,
-        string caption, Func<Operation, string> describe, Func<Operation, string> describeLost)
+    public static XDocument Draw(IReadOnlyList<Operation> history, (Operation First, Operation Second) lost,
+        string title, string caption, Func<Operation, string> describe, Func<Operation, string> describeLost)
     {
         var (first, second) = lost;
         var span = Math.Max(first.Return - first.Call, second.Return - second.Call);
@@ -31,21 +31,24 @@ static class Timeline
         var clients = new[] { first.Client, second.Client }
             .Concat(shown.Select(o => o.Client).Distinct().Order().Where(c => c != first.Client && c != second.Client))
             .Take(MaxRows).Order().ToList();
-        double X(long ticks) => Left + (Width - Left - Right) * (double)(Math.Clamp(ticks, from, until) - from) / (until - from);
+        double X(long ticks) =>
+            Left + (Width - Left - Right) * (double)(Math.Clamp(ticks, from, until) - from) / (until - from);
         static string N(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
         var height = Top + Row * clients.Count + 60;
 
         var body = new List<XElement>
         {
-            new(Svg + "rect", new XAttribute("width", Width), new XAttribute("height", height), new XAttribute("fill", "white")),
+            new(Svg + "rect", new XAttribute("width", Width), new XAttribute("height", height),
+                new XAttribute("fill", "white")),
             Text(Left, 22, title, 15, "bold"),
         };
         for (var tick = 0; tick <= 4; tick++)
         {
             var at = from + (until - from) * tick / 4;
             var x = N(X(at));
-            body.Add(new XElement(Svg + "line", new XAttribute("x1", x), new XAttribute("x2", x), new XAttribute("y1", Top - 8),
-                new XAttribute("y2", Top + Row * clients.Count), new XAttribute("stroke", "#ddd")));
+            body.Add(new XElement(Svg + "line", new XAttribute("x1", x), new XAttribute("x2", x),
+                new XAttribute("y1", Top - 8), new XAttribute("y2", Top + Row * clients.Count),
+                new XAttribute("stroke", "#ddd")));
             body.Add(Text(X(at), Top - 12, $"{(at - from) * 1_000_000.0 / Stopwatch.Frequency:0} µs", 11,
                 anchor: tick == 0 ? "start" : tick == 4 ? "end" : "middle"));
         }
@@ -62,8 +65,8 @@ static class Timeline
                     new XAttribute("width", N(width)), new XAttribute("height", Row - 8), new XAttribute("rx", 3),
                     new XAttribute("fill", marked ? "#d62728" : "#c7c7c7")));
                 if (width > 40 || marked)
-                    body.Add(Text(x + width / 2, y + 17, marked ? describeLost(operation) : describe(operation), 11, marked ? "bold" : "normal", "middle",
-                        marked ? "white" : "#333"));
+                    body.Add(Text(x + width / 2, y + 17, marked ? describeLost(operation) : describe(operation), 11,
+                        marked ? "bold" : "normal", "middle", marked ? "white" : "#333"));
             }
         }
         body.Add(Text(Left, Top + Row * clients.Count + 28, caption, 13));
@@ -75,5 +78,6 @@ static class Timeline
         string anchor = "start", string fill = "#111") =>
         new(Svg + "text", new XAttribute("x", x.ToString("0.#", CultureInfo.InvariantCulture)),
             new XAttribute("y", y.ToString("0.#", CultureInfo.InvariantCulture)), new XAttribute("font-size", size),
-            new XAttribute("font-weight", weight), new XAttribute("text-anchor", anchor), new XAttribute("fill", fill), text);
+            new XAttribute("font-weight", weight), new XAttribute("text-anchor", anchor), new XAttribute("fill", fill),
+            text);
 }

@@ -24,17 +24,22 @@ namespace KV;
 /// The checker's answer. When a history is not linearizable, Taken is the longest order that the search could find,
 /// ending with its last few operations; from State (what the model holds after all of it), none of Stuck can go next.
 /// </summary>
-public sealed record Verdict(bool Linearizable, bool TimedOut, IReadOnlyList<string> Keys, IReadOnlyList<Operation> Taken,
-    ModelState? State, IReadOnlyList<Operation> Stuck)
+public sealed record Verdict(bool Linearizable, bool TimedOut, IReadOnlyList<string> Keys,
+    IReadOnlyList<Operation> Taken, ModelState? State, IReadOnlyList<Operation> Stuck)
 {
     public static Verdict Yes { get; } = new(true, false, [], [], null, []);
 
     /// <summary>The verdict in words, the few operations where the history goes wrong with it.</summary>
     public string Explain()
     {
-        if (TimedOut) return "unknown: the search ran out of time. Its deepest point so far:\n" + (this with { TimedOut = false }).Explain();
+        if (TimedOut)
+            return "unknown: the search ran out of time. Its deepest point so far:\n"
+                + (this with { TimedOut = false }).Explain();
         if (Linearizable) return "linearizable";
-        var lines = new List<string> { $"not linearizable (keys {string.Join(", ", Keys)}). The longest order that works ends with:" };
+        var lines = new List<string>
+        {
+            $"not linearizable (keys {string.Join(", ", Keys)}). The longest order that works ends with:",
+        };
         lines.AddRange(Taken.Select(operation => "  " + operation));
         lines.Add($"after it the store holds {State}, and none of these can come next:");
         lines.AddRange(Stuck.Select(operation => "  " + operation));
@@ -47,10 +52,12 @@ public static class Linearizability
     /// <summary>How many operations before the point of failure a verdict shows.</summary>
     private const int ContextShown = 6;
 
-    /// <summary>Judges the history; a search that takes longer than `budget` (default: unlimited) gives up, TimedOut.</summary>
+    /// <summary>Judges the history; a search longer than `budget` (default: unlimited) gives up: TimedOut.</summary>
     public static Verdict Check(IReadOnlyList<Operation> history, TimeSpan? budget = null)
     {
-        var until = budget is { } limit ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        var until = budget is { } limit
+            ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency)
+            : long.MaxValue;
         // A read whose reply never came constrains nothing: leaving it out spares the search a choice.
         var relevant = history.Where(operation => operation.Output is not null || !operation.Input.ReadsOnly).ToList();
         foreach (var (keys, group) in Partition(relevant))
@@ -61,7 +68,7 @@ public static class Linearizability
         return Verdict.Yes;
     }
 
-    /// <summary>The groups of keys used together (union-find over each operation's keys), with their operations.</summary>
+    /// <summary>The groups of keys used together (union-find over the operations' keys) and their operations.</summary>
     public static List<(List<string> Keys, List<Operation> Operations)> Partition(IReadOnlyList<Operation> history)
     {
         var parent = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -80,7 +87,9 @@ public static class Linearizability
         var roots = parent.Keys.ToList().ToDictionary(key => key, Root, StringComparer.Ordinal);
         return history.Where(operation => operation.Input.Keys.Any())
             .GroupBy(operation => roots[operation.Input.Keys.First()], StringComparer.Ordinal)
-            .Select(group => (roots.Where(r => r.Value == group.Key).Select(r => r.Key).Order(StringComparer.Ordinal).ToList(), group.ToList()))
+            .Select(group => (
+                roots.Where(r => r.Value == group.Key).Select(r => r.Key).Order(StringComparer.Ordinal).ToList(),
+                group.ToList()))
             .ToList();
     }
 
@@ -139,7 +148,8 @@ public static class Linearizability
         var entry = head.Next;
         while (head.Next is not null)
         {
-            if (Stopwatch.GetTimestamp() > until) return (stuckAt ?? Describe(head, operations, choices, state)) with { TimedOut = true };
+            if (Stopwatch.GetTimestamp() > until)
+                return (stuckAt ?? Describe(head, operations, choices, state)) with { TimedOut = true };
             if (entry!.IsCall)
             {
                 // A request that was never answered may well never have happened: it is tried after the others.
@@ -174,12 +184,15 @@ public static class Linearizability
         return Verdict.Yes;
     }
 
-    /// <summary>The search's deepest point: the last operations taken, the state, and the calls none of which fits.</summary>
-    private static Verdict Describe(Entry head, Operation[] operations, Stack<(Entry Call, ModelState Before)> choices, ModelState state)
+    /// <summary>The search's deepest point: the last operations taken, the state, and the calls none of which fits.
+    /// </summary>
+    private static Verdict Describe(Entry head, Operation[] operations, Stack<(Entry Call, ModelState Before)> choices,
+        ModelState state)
     {
         var last = choices.Take(ContextShown).Reverse().Select(choice => operations[choice.Call.Id]).ToList();
         var stuck = new List<Operation>();
-        for (var entry = head.Next; entry is not null && entry.IsCall; entry = entry.Next) stuck.Add(operations[entry.Id]);
+        for (var entry = head.Next; entry is not null && entry.IsCall; entry = entry.Next)
+            stuck.Add(operations[entry.Id]);
         return new Verdict(false, false, [], last, state, stuck);
     }
 
@@ -196,7 +209,7 @@ public static class Linearizability
         return earlier;
     }
 
-    /// <summary>The history's calls and returns in time order, linked after a head; a call before a return at the same time.</summary>
+    /// <summary>The calls and returns in time order, linked after a head; at the same time, a call first.</summary>
     private static Entry Link(Operation[] operations)
     {
         var entries = new List<Entry>(2 * operations.Length);
@@ -240,7 +253,7 @@ public static class Linearizability
         call.Previous!.Next = call;
     }
 
-    /// <summary>A point of the search, remembered so as never to explore it twice: which operations are taken, and the state.</summary>
+    /// <summary>A point of the search, remembered so as not to explore it twice: what is taken, the state.</summary>
     private sealed record Configuration(TakenSnapshot Taken, ModelState State);
 
     /// <summary>
@@ -249,7 +262,8 @@ public static class Linearizability
     /// </summary>
     private sealed record TakenSnapshot(int High, int[] NotTaken)
     {
-        public bool Equals(TakenSnapshot? other) => other is not null && High == other.High && NotTaken.AsSpan().SequenceEqual(other.NotTaken);
+        public bool Equals(TakenSnapshot? other) =>
+            other is not null && High == other.High && NotTaken.AsSpan().SequenceEqual(other.NotTaken);
 
         public override int GetHashCode()
         {
@@ -260,7 +274,7 @@ public static class Linearizability
         }
     }
 
-    /// <summary>The set of operations taken, kept as one past the highest taken id and the ids below it not taken.</summary>
+    /// <summary>The operations taken, kept as one past the highest taken id and the ids below it not taken.</summary>
     private sealed class TakenSet(int count)
     {
         private readonly bool[] taken = new bool[count];

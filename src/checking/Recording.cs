@@ -20,7 +20,8 @@ public sealed record Command(string Name, ImmutableArray<string> Args, Immutable
     public static Command Of(string name, params string[] args) => new(name, [.. args]);
     public static Command Exec(params Command[] batch) => new("exec", [], [.. batch]);
 
-    /// <summary>The keys the command reads or writes: the checker judges each group of keys used together apart.</summary>
+    /// <summary>The keys the command reads or writes: the checker judges each group of keys used together apart.
+    /// </summary>
     public IEnumerable<string> Keys => Name switch
     {
         "exec" => Batch.SelectMany(command => command.Keys),
@@ -30,16 +31,19 @@ public sealed record Command(string Name, ImmutableArray<string> Args, Immutable
     };
 
     /// <summary>True for a command that changes nothing.</summary>
-    public bool ReadsOnly => Name is "get" or "mget" or "ttl" or "exists" || (Name == "exec" && Batch.All(c => c.ReadsOnly));
+    public bool ReadsOnly =>
+        Name is "get" or "mget" or "ttl" or "exists" || (Name == "exec" && Batch.All(c => c.ReadsOnly));
 
     public override string ToString() =>
-        Name == "exec" ? $"multi {string.Join(" ", Batch.Select(c => c.ToString()))} exec" : $"{Name} {string.Join(" ", Args)}";
+        Name == "exec"
+            ? $"multi {string.Join(" ", Batch.Select(c => c.ToString()))} exec"
+            : $"{Name} {string.Join(" ", Args)}";
 }
 
 /// <summary>
-/// One operation: `Client` the connection that sent it (a client that reconnects takes a new number: its requests are
-/// served in order on one connection only), `Call` when the request was sent, `Return` when its reply was read (Unanswered: never), in Stopwatch
-/// ticks; `Output` the reply, null when unknown.
+/// One operation: `Client` the connection that sent it (a client that reconnects takes a new number: its requests
+/// are served in order on one connection only), `Call` when the request was sent, `Return` when its reply was read
+/// (Unanswered: never), in Stopwatch ticks; `Output` the reply, null when unknown.
 /// </summary>
 public sealed record Operation(int Client, long Call, long Return, Command Input, string? Output)
 {

@@ -22,7 +22,8 @@ public sealed class ModelState : IEquatable<ModelState>
     private readonly ImmutableSortedDictionary<string, ModelEntry> entries;
     private readonly int hash;
 
-    public static ModelState Empty { get; } = new(ImmutableSortedDictionary<string, ModelEntry>.Empty.WithComparers(StringComparer.Ordinal));
+    public static ModelState Empty { get; } =
+        new(ImmutableSortedDictionary<string, ModelEntry>.Empty.WithComparers(StringComparer.Ordinal));
 
     private ModelState(ImmutableSortedDictionary<string, ModelEntry> entries)
     {
@@ -42,13 +43,16 @@ public sealed class ModelState : IEquatable<ModelState>
         new(entry is { } stored ? entries.SetItem(key, stored) : entries.Remove(key));
 
     public bool Equals(ModelState? other) =>
-        other is not null && hash == other.hash && entries.Count == other.entries.Count && entries.SequenceEqual(other.entries);
+        other is not null && hash == other.hash && entries.Count == other.entries.Count
+        && entries.SequenceEqual(other.entries);
 
     public override bool Equals(object? other) => Equals(other as ModelState);
     public override int GetHashCode() => hash;
 
-    public override string ToString() =>
-        entries.Count == 0 ? "{}" : "{" + string.Join(", ", entries.Select(e => $"{e.Key}={e.Value.Value}{(e.Value.Expiring ? " (expiring)" : "")}")) + "}";
+    public override string ToString() => "{" + string.Join(", ", entries.Select(Describe)) + "}";
+
+    private static string Describe(KeyValuePair<string, ModelEntry> e) =>
+        $"{e.Key}={e.Value.Value}" + (e.Value.Expiring ? " (expiring)" : "");
 }
 
 /// <summary>What each command does to the state, and the reply it gives, in the history's words.</summary>
@@ -80,7 +84,7 @@ public static class SequentialStore
             {
                 var delta = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 1;
                 var entry = state[args[0]];
-                if (entry is { } had && !long.TryParse(had.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+                if (entry is { } had && !long.TryParse(had.Value, CultureInfo.InvariantCulture, out _))
                     return ("ERR", state);
                 var value = (entry is { } old ? long.Parse(old.Value, CultureInfo.InvariantCulture) : 0) + delta;
                 return (Number(value), state.With(args[0], new ModelEntry(Number(value), entry?.Expiring ?? false)));
@@ -88,7 +92,8 @@ public static class SequentialStore
             case "mget":
                 return ("[" + string.Join(",", args.Select(key => state[key]?.Value ?? "nil")) + "]", state);
             case "mset":
-                for (var i = 0; i < args.Length; i += 2) state = state.With(args[i], new ModelEntry(args[i + 1], false));
+                for (var i = 0; i < args.Length; i += 2)
+                    state = state.With(args[i], new ModelEntry(args[i + 1], false));
                 return ("OK", state);
             case "rename":
             {

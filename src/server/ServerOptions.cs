@@ -11,8 +11,8 @@ namespace KV;
 
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
-    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout, ThreadingModel Threading = ThreadingModel.Pool,
-    bool UnsafeNoLock = false)
+    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout,
+    ThreadingModel Threading = ThreadingModel.Pool, bool UnsafeNoLock = false)
 {
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
@@ -95,7 +95,8 @@ public sealed record ServerOptions(
         if (options.Threading == ThreadingModel.PerClient)
             options = options with { MaxClients = Math.Min(options.MaxClients, ThreadingModels.ThreadsThisMachineAllows()) };
         if (options.UnsafeNoLock && options.ReachableFromOutside)
-            throw new FormatException("--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one machine");
+            throw new FormatException(
+                "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one machine");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
             throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;

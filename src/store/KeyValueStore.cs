@@ -71,7 +71,7 @@ public sealed partial class KeyValueStore
     /// <summary>True when the store runs without its lock (--unsafe-no-lock).</summary>
     public bool Unguarded => unguarded;
 
-    /// <summary>Takes the store's lock until the end of the `using`; the lock is re-entrant, so a step may call others.</summary>
+    /// <summary>Takes the store's lock until the end of the `using`; it is re-entrant: a step may call others.</summary>
     private Guard Hold()
     {
         if (unguarded) return default;
