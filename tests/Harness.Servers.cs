@@ -7,6 +7,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -194,8 +195,6 @@ public sealed class InProcessServer : TestServer
     /// <summary>A server whose keys' deadlines follow `time`: a test moves that clock instead of sleeping.</summary>
     public static InProcessServer StartWithClock(TimeProvider time, params string[] options) => new(ServerOptions.Parse(["0", .. options]), time);
 
-    /// <summary>A server on a given port: the one a stopped server used, for a client that reconnects.</summary>
-    public static InProcessServer StartOn(int port, params string[] options) => new(ServerOptions.Parse([port.ToString(), .. options]));
 
     /// <summary>Stops it as Ctrl+C would: every client is closed. Safe to call twice (a test may stop its server early).</summary>
     public override async ValueTask DisposeAsync()
@@ -286,5 +285,86 @@ public sealed class ServerProcess : TestServer
         if (!Process.HasExited) Process.Kill(entireProcessTree: true);
         await Process.WaitForExitAsync();
         Process.Dispose();
+    }
+}
+
+/// <summary>
+/// A port that stays the same while the server behind it changes: a test that "restarts" its server points the relay
+/// at a new one and cuts the connections through it, as a stopped server would. No other test can take the port in
+/// between, as one could if the server itself were stopped and started again on its old port.
+/// </summary>
+public sealed class Relay : IAsyncDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly List<TcpClient> open = [];
+    private readonly Task accepting;
+    private volatile int target;
+
+    public Relay(int targetPort)
+    {
+        target = targetPort;
+        listener.Start();
+        accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    /// <summary>New connections go to `port`; those open now are closed, as if their server had stopped.</summary>
+    public void SwitchTo(int port)
+    {
+        target = port;
+        lock (open)
+        {
+            foreach (var connection in open) connection.Dispose();
+            open.Clear();
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await listener.AcceptTcpClientAsync(stopping.Token);
+                var server = new TcpClient();
+                try
+                {
+                    await server.ConnectAsync(IPAddress.Loopback, target, stopping.Token);
+                }
+                catch (SocketException)
+                {
+                    client.Dispose();
+                    server.Dispose();
+                    continue;
+                }
+                lock (open) open.AddRange([client, server]);
+                _ = PipeAsync(client, server);
+                _ = PipeAsync(server, client);
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Copies one direction until either side ends, then closes both.</summary>
+    private async Task PipeAsync(TcpClient from, TcpClient to)
+    {
+        try
+        {
+            await from.GetStream().CopyToAsync(to.GetStream(), stopping.Token);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException
+            or SocketException) { }
+        from.Dispose();
+        to.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        listener.Stop();
+        await accepting;
+        SwitchTo(0);
     }
 }
