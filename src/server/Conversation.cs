@@ -25,7 +25,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     private const int FlushThresholdBytes = 64 * 1024;
     private static readonly TimeSpan LastWordTimeout = TimeSpan.FromSeconds(1);
     private static readonly EventHandler<SocketAsyncEventArgs> DataArrived = static (_, wait) => OnDataArrived((Conversation)wait.UserToken!);
-    private const int Busy = 0, Waiting = 1, Claimed = 2;
 
     private readonly Socket socket;
     private readonly ThreadingModel threading;
@@ -36,14 +35,11 @@ public sealed class Conversation : IEvictable, IReplyContext
     private readonly OutputBuffer output;
     private readonly SocketAsyncEventArgs? dataWait;
     private readonly IDisposable? watching;
-    private int arrived;
     private volatile bool streamEnded;
     private readonly Action<Conversation, string> ended;
-    private Interruption? interruption;
+    private readonly ConversationClaim claim = new();
     private CancellationTokenSource? abort;
     private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
-    private int state = Busy;
-    private sealed record Interruption(string Reason, bool LastWord);
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
@@ -101,8 +97,8 @@ public sealed class Conversation : IEvictable, IReplyContext
                 catch (OutOfMemoryException)
                 {
                     // No thread to be had (the machine's bound on them): this client is turned away, the others go on.
-                    Volatile.Write(ref interruption, new Interruption("no thread could be started for this client", LastWord: true));
-                    _ = EndAsync(interruption!.Reason);
+                    claim.Interrupt(new Interruption("no thread could be started for this client", LastWord: true));
+                    _ = EndAsync(claim.Interruption!.Reason);
                 }
                 break;
             case ThreadingModel.Pool:
@@ -122,7 +118,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// </summary>
     public bool Interrupt(string reason, bool lastWord = false)
     {
-        if (Interlocked.CompareExchange(ref interruption, new Interruption(reason, lastWord), null) is not null) return false;
+        if (!claim.Interrupt(new Interruption(reason, lastWord))) return false;
         // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
         if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
         if (threading == ThreadingModel.PerClient)
@@ -134,7 +130,7 @@ public sealed class Conversation : IEvictable, IReplyContext
             return true;
         }
         // Here, not in a work item, which under load would wait behind socket events, holding memory the budget took back.
-        if (Interlocked.CompareExchange(ref state, Claimed, Waiting) == Waiting) _ = EndAsync(reason);
+        if (claim.Claim()) _ = EndAsync(reason);
         return true;
     }
 
@@ -178,7 +174,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     private static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
     private string Failure(Exception e) => e switch
     {
-        OperationCanceledException when Volatile.Read(ref interruption) is { } stop => stop.Reason,
+        OperationCanceledException when claim.Interruption is { } stop => stop.Reason,
         SocketException or IOException or ObjectDisposedException or OperationCanceledException => e.Message,
         // A bug of ours: it costs this one connection, never the server.
         _ => $"internal error: {e.GetType().Name}: {e.Message}",
@@ -191,23 +187,22 @@ public sealed class Conversation : IEvictable, IReplyContext
     private bool WaitForData()
     {
         Volatile.Write(ref quietSince, Volatile.Read(ref lastCompleted));
-        // A full fence between the state written and the interruption read: Interrupt does the same the other way round.
-        Interlocked.Exchange(ref state, Waiting);
+        // Given up, then the interruption (and, for the loops, an arrival) read: ConversationClaim's handshake.
+        var after = claim.Release(arrivals: threading == ThreadingModel.Loops);
+        if (after != AfterRelease.Wait) return after == AfterRelease.GoOn && Resumed();
+        // This client's own thread sleeps in poll(2) until it sends, or until Interrupt shuts its reading side.
         if (threading == ThreadingModel.PerClient)
         {
-            // This client's own thread sleeps in poll(2) until it sends, or until Interrupt shuts the socket's reading side.
-            if (Volatile.Read(ref interruption) is null) socket.Poll(-1, SelectMode.SelectRead);
+            socket.Poll(-1, SelectMode.SelectRead);
             return Resume();
         }
-        // Its loop calls OnReadable when bytes arrive; those that came while it was busy were flagged, so go on; and
-        // once the client's stream has ended, read on to its end.
-        if (threading == ThreadingModel.Loops)
-            return (Volatile.Read(ref interruption) is not null || Interlocked.Exchange(ref arrived, 0) == 1 || streamEnded) && Resume();
+        // Its loop calls OnReadable when bytes arrive; once the client's stream has ended, read on to its end.
+        if (threading == ThreadingModel.Loops) return streamEnded && Resume();
         // The pool: a zero-byte receive, completed on a pool thread by .NET's socket engine (DataArrived).
         bool pending;
         try
         {
-            pending = Volatile.Read(ref interruption) is null && socket.ReceiveAsync(dataWait!);
+            pending = socket.ReceiveAsync(dataWait!);
         }
         catch when (!Resume())
         {
@@ -218,11 +213,14 @@ public sealed class Conversation : IEvictable, IReplyContext
     }
 
     /// <summary>Waiting to busy: false when Interrupt claimed the conversation first.</summary>
-    private bool Resume()
+    private bool Resume() => claim.Resume() && Resumed();
+
+    /// <summary>
+    /// Busy again: silent no more. Only a conversation that was waiting stops being silent: one that is busy may be
+    /// waiting for its client to read (quietSince set by FlushAsync) while its loop reports bytes it will not read yet.
+    /// </summary>
+    private bool Resumed()
     {
-        // Only a conversation that was waiting stops being silent: one that is busy may be waiting for its client to
-        // read (quietSince set by FlushAsync) while its loop reports more bytes it will not read yet.
-        if (Interlocked.CompareExchange(ref state, Busy, Waiting) != Waiting) return false;
         Volatile.Write(ref quietSince, -1);
         return true;
     }
@@ -242,9 +240,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     internal void OnReadable(bool ended)
     {
         if (ended) streamEnded = true;
-        Interlocked.Exchange(ref arrived, 1);
-        if (!Resume()) return;
-        Volatile.Write(ref arrived, 0);
+        if (!claim.Arrived()) return;
+        Resumed();
         _ = ServeAsync();
     }
 
@@ -263,13 +260,13 @@ public sealed class Conversation : IEvictable, IReplyContext
                 // An unfinished last request is dropped, as Redis does: it may be one cut short by a killed client.
                 var unfinished = !input.IsEmpty;
                 await FlushAsync(0);
-                return Volatile.Read(ref interruption)?.Reason
+                return claim.Interruption?.Reason
                     ?? (unfinished ? "closed by the client in the middle of a request" : "closed by the client");
             }
             input.Received(received);
             // What this read brought in counts at once: it may pass the budget, and end this very connection.
             Hold(input.Footprint + output.Unsent, waiting: false);
-            if (Volatile.Read(ref interruption) is { } stop) return stop.Reason;
+            if (claim.Interruption is { } stop) return stop.Reason;
             if (await AnswerAsync() is { } ending)
             {
                 await FlushAsync(0);
@@ -280,7 +277,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         }
         if (input.IsEmpty) input.Release();
         await FlushAsync(input.Footprint);
-        return Volatile.Read(ref interruption)?.Reason;
+        return claim.Interruption?.Reason;
     }
 
     /// <summary>Answers every whole request in the input; a partial one stays, up to the protocol's bound.</summary>
@@ -360,7 +357,7 @@ public sealed class Conversation : IEvictable, IReplyContext
                 made = new CancellationTokenSource();
                 Interlocked.Exchange(ref abort, made);
             }
-            if (Volatile.Read(ref interruption) is not null) made.Cancel();
+            if (claim.Interruption is not null) made.Cancel();
             return made.Token;
         }
     }
@@ -375,7 +372,7 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     private async Task EndAsync(string reason)
     {
-        if (Volatile.Read(ref interruption) is { LastWord: true } last) await LastWordAsync(last.Reason);
+        if (claim.Interruption is { LastWord: true } last) await LastWordAsync(last.Reason);
         memory?.Dispose();
         watching?.Dispose();
         handler.Ended();

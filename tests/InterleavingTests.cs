@@ -1,0 +1,100 @@
+// tests/InterleavingTests.cs: the handshake where a conversation's threads meet (src/server/ConversationClaim.cs),
+// run in every order of its steps by the scheduler of tests/Harness.Interleavings.cs. Under load, tests meet only
+// the orders the machine happens to produce; here each order is produced once, and one that loses a client or
+// serves it twice is printed step by step.
+
+using KV;
+using Xunit;
+
+public class InterleavingTests
+{
+    /// <summary>
+    /// The conversation gives itself up to wait while another thread interrupts it: exactly one of them goes on with
+    /// it, its own thread (which then sees the interruption and ends) or the interrupter (which claimed it, and ends
+    /// it). None would leave a client waiting forever with its server stopping; both would end it twice.
+    /// </summary>
+    [Fact]
+    public void An_interrupt_and_a_conversation_going_to_wait_leave_it_to_exactly_one_of_them()
+    {
+        var orders = Interleavings.Explore(2, scheduler =>
+        {
+            var claim = new ConversationClaim(scheduler);
+            var own = AfterRelease.Wait;
+            var claimed = false;
+            return ([
+                () => own = claim.Release(arrivals: false),
+                () => claimed = claim.Interrupt(new Interruption("stop", LastWord: false)) && claim.Claim(),
+            ], () =>
+            {
+                Assert.Equal(1, (own == AfterRelease.GoOn ? 1 : 0) + (claimed ? 1 : 0));
+                Assert.Equal(own == AfterRelease.Claimed, claimed && own != AfterRelease.Wait);
+            });
+        });
+        Assert.True(orders >= 6, $"only {orders} orders were explored");
+    }
+
+    /// <summary>
+    /// The loops model: bytes arrive while the conversation gives itself up. Exactly one thread serves them: the
+    /// event loop (the conversation was waiting) or the conversation's own thread (it found the flag). None would
+    /// leave a request unanswered until the client sends again; both would serve one client on two threads at once.
+    /// </summary>
+    [Fact]
+    public void An_arrival_and_a_conversation_going_to_wait_are_served_by_exactly_one_thread()
+    {
+        var orders = Interleavings.Explore(2, scheduler =>
+        {
+            var claim = new ConversationClaim(scheduler);
+            var own = AfterRelease.Wait;
+            var loop = false;
+            return ([() => own = claim.Release(arrivals: true), () => loop = claim.Arrived()],
+                () => Assert.Equal(1, (own == AfterRelease.GoOn ? 1 : 0) + (loop ? 1 : 0)));
+        });
+        Assert.True(orders >= 6, $"only {orders} orders were explored");
+    }
+
+    /// <summary>All three at once: the conversation giving itself up, bytes arriving, and an interruption.</summary>
+    [Fact]
+    public void An_arrival_an_interrupt_and_a_conversation_going_to_wait_leave_it_to_exactly_one_thread()
+    {
+        var orders = Interleavings.Explore(3, scheduler =>
+        {
+            var claim = new ConversationClaim(scheduler);
+            var own = AfterRelease.Wait;
+            var (loop, claimed) = (false, false);
+            return ([
+                () => own = claim.Release(arrivals: true),
+                () => loop = claim.Arrived(),
+                () => claimed = claim.Interrupt(new Interruption("stop", LastWord: false)) && claim.Claim(),
+            ], () =>
+            {
+                Assert.Equal(1, (own == AfterRelease.GoOn ? 1 : 0) + (loop ? 1 : 0) + (claimed ? 1 : 0));
+                Assert.NotNull(claim.Interruption);
+            });
+        });
+        Assert.True(orders >= 30, $"only {orders} orders were explored");
+    }
+
+    /// <summary>
+    /// The scheduler itself. Two threads that each reach two points run in three stretches each (to the first point,
+    /// to the second, to the end): twenty orders of stretches, which put their four writes in all six orders.
+    /// </summary>
+    [Fact]
+    public void The_scheduler_runs_every_order_of_the_steps()
+    {
+        var seen = new HashSet<string>();
+        var orders = Interleavings.Explore(2, scheduler =>
+        {
+            var order = new List<string>();
+            void Steps(string name)
+            {
+                scheduler.Reach(name + " before 1");
+                order.Add(name + "1");
+                scheduler.Reach(name + " before 2");
+                order.Add(name + "2");
+            }
+            return ([() => Steps("a"), () => Steps("b")], () => seen.Add(string.Join(" ", order)));
+        });
+        Assert.Equal(20, orders);
+        Assert.Equal(6, seen.Count);
+    }
+}
