@@ -37,7 +37,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     private readonly IDisposable? watching;
     private volatile bool streamEnded;
     private readonly Action<Conversation, string> ended;
-    private readonly ConversationClaim claim = new();
+    private ConversationClaim claim; // a mutable struct: never readonly, never copied
     private CancellationTokenSource? abort;
     private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
 

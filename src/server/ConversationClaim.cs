@@ -24,7 +24,11 @@ public interface IStepPoints
 /// </summary>
 public enum AfterRelease { GoOn, Wait, Claimed }
 
-public sealed class ConversationClaim(IStepPoints? steps = null)
+/// <summary>
+/// A struct, kept inside its Conversation (never copied: a field that is not readonly), so that an idle connection
+/// costs no more for it.
+/// </summary>
+public struct ConversationClaim(IStepPoints? steps)
 {
     private const int Busy = 0, Waiting = 1, Claimed = 2;
     private int state = Busy;
