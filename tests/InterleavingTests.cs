@@ -3,6 +3,7 @@
 // the orders the machine happens to produce; here each order is produced once, and one that loses a client or
 // serves it twice is printed step by step.
 
+using System.Buffers;
 using KV;
 using Xunit;
 
@@ -72,6 +73,55 @@ public class InterleavingTests
             });
         });
         Assert.True(orders >= 30, $"only {orders} orders were explored");
+    }
+
+    /// <summary>
+    /// A subscriber's queue: a publisher posts a message while the client's own thread writes what is queued, or while
+    /// the connection ends. In every order the message is written at most once, and every byte the post reserved
+    /// from the clients' budget is given back: a leak here would shrink every client's budget for good.
+    /// </summary>
+    [Theory]
+    [InlineData("the writer")]
+    [InlineData("the end")]
+    public void A_post_racing_the_writer_or_the_end_gives_every_reserved_byte_back(string other)
+    {
+        var orders = Interleavings.Explore(2, scheduler =>
+        {
+            var client = new ReservingClient();
+            var written = new List<string>();
+            var queue = new PushQueue<string>(m => m.Length, (_, m) => written.Add(m), _ => "behind", () => { }, scheduler);
+            queue.Open(client);
+            Action racing = other == "the end" ? queue.Close : () => queue.WriteQueued(new ArrayBufferWriter<byte>());
+            return ([() => queue.Post("message"), racing], () =>
+            {
+                // The end comes once, and nothing drains the queue after it: only after the writer does it still come.
+                if (other == "the writer") queue.Close();
+                Assert.True(written.Count <= 1, $"written {written.Count} times");
+                Assert.Equal(0, queue.Unsent);
+                Assert.Equal(0, client.Reserved);
+            });
+        });
+        Assert.True(orders >= 20, $"only {orders} orders were explored");
+    }
+
+    /// <summary>A connection as PushQueue sees it: only its reservations matter here.</summary>
+    private sealed class ReservingClient : IReplyContext
+    {
+        private long reserved;
+        public long Reserved => Interlocked.Read(ref reserved);
+        public bool TryReserve(long bytes, bool makeRoom = false)
+        {
+            Interlocked.Add(ref reserved, bytes);
+            return true;
+        }
+        public void Unreserve(long bytes) => Interlocked.Add(ref reserved, -bytes);
+        public IBufferWriter<byte> Output { get; } = new ArrayBufferWriter<byte>();
+        public CancellationToken Cancellation => CancellationToken.None;
+        public long ClientMemoryLimit => 0;
+        public ValueTask FlushAsync() => ValueTask.CompletedTask;
+        public void WriteError(string message) { }
+        public Task ClientSpeaksAsync() => Task.CompletedTask;
+        public void Evict(string reason) => throw new InvalidOperationException("nothing here passes the budget");
     }
 
     /// <summary>

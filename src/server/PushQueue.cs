@@ -8,6 +8,9 @@
 // when the item would still not fit, or would pass the queue's own bound, the posting thread closes this client at
 // once with the reason as its last word: it fell behind, and nobody waits for it (its own thread may be stuck on a
 // client that does not read).
+//
+// Posting threads, the client's own thread and its end meet here without a lock. Each step where another may come
+// between is a named step point, for the scheduler of the interleaving tests (tests/Harness.Interleavings.cs).
 
 using System.Buffers;
 using System.Threading.Channels;
@@ -17,7 +20,9 @@ namespace KV;
 /// <param name="sizeOf">What an item holds, roughly, for the budget.</param>
 /// <param name="write">Writes one item in the client's protocol.</param>
 /// <param name="fellBehind">The reason the client is closed with, given the bytes that were waiting.</param>
-public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind, Action closedByLimit)
+/// <param name="steps">A test's scheduler; the server passes none.</param>
+public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind,
+    Action closedByLimit, IStepPoints? steps = null)
 {
     private long maxBytes;
     private const long BatchBytes = 64 * 1024;
@@ -25,6 +30,9 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     private IReplyContext? context;
     private long unsent;
     private int behind;
+
+    /// <summary>The bytes queued and not written yet.</summary>
+    public long Unsent => Interlocked.Read(ref unsent);
 
     /// <summary>Whether it was closed for falling behind.</summary>
     public bool FellBehind => Volatile.Read(ref behind) == 1;
@@ -45,6 +53,7 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     {
         var size = sizeOf(item);
         if (FellBehind || context is not { } client) return false;
+        steps?.Reach("post: reserve");
         if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size, makeRoom: true))
         {
             if (Interlocked.Exchange(ref behind, 1) == 1) return false;
@@ -53,9 +62,12 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
             client.Evict(fellBehind(Interlocked.Read(ref unsent) + size));
             return false;
         }
+        steps?.Reach("post: count");
         Interlocked.Add(ref unsent, size);
+        steps?.Reach("post: queue");
         if (pending.Writer.TryWrite(item)) return true;
         // Closed while this was posted: nothing will write it.
+        steps?.Reach("post: give back");
         Interlocked.Add(ref unsent, -size);
         client.Unreserve(size);
         return false;
@@ -94,11 +106,12 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     public void WriteQueued(IBufferWriter<byte> output)
     {
         var written = 0L;
-        while (pending.Reader.TryRead(out var item))
+        while (Step("write: take") && pending.Reader.TryRead(out var item))
         {
             write(output, item);
             written += sizeOf(item);
         }
+        steps?.Reach("write: give back");
         Interlocked.Add(ref unsent, -written);
         context?.Unreserve(written);
     }
@@ -106,10 +119,19 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
     /// <summary>No more items: what was still queued is given back to the budget.</summary>
     public void Close()
     {
+        steps?.Reach("close: complete");
         pending.Writer.TryComplete();
         var left = 0L;
-        while (pending.Reader.TryRead(out var item)) left += sizeOf(item);
+        while (Step("close: take") && pending.Reader.TryRead(out var item)) left += sizeOf(item);
+        steps?.Reach("close: give back");
         Interlocked.Add(ref unsent, -left);
         context?.Unreserve(left);
+    }
+
+    /// <summary>A step point inside a condition: always true.</summary>
+    private bool Step(string point)
+    {
+        steps?.Reach(point);
+        return true;
     }
 }
