@@ -89,7 +89,8 @@ public class InterleavingTests
         {
             var client = new ReservingClient();
             var written = new List<string>();
-            var queue = new PushQueue<string>(m => m.Length, (_, m) => written.Add(m), _ => "behind", () => { }, scheduler);
+            var queue = new PushQueue<string>(m => m.Length, (_, m) => written.Add(m), _ => "behind", () => { },
+                scheduler);
             queue.Open(client);
             Action racing = other == "the end" ? queue.Close : () => queue.WriteQueued(new ArrayBufferWriter<byte>());
             return ([() => queue.Post("message"), racing], () =>

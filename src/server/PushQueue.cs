@@ -21,8 +21,8 @@ namespace KV;
 /// <param name="write">Writes one item in the client's protocol.</param>
 /// <param name="fellBehind">The reason the client is closed with, given the bytes that were waiting.</param>
 /// <param name="steps">A test's scheduler; the server passes none.</param>
-public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write, Func<long, string> fellBehind,
-    Action closedByLimit, IStepPoints? steps = null)
+public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte>, T> write,
+    Func<long, string> fellBehind, Action closedByLimit, IStepPoints? steps = null)
 {
     private long maxBytes;
     private const long BatchBytes = 64 * 1024;
