@@ -6,6 +6,7 @@
 // exactly over KV's protocol, and the reverse. Arguments that are not stored (ECHO's, PING's) are bytes.
 
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Collections.Immutable;
 using System.Text;
@@ -133,11 +134,18 @@ public static class RespCommands
 
     public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
 
+    private static readonly FrozenDictionary<string, RespCommand>.AlternateLookup<ReadOnlySpan<char>> ByName = All
+        .ToFrozenDictionary(command => command.Name, StringComparer.OrdinalIgnoreCase)
+        .GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly int LongestName = All.Max(command => command.Name.Length);
+
+    /// <summary>The table's row for a command name, any case: one hashed lookup, no allocation.</summary>
     public static RespCommand? Find(ReadOnlySpan<byte> name)
     {
-        foreach (var command in All)
-            if (Ascii.EqualsIgnoreCase(name, command.NameUtf8.Span)) return command;
-        return null;
+        if (name.Length > LongestName) return null;
+        Span<char> chars = stackalloc char[LongestName];
+        return Ascii.ToUtf16(name, chars, out var length) == OperationStatus.Done
+            && ByName.TryGetValue(chars[..length], out var command) ? command : null;
     }
 
     /// <summary>Runs one request. Returns why the connection must close, or null.</summary>
@@ -190,7 +198,7 @@ public static class RespCommands
         if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output, session.Protocol);
     }
 
-    /// <summary>SET key value [NX|XX] [GET]; the expiry options are refused, since KV keeps no expiry.</summary>
+    /// <summary>SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL], as Redis reads them.</summary>
     private static void Set(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var condition = SetCondition.Always;

@@ -1,4 +1,4 @@
-// src/resp/RespFraming.cs: the Redis protocol's framing (RESP2), both ways: requests read as Redis's
+// src/resp/RespFraming.cs: the Redis protocol's framing (RESP2, and RESP3's replies after HELLO 3), both ways: requests read as Redis's
 // networking.c reads them, replies written as Redis writes them.
 //
 // A request that starts with `*` is an array of bulk strings, each prefixed with its length:
@@ -215,7 +215,7 @@ internal static class InlineWords
     private static int Hex(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-/// <summary>Writes RESP2 replies into the output buffer; constant replies are `u8` literals.</summary>
+/// <summary>Writes RESP2 or RESP3 replies into the output buffer; constant replies are `u8` literals.</summary>
 public static class RespReply
 {
     public static void Ok(IBufferWriter<byte> output) => output.Write("+OK\r\n"u8);

@@ -1,7 +1,8 @@
 // src/server/EventLoops.cs: the loops model's event loops (--threading loops): one thread a core, each with an
 // epoll instance of its own and its share of the connections, handed out in turn, as memcached's worker
 // threads are. A loop sleeps in epoll_wait until some of its sockets have bytes, and answers each of them right
-// there (Conversation.OnReadable): no hand-over to another thread, no buffer or operation posted per socket.
+// there (Conversation.OnReadable): no buffer or operation posted per socket. Only work that may take long (a
+// listing, a reply that waits for a slot) is handed to the pool, so that a loop never stops for one client.
 //
 // Edge-triggered: epoll reports a socket once each time bytes arrive, and the conversation reads until the
 // socket is empty, so a socket that stays readable is not reported again and again. The end of the client's

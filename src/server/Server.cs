@@ -1,6 +1,6 @@
 // src/server/Server.cs: the listeners. KV's own protocol on the main port and, with --resp-port, Redis's on a second
 // one, over one store. It accepts clients on both, admits them up to --max-clients (both counted together),
-// gives each its own Conversation (served on the ThreadPool whenever its socket has data), logs who comes and
+// gives each its own Conversation (served by the --threading model when its socket has data), logs who comes and
 // goes, closes those silent for longer than --idle-timeout or slower than --request-timeout to finish a
 // request, and on shutdown closes them all.
 //

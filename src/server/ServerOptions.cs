@@ -22,7 +22,7 @@ public sealed record ServerOptions(
                                      [--threading per-client|pool|loops] [--unsafe-no-lock]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
-          --resp-port PORT     also speak Redis's protocol (RESP2) on this port (default: off; 0 picks a free port)
+          --resp-port PORT     also speak Redis's protocol (RESP2, RESP3) on this port (default: off; 0: a free port)
           --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
           --password PASSWORD  every connection must give it first, with: auth PASSWORD (default: the
                                environment variable KV_PASSWORD, else no password)

@@ -1,8 +1,8 @@
 // src/server/ThreadingModel.cs: the three ways the server can give its clients a thread (--threading), the lesson
 // of the assignment's "a thread for each client" and "a thread pool", measured side by side (docs/threading.md).
 //
-// All three share one Conversation; they differ only in which thread waits for a client's bytes and which one
-// answers them:
+// All three share one Conversation; they differ in which thread waits for a client's bytes, which one answers
+// them, and where a reply that has to wait (for its client to read, for a listing's turn) waits:
 //   per-client  a thread of its own for each connection, asleep in a blocking call until its client sends;
 //   pool        .NET's socket engine watches every socket (epoll) and hands each ready client to the
 //               ThreadPool, which answers it: the assignment's design, and the default;
