@@ -37,6 +37,19 @@ public class ExpiryStoreTests
     }
 
     [Fact]
+    public void Counting_the_keys_removes_a_bounded_batch_of_those_due_not_all_of_them_in_one_hold()
+    {
+        // Ten thousand keys fall due together: DBSIZE or `stats` must not hold the lock to remove them all.
+        var clock = ManualClock.StartingNow();
+        var store = new KeyValueStore(time: clock);
+        for (var i = 0; i < 10_000; i++) store.Set(Bytes($"due{i}"), Bytes("v"), SetCondition.Always, Expiry.At(store.Now + 1_000));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(10_000 - 4096, store.Count);
+        Assert.Equal(10_000 - 2 * 4096, store.Count);
+        Assert.Equal(0, store.Count);
+    }
+
+    [Fact]
     public async Task A_listing_never_shows_an_expired_key_and_the_memory_comes_back_without_a_read()
     {
         var clock = ManualClock.StartingNow();

@@ -120,6 +120,11 @@ public class RespStringsTests
         Assert.Equal("$Hello", await c.AskAsync("GETRANGE", "src", "0", "4"));
         Assert.Equal("$world", await c.AskAsync("GETRANGE", "src", "-5", "-1"));
         Assert.Equal("$Hello, world", await c.AskAsync("GETRANGE", "src", "0", "4294967297"));
+        // Both ends before the start: each is clamped to the first byte, as Redis clamps them; crossed, empty.
+        Assert.Equal("$H", await c.AskAsync("GETRANGE", "src", "-4294967296", "-4294967295"));
+        Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "-1", "-5"));
+        Assert.Equal("-ERR source and destination objects are the same", await c.AskAsync("COPY", "src", "src"));
+        Assert.Equal("-ERR source and destination objects are the same", await c.AskAsync("COPY", "src", "src", "REPLACE"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "5", "2"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "absent", "0", "-1"));
         Assert.Equal("*2[$1796000000,$123000]", await c.AskAsync("TIME"));

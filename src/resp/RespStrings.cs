@@ -164,6 +164,11 @@ public static class RespStrings
             RespReply.Error(output, problem);
             return;
         }
+        if (args[1].SequenceEqual(args[2]))
+        {
+            RespReply.Error(output, "source and destination objects are the same");
+            return;
+        }
         switch (session.Store.Copy(args[1], args[2], replace))
         {
             case RenameResult.OutOfMemory: RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM"); break;
@@ -183,9 +188,15 @@ public static class RespStrings
         var range = (Start: start, End: end);
         if (!session.Store.TryRead(args[1], (output, range), static (value, state) =>
         {
+            // Redis's rules (t_string.c): both from the end and crossed is empty; then each clamped into the value.
             var (from, to) = state.range;
+            if (from < 0 && to < 0 && from > to)
+            {
+                RespReply.Bulk(state.output, ReadOnlySpan<byte>.Empty);
+                return;
+            }
             if (from < 0) from = Math.Max(0, value.Length + from);
-            if (to < 0) to = value.Length + to;
+            if (to < 0) to = Math.Max(0, value.Length + to);
             to = Math.Min(to, value.Length - 1);
             if (from > to || value.Length == 0) RespReply.Bulk(state.output, ReadOnlySpan<byte>.Empty);
             else RespReply.Bulk(state.output, value[(int)from..(int)(to + 1)]);

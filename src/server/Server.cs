@@ -129,7 +129,7 @@ public sealed class KVServer : IServerFacts
     {
         await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
             respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
-            CloseSlowAsync(stopping), Activity.SampleAsync(stopping), ExpireAsync(stopping));
+            CloseSlowAsync(stopping), Activity.SampleAsync(stopping), store.ExpireActivelyAsync(stopping));
         // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
@@ -232,27 +232,6 @@ public sealed class KVServer : IServerFacts
                     if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation, $"idle for {idle.TotalSeconds} s", lastWord: false);
                     else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation, Errors.RequestTimeout(request), lastWord: true);
                 }
-        }
-        catch (OperationCanceledException) { }
-    }
-
-    /// <summary>
-    /// Expiry's active half: ten times a second, the keys whose time has come are removed, a batch per hold of the
-    /// store's lock and at most a quarter of the tick's time, so that memory comes back though nobody reads them.
-    /// (A read of an expired key removes it at once anyway: this is for the keys nobody asks for.)
-    /// </summary>
-    private async Task ExpireAsync(CancellationToken stopping)
-    {
-        const int Batch = 256;
-        var tick = TimeSpan.FromMilliseconds(100);
-        using var timer = new PeriodicTimer(tick);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                var started = Stopwatch.GetTimestamp();
-                while (store.RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
-            }
         }
         catch (OperationCanceledException) { }
     }

@@ -6,6 +6,7 @@
 // (MGET, DEL of many keys, EXEC). The one way around the lock is --unsafe-no-lock, a lesson on data races.
 
 using System.Buffers;
+using System.Diagnostics;
 
 namespace KV;
 
@@ -101,14 +102,21 @@ public sealed partial class KeyValueStore
     /// <summary>Now, as deadlines are written: milliseconds since 1970.</summary>
     public long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>The keys, not one of them expired: those whose time has come are removed first.</summary>
+    /// <summary>How many keys whose time has come Count removes before it counts, in the same hold of the lock.</summary>
+    private const int DueRemovedByCount = 4096;
+
+    /// <summary>
+    /// The keys (DBSIZE, `stats`). Those whose time has come are removed first, up to DueRemovedByCount of them, so that
+    /// a count never holds the lock for a million keys falling due at once: then it may count some that active expiry
+    /// removes within the second, as Redis's DBSIZE counts expired keys not yet removed.
+    /// </summary>
     public int Count
     {
         get
         {
             using (Hold())
             {
-                RemoveDue(Now, int.MaxValue);
+                RemoveDue(Now, DueRemovedByCount);
                 return pairs.Count;
             }
         }
@@ -186,13 +194,32 @@ public sealed partial class KeyValueStore
         return removed;
     }
 
-    /// <summary>
-    /// The active half of expiry: removes up to `max` keys whose time has come, so that their memory goes back
-    /// though nobody reads them (Server calls it a few times a second). How many it removed.
-    /// </summary>
+    /// <summary>Removes up to `max` keys whose time has come, in one hold of the lock; how many it removed.</summary>
     public int RemoveExpired(int max)
     {
         using (Hold()) return RemoveDue(Now, max);
+    }
+
+    /// <summary>
+    /// Expiry's active half, for as long as the server runs: ten times a second, the keys whose time has come are
+    /// removed, a batch per hold of the lock and at most a quarter of the tick's time, so that memory comes back
+    /// though nobody reads them. (A read of an expired key removes it at once anyway: this is for the keys nobody
+    /// asks for.)
+    /// </summary>
+    public async Task ExpireActivelyAsync(CancellationToken stopping)
+    {
+        const int Batch = 256;
+        var tick = TimeSpan.FromMilliseconds(100);
+        using var timer = new PeriodicTimer(tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                var started = Stopwatch.GetTimestamp();
+                while (RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always, Expiry expiry = default) =>
