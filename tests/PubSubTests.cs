@@ -131,6 +131,29 @@ public class PubSubTests
         Assert.Contains(stats, s => s.Name == "pubsub_channels" && s.Value == "1");
         Assert.Contains(stats, s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
     }
+
+    [Fact]
+    public async Task A_pattern_unsubscribe_is_confirmed_as_punsubscribe()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var subscriber = await server.ConnectRespAsync();
+        Assert.Equal("*3[$psubscribe,$news.*,:1]", await subscriber.AskAsync("PSUBSCRIBE", "news.*"));
+        Assert.Equal("*3[$punsubscribe,$news.*,:0]", await subscriber.AskAsync("PUNSUBSCRIBE", "news.*"));
+        Assert.Equal("*3[$unsubscribe,$nil,:0]", await subscriber.AskAsync("UNSUBSCRIBE"));
+    }
+
+    [Fact]
+    public async Task A_pattern_longer_than_keys_allows_is_refused_and_nothing_is_subscribed()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var subscriber = await server.ConnectRespAsync();
+        var tooLong = new string('?', RedisGlob.MaxPatternBytes + 1);
+        Assert.Equal($"-ERR pattern longer than {RedisGlob.MaxPatternBytes} bytes",
+            await subscriber.AskAsync("PSUBSCRIBE", "a*", tooLong));
+        Assert.Equal(":0", await subscriber.AskAsync("PUBSUB", "NUMPAT"));
+        Assert.Equal($"*3[$psubscribe,${new string('?', RedisGlob.MaxPatternBytes)},:1]",
+            await subscriber.AskAsync("PSUBSCRIBE", new string('?', RedisGlob.MaxPatternBytes)));
+    }
 }
 
 public class LinePubSubTests

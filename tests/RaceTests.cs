@@ -254,14 +254,4 @@ public class RaceTests
         await using var server = await ServerProcess.StartAsync("0", "--bind", "127.0.0.1", "--unsafe-no-lock");
         Assert.Contains("STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE", server.Output);
     }
-
-    [Fact]
-    public async Task A_pattern_unsubscribe_is_confirmed_as_punsubscribe()
-    {
-        await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var subscriber = await server.ConnectRespAsync();
-        Assert.Equal("*3[$psubscribe,$news.*,:1]", await subscriber.AskAsync("PSUBSCRIBE", "news.*"));
-        Assert.Equal("*3[$punsubscribe,$news.*,:0]", await subscriber.AskAsync("PUNSUBSCRIBE", "news.*"));
-        Assert.Equal("*3[$unsubscribe,$nil,:0]", await subscriber.AskAsync("UNSUBSCRIBE"));
-    }
 }

@@ -35,13 +35,19 @@ public static class RespPubSub
     private static void Change(RespSession session, RespArguments args, IBufferWriter<byte> output, bool subscribe, bool patterns)
     {
         var kind = (patterns ? "p" : "") + (subscribe ? "" : "un") + "subscribe";
-        if (subscribe && !patterns)
+        if (subscribe)
             for (var i = 1; i < args.Count; i++)
-                if (RequestParser.KeyProblem(args[i]) is { } problem)
+            {
+                // A pattern is compiled, and matched against every channel published to: as long as KEYS allows.
+                var limit = RedisGlob.MaxPatternBytes;
+                var problem = !patterns ? RequestParser.KeyProblem(args[i])
+                    : args[i].Length > limit ? $"pattern longer than {limit} bytes" : null;
+                if (problem is not null)
                 {
                     RespReply.Error(output, problem);
                     return;
                 }
+            }
         var subscriber = session.Subscriptions;
         if (subscribe && subscriber is null)
         {
