@@ -154,6 +154,33 @@ public class PubSubTests
         Assert.Equal($"*3[$psubscribe,${new string('?', RedisGlob.MaxPatternBytes)},:1]",
             await subscriber.AskAsync("PSUBSCRIBE", new string('?', RedisGlob.MaxPatternBytes)));
     }
+
+    [Fact]
+    public async Task Subscriptions_count_against_the_clients_budget_and_come_back_when_forgotten()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await using var subscriber = await server.ConnectRespAsync();
+        await using var observer = await server.ConnectRespAsync();
+        var before = server.Server.ClientMemory;
+        // Patterns of a thousand bytes hold about 33 KB each (the compiled glob): the budget refuses one of them
+        // after some thirty, and nothing of that request is subscribed.
+        static string Pattern(int i) => $"{i:D4}" + new string('?', 996);
+        var accepted = 0;
+        string reply;
+        while (!(reply = await subscriber.AskAsync("PSUBSCRIBE", Pattern(accepted))).StartsWith('-') && accepted < 1_000)
+            accepted++;
+        Assert.Equal("-ERR " + Subscriber.OverBudget, reply);
+        Assert.InRange(accepted, 10, 40);
+        Assert.Equal($":{accepted}", await observer.AskAsync("PUBSUB", "NUMPAT"));
+        var held = server.Server.ClientMemory - before;
+        Assert.True(held >= accepted * 33_000L, $"{held} bytes");
+        // Forgotten all at once: the confirmations count down, and the budget has their memory back.
+        await subscriber.SendAsync(RespConnection.Request("PUNSUBSCRIBE"));
+        for (var left = accepted - 1; left >= 0; left--) Assert.EndsWith($",:{left}]", await subscriber.ReadAsync());
+        Assert.Equal(":0", await observer.AskAsync("PUBSUB", "NUMPAT"));
+        held = server.Server.ClientMemory - before;
+        Assert.True(held < 33_000, $"{held} bytes still held");
+    }
 }
 
 public class LinePubSubTests

@@ -62,13 +62,19 @@ public static class RespPubSub
             Confirmation(session, output, kind, null, subscriber?.Count ?? 0);
             return;
         }
+        // Every one named, or every one there is: forgotten in one pass, then confirmed one by one, counting down.
+        var count = subscriber?.Count ?? 0;
+        if (!subscribe && args.Count == 1) subscriber?.UnsubscribeAll(patterns);
         foreach (var name in names)
         {
-            if (subscribe && patterns) subscriber!.SubscribePattern(name);
-            else if (subscribe) subscriber!.Subscribe(name);
-            else if (patterns) subscriber?.UnsubscribePattern(name);
-            else subscriber?.Unsubscribe(name);
-            Confirmation(session, output, kind, name, subscriber?.Count ?? 0);
+            if (subscribe && !subscriber!.TrySubscribe(name, patterns))
+            {
+                RespReply.Error(output, Subscriber.OverBudget);
+                return;
+            }
+            if (!subscribe && args.Count > 1) subscriber?.Unsubscribe(name, patterns);
+            count = args.Count > 1 ? subscriber?.Count ?? 0 : count - 1;
+            Confirmation(session, output, kind, name, count);
         }
     }
 

@@ -21,13 +21,15 @@ public static class LinePubSub
             subscriber = session.Subscriptions = new Subscriber(session.Activity.PubSub, WriteMessage);
             subscriber.Open(session.Connection!);
         }
-        if (subscriber is not null)
-        {
-            var channels = names.IsEmpty ? [.. subscriber.Channels] : Split(names);
-            foreach (var channel in channels)
-                if (subscribe) subscriber.Subscribe(channel);
-                else subscriber.Unsubscribe(channel);
-        }
+        if (subscriber is not null && !subscribe && names.IsEmpty) subscriber.UnsubscribeAll(patterns: false);
+        else if (subscriber is not null)
+            foreach (var channel in Split(names))
+                if (!subscribe) subscriber.Unsubscribe(channel, pattern: false);
+                else if (!subscriber.TrySubscribe(channel, pattern: false))
+                {
+                    ReplyWriter.Error(output, Subscriber.OverBudget);
+                    return;
+                }
         ReplyWriter.Counted(output, subscriber?.Count ?? 0);
     }
 

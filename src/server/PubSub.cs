@@ -69,13 +69,25 @@ public sealed class PubSubHub
         }
     }
 
-    internal bool SubscribePattern(Subscriber subscriber, byte[] pattern)
+    /// <summary>Adds the pattern, compiled outside the lock; the subscriber has checked that it is new.</summary>
+    internal void SubscribePattern(Subscriber subscriber, byte[] pattern)
+    {
+        var glob = RedisGlob.Compile(pattern);
+        lock (gate) patterns.Add((pattern, glob, subscriber));
+    }
+
+    /// <summary>
+    /// Forgets the subscriber's channels and, when `allPatterns`, every pattern of it, in one hold of the lock and one
+    /// pass over the patterns, however many it had (one pass per pattern took seconds for a hundred thousand).
+    /// </summary>
+    internal void UnsubscribeAll(Subscriber subscriber, IEnumerable<byte[]> channelsOf, bool allPatterns)
     {
         lock (gate)
         {
-            if (patterns.Any(p => p.Subscriber == subscriber && p.Pattern.AsSpan().SequenceEqual(pattern))) return false;
-            patterns.Add((pattern, RedisGlob.Compile(pattern), subscriber));
-            return true;
+            foreach (var channel in channelsOf)
+                if (channels.TryGetValue(channel, out var list) && list.Remove(subscriber) && list.Count == 0)
+                    channels.Remove(channel);
+            if (allPatterns) patterns.RemoveAll(p => p.Subscriber == subscriber);
         }
     }
 
@@ -112,8 +124,15 @@ public sealed class Subscriber
     /// </summary>
     public const long MaxUnreadBytes = 32L << 20;
 
+    /// <summary>
+    /// What a subscription holds beyond its name, for the clients' budget: its entries in this subscriber's set and
+    /// in the hub's tables. A pattern also holds its compiled glob, about 32 bytes for each byte of the pattern.
+    /// </summary>
+    public const int SubscriptionOverheadBytes = 96;
+
     private readonly PubSubHub hub;
     private readonly PushQueue<PushedMessage> queue;
+    private IReplyContext? connection;
     private bool opened;
 
     public Subscriber(PubSubHub hub, Action<IBufferWriter<byte>, PushedMessage> write)
@@ -134,13 +153,46 @@ public sealed class Subscriber
         if (opened) return;
         var budget = connection.ClientMemoryLimit;
         queue.Open(connection, budget > 0 ? Math.Min(MaxUnreadBytes, budget / 4) : MaxUnreadBytes);
+        this.connection = connection;
         opened = true;
     }
 
-    public bool Subscribe(byte[] channel) => Channels.Add(channel) && hub.Subscribe(this, channel);
-    public bool Unsubscribe(byte[] channel) => Channels.Remove(channel) && hub.Unsubscribe(this, channel);
-    public bool SubscribePattern(byte[] pattern) => Patterns.Add(pattern) && hub.SubscribePattern(this, pattern);
-    public bool UnsubscribePattern(byte[] pattern) => Patterns.Remove(pattern) && hub.UnsubscribePattern(this, pattern);
+    private static long Cost(byte[] name, bool pattern) => SubscriptionOverheadBytes + name.Length * (pattern ? 33L : 1L);
+
+    /// <summary>
+    /// Subscribes to the channel or the pattern, counted against the clients' memory budget: false, and nothing
+    /// subscribed, when it would pass it (a subscription already there is kept, and costs nothing more).
+    /// </summary>
+    public bool TrySubscribe(byte[] name, bool pattern)
+    {
+        var names = pattern ? Patterns : Channels;
+        if (names.Contains(name)) return true;
+        if (connection?.TryReserve(Cost(name, pattern)) == false) return false;
+        names.Add(name);
+        if (pattern) hub.SubscribePattern(this, name);
+        else hub.Subscribe(this, name);
+        return true;
+    }
+
+    public void Unsubscribe(byte[] name, bool pattern)
+    {
+        if (!(pattern ? Patterns : Channels).Remove(name)) return;
+        if (pattern) hub.UnsubscribePattern(this, name);
+        else hub.Unsubscribe(this, name);
+        connection?.Unreserve(Cost(name, pattern));
+    }
+
+    /// <summary>Every channel, or every pattern, forgotten in one pass of the hub; their memory back to the budget.</summary>
+    public void UnsubscribeAll(bool patterns)
+    {
+        var names = patterns ? Patterns : Channels;
+        hub.UnsubscribeAll(this, patterns ? [] : names, allPatterns: patterns);
+        connection?.Unreserve(names.Sum(name => Cost(name, patterns)));
+        names.Clear();
+    }
+
+    public const string OverBudget =
+        "subscriptions past the clients' memory budget (--max-client-memory): unsubscribe from some first";
 
     /// <summary>The deferred reply that writes the messages, until the client sends a request or leaves.</summary>
     public ValueTask<string?> PumpAsync(IReplyContext connection) => queue.PumpAsync(connection);
@@ -151,8 +203,8 @@ public sealed class Subscriber
     /// <summary>The connection ended: every subscription goes, and the queue's memory with it.</summary>
     public void EndAll()
     {
-        foreach (var channel in Channels.ToList()) Unsubscribe(channel);
-        foreach (var pattern in Patterns.ToList()) UnsubscribePattern(pattern);
+        UnsubscribeAll(patterns: false);
+        UnsubscribeAll(patterns: true);
         queue.Close();
     }
 

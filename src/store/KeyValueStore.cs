@@ -6,7 +6,6 @@
 // (MGET, DEL of many keys, EXEC). The one way around the lock is --unsafe-no-lock, a lesson on data races.
 
 using System.Buffers;
-using System.Diagnostics;
 
 namespace KV;
 
@@ -180,47 +179,6 @@ public sealed partial class KeyValueStore
         return pair;
     }
 
-    private static long DeadlineCost(int keyBytes) => keyBytes + Deadlines.OverheadBytes;
-
-    /// <summary>Under the lock: removes up to `max` keys whose deadline is at or before `now`; how many it removed.</summary>
-    private int RemoveDue(long now, int max)
-    {
-        var removed = 0;
-        while (removed < max && deadlines.TryPeekDue(now, out var key))
-        {
-            RemovePair(key);
-            removed++;
-        }
-        return removed;
-    }
-
-    /// <summary>Removes up to `max` keys whose time has come, in one hold of the lock; how many it removed.</summary>
-    public int RemoveExpired(int max)
-    {
-        using (Hold()) return RemoveDue(Now, max);
-    }
-
-    /// <summary>
-    /// Expiry's active half, for as long as the server runs: ten times a second, the keys whose time has come are
-    /// removed, a batch per hold of the lock and at most a quarter of the tick's time, so that memory comes back
-    /// though nobody reads them. (A read of an expired key removes it at once anyway: this is for the keys nobody
-    /// asks for.)
-    /// </summary>
-    public async Task ExpireActivelyAsync(CancellationToken stopping)
-    {
-        const int Batch = 256;
-        var tick = TimeSpan.FromMilliseconds(100);
-        using var timer = new PeriodicTimer(tick);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                var started = Stopwatch.GetTimestamp();
-                while (RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
-            }
-        }
-        catch (OperationCanceledException) { }
-    }
 
     public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always, Expiry expiry = default) =>
         Set(key, value, condition, expiry, wantPrevious: false, out _);
@@ -306,19 +264,6 @@ public sealed partial class KeyValueStore
     /// </summary>
     private static void ReleaseOldTable() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
-    /// <summary>Under the lock: the key's deadline is `deadline` (the pair is marked already), counted against the budget when new.</summary>
-    private void ChargeDeadline(ReadOnlySpan<byte> key, long deadline)
-    {
-        Touch(key);
-        if (deadlines.Set(key, deadline)) accounted += DeadlineCost(key.Length);
-    }
-
-    private void ForgetDeadline(ReadOnlySpan<byte> key)
-    {
-        Touch(key);
-        if (deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
-    }
-
     public bool Contains(ReadOnlySpan<byte> key)
     {
         using (Hold()) return LocateLive(key) >= 0;
@@ -327,62 +272,6 @@ public sealed partial class KeyValueStore
     public bool Remove(ReadOnlySpan<byte> key)
     {
         using (Hold()) return LocateLive(key) >= 0 && RemovePair(key) is not null;
-    }
-
-    /// <summary>
-    /// Gives the key a deadline (ms since 1970) if `condition` allows: null when there is no such key, false when the
-    /// condition stopped it, true when set. A deadline already past removes the key, as Redis's EXPIRE does.
-    /// </summary>
-    public bool? Expire(ReadOnlySpan<byte> key, long deadline, ExpireCondition condition = ExpireCondition.Always)
-    {
-        using (Hold())
-        {
-            var located = LocateLive(key);
-            if (located < 0) return null;
-            long? current = deadlines.TryGet(key, out var had) ? had : null;
-            var allowed = condition switch
-            {
-                ExpireCondition.IfNone => current is null,
-                ExpireCondition.IfSome => current is not null,
-                ExpireCondition.IfLater => current is { } c && deadline > c,
-                ExpireCondition.IfSooner => current is not { } c2 || deadline < c2,
-                ExpireCondition.IfSomeAndSooner => current is { } c3 && deadline < c3,
-                _ => true,
-            };
-            if (!allowed) return false;
-            if (deadline <= Now)
-            {
-                RemovePair(key);
-                return true;
-            }
-            pairs.MarkDeadline(located, true);
-            ChargeDeadline(key, deadline);
-            return true;
-        }
-    }
-
-    /// <summary>Removes the key's deadline: null when there is no such key, false when it had none.</summary>
-    public bool? Persist(ReadOnlySpan<byte> key)
-    {
-        using (Hold())
-        {
-            var located = LocateLive(key);
-            if (located < 0) return null;
-            if (!pairs.At(located)!.Value.HasDeadline) return false;
-            pairs.MarkDeadline(located, false);
-            ForgetDeadline(key);
-            return true;
-        }
-    }
-
-    /// <summary>Whether the key exists, and its deadline (ms since 1970) when it has one.</summary>
-    public (bool Found, long? Deadline) DeadlineOf(ReadOnlySpan<byte> key)
-    {
-        using (Hold())
-        {
-            if (LocateLive(key) < 0) return (false, null);
-            return (true, deadlines.TryGet(key, out var deadline) ? deadline : null);
-        }
     }
 
     /// <summary>The slots a listing walks in one hold of the lock: a few hundred microseconds of copying at most.</summary>
