@@ -7,6 +7,7 @@ using System.Buffers;
 using KV;
 using Xunit;
 
+[Collection(nameof(CpuBound))]
 public class InterleavingTests
 {
     /// <summary>

@@ -5,6 +5,7 @@
 using KV;
 using Xunit;
 
+[Collection(nameof(CpuBound))]
 public class LinearizabilityTests
 {
     /// <summary>An operation from its text: `Op(client, call, return, "incr x", "1")`; `multi a ; b exec` is a
@@ -163,3 +164,11 @@ public class LinearizabilityTests
         Assert.Contains(verdict.Stuck, operation => operation.Output == "1200");
     }
 }
+
+/// <summary>
+/// The tests that keep both cores busy for seconds (thousands of thread switches, searches over long histories): run
+/// on their own, after the others, so that they never hold up a test that waits for a reply with a deadline, as a
+/// client's four seconds to connect.
+/// </summary>
+[CollectionDefinition(nameof(CpuBound), DisableParallelization = true)]
+public class CpuBound;

@@ -9,6 +9,7 @@ using System.Text.RegularExpressions;
 using KV;
 using Xunit;
 
+[Collection(nameof(CpuBound))]
 public class RaceTests
 {
     /// <summary>The keys: a few groups of two, so that each group sees many clients at once and the checks stay small.
