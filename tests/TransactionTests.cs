@@ -159,4 +159,25 @@ public class TransactionTests
         Assert.Equal("+QUEUED", await other.AskAsync("SET", "kept", "1"));
         Assert.Equal("*1[+OK]", await other.AskAsync("EXEC"));
     }
+
+    [Fact]
+    public async Task Watched_keys_count_against_the_clients_budget_and_come_back_with_unwatch()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb");
+        await using var c = await server.ConnectRespAsync();
+        var before = server.Server.ClientMemory;
+        static string[] Keys(int from, int count) =>
+            [.. Enumerable.Range(from, count).Select(i => $"{i:D4}" + new string('k', 252))];
+        // A thousand keys of 256 bytes hold some 640 KB (the connection's copy and the store's): within a megabyte.
+        Assert.Equal("+OK", await c.AskAsync(["WATCH", .. Keys(0, 1000)]));
+        var held = server.Server.ClientMemory - before;
+        Assert.True(held >= 1000 * 640, $"{held} bytes");
+        // A thousand more would pass it: refused, all of them, and nothing more is held.
+        Assert.Equal("-ERR watched keys past the clients' memory budget (--max-client-memory)",
+            await c.AskAsync(["WATCH", .. Keys(1000, 1000)]));
+        Assert.Equal(held, server.Server.ClientMemory - before);
+        Assert.Equal("+OK", await c.AskAsync("UNWATCH"));
+        held = server.Server.ClientMemory - before;
+        Assert.True(held < 1000 * 640, $"{held} bytes still held");
+    }
 }

@@ -27,6 +27,14 @@ public static class RespTransactions
     /// <summary>The most keys one connection may WATCH at once: each one is a registration the store keeps until EXEC.</summary>
     public const int MaxWatched = 10_000;
 
+    /// <summary>
+    /// What a watched key holds beyond its bytes, for the clients' budget: the connection's copy of the key and its
+    /// entry, and the store's entry (its own copy of the key, a version, a count of watchers).
+    /// </summary>
+    public const int WatchOverheadBytes = 128;
+
+    private static long WatchCost(byte[] key) => 2L * key.Length + WatchOverheadBytes;
+
     public static void Multi(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (session.Transaction is not null) RespReply.Error(output, "MULTI calls can not be nested");
@@ -118,7 +126,15 @@ public static class RespTransactions
             RespReply.Error(output, $"too many watched keys: a connection may WATCH at most {MaxWatched}");
             return;
         }
-        for (var i = 1; i < args.Count; i++) session.Watching.Add((args[i].ToArray(), session.Store.Watch(args[i])));
+        // Counted against the clients' budget, all of them or none, before the store registers any.
+        var keys = Enumerable.Range(1, args.Count - 1).Select(i => args[i].ToArray()).ToList();
+        var cost = keys.Sum(WatchCost);
+        if (session.Connection?.TryReserve(cost) == false)
+        {
+            RespReply.Error(output, "watched keys past the clients' memory budget (--max-client-memory)");
+            return;
+        }
+        foreach (var key in keys) session.Watching.Add((key, session.Store.Watch(key)));
         RespReply.Ok(output);
     }
 
@@ -139,6 +155,7 @@ public static class RespTransactions
     public static void Unwatch(RespSession session)
     {
         foreach (var (key, _) in session.Watching) session.Store.Unwatch(key);
+        session.Connection?.Unreserve(session.Watching.Sum(watched => WatchCost(watched.Key)));
         session.Watching.Clear();
     }
 }
