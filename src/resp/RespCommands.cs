@@ -47,6 +47,9 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     public string? Name { get; set; }
     public bool Quitting { get; set; }
 
+    /// <summary>Why the connection must end after this reply (a reply that could not be kept), or null.</summary>
+    public string? Closing { get; set; }
+
     /// <summary>After MULTI, until EXEC or DISCARD: what is queued.</summary>
     public QueuedTransaction? Transaction { get; set; }
 
@@ -179,7 +182,7 @@ public static class RespCommands
         else command.Run(session, args, output);
         // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
         if (session.Subscriptions is { Count: > 0 } still && session.Deferred is null && !session.MoreBuffered) session.Deferred = still.PumpAsync;
-        return session.Quitting ? "quit" : null;
+        return session.Closing ?? (session.Quitting ? "quit" : null);
     }
 
     /// <summary>Redis's words for a request with too few or too many arguments.</summary>

@@ -80,6 +80,9 @@ public static class RespTransactions
         session.Transaction = new QueuedTransaction { Refused = true };
     }
 
+    public const string ReplyTooLarge =
+        "EXEC's reply passed the clients' memory budget (--max-client-memory): the transaction ran, its reply is lost";
+
     public static void Exec(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (session.Transaction is not { } transaction)
@@ -88,17 +91,25 @@ public static class RespTransactions
             return;
         }
         Release(session);
+        var reply = new BudgetedReply(output, session.Connection);
         if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.", prefix: "EXECABORT");
         else if (!session.Store.RunIfUnchanged(session.Watching, () =>
         {
-            RespReply.ArrayHeader(output, transaction.Commands.Count);
+            RespReply.ArrayHeader(reply, transaction.Commands.Count);
             foreach (var queued in transaction.Commands)
             {
                 var arguments = new RespArguments(queued);
-                RespCommands.Find(arguments[0])!.Run(session, arguments, output);
+                RespCommands.Find(arguments[0])!.Run(session, arguments, reply);
             }
         }))
             RespReply.NullArray(output, session.Protocol);
+        reply.Release();
+        if (reply.Overflowed)
+        {
+            // The transaction ran; its reply cannot be kept, so the client cannot be answered: the connection ends.
+            session.Closing = ReplyTooLarge;
+            RespReply.Error(output, ReplyTooLarge);
+        }
         Unwatch(session);
     }
 
