@@ -254,4 +254,19 @@ public class LinePubSubTests
     [InlineData("subscribe a --csv", "unknown flag '--csv' for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
     public void Bad_subscriptions_are_refused_before_they_are_sent(string line, string error) =>
         Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
+
+    [Fact]
+    public async Task A_subscribe_line_past_the_budget_is_refused_whole()
+    {
+        await using var server = InProcessServer.Start("--max-client-memory", "8mb");
+        await using var subscriber = await server.ConnectAsync();
+        // A hundred thousand channels in one line: about ten megabytes of subscriptions, past the budget.
+        var line = "subscribe " + string.Join(' ', Enumerable.Range(0, 100_000).Select(i => $"ch{i:D6}"));
+        var refused = Assert.IsType<Reply.Error>(await subscriber.AskAsync(line));
+        Assert.StartsWith("subscriptions past the clients' memory budget", refused.Message);
+        await using var observer = await server.ConnectAsync();
+        var stats = Assert.IsType<Reply.Stats>(await observer.AskAsync("stats")).Figures;
+        Assert.Contains(stats, s => s.Name == "pubsub_channels" && s.Value == "0");
+        Assert.Equal(new Reply.Counted(2), await subscriber.AskAsync("subscribe a b"));
+    }
 }

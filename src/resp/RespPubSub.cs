@@ -62,19 +62,21 @@ public static class RespPubSub
             Confirmation(session, output, kind, null, subscriber?.Count ?? 0);
             return;
         }
-        // Every one named, or every one there is: forgotten in one pass, then confirmed one by one, counting down.
+        // Subscribed all or none (the budget); unsubscribed from every one named, or from every one there is in one
+        // pass; then confirmed one by one, with the number of subscriptions after each.
+        var counts = subscribe ? subscriber!.TrySubscribe(names, patterns) : null;
+        if (subscribe && counts is null)
+        {
+            RespReply.Error(output, Subscriber.OverBudget);
+            return;
+        }
         var count = subscriber?.Count ?? 0;
         if (!subscribe && args.Count == 1) subscriber?.UnsubscribeAll(patterns);
-        foreach (var name in names)
+        for (var i = 0; i < names.Count; i++)
         {
-            if (subscribe && !subscriber!.TrySubscribe(name, patterns))
-            {
-                RespReply.Error(output, Subscriber.OverBudget);
-                return;
-            }
-            if (!subscribe && args.Count > 1) subscriber?.Unsubscribe(name, patterns);
-            count = args.Count > 1 ? subscriber?.Count ?? 0 : count - 1;
-            Confirmation(session, output, kind, name, count);
+            if (!subscribe && args.Count > 1) subscriber?.Unsubscribe(names[i], patterns);
+            count = counts?[i] ?? (args.Count > 1 ? subscriber?.Count ?? 0 : count - 1);
+            Confirmation(session, output, kind, names[i], count);
         }
     }
 

@@ -22,14 +22,13 @@ public static class LinePubSub
             subscriber.Open(session.Connection!);
         }
         if (subscriber is not null && !subscribe && names.IsEmpty) subscriber.UnsubscribeAll(patterns: false);
-        else if (subscriber is not null)
-            foreach (var channel in Split(names))
-                if (!subscribe) subscriber.Unsubscribe(channel, pattern: false);
-                else if (!subscriber.TrySubscribe(channel, pattern: false))
-                {
-                    ReplyWriter.Error(output, Subscriber.OverBudget);
-                    return;
-                }
+        else if (subscriber is not null && !subscribe)
+            foreach (var channel in Split(names)) subscriber.Unsubscribe(channel, pattern: false);
+        else if (subscriber is not null && subscriber.TrySubscribe(Split(names), pattern: false) is null)
+        {
+            ReplyWriter.Error(output, Subscriber.OverBudget);
+            return;
+        }
         ReplyWriter.Counted(output, subscriber?.Count ?? 0);
     }
 

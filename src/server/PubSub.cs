@@ -157,21 +157,28 @@ public sealed class Subscriber
         opened = true;
     }
 
-    private static long Cost(byte[] name, bool pattern) => SubscriptionOverheadBytes + name.Length * (pattern ? 33L : 1L);
+    private static long Cost(byte[] name, bool pattern) =>
+        SubscriptionOverheadBytes + name.Length * (pattern ? 33L : 1L);
 
     /// <summary>
-    /// Subscribes to the channel or the pattern, counted against the clients' memory budget: false, and nothing
-    /// subscribed, when it would pass it (a subscription already there is kept, and costs nothing more).
+    /// Subscribes to the channels or the patterns of one request, counted against the clients' memory budget, all of
+    /// them or none: null, and nothing subscribed, when they would pass it (one already there costs nothing more).
+    /// Else the number of subscriptions after each name, for its confirmation.
     /// </summary>
-    public bool TrySubscribe(byte[] name, bool pattern)
+    public int[]? TrySubscribe(IReadOnlyList<byte[]> names, bool pattern)
     {
-        var names = pattern ? Patterns : Channels;
-        if (names.Contains(name)) return true;
-        if (connection?.TryReserve(Cost(name, pattern)) == false) return false;
-        names.Add(name);
-        if (pattern) hub.SubscribePattern(this, name);
-        else hub.Subscribe(this, name);
-        return true;
+        var set = pattern ? Patterns : Channels;
+        var fresh = names.Where(name => !set.Contains(name)).Distinct(KeyBytes.Comparer);
+        if (connection?.TryReserve(fresh.Sum(name => Cost(name, pattern))) == false) return null;
+        var counts = new int[names.Count];
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (set.Add(names[i]))
+                if (pattern) hub.SubscribePattern(this, names[i]);
+                else hub.Subscribe(this, names[i]);
+            counts[i] = Count;
+        }
+        return counts;
     }
 
     public void Unsubscribe(byte[] name, bool pattern)
@@ -182,7 +189,8 @@ public sealed class Subscriber
         connection?.Unreserve(Cost(name, pattern));
     }
 
-    /// <summary>Every channel, or every pattern, forgotten in one pass of the hub; their memory back to the budget.</summary>
+    /// <summary>Every channel, or every pattern, forgotten in one pass of the hub; their memory back to the budget.
+    /// </summary>
     public void UnsubscribeAll(bool patterns)
     {
         var names = patterns ? Patterns : Channels;
