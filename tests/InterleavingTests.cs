@@ -106,6 +106,55 @@ public class InterleavingTests
         Assert.True(orders >= 20, $"only {orders} orders were explored");
     }
 
+    /// <summary>
+    /// The clients' memory budget: a client grows and shrinks its buffers, another's read passes the budget and the
+    /// largest is evicted, while the first client leaves. In every order the budget's total is what the accounts
+    /// hold, an evicted or closed account holds nothing (its bytes would never come back), and no client is told
+    /// twice that it was evicted.
+    /// </summary>
+    [Fact]
+    public void Accounts_racing_an_eviction_and_a_close_keep_the_budget_exact()
+    {
+        var orders = Interleavings.Explore(3, scheduler =>
+        {
+            var budget = new ClientMemoryBudget(limit: 100, scheduler);
+            var (first, second) = (new EvictedOwner(), new EvictedOwner());
+            var a = first.Account = budget.Open(first);
+            var b = second.Account = budget.Open(second);
+            return ([
+                () =>
+                {
+                    a.Hold(60);
+                    a.Hold(10);
+                },
+                () => b.Hold(60),
+                a.Dispose,
+            ], () =>
+            {
+                Assert.Equal(a.Held + b.Held, budget.Total);
+                foreach (var owner in new[] { first, second })
+                {
+                    Assert.InRange(owner.Told, 0, 1);
+                    if (owner.Told == 1 || owner == first) Assert.Equal(0, owner.Account!.Held);
+                }
+            });
+        });
+        Assert.True(orders >= 20, $"only {orders} orders were explored");
+    }
+
+    /// <summary>A client as the budget sees it: told once when it is evicted, and then its connection ends.</summary>
+    private sealed class EvictedOwner : IEvictable
+    {
+        public ClientMemoryAccount? Account;
+        public int Told;
+
+        public void Evict(string reason)
+        {
+            Told++;
+            Account!.Dispose();
+        }
+    }
+
     /// <summary>A connection as PushQueue sees it: only its reservations matter here.</summary>
     private sealed class ReservingClient : IReplyContext
     {

@@ -7,17 +7,26 @@
 // budget, the connection holding the most is closed with an ERROR, as Redis 7's client eviction does: the
 // others are served, and the store loses nothing. What a command is about to make (TryReserve: a listing's
 // keys) is asked for first, and refused when it would not fit, so that nobody is closed for it.
+//
+// Every thread that serves a client meets the others here. An account's bytes change only under its own lock; the
+// steps between its locks (choosing the largest, telling an evicted owner) are named step points, where the
+// interleaving tests' scheduler (tests/Harness.Interleavings.cs) switches threads. No point is inside a lock, so a
+// thread the scheduler holds never holds a lock another one waits for.
 
 namespace KV;
 
 /// <param name="limit">The budget in bytes; 0 is unlimited.</param>
-public sealed class ClientMemoryBudget(long limit)
+/// <param name="steps">A test's scheduler; the server passes none.</param>
+public sealed class ClientMemoryBudget(long limit, IStepPoints? steps = null)
 {
     private readonly Lock accountsGate = new();
     private readonly HashSet<ClientMemoryAccount> accounts = [];
     private long total, evictions;
 
     public long Limit => limit;
+
+    /// <summary>A step point, outside every lock (the server has none).</summary>
+    internal void Step(string point) => steps?.Reach(point);
     public long Total => Volatile.Read(ref total);
 
     /// <summary>How many connections the budget has closed.</summary>
@@ -67,7 +76,9 @@ public sealed class ClientMemoryBudget(long limit)
     internal void EvictLargest()
     {
         ClientMemoryAccount? largest;
+        Step("choose the largest");
         lock (accountsGate) largest = accounts.Where(a => a.EvictionReason is null).MaxBy(a => a.Held);
+        Step("evict it");
         largest?.Evict(Errors.ClientMemory(Total));
     }
 }
@@ -107,6 +118,7 @@ public sealed class ClientMemoryAccount : IDisposable
     public void Hold(long bytes)
     {
         bool passed;
+        budget.Step("hold");
         lock (gate)
         {
             if (closed || EvictionReason is not null || bytes == held) return;
@@ -132,6 +144,7 @@ public sealed class ClientMemoryAccount : IDisposable
 
     private bool TryReserveOnce(long bytes)
     {
+        budget.Step("reserve");
         lock (gate)
         {
             if (closed || EvictionReason is not null || !budget.TryAdd(bytes)) return false;
@@ -143,6 +156,7 @@ public sealed class ClientMemoryAccount : IDisposable
     /// <summary>The reserved bytes are made and gone (or handed to the buffers, which Hold counts).</summary>
     public void Unreserve(long bytes)
     {
+        budget.Step("unreserve");
         lock (gate)
         {
             if (closed || EvictionReason is not null) return;
@@ -154,6 +168,7 @@ public sealed class ClientMemoryAccount : IDisposable
 
     internal void Evict(string reason)
     {
+        budget.Step("evict: empty the account");
         lock (gate)
         {
             if (closed || EvictionReason is not null) return;
@@ -162,12 +177,14 @@ public sealed class ClientMemoryAccount : IDisposable
         }
         budget.CountEviction();
         // Outside the lock: the owner may end at once, on this thread, and close its account.
+        budget.Step("evict: tell the owner");
         owner.Evict(reason);
     }
 
     /// <summary>The connection has ended: whatever it still counted leaves the total.</summary>
     public void Dispose()
     {
+        budget.Step("close the account");
         lock (gate)
         {
             if (closed) return;
