@@ -182,6 +182,37 @@ public class PubSubTests
         held = server.Server.ClientMemory - before;
         Assert.True(held < 200_000, $"{held} bytes still held");
     }
+
+    [Fact]
+    public async Task Client_reply_off_and_skip_keep_replies_back_but_never_what_is_pushed()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        // OFF: no reply until ON, which is answered; the commands in between still ran.
+        await c.SendAsync([.. RespConnection.Request("CLIENT", "REPLY", "OFF"),
+            .. RespConnection.Request("SET", "k", "v"), .. RespConnection.Request("GET", "nope"),
+            .. RespConnection.Request("CLIENT", "REPLY", "ON"), .. RespConnection.Request("GET", "k")]);
+        Assert.Equal("+OK", await c.ReadAsync());
+        Assert.Equal("$v", await c.ReadAsync());
+        // SKIP: the next request only.
+        await c.SendAsync([.. RespConnection.Request("CLIENT", "REPLY", "SKIP"),
+            .. RespConnection.Request("SET", "a", "1"), .. RespConnection.Request("GET", "a")]);
+        Assert.Equal("$1", await c.ReadAsync());
+        // What is pushed goes out whatever the mode: RESP3's confirmations and messages.
+        Assert.StartsWith("%", await c.AskAsync("HELLO", "3"));
+        await c.SendAsync([.. RespConnection.Request("CLIENT", "REPLY", "OFF"),
+            .. RespConnection.Request("SUBSCRIBE", "news")]);
+        Assert.Equal(">3[$subscribe,$news,:1]", await c.ReadAsync());
+        await using var publisher = await server.ConnectRespAsync();
+        Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "news", "hi"));
+        Assert.Equal(">3[$message,$news,$hi]", await c.ReadAsync());
+        // PUBSUB NUMPAT counts a pattern once, however many subscribe to it.
+        await using var other = await server.ConnectRespAsync();
+        await using var another = await server.ConnectRespAsync();
+        await other.AskAsync("PSUBSCRIBE", "foo*");
+        await another.AskAsync("PSUBSCRIBE", "foo*");
+        Assert.Equal(":1", await publisher.AskAsync("PUBSUB", "NUMPAT"));
+    }
 }
 
 public class LinePubSubTests

@@ -50,6 +50,17 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     /// <summary>Why the connection must end after this reply (a reply that could not be kept), or null.</summary>
     public string? Closing { get; set; }
 
+    /// <summary>CLIENT REPLY: whether replies are sent (pushes always are).</summary>
+    public ReplyMode Replies { get; set; }
+
+    /// <summary>Where the request being answered writes what goes out whatever CLIENT REPLY says (pushes, REPLY ON).
+    /// </summary>
+    public IBufferWriter<byte>? Always { get; set; }
+
+    /// <summary>Where a reply that CLIENT REPLY keeps from the client goes: written, and dropped.</summary>
+    public DroppedReply Dropped => dropped ??= new DroppedReply();
+    private DroppedReply? dropped;
+
     /// <summary>After MULTI, until EXEC or DISCARD: what is queued.</summary>
     public QueuedTransaction? Transaction { get; set; }
 
@@ -126,7 +137,7 @@ public static class RespCommands
         new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor) { InTransaction = false },
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP", RespConnectionCommands.Config),
         new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
-        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID and HELP", RespConnectionCommands.Client),
+        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, REPLY ON|OFF|SKIP and HELP", RespConnectionCommands.Client),
         new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
         new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC", RespTransactions.Multi) { Immediate = true },
         new("exec", 1, "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed", RespTransactions.Exec) { Immediate = true },
@@ -152,8 +163,13 @@ public static class RespCommands
     }
 
     /// <summary>Runs one request. Returns why the connection must close, or null.</summary>
-    public static string? Execute(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    public static string? Execute(RespSession session, RespArguments args, IBufferWriter<byte> sent)
     {
+        // CLIENT REPLY OFF, or the one request after SKIP: the reply is made, and dropped; pushes still go out.
+        var quiet = session.Replies is ReplyMode.Off or ReplyMode.SkipNext;
+        if (session.Replies == ReplyMode.SkipNext) session.Replies = ReplyMode.On;
+        IBufferWriter<byte> output = quiet ? session.Dropped : sent;
+        session.Always = sent;
         if (Find(args[0]) is not { } command)
         {
             var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1, 8)).Select(i => $"'{args.Text(i)}' "));
@@ -175,7 +191,7 @@ public static class RespCommands
         if (activity.Monitors.Anyone) activity.Monitors.Publish(RespMonitor.EventOf(session, args));
         // A subscriber's messages published before this request go first; in RESP2 it may only manage its subscriptions.
         var subscribed = session.Subscriptions is { Count: > 0 } subscriber;
-        if (subscribed) session.Subscriptions!.WriteQueued(output);
+        if (subscribed) session.Subscriptions!.WriteQueued(sent);
         if (subscribed && session.Protocol == 2 && !RespPubSub.AllowedWhileSubscribed(command)) RespReply.Error(output, RespPubSub.NotAllowed(command));
         else if (subscribed && session.Protocol == 2 && command.Name == "ping") RespPubSub.SubscribedPing(args, output);
         else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);

@@ -174,11 +174,30 @@ public static class RespConnectionCommands
             else RespReply.Null(output, session.Protocol);
         }
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else if (args.Is(1, "reply"u8) && args.Count == 3) Reply(session, args, output);
         else if (args.Is(1, "help"u8) && args.Count == 2)
             Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "    Return the ID of the current connection.",
                 "GETNAME", "    Return the name of the current connection.", "SETNAME <name>", "    Assign the name <name> to the current connection.",
-                "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.", "HELP", "    Print this help.");
+                "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.",
+                "REPLY (ON|OFF|SKIP)", "    Replies sent, none, or none for the next command; pushes always sent.",
+                "HELP", "    Print this help.");
         else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+    }
+
+    /// <summary>
+    /// CLIENT REPLY ON|OFF|SKIP: replies sent, none sent, or none for the next request. OFF and SKIP are not answered;
+    /// ON is, even when replies were off. What is pushed (messages, subscription confirmations) is always sent.
+    /// </summary>
+    private static void Reply(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Is(2, "on"u8))
+        {
+            session.Replies = ReplyMode.On;
+            RespReply.Ok(session.Always ?? output);
+        }
+        else if (args.Is(2, "off"u8)) session.Replies = ReplyMode.Off;
+        else if (args.Is(2, "skip"u8)) session.Replies = ReplyMode.SkipNext;
+        else RespReply.Error(output, "syntax error");
     }
 
     /// <summary>AUTH password, or AUTH default password (Redis 6's form, with its only user).</summary>

@@ -80,8 +80,11 @@ public static class RespPubSub
         }
     }
 
-    private static void Confirmation(RespSession session, IBufferWriter<byte> output, string kind, byte[]? name, int count)
+    private static void Confirmation(RespSession session, IBufferWriter<byte> reply, string kind, byte[]? name,
+        int count)
     {
+        // Sent whatever CLIENT REPLY says, as Redis sends it.
+        var output = session.Always ?? reply;
         PushHeader(session, output, 3);
         RespReply.Bulk(output, kind);
         if (name is null) RespReply.Null(output, session.Protocol);

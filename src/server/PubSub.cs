@@ -27,7 +27,11 @@ public sealed class PubSubHub
     public long Published => Interlocked.Read(ref published);
     public long SubscribersDropped => Interlocked.Read(ref dropped);
     public int ChannelCount { get { lock (gate) return channels.Count; } }
-    public int PatternCount { get { lock (gate) return patterns.Count; } }
+    /// <summary>The patterns subscribed to, each counted once however many subscribers have it (PUBSUB NUMPAT).</summary>
+    public int PatternCount
+    {
+        get { lock (gate) return patterns.Select(p => p.Pattern).Distinct(KeyBytes.Comparer).Count(); }
+    }
 
     /// <summary>Posts the message to every subscriber of the channel and of a matching pattern; how many it reached.</summary>
     public int Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
