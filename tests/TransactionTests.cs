@@ -141,7 +141,7 @@ public class TransactionTests
         Assert.StartsWith("*12[$server,$kv,$proto,:2,", await c.AskAsync("HELLO", "2"));
         Assert.Equal("$nil", await c.AskAsync("GET", "absent"));
         Assert.StartsWith("*5[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
-        Assert.StartsWith("*11[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
+        Assert.StartsWith("*13[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
     }
 
     [Fact]
