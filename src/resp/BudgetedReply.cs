@@ -13,7 +13,7 @@ internal sealed class BudgetedReply(IBufferWriter<byte> output, IReplyContext? c
 {
     private const int Chunk = 64 * 1024;
     private long written, reserved;
-    private byte[] discarded = [];
+    private DroppedReply? dropped;
 
     /// <summary>True once the budget refused more: what was written since was dropped.</summary>
     public bool Overflowed { get; private set; }
@@ -30,12 +30,10 @@ internal sealed class BudgetedReply(IBufferWriter<byte> output, IReplyContext? c
         }
     }
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => Overflowed ? Discarded(sizeHint) : output.GetMemory(sizeHint);
+    public Memory<byte> GetMemory(int sizeHint = 0) =>
+        Overflowed ? (dropped ??= new DroppedReply()).GetMemory(sizeHint) : output.GetMemory(sizeHint);
 
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
-
-    private Memory<byte> Discarded(int sizeHint) =>
-        discarded.Length >= Math.Max(sizeHint, 1) ? discarded : discarded = new byte[Math.Max(sizeHint, 4096)];
 
     /// <summary>The reservations go back: the bytes kept are the output buffer's now, which the conversation counts.
     /// </summary>

@@ -10,7 +10,10 @@ namespace KV;
 /// <summary>What CLIENT REPLY asks: every reply, none, or none for the next request.</summary>
 public enum ReplyMode { On, Off, SkipNext }
 
-/// <summary>A reply that CLIENT REPLY keeps from the client: written into one scratch buffer, and dropped.</summary>
+/// <summary>
+/// A reply nobody will receive (CLIENT REPLY's, the rest of an EXEC reply past the budget): written into one scratch
+/// buffer, and dropped.
+/// </summary>
 public sealed class DroppedReply : IBufferWriter<byte>
 {
     private byte[] scratch = new byte[4096];

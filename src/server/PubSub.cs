@@ -65,12 +65,15 @@ public sealed class PubSubHub
 
     internal bool Unsubscribe(Subscriber subscriber, byte[] channel)
     {
-        lock (gate)
-        {
-            if (!channels.TryGetValue(channel, out var list) || !list.Remove(subscriber)) return false;
-            if (list.Count == 0) channels.Remove(channel);
-            return true;
-        }
+        lock (gate) return RemoveFromChannel(subscriber, channel);
+    }
+
+    /// <summary>Under the lock: the subscriber leaves the channel, and a channel left with none is forgotten.</summary>
+    private bool RemoveFromChannel(Subscriber subscriber, byte[] channel)
+    {
+        if (!channels.TryGetValue(channel, out var list) || !list.Remove(subscriber)) return false;
+        if (list.Count == 0) channels.Remove(channel);
+        return true;
     }
 
     /// <summary>Adds the pattern, compiled outside the lock; the subscriber has checked that it is new.</summary>
@@ -88,9 +91,7 @@ public sealed class PubSubHub
     {
         lock (gate)
         {
-            foreach (var channel in channelsOf)
-                if (channels.TryGetValue(channel, out var list) && list.Remove(subscriber) && list.Count == 0)
-                    channels.Remove(channel);
+            foreach (var channel in channelsOf) RemoveFromChannel(subscriber, channel);
             if (allPatterns) patterns.RemoveAll(p => p.Subscriber == subscriber);
         }
     }
