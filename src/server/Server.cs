@@ -18,6 +18,10 @@ namespace KV;
 
 public enum WireProtocol { KV, Resp }
 
+/// <summary>Makes the handler of one connection: its store, the server's facts, its password gate, its peer.</summary>
+public delegate IRequestHandler ConnectionHandlerFactory(KeyValueStore store, IServerFacts server, ConnectionAccess access,
+    EndPoint? peer, int maxLineBytes);
+
 /// <summary>A port that could not be listened on, and which one.</summary>
 public sealed class ListenException(int port, SocketException inner) : Exception(inner.Message, inner)
 {
@@ -85,6 +89,12 @@ public sealed class KVServer : IServerFacts
     public TimeSpan Uptime => Stopwatch.GetElapsedTime(started);
     public ServerActivity Activity { get; } = new(TimeProvider.System);
     public long ClientEvictions => clientMemory.Evictions;
+
+    /// <summary>
+    /// The handler of a connection to the second listener (--resp-port). The core names no protocol but its own: the
+    /// RESP feature registers itself here when its folder is part of the program (src/resp/RespRegistration.cs).
+    /// </summary>
+    public static ConnectionHandlerFactory? SecondProtocol { get; set; }
 
     /// <summary>
     /// Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event; keys'
@@ -182,7 +192,7 @@ public sealed class KVServer : IServerFacts
         var access = password.NewConnection(ClientSession.AddressOf(peerEndpoint));
         IRequestHandler handler = protocol == WireProtocol.KV
             ? new LineHandler(new ClientSession(store, this, access, peerEndpoint), options.MaxLineBytes)
-            : new RespHandler(new RespSession(store, this, access, peerEndpoint), options.MaxLineBytes);
+            : SecondProtocol!(store, this, access, peerEndpoint, options.MaxLineBytes);
         if (count > options.MaxClients)
         {
             Activity.ConnectionRefused();

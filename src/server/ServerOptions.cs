@@ -97,6 +97,8 @@ public sealed record ServerOptions(
         if (options.UnsafeNoLock && options.ReachableFromOutside)
             throw new FormatException(
                 "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one machine");
+        if (options.RespPort is not null && KVServer.SecondProtocol is null)
+            throw new FormatException("--resp-port: this server was built without Redis's protocol (src/resp)");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
             throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
         return options;
