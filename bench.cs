@@ -5,8 +5,8 @@
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
 //                      [--server-cpus LIST --load-cpus LIST]
 //   dotnet bench.cs -- --models [--seconds S] [--rounds N]     (KV in each threading model, and Redis: one table)
-//   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]   (get-then-set against incr: the lost
-//                                                                          update, judged by the linearizability checker)
+//   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]
+//                            (get-then-set against incr: the lost update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
@@ -92,8 +92,8 @@ finally
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null,
-    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000, bool PubSub = false,
-    string? Svg = null)
+    bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
+    bool PubSub = false, string? Svg = null)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]

@@ -54,7 +54,8 @@ public class BenchSmokeTests
         if (Number(getThenSet, 3) > 0)
         {
             Assert.Matches(@"(?m)^get then set .* not linearizable$", output);
-            Assert.Matches(@"get then set: the lost update it found: clients \d+ and \d+ both read \d+ and both wrote \d+",
+            Assert.Matches(
+                @"get then set: the lost update it found: clients \d+ and \d+ both read \d+ and both wrote \d+",
                 output);
         }
     }

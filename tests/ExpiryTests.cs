@@ -42,7 +42,8 @@ public class ExpiryStoreTests
         // Ten thousand keys fall due together: DBSIZE or `stats` must not hold the lock to remove them all.
         var clock = ManualClock.StartingNow();
         var store = new KeyValueStore(time: clock);
-        for (var i = 0; i < 10_000; i++) store.Set(Bytes($"due{i}"), Bytes("v"), SetCondition.Always, Expiry.At(store.Now + 1_000));
+        for (var i = 0; i < 10_000; i++)
+            store.Set(Bytes($"due{i}"), Bytes("v"), SetCondition.Always, Expiry.At(store.Now + 1_000));
         clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(10_000 - 4096, store.Count);
         Assert.Equal(10_000 - 2 * 4096, store.Count);

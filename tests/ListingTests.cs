@@ -165,7 +165,8 @@ public class ListingTests
         await using var bystander = await server.ConnectAsync();
         // The listings share a few slots in turn, and wait for them without a thread.
         Assert.IsType<Reply.Pong>(await bystander.AskAsync("ping"));
-        var listed = await Task.WhenAll(listers.Select(async lister => Assert.IsType<Reply.Keys>(await lister.ReadAsync())));
+        var listed = await Task.WhenAll(
+            listers.Select(async lister => Assert.IsType<Reply.Keys>(await lister.ReadAsync())));
         Assert.All(listed, keys => Assert.Equal(200_000, keys.Names.Length));
     }
 

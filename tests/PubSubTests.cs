@@ -167,8 +167,8 @@ public class PubSubTests
         static string Pattern(int i) => $"{i:D4}" + new string('?', 996);
         var accepted = 0;
         string reply;
-        while (!(reply = await subscriber.AskAsync("PSUBSCRIBE", Pattern(accepted))).StartsWith('-') && accepted < 1_000)
-            accepted++;
+        do reply = await subscriber.AskAsync("PSUBSCRIBE", Pattern(accepted));
+        while (!reply.StartsWith('-') && ++accepted < 1_000);
         Assert.Equal("-ERR " + Subscriber.OverBudget, reply);
         Assert.InRange(accepted, 10, 40);
         Assert.Equal($":{accepted}", await observer.AskAsync("PUBSUB", "NUMPAT"));

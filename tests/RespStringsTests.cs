@@ -124,7 +124,8 @@ public class RespStringsTests
         Assert.Equal("$H", await c.AskAsync("GETRANGE", "src", "-4294967296", "-4294967295"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "-1", "-5"));
         Assert.Equal("-ERR source and destination objects are the same", await c.AskAsync("COPY", "src", "src"));
-        Assert.Equal("-ERR source and destination objects are the same", await c.AskAsync("COPY", "src", "src", "REPLACE"));
+        Assert.Equal("-ERR source and destination objects are the same",
+            await c.AskAsync("COPY", "src", "src", "REPLACE"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "src", "5", "2"));
         Assert.Equal("$", await c.AskAsync("GETRANGE", "absent", "0", "-1"));
         Assert.Equal("*2[$1796000000,$123000]", await c.AskAsync("TIME"));

@@ -175,8 +175,8 @@ public class TransactionTests
         Assert.Equal("+OK", await c.AskAsync(["WATCH", .. Keys(0, 1000)]));
         var held = server.Server.ClientMemory - before;
         Assert.True(held >= 1000 * 640, $"{held} bytes");
-        // A thousand more would pass it: refused, all of them. (What the connection's buffers hold of the request itself
-        // comes and goes as they are read; the thousand refused keys would hold more than it.)
+        // A thousand more would pass it: refused, all of them. (What the connection's buffers hold of the request
+        // itself comes and goes as they are read; the thousand refused keys would hold more than it.)
         Assert.Equal("-ERR watched keys past the clients' memory budget (--max-client-memory)",
             await c.AskAsync(["WATCH", .. Keys(1000, 1000)]));
         Assert.True(server.Server.ClientMemory - before - held < 1000 * 640, "the refused keys are held");

@@ -1,5 +1,5 @@
-// src/resp/RespFraming.cs: the Redis protocol's framing (RESP2, and RESP3's replies after HELLO 3), both ways: requests read as Redis's
-// networking.c reads them, replies written as Redis writes them.
+// src/resp/RespFraming.cs: the Redis protocol's framing (RESP2, and RESP3's replies after HELLO 3), both ways:
+// requests read as Redis's networking.c reads them, replies written as Redis writes them.
 //
 // A request that starts with `*` is an array of bulk strings, each prefixed with its length:
 //     *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n

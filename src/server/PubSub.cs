@@ -27,7 +27,7 @@ public sealed class PubSubHub
     public long Published => Interlocked.Read(ref published);
     public long SubscribersDropped => Interlocked.Read(ref dropped);
     public int ChannelCount { get { lock (gate) return channels.Count; } }
-    /// <summary>The patterns subscribed to, each counted once however many subscribers have it (PUBSUB NUMPAT).</summary>
+    /// <summary>The patterns subscribed to, each once however many subscribers have it (PUBSUB NUMPAT).</summary>
     public int PatternCount
     {
         get { lock (gate) return patterns.Select(p => p.Pattern).Distinct(KeyBytes.Comparer).Count(); }

@@ -19,8 +19,8 @@ namespace KV;
 public enum WireProtocol { KV, Resp }
 
 /// <summary>Makes the handler of one connection: its store, the server's facts, its password gate, its peer.</summary>
-public delegate IRequestHandler ConnectionHandlerFactory(KeyValueStore store, IServerFacts server, ConnectionAccess access,
-    EndPoint? peer, int maxLineBytes);
+public delegate IRequestHandler ConnectionHandlerFactory(KeyValueStore store, IServerFacts server,
+    ConnectionAccess access, EndPoint? peer, int maxLineBytes);
 
 /// <summary>A port that could not be listened on, and which one.</summary>
 public sealed class ListenException(int port, SocketException inner) : Exception(inner.Message, inner)

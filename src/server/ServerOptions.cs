@@ -96,7 +96,8 @@ public sealed record ServerOptions(
             options = options with { MaxClients = Math.Min(options.MaxClients, ThreadingModels.ThreadsThisMachineAllows()) };
         if (options.UnsafeNoLock && options.ReachableFromOutside)
             throw new FormatException(
-                "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one machine");
+                "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one "
+                + "machine");
         if (options.RespPort is not null && KVServer.SecondProtocol is null)
             throw new FormatException("--resp-port: this server was built without Redis's protocol (src/resp)");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
@@ -150,6 +151,7 @@ public sealed record ServerOptions(
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
         $"threading {Threading.Name()}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
-        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, password {(Password is null ? "off" : "on")}" +
+        $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, " +
+        $"password {(Password is null ? "off" : "on")}" +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");
 }

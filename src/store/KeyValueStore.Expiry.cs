@@ -11,7 +11,7 @@ public sealed partial class KeyValueStore
 {
     private static long DeadlineCost(int keyBytes) => keyBytes + Deadlines.OverheadBytes;
 
-    /// <summary>Under the lock: removes up to `max` keys whose deadline is at or before `now`; how many it removed.</summary>
+    /// <summary>Under the lock: removes up to `max` keys due at or before `now`; how many it removed.</summary>
     private int RemoveDue(long now, int max)
     {
         var removed = 0;
@@ -51,7 +51,10 @@ public sealed partial class KeyValueStore
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Under the lock: the key's deadline is `deadline` (the pair is marked already), counted against the budget when new.</summary>
+    /// <summary>
+    /// Under the lock: the key's deadline is `deadline` (the pair is marked already), counted against the budget when
+    /// new.
+    /// </summary>
     private void ChargeDeadline(ReadOnlySpan<byte> key, long deadline)
     {
         Touch(key);

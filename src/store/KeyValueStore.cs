@@ -71,7 +71,7 @@ public sealed partial class KeyValueStore
     /// <summary>True when the store runs without its lock (--unsafe-no-lock).</summary>
     public bool Unguarded => unguarded;
 
-    /// <summary>Takes the store's lock until the end of the `using`; it is re-entrant: a step may call others.</summary>
+    /// <summary>Takes the store's lock until the end of the `using`; re-entrant: a step may call others.</summary>
     private Guard Hold()
     {
         if (unguarded) return default;
@@ -101,13 +101,13 @@ public sealed partial class KeyValueStore
     /// <summary>Now, as deadlines are written: milliseconds since 1970.</summary>
     public long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>How many keys whose time has come Count removes before it counts, in the same hold of the lock.</summary>
+    /// <summary>How many keys whose time has come Count removes before it counts, in the same hold.</summary>
     private const int DueRemovedByCount = 4096;
 
     /// <summary>
-    /// The keys (DBSIZE, `stats`). Those whose time has come are removed first, up to DueRemovedByCount of them, so that
-    /// a count never holds the lock for a million keys falling due at once: then it may count some that active expiry
-    /// removes within the second, as Redis's DBSIZE counts expired keys not yet removed.
+    /// The keys (DBSIZE, `stats`). Those whose time has come are removed first, up to DueRemovedByCount of them, so
+    /// that a count never holds the lock for a million keys falling due at once: then it may count some that active
+    /// expiry removes within the second, as Redis's DBSIZE counts expired keys not yet removed.
     /// </summary>
     public int Count
     {
