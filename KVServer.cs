@@ -5,11 +5,13 @@
 // Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server,
 // a folder a role: the protocol; the store (src/store: the data and its table); the serving (src/server: the
 // options, the listeners, a connection and its buffers, KV's line handler, listings, the clients' memory
-// budget, the password, the log, the memory keeper); and Redis's protocol (src/resp).
+// budget, the password, the log, the memory keeper, the pool model). Then the features, a folder each, which the
+// core never names: the other threading models (src/threading) and Redis's protocol (src/resp).
 
 #:include Protocol.cs
 #:include src/store/*.cs
 #:include src/server/*.cs
+#:include src/threading/*.cs
 #:include src/resp/*.cs
 #:property ConcurrentGarbageCollection=false
 

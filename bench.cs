@@ -17,7 +17,6 @@
 #:include Protocol.cs
 #:include src/bench/*.cs
 #:include src/checking/*.cs
-#:include src/server/ThreadingModel.cs
 
 using System.Net.Sockets;
 using KV;

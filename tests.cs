@@ -21,6 +21,7 @@
 #:include Protocol.cs
 #:include src/store/*.cs
 #:include src/server/*.cs
+#:include src/threading/*.cs
 #:include src/resp/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs

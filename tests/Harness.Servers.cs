@@ -24,7 +24,7 @@ using Xunit;
 /// <summary>The threading models, for the tests that run against each (`[MemberData(nameof(Models.All), MemberType = typeof(Models))]`).</summary>
 public static class Models
 {
-    public static TheoryData<string> All => new(Enum.GetValues<ThreadingModel>().Select(model => model.Name()));
+    public static TheoryData<string> All => new(ThreadingModels.All.Select(model => model.Name));
 }
 
 public sealed class ProgramBuilds
@@ -36,7 +36,13 @@ public static class Programs
 {
     public static readonly string Root = RepositoryRoot();
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private static readonly string[] EntryFiles = ["KVServer.cs", "KVClient.cs", "bench.cs"];
+    /// <summary>The server without its feature folders: KVServer.cs with only the core's includes (BareCoreTests).</summary>
+    public const string BareCore = "the bare core";
+
+    /// <summary>The core: the assignment. Every other folder of src/ is a feature the core never names.</summary>
+    public static readonly string[] CoreFolders = ["src/protocol", "src/store", "src/server"];
+
+    private static readonly string[] EntryFiles = ["KVServer.cs", "KVClient.cs", "bench.cs", BareCore];
     private static readonly Lazy<ConcurrentDictionary<string, Task<string>>> Builds =
         new(() => new(EntryFiles.ToDictionary(file => file, BuildAsync)));
 
@@ -53,7 +59,8 @@ public static class Programs
 
     private static async Task<string> BuildAsync(string entryFile)
     {
-        using var build = Process.Start(StartInfo("build", entryFile, "-t:Build", "-getProperty:TargetPath", "-nologo"))!;
+        var path = entryFile == BareCore ? WriteBareCore() : entryFile;
+        using var build = Process.Start(StartInfo("build", path, "-t:Build", "-getProperty:TargetPath", "-nologo"))!;
         var stdout = build.StandardOutput.ReadToEndAsync();
         var stderr = build.StandardError.ReadToEndAsync();
         await build.WaitForExitAsync();
@@ -61,6 +68,22 @@ public static class Programs
         if (build.ExitCode != 0 || !File.Exists(dll))
             throw new InvalidOperationException($"building {entryFile} failed:\n{await stdout}\n{await stderr}");
         return dll;
+    }
+
+    /// <summary>
+    /// KVServer.cs with every include of a feature folder left out, the others made absolute, in a folder of this
+    /// run's own (a file-based app's includes are found from its own folder): what deleting the features leaves.
+    /// </summary>
+    private static string WriteBareCore()
+    {
+        static bool Core(string include) => include == "Protocol.cs" || CoreFolders.Any(folder => include.StartsWith(folder + "/"));
+        var lines = File.ReadAllLines(Path.Combine(Root, "KVServer.cs"))
+            .Where(line => !line.StartsWith("#:include ") || Core(line["#:include ".Length..].Trim()))
+            .Select(line => line.StartsWith("#:include ") ? "#:include " + Path.Combine(Root, line["#:include ".Length..].Trim()) : line);
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"kv-bare-core-{Environment.ProcessId}"));
+        var path = Path.Combine(folder.FullName, "KVServer.cs");
+        File.WriteAllLines(path, lines);
+        return path;
     }
 
     public static ProcessStartInfo StartInfo(params IEnumerable<string> arguments)
@@ -245,13 +268,19 @@ public sealed class ServerProcess : TestServer
     }
 
     /// <summary>Starts `KVServer [args]` (port 0 when no argument is given) without waiting for it to listen.</summary>
-    public static async Task<ServerProcess> LaunchAsync(params string[] args) =>
-        new(Process.Start(Programs.StartInfo([await Programs.DllAsync("KVServer.cs"), .. args.Length == 0 ? ["0"] : args]))!);
+    public static Task<ServerProcess> LaunchAsync(params string[] args) => LaunchProgramAsync("KVServer.cs", args);
+
+    /// <summary>The same, of another build of the server (Programs.BareCore).</summary>
+    public static async Task<ServerProcess> LaunchProgramAsync(string entryFile, params string[] args) =>
+        new(Process.Start(Programs.StartInfo([await Programs.DllAsync(entryFile), .. args.Length == 0 ? ["0"] : args]))!);
 
     /// <summary>Starts a server and waits for its start line.</summary>
-    public static async Task<ServerProcess> StartAsync(params string[] args)
+    public static Task<ServerProcess> StartAsync(params string[] args) => StartProgramAsync("KVServer.cs", args);
+
+    /// <summary>Starts a build of the server and waits for its start line.</summary>
+    public static async Task<ServerProcess> StartProgramAsync(string entryFile, params string[] args)
     {
-        var server = await LaunchAsync(args);
+        var server = await LaunchProgramAsync(entryFile, args);
         try
         {
             await server.listening.Task.WaitAsync(Programs.Patience);

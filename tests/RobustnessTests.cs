@@ -400,7 +400,7 @@ public class TenThousandClients
     {
         var openFiles = long.Parse(Regex.Match(File.ReadAllText("/proc/self/limits"), @"Max open files\s+(\d+)").Groups[1].Value);
         var target = (int)Math.Min(10_000, openFiles - 500);
-        if (threading == ThreadingModel.PerClient.Name()) target = Math.Min(target, ThreadingModels.ThreadsThisMachineAllows() - 10);
+        if (threading == PerClientThreading.Model.Name) target = Math.Min(target, PerClientThreading.ThreadsThisMachineAllows() - 10);
         TestContext.Current.SendDiagnosticMessage($"open-file limit {openFiles}: {target} connections");
 
         await using var server = await ServerProcess.StartAsync("0", "--threading", threading);
@@ -413,7 +413,7 @@ public class TenThousandClients
         var rss = server.ResidentBytes;
         var perConnection = (rss - before) / target;
         TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS {before >> 20} to {rss >> 20} MB, {perConnection} bytes a connection");
-        if (threading == ThreadingModel.PerClient.Name())
+        if (threading == PerClientThreading.Model.Name)
         {
             // A thread each: the lesson of the model. Its stack's touched pages and the kernel's bookkeeping cost more
             // than the connection itself.

@@ -205,7 +205,7 @@ public class ServerProcessTests
     {
         await using var server = await ServerProcess.LaunchAsync("0", "--threading", "fibres");
         Assert.Equal(2, await server.ExitCodeAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains("invalid value 'fibres' for --threading (expected per-client, pool or loops)", server.Output);
+        Assert.Contains("invalid value 'fibres' for --threading (expected pool, per-client or loops)", server.Output);
     }
 
     [Fact]

@@ -81,32 +81,34 @@ public class ThreadingTests
     }
 
     /// <summary>Serves the accepted socket in the model: the conversation, and the reason it ended, when it has.</summary>
-    private static (Conversation Conversation, Task<string> Ended) Serve(Socket accepted, ThreadNoting handler, ThreadingModel model, EventLoops? loops)
+    private static (Conversation Conversation, Task<string> Ended) Serve(Socket accepted, ThreadNoting handler,
+        IConnectionThreads threads)
     {
         var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), model, loops,
+        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), threads,
             (_, reason) => ended.TrySetResult(reason));
         conversation.Start();
         return (conversation, ended.Task);
     }
 
     /// <summary>A new client, served by the given loop with its own handler: its socket, and when its conversation ended.</summary>
-    private static async Task<(Socket Client, Task<string> Ended)> OnLoopAsync(EventLoops loops, ThreadNoting handler)
+    private static async Task<(Socket Client, Task<string> Ended)> OnLoopAsync(IConnectionThreads loops, ThreadNoting handler)
     {
         var (client, accepted) = await PairAsync();
-        return (client, Serve(accepted, handler, ThreadingModel.Loops, loops).Ended);
+        return (client, Serve(accepted, handler, loops).Ended);
     }
 
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Each_model_answers_a_client_on_its_own_kind_of_thread(string name)
     {
-        var model = ThreadingModels.Parse(name)!.Value;
+        var model = ThreadingModels.Find(name)!;
         var (client, accepted) = await PairAsync();
         using var _ = client;
         var handler = new ThreadNoting();
-        using var loops = model == ThreadingModel.Loops ? new EventLoops(1) : null;
-        var (conversation, ended) = Serve(accepted, handler, model, loops);
+        // One loop, so that the loop's thread is named as the test expects.
+        using var threads = model is LoopThreading loops ? loops.Open(1) : model.Open();
+        var (conversation, ended) = Serve(accepted, handler, threads);
         await using var stream = new NetworkStream(client);
         using var replies = new StreamReader(stream);
         foreach (var request in new[] { "a", "b", "wait", "c" })
@@ -120,17 +122,17 @@ public class ThreadingTests
         var answered = handler.Seen.Where(seen => seen.Request != "deferred").ToList();
         var deferred = handler.Seen.Single(seen => seen.Request == "deferred");
         Assert.Equal(["a", "b", "wait", "c"], answered.Select(seen => seen.Request));
-        switch (model)
+        switch (model.Name)
         {
-            case ThreadingModel.PerClient:
+            case "per-client":
                 // One thread, the client's own, for everything, the answer that waits too: it blocks there.
                 Assert.Single(handler.Seen.Select(seen => seen.Thread).Distinct());
                 Assert.All(handler.Seen, seen => Assert.Equal(("KV client", false), (seen.Name, seen.OnPool)));
                 break;
-            case ThreadingModel.Pool:
+            case "pool":
                 Assert.All(handler.Seen, seen => Assert.True(seen.OnPool, $"{seen.Request} was answered off the pool"));
                 break;
-            case ThreadingModel.Loops:
+            case "loops":
                 // Answered on the socket's event loop; long work on the pool. (What comes after it may be answered there
                 // too, until the conversation waits again.)
                 Assert.All(answered.Take(3), seen => Assert.Equal(("KV loop 1", false), (seen.Name, seen.OnPool)));
@@ -144,7 +146,7 @@ public class ThreadingTests
     {
         // One loop, held by a first client's request, while a second client's request and the end of its stream
         // both arrive: when the loop goes on, epoll reports them together, once.
-        using var loops = new EventLoops(1);
+        using var loops = LoopThreading.Model.Open(1);
         var holding = new ThreadNoting();
         var (holder, _) = await OnLoopAsync(loops, holding);
         var (client, ended) = await OnLoopAsync(loops, new ThreadNoting());
@@ -168,7 +170,7 @@ public class ThreadingTests
         // The first client's answer waits on the pool; its next request arrives meanwhile, and its loop, finding it
         // busy, can only leave a note. A second client on the same loop, answered after that arrival (epoll reports
         // in order), shows that the note is there before the first answer is let go.
-        using var loops = new EventLoops(1);
+        using var loops = LoopThreading.Model.Open(1);
         var handler = new ThreadNoting();
         var (client, _) = await OnLoopAsync(loops, handler);
         var (other, _) = await OnLoopAsync(loops, new ThreadNoting());
@@ -192,7 +194,7 @@ public class ThreadingTests
     [Fact]
     public void A_thread_a_client_admits_no_more_clients_than_threads_the_machine_allows()
     {
-        var allowed = ThreadingModels.ThreadsThisMachineAllows();
+        var allowed = PerClientThreading.ThreadsThisMachineAllows();
         Assert.SkipWhen(allowed == int.MaxValue, "this system says nothing of its bound on threads");
         // Linux's default vm.max_map_count allows a few tens of thousands of mappings, a few a thread.
         Assert.InRange(allowed, 1, 1_000_000 - 1);

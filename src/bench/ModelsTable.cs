@@ -38,7 +38,7 @@ static class ModelsTable
         }
         Progress("building KVServer.cs");
         var dll = await BuildServerAsync(root);
-        var contenders = Enum.GetValues<ThreadingModel>().Select(model => KV(dll, model)).ToList();
+        var contenders = ThreadingModelNames.Select(model => KV(dll, model)).ToList();
         if (RedisVersion() is { } version) contenders.Add(Redis(version));
         var idle = options.Idle > 0 ? options.Idle : 10_000;
         var pinning = Environment.ProcessorCount >= 2;
@@ -141,8 +141,12 @@ static class ModelsTable
         return text.ToString();
     }
 
-    private static Contender KV(string dll, ThreadingModel model) => new($"KV {model.Name()}", WireDialect.KV,
-        () => Task.FromResult(Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--threading", model.Name(), "--max-clients", "100000")),
+    /// <summary>The server's --threading models, from a thread a client to event loops (docs/threading.md).</summary>
+    public static readonly string[] ThreadingModelNames = ["per-client", "pool", "loops"];
+
+    private static Contender KV(string dll, string model) => new($"KV {model}", WireDialect.KV,
+        () => Task.FromResult(Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--threading", model,
+            "--max-clients", "100000")),
         async server =>
         {
             // The start line names the port; every later line (a line a connection) is read and dropped.
@@ -152,7 +156,7 @@ static class ModelsTable
                     _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
                     return int.Parse(match.Groups[1].Value);
                 }
-            throw new IOException($"KVServer ({model.Name()}) ended before it listened: {await server.StandardError.ReadToEndAsync()}");
+            throw new IOException($"KVServer ({model}) ended before it listened: {await server.StandardError.ReadToEndAsync()}");
         });
 
     private static Contender Redis(string version)

@@ -2,9 +2,8 @@
 // what has arrived, answer every whole request in it, send the replies once per batch, and keep a partial
 // request for the next read, up to a bound; then wait for more, holding nothing but the socket.
 //
-// How it waits is the threading model's (ThreadingModel.cs): its own thread blocked in poll (per-client), a
-// zero-byte receive that .NET's socket engine completes on the pool (pool), or its event loop's epoll (loops).
-// None holds a buffer or a task while it waits, so an idle client costs its socket and this object. Reading
+// How it waits, and which thread wakes it, is its threading model's (ThreadingModel.cs), which it asks and never
+// names. No model holds a buffer or a task while it waits, so an idle client costs its socket and this object. Reading
 // never blocks, and a request costs no allocation; only what must wait (a client that does not read its
 // replies, a DeferredReply: a long listing, a password's turn) becomes an await, for as long as it waits.
 //
@@ -24,18 +23,14 @@ public sealed class Conversation : IEvictable, IReplyContext
 {
     private const int FlushThresholdBytes = 64 * 1024;
     private static readonly TimeSpan LastWordTimeout = TimeSpan.FromSeconds(1);
-    private static readonly EventHandler<SocketAsyncEventArgs> DataArrived = static (_, wait) => OnDataArrived((Conversation)wait.UserToken!);
 
     private readonly Socket socket;
-    private readonly ThreadingModel threading;
+    private readonly IConnectionThread thread;
     private readonly IRequestHandler handler;
     private readonly ClientMemoryBudget budget;
     private ClientMemoryAccount? memory;
     private readonly InputBuffer input;
     private readonly OutputBuffer output;
-    private readonly SocketAsyncEventArgs? dataWait;
-    private readonly IDisposable? watching;
-    private volatile bool streamEnded;
     private readonly Action<Conversation, string> ended;
     private ConversationClaim claim; // a mutable struct: never readonly, never copied
     private CancellationTokenSource? abort;
@@ -43,12 +38,11 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
-    /// <param name="loops">The event loops, in the loops model; null in the others.</param>
-    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget, BufferPool pool,
-        ThreadingModel threading, EventLoops? loops, Action<Conversation, string> ended)
+    /// <param name="threads">The server's threading model, which gives this conversation its thread.</param>
+    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget,
+        BufferPool pool, IConnectionThreads threads, Action<Conversation, string> ended)
     {
         this.socket = socket;
-        this.threading = threading;
         Peer = socket.RemoteEndPoint;
         Protocol = protocol;
         this.handler = handler;
@@ -57,12 +51,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         handler.Attach(this);
         input = new InputBuffer(pool);
         output = new OutputBuffer(pool);
-        if (threading == ThreadingModel.Pool)
-        {
-            dataWait = new SocketAsyncEventArgs { UserToken = this };
-            dataWait.Completed += DataArrived;
-        }
-        else if (threading == ThreadingModel.Loops) watching = loops!.Watch(socket, this);
+        thread = threads.Attach(this, socket);
     }
 
     /// <summary>The client's address: the socket's own, which it keeps anyway.</summary>
@@ -85,29 +74,13 @@ public sealed class Conversation : IEvictable, IReplyContext
     }
 
     /// <summary>Begins where the model serves it (a first request may already be there).</summary>
-    public void Start()
+    public void Start() => thread.Start();
+
+    /// <summary>Ends a conversation its model could not start (no thread to be had), telling the client why.</summary>
+    internal void EndUnstarted(string reason)
     {
-        switch (threading)
-        {
-            case ThreadingModel.PerClient:
-                try
-                {
-                    new Thread(ServeOnOwnThread) { IsBackground = true, Name = ThreadingModels.PerClientThreadName }.Start();
-                }
-                catch (OutOfMemoryException)
-                {
-                    // No thread to be had (the machine's bound on them): this client is turned away, the others go on.
-                    claim.Interrupt(new Interruption("no thread could be started for this client", LastWord: true));
-                    _ = EndAsync(claim.Interruption!.Reason);
-                }
-                break;
-            case ThreadingModel.Pool:
-                ThreadPool.UnsafeQueueUserWorkItem(static conversation => _ = conversation.ServeAsync(), this, preferLocal: false);
-                break;
-            default:
-                _ = ServeAsync(); // here, once: then on its event loop, whenever bytes arrive
-                break;
-        }
+        claim.Interrupt(new Interruption(reason, LastWord: true));
+        _ = EndAsync(reason);
     }
 
     /// <summary>
@@ -121,14 +94,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         if (!claim.Interrupt(new Interruption(reason, lastWord))) return false;
         // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
         if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
-        if (threading == ThreadingModel.PerClient)
-        {
-            // Its own thread ends it: a blocked wait for data wakes, reading the end of the stream; the sending side
-            // stays open for the last word.
-            try { socket.Shutdown(SocketShutdown.Receive); }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-            return true;
-        }
+        if (thread.WakeToEnd()) return true;
         // Here, not in a work item, which under load would wait behind socket events, holding memory the budget took back.
         if (claim.Claim()) _ = EndAsync(reason);
         return true;
@@ -137,7 +103,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     void IEvictable.Evict(string reason) => Interrupt(reason, lastWord: true);
 
     /// <summary>From data's arrival until the socket is empty; then it waits again, and returns.</summary>
-    private async Task ServeAsync()
+    internal async Task ServeAsync()
     {
         string? reason;
         try
@@ -154,10 +120,10 @@ public sealed class Conversation : IEvictable, IReplyContext
     }
 
     /// <summary>
-    /// The per-client model: the whole conversation on this one thread, which blocks wherever it waits: for data
-    /// (WaitForData), for a client to take its replies, for a deferred reply.
+    /// The whole conversation on the calling thread, which blocks wherever it waits: for data (WaitForData), for a
+    /// client to take its replies, for a deferred reply (a model with a thread for each client).
     /// </summary>
-    private void ServeOnOwnThread()
+    internal void ServeOnThisThread()
     {
         string? reason;
         try
@@ -171,7 +137,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         EndAsync(reason).GetAwaiter().GetResult();
     }
 
-    private static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    internal static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
     private string Failure(Exception e) => e switch
     {
         OperationCanceledException when claim.Interruption is { } stop => stop.Reason,
@@ -182,42 +148,23 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     /// <summary>
     /// Waits for data as the model does. True when the conversation goes on at once (data is there, or an interruption
-    /// to notice); false when the socket's readiness will serve what comes, or Interrupt has claimed and ends it.
+    /// to notice); false when the model will serve what comes, or Interrupt has claimed and ends it.
     /// </summary>
     private bool WaitForData()
     {
         Volatile.Write(ref quietSince, Volatile.Read(ref lastCompleted));
-        // Given up, then the interruption (and, for the loops, an arrival) read: ConversationClaim's handshake.
-        var after = claim.Release(arrivals: threading == ThreadingModel.Loops);
+        // Given up, then the interruption (and arrivals the model flagged) read: ConversationClaim's handshake.
+        var after = claim.Release(arrivals: thread.ReportsArrivals);
         if (after != AfterRelease.Wait) return after == AfterRelease.GoOn && Resumed();
-        // This client's own thread sleeps in poll(2) until it sends, or until Interrupt shuts its reading side.
-        if (threading == ThreadingModel.PerClient)
-        {
-            socket.Poll(-1, SelectMode.SelectRead);
-            return Resume();
-        }
-        // Its loop calls OnReadable when bytes arrive; once the client's stream has ended, read on to its end.
-        if (threading == ThreadingModel.Loops) return streamEnded && Resume();
-        // The pool: a zero-byte receive, completed on a pool thread by .NET's socket engine (DataArrived).
-        bool pending;
-        try
-        {
-            pending = socket.ReceiveAsync(dataWait!);
-        }
-        catch when (!Resume())
-        {
-            // Interrupt claimed it while the wait was being posted, and closed the socket under it: ending is its job.
-            return false;
-        }
-        return !pending && Resume();
+        return thread.WaitForData();
     }
 
-    /// <summary>Waiting to busy: false when Interrupt claimed the conversation first.</summary>
-    private bool Resume() => claim.Resume() && Resumed();
+    /// <summary>Waiting to busy, by whoever brings it work: false when Interrupt claimed the conversation first.</summary>
+    internal bool Resume() => claim.Resume() && Resumed();
 
     /// <summary>
     /// Busy again: silent no more. Only a conversation that was waiting stops being silent: one that is busy may be
-    /// waiting for its client to read (quietSince set by FlushAsync) while its loop reports bytes it will not read yet.
+    /// waiting for its client to read (quietSince set by FlushAsync) while its model reports bytes it will not read yet.
     /// </summary>
     private bool Resumed()
     {
@@ -225,21 +172,13 @@ public sealed class Conversation : IEvictable, IReplyContext
         return true;
     }
 
-    /// <summary>The pool model: the socket engine has handed the client to a pool thread.</summary>
-    private static void OnDataArrived(Conversation conversation)
-    {
-        // A claimed conversation's wait ends when Interrupt closes its socket: nothing to serve.
-        if (conversation.Resume()) _ = conversation.ServeAsync();
-    }
-
     /// <summary>
-    /// The loops model, on the socket's event loop: bytes have arrived. A waiting conversation is answered here; a
-    /// busy one finds the flag when it would wait. Flag first, state second, and the other way round in
-    /// WaitForData, each with a full fence: at least one side sees the other, so no arrival is missed.
+    /// Bytes have arrived, says a model that reports every arrival (an event loop), on its thread. A waiting
+    /// conversation is answered here; a busy one finds the flag when it would wait. Flag first, state second, and
+    /// the other way round in WaitForData, each with a full fence: at least one side sees the other.
     /// </summary>
-    internal void OnReadable(bool ended)
+    internal void BytesArrived()
     {
-        if (ended) streamEnded = true;
         if (!claim.Arrived()) return;
         Resumed();
         _ = ServeAsync();
@@ -287,7 +226,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         string? ending = null;
         while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
         {
-            if (handler.TakeDeferred() is { } deferred) ending = await Deferred(deferred) ?? ending;
+            if (handler.TakeDeferred() is { } deferred) ending = await thread.RunDeferred(deferred, this) ?? ending;
             Volatile.Write(ref lastCompleted, Environment.TickCount64);
             Volatile.Write(ref unfinishedSince, -1);
             if (output.Unsent > FlushThresholdBytes) await FlushAsync(input.Footprint);
@@ -301,17 +240,6 @@ public sealed class Conversation : IEvictable, IReplyContext
         return ending;
     }
 
-    /// <summary>
-    /// Runs an answer that waits where the model runs long work: the per-client thread blocks on it; an event loop
-    /// hands it to the pool, so that the loop's other clients do not wait for it; the pool runs it.
-    /// </summary>
-    private ValueTask<string?> Deferred(DeferredReply deferred) => threading switch
-    {
-        ThreadingModel.PerClient => new(Blocking(deferred(this))),
-        ThreadingModel.Loops when !ThreadingModels.OnPool => new(Task.Run(() => deferred(this).AsTask())),
-        _ => deferred(this),
-    };
-
     /// <summary>Sends what is waiting; while it waits (a client that does not read), it counts against the budget.</summary>
     private async ValueTask FlushAsync(long unfinished)
     {
@@ -324,7 +252,7 @@ public sealed class Conversation : IEvictable, IReplyContext
                 // The client is silent for as long as its replies do not move.
                 Volatile.Write(ref quietSince, Environment.TickCount64);
                 var sending = output.SendSomeAsync(socket, cancel);
-                if (threading == ThreadingModel.PerClient) sending.AsTask().GetAwaiter().GetResult(); // its blocking write
+                if (thread.BlocksToSend) sending.AsTask().GetAwaiter().GetResult();
                 else await sending;
             }
             // Resumed on the pool, where .NET completes a send: a client this slow to read never holds up a loop.
@@ -374,9 +302,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     {
         if (claim.Interruption is { LastWord: true } last) await LastWordAsync(last.Reason);
         memory?.Dispose();
-        watching?.Dispose();
+        thread.Dispose();
         handler.Ended();
-        dataWait?.Dispose();
         socket.Dispose();
         input.Release();
         output.Release();

@@ -54,7 +54,7 @@ public sealed class KVServer : IServerFacts
     private readonly ClientMemoryBudget clientMemory;
     private readonly PasswordGate password;
     private readonly BufferPool pool;
-    private readonly EventLoops? loops;
+    private readonly IConnectionThreads threads;
     private readonly ConcurrentDictionary<Conversation, byte> conversations = new();
     private readonly Action<Conversation, string> conversationEnded;
     private readonly long started = Stopwatch.GetTimestamp();
@@ -75,8 +75,7 @@ public sealed class KVServer : IServerFacts
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);
-        // A loop a core the process may run on (Environment.ProcessorCount follows the CPU affinity it started with).
-        loops = options.Threading == ThreadingModel.Loops ? new EventLoops(Environment.ProcessorCount) : null;
+        threads = options.Threading.Open();
         conversationEnded = Ended;
     }
 
@@ -145,7 +144,7 @@ public sealed class KVServer : IServerFacts
         LetGo();
         var deadline = Task.Delay(ShutdownDeadline, CancellationToken.None);
         if (await Task.WhenAny(everyClientGone.Task, deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
-        loops?.Dispose();
+        threads.Dispose();
     }
 
     /// <summary>How long shutdown waits for the clients to go once they are told.</summary>
@@ -201,7 +200,7 @@ public sealed class KVServer : IServerFacts
         }
         Activity.ConnectionAccepted();
         log($"+ {peer} connected ({ClientCount(count)})");
-        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, options.Threading, loops, conversationEnded);
+        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, threads, conversationEnded);
         conversations.TryAdd(conversation, 0);
         conversation.Start();
     }

@@ -12,8 +12,11 @@ namespace KV;
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
     long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout,
-    ThreadingModel Threading = ThreadingModel.Pool, bool UnsafeNoLock = false)
+    ThreadingModel? Threading = null, bool UnsafeNoLock = false)
 {
+    /// <summary>The --threading model: the pool unless another is named.</summary>
+    public ThreadingModel Threading { get; init; } = Threading ?? ThreadingModels.Default;
+
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
                dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
@@ -85,15 +88,12 @@ public sealed record ServerOptions(
                 "--request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
                 "--unsafe-no-lock" => options with { UnsafeNoLock = true },
-                "--threading" => options with { Threading = ThreadingModels.Parse(Next()) ?? throw new FormatException($"invalid value '{args[i]}' for --threading (expected per-client, pool or loops)") },
+                "--threading" => options with { Threading = ThreadingModels.Find(Next()) ?? throw UnknownModel(args[i]) },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
-        if (options.Threading == ThreadingModel.Loops && !EventLoops.Supported)
-            throw new FormatException("--threading loops needs Linux on x64 (its loops are epoll's); use pool or per-client here");
-        // A thread a client: no more clients than threads the machine allows.
-        if (options.Threading == ThreadingModel.PerClient)
-            options = options with { MaxClients = Math.Min(options.MaxClients, ThreadingModels.ThreadsThisMachineAllows()) };
+        if (options.Threading.Unsupported is { } unsupported) throw new FormatException(unsupported);
+        options = options with { MaxClients = options.Threading.AdmitsAtMost(options.MaxClients) };
         if (options.UnsafeNoLock && options.ReachableFromOutside)
             throw new FormatException(
                 "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one "
@@ -143,6 +143,13 @@ public sealed record ServerOptions(
     /// <summary>True when clients beyond this machine can connect: every interface, or an address that is not loopback.</summary>
     public bool ReachableFromOutside => Bind is null || !IPAddress.IsLoopback(Bind);
 
+    private static FormatException UnknownModel(string name)
+    {
+        var names = ThreadingModels.All.Select(model => model.Name).ToList();
+        var expected = names.Count == 1 ? names[0] : $"{string.Join(", ", names[..^1])} or {names[^1]}";
+        return new($"invalid value '{name}' for --threading (expected {expected})");
+    }
+
     private static int ParsePort(string text) =>
         int.TryParse(text, out var port) && port is >= 0 and <= 65535 ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
 
@@ -150,7 +157,7 @@ public sealed record ServerOptions(
 
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
-        $"threading {Threading.Name()}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
+        $"threading {Threading.Name}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
         $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, " +
         $"password {(Password is null ? "off" : "on")}" +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");

@@ -18,7 +18,7 @@ public static class ServerStats
         ThreadPool.GetMaxThreads(out var poolMax, out _);
         return
         [
-            new("threading", options.Threading.Name()),
+            new("threading", options.Threading.Name),
             new("clients", server.ConnectedClients),
             new("max_clients", options.MaxClients),
             new("monitors", activity.Monitors.Count),

@@ -1,60 +1,106 @@
-// src/server/ThreadingModel.cs: the three ways the server can give its clients a thread (--threading), the lesson
-// of the assignment's "a thread for each client" and "a thread pool", measured side by side (docs/threading.md).
+// src/server/ThreadingModel.cs: how a connection gets a thread (--threading), as a strategy a Conversation asks
+// and never names. The core has one model, the assignment's "a thread pool" (PoolThreading.cs); the others are a
+// feature (src/threading/: a thread for each client, and event loops) that registers itself here. docs/threading.md
+// measures them side by side.
 //
-// All three share one Conversation; they differ in which thread waits for a client's bytes, which one answers
-// them, and where a reply that has to wait (for its client to read, for a listing's turn) waits:
-//   per-client  a thread of its own for each connection, asleep in a blocking call until its client sends;
-//   pool        .NET's socket engine watches every socket (epoll) and hands each ready client to the
-//               ThreadPool, which answers it: the assignment's design, and the default;
-//   loops       one event loop a core (EventLoops), each with its share of the connections, answering them
-//               right where their bytes arrive (memcached's worker threads); what may take long (a big
-//               listing, the password's pause, a slow reader) is handed to the pool, so that a loop's other
-//               clients never wait for it.
+// A model answers the few questions where they differ: which thread starts a conversation, how it waits for bytes
+// (and who wakes it), where an answer that waits runs, whether a send that waits blocks its thread, and how an
+// interruption reaches a conversation that is waiting.
+
+using System.Net.Sockets;
 
 namespace KV;
 
-public enum ThreadingModel { PerClient, Pool, Loops }
+/// <summary>One threading model, as --threading names it.</summary>
+public abstract class ThreadingModel
+{
+    public abstract string Name { get; }
+
+    /// <summary>Why this machine cannot run the model (the server refuses to start); null when it can.</summary>
+    public virtual string? Unsupported => null;
+
+    /// <summary>The most clients the model can serve at once, given the --max-clients asked for.</summary>
+    public virtual int AdmitsAtMost(int maxClients) => maxClients;
+
+    /// <summary>One server's use of the model: made when the server starts, disposed when it stops.</summary>
+    public abstract IConnectionThreads Open();
+}
+
+/// <summary>A running server's threads for its connections.</summary>
+public interface IConnectionThreads : IDisposable
+{
+    /// <summary>The model's part of one new conversation (its socket connected and non-blocking).</summary>
+    IConnectionThread Attach(Conversation conversation, Socket socket);
+}
+
+/// <summary>One conversation's part of its model. Disposed when the conversation ends, before its socket closes.</summary>
+public interface IConnectionThread : IDisposable
+{
+    /// <summary>Begins serving, on the model's thread (a first request may already be there).</summary>
+    void Start();
+
+    /// <summary>
+    /// After the conversation has given up its thread (ConversationClaim): arranges for it to be served when bytes
+    /// come. True when it goes on at once, on this thread; false when the model will resume it, or Interrupt ended it.
+    /// </summary>
+    bool WaitForData();
+
+    /// <summary>Whether bytes that arrive while the conversation is busy are reported, and flagged for it (an event loop).</summary>
+    bool ReportsArrivals { get; }
+
+    /// <summary>
+    /// An interruption has been recorded. True when the model's own thread will end the conversation (it is woken
+    /// here); false when the interrupter claims a waiting conversation and ends it itself.
+    /// </summary>
+    bool WakeToEnd();
+
+    /// <summary>Runs an answer that waits (a listing, the password's pause) where the model runs long work.</summary>
+    ValueTask<string?> RunDeferred(DeferredReply deferred, IReplyContext context);
+
+    /// <summary>Whether a send that must wait for its client blocks this thread, rather than awaiting.</summary>
+    bool BlocksToSend { get; }
+}
 
 public static class ThreadingModels
 {
-    public static string Name(this ThreadingModel model) => model switch
-    {
-        ThreadingModel.PerClient => "per-client",
-        ThreadingModel.Pool => "pool",
-        _ => "loops",
-    };
+    private static readonly Lock registering = new();
+    private static ThreadingModel[] all = [PoolThreading.Model];
 
-    public static ThreadingModel? Parse(string name) =>
-        Enum.GetValues<ThreadingModel>().Cast<ThreadingModel?>().FirstOrDefault(model => model!.Value.Name() == name.ToLowerInvariant());
+    /// <summary>The model a server uses when --threading is not given.</summary>
+    public static ThreadingModel Default => PoolThreading.Model;
 
-    /// <summary>
-    /// The most threads of its own this machine lets a process start with room to spare. A thread takes a few memory
-    /// mappings (its stack, its guard page, the runtime's), and past Linux's vm.max_map_count every mapping fails,
-    /// the garbage collector's too, which no program survives: so a thread-a-client server admits fewer clients.
-    /// </summary>
-    public static int ThreadsThisMachineAllows()
+    /// <summary>Every model this program was built with, the core's pool first.</summary>
+    public static IReadOnlyList<ThreadingModel> All => Volatile.Read(ref all);
+
+    /// <summary>Adds a model (a feature's module initializer calls this); a name registered twice is a bug.</summary>
+    public static void Register(ThreadingModel model)
     {
-        static int Read(string path) => File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var value) ? value : int.MaxValue;
-        return Math.Min(Read("/proc/sys/vm/max_map_count") / 6, Read("/proc/sys/kernel/threads-max") / 2);
+        lock (registering)
+        {
+            if (Find(model.Name) is not null) throw new InvalidOperationException($"two threading models named {model.Name}");
+            Volatile.Write(ref all, [.. all, model]);
+        }
     }
 
-    /// <summary>Whether this thread is one of the pool's (not a socket engine's event loop, not a client's own).</summary>
+    public static ThreadingModel? Find(string name) =>
+        All.FirstOrDefault(model => model.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Whether this thread is one of the pool's (not a socket engine's event loop, not a thread of its own).</summary>
     public static bool OnPool => Thread.CurrentThread.IsThreadPoolThread;
 
     [ThreadStatic] private static string? threadLabel;
 
     /// <summary>
-    /// This thread as `monitor` shows it: `pool-12` (a pool thread, by its managed id), `client-57` (a client's own,
-    /// per-client), `loop-1` (an event loop, by its number), else `thread-3`. Made once a thread.
+    /// This thread as `monitor` shows it: `pool-12` (a pool thread, by its managed id), or the label a model gave the
+    /// threads it starts (`client-57`, `loop-1`), else `thread-3`.
     /// </summary>
-    public static string ThreadLabel => threadLabel ??= Thread.CurrentThread switch
+    public static string ThreadLabel
     {
-        { IsThreadPoolThread: true } pool => $"pool-{pool.ManagedThreadId}",
-        { Name: { } name } when name.StartsWith(LoopThreadNamePrefix) => $"loop-{name[LoopThreadNamePrefix.Length..]}",
-        { Name: PerClientThreadName } own => $"client-{own.ManagedThreadId}",
-        var other => $"thread-{other.ManagedThreadId}",
-    };
-
-    /// <summary>The names of a per-client thread and of an event loop's (followed by its number), as `ps -L` shows them.</summary>
-    public const string PerClientThreadName = "KV client", LoopThreadNamePrefix = "KV loop ";
+        get => threadLabel ??= Thread.CurrentThread switch
+        {
+            { IsThreadPoolThread: true } pool => $"pool-{pool.ManagedThreadId}",
+            var other => $"thread-{other.ManagedThreadId}",
+        };
+        set => threadLabel = value;
+    }
 }

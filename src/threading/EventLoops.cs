@@ -1,13 +1,13 @@
-// src/server/EventLoops.cs: the loops model's event loops (--threading loops): one thread a core, each with an
+// src/threading/EventLoops.cs: the loops model's event loops (--threading loops): one thread a core, each with an
 // epoll instance of its own and its share of the connections, handed out in turn, as memcached's worker
 // threads are. A loop sleeps in epoll_wait until some of its sockets have bytes, and answers each of them right
-// there (Conversation.OnReadable): no buffer or operation posted per socket. Only work that may take long (a
+// there (LoopThreading.OnLoop.Readable): no buffer or operation posted per socket. Only work that may take long (a
 // listing, a reply that waits for a slot) is handed to the pool, so that a loop never stops for one client.
 //
 // Edge-triggered: epoll reports a socket once each time bytes arrive, and the conversation reads until the
 // socket is empty, so a socket that stays readable is not reported again and again. The end of the client's
-// stream may come with its last bytes, in the same report: the conversation is told, since no report follows. Linux on x64 only (epoll,
-// and the packed layout of its event); elsewhere --threading loops is refused.
+// stream may come with its last bytes, in the same report: the conversation is told, since no report follows.
+// Linux on x64 only (epoll, and the packed layout of its event); elsewhere --threading loops is refused.
 
 using System.Collections.Concurrent;
 using System.Net.Sockets;
@@ -20,6 +20,9 @@ public sealed class EventLoops : IDisposable
     private readonly Loop[] loops;
     private int next = -1;
 
+    /// <summary>A loop's thread's name, followed by its number, as `ps -L` shows it.</summary>
+    public const string ThreadNamePrefix = "KV loop ";
+
     public static bool Supported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
     public EventLoops(int count)
@@ -28,8 +31,8 @@ public sealed class EventLoops : IDisposable
         for (var i = 0; i < count; i++) loops[i] = new Loop(i + 1);
     }
 
-    /// <summary>Gives the socket to the next loop in turn, which calls the conversation's OnReadable whenever bytes arrive.</summary>
-    public IDisposable Watch(Socket socket, Conversation conversation) =>
+    /// <summary>Gives the socket to the next loop in turn, which calls Readable whenever bytes arrive.</summary>
+    internal IDisposable Watch(Socket socket, LoopThreading.OnLoop conversation) =>
         loops[(int)((uint)Interlocked.Increment(ref next) % loops.Length)].Watch(socket, conversation);
 
     public void Dispose()
@@ -44,18 +47,21 @@ public sealed class EventLoops : IDisposable
         private const int Interrupted = 4;
 
         private readonly int epoll;
-        private readonly ConcurrentDictionary<ulong, Conversation> watched = new();
+        private readonly ConcurrentDictionary<ulong, LoopThreading.OnLoop> watched = new();
         private ulong lastId;
         private volatile bool stopping;
 
+        private readonly int number;
+
         public Loop(int number)
         {
+            this.number = number;
             epoll = epoll_create1(0x80000 /* EPOLL_CLOEXEC */);
             if (epoll < 0) throw new SocketException(Marshal.GetLastPInvokeError());
-            new Thread(Run) { IsBackground = true, Name = ThreadingModels.LoopThreadNamePrefix + number }.Start();
+            new Thread(Run) { IsBackground = true, Name = ThreadNamePrefix + number }.Start();
         }
 
-        public IDisposable Watch(Socket socket, Conversation conversation)
+        public IDisposable Watch(Socket socket, LoopThreading.OnLoop conversation)
         {
             var id = Interlocked.Increment(ref lastId);
             watched[id] = conversation;
@@ -81,6 +87,7 @@ public sealed class EventLoops : IDisposable
 
         private void Run()
         {
+            ThreadingModels.ThreadLabel = $"loop-{number}";
             var events = new EpollEvent[256];
             while (!stopping)
             {
@@ -90,7 +97,7 @@ public sealed class EventLoops : IDisposable
                 if (ready < 0) break;
                 for (var i = 0; i < ready; i++)
                     if (watched.TryGetValue(events[i].Data, out var conversation))
-                        conversation.OnReadable(ended: (events[i].Events & (ReadHangUp | HangUp | Error)) != 0);
+                        conversation.Readable(ended: (events[i].Events & (ReadHangUp | HangUp | Error)) != 0);
             }
             close(epoll);
         }

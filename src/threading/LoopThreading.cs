@@ -1,0 +1,69 @@
+// src/threading/LoopThreading.cs: the loops model (--threading loops): one event loop a core (EventLoops.cs),
+// each with its share of the connections, answering them right where their bytes arrive, as memcached's worker
+// threads do. What may take long (a big listing, the password's pause, a client slow to read) is handed to the
+// pool, so that a loop's other clients never wait for it.
+
+using System.Net.Sockets;
+
+namespace KV;
+
+public sealed class LoopThreading : ThreadingModel
+{
+    public static readonly LoopThreading Model = new();
+
+    private LoopThreading() { }
+
+    public override string Name => "loops";
+
+    public override string? Unsupported => EventLoops.Supported ? null
+        : "--threading loops needs Linux on x64 (its loops are epoll's); use pool or per-client here";
+
+    /// <summary>A loop a core the process may run on (ProcessorCount follows the CPU affinity it started with).</summary>
+    public override IConnectionThreads Open() => Open(Environment.ProcessorCount);
+
+    /// <summary>Served by `count` loops (a test holds one loop to order what it sees).</summary>
+    public IConnectionThreads Open(int count) => new Loops(new EventLoops(count));
+
+    private sealed class Loops(EventLoops loops) : IConnectionThreads
+    {
+        public IConnectionThread Attach(Conversation conversation, Socket socket) => new OnLoop(loops, conversation, socket);
+        public void Dispose() => loops.Dispose();
+    }
+
+    /// <summary>A conversation watched by one loop, which calls Readable whenever its bytes arrive.</summary>
+    internal sealed class OnLoop : IConnectionThread
+    {
+        private readonly Conversation conversation;
+        private readonly IDisposable watching;
+        private volatile bool streamEnded;
+
+        public OnLoop(EventLoops loops, Conversation conversation, Socket socket)
+        {
+            this.conversation = conversation;
+            watching = loops.Watch(socket, this);
+        }
+
+        /// <summary>Here, once: then on its event loop, whenever bytes arrive.</summary>
+        public void Start() => _ = conversation.ServeAsync();
+
+        /// <summary>On the loop's thread: bytes have arrived, perhaps with the end of the client's stream.</summary>
+        public void Readable(bool ended)
+        {
+            if (ended) streamEnded = true;
+            conversation.BytesArrived();
+        }
+
+        /// <summary>Its loop reports what arrives; once the client's stream has ended, read on to its end.</summary>
+        public bool WaitForData() => streamEnded && conversation.Resume();
+
+        public bool ReportsArrivals => true;
+        public bool WakeToEnd() => false;
+
+        /// <summary>Long work goes to the pool, so that the loop's other clients do not wait for it.</summary>
+        public ValueTask<string?> RunDeferred(DeferredReply deferred, IReplyContext context) =>
+            ThreadingModels.OnPool ? deferred(context) : new(Task.Run(() => deferred(context).AsTask()));
+
+        public bool BlocksToSend => false;
+        public void Dispose() => watching.Dispose();
+    }
+}
