@@ -12,6 +12,7 @@
 #:include src/store/*.cs
 #:include src/server/*.cs
 #:include src/threading/*.cs
+#:include src/monitor/*.cs
 #:include src/resp/*.cs
 #:property ConcurrentGarbageCollection=false
 

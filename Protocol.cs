@@ -209,6 +209,8 @@ public static class Errors
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
     public const string Subscribed = "a subscribed connection may send only subscribe, unsubscribe, ping and exit (unsubscribe first)";
+    public static string NotBuiltIn(CommandSpec command) =>
+        $"'{command.Name}' is not served here: this server was built without the feature that answers it";
     public static string TooManyMonitors(int max) => $"too many monitors (max {max}): each one costs every request a copy";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
     public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";

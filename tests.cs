@@ -22,6 +22,7 @@
 #:include src/store/*.cs
 #:include src/server/*.cs
 #:include src/threading/*.cs
+#:include src/monitor/*.cs
 #:include src/resp/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs

@@ -105,13 +105,13 @@ public class MonitorTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         var monitors = new List<Connection>();
-        for (var i = 0; i < MonitorHub.Max; i++)
+        for (var i = 0; i < MonitorFeed.Max; i++)
         {
             monitors.Add(await server.ConnectAsync());
             Assert.IsType<Reply.Ok>(await monitors[^1].AskAsync("monitor"));
         }
         await using var ninth = await server.ConnectAsync();
-        Assert.Equal(new Reply.Error($"too many monitors (max {MonitorHub.Max}): each one costs every request a copy"), await ninth.AskAsync("monitor"));
+        Assert.Equal(new Reply.Error($"too many monitors (max {MonitorFeed.Max}): each one costs every request a copy"), await ninth.AskAsync("monitor"));
         await using var resp = await server.ConnectRespAsync();
         Assert.StartsWith("-ERR too many monitors", await resp.AskAsync("MONITOR"));
         // The refused connection is an ordinary one again.
@@ -120,7 +120,7 @@ public class MonitorTests
         {
             // Each sees the later monitors' `monitor` and the refused ones too: a refused request is still one that was made.
             var seen = new List<string>();
-            while (seen.Count < MonitorHub.Max + 2 && !(seen.LastOrDefault() ?? "").EndsWith("] set seen 1")) seen.Add(await monitor.ReadLineAsync());
+            while (seen.Count < MonitorFeed.Max + 2 && !(seen.LastOrDefault() ?? "").EndsWith("] set seen 1")) seen.Add(await monitor.ReadLineAsync());
             Assert.EndsWith("] set seen 1", seen[^1]);
             Assert.EndsWith("] MONITOR", seen[^2]);
             await monitor.DisposeAsync();
@@ -154,8 +154,8 @@ public class MonitorTests
 /// <summary>MonitorFeed on its own, with a reply context that stands for the monitoring connection.</summary>
 public class MonitorFeedTests
 {
-    private static MonitorEvent Request(int i) =>
-        new(DateTimeOffset.UnixEpoch, 1, "127.0.0.1:5000", "pool-1", Typed: true, [MonitorWord.Of("set"u8), MonitorWord.Of(Encoding.UTF8.GetBytes($"k{i}")), MonitorWord.Of(new byte[200])]);
+    private static ObservedRequest Request(int i) =>
+        new(DateTimeOffset.UnixEpoch, 1, "127.0.0.1:5000", "pool-1", Typed: true, [ObservedWord.Of("set"u8), ObservedWord.Of(Encoding.UTF8.GetBytes($"k{i}")), ObservedWord.Of(new byte[200])]);
 
     [Fact]
     public async Task A_monitor_whose_client_does_not_read_is_closed_from_the_posting_thread_when_its_lines_would_pass_the_budget()
@@ -165,7 +165,7 @@ public class MonitorFeedTests
         var context = new StoreTests.CapturedReply(budget: 10_000) { Reading = stuck.Task };
         var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
 
-        for (var i = 0; i < 1000 && context.Evicted is null; i++) activity.Monitors.Publish(Request(i));
+        for (var i = 0; i < 1000 && context.Evicted is null; i++) activity.Observers.Publish(Request(i));
 
         Assert.StartsWith("monitor fell behind: ", context.Evicted);
         Assert.InRange(context.Reserved, 1, 10_000);
@@ -174,7 +174,7 @@ public class MonitorFeedTests
         stuck.SetResult();
         Assert.Null(await running);
         Assert.Equal(0, context.Reserved);
-        Assert.Equal(0, activity.Monitors.Count);
+        Assert.Equal(0, activity.Observers.Count);
     }
 
     [Fact]
@@ -183,11 +183,11 @@ public class MonitorFeedTests
         var activity = new ServerActivity(TimeProvider.System);
         var context = new StoreTests.CapturedReply();
         var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
-        activity.Monitors.Publish(Request(1));
+        activity.Observers.Publish(Request(1));
         context.Spoke.SetResult();
         Assert.Null(await running);
-        activity.Monitors.Publish(Request(2));
-        Assert.Equal(0, activity.Monitors.Count);
+        activity.Observers.Publish(Request(2));
+        Assert.Equal(0, activity.Observers.Count);
         Assert.DoesNotContain(context.Lines, line => line.Contains(" k2 "));
         Assert.Equal(0, context.Reserved);
     }

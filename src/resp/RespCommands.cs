@@ -78,7 +78,10 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
 
 public static class RespCommands
 {
-    public static readonly ImmutableArray<RespCommand> All =
+    /// <summary>Every command: RESP's own, then those the features registered.</summary>
+    public static ImmutableArray<RespCommand> All => all;
+
+    private static ImmutableArray<RespCommand> all =
     [
         new("ping", -1, "PONG, or the message given, as it came", Ping) { BeforeAuth = true },
         new("echo", 2, "the message, byte for byte", (_, args, output) => RespReply.Bulk(output, args.Sequence(1))),
@@ -134,7 +137,6 @@ public static class RespCommands
         new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true, Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
-        new("monitor", 1, "+OK, then every request from any client, in Redis's format, until this client sends again", RespMonitor.Monitor) { InTransaction = false },
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP", RespConnectionCommands.Config),
         new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, REPLY ON|OFF|SKIP and HELP",
@@ -149,18 +151,40 @@ public static class RespCommands
 
     public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
 
-    private static readonly FrozenDictionary<string, RespCommand>.AlternateLookup<ReadOnlySpan<char>> ByName = All
-        .ToFrozenDictionary(command => command.Name, StringComparer.OrdinalIgnoreCase)
-        .GetAlternateLookup<ReadOnlySpan<char>>();
-    private static readonly int LongestName = All.Max(command => command.Name.Length);
+    private static readonly Lock registering = new();
+    private static Lookup? lookup;
+
+    /// <summary>
+    /// Adds a feature's command to the table (its module initializer calls this, before any request): the core and
+    /// RESP name no feature. A name registered twice is a bug.
+    /// </summary>
+    public static void Register(RespCommand command)
+    {
+        lock (registering)
+        {
+            if (all.Any(c => c.Name == command.Name)) throw new InvalidOperationException($"two RESP commands {command.Name}");
+            all = [.. all, command];
+            lookup = null;
+        }
+    }
+
+    /// <summary>The names hashed, made once the table is complete (at the first request).</summary>
+    private sealed class Lookup(ImmutableArray<RespCommand> commands)
+    {
+        public readonly FrozenDictionary<string, RespCommand>.AlternateLookup<ReadOnlySpan<char>> ByName = commands
+            .ToFrozenDictionary(command => command.Name, StringComparer.OrdinalIgnoreCase)
+            .GetAlternateLookup<ReadOnlySpan<char>>();
+        public readonly int LongestName = commands.Max(command => command.Name.Length);
+    }
 
     /// <summary>The table's row for a command name, any case: one hashed lookup, no allocation.</summary>
     public static RespCommand? Find(ReadOnlySpan<byte> name)
     {
-        if (name.Length > LongestName) return null;
-        Span<char> chars = stackalloc char[LongestName];
+        var names = lookup ??= new Lookup(all);
+        if (name.Length > names.LongestName) return null;
+        Span<char> chars = stackalloc char[names.LongestName];
         return Ascii.ToUtf16(name, chars, out var length) == OperationStatus.Done
-            && ByName.TryGetValue(chars[..length], out var command) ? command : null;
+            && names.ByName.TryGetValue(chars[..length], out var command) ? command : null;
     }
 
     /// <summary>Runs one request. Returns why the connection must close, or null.</summary>
@@ -189,7 +213,7 @@ public static class RespCommands
         }
         var activity = session.Activity;
         activity.RequestServed();
-        if (activity.Monitors.Anyone) activity.Monitors.Publish(RespMonitor.EventOf(session, args));
+        if (activity.Observers.Anyone) activity.Observers.Publish(RespObserved.Of(session, args));
         // A subscriber's messages published before this request go first; in RESP2 it may only manage its subscriptions.
         var subscribed = session.Subscriptions is { Count: > 0 } subscriber;
         if (subscribed) session.Subscriptions!.WriteQueued(sent);

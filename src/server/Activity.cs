@@ -1,6 +1,6 @@
 // src/server/Activity.cs: what the server counts while it serves, for `stats`, RESP's INFO and `redis-cli --stat`:
 // requests (in all, and in the last second), connections accepted, refused and closed by a limit; and the
-// monitors, who see every request as it is served.
+// observers, who see every request as it is served (src/monitor's monitors).
 //
 // Counting must not become the contention it would show: every request adds one, from every thread at once, so
 // the count is striped, a cache line a core (one shared counter would bounce its line between the cores on
@@ -16,7 +16,8 @@ public sealed class ServerActivity(TimeProvider time)
     /// <summary>The clock of the monitor's lines and of the requests-a-second sample (tests may move it).</summary>
     public TimeProvider Time => time;
 
-    public MonitorHub Monitors { get; } = new();
+    /// <summary>Who sees every request as it is served (a feature's: monitor); one field read when nobody does.</summary>
+    public RequestObservers Observers { get; } = new();
 
     /// <summary>The channels and their subscribers, for both protocols.</summary>
     public PubSubHub PubSub { get; } = new();

@@ -3,7 +3,8 @@
 //
 // A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection.
 // With a password, only `auth`, `help`, `ping` and `exit` are answered until the connection has given it. Every
-// request answered is counted, and shown to the monitors, if anyone monitors (Monitor.cs).
+// request answered is counted, and described to the request observers, if anyone observes (Observers.cs). The
+// commands a feature serves (monitor, pub/sub) are answered by what it registered (LineCommands.cs).
 
 using System.Buffers;
 using System.Globalization;
@@ -80,7 +81,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
         var activity = session.Activity;
         activity.RequestServed();
-        if (activity.Monitors.Anyone) activity.Monitors.Publish(MonitorOf(line, command));
+        if (activity.Observers.Anyone) activity.Observers.Publish(Observed(line, command));
         var ending = Run(request, command, output);
         // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
         if (session.Subscriptions is { Count: > 0 } subscriber && session.Deferred is null && !session.MoreBuffered) session.Deferred = subscriber.PumpAsync;
@@ -147,13 +148,6 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             case CommandKind.Stats:
                 ReplyWriter.Stats(output, ServerStats.Read(session.Server, store));
                 return false;
-            // A request already sent after `monitor` ends it at once (the next request always does): OK, and no lines.
-            case CommandKind.Monitor when session.MoreBuffered:
-                ReplyWriter.Ok(output);
-                return false;
-            case CommandKind.Monitor:
-                session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok, static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
-                return false;
             case CommandKind.Ping:
                 ReplyWriter.Pong(output);
                 return false;
@@ -178,7 +172,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 };
                 return false;
             default:
-                throw new InvalidOperationException($"no handler for {command.Kind}");
+                if (LineCommands.Find(command.Kind) is { } served) return served(session, request, output);
+                ReplyWriter.Error(output, Errors.NotBuiltIn(command));
+                return false;
         }
     }
 
@@ -202,10 +198,10 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
     }
 
-    /// <summary>A request as the monitors see it: its words one space apart as typed, with `auth`'s password redacted.</summary>
-    private MonitorEvent MonitorOf(ReadOnlySpan<byte> line, CommandSpec command)
+    /// <summary>A request as the observers see it: its words one space apart as typed, `auth`'s password redacted.</summary>
+    private ObservedRequest Observed(ReadOnlySpan<byte> line, CommandSpec command)
     {
-        var words = new List<MonitorWord>(3);
+        var words = new List<ObservedWord>(3);
         var rest = line;
         // The name, then the key of a pair (its value is the rest, verbatim), else the words one space apart.
         for (var word = 0; !rest.IsEmpty; word++)
@@ -214,12 +210,13 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             var last = space < 0 || (word == 2 && command.Arguments == ArgumentShape.KeyValue);
             if (word == 1 && command.Arguments == ArgumentShape.Secret)
             {
-                words.Add(MonitorWord.Redacted);
+                words.Add(ObservedWord.Redacted);
                 break;
             }
-            words.Add(MonitorWord.Of(last ? rest : rest[..space]));
+            words.Add(ObservedWord.Of(last ? rest : rest[..space]));
             rest = last ? default : rest[(space + 1)..];
         }
-        return new MonitorEvent(session.Activity.Time.GetUtcNow(), session.Id, session.Address, ThreadingModels.ThreadLabel, Typed: true, [.. words]);
+        return new ObservedRequest(session.Activity.Time.GetUtcNow(), session.Id, session.Address,
+            ThreadingModels.ThreadLabel, Typed: true, [.. words]);
     }
 }

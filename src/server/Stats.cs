@@ -21,7 +21,7 @@ public static class ServerStats
             new("threading", options.Threading.Name),
             new("clients", server.ConnectedClients),
             new("max_clients", options.MaxClients),
-            new("monitors", activity.Monitors.Count),
+            new("monitors", activity.Observers.Count),
             new("pubsub_channels", activity.PubSub.ChannelCount),
             new("pubsub_patterns", activity.PubSub.PatternCount),
             new("messages_published", activity.PubSub.Published),
