@@ -23,6 +23,7 @@
 #:include src/server/*.cs
 #:include src/threading/*.cs
 #:include src/monitor/*.cs
+#:include src/pubsub/*.cs
 #:include src/resp/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs

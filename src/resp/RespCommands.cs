@@ -40,6 +40,14 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
     public string Text(int index) => Errors.Echo(this[index]);
 }
 
+/// <summary>A connection mode's part in RESP (a subscriber's, in RESP2): it may answer a request in its command's place.
+/// </summary>
+public interface IRespMode
+{
+    /// <summary>True when the mode answered the request itself (a refusal, RESP2's subscribed PING).</summary>
+    bool Answers(RespSession session, RespCommand command, RespArguments args, IBufferWriter<byte> output);
+}
+
 /// <summary>One RESP client: what every client has, and what Redis keeps per client.</summary>
 public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access, System.Net.EndPoint? peer)
     : ClientSession(store, server, access, peer)
@@ -125,12 +133,6 @@ public static class RespCommands
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
         new("scan", -2, "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end", RespScan.Scan),
         new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help", RespIntrospection.Command),
-        new("subscribe", -2, "receive the messages published on these channels (pushed: message, channel, payload)", RespPubSub.Subscribe) { InTransaction = false },
-        new("unsubscribe", -1, "stop receiving from these channels, or from all", RespPubSub.Unsubscribe) { InTransaction = false },
-        new("psubscribe", -2, "receive the messages of every channel matching these globs (pmessage)", RespPubSub.PSubscribe) { InTransaction = false },
-        new("punsubscribe", -1, "stop receiving for these patterns, or for all", RespPubSub.PUnsubscribe) { InTransaction = false },
-        new("publish", 3, "send a message to the channel's subscribers, on both protocols: how many received it", RespPubSub.Publish),
-        new("pubsub", -2, "PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT", RespPubSub.PubSub),
         new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)", RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
         new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
@@ -214,15 +216,13 @@ public static class RespCommands
         var activity = session.Activity;
         activity.RequestServed();
         if (activity.Observers.Anyone) activity.Observers.Publish(RespObserved.Of(session, args));
-        // A subscriber's messages published before this request go first; in RESP2 it may only manage its subscriptions.
-        var subscribed = session.Subscriptions is { Count: > 0 } subscriber;
-        if (subscribed) session.Subscriptions!.WriteQueued(sent);
-        if (subscribed && session.Protocol == 2 && !RespPubSub.AllowedWhileSubscribed(command)) RespReply.Error(output, RespPubSub.NotAllowed(command));
-        else if (subscribed && session.Protocol == 2 && command.Name == "ping") RespPubSub.SubscribedPing(args, output);
+        // What the connection's mode owes the client goes first (a subscriber's messages); it may answer the request.
+        var mode = session.Mode is { Active: true } active ? active : null;
+        mode?.WriteOwed(sent);
+        if (mode is IRespMode respMode && respMode.Answers(session, command, args, output)) { }
         else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
         else command.Run(session, args, output);
-        // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
-        if (session.Subscriptions is { Count: > 0 } still && session.Deferred is null && !session.MoreBuffered) session.Deferred = still.PumpAsync;
+        session.AfterRequest();
         return session.Closing ?? (session.Quitting ? "quit" : null);
     }
 

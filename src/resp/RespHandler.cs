@@ -24,7 +24,7 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
     {
         RespTransactions.Unwatch(session);
         RespScan.EndAll(session);
-        session.Subscriptions?.EndAll();
+        session.Mode?.Ended();
     }
 
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)

@@ -19,20 +19,23 @@ public sealed class ServerActivity(TimeProvider time)
     /// <summary>Who sees every request as it is served (a feature's: monitor); one field read when nobody does.</summary>
     public RequestObservers Observers { get; } = new();
 
-    /// <summary>The channels and their subscribers, for both protocols.</summary>
-    public PubSubHub PubSub { get; } = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, object> features = new();
+
+    /// <summary>A feature's state for this server (src/pubsub's channels), made by `make` the first time it is asked.</summary>
+    public T Feature<T>(Func<ServerActivity, T> make) where T : class =>
+        (T)features.GetOrAdd(typeof(T), static (_, state) => state.make(state.activity), (make, activity: this));
 
     public void RequestServed() => requests.Increment();
     public void ConnectionAccepted() => Interlocked.Increment(ref accepted);
     public void ConnectionRefused() => Interlocked.Increment(ref refused);
 
-    /// <summary>A connection ended by one of the server's bounds: a timeout, a line too long, a monitor that fell behind.</summary>
+    /// <summary>A connection ended by one of the server's bounds: a timeout, a line too long, a push queue that fell behind.</summary>
     public void ClosedByLimit() => Interlocked.Increment(ref closedByLimit);
 
     public long Requests => requests.Sum();
     public long Accepted => Volatile.Read(ref accepted);
     public long Refused => Volatile.Read(ref refused);
-    public long ClosedByLimits => Volatile.Read(ref closedByLimit) + PubSub.SubscribersDropped;
+    public long ClosedByLimits => Volatile.Read(ref closedByLimit);
 
     /// <summary>The requests served in the last whole second (Sample's last tick).</summary>
     public long RequestsLastSecond => Volatile.Read(ref lastSecond);

@@ -1,7 +1,9 @@
 // src/server/ClientSession.cs: what the server keeps for one client, whichever protocol it speaks: the store and the
 // server it talks to, its password state, the id and address that `monitor` and the log show, and the part of its
-// last answer that must wait. LineHandler uses it as it is; RESP's session adds what Redis keeps per client.
+// last answer that must wait, and the mode a feature may hold it in (a subscriber). LineHandler uses it as it is;
+// RESP's session adds what Redis keeps per client.
 
+using System.Buffers;
 using System.Net;
 
 namespace KV;
@@ -24,8 +26,8 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     /// <summary>The connection (IReplyContext), for what the client holds against the clients' budget: a transaction, a subscriber's queue.</summary>
     public IReplyContext? Connection { get; set; }
 
-    /// <summary>The channels and patterns subscribed to, and the queue their messages wait in; null until the first subscription.</summary>
-    public Subscriber? Subscriptions { get; set; }
+    /// <summary>The mode a feature holds the connection in (src/pubsub's subscriber); null in none.</summary>
+    public IConnectionMode? Mode { get; set; }
 
     /// <summary>
     /// Whether more bytes followed the request being answered in what was read (a pipeline): a subscriber then answers
@@ -35,6 +37,15 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
 
     /// <summary>The part of the last answer that must wait (the handler hands it to the conversation).</summary>
     public DeferredReply? Deferred { get; set; }
+
+    /// <summary>
+    /// After every request, on either protocol: a connection in a mode waits for what the mode brings (a subscriber's
+    /// messages) whenever it has nothing else to answer.
+    /// </summary>
+    public void AfterRequest()
+    {
+        if (Mode is { Active: true } mode && Deferred is null && !MoreBuffered) Deferred = mode.WaitAsync;
+    }
 
     public DeferredReply? TakeDeferred()
     {
@@ -58,4 +69,27 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
         null => "?",
         _ => peer.ToString()!,
     };
+}
+
+/// <summary>
+/// A state a feature holds a connection in (a subscriber), seen around each of its requests on either protocol: what
+/// the client is owed is written before the next reply, a request the mode does not allow is refused, and when the
+/// connection has nothing else to answer it waits for what the mode brings.
+/// </summary>
+public interface IConnectionMode
+{
+    /// <summary>Whether the connection is still in the mode (a subscription left).</summary>
+    bool Active { get; }
+
+    /// <summary>What the client is owed before the next reply (messages published meanwhile).</summary>
+    void WriteOwed(IBufferWriter<byte> output);
+
+    /// <summary>KV's protocol: true when the mode does not allow the command, after writing the refusal.</summary>
+    bool Refuses(CommandSpec command, IBufferWriter<byte> output);
+
+    /// <summary>The deferred reply that writes what the mode brings, until the client sends again or leaves.</summary>
+    ValueTask<string?> WaitAsync(IReplyContext connection);
+
+    /// <summary>The connection has ended: what the mode holds elsewhere (subscriptions) is let go.</summary>
+    void Ended();
 }

@@ -23,8 +23,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
 
     public void Attach(IReplyContext connection) => session.Connection = connection;
 
-    /// <summary>The connection ended: its subscriptions go, and the messages waiting for it.</summary>
-    public void Ended() => session.Subscriptions?.EndAll();
+    /// <summary>The connection ended: the mode a feature held it in lets go (a subscriber's subscriptions).</summary>
+    public void Ended() => session.Mode?.Ended();
 
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
@@ -82,32 +82,21 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         var activity = session.Activity;
         activity.RequestServed();
         if (activity.Observers.Anyone) activity.Observers.Publish(Observed(line, command));
+        // What the connection's mode owes the client goes first (a subscriber's messages); it may refuse the request.
+        if (session.Mode is { Active: true } mode)
+        {
+            mode.WriteOwed(output);
+            if (mode.Refuses(command, output)) return false;
+        }
         var ending = Run(request, command, output);
-        // While it has a subscription, the connection writes its messages whenever it has nothing else to answer.
-        if (session.Subscriptions is { Count: > 0 } subscriber && session.Deferred is null && !session.MoreBuffered) session.Deferred = subscriber.PumpAsync;
+        session.AfterRequest();
         return ending;
     }
 
     private bool Run(ParsedRequest request, CommandSpec command, IBufferWriter<byte> output)
     {
-        if (session.Subscriptions is { Count: > 0 } subscribed)
-        {
-            // Messages published before this request go first; a subscriber may only manage its subscriptions.
-            subscribed.WriteQueued(output);
-            if (command.Kind is not (CommandKind.Subscribe or CommandKind.Unsubscribe or CommandKind.Ping or CommandKind.Exit))
-            {
-                ReplyWriter.Error(output, Errors.Subscribed);
-                return false;
-            }
-        }
         switch (command.Kind)
         {
-            case CommandKind.Publish:
-                LinePubSub.Publish(session, request.Key, request.Value, output);
-                return false;
-            case CommandKind.Subscribe or CommandKind.Unsubscribe:
-                LinePubSub.Change(session, request.Value, command.Kind == CommandKind.Subscribe, output);
-                return false;
             case CommandKind.Get:
                 if (!store.TryRead(request.Key, output, static (value, output) => ReplyWriter.Value(output, value)))
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));

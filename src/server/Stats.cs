@@ -10,6 +10,14 @@ namespace KV;
 
 public static class ServerStats
 {
+    private static readonly List<Func<IServerFacts, IEnumerable<Stat>>> features = [];
+
+    /// <summary>A feature's own figures (src/pubsub's), shown after the clients'; its module initializer calls this.</summary>
+    public static void Register(Func<IServerFacts, IEnumerable<Stat>> figures)
+    {
+        lock (features) features.Add(figures);
+    }
+
     /// <summary>Every figure, in the order `stats` prints them.</summary>
     public static IReadOnlyList<Stat> Read(IServerFacts server, KeyValueStore store)
     {
@@ -22,10 +30,7 @@ public static class ServerStats
             new("clients", server.ConnectedClients),
             new("max_clients", options.MaxClients),
             new("monitors", activity.Observers.Count),
-            new("pubsub_channels", activity.PubSub.ChannelCount),
-            new("pubsub_patterns", activity.PubSub.PatternCount),
-            new("messages_published", activity.PubSub.Published),
-            new("subscribers_dropped", activity.PubSub.SubscribersDropped),
+            .. features.SelectMany(figures => figures(server)),
             new("process_threads", ProcessThreads()),
             new("pool_threads", ThreadPool.ThreadCount),
             new("pool_threads_max", poolMax),

@@ -1,31 +1,40 @@
-// src/resp/RespPubSub.cs: Redis's publish and subscribe over RESP: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE
+// src/pubsub/RespPubSub.cs: Redis's publish and subscribe over RESP: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE
 // (patterns in the glob of KEYS), PUBLISH, PUBSUB CHANNELS, NUMSUB and NUMPAT, with RESP2's subscribed mode (only
 // the subscription commands, PING, QUIT and RESET are allowed) and RESP3's push messages after HELLO 3. The channels
-// are PubSub.cs's, shared with KV's own protocol: a message published on either reaches subscribers on both, so a
+// are PubSubHub's, shared with KV's own protocol: a message published on either reaches subscribers on both, so a
 // channel follows KV's key rules and a message its value rules.
 
 using System.Buffers;
 
 namespace KV;
 
-public static class RespPubSub
+/// <summary>A RESP subscriber: in RESP2 it may only manage its subscriptions, ping (answered Redis's way) and leave.
+/// </summary>
+public sealed class RespSubscriber(PubSubHub hub, Action<IBufferWriter<byte>, PushedMessage> write)
+    : Subscriber(hub, write), IRespMode
 {
-    /// <summary>What a RESP2 connection may send while it has a subscription (Redis's rule and words).</summary>
-    public static bool AllowedWhileSubscribed(RespCommand command) =>
-        command.Name is "subscribe" or "unsubscribe" or "psubscribe" or "punsubscribe" or "ping" or "quit" or "reset";
-
-    public static string NotAllowed(RespCommand command) =>
-        $"Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
-
-    /// <summary>PING while subscribed in RESP2: Redis's `[pong, message]`.</summary>
-    public static void SubscribedPing(RespArguments args, IBufferWriter<byte> output)
+    public bool Answers(RespSession session, RespCommand command, RespArguments args, IBufferWriter<byte> output)
     {
+        if (session.Protocol != 2) return false;
+        if (command.Name is not ("subscribe" or "unsubscribe" or "psubscribe" or "punsubscribe" or "ping" or "quit"
+            or "reset"))
+        {
+            RespReply.Error(output, $"Can't execute '{command.Name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                + "QUIT / RESET are allowed in this context");
+            return true;
+        }
+        if (command.Name != "ping") return false;
+        // Redis's `[pong, message]`.
         RespReply.ArrayHeader(output, 2);
         RespReply.Bulk(output, "pong"u8);
         if (args.Count > 1) RespReply.Bulk(output, args.Sequence(1));
         else RespReply.Bulk(output, ReadOnlySpan<byte>.Empty);
+        return true;
     }
+}
 
+public static class RespPubSub
+{
     public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: false);
     public static void PSubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: true);
     public static void Unsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: false);
@@ -48,10 +57,11 @@ public static class RespPubSub
                     return;
                 }
             }
-        var subscriber = session.Subscriptions;
+        var subscriber = session.Mode as Subscriber;
         if (subscribe && subscriber is null)
         {
-            subscriber = session.Subscriptions = new Subscriber(session.Activity.PubSub, (o, m) => WriteMessage(session, o, m));
+            subscriber = new RespSubscriber(PubSubHub.Of(session.Activity), (o, m) => WriteMessage(session, o, m));
+            session.Mode = subscriber;
             subscriber.Open(session.Connection!);
         }
         var names = args.Count > 1 ? Enumerable.Range(1, args.Count - 1).Select(i => args[i].ToArray()).ToList()
@@ -113,13 +123,13 @@ public static class RespPubSub
         var channel = args[1];
         var message = args[2];
         if ((RequestParser.KeyProblem(channel) ?? RequestParser.ValueProblem(message)) is { } problem) RespReply.Error(output, problem);
-        else RespReply.Integer(output, session.Activity.PubSub.Publish(channel, message));
+        else RespReply.Integer(output, PubSubHub.Of(session.Activity).Publish(channel, message));
     }
 
     /// <summary>PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT.</summary>
     public static void PubSub(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        var hub = session.Activity.PubSub;
+        var hub = PubSubHub.Of(session.Activity);
         if (args.Is(1, "channels"u8) && args.Count <= 3)
         {
             var channels = hub.Channels(args.Count == 3 ? RedisGlob.Compile(args[2]) : null);

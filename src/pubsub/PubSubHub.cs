@@ -1,11 +1,14 @@
-// src/server/PubSub.cs: publish and subscribe, one set of channels for both protocols. A message published on one
+// src/pubsub/PubSubHub.cs: publish and subscribe, one set of channels for both protocols (a server's, kept as a
+// feature's state by its ServerActivity). A message published on one
 // reaches the subscribers on both: each subscriber's own PushQueue takes it, and its own conversation writes it in
 // its protocol as its client reads. `publish` never waits for anyone: posting is a copy into a queue; a subscriber
 // whose unread messages would pass its bound (or the clients' memory budget) is closed with
 // `subscriber fell behind: N bytes of messages unread`, while the publisher and the other subscribers go on.
 //
 // The hub's lock covers the subscription tables only; the fan-out happens outside it, over a snapshot, so a
-// publish holds nobody up for longer than it takes to find its subscribers.
+// publish holds nobody up for longer than it takes to find its subscribers. A subscriber is a connection mode
+// (IConnectionMode, src/server/ClientSession.cs): its messages go before each reply, and in KV's protocol it may
+// only manage its subscriptions.
 
 using System.Buffers;
 
@@ -17,8 +20,11 @@ public sealed record PushedMessage(byte[] Channel, byte[] Message, byte[]? Patte
     public long Footprint { get; } = 96 + Channel.Length + Message.Length + (Pattern?.Length ?? 0);
 }
 
-public sealed class PubSubHub
+public sealed class PubSubHub(ServerActivity activity)
 {
+    /// <summary>The server's hub.</summary>
+    public static PubSubHub Of(ServerActivity activity) => activity.Feature(static activity => new PubSubHub(activity));
+
     private readonly Lock gate = new();
     private readonly Dictionary<byte[], List<Subscriber>> channels = new(KeyBytes.Comparer);
     private readonly List<(byte[] Pattern, RedisGlob Glob, Subscriber Subscriber)> patterns = [];
@@ -113,14 +119,19 @@ public sealed class PubSubHub
         lock (gate) return channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var list) ? list.Count : 0;
     }
 
-    internal void CountDropped() => Interlocked.Increment(ref dropped);
+    /// <summary>A subscriber closed for falling behind: counted here, and among the connections closed by a limit.</summary>
+    internal void CountDropped()
+    {
+        Interlocked.Increment(ref dropped);
+        activity.ClosedByLimit();
+    }
 }
 
 /// <summary>
 /// One connection's subscriptions and the queue its messages wait in. Its deferred reply (Pump) writes them while the
 /// connection has nothing else to answer, and is started again after each request while any subscription is left.
 /// </summary>
-public sealed class Subscriber
+public class Subscriber : IConnectionMode
 {
     /// <summary>
     /// The most bytes of messages one subscriber may leave unread, as Redis's `client-output-buffer-limit pubsub`
@@ -208,19 +219,31 @@ public sealed class Subscriber
         "subscriptions past the clients' memory budget (--max-client-memory): unsubscribe from some first";
 
     /// <summary>The deferred reply that writes the messages, until the client sends a request or leaves.</summary>
-    public ValueTask<string?> PumpAsync(IReplyContext connection) => queue.PumpAsync(connection);
+    public ValueTask<string?> WaitAsync(IReplyContext connection) => queue.PumpAsync(connection);
+
+    /// <summary>A subscriber while it has a subscription.</summary>
+    public bool Active => Count > 0;
 
     /// <summary>The messages waiting, written before the client's next reply.</summary>
-    public void WriteQueued(IBufferWriter<byte> output) => queue.WriteQueued(output);
+    public void WriteOwed(IBufferWriter<byte> output) => queue.WriteQueued(output);
+
+    /// <summary>In KV's protocol a subscriber may only manage its subscriptions, ping and leave.</summary>
+    public bool Refuses(CommandSpec command, IBufferWriter<byte> output)
+    {
+        if (command.Kind is CommandKind.Subscribe or CommandKind.Unsubscribe or CommandKind.Ping or CommandKind.Exit)
+            return false;
+        ReplyWriter.Error(output, Errors.Subscribed);
+        return true;
+    }
 
     /// <summary>The connection ended: every subscription goes, and the queue's memory with it.</summary>
-    public void EndAll()
+    public void Ended()
     {
         UnsubscribeAll(patterns: false);
         UnsubscribeAll(patterns: true);
         queue.Close();
     }
 
-    public static string FellBehind(long bytes) =>
-        $"subscriber fell behind: {bytes} bytes of messages unread (a subscriber may leave at most {MaxUnreadBytes} bytes, or a quarter of --max-client-memory)";
+    public static string FellBehind(long bytes) => $"subscriber fell behind: {bytes} bytes of messages unread "
+        + $"(a subscriber may leave at most {MaxUnreadBytes} bytes, or a quarter of --max-client-memory)";
 }

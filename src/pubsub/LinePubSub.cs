@@ -1,7 +1,7 @@
-// src/server/LinePubSub.cs: publish and subscribe in KV's own protocol. `publish CHANNEL MESSAGE` answers `OK <n>`, the
+// src/pubsub/LinePubSub.cs: publish and subscribe in KV's own protocol. `publish CHANNEL MESSAGE` answers `OK <n>`, the
 // subscribers reached on both protocols; `subscribe` and `unsubscribe` answer `OK <n>`, the channels the connection
 // is now subscribed to; a subscribed connection receives `MESSAGE <channel> <message>` lines as they are published.
-// The channels are PubSub.cs's, shared with RESP's PUBLISH and SUBSCRIBE.
+// The channels are PubSubHub's, shared with RESP's PUBLISH and SUBSCRIBE.
 
 using System.Buffers;
 
@@ -9,16 +9,27 @@ namespace KV;
 
 public static class LinePubSub
 {
-    public static void Publish(ClientSession session, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message, IBufferWriter<byte> output) =>
-        ReplyWriter.Counted(output, session.Activity.PubSub.Publish(channel, message));
+    /// <summary>`publish CHANNEL MESSAGE`: `OK <subscribers reached>`.</summary>
+    public static bool Publish(ClientSession session, ParsedRequest request, IBufferWriter<byte> output)
+    {
+        ReplyWriter.Counted(output, PubSubHub.Of(session.Activity).Publish(request.Key, request.Value));
+        return false;
+    }
+
+    public static bool Subscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
+        Change(session, request.Value, subscribe: true, output);
+
+    public static bool Unsubscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
+        Change(session, request.Value, subscribe: false, output);
 
     /// <summary>`subscribe a b` or `unsubscribe [a b]` (every channel when none is named): `OK <channels now>`.</summary>
-    public static void Change(ClientSession session, ReadOnlySpan<byte> names, bool subscribe, IBufferWriter<byte> output)
+    private static bool Change(ClientSession session, ReadOnlySpan<byte> names, bool subscribe, IBufferWriter<byte> output)
     {
-        var subscriber = session.Subscriptions;
+        var subscriber = session.Mode as Subscriber;
         if (subscribe && subscriber is null)
         {
-            subscriber = session.Subscriptions = new Subscriber(session.Activity.PubSub, WriteMessage);
+            subscriber = new Subscriber(PubSubHub.Of(session.Activity), WriteMessage);
+            session.Mode = subscriber;
             subscriber.Open(session.Connection!);
         }
         if (subscriber is not null && !subscribe && names.IsEmpty) subscriber.UnsubscribeAll(patterns: false);
@@ -27,9 +38,10 @@ public static class LinePubSub
         else if (subscriber is not null && subscriber.TrySubscribe(Split(names), pattern: false) is null)
         {
             ReplyWriter.Error(output, Subscriber.OverBudget);
-            return;
+            return false;
         }
         ReplyWriter.Counted(output, subscriber?.Count ?? 0);
+        return false;
     }
 
     private static List<byte[]> Split(ReadOnlySpan<byte> names)
@@ -39,7 +51,7 @@ public static class LinePubSub
         return channels;
     }
 
-    /// <summary>`MESSAGE <channel> <message>`; a message a RESP client published through a pattern subscription is the same line.</summary>
+    /// <summary>`MESSAGE <channel> <message>`, whichever protocol published it.</summary>
     private static void WriteMessage(IBufferWriter<byte> output, PushedMessage message)
     {
         output.Write("MESSAGE "u8);
