@@ -9,6 +9,30 @@ using Xunit;
 public class RespStringsTests
 {
     [Fact]
+    public async Task Rename_copy_and_mset_check_the_memory_budget_before_anything_moves()
+    {
+        // 10,000 bytes: a pair costs its key, its value and KeyValueStore.EntryOverheadBytes.
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-memory", "10000");
+        await using var c = await server.ConnectRespAsync();
+        var value = new string('v', 4000);
+        Assert.Equal("+OK", await c.AskAsync("SET", "a", value));
+        Assert.Equal("+OK", await c.AskAsync("SET", "f", new string('f', 5800)));
+        // 150 bytes left: a longer name costs more than that, the same name's length nothing.
+        var longName = new string('k', 256);
+        const string Oom = "-OOM command not allowed when used memory > 'maxmemory'.";
+        Assert.Equal(Oom, await c.AskAsync("RENAME", "a", longName));
+        Assert.Equal(":0", await c.AskAsync("EXISTS", longName));
+        Assert.Equal("$" + value, await c.AskAsync("GET", "a"));
+        Assert.Equal("+OK", await c.AskAsync("RENAME", "a", "b"));
+        Assert.Equal(Oom, await c.AskAsync("COPY", "b", "c"));
+        Assert.Equal(":0", await c.AskAsync("EXISTS", "c"));
+        Assert.Equal(Oom, await c.AskAsync("MSET", "x", "1", "y", new string('y', 200)));
+        Assert.Equal(":0", await c.AskAsync("EXISTS", "x", "y"));
+        Assert.Equal("+OK", await c.AskAsync("MSET", "x", "1", "y", "2"));
+        Assert.Equal("$" + value, await c.AskAsync("GET", "b"));
+    }
+
+    [Fact]
     public async Task The_string_commands_answer_as_redis_does()
     {
         var clock = ManualClock.StartingNow();

@@ -1,6 +1,6 @@
 // src/resp/RespStrings.cs: the rest of Redis's string commands that clients send: MGET, MSET, MSETNX, GETDEL, GETSET,
 // GETEX, APPEND, STRLEN, TYPE, RENAME, RENAMENX, FLUSHDB and FLUSHALL, with Redis's replies and error texts. Each is
-// one step of the store (KeyValueStore.Compound.cs), so none can be split by another client's request. What is
+// one step of the store (StoreSteps.cs), so none can be split by another client's request. What is
 // stored follows KV's rules, as SET's does: a pair KV's own protocol could not carry back is refused.
 
 using System.Buffers;

@@ -93,7 +93,7 @@ public static class RespTransactions
         Release(session);
         var reply = new BudgetedReply(output, session.Connection);
         if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.", prefix: "EXECABORT");
-        else if (!session.Store.RunIfUnchanged(session.Watching, () =>
+        else if (!WatchedKeys.RunIfUnchanged(session.Store, session.Watching, () =>
         {
             RespReply.ArrayHeader(reply, transaction.Commands.Count);
             foreach (var queued in transaction.Commands)
@@ -145,7 +145,7 @@ public static class RespTransactions
             RespReply.Error(output, "watched keys past the clients' memory budget (--max-client-memory)");
             return;
         }
-        foreach (var key in keys) session.Watching.Add((key, session.Store.Watch(key)));
+        foreach (var key in keys) session.Watching.Add((key, WatchedKeys.Watch(session.Store, key)));
         RespReply.Ok(output);
     }
 
@@ -165,7 +165,7 @@ public static class RespTransactions
     /// <summary>Every WATCH of the session let go (after EXEC or DISCARD, on UNWATCH, when the connection ends).</summary>
     public static void Unwatch(RespSession session)
     {
-        foreach (var (key, _) in session.Watching) session.Store.Unwatch(key);
+        foreach (var (key, _) in session.Watching) WatchedKeys.Unwatch(session.Store, key);
         session.Connection?.Unreserve(session.Watching.Sum(watched => WatchCost(watched.Key)));
         session.Watching.Clear();
     }

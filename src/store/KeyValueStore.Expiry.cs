@@ -57,13 +57,13 @@ public sealed partial class KeyValueStore
     /// </summary>
     private void ChargeDeadline(ReadOnlySpan<byte> key, long deadline)
     {
-        Touch(key);
+        Changed(key);
         if (deadlines.Set(key, deadline)) accounted += DeadlineCost(key.Length);
     }
 
     private void ForgetDeadline(ReadOnlySpan<byte> key)
     {
-        Touch(key);
+        Changed(key);
         if (deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
     }
 

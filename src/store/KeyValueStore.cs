@@ -3,7 +3,11 @@
 // The server includes it; the client does not (it never holds data). The lock is the whole synchronisation
 // story of KV: every public operation takes it once (`using (Hold())`) and does all its reading and writing inside,
 // so a concurrent reader sees an operation entirely or not at all. Atomically runs several of them as one step
-// (MGET, DEL of many keys, EXEC). The one way around the lock is --unsafe-no-lock, a lesson on data races.
+// (MGET, DEL of many keys, RENAME, EXEC): the lock is re-entrant. The one way around it is --unsafe-no-lock, a
+// lesson on data races. A feature that must hear of every change (WATCH) adds an IStoreObserver.
+//
+// The store knows no protocol: what RESP builds of several steps (GETDEL, APPEND, RENAME, MSET, WATCH) is in
+// src/resp, on these primitives.
 
 using System.Buffers;
 
@@ -36,6 +40,18 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 /// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
 /// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
 /// </summary>
+/// <summary>Told of every change to a key, under the store's lock (WATCH's versions): it must be quick, and not wait.</summary>
+public interface IStoreObserver
+{
+    /// <summary>The key was set, removed, expired, or given or relieved of a deadline.</summary>
+    void Changed(ReadOnlySpan<byte> key);
+
+    /// <summary>Every key is about to go (a flush); `exists` says which are there now.</summary>
+    void Emptying(KeyTest exists);
+}
+
+public delegate bool KeyTest(ReadOnlySpan<byte> key);
+
 public sealed partial class KeyValueStore
 {
     /// <summary>
@@ -54,6 +70,7 @@ public sealed partial class KeyValueStore
     private readonly long maxBytes;
     private readonly TimeProvider time;
     private long accounted;
+    private IStoreObserver[] observers = [];
 
     /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused; nothing is evicted.</param>
     /// <param name="time">The clock deadlines are read against (tests move their own).</param>
@@ -93,6 +110,18 @@ public sealed partial class KeyValueStore
     public void Atomically<TState>(TState state, Action<TState> work)
     {
         using (Hold()) work(state);
+    }
+
+    /// <summary>Adds an observer of every change from now on.</summary>
+    public void Observe(IStoreObserver observer)
+    {
+        using (Hold()) observers = [.. observers, observer];
+    }
+
+    /// <summary>Under the lock: the key changed; the observers hear of it (none, most of the time).</summary>
+    private void Changed(ReadOnlySpan<byte> key)
+    {
+        foreach (var observer in observers) observer.Changed(key);
     }
 
     /// <summary>The clock deadlines are read against.</summary>
@@ -173,7 +202,7 @@ public sealed partial class KeyValueStore
     private StoredPair? RemovePair(ReadOnlySpan<byte> key)
     {
         if (pairs.Remove(key) is not { } pair) return null;
-        Touch(key);
+        Changed(key);
         accounted -= Cost(pair);
         if (pair.HasDeadline && deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
         return pair;
@@ -250,7 +279,7 @@ public sealed partial class KeyValueStore
         var cost = Cost(key.Length, value.Length);
         if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return false;
         var capacity = pairs.Capacity;
-        Touch(key);
+        Changed(key);
         pairs.Store(located, key, value, hasDeadline);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
@@ -267,6 +296,39 @@ public sealed partial class KeyValueStore
     public bool Contains(ReadOnlySpan<byte> key)
     {
         using (Hold()) return LocateLive(key) >= 0;
+    }
+
+    /// <summary>What a pair costs by --max-memory's measure, with its deadline when it has one.</summary>
+    public static long PairCost(int keyBytes, int valueBytes, bool withDeadline) =>
+        Cost(keyBytes, valueBytes) + (withDeadline ? DeadlineCost(keyBytes) : 0);
+
+    /// <summary>What the key costs now (MEMORY USAGE): its pair, and its deadline if it has one; null without it.</summary>
+    public long? MemoryUsage(ReadOnlySpan<byte> key)
+    {
+        using (Hold())
+        {
+            if (pairs.At(LocateLive(key)) is not { } pair) return null;
+            return Cost(pair) + (pair.HasDeadline ? DeadlineCost(key.Length) : 0);
+        }
+    }
+
+    /// <summary>Whether `moreBytes` more would stay within --max-memory (a step of many checks first: MSET, RENAME).</summary>
+    public bool Fits(long moreBytes)
+    {
+        using (Hold()) return maxBytes <= 0 || moreBytes <= 0 || accounted + moreBytes <= maxBytes;
+    }
+
+    /// <summary>Every key gone (FLUSHDB): a new table and no deadlines; the old ones go to the GC.</summary>
+    public void Clear()
+    {
+        using (Hold())
+        {
+            foreach (var observer in observers) observer.Emptying(key => pairs.Locate(key) >= 0);
+            pairs = new PairTable();
+            deadlines = new Deadlines();
+            accounted = 0;
+        }
+        ReleaseOldTable();
     }
 
     public bool Remove(ReadOnlySpan<byte> key)

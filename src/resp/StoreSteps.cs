@@ -1,0 +1,138 @@
+// src/resp/StoreSteps.cs: what RESP's string commands do in several steps of the store, made one step with
+// Atomically: take a value away (GETDEL), add to one (APPEND), move or copy one (RENAME, COPY), set many at once
+// (MSET, MSETNX), read one and change its deadline (GETEX). Each is atomic for the same reason `incr` is: no other
+// client's request can land between its read and its write. Built on the store's primitives; the store knows no
+// protocol.
+
+using System.Runtime.CompilerServices;
+
+namespace KV;
+
+public enum RenameResult { Renamed, NoSuchKey, TargetExists, OutOfMemory }
+
+public static class StoreSteps
+{
+    /// <summary>A copy of the value and its deadline, or null without the key; in the caller's step.</summary>
+    private static (byte[] Value, long? Deadline)? Read(KeyValueStore store, ReadOnlySpan<byte> key)
+    {
+        var value = new StrongBox<byte[]?>();
+        if (!store.TryRead(key, value, static (bytes, box) => box.Value = bytes.ToArray())) return null;
+        return (value.Value!, store.DeadlineOf(key).Deadline);
+    }
+
+    private static Expiry ExpiryOf(long? deadline) => deadline is { } at ? Expiry.At(at) : Expiry.Clear;
+
+    /// <summary>The value, removed in the same step (GETDEL); null when there was none.</summary>
+    public static byte[]? Take(this KeyValueStore store, ReadOnlySpan<byte> key)
+    {
+        var taken = new StrongBox<byte[]?>();
+        store.Atomically((store, key.ToArray(), taken), static step =>
+        {
+            var (store, key, taken) = step;
+            if (Read(store, key) is not { } had) return;
+            taken.Value = had.Value;
+            store.Remove(key);
+        });
+        return taken.Value;
+    }
+
+    /// <summary>The value with `suffix` after it (APPEND; a missing key is empty), keeping its deadline; its new
+    /// length, or null when out of memory.</summary>
+    public static long? Append(this KeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> suffix)
+    {
+        var length = new StrongBox<long?>();
+        store.Atomically((store, key.ToArray(), suffix.ToArray(), length), static step =>
+        {
+            var (store, key, suffix, length) = step;
+            var old = Read(store, key)?.Value ?? [];
+            byte[] joined = [.. old, .. suffix];
+            if (store.Set(key, joined, SetCondition.Always, Expiry.KeepExisting) != SetResult.OutOfMemory)
+                length.Value = joined.Length;
+        });
+        return length.Value;
+    }
+
+    /// <summary>Moves the value and its deadline to `target` (RENAME; RENAMENX when `onlyIfAbsent`), replacing it.
+    /// </summary>
+    public static RenameResult Rename(this KeyValueStore store, ReadOnlySpan<byte> source, ReadOnlySpan<byte> target,
+        bool onlyIfAbsent) => Move(store, source, target, replace: !onlyIfAbsent, keepSource: false);
+
+    /// <summary>Copies the value and its deadline to `target` (COPY), replacing what is there only when `replace`.
+    /// </summary>
+    public static RenameResult Copy(this KeyValueStore store, ReadOnlySpan<byte> source, ReadOnlySpan<byte> target,
+        bool replace) => Move(store, source, target, replace, keepSource: true);
+
+    private static RenameResult Move(KeyValueStore store, ReadOnlySpan<byte> source, ReadOnlySpan<byte> target,
+        bool replace, bool keepSource)
+    {
+        var result = new StrongBox<RenameResult>();
+        store.Atomically((store, source.ToArray(), target.ToArray(), replace, keepSource, result), static step =>
+        {
+            var (store, source, target, replace, keepSource, result) = step;
+            result.Value = MoveInStep(store, source, target, replace, keepSource);
+        });
+        return result.Value;
+    }
+
+    private static RenameResult MoveInStep(KeyValueStore store, byte[] source, byte[] target, bool replace,
+        bool keepSource)
+    {
+        if (Read(store, source) is not var (value, deadline)) return RenameResult.NoSuchKey;
+        var same = source.AsSpan().SequenceEqual(target);
+        // RENAME onto itself keeps the pair; COPY onto itself copies nothing.
+        if (same && !keepSource) return RenameResult.Renamed;
+        if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
+        // Checked before anything moves, so that a refusal loses nothing: what the target will cost, less what goes.
+        var needed = KeyValueStore.PairCost(target.Length, value.Length, deadline is not null)
+            - (store.MemoryUsage(target) ?? 0) - (keepSource ? 0 : store.MemoryUsage(source) ?? 0);
+        if (!store.Fits(needed)) return RenameResult.OutOfMemory;
+        if (!keepSource) store.Remove(source);
+        store.Set(target, value, SetCondition.Always, ExpiryOf(deadline));
+        return RenameResult.Renamed;
+    }
+
+    /// <summary>
+    /// Sets every pair in one step (MSET), or none: when `onlyIfNoneExist` (MSETNX) and one of the keys exists, or when
+    /// they would not all fit the budget. Each pair's deadline is cleared, as a plain set clears it.
+    /// </summary>
+    public static SetResult SetMany(this KeyValueStore store, IReadOnlyList<(byte[] Key, byte[] Value)> pairs,
+        bool onlyIfNoneExist)
+    {
+        var result = new StrongBox<SetResult>();
+        store.Atomically((store, pairs, onlyIfNoneExist, result), static step =>
+        {
+            var (store, pairs, onlyIfNoneExist, result) = step;
+            if (onlyIfNoneExist && pairs.Any(p => store.Contains(p.Key)))
+            {
+                result.Value = SetResult.ConditionFailed;
+                return;
+            }
+            var needed = pairs.Sum(p => KeyValueStore.PairCost(p.Key.Length, p.Value.Length, withDeadline: false)
+                - (store.MemoryUsage(p.Key) ?? 0));
+            if (!store.Fits(needed))
+            {
+                result.Value = SetResult.OutOfMemory;
+                return;
+            }
+            foreach (var (key, value) in pairs) store.Set(key, value);
+            result.Value = SetResult.Stored;
+        });
+        return result.Value;
+    }
+
+    /// <summary>The value, and its deadline changed in the same step (GETEX): `change` null leaves it, Clear removes
+    /// it (PERSIST), At sets it (one already past removes the key).</summary>
+    public static byte[]? GetAndExpire(this KeyValueStore store, ReadOnlySpan<byte> key, Expiry? change)
+    {
+        var value = new StrongBox<byte[]?>();
+        store.Atomically((store, key.ToArray(), change, value), static step =>
+        {
+            var (store, key, change, value) = step;
+            value.Value = Read(store, key)?.Value;
+            if (value.Value is null || change is not { } expiry) return;
+            if (expiry.Deadline is { } deadline) store.Expire(key, deadline);
+            else store.Persist(key);
+        });
+        return value.Value;
+    }
+}
