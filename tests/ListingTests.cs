@@ -126,7 +126,7 @@ public class ListingTests
 
         // A pattern that keeps few keys fits, however many it reads.
         var few = new StoreTests.CapturedReply(budget: 1 << 20);
-        await new Listing(store, RedisGlob.Compile("key:00000000009?"u8), ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(few);
+        await new Listing(store, RedisGlob.Compile("key:00000000009?"u8).Matches, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(few);
         Assert.Equal(11, few.Lines.Length);
         // The reply went out a block at a time as it was written.
         var all = new StoreTests.CapturedReply();

@@ -54,7 +54,7 @@ public class StoreTests
     public static async Task<string[]> ListAsync(KeyValueStore store, string? pattern = null)
     {
         var reply = new CapturedReply();
-        var listing = new Listing(store, pattern is null ? null : RedisGlob.Compile(Bytes(pattern)), ReplyWriter.KeysHeader, ReplyWriter.Key);
+        var listing = new Listing(store, pattern is null ? null : RedisGlob.Compile(Bytes(pattern)).Matches, ReplyWriter.KeysHeader, ReplyWriter.Key);
         Assert.Null(await listing.RunAsync(reply));
         Assert.Equal(0, reply.Reserved);
         var lines = reply.Lines;

@@ -334,6 +334,7 @@ public static class RespCommands
             RespReply.Error(output, $"pattern longer than {RedisGlob.MaxPatternBytes} bytes");
             return;
         }
-        session.Deferred = new Listing(session.Store, RedisGlob.Compile(args[1]), RespReply.ArrayHeader, RespReply.Bulk).RunAsync;
+        session.Deferred = new Listing(session.Store, RedisGlob.Compile(args[1]).Matches, RespReply.ArrayHeader,
+            RespReply.Bulk).RunAsync;
     }
 }

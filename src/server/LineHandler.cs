@@ -110,7 +110,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.List:
-                session.Deferred = new Listing(store, pattern: null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync;
+                session.Deferred = new Listing(store, filter: null, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync;
                 return false;
             case CommandKind.Incr or CommandKind.Decr:
                 Increment(command.Kind, request.Key, request.Amount, output);

@@ -3,10 +3,10 @@
 // A listing walks the store's table in slices: the lock is held for one slice of slots at a time (the keys
 // in it are copied out), then released, so that a `get` never waits for more than one slice. Matching a
 // pattern, sorting and writing happen outside the lock. Only a few listings work at once (one for every two
-// cores: ListingSlots), each taking a slot for a few milliseconds of work (a slice of the walk, the sort, a
+// cores: ListingTurns.Working), each taking a slot for a few milliseconds of work (a slice of the walk, the sort, a
 // block of the reply) and then giving it to the next, so that listings share the slots in turn and never
 // occupy every pool thread; a listing waiting for a slot, or for its client to read, holds no thread. Only a
-// few gather keys at once (ListingsGathering); the others wait their turn to begin, holding nothing. The keys
+// few gather keys at once (ListingTurns.Gathering); the others wait their turn to begin, holding nothing. The keys
 // gathered are counted against the clients' memory budget as they grow, and a listing that would pass it is
 // refused with an ERROR naming its keys and the budget; the reply is sent a block at a time as it is
 // written, so it is never held whole. A client that closes its side while its listing waits is still
@@ -21,6 +21,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace KV;
 
@@ -75,9 +76,32 @@ public sealed class KeyList(int expectedCount = 0)
     private ReadOnlySpan<byte> Key(long entry) => blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
 }
 
-/// <summary>One listing in progress: `list` (every key) or `KEYS pattern`, written by the protocol's own writers.</summary>
-public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBufferWriter<byte>, int> writeCount, Action<IBufferWriter<byte>, ReadOnlySpan<byte>> writeKey)
+/// <summary>A store's listing turns: how many listings may gather keys, and how many may work, at once.</summary>
+public sealed class ListingTurns
 {
+    private static readonly ConditionalWeakTable<KeyValueStore, ListingTurns> ByStore = [];
+
+    public static ListingTurns Of(KeyValueStore store) => ByStore.GetValue(store, static _ => new ListingTurns());
+
+    /// <summary>How many listings may work at once: one for every two cores, so they never take every pool thread.</summary>
+    public SemaphoreSlim Working { get; } = new(Math.Max(1, Environment.ProcessorCount / 2));
+
+    /// <summary>
+    /// How many listings may be gathering their keys at once (a few more than work at once); the others wait
+    /// their turn to begin, so that the keys gathered at once are a few listings' worth, not one for every client.
+    /// </summary>
+    public SemaphoreSlim Gathering { get; } = new(Math.Max(2, Environment.ProcessorCount));
+}
+
+/// <summary>
+/// One listing in progress: `list` (every key), or RESP's `KEYS pattern` (`filter` keeps the keys that match),
+/// written by the protocol's own writers.
+/// </summary>
+public sealed class Listing(KeyValueStore store, KeyTest? filter, Action<IBufferWriter<byte>, int> writeCount,
+    Action<IBufferWriter<byte>, ReadOnlySpan<byte>> writeKey)
+{
+    private readonly ListingTurns turns = ListingTurns.Of(store);
+
     /// <summary>How long a listing works before it lets the next one have its slot.</summary>
     private static readonly long SliceTicks = Stopwatch.Frequency / 500;
 
@@ -95,35 +119,35 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
         try
         {
             KeyList matching;
-            await store.ListingsGathering.WaitAsync(cancel);
+            await turns.Gathering.WaitAsync(cancel);
             try
             {
                 // Without a pattern, the count is known: room for every entry at once (counted first), not a list
                 // doubling as it goes.
-                var expected = pattern is null ? store.CountHeld : 0;
+                var expected = filter is null ? store.CountHeld : 0;
                 if (!Reserve(context, (long)expected * sizeof(long))) return null;
                 matching = new KeyList(expected);
                 if (!await GatherAsync(matching, context, cancel)) return null;
-                await store.ListingSlots.WaitAsync(cancel);
+                await turns.Working.WaitAsync(cancel);
                 try
                 {
                     matching.SortDistinct();
                 }
                 finally
                 {
-                    store.ListingSlots.Release();
+                    turns.Working.Release();
                 }
             }
             finally
             {
-                store.ListingsGathering.Release();
+                turns.Gathering.Release();
             }
             writeCount(context.Output, matching.Count);
             // Written a block at a time, each in a slot's turn, and sent outside it: a client that reads slowly
             // holds no slot, and a fast one no thread for longer than a block.
             for (var next = 0; next < matching.Count;)
             {
-                await store.ListingSlots.WaitAsync(cancel);
+                await turns.Working.WaitAsync(cancel);
                 try
                 {
                     for (var written = 0L; next < matching.Count && written < SendEvery; next++)
@@ -134,7 +158,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                 }
                 finally
                 {
-                    store.ListingSlots.Release();
+                    turns.Working.Release();
                 }
                 await context.FlushAsync();
             }
@@ -169,7 +193,7 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
             var (next, done) = (0, false);
             while (!done || next < walked.Count)
             {
-                await store.ListingSlots.WaitAsync(cancel);
+                await turns.Working.WaitAsync(cancel);
                 try
                 {
                     var sliceEnds = Stopwatch.GetTimestamp() + SliceTicks;
@@ -183,14 +207,14 @@ public sealed class Listing(KeyValueStore store, RedisGlob? pattern, Action<IBuf
                             done = !store.ContinueListing(cursor, walked);
                         }
                         for (; next < walked.Count && (next % 64 != 63 || Stopwatch.GetTimestamp() < sliceEnds); next++)
-                            if (pattern is null || pattern.Matches(walked[next])) matching.Add(walked[next]);
+                            if (filter is null || filter(walked[next])) matching.Add(walked[next]);
                         cancel.ThrowIfCancellationRequested();
                     }
                     while (Stopwatch.GetTimestamp() < sliceEnds);
                 }
                 finally
                 {
-                    store.ListingSlots.Release();
+                    turns.Working.Release();
                 }
                 if (!Reserve(context, matching.Footprint + walked.Footprint - reserved)) return false;
             }

@@ -339,15 +339,6 @@ public sealed partial class KeyValueStore
     /// <summary>The slots a listing walks in one hold of the lock: a few hundred microseconds of copying at most.</summary>
     public const int ListingSliceSlots = 4096;
 
-    /// <summary>How many listings may work at once: one for every two cores, so they never take every pool thread.</summary>
-    public SemaphoreSlim ListingSlots { get; } = new(Math.Max(1, Environment.ProcessorCount / 2));
-
-    /// <summary>
-    /// How many listings may be gathering their keys at once (a few more than work at once); the others wait
-    /// their turn to begin, so that the keys gathered at once are a few listings' worth, not one for every client.
-    /// </summary>
-    public SemaphoreSlim ListingsGathering { get; } = new(Math.Max(2, Environment.ProcessorCount));
-
     /// <summary>A walk over every key that holds the lock a slice at a time (Listing): start it, continue it, and always end it.</summary>
     public TableCursor StartListing()
     {

@@ -1,4 +1,4 @@
-// src/server/RedisGlob.cs: the patterns of Redis's KEYS, matched as Redis's stringmatchlen matches them: on bytes,
+// src/resp/RedisGlob.cs: the patterns of Redis's KEYS, matched as Redis's stringmatchlen matches them: on bytes,
 // `*` any run, `?` any one byte, `[abc]` `[^a]` `[a-z]` a set, `\` makes the next byte literal.
 //
 // A pattern is compiled once into its elements, each a star or a set of the bytes it accepts (a literal is a
