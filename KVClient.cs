@@ -57,7 +57,8 @@ if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
 
 var interactive = oneCommand is null && !Console.IsInputRedirected;
 var onTerminal = !Console.IsOutputRedirected;
-await using var connection = new ClientConnection(host, port, Environment.GetEnvironmentVariable("KV_PASSWORD") is { Length: > 0 } secret ? secret : null);
+await using var connection = new ClientConnection(host, port,
+    Environment.GetEnvironmentVariable("KV_PASSWORD") is { Length: > 0 } secret ? secret : null);
 var address = connection.Address;
 if (await connection.TryConnectAsync() is { } failure)
 {
@@ -102,7 +103,8 @@ async Task<int> ConverseAsync()
             case LineParse.Valid({ Command.Kind: CommandKind.Help } request):
                 Console.WriteLine(string.Join('\n', Commands.HelpFor(request.Topic).Select(c => c.HelpLine)));
                 break;
-            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !connection.IsConnected || connection.ClosedByServer():
+            case LineParse.Valid({ Command.Kind: CommandKind.Exit }) when !connection.IsConnected
+                || connection.ClosedByServer():
                 Console.WriteLine("BYE");
                 return 0;
             case LineParse.Valid(var request):
@@ -118,7 +120,9 @@ async Task<int> ConverseAsync()
                     {
                         if (await connection.TryConnectAsync() is { } again)
                         {
-                            Console.WriteLine(lostJustNow || attempt > 0 ? $"ERROR: lost the connection to {address} (the server closed it); {again}" : $"ERROR: {again}");
+                            Console.WriteLine(lostJustNow || attempt > 0
+                                ? $"ERROR: lost the connection to {address} (the server closed it); {again}"
+                                : $"ERROR: {again}");
                             if (!interactive) return 1;
                             break;
                         }
@@ -138,14 +142,18 @@ async Task<int> ConverseAsync()
                             return 0;
                         }
                         if (attempt == 0 && e is not InvalidDataException) continue;
-                        Console.WriteLine($"ERROR: lost the connection to {address} ({ClientConnection.FailureReason(e)})");
+                        Console.WriteLine($"ERROR: lost the connection to {address} " +
+                            $"({ClientConnection.FailureReason(e)})");
                         if (!interactive) return 1;
                     }
                 }
                 if (reply is null) break;
                 Console.WriteLine(Render(request, reply, onTerminal));
-                if (request.Command.Kind == CommandKind.Monitor && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
-                if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", (line, terminal) => MessageLine(line, terminal, request.Format));
+                if (request.Command.Kind == CommandKind.Monitor
+                    && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
+                if (request.Command.Kind == CommandKind.Subscribe
+                    && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", (line,
+                    terminal) => MessageLine(line, terminal, request.Format));
                 failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
@@ -162,7 +170,8 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
     var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
     try
     {
-        await connection.StreamUntilAsync(stopped, stopRequest, lastLine, line => Console.WriteLine(shown(line, onTerminal)));
+        await connection.StreamUntilAsync(stopped, stopRequest, lastLine, line => Console.WriteLine(shown(line,
+            onTerminal)));
     }
     catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
     {
@@ -171,19 +180,24 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
     }
 }
 
-// A monitor line at a terminal: the server quotes what is not plain text; a line that still holds a character a terminal
-// would obey (a server that is not KV's) is shown quoted, as a value would be.
-static string MonitorLine(string line, bool onTerminal) => onTerminal && Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
+// A monitor line at a terminal: the server quotes what is not plain text; a line that still holds a character a
+// terminal would obey (a server that is not KV's) is shown quoted, as a value would be.
+static string MonitorLine(string line,
+    bool onTerminal) => onTerminal && Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
 
-// A subscriber's `MESSAGE channel message`: in a format, one record a message (JSON Lines, an XML element a line, a YAML
-// document each); else the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a value.
+// A subscriber's `MESSAGE channel message`: in a format, one record a message (JSON Lines, an XML element a line, a
+// YAML document each); else the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a
+// value.
 static string MessageLine(string line, bool onTerminal, OutputFormat format)
 {
-    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal) || line.IndexOf(' ', "MESSAGE ".Length) is not (> 0 and var space)) return line;
+    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal) || line.IndexOf(' ',
+        "MESSAGE ".Length) is not (> 0 and var space)) return line;
     var (channel, message) = (line["MESSAGE ".Length..space], line[(space + 1)..]);
     if (format != OutputFormat.Plain) return Formats.Message(format, channel, message);
     return !onTerminal ? $"{channel} {message}"
-        : Terminal.UseColour ? $"{Terminal.Dim}{channel}{Terminal.Reset} {Terminal.Visible(message)}" : $"{channel} {Terminal.Visible(message)}";
+        : Terminal.UseColour
+            ? $"{Terminal.Dim}{channel}{Terminal.Reset} {Terminal.Visible(message)}" : $"{channel} " +
+            $"{Terminal.Visible(message)}";
 }
 
 // What the user sees for each reply: the spec's "client prints" column. On a terminal a value or key that is not
@@ -193,7 +207,8 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
 {
     Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain => Terminal.Visible(value),
     Reply.Value(var value) => Formats.Value(request.Format, request.Key!, value),
-    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain => Formats.Keys(request.Format, [.. keys.Select(Terminal.Visible)]),
+    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain => Formats.Keys(request.Format,
+        [.. keys.Select(Terminal.Visible)]),
     Reply.Keys(var keys) => Formats.Keys(request.Format, keys),
     Reply.Ok => "OK",
     Reply.Pong => "PONG",
@@ -219,7 +234,8 @@ static IEnumerable<byte[]> TerminalLines()
 }
 
 // Redirected input: raw UTF-8 lines split on LF only, so a value may hold a lone CR or invalid bytes reach the parser.
-static async IAsyncEnumerable<byte[]> RedirectedLines([EnumeratorCancellation] CancellationToken cancellationToken = default)
+static async IAsyncEnumerable<byte[]> RedirectedLines(
+    [EnumeratorCancellation] CancellationToken cancellationToken = default)
 {
     var input = PipeReader.Create(Console.OpenStandardInput());
     while (true)
@@ -239,7 +255,9 @@ static async IAsyncEnumerable<byte[]> RedirectedLines([EnumeratorCancellation] C
     }
 }
 
-/// <summary>While it lives, Ctrl+C cancels its token instead of ending the client (a monitor or the live view stops).</summary>
+/// <summary>
+/// While it lives, Ctrl+C cancels its token instead of ending the client (a monitor or the live view stops).
+/// </summary>
 sealed class CtrlC : IDisposable
 {
     private readonly CancellationTokenSource stop = new();

@@ -49,7 +49,8 @@ var minimum = Math.Min(Environment.ProcessorCount + 1, options.Threads);
 if (!ThreadPool.SetMaxThreads(options.Threads, options.Threads) || !ThreadPool.SetMinThreads(minimum, minimum))
 {
     var cap = options.Threads == 1 ? "1 thread" : $"{options.Threads} threads";
-    Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {cap} (it must be at least the {Environment.ProcessorCount} cores)");
+    Console.Error.WriteLine($"ERROR: the thread pool refused a cap of {cap} (it must be at least the " +
+        $"{Environment.ProcessorCount} cores)");
     return 2;
 }
 
@@ -63,7 +64,8 @@ try
 }
 catch (ListenException e)
 {
-    var what = e.Error == SocketError.AddressAlreadyInUse ? $"port {e.Port} is already in use" : $"cannot listen on {options.Bind}:{e.Port}";
+    var what = e.Error == SocketError.AddressAlreadyInUse
+        ? $"port {e.Port} is already in use" : $"cannot listen on {options.Bind}:{e.Port}";
     Console.Error.WriteLine($"ERROR: {what} ({e.Message})");
     return 1;
 }
@@ -84,7 +86,8 @@ using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop
 var resp = server.RespEndpoint is { } respEndpoint ? $" and RESP on {respEndpoint}" : "";
 // The warning comes first, so that whoever waits for the start line has seen it by then.
 if (options.ReachableFromOutside && options.Password is null)
-    Console.WriteLine($"WARNING: no password, and {server.Endpoint} takes connections from other machines: anyone who can reach it can read and change every key. " +
+    Console.WriteLine($"WARNING: no password, and {server.Endpoint} takes connections from other machines: anyone " +
+        $"who can reach it can read and change every key. " +
         "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
 Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
 var keeper = new MemoryKeeper(() => server.HeldBytes, server.TrimBuffers, log.Write);

@@ -24,7 +24,8 @@ namespace KV;
 
 // ----- 1. The command table -----------------------------------------------------------------
 
-public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Publish, Subscribe, Unsubscribe, Ping, Stats, Monitor, Help, Exit, Auth }
+public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Publish, Subscribe, Unsubscribe,
+    Ping, Stats, Monitor, Help, Exit, Auth }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -54,7 +55,9 @@ public sealed record CommandSpec(
     /// <summary>Served to a connection that has not given the server's password yet (the one list of them).</summary>
     public bool BeforeAuth { get; init; }
 
-    /// <summary>What follows the name, one word an argument: `KEY [--xml|--json|--yml]` (the client's hint shows it).</summary>
+    /// <summary>
+    /// What follows the name, one word an argument: `KEY [--xml|--json|--yml]` (the client's hint shows it).
+    /// </summary>
     public ImmutableArray<string> ArgumentWords { get; } =
     [
         .. Arguments switch
@@ -76,7 +79,8 @@ public sealed record CommandSpec(
 
     public string Usage => string.Join(' ', [Name, .. ArgumentWords]);
 
-    public bool RequiresArgument => Arguments is not (ArgumentShape.None or ArgumentShape.OptionalCommand or ArgumentShape.OptionalChannels);
+    public bool RequiresArgument
+        => Arguments is not (ArgumentShape.None or ArgumentShape.OptionalCommand or ArgumentShape.OptionalChannels);
 
     public string HelpLine => $"{Usage,-30} {Summary}";
 }
@@ -165,7 +169,8 @@ public static class Commands
     }
 
     /// <summary>The same lookup for a word the client holds as text (completion, colour, history).</summary>
-    public static CommandSpec? Find(string name) => All.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+    public static CommandSpec? Find(string name) => All.FirstOrDefault(c => c.Name.Equals(name,
+        StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The row of one command kind: `Commands.Of(CommandKind.Set).Usage`.</summary>
     public static CommandSpec Of(CommandKind kind) => All.First(c => c.Kind == kind);
@@ -180,15 +185,20 @@ public static class Commands
     public const long MaxExpirySeconds = 100L * 365 * 24 * 60 * 60;
 }
 
-/// <summary>Every error text of the protocol, beside the table that causes them. Without the "ERROR: " prefix.</summary>
+/// <summary>
+/// Every error text of the protocol, beside the table that causes them. Without the "ERROR: " prefix.
+/// </summary>
 public static class Errors
 {
     public const int MaxEchoedCharacters = 40;
     public static string UnknownCommand(ReadOnlySpan<byte> name) => $"unknown command '{Echo(name)}' (type 'help')";
-    public static string WrongArguments(CommandSpec command) => $"wrong arguments for '{command.Name}' (usage: {command.Usage})";
-    public static string TabAfterKey(CommandSpec command) => $"a tab in the key: one space separates the key from the value (usage: {command.Usage})";
+    public static string WrongArguments(CommandSpec command)
+        => $"wrong arguments for '{command.Name}' (usage: {command.Usage})";
+    public static string TabAfterKey(CommandSpec command)
+        => $"a tab in the key: one space separates the key from the value (usage: {command.Usage})";
     public const string LeadingSpace = "the line starts with a space (write the command first; type 'help')";
-    public static string ExtraSpace(CommandSpec command) => $"unexpected extra space (one space separates each argument; usage: {command.Usage})";
+    public static string ExtraSpace(CommandSpec command)
+        => $"unexpected extra space (one space separates each argument; usage: {command.Usage})";
     public static string UnknownFlag(CommandSpec command, ReadOnlySpan<byte> flag) =>
         $"unknown flag '{Echo(flag)}' for '{command.Name}' (usage: {command.Usage})";
     public static string FlagBeforeKey(CommandSpec command, ReadOnlySpan<byte> flag) =>
@@ -203,25 +213,35 @@ public static class Errors
     public static string NotAnAmount(CommandSpec command, ReadOnlySpan<byte> word) =>
         $"the amount '{Echo(word)}' is not an integer from {long.MinValue} to {long.MaxValue} (usage: {command.Usage})";
     public static string NotSeconds(CommandSpec command, ReadOnlySpan<byte> word) =>
-        $"the seconds '{Echo(word)}' are not a whole number from 1 to {Commands.MaxExpirySeconds} (usage: {command.Usage})";
+        $"the seconds '{Echo(word)}' are not a whole number from 1 to {Commands.MaxExpirySeconds} (usage: " +
+            $"{command.Usage})";
     public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at '{Echo(key)}' is not an integer";
-    public static string WouldOverflow(CommandKind kind) => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
+    public static string WouldOverflow(CommandKind kind)
+        => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
     public static string TooManyClients(int max) => $"too many clients (max {max})";
-    public const string Subscribed = "a subscribed connection may send only subscribe, unsubscribe, ping and exit (unsubscribe first)";
+    public const string Subscribed = "a subscribed connection may send only subscribe, unsubscribe, ping and exit " +
+        "(unsubscribe first)";
     public static string NotBuiltIn(CommandSpec command) =>
         $"'{command.Name}' is not served here: this server was built without the feature that answers it";
-    public static string TooManyMonitors(int max) => $"too many monitors (max {max}): each one costs every request a copy";
+    public static string TooManyMonitors(int max)
+        => $"too many monitors (max {max}): each one costs every request a copy";
     public static string RequestTimeout(TimeSpan limit) => $"request not finished within {limit.TotalSeconds} s";
-    public static string OutOfMemory(long held, long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
-    public static string ListingTooLarge(long keys, long budget) => $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} bytes (--max-client-memory)";
+    public static string OutOfMemory(long held,
+        long max) => $"out of memory: the store holds {held} of its {max} bytes (delete keys or raise --max-memory)";
+    public static string ListingTooLarge(long keys,
+        long budget)
+        => $"cannot list {keys} keys: they do not fit in what is left of the clients' memory budget of {budget} " +
+        $"bytes (--max-client-memory)";
     public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
     public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
     public const string WrongPassword = "wrong password";
     public const string NoPassword = "this server has no password (auth is not needed)";
     public const string TooManyAttempts = "too many password attempts from this address (wait a few seconds)";
 
-    /// <summary>A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.</summary>
+    /// <summary>
+    /// A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.
+    /// </summary>
     public static string Echo(ReadOnlySpan<byte> utf8)
     {
         var text = Encoding.UTF8.GetString(utf8);

@@ -90,7 +90,8 @@ finally
 
 sealed record BenchOptions(
     string Host, int Port, int Clients, double Seconds, long? Requests, int ValueSize, int Keys, int Pipeline,
-    double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null, string? LoadCpus = null,
+    double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null,
+        string? LoadCpus = null,
     bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
     bool PubSub = false, string? Svg = null)
 {
@@ -120,7 +121,8 @@ sealed record BenchOptions(
           --increments I    with --race: increments a client (default 1000)
           --svg FILE        with --race: draw the lost update found as a timeline (SVG), a row per client
           --pubsub          one publisher (16 PUBLISH in flight, 100-byte messages) to 1, 10 and 100 subscribers of
-                            one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered a second
+                            one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered
+                            a second
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -130,9 +132,12 @@ sealed record BenchOptions(
         {
             var name = args[i];
             string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{name} needs a value");
-            int Int(int min) => int.TryParse(Next(), out var n) && n >= min ? n : throw new FormatException($"invalid value '{args[i]}' for {name}");
+            int Int(int min) => int.TryParse(Next(),
+                out var n) && n >= min ? n : throw new FormatException($"invalid value '{args[i]}' for {name}");
             double Real(double min, double max) =>
-                double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture, out var d) && d >= min && d <= max ? d : throw new FormatException($"invalid value '{args[i]}' for {name}");
+                double.TryParse(Next(), System.Globalization.CultureInfo.InvariantCulture,
+                    out var d) && d >= min && d <= max
+                    ? d : throw new FormatException($"invalid value '{args[i]}' for {name}");
             o = name switch
             {
                 "--host" => o with { Host = Next() },
@@ -159,7 +164,8 @@ sealed record BenchOptions(
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
-        if (o.ServerCpus is not null && o.ServerPid is null) throw new FormatException("--server-cpus needs --server-pid");
+        if (o.ServerCpus is not null
+            && o.ServerPid is null) throw new FormatException("--server-cpus needs --server-pid");
         return o.Port == 0 ? o with { Port = o.Redis ? 6379 : 9000 } : o;
     }
 }

@@ -6,8 +6,12 @@
 //   ConnectionBufferTests                    a connection's input and output buffers
 //   ThreadingTests                           which thread answers a client in each --threading model
 //   WatchingTests                            monitor, stats and INFO, 50 clients' incr, the live view
-//   ExpiryTests, TransactionTests, ScanTests deadlines on a clock the test moves; MULTI/EXEC/WATCH; SCAN while keys move
-//   RespStringsTests, PubSubTests            the rest of Redis's string commands; publish and subscribe on both protocols
+//   ExpiryTests, TransactionTests, ScanTests deadlines on a clock the test moves; MULTI/EXEC/WATCH; SCAN while keys
+// move
+
+//   RespStringsTests, PubSubTests            the rest of Redis's string commands; publish and subscribe on both
+// protocols
+
 //   ServerTests                              the protocol against a KVServer in this process; the real process
 //   ClientTests, TerminalTests               the real KVClient, scripted and on a pseudo-terminal
 //   LineEditorTests                          the client's line editor, history and completion

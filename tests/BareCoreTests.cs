@@ -18,9 +18,12 @@ public sealed class BareCoreTests
         Assert.Equal(new Reply.Value("2"), await client.AskAsync("incr visits 2"));
         Assert.Equal(["greeting", "visits"], Assert.IsType<Reply.Keys>(await client.AskAsync("list")).Names);
         // A row of the one command table that only a feature answers: the client knows it, this server says why not.
-        Assert.Equal(new Reply.Error(Errors.NotBuiltIn(Commands.Of(CommandKind.Monitor))), await client.AskAsync("monitor"));
-        Assert.Equal(new Reply.Error(Errors.NotBuiltIn(Commands.Of(CommandKind.Publish))), await client.AskAsync("publish c m"));
-        Assert.DoesNotContain(Assert.IsType<Reply.Stats>(await client.AskAsync("stats")).Figures, s => s.Name.StartsWith("pubsub"));
+        Assert.Equal(new Reply.Error(Errors.NotBuiltIn(Commands.Of(CommandKind.Monitor))),
+            await client.AskAsync("monitor"));
+        Assert.Equal(new Reply.Error(Errors.NotBuiltIn(Commands.Of(CommandKind.Publish))),
+            await client.AskAsync("publish c m"));
+        Assert.DoesNotContain(Assert.IsType<Reply.Stats>(await client.AskAsync("stats")).Figures,
+            s => s.Name.StartsWith("pubsub"));
         Assert.Equal(new Reply.Value("hello world"), await client.AskAsync("get greeting"));
         Assert.IsType<Reply.Bye>(await client.AskAsync("exit"));
     }

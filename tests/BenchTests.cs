@@ -34,7 +34,8 @@ public class BenchSmokeTests
     {
         await using var server = InProcessServer.Start();
         using var bench = Process.Start(Programs.StartInfo(
-            await Programs.DllAsync("bench.cs"), "--race", "--port", server.Port.ToString(), "--clients", "8", "--increments", "250"))!;
+            await Programs.DllAsync("bench.cs"), "--race", "--port", server.Port.ToString(), "--clients", "8",
+                "--increments", "250"))!;
         var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
         await bench.WaitForExitAsync(Programs.Timeout());
 
@@ -94,12 +95,15 @@ public class BenchSmokeTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         using var bench = Process.Start(Programs.StartInfo(
-            await Programs.DllAsync("bench.cs"), "--pubsub", "--port", server.RespPort.ToString(), "--seconds", "0.3"))!;
+            await Programs.DllAsync("bench.cs"), "--pubsub", "--port", server.RespPort.ToString(), "--seconds",
+                "0.3"))!;
         var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
         await bench.WaitForExitAsync(Programs.Timeout());
 
         Assert.Equal(0, bench.ExitCode);
-        var rows = Regex.Matches(output, @"(?m)^\s+(\d+)\s+([\d,]+)\s+([\d,]+)$").Select(m => m.Groups.Values.Skip(1).Select(g => long.Parse(g.Value.Replace(",", ""))).ToArray()).ToList();
+        var rows = Regex.Matches(output,
+            @"(?m)^\s+(\d+)\s+([\d,]+)\s+([\d,]+)$").Select(m => m.Groups.Values.Skip(1).Select(g
+            => long.Parse(g.Value.Replace(",", ""))).ToArray()).ToList();
         Assert.Equal([1L, 10, 100], rows.Select(r => r[0]));
         Assert.All(rows, r => Assert.True(r[1] > 0 && r[2] <= r[1] * r[0], output));
     }

@@ -23,7 +23,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     {
         var script = new StringBuilder();
         for (var i = 0; i < ValuesToRoundTrip.Length; i++)
-            script.Append($"set fmt{i} {ValuesToRoundTrip[i]}\nget fmt{i}\nget fmt{i} --xml\nget fmt{i} --JSON\nget fmt{i} --yml\n");
+            script.Append($"set fmt{i} {ValuesToRoundTrip[i]}\nget fmt{i}\nget fmt{i} --xml\nget fmt{i} --JSON\nget " +
+                $"fmt{i} --yml\n");
         script.Append("list\nlist --xml\nlist --json\nlist --yml\nexit\nping\n");
 
         var (exitCode, output) = await ClientProcess.RunAsync(script.ToString(), "localhost", Port);
@@ -42,7 +43,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
             Assert.Equal(value, json.RootElement.GetProperty("value").GetString());
             Assert.Equal(value, FormatTests.ReadYaml(Take(2))["value"].Value);
         }
-        var keys = Enumerable.Range(0, ValuesToRoundTrip.Length).Select(i => $"fmt{i}").Order(StringComparer.Ordinal).ToArray();
+        var keys = Enumerable.Range(0,
+            ValuesToRoundTrip.Length).Select(i => $"fmt{i}").Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(keys, Take(keys.Length).Split('\n'));
         Assert.Equal(keys, XElement.Parse(Take(keys.Length + 2)).Elements("key").Select(FormatTests.XmlText));
         using var list = JsonDocument.Parse(Take(keys.Length + 4));
@@ -56,7 +58,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Stats_prints_its_figures_aligned_and_in_each_format_numbers_as_numbers()
     {
-        var (exitCode, output) = await ClientProcess.RunAsync("stats\nstats --json\nstats --yml\nstats --xml\n", "localhost", Port);
+        var (exitCode, output) = await ClientProcess.RunAsync("stats\nstats --json\nstats --yml\nstats --xml\n",
+            "localhost", Port);
         Assert.True(exitCode == 0, $"exit {exitCode}: {output}");
         var lines = new Queue<string>(output.Split('\n'));
         string Take(int count) => string.Join('\n', Enumerable.Range(0, count).Select(_ => lines.Dequeue()));
@@ -78,7 +81,9 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Redirected_input_prints_one_reply_per_command_and_no_prompt()
     {
-        var (exitCode, output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget", "localhost", Port);
+        var (exitCode,
+            output) = await ClientProcess.RunAsync("ping\n\n   \nPING\r\nset r1 v\ndel r1\ndel r1\nlist --json\nget",
+            "localhost", Port);
         Assert.True(exitCode == 0, $"exit {exitCode}: {output}");
         var lines = output.Split('\n');
         Assert.Equal(["PONG", "PONG", "OK", "OK", "ERROR: key 'r1' not found"], lines[..5]);
@@ -91,7 +96,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     {
         var (exitCode, output) = await ClientProcess.RunAsync("help\nhelp get\n", "localhost", Port);
         Assert.True(exitCode == 0, $"exit {exitCode}: {output}");
-        var help = Commands.HelpFor(null).Concat(Commands.HelpFor(Commands.Of(CommandKind.Get))).Select(c => c.HelpLine);
+        var help = Commands.HelpFor(null).Concat(Commands.HelpFor(Commands.Of(CommandKind.Get))).Select(c
+            => c.HelpLine);
         Assert.Equal([.. help, ""], output.Split('\n'));
     }
 
@@ -141,7 +147,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("--stat localhost", 2, "ERROR: give both HOST and PORT, or neither")]
     [InlineData("--stat localhost 9000 extra", 2, "ERROR: give both HOST and PORT, or neither")]
     [InlineData("--stat nosuchhost.invalid 9000", 1, "ERROR: could not connect to nosuchhost.invalid:9000 (")]
-    public async Task The_arguments_decide_the_exit_code_and_the_first_line(string arguments, int exitCode, string firstLine)
+    public async Task The_arguments_decide_the_exit_code_and_the_first_line(string arguments, int exitCode,
+        string firstLine)
     {
         var (actualExitCode, output) = await ClientProcess.RunAsync("ping\n", arguments.Split(' '));
         Assert.Equal(exitCode, actualExitCode);
@@ -154,10 +161,12 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         // A server of its own: the class's shared one is listed by another test.
         await using var server = InProcessServer.Start();
         var port = server.Port.ToString();
-        var (stored, setOutput) = await ClientProcess.RunAsync("", "localhost", port, "set", "one-shot", "hello  world");
+        var (stored, setOutput) = await ClientProcess.RunAsync("", "localhost", port, "set", "one-shot",
+            "hello  world");
         Assert.Equal((0, "OK\n"), (stored, setOutput));
         Assert.Equal((0, "hello  world\n"), await ClientProcess.RunAsync("", "localhost", port, "get", "one-shot"));
-        Assert.Equal((1, "ERROR: key 'absent' not found\n"), await ClientProcess.RunAsync("", "localhost", port, "get", "absent"));
+        Assert.Equal((1, "ERROR: key 'absent' not found\n"), await ClientProcess.RunAsync("", "localhost", port, "get",
+            "absent"));
         Assert.Equal(1, (await ClientProcess.RunAsync("", "localhost", port, "nosuch")).ExitCode);
     }
 
@@ -168,7 +177,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         using (var closed = new FakeServer()) port = closed.Port;
 
         await using var client = await ClientProcess.StartAsync("127.0.0.1", port.ToString());
-        await client.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        await client.Process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5),
+            TestContext.Current.CancellationToken);
         var (exitCode, output) = await client.FinishAsync();
         Assert.Equal(1, exitCode);
         Assert.StartsWith($"ERROR: could not connect to 127.0.0.1:{port} (", output);
@@ -202,7 +212,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         await using var server = InProcessServer.Start("--max-clients", "1");
         await using var admitted = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await admitted.AskAsync("ping"));
-        Assert.Equal((1, "ERROR: too many clients (max 1)\n"), await ClientProcess.RunAsync("ping\n", "127.0.0.1", server.Port.ToString()));
+        Assert.Equal((1, "ERROR: too many clients (max 1)\n"), await ClientProcess.RunAsync("ping\n", "127.0.0.1",
+            server.Port.ToString()));
     }
 
     [Fact]
@@ -240,7 +251,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         await using var server = InProcessServer.Start();
         await using (var writer = await server.ConnectAsync())
             Assert.IsType<Reply.Ok>(await writer.AskAsync("set raw-escape a\e[2Jb\a"));
-        Assert.Equal((0, "a\e[2Jb\a\n"), await ClientProcess.RunAsync("get raw-escape\n", "127.0.0.1", server.Port.ToString()));
+        Assert.Equal((0, "a\e[2Jb\a\n"), await ClientProcess.RunAsync("get raw-escape\n", "127.0.0.1",
+            server.Port.ToString()));
     }
 
     [Fact]

@@ -75,8 +75,8 @@ public class ConnectionBufferTests
         var expected = new StringBuilder();
         for (var i = 0; i < 2_000; i++)
         {
-            // The first thousand small replies fill pool blocks one after another; after them every tenth is larger than
-            // a block on its own (a megabyte in all).
+            // The first thousand small replies fill pool blocks one after another; after them every tenth is larger
+            // than a block on its own (a megabyte in all).
             var reply = i >= 1_000 && i % 10 == 0 ? $"VALUE {new string((char)('a' + i % 26), 10_000)}" : $"reply {i}";
             LineFraming.WriteLine(output, Encoding.ASCII.GetBytes(reply));
             expected.Append(reply).Append('\n');

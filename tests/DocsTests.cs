@@ -12,7 +12,8 @@ public class ReadmeTests
 
     /// <summary>README.md and every chapter in docs/, by path from the repository's root.</summary>
     private static readonly Dictionary<string, string> Documents =
-        Directory.EnumerateFiles(Path.Combine(Programs.Root, "docs"), "*.md").Append(Path.Combine(Programs.Root, "README.md"))
+        Directory.EnumerateFiles(Path.Combine(Programs.Root, "docs"), "*.md").Append(Path.Combine(Programs.Root,
+            "README.md"))
             .ToDictionary(path => Path.GetRelativePath(Programs.Root, path).Replace('\\', '/'), File.ReadAllText);
 
     [Fact]
@@ -20,7 +21,8 @@ public class ReadmeTests
     {
         foreach (var command in Commands.All)
         {
-            var row = Regex.Match(Readme, $@"^\| `{Regex.Escape(command.Usage.Replace("|", "\\|"))}` \|.*\| (.+) \|$", RegexOptions.Multiline);
+            var row = Regex.Match(Readme, $@"^\| `{Regex.Escape(command.Usage.Replace("|", "\\|"))}` \|.*\| (.+) \|$",
+                RegexOptions.Multiline);
             Assert.True(row.Success, $"README has no reference row for '{command.Usage}'");
             Assert.Equal(command.Reply, row.Groups[1].Value.Replace("`", ""));
         }
@@ -37,7 +39,8 @@ public class ReadmeTests
     [Fact]
     public void The_programs_chapter_has_a_row_for_every_server_option_the_usage_lists()
     {
-        var options = Regex.Matches(ServerOptions.Usage, @"(?m)^\s+(--[a-z-]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
+        var options = Regex.Matches(ServerOptions.Usage,
+            @"(?m)^\s+(--[a-z-]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.Contains("--request-timeout", options);
         foreach (var option in options.Where(o => o != "--help"))
             Assert.Matches($@"(?m)^\| `{Regex.Escape(option)}\b", Documents["docs/programs.md"]);
@@ -66,22 +69,29 @@ public class ReadmeTests
         if (!method.IsDefined(typeof(FactAttribute), inherit: true)) return 0;
         if (!method.IsDefined(typeof(TheoryAttribute), inherit: true)) return 1;
         var inline = method.GetCustomAttributes(typeof(InlineDataAttribute), inherit: false).Length;
-        var members = method.GetCustomAttributes(typeof(MemberDataAttribute), inherit: false).Cast<MemberDataAttribute>()
+        var members = method.GetCustomAttributes(typeof(MemberDataAttribute),
+            inherit: false).Cast<MemberDataAttribute>()
             .Sum(data => (data.MemberType ?? method.DeclaringType)!.GetMember(data.MemberName).Single() switch
             {
-                System.Reflection.FieldInfo field => ((System.Collections.IEnumerable)field.GetValue(null)!).Cast<object>().Count(),
-                System.Reflection.PropertyInfo property => ((System.Collections.IEnumerable)property.GetValue(null)!).Cast<object>().Count(),
+                System.Reflection.FieldInfo field
+                    => ((System.Collections.IEnumerable)field.GetValue(null)!).Cast<object>().Count(),
+                System.Reflection.PropertyInfo property
+                    => ((System.Collections.IEnumerable)property.GetValue(null)!).Cast<object>().Count(),
                 var other => throw new NotSupportedException($"theory data from {other.MemberType} {other.Name}"),
             });
         return inline + members;
     }
 
-    /// <summary>The start lines the documents show are the server's, but for the memory budgets, which are the machine's.</summary>
+    /// <summary>
+    /// The start lines the documents show are the server's, but for the memory budgets, which are the machine's.
+    /// </summary>
     [Fact]
     public void The_start_lines_the_documents_show_are_the_servers()
     {
-        static string Portable(string summary) => Regex.Replace(summary, @"max memory \S+, max client memory \S+", "max memory M, max client memory C");
-        var shown = Documents.Values.SelectMany(text => Regex.Matches(text, @"(?m)^KV server listening on .*? \((.*)\)$")).ToList();
+        static string Portable(string summary) => Regex.Replace(summary, @"max memory \S+, max client memory \S+",
+            "max memory M, max client memory C");
+        var shown = Documents.Values.SelectMany(text => Regex.Matches(text,
+            @"(?m)^KV server listening on .*? \((.*)\)$")).ToList();
         Assert.NotEmpty(shown);
         foreach (Match line in shown)
         {
@@ -97,7 +107,8 @@ public class ReadmeTests
             foreach (Match m in Regex.Matches(text, @"`(\w+)\.(\w+_\w+)`"))
             {
                 var type = typeof(ReadmeTests).Assembly.GetType(m.Groups[1].Value);
-                Assert.True(type?.GetMethod(m.Groups[2].Value) is not null, $"{path} names {m.Value}, which is not a test");
+                Assert.True(type?.GetMethod(m.Groups[2].Value) is not null,
+                    $"{path} names {m.Value}, which is not a test");
             }
     }
 
@@ -107,14 +118,18 @@ public class ReadmeTests
         foreach (var (path, text) in Documents)
             foreach (Match link in Regex.Matches(text, @"\]\(([^)#:]+)(#[^)]+)?\)"))
             {
-                var target = Path.GetFullPath(Path.Combine(Programs.Root, Path.GetDirectoryName(path)!, link.Groups[1].Value));
-                Assert.True(File.Exists(target) || Directory.Exists(target), $"{path} links to {link.Groups[1].Value}, which is not there");
+                var target = Path.GetFullPath(Path.Combine(Programs.Root, Path.GetDirectoryName(path)!,
+                    link.Groups[1].Value));
+                Assert.True(File.Exists(target) || Directory.Exists(target),
+                    $"{path} links to {link.Groups[1].Value}, which is not there");
                 if (link.Groups[2].Success && target.EndsWith(".md"))
                 {
                     var anchor = link.Groups[2].Value[1..];
                     var headings = Regex.Matches(File.ReadAllText(target), @"(?m)^#+ (.+)$")
-                        .Select(h => Regex.Replace(h.Groups[1].Value.ToLowerInvariant(), @"[^\w\- ]", "").Replace(' ', '-'));
-                    Assert.True(headings.Contains(anchor), $"{path} links to {link.Value}, a heading that is not there");
+                        .Select(h => Regex.Replace(h.Groups[1].Value.ToLowerInvariant(), @"[^\w\- ]", "").Replace(' ',
+                            '-'));
+                    Assert.True(headings.Contains(anchor),
+                        $"{path} links to {link.Value}, a heading that is not there");
                 }
             }
     }
@@ -136,7 +151,8 @@ public class LayoutTests
     {
         Assert.Equal(EntryFiles.Order(StringComparer.Ordinal), SourceFiles().Where(path => !path.Contains('/')));
         // src/ by role, one folder deep (the client's editor two): the folders the entry files include.
-        const string InFolder = "^(src/(protocol|store|server|threading|monitor|pubsub|resp|client|client/editor|bench|checking)|tests)/[^/]+$";
+        const string InFolder = "^(src/(protocol|store|server|threading|monitor|pubsub|resp|client|client/editor"
+            + "|bench|checking)|tests)/[^/]+$";
         Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches(InFolder, path));
     }
 
@@ -158,8 +174,18 @@ public class LayoutTests
         foreach (var path in SourceFiles())
         {
             var limit = path.StartsWith("tests/") ? 600 : 400;
-            Assert.True(File.ReadLines(Path.Combine(Programs.Root, path)).Count() <= limit, $"{path} is over {limit} lines");
+            Assert.True(File.ReadLines(Path.Combine(Programs.Root, path)).Count() <= limit,
+                $"{path} is over {limit} lines");
         }
+    }
+
+    [Fact]
+    public void No_line_of_a_source_file_is_over_120_characters()
+    {
+        var tooLong = SourceFiles().SelectMany(path => File.ReadLines(Path.Combine(Programs.Root, path))
+            .Select((line, i) => (path, number: i + 1, line.Length)).Where(line => line.Length > 120)).ToList();
+        Assert.True(tooLong.Count == 0,
+            string.Join('\n', tooLong.Take(20).Select(l => $"{l.path}:{l.number} has {l.Length}")));
     }
 
     [Fact]
@@ -167,7 +193,8 @@ public class LayoutTests
     {
         var serverFolder = Path.GetDirectoryName(await Programs.DllAsync("KVServer.cs"))!;
         Assert.True(File.Exists(Path.Combine(serverFolder, "KVServer.dll")));
-        Assert.False(File.Exists(Path.Combine(serverFolder, "YamlDotNet.dll")), "the server includes src/client/Formats.cs, which only the client needs");
+        Assert.False(File.Exists(Path.Combine(serverFolder, "YamlDotNet.dll")),
+            "the server includes src/client/Formats.cs, which only the client needs");
         var clientFolder = Path.GetDirectoryName(await Programs.DllAsync("KVClient.cs"))!;
         Assert.True(File.Exists(Path.Combine(clientFolder, "YamlDotNet.dll")));
     }

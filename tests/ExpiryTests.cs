@@ -56,7 +56,8 @@ public class ExpiryStoreTests
         var clock = ManualClock.StartingNow();
         var store = new KeyValueStore(time: clock);
         var empty = store.AccountedBytes;
-        for (var i = 0; i < 10_000; i++) store.Set(Bytes($"temp{i}"), Bytes("v"), SetCondition.Always, Expiry.At(store.Now + 1_000 + i));
+        for (var i = 0; i < 10_000; i++) store.Set(Bytes($"temp{i}"), Bytes("v"), SetCondition.Always,
+            Expiry.At(store.Now + 1_000 + i));
         store.Set(Bytes("forever"), Bytes("v"));
         clock.Advance(TimeSpan.FromMilliseconds(1_000 + 4_999));
         // Nobody reads the expired keys: the active removal finds them all, the next to go always first.
@@ -103,7 +104,8 @@ public class ExpiryStoreTests
     [InlineData(ExpireCondition.IfLater, false, false)]
     [InlineData(ExpireCondition.IfSooner, false, true)]
     [InlineData(ExpireCondition.IfSomeAndSooner, false, false)]
-    public void Expire_conditions_follow_redis_no_deadline_counting_as_never(ExpireCondition condition, bool hasDeadline, bool applies)
+    public void Expire_conditions_follow_redis_no_deadline_counting_as_never(ExpireCondition condition,
+        bool hasDeadline, bool applies)
     {
         var store = new KeyValueStore(time: ManualClock.StartingNow());
         var key = Bytes("k");
@@ -152,11 +154,14 @@ public class ExpiryCommandTests
     }
 
     [Theory]
-    [InlineData("setex k 0 v", "the seconds '0' are not a whole number from 1 to 3153600000 (usage: setex KEY SECONDS VALUE)")]
-    [InlineData("setex k -5 v", "the seconds '-5' are not a whole number from 1 to 3153600000 (usage: setex KEY SECONDS VALUE)")]
+    [InlineData("setex k 0 v",
+        "the seconds '0' are not a whole number from 1 to 3153600000 (usage: setex KEY SECONDS VALUE)")]
+    [InlineData("setex k -5 v",
+        "the seconds '-5' are not a whole number from 1 to 3153600000 (usage: setex KEY SECONDS VALUE)")]
     [InlineData("setex k 10", "wrong arguments for 'setex' (usage: setex KEY SECONDS VALUE)")]
     [InlineData("expire k", "wrong arguments for 'expire' (usage: expire KEY SECONDS)")]
-    [InlineData("expire k 3153600001", "the seconds '3153600001' are not a whole number from 1 to 3153600000 (usage: expire KEY SECONDS)")]
+    [InlineData("expire k 3153600001",
+        "the seconds '3153600001' are not a whole number from 1 to 3153600000 (usage: expire KEY SECONDS)")]
     [InlineData("ttl k extra", "wrong arguments for 'ttl' (usage: ttl KEY)")]
     public void Bad_times_are_refused_before_they_are_sent(string line, string error) =>
         Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
@@ -195,11 +200,14 @@ public class ExpiryCommandTests
         Assert.Equal(":1", await c.AskAsync("EXPIREAT", "a", $"{now / 1000 + 500}"));
         Assert.Equal(":1", await c.AskAsync("PERSIST", "a"));
         Assert.Equal(":0", await c.AskAsync("PERSIST", "a"));
-        Assert.Equal("-ERR NX and XX, GT or LT options at the same time are not compatible", await c.AskAsync("EXPIRE", "a", "5", "NX", "XX"));
-        Assert.Equal("-ERR GT and LT options at the same time are not compatible", await c.AskAsync("EXPIRE", "a", "5", "GT", "LT"));
+        Assert.Equal("-ERR NX and XX, GT or LT options at the same time are not compatible", await c.AskAsync("EXPIRE",
+            "a", "5", "NX", "XX"));
+        Assert.Equal("-ERR GT and LT options at the same time are not compatible", await c.AskAsync("EXPIRE", "a", "5",
+            "GT", "LT"));
         Assert.Equal("-ERR Unsupported option FOO", await c.AskAsync("EXPIRE", "a", "5", "FOO"));
         Assert.Equal("-ERR invalid expire time in 'setex' command", await c.AskAsync("SETEX", "e", "-1", "v"));
-        Assert.Equal("-ERR invalid expire time in 'set' command", await c.AskAsync("SET", "e", "v", "EX", "9223372036854775807"));
+        Assert.Equal("-ERR invalid expire time in 'set' command", await c.AskAsync("SET", "e", "v", "EX",
+            "9223372036854775807"));
         Assert.Equal("-ERR value is not an integer or out of range", await c.AskAsync("EXPIRE", "a", "soon"));
 
         clock.Advance(TimeSpan.FromMilliseconds(2_000));

@@ -115,7 +115,8 @@ public class FormatTests
 
     /// <summary>The text of an element as the format defines it: base64 where the element says so.</summary>
     public static string XmlText(XElement element) =>
-        (string?)element.Attribute("encoding") == "base64" ? Encoding.UTF8.GetString(Convert.FromBase64String(element.Value)) : element.Value;
+        (string?)element.Attribute("encoding") == "base64"
+            ? Encoding.UTF8.GetString(Convert.FromBase64String(element.Value)) : element.Value;
 
     public static Dictionary<string, YamlScalarNode> ReadYaml(string text)
     {

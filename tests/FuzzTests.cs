@@ -30,11 +30,13 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
     [Fact]
     public async Task Every_reply_matches_the_model()
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("KV_FUZZ_SEED"), out var fixedSeed) ? fixedSeed : Random.Shared.Next();
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("KV_FUZZ_SEED"),
+            out var fixedSeed) ? fixedSeed : Random.Shared.Next();
         TestContext.Current.SendDiagnosticMessage($"fuzz seed {seed}");
         var mismatches = await Task.WhenAll(Enumerable.Range(0, Clients).Select(id => RunClientAsync(seed, id)));
         var all = mismatches.SelectMany(m => m).ToList();
-        Assert.True(all.Count == 0, $"seed {seed} (KV_FUZZ_SEED={seed}): {all.Count} mismatches, first: {string.Join("\n", all.Take(5))}");
+        Assert.True(all.Count == 0,
+            $"seed {seed} (KV_FUZZ_SEED={seed}): {all.Count} mismatches, first: {string.Join("\n", all.Take(5))}");
     }
 
     private async Task<List<string>> RunClientAsync(int seed, int id)
@@ -57,7 +59,9 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
                 {
                     var expected = model.ExpectResp(request);
                     var actual = await resp.ReadAsync();
-                    if (actual != expected) mismatches.Add($"client {id} over RESP: '{Errors.Echo(Encoding.UTF8.GetBytes(string.Join(' ', request)))}' expected '{expected}', got '{actual}'");
+                    if (actual != expected) mismatches.Add($"client {id} over RESP: " +
+                        $"'{Errors.Echo(Encoding.UTF8.GetBytes(string.Join(' ', request)))}' expected '{expected}', " +
+                        $"got '{actual}'");
                 }
                 firstOverResp = false;
                 continue;
@@ -70,25 +74,33 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
             {
                 if (model.Expect(line) is not { } expected) continue;
                 var actual = model.Text(await connection.ReadAsync());
-                if (actual != expected) mismatches.Add($"client {id}: '{Errors.Echo(line)}' expected '{expected}', got '{actual}'");
+                if (actual != expected) mismatches.Add($"client {id}: '{Errors.Echo(line)}' expected '{expected}', " +
+                    $"got '{actual}'");
             }
         }
         return mismatches;
     }
 
-    /// <summary>Amounts at and past the edges of 64 bits, and words that are not integers as Redis writes them.</summary>
-    private static readonly string[] Amounts = ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "01", "+1", "-0", "1.5", "x", "--json"];
+    /// <summary>
+    /// Amounts at and past the edges of 64 bits, and words that are not integers as Redis writes them.
+    /// </summary>
+    private static readonly string[] Amounts = ["9223372036854775807", "-9223372036854775808", "9223372036854775808",
+        "01", "+1", "-0", "1.5", "x", "--json"];
     private static readonly string[] UnknownNames = ["gett", "sett", "fo", "quit", "delete"];
-    private static readonly string[] ValuePieces = [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r", "--json", "set k v", "\u0001"];
+    private static readonly string[] ValuePieces = [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r",
+        "--json", "set k v", "\u0001"];
 
     private static byte[] NextLine(Random random, string prefix)
     {
         string Key() => prefix + random.Next(12);
         string Name(CommandKind kind) => RandomCase(Commands.Of(kind).Name);
-        string RandomCase(string word) => string.Concat(word.Select(c => random.Next(3) == 0 ? char.ToUpperInvariant(c) : c));
+        string RandomCase(string word) => string.Concat(word.Select(c => random.Next(3) == 0
+            ? char.ToUpperInvariant(c) : c));
         string Flag() => random.Next(4) switch { 0 => "", 1 => " --xml", 2 => " --JSON", _ => " --yml" };
-        string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
-        string Amount() => random.Next(4) switch { 0 => "", 1 => " " + random.Next(-50, 50), 2 => " " + Amounts[random.Next(Amounts.Length)], _ => " 1" };
+        string Value() => string.Concat(Enumerable.Range(0,
+            random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
+        string Amount() => random.Next(4) switch { 0 => "", 1 => " " + random.Next(-50, 50),
+            2 => " " + Amounts[random.Next(Amounts.Length)], _ => " 1" };
 
         if (random.Next(30) == 0) return Encoding.UTF8.GetBytes("auth " + Password);
         var text = random.Next(27) switch
@@ -98,7 +110,9 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
             9 or 10 => $"{Name(CommandKind.Del)} {Key()}",
             11 => $"{Name(CommandKind.List)}{Flag()}",
             12 => Name(CommandKind.Ping),
-            13 => random.Next(2) == 0 ? Name(CommandKind.Help) : $"{Name(CommandKind.Help)} {Commands.All[random.Next(Commands.All.Length)].Name}",
+            13 => random.Next(2) == 0
+                ? Name(CommandKind.Help) : $"{Name(CommandKind.Help)} " +
+                $"{Commands.All[random.Next(Commands.All.Length)].Name}",
             14 => random.Next(3) switch { 0 => "", 1 => "   ", _ => "\t" },
             15 => RandomCase(UnknownNames[random.Next(UnknownNames.Length)]) + " " + Key(),
             16 => $"{Name(CommandKind.Get)}  {Key()}",
@@ -118,11 +132,14 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
         return random.Next(40) == 0 ? [.. bytes, 0xC3] : bytes;
     }
 
-    /// <summary>A RESP request, as the arguments of an array: every command of the RESP table that touches data, and mistakes.</summary>
+    /// <summary>
+    /// A RESP request, as the arguments of an array: every command of the RESP table that touches data, and mistakes.
+    /// </summary>
     private static string[] NextRespRequest(Random random, string prefix)
     {
         string Key() => prefix + random.Next(12);
-        string Value() => string.Concat(Enumerable.Range(0, random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
+        string Value() => string.Concat(Enumerable.Range(0,
+            random.Next(6)).Select(_ => ValuePieces[random.Next(ValuePieces.Length)]));
         string Case(string word) => random.Next(2) == 0 ? word.ToUpperInvariant() : word;
         if (random.Next(30) == 0) return ["auth", Password];
         return random.Next(24) switch
@@ -142,7 +159,8 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
             18 => [Case("dbsiz")],
             19 => [Case("incr"), Key()],
             20 => [Case("decr"), Key()],
-            21 => [Case(random.Next(2) == 0 ? "incrby" : "decrby"), Key(), random.Next(3) == 0 ? Amounts[random.Next(Amounts.Length)] : random.Next(-9, 9).ToString()],
+            21 => [Case(random.Next(2) == 0 ? "incrby" : "decrby"), Key(),
+                random.Next(3) == 0 ? Amounts[random.Next(Amounts.Length)] : random.Next(-9, 9).ToString()],
             22 => [Case("set"), Key(), random.Next(-20, 20).ToString()],
             _ => [Case("set"), Key(), "line\nbreak"],
         };

@@ -1,8 +1,8 @@
 // tests/Harness.Clients.cs: what talks to a server in the tests, and what predicts its answers.
 //
-// Connection is one raw TCP connection reading replies with src/client/ReplyReader.cs's ReplyReader; ClientProcess is the
-// real KVClient with redirected standard input (TerminalSession: on a pseudo-terminal); FakeServer plays a
-// server by hand, to test the client alone; StoreModel predicts every reply of a client that owns its keys.
+// Connection is one raw TCP connection reading replies with src/client/ReplyReader.cs's ReplyReader; ClientProcess is
+// the real KVClient with redirected standard input (TerminalSession: on a pseudo-terminal); FakeServer plays a server
+// by hand, to test the client alone; StoreModel predicts every reply of a client that owns its keys.
 
 using System.Buffers;
 using System.Diagnostics;
@@ -27,7 +27,9 @@ public sealed class Connection : IAsyncDisposable
         replies = new ReplyReader(PipeReader.Create(stream));
     }
 
-    /// <summary>A connection to 127.0.0.1, from `from` when given (any 127.x.y.z: another client address on this machine).</summary>
+    /// <summary>
+    /// A connection to 127.0.0.1, from `from` when given (any 127.x.y.z: another client address on this machine).
+    /// </summary>
     public static async Task<Connection> OpenAsync(int port, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -36,7 +38,8 @@ public sealed class Connection : IAsyncDisposable
         return new Connection(socket);
     }
 
-    public async Task SendAsync(string text) => await stream.WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout());
+    public async Task SendAsync(string text) => await stream.WriteAsync(Encoding.UTF8.GetBytes(text),
+        Programs.Timeout());
     public async Task SendAsync(byte[] bytes) => await stream.WriteAsync(bytes, Programs.Timeout());
     public async Task<Reply> ReadAsync() => await replies.ReadAsync(Programs.Timeout());
     public async Task<string> ReadLineAsync() => await replies.ReadLineAsync(Programs.Timeout());
@@ -78,7 +81,9 @@ public sealed class ConnectionGroup(int capacity) : List<Connection>(capacity), 
     }
 }
 
-/// <summary>A listener on a free port that plays the server's part by hand, line by line, to test the client alone.</summary>
+/// <summary>
+/// A listener on a free port that plays the server's part by hand, line by line, to test the client alone.
+/// </summary>
 public sealed class FakeServer : IDisposable
 {
     private readonly TcpListener listener = new(IPAddress.Loopback, 0);
@@ -98,7 +103,8 @@ public sealed class FakeConnection(TcpClient peer) : IDisposable
     private readonly ReplyReader requests = new(PipeReader.Create(peer.GetStream()));
 
     public Task<string> ReadLineAsync() => requests.ReadLineAsync(Programs.Timeout()).AsTask();
-    public Task SendAsync(string text) => peer.GetStream().WriteAsync(Encoding.UTF8.GetBytes(text), Programs.Timeout()).AsTask();
+    public Task SendAsync(string text) => peer.GetStream().WriteAsync(Encoding.UTF8.GetBytes(text),
+        Programs.Timeout()).AsTask();
     public void Dispose() => peer.Dispose();
 }
 
@@ -107,13 +113,17 @@ public sealed class FakeConnection(TcpClient peer) : IDisposable
 /// start with its prefix, so a plain Dictionary is the whole truth, and `list` is compared on those keys only.
 /// Replies are compared as text: the reply's wire head, then its content.
 /// </summary>
-/// <param name="password">The server's password, or null: the model then knows which requests need `auth` first.</param>
+/// <param name="password">The server's password, or null: the model then knows which requests need `auth`
+/// first.</param>
 public sealed class StoreModel(string prefix, string? password = null)
 {
     private readonly Dictionary<string, string> data = [];
     private bool lineAuthenticated = password is null, respAuthenticated = password is null;
 
-    /// <summary>The reply to a request line (without its LF; a trailing CR is dropped as the server does); null for a blank line.</summary>
+    /// <summary>
+    /// The reply to a request line (without its LF; a trailing CR is dropped as the server does); null for a blank
+    /// line.
+    /// </summary>
     public string? Expect(byte[] line)
     {
         var framed = new ReadOnlySequence<byte>([.. line, (byte)'\n']);
@@ -144,9 +154,12 @@ public sealed class StoreModel(string prefix, string? password = null)
                 data[request.Key!] = request.Value!;
                 return "OK";
             case CommandKind.Get:
-                return data.TryGetValue(request.Key!, out var value) ? "VALUE " + value : "ERROR: " + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
+                return data.TryGetValue(request.Key!,
+                    out var value) ? "VALUE " + value : "ERROR: "
+                    + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
             case CommandKind.Del:
-                return data.Remove(request.Key!) ? "OK" : "ERROR: " + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
+                return data.Remove(request.Key!) ? "OK" : "ERROR: "
+                    + Errors.NotFound(Encoding.UTF8.GetBytes(request.Key!));
             case CommandKind.List:
                 return "KEYS " + string.Join(',', data.Keys.Order(StringComparer.Ordinal));
             case CommandKind.Ping:
@@ -159,11 +172,14 @@ public sealed class StoreModel(string prefix, string? password = null)
                 // As Redis's DECRBY: the one amount that cannot be negated is refused before the key is read.
                 return "ERROR: " + Errors.WouldOverflow(CommandKind.Decr);
             case CommandKind.Incr or CommandKind.Decr:
-                var added = Add(request.Key!, request.Command.Kind == CommandKind.Decr ? -(System.Numerics.BigInteger)request.Amount : request.Amount);
+                var added = Add(request.Key!,
+                    request.Command.Kind == CommandKind.Decr
+                    ? -(System.Numerics.BigInteger)request.Amount : request.Amount);
                 return added switch
                 {
                     null => "ERROR: " + Errors.NotAnInteger(Encoding.UTF8.GetBytes(request.Key!)),
-                    { } sum when sum < long.MinValue || sum > long.MaxValue => "ERROR: " + Errors.WouldOverflow(request.Command.Kind),
+                    { } sum when sum < long.MinValue || sum > long.MaxValue => "ERROR: "
+                        + Errors.WouldOverflow(request.Command.Kind),
                     { } sum => "VALUE " + Store(request.Key!, sum),
                 };
             default:
@@ -187,12 +203,15 @@ public sealed class StoreModel(string prefix, string? password = null)
     {
         string Error(string message) => "-ERR " + message;
         string? Refusal(string key, string value) =>
-            RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) ?? RequestParser.ValueProblem(Encoding.UTF8.GetBytes(value));
+            RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key))
+                ?? RequestParser.ValueProblem(Encoding.UTF8.GetBytes(value));
         string Bulk(string? value) => value is null ? "$nil" : "$" + value;
         var arguments = request.Skip(1).ToArray();
         var name = request[0].ToLowerInvariant();
-        var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo" or "auth" or "incr" or "decr" or "incrby" or "decrby";
-        if (!respAuthenticated && known && RespCommands.Find(Encoding.ASCII.GetBytes(name)) is { BeforeAuth: false }) return "-NOAUTH Authentication required.";
+        var known = name is "get" or "set" or "setnx" or "del" or "unlink" or "exists" or "keys" or "ping" or "echo"
+            or "auth" or "incr" or "decr" or "incrby" or "decrby";
+        if (!respAuthenticated && known && RespCommands.Find(Encoding.ASCII.GetBytes(name)) is { BeforeAuth: false })
+            return "-NOAUTH Authentication required.";
         switch (name, arguments)
         {
             case ("auth", [var given]) when password is not null:
@@ -201,42 +220,51 @@ public sealed class StoreModel(string prefix, string? password = null)
             case ("ping", []): return "+PONG";
             case ("echo", [var message]): return Bulk(message);
             case ("get", [var key]): return Bulk(data.GetValueOrDefault(key));
-            case ("set" or "setnx", [var key, var value, ..]) when Refusal(key, value) is { } refusal: return Error(refusal);
+            case ("set" or "setnx", [var key, var value, ..]) when Refusal(key,
+                value) is { } refusal: return Error(refusal);
             case ("set", [var key, var value]):
                 data[key] = value;
                 return "+OK";
             case ("set", [var key, var value, var option]):
                 var old = data.GetValueOrDefault(key);
-                var store = option.ToLowerInvariant() switch { "nx" => old is null, "xx" => old is not null, _ => true };
+                var store = option.ToLowerInvariant() switch { "nx" => old is null, "xx" => old is not null,
+                    _ => true };
                 if (store) data[key] = value;
                 return option.Equals("get", StringComparison.OrdinalIgnoreCase) ? Bulk(old) : store ? "+OK" : "$nil";
             case ("setnx", [var key, var value]):
                 return data.TryAdd(key, value) ? ":1" : ":0";
-            case ("incrby" or "decrby", [_, var amount]) when !RequestParser.TryParseInteger(Encoding.UTF8.GetBytes(amount), out _):
+            case ("incrby" or "decrby", [_,
+                var amount]) when !RequestParser.TryParseInteger(Encoding.UTF8.GetBytes(amount), out _):
                 return Error("value is not an integer or out of range");
             case ("decrby", [_, var amount]) when amount == long.MinValue.ToString():
                 return Error("decrement would overflow");
-            case ("incr" or "decr" or "incrby" or "decrby", [var key, ..]) when RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) is { } problem:
+            case ("incr" or "decr" or "incrby" or "decrby", [var key,
+                ..]) when RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key)) is { } problem:
                 return Error(problem);
-            case ("incr" or "decr" or "incrby" or "decrby", [var key, ..]) when arguments.Length == (name.EndsWith("by") ? 2 : 1):
+            case ("incr" or "decr" or "incrby" or "decrby", [var key,
+                ..]) when arguments.Length == (name.EndsWith("by") ? 2 : 1):
                 var step = arguments.Length == 2 ? long.Parse(arguments[1]) : 1;
                 var added = Add(key, name.StartsWith("decr") ? -(System.Numerics.BigInteger)step : step);
                 return added switch
                 {
                     null => Error("value is not an integer or out of range"),
-                    { } sum when sum < long.MinValue || sum > long.MaxValue => Error("increment or decrement would overflow"),
+                    { } sum when sum < long.MinValue || sum > long.MaxValue
+                        => Error("increment or decrement would overflow"),
                     { } sum => ":" + Store(key, sum),
                 };
             case ("del" or "unlink", [_, ..]): return ":" + arguments.Count(data.Remove);
             case ("exists", [_, ..]): return ":" + arguments.Count(data.ContainsKey);
             case ("keys", [var pattern]):
-                var glob = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*").Replace("\\?", ".") + "$");
+                var glob = new System.Text.RegularExpressions.Regex("^"
+                    + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*").Replace("\\?",
+                    ".") + "$");
                 var keys = data.Keys.Where(k => glob.IsMatch(k)).Order(StringComparer.Ordinal).Select(Bulk).ToList();
                 return $"*{keys.Count}[{string.Join(',', keys)}]";
             case (_, _) when known:
                 return Error($"wrong number of arguments for '{name}' command");
             default:
-                return Error($"unknown command '{request[0]}', with args beginning with: {string.Concat(arguments.Select(a => $"'{a}' "))}");
+                return Error($"unknown command '{request[0]}', with args beginning with: " +
+                    $"{string.Concat(arguments.Select(a => $"'{a}' "))}");
         }
     }
 
@@ -248,13 +276,16 @@ public sealed class StoreModel(string prefix, string? password = null)
         Reply.Bye => "BYE",
         Reply.Value(var text) => "VALUE " + text,
         Reply.Error(var message) => "ERROR: " + message,
-        Reply.Keys(var names) => "KEYS " + string.Join(',', names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal))),
+        Reply.Keys(var names) => "KEYS " + string.Join(',', names.Where(n => n.StartsWith(prefix,
+            StringComparison.Ordinal))),
         Reply.Help(var lines) => "HELP " + string.Join(',', lines),
         _ => reply.ToString(),
     };
 }
 
-/// <summary>The real KVClient process with redirected standard input; its output is split on LF only, as written.</summary>
+/// <summary>
+/// The real KVClient process with redirected standard input; its output is split on LF only, as written.
+/// </summary>
 public sealed class ClientProcess : IAsyncDisposable
 {
     public Process Process { get; }
@@ -288,7 +319,8 @@ public sealed class ClientProcess : IAsyncDisposable
     public static Task<ClientProcess> StartAsync(params string[] args) => StartWithAsync([], args);
 
     /// <summary>The client with variables added to its environment (KV_PASSWORD).</summary>
-    public static async Task<ClientProcess> StartWithAsync((string Name, string Value)[] environment, params string[] args)
+    public static async Task<ClientProcess> StartWithAsync((string Name, string Value)[] environment,
+        params string[] args)
     {
         var info = Programs.StartInfo([await Programs.DllAsync("KVClient.cs"), .. args]);
         foreach (var (name, value) in environment) info.Environment[name] = value;
@@ -296,9 +328,11 @@ public sealed class ClientProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a whole script through the client: its exit code and everything it printed.</summary>
-    public static Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args) => RunWithAsync([], script, args);
+    public static Task<(int ExitCode, string Output)> RunAsync(string script, params string[] args) => RunWithAsync([],
+        script, args);
 
-    public static async Task<(int ExitCode, string Output)> RunWithAsync((string Name, string Value)[] environment, string script, params string[] args)
+    public static async Task<(int ExitCode, string Output)> RunWithAsync((string Name, string Value)[] environment,
+        string script, params string[] args)
     {
         await using var client = await StartWithAsync(environment, args);
         try
@@ -412,7 +446,8 @@ public sealed class TerminalSession : IAsyncDisposable
     public async Task ResizeAsync(int columns)
     {
         // `script` runs the client on the pseudo-terminal: its child's standard input is the terminal's other end.
-        var child = File.ReadAllText($"/proc/{terminal.Id}/task/{terminal.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        var child = File.ReadAllText($"/proc/{terminal.Id}/task/{terminal.Id}/children").Split(' ',
+            StringSplitOptions.RemoveEmptyEntries)[0];
         var tty = new FileInfo($"/proc/{child}/fd/0").LinkTarget!;
         using var stty = Process.Start("stty", ["-F", tty, "cols", columns.ToString()])!;
         await stty.WaitForExitAsync(Programs.Timeout());
@@ -433,11 +468,13 @@ public sealed class TerminalSession : IAsyncDisposable
         try
         {
             while (CountOf(text) < occurrences)
-                if (!await screenChanged.WaitAsync(Programs.Patience, timeout) || reading.IsCompleted && CountOf(text) < occurrences)
+                if (!await screenChanged.WaitAsync(Programs.Patience,
+                    timeout) || reading.IsCompleted && CountOf(text) < occurrences)
                     break;
         }
         catch (OperationCanceledException) { }
-        if (CountOf(text) < occurrences) Assert.Fail($"expected '{text.ReplaceLineEndings("\\n")}' on the terminal:\n{Shown()}");
+        if (CountOf(text) < occurrences) Assert.Fail($"expected '{text.ReplaceLineEndings("\\n")}' on the " +
+            $"terminal:\n{Shown()}");
     }
 
     /// <summary>
@@ -450,7 +487,8 @@ public sealed class TerminalSession : IAsyncDisposable
     {
         var shown = Shown();
         var count = 0;
-        for (var at = shown.IndexOf(text, StringComparison.Ordinal); at >= 0; at = shown.IndexOf(text, at + text.Length, StringComparison.Ordinal)) count++;
+        for (var at = shown.IndexOf(text, StringComparison.Ordinal); at >= 0; at = shown.IndexOf(text, at + text.Length,
+            StringComparison.Ordinal)) count++;
         return count;
     }
 

@@ -41,7 +41,8 @@ public sealed class RespConnection : IAsyncDisposable
         return [.. request];
     }
 
-    public static byte[] Request(params string[] arguments) => Request(arguments.Select(Encoding.UTF8.GetBytes).ToArray());
+    public static byte[] Request(params string[] arguments)
+        => Request(arguments.Select(Encoding.UTF8.GetBytes).ToArray());
 
     public async Task SendAsync(byte[] bytes) => await stream.WriteAsync(bytes, Programs.Timeout());
     public async Task SendAsync(string text) => await SendAsync(Encoding.UTF8.GetBytes(text));

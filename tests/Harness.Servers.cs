@@ -21,7 +21,10 @@ using Xunit;
 // The builds of the programs start with the run, beside the unit tests, not when a test first needs one.
 [assembly: AssemblyFixture(typeof(ProgramBuilds))]
 
-/// <summary>The threading models, for the tests that run against each (`[MemberData(nameof(Models.All), MemberType = typeof(Models))]`).</summary>
+/// <summary>
+/// The threading models, for the tests that run against each (`[MemberData(nameof(Models.All), MemberType =
+/// typeof(Models))]`).
+/// </summary>
 public static class Models
 {
     public static TheoryData<string> All => new(ThreadingModels.All.Select(model => model.Name));
@@ -36,7 +39,9 @@ public static class Programs
 {
     public static readonly string Root = RepositoryRoot();
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    /// <summary>The server without its feature folders: KVServer.cs with only the core's includes (BareCoreTests).</summary>
+    /// <summary>
+    /// The server without its feature folders: KVServer.cs with only the core's includes (BareCoreTests).
+    /// </summary>
     public const string BareCore = "the bare core";
 
     /// <summary>The core: the assignment. Every other folder of src/ is a feature the core never names.</summary>
@@ -47,7 +52,8 @@ public static class Programs
         new(() => new(EntryFiles.ToDictionary(file => file, BuildAsync)));
 
     /// <summary>The folder that holds this file's folder (tests/), found from the path the compiler saw.</summary>
-    private static string RepositoryRoot([CallerFilePath] string path = "") => Path.GetDirectoryName(Path.GetDirectoryName(path))!;
+    private static string RepositoryRoot([CallerFilePath] string path = "")
+        => Path.GetDirectoryName(Path.GetDirectoryName(path))!;
 
     /// <summary>
     /// The dll of an entry file, built once per test run. The first call starts every program's build at once
@@ -76,11 +82,14 @@ public static class Programs
     /// </summary>
     private static string WriteBareCore()
     {
-        static bool Core(string include) => include == "Protocol.cs" || CoreFolders.Any(folder => include.StartsWith(folder + "/"));
+        static bool Core(string include) => include == "Protocol.cs" || CoreFolders.Any(folder
+            => include.StartsWith(folder + "/"));
         var lines = File.ReadAllLines(Path.Combine(Root, "KVServer.cs"))
             .Where(line => !line.StartsWith("#:include ") || Core(line["#:include ".Length..].Trim()))
-            .Select(line => line.StartsWith("#:include ") ? "#:include " + Path.Combine(Root, line["#:include ".Length..].Trim()) : line);
-        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"kv-bare-core-{Environment.ProcessId}"));
+            .Select(line => line.StartsWith("#:include ") ? "#:include " + Path.Combine(Root,
+                line["#:include ".Length..].Trim()) : line);
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
+            $"kv-bare-core-{Environment.ProcessId}"));
         var path = Path.Combine(folder.FullName, "KVServer.cs");
         File.WriteAllLines(path, lines);
         return path;
@@ -104,7 +113,8 @@ public static class Programs
 
     /// <summary>The test's own cancellation, or Patience, whichever comes first.</summary>
     public static CancellationToken Timeout() =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(Patience).Token).Token;
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken,
+            new CancellationTokenSource(Patience).Token).Token;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
@@ -159,12 +169,15 @@ public sealed class ServerLog
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"the server printed {count - waiter.Missing} of {count} lines matching '{pattern}'; it printed:\n{Text[^Math.Min(Text.Length, 4000)..]}");
+            Assert.Fail($"the server printed {count - waiter.Missing} of {count} lines matching '{pattern}'; it " +
+                $"printed:\n{Text[^Math.Min(Text.Length, 4000)..]}");
         }
     }
 }
 
-/// <summary>A running server on a free port, in this process or in its own; a test connects to it the same way.</summary>
+/// <summary>
+/// A running server on a free port, in this process or in its own; a test connects to it the same way.
+/// </summary>
 public abstract class TestServer : IAsyncDisposable
 {
     protected ServerLog Log { get; } = new();
@@ -173,7 +186,9 @@ public abstract class TestServer : IAsyncDisposable
     public Task ExpectOutputAsync(string pattern, int count = 1) => Log.ExpectAsync(pattern, count);
     public Task<Connection> ConnectAsync() => Connection.OpenAsync(Port);
 
-    /// <summary>The value stored at `key`, read over a fresh connection in KV's own protocol; null when there is none.</summary>
+    /// <summary>
+    /// The value stored at `key`, read over a fresh connection in KV's own protocol; null when there is none.
+    /// </summary>
     public async Task<string?> StoredAsync(string key)
     {
         await using var connection = await ConnectAsync();
@@ -191,7 +206,9 @@ public abstract class TestServer : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>A KVServer inside the test process: `InProcessServer.Start("--max-clients", "5")`, always on a free port.</summary>
+/// <summary>
+/// A KVServer inside the test process: `InProcessServer.Start("--max-clients", "5")`, always on a free port.
+/// </summary>
 public sealed class InProcessServer : TestServer
 {
     private readonly CancellationTokenSource stopping = new();
@@ -216,10 +233,13 @@ public sealed class InProcessServer : TestServer
     public static InProcessServer Start(params string[] options) => new(ServerOptions.Parse(["0", .. options]));
 
     /// <summary>A server whose keys' deadlines follow `time`: a test moves that clock instead of sleeping.</summary>
-    public static InProcessServer StartWithClock(TimeProvider time, params string[] options) => new(ServerOptions.Parse(["0", .. options]), time);
+    public static InProcessServer StartWithClock(TimeProvider time,
+        params string[] options) => new(ServerOptions.Parse(["0", .. options]), time);
 
 
-    /// <summary>Stops it as Ctrl+C would: every client is closed. Safe to call twice (a test may stop its server early).</summary>
+    /// <summary>
+    /// Stops it as Ctrl+C would: every client is closed. Safe to call twice (a test may stop its server early).
+    /// </summary>
     public override async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
@@ -227,7 +247,9 @@ public sealed class InProcessServer : TestServer
     }
 }
 
-/// <summary>One in-process server shared by the tests of a class (`IClassFixture&lt;SharedServer&gt;`), with a RESP port.</summary>
+/// <summary>
+/// One in-process server shared by the tests of a class (`IClassFixture&lt;SharedServer&gt;`), with a RESP port.
+/// </summary>
 public sealed class SharedServer : IAsyncLifetime
 {
     public InProcessServer Server { get; private set; } = null!;
@@ -272,7 +294,8 @@ public sealed class ServerProcess : TestServer
 
     /// <summary>The same, of another build of the server (Programs.BareCore).</summary>
     public static async Task<ServerProcess> LaunchProgramAsync(string entryFile, params string[] args) =>
-        new(Process.Start(Programs.StartInfo([await Programs.DllAsync(entryFile), .. args.Length == 0 ? ["0"] : args]))!);
+        new(Process.Start(Programs.StartInfo([await Programs.DllAsync(entryFile),
+            .. args.Length == 0 ? ["0"] : args]))!);
 
     /// <summary>Starts a server and waits for its start line.</summary>
     public static Task<ServerProcess> StartAsync(params string[] args) => StartProgramAsync("KVServer.cs", args);

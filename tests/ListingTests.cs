@@ -11,11 +11,15 @@ public class ListingTests
 {
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
-    /// <summary>Stores `count` keys (`key:000000000000` on, unless named otherwise), pipelined over one connection, every OK read.</summary>
+    /// <summary>
+    /// Stores `count` keys (`key:000000000000` on, unless named otherwise), pipelined over one connection, every OK
+    /// read.
+    /// </summary>
     private static async Task FillAsync(TestServer server, int count, Func<int, string>? key = null)
     {
         await using var loader = await server.ConnectAsync();
-        await loader.SendAsync(string.Concat(Enumerable.Range(0, count).Select(i => $"set {key?.Invoke(i) ?? $"key:{i:D12}"} v\n")));
+        await loader.SendAsync(string.Concat(Enumerable.Range(0,
+            count).Select(i => $"set {key?.Invoke(i) ?? $"key:{i:D12}"} v\n")));
         for (var i = 0; i < count; i++) Assert.IsType<Reply.Ok>(await loader.ReadAsync());
     }
 
@@ -31,10 +35,12 @@ public class ListingTests
         var cursor = store.StartListing();
         var walked = new KeyList();
         var (added, grew) = (0, 0);
-        // Between two slices, other clients remove keys (which moves keys back across the cursor) and add keys (which grows the table).
+        // Between two slices, other clients remove keys (which moves keys back across the cursor) and add keys (which
+        // grows the table).
         while (store.ContinueListing(cursor, walked))
         {
-            for (var i = 0; i < 2_000 && churn.Count > 0; i++) Assert.True(store.Remove(Bytes($"churn{churn.Dequeue()}")));
+            for (var i = 0; i < 2_000
+                && churn.Count > 0; i++) Assert.True(store.Remove(Bytes($"churn{churn.Dequeue()}")));
             var capacity = store.Capacity;
             for (var i = 0; i < addedEachSlice; i++) store.Set(Bytes($"new{added++}"), Bytes("v"));
             if (store.Capacity != capacity) grew++;
@@ -59,7 +65,8 @@ public class ListingTests
         var cursor = new TableCursor();
         table.Attach(cursor);
         var walked = new KeyList();
-        // One slot at a time; a key just walked past is removed at once, so the keys after it in its run move back over the cursor.
+        // One slot at a time; a key just walked past is removed at once, so the keys after it in its run move back over
+        // the cursor.
         bool more;
         do
         {
@@ -126,7 +133,8 @@ public class ListingTests
 
         // A pattern that keeps few keys fits, however many it reads.
         var few = new StoreTests.CapturedReply(budget: 1 << 20);
-        await new Listing(store, RedisGlob.Compile("key:00000000009?"u8).Matches, ReplyWriter.KeysHeader, ReplyWriter.Key).RunAsync(few);
+        await new Listing(store, RedisGlob.Compile("key:00000000009?"u8).Matches, ReplyWriter.KeysHeader,
+            ReplyWriter.Key).RunAsync(few);
         Assert.Equal(11, few.Lines.Length);
         // The reply went out a block at a time as it was written.
         var all = new StoreTests.CapturedReply();
@@ -138,21 +146,25 @@ public class ListingTests
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Over_the_wire_list_and_keys_are_refused_past_the_budget_and_the_server_goes_on(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb", "--threading", threading);
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "1mb", "--threading",
+            threading);
         await FillAsync(server, 100_000);
         await using var c = await server.ConnectAsync();
-        Assert.Equal(Errors.ListingTooLarge(100_000, 1 << 20), Assert.IsType<Reply.Error>(await c.AskAsync("list")).Message);
+        Assert.Equal(Errors.ListingTooLarge(100_000, 1 << 20),
+            Assert.IsType<Reply.Error>(await c.AskAsync("list")).Message);
         await using var resp = await server.ConnectRespAsync();
         Assert.Equal("-ERR " + Errors.ListingTooLarge(100_000, 1 << 20), await resp.AskAsync("keys", "*"));
         Assert.StartsWith("*10[", await resp.AskAsync("keys", "key:00000000001?"));
-        Assert.Equal($"-ERR pattern longer than {RedisGlob.MaxPatternBytes} bytes", await resp.AskAsync("keys", new string('*', RedisGlob.MaxPatternBytes + 1)));
+        Assert.Equal($"-ERR pattern longer than {RedisGlob.MaxPatternBytes} bytes", await resp.AskAsync("keys",
+            new string('*', RedisGlob.MaxPatternBytes + 1)));
         Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
     }
 
     [Fact]
     public async Task Twenty_long_listings_leave_threads_for_everyone_else()
     {
-        // As few pool threads as the pool allows (one a core): listings that took a thread each for as long as they work would leave a ping none.
+        // As few pool threads as the pool allows (one a core): listings that took a thread each for as long as they
+        // work would leave a ping none.
         var threads = Environment.ProcessorCount;
         await using var server = await ServerProcess.StartAsync("0", "--threads", threads.ToString());
         await FillAsync(server, 200_000);
@@ -190,7 +202,8 @@ public class ListingTests
     {
         var server = InProcessServer.Start("--resp-port", "0", "--threading", threading);
         await FillAsync(server, 100_000, i => $"{new string('b', 200)}{i}");
-        // A costly pattern: at each of a key's b's, the pattern's b's are matched up to the end of the run, then fail at the c.
+        // A costly pattern: at each of a key's b's, the pattern's b's are matched up to the end of the run, then fail
+        // at the c.
         var pattern = "*" + new string('b', RedisGlob.MaxPatternBytes - 2) + "c";
         var resp = new List<RespConnection>();
         for (var i = 0; i < 10; i++)

@@ -1,4 +1,5 @@
-// tests/ProtocolTests.cs: unit tests of Protocol.cs: the command table, the request parser, framing and the reply codec.
+// tests/ProtocolTests.cs: unit tests of Protocol.cs: the command table, the request parser, framing and the reply
+// codec.
 
 using System.Buffers;
 using System.IO.Pipelines;
@@ -145,7 +146,8 @@ public class ParserTests
         Assert.Equal("Key", Valid("get Key").Key);
         Assert.Equal("ключ-😀", Valid("del ключ-😀").Key);
         Assert.Equal(new string('k', 256), Valid("get " + new string('k', 256)).Key);
-        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 256)), Valid("get " + string.Concat(Enumerable.Repeat("😀", 256))).Key);
+        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 256)), Valid("get " + string.Concat(Enumerable.Repeat("😀",
+            256))).Key);
     }
 
     [Theory]
@@ -198,7 +200,8 @@ public class ParserTests
     public void A_key_of_257_characters_is_too_long()
     {
         Assert.Equal("the key is longer than 256 characters", Invalid("get " + new string('k', 257)));
-        Assert.Equal("the key is longer than 256 characters", Invalid("set " + string.Concat(Enumerable.Repeat("é", 257)) + " v"));
+        Assert.Equal("the key is longer than 256 characters", Invalid("set " + string.Concat(Enumerable.Repeat("é",
+            257)) + " v"));
     }
 
     [Fact]
@@ -234,7 +237,8 @@ public class CodecTests
         var reader = new ReplyReader(PipeReader.Create(new MemoryStream(buffer.WrittenMemory.ToArray())));
         var replies = new List<Reply>();
         for (var i = 0; i < count; i++) replies.Add(await reader.ReadAsync(TestContext.Current.CancellationToken));
-        await Assert.ThrowsAsync<EndOfStreamException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<EndOfStreamException>(async ()
+            => await reader.ReadAsync(TestContext.Current.CancellationToken));
         return replies;
     }
 
@@ -282,7 +286,8 @@ public class CodecTests
     public async Task An_unknown_reply_is_an_error()
     {
         var reader = new ReplyReader(PipeReader.Create(new MemoryStream("WHAT\n"u8.ToArray())));
-        await Assert.ThrowsAsync<InvalidDataException>(async () => await reader.ReadAsync(TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<InvalidDataException>(async ()
+            => await reader.ReadAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -26,11 +26,14 @@ public class PubSubTests
         Assert.Equal("*3[$message,$sport,$goal]", await channel.ReadAsync());
         Assert.Equal("*4[$pmessage,$n*,$news,$hello world]", await pattern.ReadAsync());
 
-        Assert.Equal("*2[$news,$sport]", string.Concat((await publisher.AskAsync("PUBSUB", "CHANNELS")).Replace("$sport,$news", "$news,$sport")));
+        Assert.Equal("*2[$news,$sport]", string.Concat((await publisher.AskAsync("PUBSUB",
+            "CHANNELS")).Replace("$sport,$news", "$news,$sport")));
         Assert.Equal("*4[$news,:1,$x,:0]", await publisher.AskAsync("PUBSUB", "NUMSUB", "news", "x"));
         Assert.Equal(":1", await publisher.AskAsync("PUBSUB", "NUMPAT"));
-        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry", await publisher.AskAsync("PUBLISH", "news", "two\nlines"));
-        Assert.Equal("-ERR the key contains whitespace or a control character", await publisher.AskAsync("SUBSCRIBE", "bad channel"));
+        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry",
+            await publisher.AskAsync("PUBLISH", "news", "two\nlines"));
+        Assert.Equal("-ERR the key contains whitespace or a control character", await publisher.AskAsync("SUBSCRIBE",
+            "bad channel"));
     }
 
     [Fact]
@@ -38,7 +41,8 @@ public class PubSubTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var c = await server.ConnectRespAsync();
-        await c.SendAsync([.. RespConnection.Request("SUBSCRIBE", "a"), .. RespConnection.Request("PSUBSCRIBE", "a*"), .. RespConnection.Request("PING")]);
+        await c.SendAsync([.. RespConnection.Request("SUBSCRIBE", "a"), .. RespConnection.Request("PSUBSCRIBE", "a*"),
+            .. RespConnection.Request("PING")]);
         Assert.Equal("*3[$subscribe,$a,:1]", await c.ReadAsync());
         Assert.Equal("*3[$psubscribe,$a*,:2]", await c.ReadAsync());
         Assert.Equal("*2[$pong,$]", await c.ReadAsync());
@@ -54,7 +58,8 @@ public class PubSubTests
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var c = await server.ConnectRespAsync();
         Assert.Equal("*3[$subscribe,$a,:1]", await c.AskAsync("SUBSCRIBE", "a"));
-        Assert.Equal("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", await c.AskAsync("GET", "k"));
+        Assert.Equal("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are " +
+            "allowed in this context", await c.AskAsync("GET", "k"));
         Assert.Equal("*2[$pong,$]", await c.AskAsync("PING"));
         Assert.Equal("*3[$unsubscribe,$a,:0]", await c.AskAsync("UNSUBSCRIBE"));
         Assert.Equal("$nil", await c.AskAsync("GET", "k"));
@@ -80,7 +85,8 @@ public class PubSubTests
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_, message) => received.TrySetResult(message!));
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_,
+            message) => received.TrySetResult(message!));
         await using var publisher = await server.ConnectRespAsync();
         Assert.Equal(":1", await publisher.AskAsync("PUBLISH", "se-news", "from raw RESP"));
         Assert.Equal("from raw RESP", await received.Task.WaitAsync(Programs.Timeout()));
@@ -95,20 +101,24 @@ public class PubSubTests
         await using var client = await ClientProcess.StartAsync("127.0.0.1", server.Port.ToString());
         await client.SendAsync("subscribe kv-news\n");
         Assert.Equal("OK 1", await client.ReadLineAsync());
-        Assert.Equal(1, await redis.GetSubscriber().PublishAsync(RedisChannel.Literal("kv-news"), "from StackExchange.Redis"));
+        Assert.Equal(1, await redis.GetSubscriber().PublishAsync(RedisChannel.Literal("kv-news"),
+            "from StackExchange.Redis"));
         // Redirected output: the channel and the message as they are.
         Assert.Equal("kv-news from StackExchange.Redis", await client.ReadLineAsync());
 
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_, message) => received.TrySetResult(message!));
-        Assert.Equal((0, "OK 1\n"), await ClientProcess.RunAsync("", "127.0.0.1", server.Port.ToString(), "publish", "se-news", "from KVClient"));
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_,
+            message) => received.TrySetResult(message!));
+        Assert.Equal((0, "OK 1\n"), await ClientProcess.RunAsync("", "127.0.0.1", server.Port.ToString(), "publish",
+            "se-news", "from KVClient"));
         Assert.Equal("from KVClient", await received.Task.WaitAsync(Programs.Timeout()));
     }
 
     [Fact]
     public async Task A_subscriber_that_never_reads_is_closed_at_its_bound_while_the_publisher_and_the_others_go_on()
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "4mb", "--idle-timeout", "0");
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "4mb",
+            "--idle-timeout", "0");
         await using var deaf = await server.ConnectRespAsync();
         await using var reader = await server.ConnectRespAsync();
         Assert.Equal("*3[$subscribe,$flood,:1]", await deaf.AskAsync("SUBSCRIBE", "flood"));
@@ -261,7 +271,8 @@ public class LinePubSubTests
         if (flag == "--json")
         {
             using var json = System.Text.Json.JsonDocument.Parse(line);
-            Assert.Equal(("fmt", Tricky), (json.RootElement.GetProperty("channel").GetString(), json.RootElement.GetProperty("message").GetString()));
+            Assert.Equal(("fmt", Tricky), (json.RootElement.GetProperty("channel").GetString(),
+                json.RootElement.GetProperty("message").GetString()));
         }
         else if (flag == "--yml")
         {
@@ -278,11 +289,16 @@ public class LinePubSubTests
     }
 
     [Theory]
-    [InlineData("subscribe", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
-    [InlineData("subscribe a  b", "unexpected extra space (one space separates each argument; usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe",
+        "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe a  b",
+        "unexpected extra space (one space separates each argument; usage: subscribe CHANNEL [CHANNEL...] " +
+        "[--xml|--json|--yml])")]
     [InlineData("publish news", "wrong arguments for 'publish' (usage: publish CHANNEL MESSAGE)")]
-    [InlineData("subscribe --json", "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
-    [InlineData("subscribe a --csv", "unknown flag '--csv' for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe --json",
+        "wrong arguments for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
+    [InlineData("subscribe a --csv",
+        "unknown flag '--csv' for 'subscribe' (usage: subscribe CHANNEL [CHANNEL...] [--xml|--json|--yml])")]
     public void Bad_subscriptions_are_refused_before_they_are_sent(string line, string error) =>
         Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
 

@@ -94,9 +94,11 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Redis_benchmark_pipelined_finishes_without_errors_and_the_store_holds_its_keys()
     {
-        Assert.SkipUnless(Tool.Installed("redis-benchmark"), "redis-benchmark is not installed (apt-get install redis-tools)");
+        Assert.SkipUnless(Tool.Installed("redis-benchmark"),
+            "redis-benchmark is not installed (apt-get install redis-tools)");
         await using var server = InProcessServer.Start("--resp-port", "0");
-        var output = await Tool.RunAsync("redis-benchmark", "-p", server.RespPort.ToString(), "-t", "set,get,ping", "-n", "100000", "-P", "16", "-q", "-r", "1000");
+        var output = await Tool.RunAsync("redis-benchmark", "-p", server.RespPort.ToString(), "-t", "set,get,ping",
+            "-n", "100000", "-P", "16", "-q", "-r", "1000");
         Assert.DoesNotContain("ERR", output);
         foreach (var test in new[] { "PING_INLINE", "PING_MBULK", "SET", "GET" })
             Assert.Matches($@"(^|\r|\n){test}: [\d.]+ requests per second", output);
@@ -109,14 +111,17 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Redis_cli_stat_shows_the_true_keys_clients_and_requests()
     {
-        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"), "redis-cli (redis-tools) or script (bsdutils) is not installed");
+        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"),
+            "redis-cli (redis-tools) or script (bsdutils) is not installed");
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using (var client = await server.ConnectAsync())
             foreach (var key in new[] { "a", "b", "c" }) Assert.IsType<Reply.Ok>(await client.AskAsync($"set {key} 1"));
-        var lines = await Tool.WatchAsync($"redis-cli -p {server.RespPort} --stat -i 0.1", line => line.StartsWith('3'), count: 3);
+        var lines = await Tool.WatchAsync($"redis-cli -p {server.RespPort} --stat -i 0.1", line => line.StartsWith('3'),
+            count: 3);
         Assert.Contains(lines, line => line.StartsWith("keys       mem      clients blocked requests"));
         var data = lines.Where(line => line.StartsWith('3')).ToList();
-        // keys 3, the store's bytes, this one client, none blocked, the requests so far (+ since the line before), connections.
+        // keys 3, the store's bytes, this one client, none blocked, the requests so far (+ since the line before),
+        // connections.
         Assert.All(data, line => Assert.Matches(@"^3 +\d+B +1 +0 +\d+ \(\+\d+\) +\d+ *$", line));
         Assert.DoesNotContain(lines, line => line.Contains("-9223372036854775808"));
     }
@@ -124,7 +129,8 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Redis_cli_monitor_shows_a_request_made_over_kvs_protocol_in_redis_format()
     {
-        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"), "redis-cli (redis-tools) or script (bsdutils) is not installed");
+        Assert.SkipUnless(Tool.Installed("redis-cli") && Tool.Installed("script"),
+            "redis-cli (redis-tools) or script (bsdutils) is not installed");
         await using var server = InProcessServer.Start("--resp-port", "0");
         var watching = Tool.WatchAsync($"redis-cli -p {server.RespPort} monitor", line => line.Contains("\"watched\""));
         await server.ExpectOutputAsync("connected .1 client.");
@@ -135,7 +141,8 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
             Assert.IsType<Reply.Ok>(await client.AskAsync("set watched Zürich"));
             await Task.WhenAny(watching, Task.Delay(50, TestContext.Current.CancellationToken));
         }
-        Assert.Matches(@"^\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] ""set"" ""watched"" ""Z\\xc3\\xbcrich""$", (await watching).Last());
+        Assert.Matches(@"^\d{10}\.\d{6} \[0 127\.0\.0\.1:\d+\] ""set"" ""watched"" ""Z\\xc3\\xbcrich""$",
+            (await watching).Last());
     }
 
     [Fact]
@@ -153,7 +160,8 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Redis_py_pipelines_in_a_transaction_expires_and_retries_a_watched_update()
     {
-        Assert.SkipUnless(File.Exists("/usr/bin/python3") && Tool.Succeeds("/usr/bin/python3", "-c", "import redis"), "redis-py is not installed (apt-get install python3-redis)");
+        Assert.SkipUnless(File.Exists("/usr/bin/python3") && Tool.Succeeds("/usr/bin/python3", "-c", "import redis"),
+            "redis-py is not installed (apt-get install python3-redis)");
         await using var server = InProcessServer.Start("--resp-port", "0");
         const string Script = """
             import redis, sys
@@ -177,7 +185,8 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
 public static class Tool
 {
     public static bool Installed(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(folder => File.Exists(Path.Combine(folder, name)));
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(folder => File.Exists(Path.Combine(folder,
+            name)));
 
     /// <summary>
     /// Runs a command line on a pseudo-terminal (`script`, so that the tool writes as it would to a person, unbuffered)
@@ -185,12 +194,15 @@ public static class Tool
     /// </summary>
     public static async Task<List<string>> WatchAsync(string commandLine, Func<string, bool> wanted, int count = 1)
     {
-        var info = new ProcessStartInfo("script", ["-qfec", commandLine, "/dev/null"]) { RedirectStandardOutput = true, RedirectStandardInput = true };
+        var info = new ProcessStartInfo("script", ["-qfec", commandLine, "/dev/null"]) { RedirectStandardOutput = true,
+            RedirectStandardInput = true };
         using var process = Process.Start(info)!;
         var lines = new List<string>();
         try
         {
-            while (lines.Count(wanted) < count && await process.StandardOutput.ReadLineAsync(Programs.Timeout()) is { } line) lines.Add(line.TrimEnd('\r'));
+            while (lines.Count(wanted) < count
+                && await process.StandardOutput.ReadLineAsync(Programs.Timeout()) is { } line)
+                lines.Add(line.TrimEnd('\r'));
         }
         finally
         {
@@ -203,15 +215,19 @@ public static class Tool
     /// <summary>Whether the program runs and exits 0 (a Python module is importable).</summary>
     public static bool Succeeds(string name, params string[] arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo(name, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var process = Process.Start(new ProcessStartInfo(name, arguments) { RedirectStandardOutput = true,
+            RedirectStandardError = true })!;
         process.WaitForExit(Programs.Patience);
         return process.HasExited && process.ExitCode == 0;
     }
 
-    /// <summary>Runs the tool and returns its standard output without the final newline; a failure fails the test.</summary>
+    /// <summary>
+    /// Runs the tool and returns its standard output without the final newline; a failure fails the test.
+    /// </summary>
     public static async Task<string> RunAsync(string name, params string[] arguments)
     {
-        var info = new ProcessStartInfo(name, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo(name, arguments) { RedirectStandardOutput = true,
+            RedirectStandardError = true };
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync(Programs.Timeout());
         var errors = process.StandardError.ReadToEndAsync(Programs.Timeout());

@@ -41,14 +41,16 @@ public class RespStringsTests
         Assert.Equal("+OK", await c.AskAsync("MSET", "a", "1", "b", "two words"));
         Assert.Equal("*3[$1,$two words,$nil]", await c.AskAsync("MGET", "a", "b", "absent"));
         Assert.Equal("-ERR wrong number of arguments for 'mset' command", await c.AskAsync("MSET", "a", "1", "b"));
-        Assert.Equal("-ERR the key contains whitespace or a control character", await c.AskAsync("MSET", "ok", "1", "bad key", "2"));
+        Assert.Equal("-ERR the key contains whitespace or a control character", await c.AskAsync("MSET", "ok", "1",
+            "bad key", "2"));
         Assert.Equal("$nil", await c.AskAsync("GET", "ok"));
         Assert.Equal(":0", await c.AskAsync("MSETNX", "new", "1", "a", "x"));
         Assert.Equal("$nil", await c.AskAsync("GET", "new"));
         Assert.Equal(":1", await c.AskAsync("MSETNX", "new", "1", "other", "2"));
         Assert.Equal(":5", await c.AskAsync("APPEND", "a", "2345"));
         Assert.Equal(":3", await c.AskAsync("APPEND", "fresh", "abc"));
-        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry", await c.AskAsync("APPEND", "a", "x\ny"));
+        Assert.Equal("-ERR the value contains a CR or LF, which KV's line protocol cannot carry",
+            await c.AskAsync("APPEND", "a", "x\ny"));
         Assert.Equal(":5", await c.AskAsync("STRLEN", "a"));
         Assert.Equal(":0", await c.AskAsync("STRLEN", "absent"));
         Assert.Equal("+string", await c.AskAsync("TYPE", "a"));
@@ -86,7 +88,8 @@ public class RespStringsTests
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("se-session", "token", TimeSpan.FromMinutes(5)));
-        Assert.InRange((await db.KeyTimeToLiveAsync("se-session"))!.Value, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5));
+        Assert.InRange((await db.KeyTimeToLiveAsync("se-session"))!.Value, TimeSpan.FromMinutes(4.9),
+            TimeSpan.FromMinutes(5));
         Assert.True(await db.KeyExpireAsync("se-session", TimeSpan.FromMinutes(10)));
         Assert.True(await db.KeyPersistAsync("se-session"));
         Assert.Null(await db.KeyTimeToLiveAsync("se-session"));
@@ -98,7 +101,8 @@ public class RespStringsTests
         Assert.True(await db.KeyRenameAsync("se-b", "se-c"));
         Assert.Equal("2x", await server.StoredAsync("se-c"));
         // IServer.Keys pages through SCAN.
-        Assert.Equal(["se-c", "se-session"], redis.GetServers()[0].Keys(pattern: "se-*", pageSize: 1).Select(k => (string)k!).Order());
+        Assert.Equal(["se-c", "se-session"], redis.GetServers()[0].Keys(pattern: "se-*",
+            pageSize: 1).Select(k => (string)k!).Order());
     }
 
     [Fact]
@@ -121,7 +125,8 @@ public class RespStringsTests
         await using var c = await server.ConnectRespAsync();
         Assert.Equal($":{RespCommands.All.Length}", await c.AskAsync("COMMAND", "COUNT"));
         Assert.StartsWith($"*{RespCommands.All.Length}[$ping,", await c.AskAsync("COMMAND", "LIST"));
-        Assert.Equal("*2[$incr,*6[$summary,$add 1 to the integer at the key (a missing key counts from 0): the new value,$since,$1.0.0,$group,$kv]]",
+        Assert.Equal("*2[$incr,*6[$summary,$add 1 to the integer at the key (a missing key counts from 0): the new " +
+            "value,$since,$1.0.0,$group,$kv]]",
             await c.AskAsync("COMMAND", "DOCS", "incr", "nosuch"));
         Assert.Equal("+OK", await c.AskAsync("FUNCTION", "FLUSH"));
         Assert.StartsWith("-ERR KV has no functions", await c.AskAsync("FUNCTION", "LIST"));

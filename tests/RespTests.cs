@@ -8,10 +8,12 @@ using Xunit;
 
 public class RespFramingTests
 {
-    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(string text, int maxBulk = 1024 * 1024) =>
+    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(string text,
+        int maxBulk = 1024 * 1024) =>
         Parse(Encoding.UTF8.GetBytes(text), maxBulk);
 
-    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(byte[] bytes, int maxBulk = 1024 * 1024)
+    private static (RespRead Read, List<string> Arguments, string? Error, long Left) Parse(byte[] bytes,
+        int maxBulk = 1024 * 1024)
     {
         var buffer = new ReadOnlySequence<byte>(bytes);
         var arguments = new List<ReadOnlySequence<byte>>();
@@ -92,7 +94,8 @@ public class RespFramingTests
         RespReply.Null(output);
         RespReply.ArrayHeader(output, 2);
         RespReply.Error(output, "unsupported protocol version", prefix: "NOPROTO");
-        Assert.Equal("+OK\r\n-ERR bad thing\r\n:-42\r\n$6\r\nhéllo\r\n$-1\r\n*2\r\n-NOPROTO unsupported protocol version\r\n",
+        Assert.Equal("+OK\r\n-ERR bad thing\r\n:-42\r\n$6\r\nhéllo\r\n$-1\r\n*2\r\n-NOPROTO unsupported protocol " +
+            "version\r\n",
             Encoding.UTF8.GetString(output.WrittenSpan));
     }
 }
@@ -178,10 +181,14 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
     public async Task Client_names_follow_redis_rules_and_are_bounded()
     {
         await using var c = await Server.ConnectRespAsync();
-        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("client", "setname", "a b"));
-        Assert.Equal($"-ERR Client names are limited to {RespConnectionCommands.MaxNameBytes} bytes", await c.AskAsync("client", "setname", new string('n', RespConnectionCommands.MaxNameBytes + 1)));
-        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.", await c.AskAsync("hello", "2", "setname", "a\nb"));
-        Assert.Equal("+OK", await c.AskAsync("client", "setname", new string('n', RespConnectionCommands.MaxNameBytes)));
+        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.",
+            await c.AskAsync("client", "setname", "a b"));
+        Assert.Equal($"-ERR Client names are limited to {RespConnectionCommands.MaxNameBytes} bytes",
+            await c.AskAsync("client", "setname", new string('n', RespConnectionCommands.MaxNameBytes + 1)));
+        Assert.Equal("-ERR Client names cannot contain spaces, newlines or special characters.",
+            await c.AskAsync("hello", "2", "setname", "a\nb"));
+        Assert.Equal("+OK", await c.AskAsync("client", "setname", new string('n',
+            RespConnectionCommands.MaxNameBytes)));
         Assert.Equal("$" + new string('n', RespConnectionCommands.MaxNameBytes), await c.AskAsync("client", "getname"));
         Assert.Equal("+OK", await c.AskAsync("client", "setname", ""));
         Assert.Equal("$nil", await c.AskAsync("client", "getname"));
@@ -213,7 +220,8 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         await using var c = await Server.ConnectRespAsync();
         Assert.Equal("-ERR " + error, await c.AskAsync("set", key, value));
         Assert.Equal("-ERR " + error, await c.AskAsync("setnx", key, value));
-        Assert.Equal("-ERR " + Errors.KeyTooLong, await c.AskAsync("set", new string('k', Commands.MaxKeyCharacters + 1), "v"));
+        Assert.Equal("-ERR " + Errors.KeyTooLong, await c.AskAsync("set", new string('k',
+            Commands.MaxKeyCharacters + 1), "v"));
     }
 
     [Fact]
@@ -251,7 +259,8 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
         for (var i = 0; i < 5_000; i++)
         {
             batch.AddRange(RespConnection.Request("set", $"r-pipe{i}", $"v{i}"));
-            batch.AddRange(i % 2 == 0 ? RespConnection.Request("get", $"r-pipe{i}") : Encoding.ASCII.GetBytes($"GET r-pipe{i}\r\n"));
+            batch.AddRange(i % 2 == 0 ? RespConnection.Request("get",
+                $"r-pipe{i}") : Encoding.ASCII.GetBytes($"GET r-pipe{i}\r\n"));
         }
         await c.SendAsync(batch.ToArray());
         for (var i = 0; i < 5_000; i++)
@@ -283,7 +292,8 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Max_clients_counts_both_listeners_and_idle_timeout_applies_to_resp(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-clients", "2", "--idle-timeout", "1", "--threading", threading);
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-clients", "2", "--idle-timeout", "1",
+            "--threading", threading);
         await using var line = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await line.AskAsync("ping"));
         await using var resp = await server.ConnectRespAsync();
@@ -301,13 +311,15 @@ public class RespServerTests(SharedServer shared) : IClassFixture<SharedServer>
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task An_unfinished_request_may_hold_at_most_twice_the_line_limit(string threading)
     {
-        await using var server = InProcessServer.Start("--resp-port", "0", "--max-line-bytes", "1000", "--threading", threading);
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-line-bytes", "1000", "--threading",
+            threading);
         await using var c = await server.ConnectRespAsync();
         await c.SendAsync($"*3\r\n$3\r\nSET\r\n$1000\r\n{new string('k', 1000)}\r\n$1000\r\n{new string('v', 999)}");
         Assert.Equal("-ERR Protocol error: unfinished request longer than 2000 bytes", await c.ReadAsync());
         Assert.True(await c.ClosedByServerAsync());
         await using var fits = await server.ConnectRespAsync();
-        Assert.Equal("-ERR " + Errors.KeyTooLong, await fits.AskAsync("set", new string('k', 1000), new string('v', 900)));
+        Assert.Equal("-ERR " + Errors.KeyTooLong, await fits.AskAsync("set", new string('k', 1000), new string('v',
+            900)));
         Assert.Equal("+OK", await fits.AskAsync("set", "k", new string('v', 1000)));
     }
 }

@@ -24,12 +24,14 @@ public class LimitTests
 
         await using var endless = await server.ConnectAsync();
         await endless.SendAsync(new string('x', 2000));
-        Assert.Equal("request line longer than 1000 bytes", Assert.IsType<Reply.Error>(await endless.ReadAsync()).Message);
+        Assert.Equal("request line longer than 1000 bytes",
+            Assert.IsType<Reply.Error>(await endless.ReadAsync()).Message);
         Assert.True(await endless.ClosedByServerAsync());
 
         await using var tooLong = await server.ConnectAsync();
         await tooLong.SendAsync("set k " + new string('v', 1200) + "\nping\n");
-        Assert.Equal("request line longer than 1000 bytes", Assert.IsType<Reply.Error>(await tooLong.ReadAsync()).Message);
+        Assert.Equal("request line longer than 1000 bytes",
+            Assert.IsType<Reply.Error>(await tooLong.ReadAsync()).Message);
         Assert.True(await tooLong.ClosedByServerAsync());
 
         Assert.Equal("kept", Assert.IsType<Reply.Value>(await bystander.AskAsync("get safe")).Text);
@@ -102,7 +104,8 @@ public class LimitTests
             }
             catch (Exception e) when (e is EndOfStreamException or IOException)
             {
-                Assert.True(sinceAnswer.Elapsed >= TimeSpan.FromSeconds(3.9), $"an active client was closed {sinceAnswer.Elapsed} after its last answer");
+                Assert.True(sinceAnswer.Elapsed >= TimeSpan.FromSeconds(3.9),
+                    $"an active client was closed {sinceAnswer.Elapsed} after its last answer");
                 break;
             }
             sinceAnswer.Restart();
@@ -121,7 +124,8 @@ public class LimitTests
         await using var v4 = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await v4.AskAsync("ping"));
         using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
-        await Assert.ThrowsAsync<SocketException>(async () => await v6.ConnectAsync(IPAddress.IPv6Loopback, server.Port, Programs.Timeout()));
+        await Assert.ThrowsAsync<SocketException>(async () => await v6.ConnectAsync(IPAddress.IPv6Loopback, server.Port,
+            Programs.Timeout()));
     }
 
     [Fact]
@@ -191,7 +195,8 @@ public class HostileInputTests(SharedServer shared) : IClassFixture<SharedServer
         }
         await using var fresh = await Server.ConnectAsync();
         Assert.Equal("safe", Assert.IsType<Reply.Value>(await fresh.AskAsync("get reset-bystander")).Text);
-        Assert.DoesNotContain(Assert.IsType<Reply.Keys>(await fresh.AskAsync("list")).Names, key => key.StartsWith("reset1"));
+        Assert.DoesNotContain(Assert.IsType<Reply.Keys>(await fresh.AskAsync("list")).Names,
+            key => key.StartsWith("reset1"));
         Assert.IsType<Reply.Pong>(await bystander.AskAsync("ping"));
     }
 
@@ -200,8 +205,10 @@ public class HostileInputTests(SharedServer shared) : IClassFixture<SharedServer
     public async Task A_client_killed_in_the_middle_of_a_request_changes_nothing(string threading)
     {
         await using var server = InProcessServer.Start("--threading", threading);
-        var script = $"exec 3<>/dev/tcp/127.0.0.1/{server.Port}; printf 'set killed half a valu' >&3; echo ready; sleep 60";
-        using var killed = Process.Start(new ProcessStartInfo("bash", ["-c", script]) { RedirectStandardOutput = true })!;
+        var script = $"exec 3<>/dev/tcp/127.0.0.1/{server.Port}; printf 'set killed half a valu' >&3; echo ready; " +
+            $"sleep 60";
+        using var killed = Process.Start(new ProcessStartInfo("bash", ["-c",
+            script]) { RedirectStandardOutput = true })!;
         Assert.Equal("ready", await killed.StandardOutput.ReadLineAsync(Programs.Timeout()));
         killed.Kill(entireProcessTree: true);
         await killed.WaitForExitAsync(Programs.Timeout());
@@ -236,7 +243,7 @@ public class MemoryBoundTests : IAsyncLifetime
         catch (IOException) { }
         Assert.True(await flood.ClosedByServerAsync());
         var rss = Server.ResidentBytes;
-        TestContext.Current.SendDiagnosticMessage($"sent {sent} MB before the close; server RSS {rss / 1024 / 1024} MB");
+        TestContext.Current.SendDiagnosticMessage($"sent {sent} MB before the close; server RSS {rss >> 20} MB");
         Assert.InRange(rss, 1, 300L * 1024 * 1024);
         Assert.Equal("safe", Assert.IsType<Reply.Value>(await bystander.AskAsync("get bystander")).Text);
     }
@@ -261,7 +268,8 @@ public class MemoryBoundTests : IAsyncLifetime
             peak = Math.Max(peak, Server.ResidentBytes);
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
-        TestContext.Current.SendDiagnosticMessage($"RSS before {before / 1024 / 1024} MB, peak while held back {peak / 1024 / 1024} MB");
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before / 1024 / 1024} MB, peak while held back " +
+            $"{peak / 1024 / 1024} MB");
         Assert.InRange(peak - before, long.MinValue, 100L * 1024 * 1024);
         Assert.Equal(new string('b', 100_000), Assert.IsType<Reply.Value>(await deaf.ReadAsync()).Text);
         deaf.Reset();
@@ -269,7 +277,9 @@ public class MemoryBoundTests : IAsyncLifetime
     }
 }
 
-/// <summary>The two server-wide budgets, each tested by doing what it prevents, on a real process (its RSS is the measure).</summary>
+/// <summary>
+/// The two server-wide budgets, each tested by doing what it prevents, on a real process (its RSS is the measure).
+/// </summary>
 public class MemoryBudgetTests
 {
     [Fact]
@@ -283,7 +293,8 @@ public class MemoryBudgetTests
         await using var clients = await server.ConnectManyAsync(600);
         var chunk = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
         long peak = 0;
-        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Programs.Timeout() }, async (client, _) =>
+        await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 32,
+            CancellationToken = Programs.Timeout() }, async (client, _) =>
         {
             try
             {
@@ -295,22 +306,26 @@ public class MemoryBudgetTests
         });
         // The server reads what the kernel holds for each connection in its own time: wait until it has closed
         // most of them. 600 lines of ~1 MB against 64 MB leave room for about 60.
-        await server.ExpectOutputAsync(@"disconnected: client memory limit reached \(\d+ bytes held by all clients\)", count: 500);
+        await server.ExpectOutputAsync(@"disconnected: client memory limit reached \(\d+ bytes held by all clients\)",
+            count: 500);
         peak = Math.Max(peak, server.ResidentBytes);
 
         // A connection the budget closed has its ERROR and its end waiting; the others wait for the rest of their line.
         var evicted = clients.Where(c => c.Socket.Poll(0, SelectMode.SelectRead)).ToList();
         foreach (var client in evicted.Take(20))
-            Assert.StartsWith("client memory limit reached (", Assert.IsType<Reply.Error>(await client.ReadAsync()).Message);
+            Assert.StartsWith("client memory limit reached (",
+                Assert.IsType<Reply.Error>(await client.ReadAsync()).Message);
         var after = server.ResidentBytes;
-        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, peak {peak >> 20} MB, after {after >> 20} MB; {evicted.Count} of 600 closed");
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, peak {peak >> 20} MB, after " +
+            $"{after >> 20} MB; {evicted.Count} of 600 closed");
         Assert.InRange(evicted.Count, 500, 600);
         // The budget, plus the runtime's own: the GC's young-generation allocation budget and 600 connections' objects.
         Assert.InRange(Math.Max(peak, after), 1, before + (64L << 20) + (80L << 20));
 
         await using var fresh = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
-        for (var i = 0; i < 100; i++) Assert.Equal($"value {i}", Assert.IsType<Reply.Value>(await bystander.AskAsync($"get kept{i}")).Text);
+        for (var i = 0; i < 100; i++) Assert.Equal($"value {i}",
+            Assert.IsType<Reply.Value>(await bystander.AskAsync($"get kept{i}")).Text);
     }
 
     [Fact]
@@ -323,7 +338,8 @@ public class MemoryBudgetTests
         long peak;
         await using (var clients = await server.ConnectManyAsync(200))
         {
-            await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = Programs.Timeout() }, async (client, _) =>
+            await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 16,
+                CancellationToken = Programs.Timeout() }, async (client, _) =>
             {
                 try
                 {
@@ -332,7 +348,8 @@ public class MemoryBudgetTests
                 }
                 catch (IOException) { }
             });
-            // The server has read what the budget allows (it closes the largest holders past it): the rest of the budget is held.
+            // The server has read what the budget allows (it closes the largest holders past it): the rest of the
+            // budget is held.
             await server.ExpectOutputAsync("disconnected: client memory limit reached", count: 50);
             peak = server.ResidentBytes;
         }
@@ -342,10 +359,12 @@ public class MemoryBudgetTests
         var after = server.ResidentBytes;
         if (after > before + (80L << 20))
         {
-            await server.ExpectOutputAsync("memory returned", count: Regex.Matches(server.Output, "memory returned").Count + 1);
+            await server.ExpectOutputAsync("memory returned", count: Regex.Matches(server.Output,
+                "memory returned").Count + 1);
             after = server.ResidentBytes;
         }
-        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, with 200 unfinished megabyte lines {peak >> 20} MB, after they left {after >> 20} MB");
+        TestContext.Current.SendDiagnosticMessage($"RSS before {before >> 20} MB, with 200 unfinished megabyte lines " +
+            $"{peak >> 20} MB, after they left {after >> 20} MB");
         Assert.InRange(after, 1, before + (80L << 20));
     }
 
@@ -370,7 +389,8 @@ public class MemoryBudgetTests
                 else Assert.Fail($"a set after the refusal was stored: {reply}");
             }
         }
-        Assert.Matches(@"^out of memory: the store holds \d+ of its 33554432 bytes \(delete keys or raise --max-memory\)$", refusal);
+        Assert.Matches(@"^out of memory: the store holds \d+ of its 33554432 bytes " +
+            @"\(delete keys or raise --max-memory\)$", refusal);
         Assert.InRange(stored, 3000, 3400);
 
         await c.SendAsync(string.Concat(Enumerable.Range(0, stored + 1).Select(i => $"get fill{i}\n")));
@@ -380,11 +400,14 @@ public class MemoryBudgetTests
         Assert.IsType<Reply.Ok>(await c.AskAsync("del fill0"));
         Assert.IsType<Reply.Ok>(await c.AskAsync($"set one-more {value}"));
         Assert.IsType<Reply.Error>(await c.AskAsync($"set two-more {value}"));
-        await using var resp = await RespConnection.OpenAsync(int.Parse(Regex.Match(server.Output, @"RESP on \S+:(\d+)").Groups[1].Value));
-        Assert.Equal("-OOM command not allowed when used memory > 'maxmemory'.", await resp.AskAsync("set", "resp-more", value));
+        await using var resp = await RespConnection.OpenAsync(int.Parse(Regex.Match(server.Output,
+            @"RESP on \S+:(\d+)").Groups[1].Value));
+        Assert.Equal("-OOM command not allowed when used memory > 'maxmemory'.", await resp.AskAsync("set", "resp-more",
+            value));
 
         var after = server.ResidentBytes;
-        TestContext.Current.SendDiagnosticMessage($"{stored} values of 10 kB; RSS before {before >> 20} MB, after {after >> 20} MB");
+        TestContext.Current.SendDiagnosticMessage($"{stored} values of 10 kB; RSS before {before >> 20} MB, after " +
+            $"{after >> 20} MB");
         // The budget, plus the runtime's own (the GC's young generation between collections).
         Assert.InRange(after, 1, before + (32L << 20) + (48L << 20));
     }
@@ -398,21 +421,25 @@ public class TenThousandClients
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Ten_thousand_concurrent_connections_all_answer_ping(string threading)
     {
-        var openFiles = long.Parse(Regex.Match(File.ReadAllText("/proc/self/limits"), @"Max open files\s+(\d+)").Groups[1].Value);
+        var openFiles = long.Parse(Regex.Match(File.ReadAllText("/proc/self/limits"),
+            @"Max open files\s+(\d+)").Groups[1].Value);
         var target = (int)Math.Min(10_000, openFiles - 500);
-        if (threading == PerClientThreading.Model.Name) target = Math.Min(target, PerClientThreading.ThreadsThisMachineAllows() - 10);
+        if (threading == PerClientThreading.Model.Name) target = Math.Min(target,
+            PerClientThreading.ThreadsThisMachineAllows() - 10);
         TestContext.Current.SendDiagnosticMessage($"open-file limit {openFiles}: {target} connections");
 
         await using var server = await ServerProcess.StartAsync("0", "--threading", threading);
         await using (var first = await server.ConnectAsync()) Assert.IsType<Reply.Pong>(await first.AskAsync("ping"));
         var before = server.ResidentBytes;
         await using var connections = await server.ConnectManyAsync(target);
-        await Parallel.ForEachAsync(connections, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = Programs.Timeout() },
+        await Parallel.ForEachAsync(connections, new ParallelOptions { MaxDegreeOfParallelism = 64,
+            CancellationToken = Programs.Timeout() },
             async (c, _) => Assert.IsType<Reply.Pong>(await c.AskAsync("ping")));
         var threads = server.Threads;
         var rss = server.ResidentBytes;
         var perConnection = (rss - before) / target;
-        TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS {before >> 20} to {rss >> 20} MB, {perConnection} bytes a connection");
+        TestContext.Current.SendDiagnosticMessage($"{target} connections: server threads {threads}, RSS " +
+            $"{before >> 20} to {rss >> 20} MB, {perConnection} bytes a connection");
         if (threading == PerClientThreading.Model.Name)
         {
             // A thread each: the lesson of the model. Its stack's touched pages and the kernel's bookkeeping cost more

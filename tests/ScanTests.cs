@@ -1,5 +1,6 @@
 // tests/ScanTests.cs: SCAN over RESP: every key present for the whole iteration is returned while other clients add
-// and delete keys; MATCH, COUNT, TYPE; cursors kept per connection and let go; redis-cli's --scan, --bigkeys, --memkeys.
+// and delete keys; MATCH, COUNT, TYPE; cursors kept per connection and let go; redis-cli's --scan, --bigkeys,
+// --memkeys.
 
 using KV;
 using Xunit;
@@ -7,7 +8,8 @@ using Xunit;
 public class ScanTests
 {
     /// <summary>Every key a full SCAN returns, following the cursor to 0; `between` runs after each step.</summary>
-    private static async Task<HashSet<string>> ScanAllAsync(RespConnection c, string[] options, Func<Task>? between = null)
+    private static async Task<HashSet<string>> ScanAllAsync(RespConnection c, string[] options,
+        Func<Task>? between = null)
     {
         var seen = new HashSet<string>();
         var cursor = "0";
@@ -45,7 +47,8 @@ public class ScanTests
                 if (next % 2 == 0) Assert.Equal(":1", await churn.AskAsync("DEL", $"come{next}"));
             }
         });
-        // The 2,000 keys fill the table to within 310 of growing: half the keys that come stay, so it grew under the scan.
+        // The 2,000 keys fill the table to within 310 of growing: half the keys that come stay, so it grew under the
+        // scan.
         Assert.True(next > 620, $"only {next} keys came and went during the scan");
         Assert.All(Enumerable.Range(0, 2_000), i => Assert.Contains($"stay{i}", seen));
     }
@@ -65,8 +68,10 @@ public class ScanTests
         // A cursor another connection began is not this one's.
         Assert.StartsWith("*2[$", await c.AskAsync("SCAN", "0", "COUNT", "1"));
         await using var other = await server.ConnectRespAsync();
-        Assert.StartsWith("-ERR invalid cursor (a KV cursor belongs to the connection", await other.AskAsync("SCAN", "1"));
-        Assert.Equal(":" + ("user:1".Length + 1 + KeyValueStore.EntryOverheadBytes), await c.AskAsync("MEMORY", "USAGE", "user:1"));
+        Assert.StartsWith("-ERR invalid cursor (a KV cursor belongs to the connection", await other.AskAsync("SCAN",
+            "1"));
+        Assert.Equal(":" + ("user:1".Length + 1 + KeyValueStore.EntryOverheadBytes), await c.AskAsync("MEMORY", "USAGE",
+            "user:1"));
         Assert.Equal("$nil", await c.AskAsync("MEMORY", "USAGE", "absent"));
     }
 
@@ -95,10 +100,12 @@ public class ScanTests
         for (var i = 0; i < 300; i++) Assert.Equal("+OK", await c.AskAsync("SET", $"cli:{i}", new string('v', i)));
         var port = server.RespPort.ToString();
         var scanned = (await Tool.RunAsync("redis-cli", "-p", port, "--scan", "--pattern", "cli:1*")).Split('\n');
-        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"cli:{i}").Where(k => k.StartsWith("cli:1")).Order(), scanned.Order());
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"cli:{i}").Where(k => k.StartsWith("cli:1")).Order(),
+            scanned.Order());
         var big = await Tool.RunAsync("redis-cli", "-p", port, "--bigkeys");
         Assert.Contains("Biggest string found '\"cli:299\"' has 299 bytes", big);
         Assert.Contains("300 strings with 44850 bytes", big);
-        Assert.Matches("Biggest string found '\"cli:299\"' has \\d+ bytes", await Tool.RunAsync("redis-cli", "-p", port, "--memkeys"));
+        Assert.Matches("Biggest string found '\"cli:299\"' has \\d+ bytes", await Tool.RunAsync("redis-cli", "-p", port,
+            "--memkeys"));
     }
 }

@@ -27,7 +27,8 @@ public class PasswordTests : IAsyncLifetime
         Assert.IsType<Reply.Pong>(await c.AskAsync("ping"));
         Assert.IsType<Reply.Help>(await c.AskAsync("help auth"));
         Assert.Equal(Errors.WrongPassword, Assert.IsType<Reply.Error>(await c.AskAsync("auth open")).Message);
-        Assert.Equal(Errors.WrongPassword, Assert.IsType<Reply.Error>(await c.AskAsync("auth " + Password + " ")).Message);
+        Assert.Equal(Errors.WrongPassword,
+            Assert.IsType<Reply.Error>(await c.AskAsync("auth " + Password + " ")).Message);
         Assert.IsType<Reply.Ok>(await c.AskAsync("auth " + Password));
         Assert.IsType<Reply.Ok>(await c.AskAsync("set k v"));
         Assert.Equal("v", Assert.IsType<Reply.Value>(await c.AskAsync("get k")).Text);
@@ -42,26 +43,33 @@ public class PasswordTests : IAsyncLifetime
         await using var c = await Server.ConnectRespAsync();
         Assert.Equal("-NOAUTH Authentication required.", await c.AskAsync("get", "k"));
         Assert.Equal("+PONG", await c.AskAsync("ping"));
-        Assert.StartsWith("-NOAUTH HELLO must be called with the client already authenticated", await c.AskAsync("hello", "2"));
-        Assert.Equal("-WRONGPASS invalid username-password pair or user is disabled.", await c.AskAsync("auth", "nope"));
-        Assert.Equal("-WRONGPASS invalid username-password pair or user is disabled.", await c.AskAsync("auth", "someone", Password));
+        Assert.StartsWith("-NOAUTH HELLO must be called with the client already authenticated",
+            await c.AskAsync("hello", "2"));
+        Assert.Equal("-WRONGPASS invalid username-password pair or user is disabled.", await c.AskAsync("auth",
+            "nope"));
+        Assert.Equal("-WRONGPASS invalid username-password pair or user is disabled.", await c.AskAsync("auth",
+            "someone", Password));
         Assert.Equal("+OK", await c.AskAsync("AUTH", Password));
         Assert.Equal("+OK", await c.AskAsync("set", "r-auth", "v"));
         await using var hello = await Server.ConnectRespAsync();
-        Assert.StartsWith("*12[$server,$kv", await hello.AskAsync("HELLO", "2", "AUTH", "default", Password, "SETNAME", "me"));
+        Assert.StartsWith("*12[$server,$kv", await hello.AskAsync("HELLO", "2", "AUTH", "default", Password, "SETNAME",
+            "me"));
         Assert.Equal("$v", await hello.AskAsync("get", "r-auth"));
     }
 
     [Fact]
     public async Task Stackexchange_redis_and_redis_cli_connect_with_the_password()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort},password={Password}");
+        await using var redis =
+            await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort},password={Password}");
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("se-auth", "yes"));
         Assert.Equal("yes", (string?)await db.StringGetAsync("se-auth"));
         Assert.SkipUnless(Tool.Installed("redis-cli"), "redis-cli is not installed (apt-get install redis-tools)");
-        Assert.Equal("yes", await Tool.RunAsync("redis-cli", "-p", Server.RespPort.ToString(), "-a", Password, "--no-auth-warning", "get", "se-auth"));
-        Assert.StartsWith("NOAUTH", await Tool.RunAsync("redis-cli", "-p", Server.RespPort.ToString(), "get", "se-auth"));
+        Assert.Equal("yes", await Tool.RunAsync("redis-cli", "-p", Server.RespPort.ToString(), "-a", Password,
+            "--no-auth-warning", "get", "se-auth"));
+        Assert.StartsWith("NOAUTH", await Tool.RunAsync("redis-cli", "-p", Server.RespPort.ToString(), "get",
+            "se-auth"));
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
         await using var server = InProcessServer.Start();
         await using var connection = await server.ConnectAsync();
         await connection.SendAsync("set a  x\tb \r\nget a\nlist\nfoo\n\nping\n");
-        var expected = new[] { "OK", "VALUE  x\tb ", "KEYS 1", "a", "ERROR: unknown command 'foo' (type 'help')", "PONG" };
+        var expected = new[] { "OK", "VALUE  x\tb ", "KEYS 1", "a", "ERROR: unknown command 'foo' (type 'help')",
+            "PONG" };
         foreach (var line in expected) Assert.Equal(line, await connection.ReadLineAsync());
     }
 
@@ -34,7 +35,8 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("del every-k")).Message);
         Assert.Equal("key 'every-k' not found", Assert.IsType<Reply.Error>(await c.AskAsync("get every-k")).Message);
         Assert.Equal(Commands.All.Select(x => x.HelpLine), Assert.IsType<Reply.Help>(await c.AskAsync("help")).Lines);
-        Assert.Equal([Commands.Of(CommandKind.Set).HelpLine], Assert.IsType<Reply.Help>(await c.AskAsync("help set")).Lines);
+        Assert.Equal([Commands.Of(CommandKind.Set).HelpLine],
+            Assert.IsType<Reply.Help>(await c.AskAsync("help set")).Lines);
         Assert.StartsWith("wrong arguments", Assert.IsType<Reply.Error>(await c.AskAsync("get")).Message);
         Assert.IsType<Reply.Bye>(await c.AskAsync("exit"));
         Assert.True(await c.ClosedByServerAsync());
@@ -76,7 +78,8 @@ public class ServerTests(SharedServer shared) : IClassFixture<SharedServer>
                 };
                 var expected = model.Expect(line);
                 var actual = model.Text(await c.AskAsync(line));
-                if (actual != expected) wrong.Add($"client {id}, request {i} '{line}': expected '{expected}', got '{actual}'");
+                if (actual != expected) wrong.Add($"client {id}, request {i} '{line}': expected '{expected}', got " +
+                    $"'{actual}'");
             }
             return wrong;
         }));
@@ -158,8 +161,11 @@ public class ServerProcessTests
     public async Task The_start_line_names_the_address_and_every_limit_and_the_thread_cap_is_an_option()
     {
         await using var server = await ServerProcess.StartAsync(
-            "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb", "--max-client-memory", "8192kb");
-        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(threading pool, thread pool max 40, max clients 16384, max line 1000 bytes, idle timeout 1 s, request timeout 60 s, max memory 32mb, max client memory 8mb, password off\)", server.Output);
+            "0", "--max-line-bytes", "1000", "--idle-timeout", "1", "--threads", "40", "--max-memory", "32mb",
+                "--max-client-memory", "8192kb");
+        Assert.Matches(@"(?m)^KV server listening on \S+:\d+ \(threading pool, thread pool max 40, max clients 16384, "
+            + @"max line 1000 bytes, idle timeout 1 s, request timeout 60 s, max memory 32mb, max client memory 8mb, "
+            + @"password off\)", server.Output);
         await using var connection = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await connection.AskAsync("ping"));
     }
@@ -179,7 +185,8 @@ public class ServerProcessTests
     public async Task Listening_beyond_loopback_without_a_password_prints_one_warning_line()
     {
         await using var open = await ServerProcess.StartAsync("0");
-        Assert.Matches(@"(?m)^WARNING: no password, and \S+ takes connections from other machines: .*--password .*--bind 127\.0\.0\.1", open.Output);
+        Assert.Matches(@"(?m)^WARNING: no password, and \S+ takes connections from other machines: "
+            + @".*--password .*--bind 127\.0\.0\.1", open.Output);
         await using var local = await ServerProcess.StartAsync("0", "--bind", "127.0.0.1");
         await using var guarded = await ServerProcess.StartAsync("0", "--password", "secret");
         Assert.Contains("password on", guarded.Output);
@@ -253,7 +260,8 @@ public class ServerProcessTests
             Programs.Signal(process, Programs.SIGINT);
             await process.WaitForExitAsync(Programs.Timeout());
             Assert.Equal(0, process.ExitCode);
-            Assert.Contains("KV server stopped", await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken));
+            Assert.Contains("KV server stopped",
+                await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken));
         }
         finally
         {
@@ -269,7 +277,8 @@ public class ServerProcessTests
         var port = free.Port.ToString();
         await using var server = await ServerProcess.LaunchAsync(port, "--resp-port", port);
         Assert.Equal(2, await server.ExitCodeAsync(Programs.Patience));
-        Assert.StartsWith($"ERROR: --resp-port {port} is the same port as KV's own protocol (give each its own port)", server.Output);
+        Assert.StartsWith($"ERROR: --resp-port {port} is the same port as KV's own protocol (give each its own port)",
+            server.Output);
     }
 
     [Fact]
@@ -287,7 +296,8 @@ public class ServerProcessTests
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
         Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
-        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory", "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--threading" })
+        foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory",
+            "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--threading" })
             Assert.Contains(option, server.Output);
     }
 
@@ -300,7 +310,8 @@ public class ServerProcessTests
             await Task.WhenAll(connections.Select(async c => Assert.IsType<Reply.Pong>(await c.AskAsync("ping"))));
         var threads = server.Threads;
         TestContext.Current.SendDiagnosticMessage($"server threads with 500 connections: {threads}");
-        // The pool's cap (max(16, 4 x cores)), the GC's and the runtime's own threads, and a margin: it scales with the machine.
+        // The pool's cap (max(16, 4 x cores)), the GC's and the runtime's own threads, and a margin: it scales with the
+        // machine.
         Assert.InRange(threads, 1, Math.Max(16, 4 * Environment.ProcessorCount) + 32);
     }
 

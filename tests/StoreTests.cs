@@ -14,7 +14,8 @@ public class StoreTests
     public static string? Get(KeyValueStore store, string key)
     {
         var read = new StrongBox<string?>();
-        return store.TryRead(Bytes(key), read, static (value, read) => read.Value = Encoding.UTF8.GetString(value)) ? read.Value : null;
+        return store.TryRead(Bytes(key), read, static (value,
+            read) => read.Value = Encoding.UTF8.GetString(value)) ? read.Value : null;
     }
 
     /// <summary>A listing's reply as a conversation would receive it, without a connection.</summary>
@@ -54,7 +55,8 @@ public class StoreTests
     public static async Task<string[]> ListAsync(KeyValueStore store, string? pattern = null)
     {
         var reply = new CapturedReply();
-        var listing = new Listing(store, pattern is null ? null : RedisGlob.Compile(Bytes(pattern)).Matches, ReplyWriter.KeysHeader, ReplyWriter.Key);
+        var listing = new Listing(store, pattern is null ? null : RedisGlob.Compile(Bytes(pattern)).Matches,
+            ReplyWriter.KeysHeader, ReplyWriter.Key);
         Assert.Null(await listing.RunAsync(reply));
         Assert.Equal(0, reply.Reserved);
         var lines = reply.Lines;
@@ -128,12 +130,15 @@ public class StoreTests
         var wins = await Task.WhenAll(Enumerable.Range(0, 16).Select(t => Task.Factory.StartNew(() =>
         {
             start.SignalAndWait();
-            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, Expiry.Clear, out _) == SetResult.Stored;
+            return store.Set(Bytes("race"), Bytes($"t{t}"), SetCondition.IfAbsent, Expiry.Clear,
+                out _) == SetResult.Stored;
         }, TaskCreationOptions.LongRunning)));
         Assert.Single(wins, won => won);
-        Assert.Equal(SetResult.ConditionFailed, store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent, Expiry.Clear, out var none));
+        Assert.Equal(SetResult.ConditionFailed, store.Set(Bytes("absent"), Bytes("x"), SetCondition.IfPresent,
+            Expiry.Clear, out var none));
         Assert.Null(none);
-        Assert.Equal(SetResult.Stored, store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, Expiry.Clear, out var old));
+        Assert.Equal(SetResult.Stored, store.Set(Bytes("race"), Bytes("new"), SetCondition.IfPresent, Expiry.Clear,
+            out var old));
         Assert.StartsWith("t", Encoding.UTF8.GetString(old!));
         Assert.Equal("new", Get(store, "race"));
         Assert.True(store.Contains(Bytes("race")));
@@ -160,7 +165,8 @@ public class StoreTests
         Assert.Equal(0, store.AccountedBytes);
     }
 
-    private static string? Text(StoredPair? pair) => pair is { } found ? Encoding.UTF8.GetString(found.Value.Span) : null;
+    private static string? Text(StoredPair? pair) => pair is { } found
+        ? Encoding.UTF8.GetString(found.Value.Span) : null;
 
     private static StoredPair? Put(PairTable table, string key, string value)
     {
@@ -198,7 +204,8 @@ public class StoreTests
         var cursor = new TableCursor();
         while (table.Walk(cursor, 100, walked)) { }
         walked.SortDistinct();
-        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), Enumerable.Range(0, walked.Count).Select(i => Encoding.UTF8.GetString(walked[i])));
+        Assert.Equal(model.Keys.Order(StringComparer.Ordinal), Enumerable.Range(0,
+            walked.Count).Select(i => Encoding.UTF8.GetString(walked[i])));
         Assert.Null(table.Find(Bytes("absent")));
     }
 
@@ -212,7 +219,8 @@ public class StoreTests
         // emptied slabs are reused, and the rounds allocate (almost) nothing.
         for (var i = 0; i < 10_000; i++) Put(table, $"key{i}", $"round 0 of {i:D5}");
         var keys = Enumerable.Range(0, 10_000).Select(i => Bytes($"key{i}")).ToArray();
-        var values = Enumerable.Range(1, 10).Select(round => Enumerable.Range(0, 10_000).Select(i => Bytes($"round {round} of {i:D5}")).ToArray()).ToArray();
+        var values = Enumerable.Range(1, 10).Select(round => Enumerable.Range(0,
+            10_000).Select(i => Bytes($"round {round} of {i:D5}")).ToArray()).ToArray();
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var round = 1; round <= 10; round++)
             for (var i = 0; i < 10_000; i++) table.Store(table.Locate(keys[i]), keys[i], values[round - 1][i]);
@@ -222,7 +230,8 @@ public class StoreTests
         // Removing nine keys in ten leaves the last round's slabs a tenth alive: compaction moves that tenth into one.
         for (var i = 0; i < 10_000; i++)
             if (i % 10 != 0) Assert.NotNull(table.Remove(Bytes($"key{i}")));
-        Assert.True(table.SlabBytesHeld <= 2 * PairTable.SlabBytes, $"{table.SlabBytesHeld} bytes of slabs held for 1,000 pairs");
+        Assert.True(table.SlabBytesHeld <= 2 * PairTable.SlabBytes,
+            $"{table.SlabBytesHeld} bytes of slabs held for 1,000 pairs");
         for (var i = 0; i < 10_000; i += 10) Assert.Equal($"round 10 of {i:D5}", Text(table.Find(Bytes($"key{i}"))));
         Assert.Equal(1_000, table.Count);
     }

@@ -8,7 +8,8 @@ using Xunit;
 public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
 {
     private const string Left = "\e[D", AppLeft = "\eOD", Home = "\e[H", AppEnd = "\eOF", Up = "\e[A", Delete = "\e[3~";
-    private const string CtrlA = "\x01", CtrlE = "\x05", CtrlW = "\x17", CtrlU = "\x15", CtrlK = "\x0b", CtrlC = "\x03", CtrlD = "\x04";
+    private const string CtrlA = "\x01", CtrlE = "\x05", CtrlW = "\x17", CtrlU = "\x15", CtrlK = "\x0b", CtrlC = "\x03",
+        CtrlD = "\x04";
     private const string Backspace = "\x7f", Tab = "\t", Enter = "\r";
 
     [Fact]
@@ -50,13 +51,14 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
-    public async Task Monitor_streams_another_clients_requests_quoted_where_needed_until_ctrl_c_then_the_prompt_returns()
+    public async Task Monitor_streams_other_clients_requests_quoted_where_needed_until_ctrl_c()
     {
         await using var terminal = await TerminalSession.StartAsync(shared.Server.Port);
         await terminal.ExpectPromptAsync(1);
         await terminal.TypeAsync("monitor" + Enter);
         await terminal.ExpectAsync("\nOK");
-        await using (var other = await shared.Server.ConnectAsync()) Assert.IsType<Reply.Ok>(await other.AskAsync("set t-watched \e[31mred"));
+        await using (var other = await shared.Server.ConnectAsync())
+            Assert.IsType<Reply.Ok>(await other.AskAsync("set t-watched \e[31mred"));
         await terminal.ExpectAsync("] set t-watched \"\\x1b[31mred\"");
         await terminal.TypeAsync(CtrlC);
         await terminal.ExpectPromptAsync(2);
@@ -119,7 +121,8 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
         {
             await using (var first = await TerminalSession.StartAsync(shared.Server.Port, ("KVCLIENT_HISTFILE", file)))
             {
-                foreach (var (line, i) in new[] { "ping", "ping", "", "auth secret", "set t-history kept" }.Select((l, i) => (l, i)))
+                foreach (var (line, i) in new[] { "ping", "ping", "", "auth secret", "set t-history kept" }.Select((l,
+                    i) => (l, i)))
                 {
                     await first.ExpectPromptAsync(i + 1);
                     await first.TypeAsync(line + Enter);
@@ -198,7 +201,8 @@ public class TerminalTests(SharedServer shared) : IClassFixture<SharedServer>
         try
         {
             await using var terminal = await TerminalSession.StartAsync(port);
-            await terminal.ExpectAsync($"Connected to KV server 127.0.0.1:{port}. Type 'help' for the commands, 'exit' to quit.");
+            await terminal.ExpectAsync($"Connected to KV server 127.0.0.1:{port}. Type 'help' for the commands, " +
+                $"'exit' to quit.");
             await terminal.ExpectPromptAsync(1);
             await terminal.TypeAsync("ping" + Enter);
             await terminal.ExpectAsync("PONG");

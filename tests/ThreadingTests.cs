@@ -15,16 +15,21 @@ public class ThreadingTests
 {
     private sealed record Noted(string Request, int Thread, string? Name, bool OnPool);
 
-    /// <summary>Answers each line with `ok`, noting the thread; `wait` is answered by a deferred reply, as a listing is.</summary>
+    /// <summary>
+    /// Answers each line with `ok`, noting the thread; `wait` is answered by a deferred reply, as a listing is.
+    /// </summary>
     private sealed class ThreadNoting : IRequestHandler
     {
         private DeferredReply? deferred;
         public ConcurrentQueue<Noted> Seen { get; } = new();
 
         private void Note(string request) =>
-            Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, ThreadingModels.OnPool));
+            Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name,
+                ThreadingModels.OnPool));
 
-        /// <summary>A `park` request's answer waits, off its thread, until Parked completes; Parking says it has begun.</summary>
+        /// <summary>
+        /// A `park` request's answer waits, off its thread, until Parked completes; Parking says it has begun.
+        /// </summary>
         public TaskCompletionSource Parked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource Parking { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -64,10 +69,13 @@ public class ThreadingTests
 
         public string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output) => null;
         public DeferredReply? TakeDeferred() => Interlocked.Exchange(ref deferred, null);
-        public void WriteError(IBufferWriter<byte> output, string message) => output.Write(Encoding.ASCII.GetBytes($"ERROR: {message}\n"));
+        public void WriteError(IBufferWriter<byte> output,
+            string message) => output.Write(Encoding.ASCII.GetBytes($"ERROR: {message}\n"));
     }
 
-    /// <summary>A connected pair: the client's socket, and the server's, non-blocking, as the server accepts it.</summary>
+    /// <summary>
+    /// A connected pair: the client's socket, and the server's, non-blocking, as the server accepts it.
+    /// </summary>
     private static async Task<(Socket Client, Socket Accepted)> PairAsync()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -80,19 +88,25 @@ public class ThreadingTests
         return (client, accepted);
     }
 
-    /// <summary>Serves the accepted socket in the model: the conversation, and the reason it ended, when it has.</summary>
+    /// <summary>
+    /// Serves the accepted socket in the model: the conversation, and the reason it ended, when it has.
+    /// </summary>
     private static (Conversation Conversation, Task<string> Ended) Serve(Socket accepted, ThreadNoting handler,
         IConnectionThreads threads)
     {
         var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0), new BufferPool(1 << 20), threads,
+        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0),
+            new BufferPool(1 << 20), threads,
             (_, reason) => ended.TrySetResult(reason));
         conversation.Start();
         return (conversation, ended.Task);
     }
 
-    /// <summary>A new client, served by the given loop with its own handler: its socket, and when its conversation ended.</summary>
-    private static async Task<(Socket Client, Task<string> Ended)> OnLoopAsync(IConnectionThreads loops, ThreadNoting handler)
+    /// <summary>
+    /// A new client, served by the given loop with its own handler: its socket, and when its conversation ended.
+    /// </summary>
+    private static async Task<(Socket Client, Task<string> Ended)> OnLoopAsync(IConnectionThreads loops,
+        ThreadNoting handler)
     {
         var (client, accepted) = await PairAsync();
         return (client, Serve(accepted, handler, loops).Ended);
@@ -117,7 +131,8 @@ public class ThreadingTests
             Assert.Equal("ok", await replies.ReadLineAsync(Programs.Timeout()));
         }
         conversation.Interrupt("the test is over");
-        Assert.Equal("the test is over", await ended.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
+        Assert.Equal("the test is over", await ended.WaitAsync(Programs.Patience,
+            TestContext.Current.CancellationToken));
 
         var answered = handler.Seen.Where(seen => seen.Request != "deferred").ToList();
         var deferred = handler.Seen.Single(seen => seen.Request == "deferred");
@@ -133,8 +148,8 @@ public class ThreadingTests
                 Assert.All(handler.Seen, seen => Assert.True(seen.OnPool, $"{seen.Request} was answered off the pool"));
                 break;
             case "loops":
-                // Answered on the socket's event loop; long work on the pool. (What comes after it may be answered there
-                // too, until the conversation waits again.)
+                // Answered on the socket's event loop; long work on the pool. (What comes after it may be answered
+                // there too, until the conversation waits again.)
                 Assert.All(answered.Take(3), seen => Assert.Equal(("KV loop 1", false), (seen.Name, seen.OnPool)));
                 Assert.True(deferred.OnPool, "the deferred answer ran on the event loop");
                 break;
@@ -158,9 +173,11 @@ public class ThreadingTests
             await client.SendAsync("a\n"u8.ToArray(), Programs.Timeout());
             client.Shutdown(SocketShutdown.Send);
             holding.Held.Set();
-            Assert.Equal("closed by the client", await ended.WaitAsync(Programs.Patience, TestContext.Current.CancellationToken));
+            Assert.Equal("closed by the client", await ended.WaitAsync(Programs.Patience,
+                TestContext.Current.CancellationToken));
             var reply = new byte[16];
-            Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply, Programs.Timeout())));
+            Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply,
+                Programs.Timeout())));
         }
     }
 
@@ -198,8 +215,11 @@ public class ThreadingTests
         Assert.SkipWhen(allowed == int.MaxValue, "this system says nothing of its bound on threads");
         // Linux's default vm.max_map_count allows a few tens of thousands of mappings, a few a thread.
         Assert.InRange(allowed, 1, 1_000_000 - 1);
-        Assert.Equal(allowed, ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients", "1000000"]).MaxClients);
-        Assert.Equal(1_000_000, ServerOptions.Parse(["0", "--threading", "pool", "--max-clients", "1000000"]).MaxClients);
-        Assert.Equal(Math.Min(100, allowed), ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients", "100"]).MaxClients);
+        Assert.Equal(allowed, ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients",
+            "1000000"]).MaxClients);
+        Assert.Equal(1_000_000, ServerOptions.Parse(["0", "--threading", "pool", "--max-clients",
+            "1000000"]).MaxClients);
+        Assert.Equal(Math.Min(100, allowed), ServerOptions.Parse(["0", "--threading", "per-client", "--max-clients",
+            "100"]).MaxClients);
     }
 }

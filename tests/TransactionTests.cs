@@ -86,7 +86,8 @@ public class TransactionTests
     public async Task Watch_then_multi_loses_no_update_where_get_then_set_does()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},abortConnect=false");
+        await using var redis =
+            await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},abortConnect=false");
         var db = redis.GetDatabase();
         await db.StringSetAsync("tx-counter", 0);
         // Twenty tasks, fifty increments each, by read, then a transaction that sets the value read plus one only if
@@ -129,9 +130,11 @@ public class TransactionTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var c = await server.ConnectRespAsync();
-        Assert.Matches(@"^%6\[\$server,\$kv,\$proto,:3,\$id,:\d+,\$mode,\$standalone,\$role,\$master,\$modules,\*0\[\]\]$", await c.AskAsync("HELLO", "3"));
+        Assert.Matches(@"^%6\[\$server,\$kv,\$proto,:3,\$id,:\d+,\$mode,\$standalone,\$role,\$master,"
+            + @"\$modules,\*0\[\]\]$", await c.AskAsync("HELLO", "3"));
         Assert.Equal("_", await c.AskAsync("GET", "absent"));
-        Assert.Equal("*2[$1,_]", await c.AskAsync("MSET", "a", "1") is "+OK" ? await c.AskAsync("MGET", "a", "absent") : "");
+        Assert.Equal("*2[$1,_]", await c.AskAsync("MSET", "a", "1") is "+OK" ? await c.AskAsync("MGET", "a",
+            "absent") : "");
         Assert.Equal("%1[$save,$]", await c.AskAsync("CONFIG", "GET", "save"));
         Assert.Equal("+OK", await c.AskAsync("WATCH", "a"));
         await using (var other = await server.ConnectRespAsync()) Assert.Equal(":2", await other.AskAsync("INCR", "a"));
@@ -151,7 +154,8 @@ public class TransactionTests
         await using (var c = await server.ConnectRespAsync())
         {
             for (var batch = 0; batch < RespTransactions.MaxWatched / 1000; batch++)
-                Assert.Equal("+OK", await c.AskAsync(["WATCH", .. Enumerable.Range(batch * 1000, 1000).Select(i => $"w{i}")]));
+                Assert.Equal("+OK", await c.AskAsync(["WATCH", .. Enumerable.Range(batch * 1000,
+                    1000).Select(i => $"w{i}")]));
             Assert.StartsWith("-ERR too many watched keys", await c.AskAsync("WATCH", "one-more"));
             Assert.Equal("+OK", await c.AskAsync("UNWATCH"));
             Assert.Equal("+OK", await c.AskAsync("WATCH", "kept"));

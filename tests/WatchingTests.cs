@@ -13,13 +13,15 @@ public class MonitorTests
 {
     private const string Password = "hunter2-secret";
 
-    /// <summary>What a KV monitor line looks like: time with microseconds, [client id, address, thread], the request.</summary>
+    /// <summary>
+    /// What a KV monitor line looks like: time with microseconds, [client id, address, thread], the request.
+    /// </summary>
     private static string KvLine(string thread, string request) =>
         $@"^\d{{10}}\.\d{{6}} \[\d+ 127\.0\.0\.1:\d+ {thread}-\d+\] {Regex.Escape(request)}$";
 
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
-    public async Task A_monitor_sees_another_clients_requests_with_the_thread_that_served_them_and_never_the_password(string threading)
+    public async Task A_monitor_sees_other_clients_requests_and_their_threads_and_never_the_password(string threading)
     {
         await using var server = InProcessServer.Start("--password", Password, "--threading", threading);
         await using var monitor = await server.ConnectAsync();
@@ -111,16 +113,19 @@ public class MonitorTests
             Assert.IsType<Reply.Ok>(await monitors[^1].AskAsync("monitor"));
         }
         await using var ninth = await server.ConnectAsync();
-        Assert.Equal(new Reply.Error($"too many monitors (max {MonitorFeed.Max}): each one costs every request a copy"), await ninth.AskAsync("monitor"));
+        Assert.Equal(new Reply.Error($"too many monitors (max {MonitorFeed.Max}): each one costs every request a copy"),
+            await ninth.AskAsync("monitor"));
         await using var resp = await server.ConnectRespAsync();
         Assert.StartsWith("-ERR too many monitors", await resp.AskAsync("MONITOR"));
         // The refused connection is an ordinary one again.
         Assert.IsType<Reply.Ok>(await ninth.AskAsync("set seen 1"));
         foreach (var monitor in monitors)
         {
-            // Each sees the later monitors' `monitor` and the refused ones too: a refused request is still one that was made.
+            // Each sees the later monitors' `monitor` and the refused ones too: a refused request is still one that was
+            // made.
             var seen = new List<string>();
-            while (seen.Count < MonitorFeed.Max + 2 && !(seen.LastOrDefault() ?? "").EndsWith("] set seen 1")) seen.Add(await monitor.ReadLineAsync());
+            while (seen.Count < MonitorFeed.Max + 2 && !(seen.LastOrDefault()
+                ?? "").EndsWith("] set seen 1")) seen.Add(await monitor.ReadLineAsync());
             Assert.EndsWith("] set seen 1", seen[^1]);
             Assert.EndsWith("] MONITOR", seen[^2]);
             await monitor.DisposeAsync();
@@ -147,7 +152,8 @@ public class MonitorTests
         await server.ExpectOutputAsync("disconnected: (monitor fell behind|client memory limit reached)");
         Assert.True(await monitor.ClosedByServerAsync());
         Assert.IsType<Reply.Value>(await writer.AskAsync("get k1"));
-        Assert.Contains(await StatsTests.ReadAsync(writer), s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
+        Assert.Contains(await StatsTests.ReadAsync(writer),
+            s => s.Name == "connections_closed_by_limit" && long.Parse(s.Value) >= 1);
     }
 }
 
@@ -155,15 +161,17 @@ public class MonitorTests
 public class MonitorFeedTests
 {
     private static ObservedRequest Request(int i) =>
-        new(DateTimeOffset.UnixEpoch, 1, "127.0.0.1:5000", "pool-1", Typed: true, [ObservedWord.Of("set"u8), ObservedWord.Of(Encoding.UTF8.GetBytes($"k{i}")), ObservedWord.Of(new byte[200])]);
+        new(DateTimeOffset.UnixEpoch, 1, "127.0.0.1:5000", "pool-1", Typed: true, [ObservedWord.Of("set"u8),
+            ObservedWord.Of(Encoding.UTF8.GetBytes($"k{i}")), ObservedWord.Of(new byte[200])]);
 
     [Fact]
-    public async Task A_monitor_whose_client_does_not_read_is_closed_from_the_posting_thread_when_its_lines_would_pass_the_budget()
+    public async Task A_monitor_that_does_not_read_is_closed_by_the_posting_thread_at_the_budget()
     {
         var activity = new ServerActivity(TimeProvider.System);
         var stuck = new TaskCompletionSource();
         var context = new StoreTests.CapturedReply(budget: 10_000) { Reading = stuck.Task };
-        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output,
+            request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
 
         for (var i = 0; i < 1000 && context.Evicted is null; i++) activity.Observers.Publish(Request(i));
 
@@ -182,7 +190,8 @@ public class MonitorFeedTests
     {
         var activity = new ServerActivity(TimeProvider.System);
         var context = new StoreTests.CapturedReply();
-        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output, request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
+        var running = new MonitorFeed(activity, ReplyWriter.Ok, (output,
+            request) => output.Write(Encoding.UTF8.GetBytes(request.KvLine() + "\n"))).RunAsync(context).AsTask();
         activity.Observers.Publish(Request(1));
         context.Spoke.SetResult();
         Assert.Null(await running);
@@ -198,18 +207,24 @@ public class StatsTests
     public static async Task<IReadOnlyList<Stat>> ReadAsync(Connection connection) =>
         Assert.IsType<Reply.Stats>(await connection.AskAsync("stats")).Figures;
 
-    private static long Figure(IReadOnlyList<Stat> stats, string name) => long.Parse(stats.Single(s => s.Name == name).Value);
+    private static long Figure(IReadOnlyList<Stat> stats,
+        string name) => long.Parse(stats.Single(s => s.Name == name).Value);
 
     [Fact]
     public async Task Stats_names_every_figure_and_its_counts_move_as_requests_are_made()
     {
-        await using var server = InProcessServer.Start("--max-clients", "2", "--max-line-bytes", "100", "--threading", "loops");
+        await using var server = InProcessServer.Start("--max-clients", "2", "--max-line-bytes", "100", "--threading",
+            "loops");
         await using var client = await server.ConnectAsync();
         var before = await ReadAsync(client);
         Assert.Equal(
-            ["threading", "clients", "max_clients", "monitors", "pubsub_channels", "pubsub_patterns", "messages_published", "subscribers_dropped", "process_threads", "pool_threads", "pool_threads_max", "pool_queued",
-             "requests", "requests_last_second", "connections_accepted", "connections_refused", "connections_closed_by_limit",
-             "keys", "stored_bytes", "max_memory", "client_memory", "max_client_memory", "rss_bytes", "gc_heap_bytes", "uptime_seconds"],
+            ["threading", "clients", "max_clients", "monitors", "pubsub_channels", "pubsub_patterns",
+                "messages_published", "subscribers_dropped", "process_threads", "pool_threads", "pool_threads_max",
+                "pool_queued",
+             "requests", "requests_last_second", "connections_accepted", "connections_refused",
+                 "connections_closed_by_limit",
+             "keys", "stored_bytes", "max_memory", "client_memory", "max_client_memory", "rss_bytes", "gc_heap_bytes",
+                 "uptime_seconds"],
             before.Select(s => s.Name));
         Assert.Equal("loops", before[0].Value);
 
@@ -241,7 +256,8 @@ public class StatsTests
         await using var resp = await server.ConnectRespAsync();
         Assert.Equal("+OK", await resp.AskAsync("SET", "a", "1"));
         Assert.Equal(":2", await resp.AskAsync("INCR", "a"));
-        var info = (await resp.AskAsync("INFO"))[1..].Split("\r\n").Where(l => l.Contains(':')).ToDictionary(l => l.Split(':')[0], l => l.Split(':', 2)[1]);
+        var info = (await resp.AskAsync("INFO"))[1..].Split("\r\n").Where(l => l.Contains(':')).ToDictionary(l
+            => l.Split(':')[0], l => l.Split(':', 2)[1]);
 
         Assert.Equal("1", info["connected_clients"]);
         Assert.Equal("0", info["blocked_clients"]);
@@ -309,13 +325,16 @@ public class StatViewTests
     public async Task The_live_view_prints_a_line_a_tick_and_its_header_again_every_twenty_lines()
     {
         await using var server = InProcessServer.Start();
-        await using (var setter = await server.ConnectAsync()) Assert.IsType<Reply.Ok>(await setter.AskAsync("set a 1"));
+        await using (var setter = await server.ConnectAsync())
+            Assert.IsType<Reply.Ok>(await setter.AskAsync("set a 1"));
         await using var connection = new ClientConnection("127.0.0.1", server.Port);
         Assert.Null(await connection.TryConnectAsync());
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var lines = 0;
-        var watching = StatView.RunAsync(connection, new LineCounter(output, () => { if (++lines == 2 * StatView.HeaderEvery + 3) stop.Cancel(); }), stop.Token, TimeSpan.FromMilliseconds(1));
+        var watching = StatView.RunAsync(connection, new LineCounter(output,
+            () => { if (++lines == 2 * StatView.HeaderEvery + 3) stop.Cancel(); }), stop.Token,
+            TimeSpan.FromMilliseconds(1));
         Assert.True(await watching);
 
         var shown = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -80,15 +80,19 @@ sealed record LoadResult(long Requests, long Errors, TimeSpan Elapsed, long[] La
     public double Percentile(double p)
     {
         if (LatencyTicks.Length == 0) return double.NaN;
-        return LatencyTicks[Math.Min(LatencyTicks.Length - 1, (int)(p * LatencyTicks.Length))] * 1000.0 / Stopwatch.Frequency;
+        return LatencyTicks[Math.Min(LatencyTicks.Length - 1,
+            (int)(p * LatencyTicks.Length))] * 1000.0 / Stopwatch.Frequency;
     }
 
     public string Report(BenchOptions o)
     {
         string Ms(double p) => LatencyTicks.Length == 0 ? "-" : Percentile(p).ToString("0.000");
         var server = o.Redis ? "Redis" : "KV";
+        var clients = o.Clients == 1 ? "1 client" : $"{o.Clients} clients";
+        var idle = o.Idle > 0 ? $", {o.Idle} idle connections" : "";
+        var shape = $"pipeline {o.Pipeline}, {o.ValueSize}-byte values, {o.Keys} keys, {o.GetRatio:P0} gets";
         return $"""
-            {server} {o.Host}:{o.Port}: {(o.Clients == 1 ? "1 client" : $"{o.Clients} clients")}, pipeline {o.Pipeline}, {o.ValueSize}-byte values, {o.Keys} keys, {o.GetRatio:P0} gets, {Elapsed.TotalSeconds:0.0} s{(o.Idle > 0 ? $", {o.Idle} idle connections" : "")}
+            {server} {o.Host}:{o.Port}: {clients}, {shape}, {Elapsed.TotalSeconds:0.0} s{idle}
             requests: {Requests}  ops/s: {Requests / Elapsed.TotalSeconds:0}  errors: {Errors}
             latency ms: p50 {Ms(0.50)}  p90 {Ms(0.90)}  p99 {Ms(0.99)}  p99.9 {Ms(0.999)}  max {Ms(1.0)}
             """;
@@ -115,9 +119,12 @@ static class Load
             while (true)
             {
                 var count = 0;
-                for (int key; count < 512 && (key = Interlocked.Increment(ref next)) < o.Keys; count++) Wire.Set(connection.Batch, dialect, key, value);
+                for (int key; count < 512
+                    && (key = Interlocked.Increment(ref next)) < o.Keys; count++) Wire.Set(connection.Batch, dialect,
+                    key, value);
                 if (count == 0) return;
-                if (await connection.SendBatchAsync(count, null) > 0) throw new IOException("the server refused a set while filling the keys");
+                if (await connection.SendBatchAsync(count,
+                    null) > 0) throw new IOException("the server refused a set while filling the keys");
             }
         }));
     }
@@ -130,7 +137,8 @@ static class Load
         // Declared in this order so that the timer stops before the line is wiped.
         var showProgress = o.Requests is null && !o.Quiet && !Console.IsErrorRedirected;
         using var eraser = showProgress ? new ProgressEraser() : null;
-        using var progress = showProgress ? new Timer(_ => Progress(started, o.Seconds, Interlocked.Read(ref done)), null, 250, 250) : null;
+        using var progress = showProgress ? new Timer(_ => Progress(started, o.Seconds, Interlocked.Read(ref done)),
+            null, 250, 250) : null;
 
         var latencies = await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(async id =>
         {
@@ -147,7 +155,8 @@ static class Load
                     else Wire.Set(connection.Batch, dialect, key, value);
                 }
                 var sent = Stopwatch.GetTimestamp();
-                Interlocked.Add(ref errors, await connection.SendBatchAsync(o.Pipeline, read => ticks.Add(read - sent)));
+                Interlocked.Add(ref errors, await connection.SendBatchAsync(o.Pipeline,
+                    read => ticks.Add(read - sent)));
                 Interlocked.Add(ref done, o.Pipeline);
             }
             return ticks;
@@ -168,11 +177,14 @@ static class Load
     {
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var filled = (int)Math.Clamp(elapsed / seconds * 30, 0, 30);
-        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {elapsed,5:0.0}/{seconds:0} s  {done / Math.Max(elapsed, 0.001),10:N0} ops/s ");
+        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] " +
+            $"{elapsed,5:0.0}/{seconds:0} s  {done / Math.Max(elapsed, 0.001),10:N0} ops/s ");
     }
 }
 
-/// <summary>One load connection: requests are written into Batch, then sent in one write, then their replies read.</summary>
+/// <summary>
+/// One load connection: requests are written into Batch, then sent in one write, then their replies read.
+/// </summary>
 sealed class LoadConnection : IAsyncDisposable
 {
     private readonly WireDialect dialect;
@@ -188,9 +200,13 @@ sealed class LoadConnection : IAsyncDisposable
 
     public ArrayBufferWriter<byte> Batch { get; } = new();
 
-    public static async Task<LoadConnection> OpenAsync(BenchOptions o, WireDialect dialect) => new(await Load.ConnectAsync(o), dialect);
+    public static async Task<LoadConnection> OpenAsync(BenchOptions o,
+        WireDialect dialect) => new(await Load.ConnectAsync(o), dialect);
 
-    /// <summary>Sends the batch and reads `count` replies; calls `onReply` with the timestamp of each. Returns how many were errors.</summary>
+    /// <summary>
+    /// Sends the batch and reads `count` replies; calls `onReply` with the timestamp of each. Returns how many were
+    /// errors.
+    /// </summary>
     public async Task<long> SendBatchAsync(int count, Action<long>? onReply)
     {
         await stream.WriteAsync(Batch.WrittenMemory);

@@ -26,7 +26,8 @@ static class ModelsTable
     ];
 
     /// <summary>One server under test: how to start it, and the protocol it speaks.</summary>
-    private sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process, Task<int>> PortOf);
+    private sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process,
+        Task<int>> PortOf);
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
@@ -61,7 +62,8 @@ static class ModelsTable
                 try
                 {
                     var port = await contender.PortOf(server);
-                    var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis, Quiet = true, Idle = 0 };
+                    var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis, Quiet = true,
+                        Idle = 0 };
                     await Load.PrefillAsync(at, contender.Dialect);
                     // Before any load, so that the memory they add is theirs, not a heap the load has already grown.
                     Progress($"{step}: {idle:N0} idle connections");
@@ -76,20 +78,25 @@ static class ModelsTable
                             ServerFacts.Pin(server.Id, "0");
                             ServerFacts.Pin(Environment.ProcessId, "1");
                         }
-                        var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(server.Id, options.Seconds) : null;
-                        var switches = @case is { Pinned: true, Pipeline: 1 } ? SwitchesMidRunAsync(server.Id, options.Seconds) : null;
-                        var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline }, contender.Dialect);
+                        var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(server.Id,
+                            options.Seconds) : null;
+                        var switches = @case is { Pinned: true, Pipeline: 1 } ? SwitchesMidRunAsync(server.Id,
+                            options.Seconds) : null;
+                        var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline },
+                            contender.Dialect);
                         var opsPerSecond = result.Requests / result.Elapsed.TotalSeconds;
                         if (@case.Pinned)
                         {
                             ServerFacts.Pin(server.Id, all);
                             ServerFacts.Pin(Environment.ProcessId, all);
                         }
-                        if (result.Errors > 0) throw new IOException($"{contender.Name} answered {result.Errors} requests with an error");
+                        if (result.Errors > 0) throw new IOException($"{contender.Name} answered {result.Errors} " +
+                            $"requests with an error");
                         Add(contender.Name, $"{@case.Name}: ops/s", opsPerSecond);
                         Add(contender.Name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
                         Add(contender.Name, $"{@case.Name}: p99", result.Percentile(0.99));
-                        if (switches is not null) Add(contender.Name, $"{@case.Name}: thread switches a request", await switches / (opsPerSecond * options.Seconds / 2));
+                        if (switches is not null) Add(contender.Name, $"{@case.Name}: thread switches a request",
+                            await switches / (opsPerSecond * options.Seconds / 2));
                         if (sampled is not null)
                         {
                             var (threads, rss) = await sampled;
@@ -109,14 +116,18 @@ static class ModelsTable
         return 0;
     }
 
-    /// <summary>The table: a row a measure, a column a server; ops/s also as a ratio to Redis's when Redis ran.</summary>
-    private static string Table(List<string> names, Dictionary<(string, string), List<double>> cells, BenchOptions options)
+    /// <summary>
+    /// The table: a row a measure, a column a server; ops/s also as a ratio to Redis's when Redis ran.
+    /// </summary>
+    private static string Table(List<string> names, Dictionary<(string, string), List<double>> cells,
+        BenchOptions options)
     {
         double? Median(string name, string row) =>
             cells.TryGetValue((name, row), out var values) ? values.Order().ElementAt(values.Count / 2) : null;
         var redis = names.FirstOrDefault(name => name.StartsWith("Redis"));
         var text = new StringBuilder();
-        text.AppendLine($"| {options.ValueSize}-byte values, {options.Keys:N0} keys, {options.GetRatio:P0} gets, {options.Seconds:0.#} s a case, median of {options.Rounds} | {string.Join(" | ", names)} |");
+        text.AppendLine($"| {options.ValueSize}-byte values, {options.Keys:N0} keys, {options.GetRatio:P0} gets, " +
+            $"{options.Seconds:0.#} s a case, median of {options.Rounds} | {string.Join(" | ", names)} |");
         text.AppendLine($"|---|{string.Concat(names.Select(_ => "---:|"))}");
         // The load's rows in the order they ran, then the idle connections' (measured first, shown last).
         var rows = cells.Keys.Select(key => key.Item2).Distinct().Where(row => !row.EndsWith(": p99"))
@@ -128,16 +139,20 @@ static class ModelsTable
                 if (Median(name, row) is not { } value) return "-";
                 if (row.EndsWith("ops/s"))
                 {
-                    var ratio = redis is not null && name != redis && Median(redis, row) is { } theirs ? $" ({value / theirs:0.00}x)" : "";
+                    var ratio = redis is not null && name != redis && Median(redis,
+                        row) is { } theirs ? $" ({value / theirs:0.00}x)" : "";
                     return $"{value:N0}{ratio}";
                 }
-                if (row.EndsWith("p50 / p99 ms")) return $"{value:0.00} / {Median(name, row.Replace("p50 / p99 ms", "p99")):0.00}";
-                return row.EndsWith("threads") ? $"{value:N0}" : row.EndsWith("a request") ? $"{value:0.00}" : $"{value:0.0}";
+                if (row.EndsWith("p50 / p99 ms")) return $"{value:0.00} / " +
+                    $"{Median(name, row.Replace("p50 / p99 ms", "p99")):0.00}";
+                return row.EndsWith("threads") ? $"{value:N0}" : row.EndsWith("a request")
+                    ? $"{value:0.00}" : $"{value:0.0}";
             });
             text.AppendLine($"| {row} | {string.Join(" | ", values)} |");
         }
         var cores = Environment.ProcessorCount;
-        text.Append($"{cores} cores, {Environment.OSVersion}, .NET {Environment.Version}; pinned: server on core 0, load on core 1.");
+        text.Append($"{cores} cores, {Environment.OSVersion}, .NET {Environment.Version}; pinned: server on core 0, " +
+            $"load on core 1.");
         return text.ToString();
     }
 
@@ -156,14 +171,16 @@ static class ModelsTable
                     _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
                     return int.Parse(match.Groups[1].Value);
                 }
-            throw new IOException($"KVServer ({model}) ended before it listened: {await server.StandardError.ReadToEndAsync()}");
+            throw new IOException($"KVServer ({model}) ended before it listened: " +
+                $"{await server.StandardError.ReadToEndAsync()}");
         });
 
     private static Contender Redis(string version)
     {
         var port = FreePort();
         return new($"Redis {version}", WireDialect.Redis,
-            () => Task.FromResult(Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            () => Task.FromResult(Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no",
                 "--maxclients", "100000", "--loglevel", "warning")),
             async server =>
             {
@@ -186,24 +203,28 @@ static class ModelsTable
     }
 
     private static Process Launch(string program, params string[] arguments) =>
-        Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true,
+            RedirectStandardError = true })!;
 
     private static async Task<string> BuildServerAsync(string root)
     {
-        var build = new ProcessStartInfo("dotnet", ["build", "KVServer.cs", "-t:Build", "-getProperty:TargetPath", "-nologo"])
+        var build = new ProcessStartInfo("dotnet", ["build", "KVServer.cs", "-t:Build", "-getProperty:TargetPath",
+            "-nologo"])
             { WorkingDirectory = root, RedirectStandardOutput = true };
         using var process = Process.Start(build)!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         var dll = output.Trim().Split('\n').Last().Trim();
-        return process.ExitCode == 0 && File.Exists(dll) ? dll : throw new IOException($"could not build KVServer.cs:\n{output}");
+        return process.ExitCode == 0 && File.Exists(dll)
+            ? dll : throw new IOException($"could not build KVServer.cs:\n{output}");
     }
 
     private static string? RedisVersion()
     {
         try
         {
-            using var process = Process.Start(new ProcessStartInfo("redis-server", ["--version"]) { RedirectStandardOutput = true })!;
+            using var process = Process.Start(new ProcessStartInfo("redis-server",
+                ["--version"]) { RedirectStandardOutput = true })!;
             var output = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
             return Regex.Match(output, @"v=(\S+)") is { Success: true } match ? match.Groups[1].Value : null;

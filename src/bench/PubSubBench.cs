@@ -15,7 +15,8 @@ static class PubSubBench
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        Console.WriteLine($"pubsub: one publisher, 100-byte messages, {Depth} in flight, {options.Seconds} s a case, at {options.Host}:{options.Port} (RESP)");
+        Console.WriteLine($"pubsub: one publisher, 100-byte messages, {Depth} in flight, {options.Seconds} s a case, " +
+            $"at {options.Host}:{options.Port} (RESP)");
         Console.WriteLine($"{"subscribers",11} {"published/s",12} {"delivered/s",12}");
         foreach (var count in new[] { 1, 10, 100 })
         {
@@ -29,7 +30,8 @@ static class PubSubBench
     {
         var channel = $"bench:{Guid.NewGuid():N}";
         // What one message costs a subscriber on the wire: counting bytes counts messages, with no parsing.
-        var frame = Encoding.ASCII.GetBytes($"*3\r\n$7\r\nmessage\r\n${channel.Length}\r\n{channel}\r\n${Payload.Length}\r\n").Length + Payload.Length + 2;
+        var header = $"*3\r\n$7\r\nmessage\r\n${channel.Length}\r\n{channel}\r\n${Payload.Length}\r\n";
+        var frame = Encoding.ASCII.GetBytes(header).Length + Payload.Length + 2;
         var subscribers = new List<Socket>();
         for (var i = 0; i < subscriberCount; i++)
         {
@@ -77,6 +79,7 @@ static class PubSubBench
         var head = payload is null
             ? $"*2\r\n${name.Length}\r\n{name}\r\n${channel.Length}\r\n{channel}\r\n"
             : $"*3\r\n${name.Length}\r\n{name}\r\n${channel.Length}\r\n{channel}\r\n${payload.Length}\r\n";
-        return payload is null ? Encoding.ASCII.GetBytes(head) : [.. Encoding.ASCII.GetBytes(head), .. payload, (byte)'\r', (byte)'\n'];
+        return payload is null ? Encoding.ASCII.GetBytes(head) : [.. Encoding.ASCII.GetBytes(head), .. payload,
+            (byte)'\r', (byte)'\n'];
     }
 }

@@ -9,7 +9,9 @@ namespace KV;
 /// <summary>The server's resident memory and thread count, from /proc; and pinning a process to cores.</summary>
 static class ServerFacts
 {
-    /// <summary>Every thread of the process, now and later, on these cores (`taskset -a`: a thread's mask is its own).</summary>
+    /// <summary>
+    /// Every thread of the process, now and later, on these cores (`taskset -a`: a thread's mask is its own).
+    /// </summary>
     public static void Pin(int pid, string cpus)
     {
         // A thread that ends while taskset walks the list fails the walk (a server with a thread a client, say):
@@ -20,12 +22,15 @@ static class ServerFacts
                 { RedirectStandardOutput = true, RedirectStandardError = true })!;
             taskset.WaitForExit();
             if (taskset.ExitCode == 0) return;
-            if (attempt == 5) throw new IOException($"taskset could not pin process {pid} to cores {cpus}: {taskset.StandardError.ReadToEnd().Trim()}");
+            if (attempt == 5) throw new IOException($"taskset could not pin process {pid} to cores {cpus}: " +
+                $"{taskset.StandardError.ReadToEnd().Trim()}");
             Thread.Sleep(200);
         }
     }
 
-    /// <summary>How often the process's threads have given up a core, by choice or not, summed over its threads.</summary>
+    /// <summary>
+    /// How often the process's threads have given up a core, by choice or not, summed over its threads.
+    /// </summary>
     public static long ContextSwitches(int pid) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task").Sum(task =>
         {
@@ -40,7 +45,8 @@ static class ServerFacts
             }
         });
 
-    public static string Read(int pid) => $"server pid {pid}: RSS {ResidentBytes(pid) / 1048576.0:0.0} MB, threads {Threads(pid)}";
+    public static string Read(int pid)
+        => $"server pid {pid}: RSS {ResidentBytes(pid) / 1048576.0:0.0} MB, threads {Threads(pid)}";
 
     public static long ResidentBytes(int pid) => Field(Status(pid), "VmRSS") * 1024;
     public static int Threads(int pid) => (int)Field(Status(pid), "Threads");

@@ -1,7 +1,7 @@
 // src/client/ClientConnection.cs: the client's connection to the server, made again on demand after it is lost.
 //
-// It sends one request line and reads one whole reply with src/client/ReplyReader.cs's ReplyReader; it tells a lost server
-// apart from a live one before sending, and puts socket failures in a user's words.
+// It sends one request line and reads one whole reply with src/client/ReplyReader.cs's ReplyReader; it tells a lost
+// server apart from a live one before sending, and puts socket failures in a user's words.
 
 using System.Buffers;
 using System.IO.Pipelines;
@@ -22,11 +22,15 @@ public sealed class ClientConnection(string host, int port, string? password = n
     /// <summary>HOST:PORT as a person writes it: an IPv6 address in brackets, as the server's log shows it.</summary>
     public string Address { get; } = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
 
-    /// <summary>True when the server closed an idle connection (it stopped, or timed us out) since the last reply.</summary>
-    public bool ClosedByServer() => stream?.Socket is { } socket && socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+    /// <summary>
+    /// True when the server closed an idle connection (it stopped, or timed us out) since the last reply.
+    /// </summary>
+    public bool ClosedByServer() => stream?.Socket is { } socket && socket.Poll(0,
+        SelectMode.SelectRead) && socket.Available == 0;
 
     /// <summary>Why a connection failed, in a user's words, not the runtime's.</summary>
-    public static string FailureReason(Exception e) => (e.InnerException as SocketException ?? e as SocketException)?.SocketErrorCode switch
+    public static string FailureReason(Exception e) => (e.InnerException as SocketException
+        ?? e as SocketException)?.SocketErrorCode switch
     {
         SocketError.ConnectionReset => "the connection was reset",
         SocketError.Shutdown or SocketError.ConnectionAborted or SocketError.OperationAborted => "the server closed it",
@@ -52,7 +56,8 @@ public sealed class ClientConnection(string host, int port, string? password = n
             var answer = await replies.ReadAsync(timeout.Token);
             if (answer is Reply.Pong && password is not null)
             {
-                await stream.WriteAsync(Framed(Encoding.UTF8.GetBytes($"{Commands.Of(CommandKind.Auth).Name} {password}")), timeout.Token);
+                var auth = Encoding.UTF8.GetBytes($"{Commands.Of(CommandKind.Auth).Name} {password}");
+                await stream.WriteAsync(Framed(auth), timeout.Token);
                 // A server without a password says so; that is no reason not to talk to it.
                 if (await replies.ReadAsync(timeout.Token) is Reply.Error(var denied) && denied != Errors.NoPassword)
                 {
@@ -62,13 +67,16 @@ public sealed class ClientConnection(string host, int port, string? password = n
             }
             if (answer is Reply.Pong) return null;
             Disconnect();
-            return answer is Reply.Error(var refusal) ? refusal : $"could not connect to {Address} (it is not a KV server)";
+            return answer is Reply.Error(var refusal)
+                ? refusal : $"could not connect to {Address} (it is not a KV server)";
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or InvalidDataException)
+        catch (Exception e)
+            when (e is SocketException or OperationCanceledException or IOException or InvalidDataException)
         {
             Disconnect();
             socket.Dispose();
-            var reason = e is OperationCanceledException ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : FailureReason(e);
+            var reason = e is OperationCanceledException
+                ? $"no answer within {ConnectTimeout.TotalSeconds:0} s" : FailureReason(e);
             return $"could not connect to {Address} ({reason})";
         }
     }
@@ -81,15 +89,16 @@ public sealed class ClientConnection(string host, int port, string? password = n
     }
 
     /// <summary>
-    /// After `monitor`'s or `subscribe`'s reply: each line the server pushes goes to `show` until `stop` completes; then
-    /// `stopRequest` ends the stream (`ping` for a monitor, `unsubscribe` for a subscriber), and the lines already on
-    /// their way are shown until its reply, `lastLine`. An ERROR line (the client fell behind) is shown, and the server
-    /// closes the connection after it.
+    /// After `monitor`'s or `subscribe`'s reply: each line the server pushes goes to `show` until `stop` completes;
+    /// then `stopRequest` ends the stream (`ping` for a monitor, `unsubscribe` for a subscriber), and the lines already
+    /// on their way are shown until its reply, `lastLine`. An ERROR line (the client fell behind) is shown, and the
+    /// server closes the connection after it.
     /// </summary>
     public async Task StreamUntilAsync(Task stop, CommandKind stopRequest, string lastLine, Action<string> show)
     {
         var writer = stream!;
-        var stopping = stop.ContinueWith(_ => writer.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(stopRequest).Name))).AsTask(),
+        var stopping = stop.ContinueWith(_
+            => writer.WriteAsync(Framed(Encoding.ASCII.GetBytes(Commands.Of(stopRequest).Name))).AsTask(),
             TaskScheduler.Default).Unwrap();
         while (await replies!.ReadLineAsync() is var line && line != lastLine)
         {

@@ -28,7 +28,8 @@ public static class Formats
 
     public static string Value(OutputFormat format, string key, string value) => format switch
     {
-        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value, preserveSpace: true))),
+        OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value,
+            preserveSpace: true))),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
@@ -75,7 +76,8 @@ public static class Formats
     /// </summary>
     public static string Message(OutputFormat format, string channel, string message) => format switch
     {
-        OutputFormat.Xml => new XElement("message", new XAttribute("channel", channel), message).ToString(SaveOptions.DisableFormatting),
+        OutputFormat.Xml => new XElement("message", new XAttribute("channel", channel),
+            message).ToString(SaveOptions.DisableFormatting),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
@@ -93,7 +95,9 @@ public static class Formats
         _ => $"{channel} {message}",
     };
 
-    /// <summary>`stats`: a name a line, the values in one column; in a format, numbers stay numbers (JSON, YAML).</summary>
+    /// <summary>
+    /// `stats`: a name a line, the values in one column; in a format, numbers stay numbers (JSON, YAML).
+    /// </summary>
     public static string Stats(OutputFormat format, IReadOnlyList<Stat> stats) => format switch
     {
         OutputFormat.Xml => WriteXml(new XElement("stats", stats.Select(s => XmlText(s.Name, s.Value)))),
@@ -119,29 +123,34 @@ public static class Formats
     };
 
     // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
-    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold none).
+    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold
+    // none).
     private static XElement XmlText(string name, string text, bool preserveSpace = false)
     {
         try
         {
             XmlConvert.VerifyXmlChars(text);
-            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text) : new XElement(name, text);
+            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"),
+                text) : new XElement(name, text);
         }
         catch (XmlException)
         {
-            return new XElement(name, new XAttribute("encoding", "base64"), Convert.ToBase64String(Encoding.UTF8.GetBytes(text)));
+            return new XElement(name, new XAttribute("encoding", "base64"),
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(text)));
         }
     }
 
     private static string WriteXml(XElement root)
     {
-        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = true, NewLineHandling = NewLineHandling.Entitize };
+        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = true,
+            NewLineHandling = NewLineHandling.Entitize };
         var text = new StringBuilder();
         using (var writer = XmlWriter.Create(text, settings)) root.WriteTo(writer);
         return text.ToString();
     }
 
-    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true, Encoder = ReadableJsonEncoder.Instance };
+    private static readonly JsonWriterOptions JsonOptions = new() { Indented = true,
+        Encoder = ReadableJsonEncoder.Instance };
 
     /// <summary>
     /// JSON that a person can read: only what JSON itself requires is escaped (quote, backslash, control
@@ -157,7 +166,8 @@ public static class Formats
         public override int MaxOutputCharactersPerInputCharacter => Escaper.MaxOutputCharactersPerInputCharacter;
 
         public override bool WillEncode(int scalar) =>
-            scalar < 0x20 || scalar is '"' or '\\' or 0x7F or 0x2028 or 0x2029 || (scalar >= 0xD800 && scalar <= 0xDFFF);
+            scalar < 0x20 || scalar is '"' or '\\' or 0x7F or 0x2028 or 0x2029 || (scalar >= 0xD800
+                && scalar <= 0xDFFF);
 
         public override unsafe int FindFirstCharacterToEncode(char* text, int textLength)
         {
@@ -170,14 +180,16 @@ public static class Formats
             return -1;
         }
 
-        public override unsafe bool TryEncodeUnicodeScalar(int scalar, char* buffer, int bufferLength, out int written) =>
+        public override unsafe bool TryEncodeUnicodeScalar(int scalar, char* buffer, int bufferLength,
+            out int written) =>
             Escaper.TryEncodeUnicodeScalar(scalar, buffer, bufferLength, out written);
     }
 
     private static string WriteJson(Action<Utf8JsonWriter> write, bool indented = true)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, indented ? JsonOptions : JsonOptions with { Indented = false })) write(json);
+        using (var json = new Utf8JsonWriter(buffer,
+            indented ? JsonOptions : JsonOptions with { Indented = false })) write(json);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
@@ -205,10 +217,12 @@ public static class Formats
     /// double-quoted, where YamlDotNet escapes what it must (an emoji becomes `\U0001F600`).
     /// </summary>
     private static Scalar YamlString(string value) =>
-        new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted, isPlainImplicit: true, isQuotedImplicit: true);
+        new(null, null, value, IsPlainYamlWord(value) ? ScalarStyle.Plain : ScalarStyle.DoubleQuoted,
+            isPlainImplicit: true, isQuotedImplicit: true);
 
     private static readonly FrozenSet<string> YamlReservedWords =
-        new[] { "y", "n", "yes", "no", "on", "off", "true", "false", "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        new[] { "y", "n", "yes", "no", "on", "off", "true", "false",
+            "null" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static bool IsPlainYamlWord(string value) =>
         value.Length > 0 && char.IsLetter(value[0]) && !value.EndsWith(' ')

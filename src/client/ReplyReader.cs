@@ -8,7 +8,9 @@ using System.Text;
 
 namespace KV;
 
-/// <summary>A reply as the client sees it. The server writes replies with ReplyWriter, straight into its output buffer.</summary>
+/// <summary>
+/// A reply as the client sees it. The server writes replies with ReplyWriter, straight into its output buffer.
+/// </summary>
 public abstract record Reply
 {
     public sealed record Ok : Reply;
@@ -45,22 +47,27 @@ public sealed class ReplyReader(PipeReader input)
             "BYE" => new Reply.Bye(),
             _ when head.StartsWith("VALUE ", StringComparison.Ordinal) => new Reply.Value(head["VALUE ".Length..]),
             "TTL none" => new Reply.Ttl(null),
-            _ when head.StartsWith("TTL ", StringComparison.Ordinal) && long.TryParse(head.AsSpan("TTL ".Length), out var seconds) => new Reply.Ttl(seconds),
+            _ when head.StartsWith("TTL ", StringComparison.Ordinal) && long.TryParse(head.AsSpan("TTL ".Length),
+                out var seconds) => new Reply.Ttl(seconds),
             _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
             _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
-            _ when TryCount(head, "STATS ", out var n) => new Reply.Stats([.. (await ReadLinesAsync(n, cancellationToken)).Select(Figure)]),
-            _ => throw new InvalidDataException($"unexpected reply from the server: '{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
+            _ when TryCount(head, "STATS ", out var n) => new Reply.Stats([.. (await ReadLinesAsync(n,
+                cancellationToken)).Select(Figure)]),
+            _ => throw new InvalidDataException($"unexpected reply from the server: " +
+                $"'{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
         };
     }
 
     /// <summary>A `stats` line: the name, one space, the value.</summary>
-    private static Stat Figure(string line) => line.Split(' ', 2) is [var name, var value] ? new(name, value) : new(line, "");
+    private static Stat Figure(string line) => line.Split(' ', 2) is [var name, var value] ? new(name,
+        value) : new(line, "");
 
     private static bool TryCount(string head, string prefix, out int count)
     {
         count = 0;
-        return head.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(head.AsSpan(prefix.Length), out count) && count >= 0;
+        return head.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(head.AsSpan(prefix.Length),
+            out count) && count >= 0;
     }
 
     private async ValueTask<ImmutableArray<string>> ReadLinesAsync(int count, CancellationToken cancellationToken)
@@ -70,7 +77,9 @@ public sealed class ReplyReader(PipeReader input)
         return lines.MoveToImmutable();
     }
 
-    /// <summary>One line, without its LF. Throws EndOfStreamException when the server has closed the connection.</summary>
+    /// <summary>
+    /// One line, without its LF. Throws EndOfStreamException when the server has closed the connection.
+    /// </summary>
     public async ValueTask<string> ReadLineAsync(CancellationToken cancellationToken = default)
     {
         while (true)

@@ -7,7 +7,8 @@ using System.Text;
 namespace KV;
 
 /// <summary>A parsed request that owns its text: what the client and the tests hold on to.</summary>
-public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic, long Amount = 1)
+public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic,
+    long Amount = 1)
 {
     public static LineParse Parse(string line) => Parse(Encoding.UTF8.GetBytes(line));
 
@@ -18,10 +19,14 @@ public sealed record Request(CommandSpec Command, string? Key, string? Value, Ou
         if (parsed.Command is not { } command) return new LineParse.Blank();
         return new LineParse.Valid(new Request(
             command,
-            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds
-                or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage ? Encoding.UTF8.GetString(parsed.Key) : null,
-            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage or ArgumentShape.Secret
-                or ArgumentShape.Channels or ArgumentShape.OptionalChannels ? Encoding.UTF8.GetString(parsed.Value) : null,
+            command.Arguments is ArgumentShape.Key or ArgumentShape.KeyValue or ArgumentShape.KeyAmount
+                or ArgumentShape.KeySeconds
+                or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage
+                    ? Encoding.UTF8.GetString(parsed.Key) : null,
+            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage
+                or ArgumentShape.Secret
+                or ArgumentShape.Channels or ArgumentShape.OptionalChannels
+                    ? Encoding.UTF8.GetString(parsed.Value) : null,
             parsed.Format,
             parsed.Topic,
             parsed.Amount));

@@ -11,10 +11,15 @@ public static class StatView
     public const int HeaderEvery = 20;
 
     public static readonly string Header =
-        $"{"keys",-11} {"memory",-9} {"clients",-8} {"requests/s",-11} {"requests",-12} {"threads",-8} {"pool",-5} {"queued",-7} {"model",-10}";
+        $"{"keys",-11} {"memory",-9} {"clients",-8} {"requests/s",-11} {"requests",-12} {"threads",-8} {"pool",-5} " +
+            $"{"queued",-7} {"model",-10}";
 
-    /// <summary>Until `stop` is cancelled: a line a second (or an `interval`). False when the server was lost (the reason already printed).</summary>
-    public static async Task<bool> RunAsync(ClientConnection connection, TextWriter output, CancellationToken stop, TimeSpan? interval = null)
+    /// <summary>
+    /// Until `stop` is cancelled: a line a second (or an `interval`). False when the server was lost (the reason
+    /// already printed).
+    /// </summary>
+    public static async Task<bool> RunAsync(ClientConnection connection, TextWriter output, CancellationToken stop,
+        TimeSpan? interval = null)
     {
         var ask = Encoding.ASCII.GetBytes(Commands.Of(CommandKind.Stats).Name);
         long? before = null;
@@ -29,23 +34,30 @@ public static class StatView
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidDataException)
             {
-                output.WriteLine($"ERROR: lost the connection to {connection.Address} ({ClientConnection.FailureReason(e)})");
+                output.WriteLine($"ERROR: lost the connection to {connection.Address} " +
+                    $"({ClientConnection.FailureReason(e)})");
                 return false;
             }
             if (reply is not Reply.Stats(var figures))
             {
-                output.WriteLine(reply is Reply.Error(var message) ? $"ERROR: {message}" : $"ERROR: unexpected reply {reply}");
+                output.WriteLine(reply is Reply.Error(var message)
+                    ? $"ERROR: {message}" : $"ERROR: unexpected reply {reply}");
                 return false;
             }
             var stats = figures.ToDictionary(f => f.Name, f => f.Value);
-            long Number(string name) => stats.TryGetValue(name, out var value) && long.TryParse(value, out var number) ? number : 0;
+            long Number(string name) => stats.TryGetValue(name, out var value) && long.TryParse(value,
+                out var number) ? number : 0;
             var requests = Number("requests");
             var now = clock.Elapsed;
-            var rate = before is { } earlier ? (long)Math.Round((requests - earlier) / Math.Max((now - lastTime).TotalSeconds, 0.001)) : Number("requests_last_second");
+            var rate = before is { } earlier
+                ? (long)Math.Round((requests - earlier) / Math.Max((now - lastTime).TotalSeconds,
+                0.001)) : Number("requests_last_second");
             (before, lastTime) = (requests, now);
             if (line % HeaderEvery == 0) output.WriteLine(Header);
-            output.WriteLine($"{Number("keys"),-11} {Size(Number("stored_bytes")),-9} {Number("clients"),-8} {rate,-11} {requests,-12} " +
-                $"{Number("process_threads"),-8} {Number("pool_threads"),-5} {Number("pool_queued"),-7} {stats.GetValueOrDefault("threading", "?"),-10}");
+            output.WriteLine($"{Number("keys"),-11} {Size(Number("stored_bytes")),-9} {Number("clients"),-8} " +
+                $"{rate,-11} {requests,-12} " +
+                $"{Number("process_threads"),-8} {Number("pool_threads"),-5} {Number("pool_queued"),-7} " +
+                    $"{stats.GetValueOrDefault("threading", "?"),-10}");
             try
             {
                 await Task.Delay(interval ?? TimeSpan.FromSeconds(1), stop);

@@ -30,7 +30,8 @@ public static class MonitorCommands
         // A request already sent after `monitor` ends it at once, as the next request always does: OK, and no lines.
         if (session.MoreBuffered) ReplyWriter.Ok(output);
         else session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok,
-            static (output, request) => LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
+            static (output, request) => LineFraming.WriteLine(output,
+                Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
         return false;
     }
 
@@ -44,7 +45,8 @@ public static class MonitorCommands
     /// <summary>Redis's line: time, `[database address]`, each word quoted; KV has one database, 0.</summary>
     private static void WriteRespLine(IBufferWriter<byte> output, ObservedRequest request)
     {
-        var line = new StringBuilder("+").Append(request.Timestamp()).Append(" [0 ").Append(request.Address).Append("] ");
+        var line = new StringBuilder("+").Append(request.Timestamp()).Append(" [0 ").Append(request.Address)
+            .Append("] ");
         request.AppendWords(line, quoted: true);
         output.Write(Encoding.UTF8.GetBytes(line.Append("\r\n").ToString()));
     }

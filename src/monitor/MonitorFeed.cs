@@ -36,7 +36,9 @@ public static class MonitorLines
         return line.ToString();
     }
 
-    /// <summary>The request's words one space apart: each quoted with Redis's escapes, or only those that are not plain text.</summary>
+    /// <summary>
+    /// The request's words one space apart: each quoted with Redis's escapes, or only those that are not plain text.
+    /// </summary>
     public static void AppendWords(this ObservedRequest request, StringBuilder line, bool quoted)
     {
         var words = request.Words;
@@ -51,7 +53,9 @@ public static class MonitorLines
         }
     }
 
-    /// <summary>Text a terminal shows as it is: valid UTF-8, not empty, no control or format character, no leading quote.</summary>
+    /// <summary>
+    /// Text a terminal shows as it is: valid UTF-8, not empty, no control or format character, no leading quote.
+    /// </summary>
     private static bool IsPlain(ReadOnlySpan<byte> word, bool spacesAllowed)
     {
         if (word.IsEmpty || word[0] == '"' || !System.Text.Unicode.Utf8.IsValid(word)) return false;
@@ -66,7 +70,10 @@ public static class MonitorLines
         return true;
     }
 
-    /// <summary>Redis's quoting (sdscatrepr): printable ASCII as it is, `\"` `\\` `\n` `\r` `\t` `\a` `\b`, any other byte `\xHH`.</summary>
+    /// <summary>
+    /// Redis's quoting (sdscatrepr): printable ASCII as it is, `\"` `\\` `\n` `\r` `\t` `\a` `\b`, any other byte
+    /// `\xHH`.
+    /// </summary>
     public static void Quote(StringBuilder text, ReadOnlySpan<byte> bytes)
     {
         text.Append('"');
@@ -106,10 +113,14 @@ public sealed class MonitorFeed(ServerActivity activity, Action<IBufferWriter<by
     private readonly PushQueue<ObservedRequest> queue =
         new(request => request.Footprint, writeLine, FellBehind, activity.ClosedByLimit);
 
-    /// <summary>From any thread: the request, queued for this monitor (or the monitor closed when it fell behind).</summary>
+    /// <summary>
+    /// From any thread: the request, queued for this monitor (or the monitor closed when it fell behind).
+    /// </summary>
     public void Observe(ObservedRequest request) => queue.Post(request);
 
-    /// <summary>The monitor's deferred reply: `OK`, then lines until its client speaks or leaves, or it falls behind.</summary>
+    /// <summary>
+    /// The monitor's deferred reply: `OK`, then lines until its client speaks or leaves, or it falls behind.
+    /// </summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
         queue.Open(context);

@@ -15,7 +15,9 @@ public static class LineFraming
     /// <summary>The longest line any KV program will hold: the ceiling of the server's --max-line-bytes.</summary>
     public const int LongestLineBytes = 256 * 1024 * 1024;
 
-    /// <summary>Cuts the first LF-terminated line off the buffer, without its LF. False when no whole line is there yet.</summary>
+    /// <summary>
+    /// Cuts the first LF-terminated line off the buffer, without its LF. False when no whole line is there yet.
+    /// </summary>
     public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
     {
         var newline = buffer.PositionOf((byte)'\n');
@@ -29,7 +31,9 @@ public static class LineFraming
         return true;
     }
 
-    /// <summary>Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet.</summary>
+    /// <summary>
+    /// Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet.
+    /// </summary>
     public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request)
     {
         if (!TryReadLine(ref buffer, out var line))
@@ -50,7 +54,8 @@ public static class LineFraming
     }
 
     /// <summary>Writes one line, given in up to three pieces, and its LF, with one copy into the buffer.</summary>
-    public static void WriteLine(IBufferWriter<byte> output, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second = default, ReadOnlySpan<byte> third = default)
+    public static void WriteLine(IBufferWriter<byte> output, ReadOnlySpan<byte> first,
+        ReadOnlySpan<byte> second = default, ReadOnlySpan<byte> third = default)
     {
         var length = first.Length + second.Length + third.Length + 1;
         var span = output.GetSpan(length);

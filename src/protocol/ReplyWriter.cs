@@ -10,17 +10,22 @@ namespace KV;
 /// <summary>One line of `stats`: a name (no spaces) and its value.</summary>
 public sealed record Stat(string Name, string Value)
 {
-    public Stat(string name, long value) : this(name, value.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
+    public Stat(string name, long value) : this(name,
+        value.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
 }
 
-/// <summary>Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.</summary>
+/// <summary>
+/// Writes each reply of the protocol into a buffer; the caller flushes once per batch. Every line ends in LF.
+/// </summary>
 public static class ReplyWriter
 {
     public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
     public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
     public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
-    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output, "VALUE "u8, value);
-    public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8, Encoding.UTF8.GetBytes(message));
+    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output,
+        "VALUE "u8, value);
+    public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8,
+        Encoding.UTF8.GetBytes(message));
 
     /// <summary>`KEYS n`: the head of a listing, whose n keys follow a line each (Key).</summary>
     public static void KeysHeader(IBufferWriter<byte> output, int count) => Count(output, "KEYS "u8, count);
@@ -37,13 +42,16 @@ public static class ReplyWriter
 
     /// <summary>`TTL <seconds>`, or `TTL none` for a key without a deadline.</summary>
     public static void Ttl(IBufferWriter<byte> output, long? seconds) =>
-        LineFraming.WriteLine(output, "TTL "u8, seconds is { } left ? Encoding.ASCII.GetBytes(left.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "none"u8);
+        LineFraming.WriteLine(output, "TTL "u8,
+            seconds is { } left
+            ? Encoding.ASCII.GetBytes(left.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "none"u8);
 
     /// <summary>`STATS n`, then n lines `name value`.</summary>
     public static void Stats(IBufferWriter<byte> output, IReadOnlyList<Stat> stats)
     {
         Count(output, "STATS "u8, stats.Count);
-        foreach (var stat in stats) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(stat.Name), " "u8, Encoding.UTF8.GetBytes(stat.Value));
+        foreach (var stat in stats) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(stat.Name), " "u8,
+            Encoding.UTF8.GetBytes(stat.Value));
     }
 
     private static void Count(IBufferWriter<byte> output, ReadOnlySpan<byte> head, int count)

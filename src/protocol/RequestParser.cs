@@ -38,14 +38,16 @@ public static class RequestParser
         if (name.IsEmpty) return Invalid(Errors.LeadingSpace);
         var command = Commands.Find(name);
         if (command is null) return Invalid(Errors.UnknownCommand(name));
-        if (nameEnd < 0) return command.RequiresArgument ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command };
+        if (nameEnd < 0) return command.RequiresArgument
+            ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command };
 
         var rest = line[(nameEnd + 1)..];
         return command.Arguments switch
         {
             ArgumentShape.KeyValue or ArgumentShape.ChannelMessage => ParseKeyValue(command, rest),
             ArgumentShape.KeySecondsValue => ParseKeySecondsValue(command, rest),
-            ArgumentShape.Secret => rest.IsEmpty ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command, Value = rest },
+            ArgumentShape.Secret => rest.IsEmpty
+                ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command, Value = rest },
             ArgumentShape.Channels or ArgumentShape.OptionalChannels => ParseChannels(command, rest),
             _ => ParseWords(command, rest),
         };
@@ -57,7 +59,8 @@ public static class RequestParser
         var keyEnd = rest.IndexOf((byte)' ');
         if (keyEnd == 0) return Invalid(Errors.ExtraSpace(command));
         // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
-        if (rest[..(keyEnd < 0 ? rest.Length : keyEnd)].Contains((byte)'\t')) return Invalid(Errors.TabAfterKey(command));
+        if (rest[..(keyEnd < 0
+            ? rest.Length : keyEnd)].Contains((byte)'\t')) return Invalid(Errors.TabAfterKey(command));
         if (keyEnd < 0) return Invalid(Errors.WrongArguments(command));
         var key = rest[..keyEnd];
         if (KeyError(command, key) is { } error) return Invalid(error);
@@ -75,8 +78,10 @@ public static class RequestParser
         if (KeyError(command, rest[..keyEnd]) is { } keyError) return Invalid(keyError);
         var afterKey = rest[(keyEnd + 1)..];
         var secondsEnd = afterKey.IndexOf((byte)' ');
-        if (secondsEnd <= 0) return Invalid(secondsEnd == 0 ? Errors.ExtraSpace(command) : Errors.WrongArguments(command));
-        if (!TryParseSeconds(afterKey[..secondsEnd], out var seconds)) return Invalid(Errors.NotSeconds(command, afterKey[..secondsEnd]));
+        if (secondsEnd <= 0) return Invalid(secondsEnd == 0
+            ? Errors.ExtraSpace(command) : Errors.WrongArguments(command));
+        if (!TryParseSeconds(afterKey[..secondsEnd], out var seconds)) return Invalid(Errors.NotSeconds(command,
+            afterKey[..secondsEnd]));
         var value = afterKey[(secondsEnd + 1)..];
         if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
         return new ParsedRequest { Command = command, Key = rest[..keyEnd], Value = value, Amount = seconds };
@@ -86,8 +91,8 @@ public static class RequestParser
         TryParseInteger(word, out seconds) && seconds is >= 1 and <= Commands.MaxExpirySeconds;
 
     /// <summary>
-    /// `subscribe a b c [--json]`: channel names one space apart, each a valid key, then a format flag where the command
-    /// takes one (the client's, for how it prints each message); Value is the list of channels.
+    /// `subscribe a b c [--json]`: channel names one space apart, each a valid key, then a format flag where the
+    /// command takes one (the client's, for how it prints each message); Value is the list of channels.
     /// </summary>
     private static ParsedRequest ParseChannels(CommandSpec command, ReadOnlySpan<byte> rest)
     {
@@ -109,7 +114,9 @@ public static class RequestParser
         return new ParsedRequest { Command = command, Value = rest, Format = format };
     }
 
-    /// <summary>Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.</summary>
+    /// <summary>
+    /// Every other command: at most a KEY (or a COMMAND for help) and a format flag, one space apart.
+    /// </summary>
     private static ParsedRequest ParseWords(CommandSpec command, ReadOnlySpan<byte> rest)
     {
         // Up to three words, so that a third one is seen as one too many.
@@ -206,9 +213,11 @@ public static class RequestParser
     {
         value = 0;
         var digits = text.StartsWith("-"u8) ? text[1..] : text;
-        if (digits.IsEmpty || digits.Length > 19 || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
+        if (digits.IsEmpty || digits.Length > 19 || digits.IndexOfAnyExceptInRange((byte)'0',
+            (byte)'9') >= 0) return false;
         if (digits[0] == '0' && (digits.Length > 1 || digits.Length != text.Length)) return false;
-        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
+        return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign,
+            System.Globalization.CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>Why a value cannot be stored, or null: it must be a value KV's line protocol can carry back.</summary>

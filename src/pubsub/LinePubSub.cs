@@ -22,8 +22,11 @@ public static class LinePubSub
     public static bool Unsubscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
         Change(session, request.Value, subscribe: false, output);
 
-    /// <summary>`subscribe a b` or `unsubscribe [a b]` (every channel when none is named): `OK <channels now>`.</summary>
-    private static bool Change(ClientSession session, ReadOnlySpan<byte> names, bool subscribe, IBufferWriter<byte> output)
+    /// <summary>
+    /// `subscribe a b` or `unsubscribe [a b]` (every channel when none is named): `OK <channels now>`.
+    /// </summary>
+    private static bool Change(ClientSession session, ReadOnlySpan<byte> names, bool subscribe,
+        IBufferWriter<byte> output)
     {
         var subscriber = session.Mode as Subscriber;
         if (subscribe && subscriber is null)

@@ -39,7 +39,9 @@ public sealed class PubSubHub(ServerActivity activity)
         get { lock (gate) return patterns.Select(p => p.Pattern).Distinct(KeyBytes.Comparer).Count(); }
     }
 
-    /// <summary>Posts the message to every subscriber of the channel and of a matching pattern; how many it reached.</summary>
+    /// <summary>
+    /// Posts the message to every subscriber of the channel and of a matching pattern; how many it reached.
+    /// </summary>
     public int Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         Interlocked.Increment(ref published);
@@ -53,7 +55,8 @@ public sealed class PubSubHub(ServerActivity activity)
         }
         if (receivers.Count == 0) return 0;
         var (channelBytes, messageBytes) = (channel.ToArray(), message.ToArray());
-        foreach (var (subscriber, pattern) in receivers) subscriber.Post(new PushedMessage(channelBytes, messageBytes, pattern));
+        foreach (var (subscriber, pattern) in receivers) subscriber.Post(new PushedMessage(channelBytes, messageBytes,
+            pattern));
         return receivers.Count;
     }
 
@@ -104,10 +107,13 @@ public sealed class PubSubHub(ServerActivity activity)
 
     internal bool UnsubscribePattern(Subscriber subscriber, byte[] pattern)
     {
-        lock (gate) return patterns.RemoveAll(p => p.Subscriber == subscriber && p.Pattern.AsSpan().SequenceEqual(pattern)) > 0;
+        lock (gate) return patterns.RemoveAll(p => p.Subscriber == subscriber
+            && p.Pattern.AsSpan().SequenceEqual(pattern)) > 0;
     }
 
-    /// <summary>The channels with at least one subscriber, matching the pattern if one is given (PUBSUB CHANNELS).</summary>
+    /// <summary>
+    /// The channels with at least one subscriber, matching the pattern if one is given (PUBSUB CHANNELS).
+    /// </summary>
     public List<byte[]> Channels(RedisGlob? pattern)
     {
         lock (gate) return [.. channels.Keys.Where(c => pattern is null || pattern.Matches(c))];
@@ -116,10 +122,13 @@ public sealed class PubSubHub(ServerActivity activity)
     /// <summary>The subscribers of a channel (PUBSUB NUMSUB).</summary>
     public int Subscribers(ReadOnlySpan<byte> channel)
     {
-        lock (gate) return channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var list) ? list.Count : 0;
+        lock (gate) return channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel,
+            out var list) ? list.Count : 0;
     }
 
-    /// <summary>A subscriber closed for falling behind: counted here, and among the connections closed by a limit.</summary>
+    /// <summary>
+    /// A subscriber closed for falling behind: counted here, and among the connections closed by a limit.
+    /// </summary>
     internal void CountDropped()
     {
         Interlocked.Increment(ref dropped);

@@ -35,13 +35,20 @@ public sealed class RespSubscriber(PubSubHub hub, Action<IBufferWriter<byte>, Pu
 
 public static class RespPubSub
 {
-    public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: false);
-    public static void PSubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: true);
-    public static void Unsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: false);
-    public static void PUnsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: true);
+    public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session,
+        args, output, subscribe: true, patterns: false);
+    public static void PSubscribe(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: true);
+    public static void Unsubscribe(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: false);
+    public static void PUnsubscribe(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: true);
 
-    /// <summary>One confirmation a channel or pattern, as Redis sends them: `[kind, name, subscriptions now]`.</summary>
-    private static void Change(RespSession session, RespArguments args, IBufferWriter<byte> output, bool subscribe, bool patterns)
+    /// <summary>
+    /// One confirmation a channel or pattern, as Redis sends them: `[kind, name, subscriptions now]`.
+    /// </summary>
+    private static void Change(RespSession session, RespArguments args, IBufferWriter<byte> output, bool subscribe,
+        bool patterns)
     {
         var kind = (patterns ? "p" : "") + (subscribe ? "" : "un") + "subscribe";
         if (subscribe)
@@ -102,7 +109,9 @@ public static class RespPubSub
         RespReply.Integer(output, count);
     }
 
-    /// <summary>`message channel payload`, or `pmessage pattern channel payload`: an array in RESP2, a push in RESP3.</summary>
+    /// <summary>
+    /// `message channel payload`, or `pmessage pattern channel payload`: an array in RESP2, a push in RESP3.
+    /// </summary>
     private static void WriteMessage(RespSession session, IBufferWriter<byte> output, PushedMessage message)
     {
         PushHeader(session, output, message.Pattern is null ? 3 : 4);
@@ -122,7 +131,8 @@ public static class RespPubSub
     {
         var channel = args[1];
         var message = args[2];
-        if ((RequestParser.KeyProblem(channel) ?? RequestParser.ValueProblem(message)) is { } problem) RespReply.Error(output, problem);
+        if ((RequestParser.KeyProblem(channel)
+            ?? RequestParser.ValueProblem(message)) is { } problem) RespReply.Error(output, problem);
         else RespReply.Integer(output, PubSubHub.Of(session.Activity).Publish(channel, message));
     }
 
@@ -146,6 +156,7 @@ public static class RespPubSub
             }
         }
         else if (args.Is(1, "numpat"u8) && args.Count == 2) RespReply.Integer(output, hub.PatternCount);
-        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try PUBSUB HELP.");
+        else RespReply.Error(output,
+            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try PUBSUB HELP.");
     }
 }

@@ -9,7 +9,9 @@ namespace KV;
 
 public sealed class RedisGlob
 {
-    /// <summary>The longest pattern KEYS takes: a key is at most 1,024 bytes, and no pattern needs to be much longer.</summary>
+    /// <summary>
+    /// The longest pattern KEYS takes: a key is at most 1,024 bytes, and no pattern needs to be much longer.
+    /// </summary>
     public const int MaxPatternBytes = 1024;
 
     // Element i is a star when stars[i], else the 256-bit set of bytes it accepts, in sets[4i..4i+3].
@@ -62,7 +64,9 @@ public sealed class RedisGlob
         return new RedisGlob(stars, sets);
     }
 
-    /// <summary>`[...]`, `[^...]`, with ranges and `\` escapes; an unclosed set ends at the end of the pattern, as in Redis.</summary>
+    /// <summary>
+    /// `[...]`, `[^...]`, with ranges and `\` escapes; an unclosed set ends at the end of the pattern, as in Redis.
+    /// </summary>
     private static int CompileSet(ReadOnlySpan<byte> pattern, int p, Span<ulong> set)
     {
         var i = p + 1;
@@ -77,7 +81,8 @@ public sealed class RedisGlob
             }
             else if (i + 2 < pattern.Length && pattern[i + 1] == (byte)'-' && pattern[i + 2] != (byte)']')
             {
-                var (low, high) = pattern[i] <= pattern[i + 2] ? (pattern[i], pattern[i + 2]) : (pattern[i + 2], pattern[i]);
+                var (low, high) = pattern[i] <= pattern[i + 2] ? (pattern[i], pattern[i + 2]) : (pattern[i + 2],
+                    pattern[i]);
                 for (int c = low; c <= high; c++) Add(set, c);
                 i += 3;
             }

@@ -13,12 +13,18 @@ using System.Text;
 
 namespace KV;
 
-/// <summary>One row of the RESP table. Arity counts the name, as Redis's does: 2 is exactly one argument, -2 at least one.</summary>
-public sealed record RespCommand(string Name, int Arity, string Summary, Action<RespSession, RespArguments, IBufferWriter<byte>> Run)
+/// <summary>
+/// One row of the RESP table. Arity counts the name, as Redis's does: 2 is exactly one argument, -2 at least one.
+/// </summary>
+public sealed record RespCommand(string Name, int Arity, string Summary, Action<RespSession, RespArguments,
+    IBufferWriter<byte>> Run)
 {
     public ReadOnlyMemory<byte> NameUtf8 { get; } = Encoding.ASCII.GetBytes(Name);
 
-    /// <summary>Served before the password is given: KV's own list (auth, ping, and QUIT for exit), plus HELLO, which may carry AUTH.</summary>
+    /// <summary>
+    /// Served before the password is given: KV's own list (auth, ping, and QUIT for exit), plus HELLO, which may carry
+    /// AUTH.
+    /// </summary>
     public bool BeforeAuth { get; init; }
 
     /// <summary>May be queued after MULTI: false for what is answered apart (KEYS, AUTH, HELLO, MONITOR).</summary>
@@ -35,12 +41,14 @@ public readonly struct RespArguments(List<ReadOnlySequence<byte>> items)
 {
     public int Count => items.Count;
     public ReadOnlySequence<byte> Sequence(int index) => items[index];
-    public ReadOnlySpan<byte> this[int index] => items[index].IsSingleSegment ? items[index].FirstSpan : items[index].ToArray();
+    public ReadOnlySpan<byte> this[int index] => items[index].IsSingleSegment
+        ? items[index].FirstSpan : items[index].ToArray();
     public bool Is(int index, ReadOnlySpan<byte> word) => Ascii.EqualsIgnoreCase(this[index], word);
     public string Text(int index) => Errors.Echo(this[index]);
 }
 
-/// <summary>A connection mode's part in RESP (a subscriber's, in RESP2): it may answer a request in its command's place.
+/// <summary>A connection mode's part in RESP (a subscriber's, in RESP2): it may answer a request in its command's
+/// place.
 /// </summary>
 public interface IRespMode
 {
@@ -49,7 +57,8 @@ public interface IRespMode
 }
 
 /// <summary>One RESP client: what every client has, and what Redis keeps per client.</summary>
-public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access, System.Net.EndPoint? peer)
+public sealed class RespSession(KeyValueStore store, IServerFacts server, ConnectionAccess access,
+    System.Net.EndPoint? peer)
     : ClientSession(store, server, access, peer)
 {
     public string? Name { get; set; }
@@ -104,20 +113,26 @@ public static class RespCommands
         new("msetnx", -3, "every pair, only if none of the keys exists: 1, else 0 and nothing set", RespStrings.MSet),
         new("getdel", 2, "the value, and the key deleted in the same step", RespStrings.GetDel),
         new("getset", 3, "SET key value GET: the old value", RespStrings.GetSet),
-        new("getex", -2, "the value, and its deadline set (EX, PX, EXAT, PXAT) or removed (PERSIST) in the same step", RespStrings.GetEx),
-        new("append", 3, "add to the end of the value (a missing key counts as empty): the new length", RespStrings.Append),
+        new("getex", -2, "the value, and its deadline set (EX, PX, EXAT, PXAT) or removed (PERSIST) in the same step",
+            RespStrings.GetEx),
+        new("append", 3, "add to the end of the value (a missing key counts as empty): the new length",
+            RespStrings.Append),
         new("strlen", 2, "the value's length in bytes, 0 for a missing key", RespStrings.StrLen),
         new("type", 2, "string, or none for a missing key: KV holds strings only", RespStrings.Type),
-        new("rename", 3, "move the value and its deadline to a new key, replacing it: -ERR no such key without one", RespStrings.Rename),
+        new("rename", 3, "move the value and its deadline to a new key, replacing it: -ERR no such key without one",
+            RespStrings.Rename),
         new("renamenx", 3, "RENAME only if the new key is absent: 1, else 0", RespStrings.Rename),
-        new("copy", -3, "COPY source destination [DB 0] [REPLACE]: the value and its deadline, 1 if copied, 0 if not", RespStrings.Copy),
+        new("copy", -3, "COPY source destination [DB 0] [REPLACE]: the value and its deadline, 1 if copied, 0 if not",
+            RespStrings.Copy),
         new("getrange", 4, "the bytes from start to end of the value (negative: from its end)", RespStrings.GetRange),
         new("time", 1, "the server's clock: Unix seconds and microseconds", RespConnectionCommands.Time),
         new("flushdb", -1, "delete every key [ASYNC|SYNC]: KV has one database", RespStrings.Flush),
         new("flushall", -1, "the same as FLUSHDB", RespStrings.Flush),
         new("setex", 4, "SETEX key seconds value: SET with EX", RespExpiry.SetEx),
         new("psetex", 4, "PSETEX key milliseconds value: SET with PX", RespExpiry.PSetEx),
-        new("expire", -3, "a deadline in seconds from now [NX|XX|GT|LT]: 1 if set, 0 if not; a past one deletes the key", RespExpiry.Expire),
+        new("expire", -3,
+            "a deadline in seconds from now [NX|XX|GT|LT]: 1 if set, 0 if not; a past one deletes the key",
+            RespExpiry.Expire),
         new("pexpire", -3, "a deadline in milliseconds from now [NX|XX|GT|LT]", RespExpiry.Expire),
         new("expireat", -3, "a deadline as a Unix time in seconds [NX|XX|GT|LT]", RespExpiry.Expire),
         new("pexpireat", -3, "a deadline as a Unix time in milliseconds [NX|XX|GT|LT]", RespExpiry.Expire),
@@ -126,28 +141,43 @@ public static class RespCommands
         new("expiretime", 2, "the deadline as a Unix time in seconds: -1, -2 as TTL", RespExpiry.TimeToLive),
         new("pexpiretime", 2, "the deadline as a Unix time in milliseconds", RespExpiry.TimeToLive),
         new("persist", 2, "remove the deadline: 1 if there was one, 0 if not", RespExpiry.Persist),
-        new("incr", 2, "add 1 to the integer at the key (a missing key counts from 0): the new value", RespCounters.Incr),
+        new("incr", 2, "add 1 to the integer at the key (a missing key counts from 0): the new value",
+            RespCounters.Incr),
         new("incrby", 3, "add an amount to the integer at the key: the new value", RespCounters.IncrBy),
         new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
         new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
-        new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)", Keys) { InTransaction = false },
-        new("scan", -2, "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end", RespScan.Scan),
-        new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help", RespIntrospection.Command),
-        new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)", RespConnectionCommands.Function),
+        new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)",
+            Keys) { InTransaction = false },
+        new("scan", -2,
+            "SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]: a slice of the keys and the next cursor, 0 at the end",
+            RespScan.Scan),
+        new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help",
+            RespIntrospection.Command),
+        new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)",
+            RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
-        new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output, session.Store.Count)),
-        new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true, Immediate = true },
+        new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output,
+            session.Store.Count)),
+        new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true,
+            Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
-        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP", RespConnectionCommands.Config),
-        new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME", RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
+        new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP",
+            RespConnectionCommands.Config),
+        new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME",
+            RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, REPLY ON|OFF|SKIP and HELP",
             RespConnectionCommands.Client),
-        new("auth", -2, "AUTH password, or AUTH default password: the server's password", RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
-        new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC", RespTransactions.Multi) { Immediate = true },
-        new("exec", 1, "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed", RespTransactions.Exec) { Immediate = true },
+        new("auth", -2, "AUTH password, or AUTH default password: the server's password",
+            RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
+        new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC",
+            RespTransactions.Multi) { Immediate = true },
+        new("exec", 1,
+            "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed",
+            RespTransactions.Exec) { Immediate = true },
         new("discard", 1, "drop the queued commands", RespTransactions.Discard) { Immediate = true },
-        new("watch", -2, "EXEC will run only if none of these keys changes first (from either protocol)", RespTransactions.Watch) { Immediate = true },
+        new("watch", -2, "EXEC will run only if none of these keys changes first (from either protocol)",
+            RespTransactions.Watch) { Immediate = true },
         new("unwatch", 1, "forget every WATCH", RespTransactions.Unwatch) { Immediate = true },
     ];
 
@@ -164,7 +194,8 @@ public static class RespCommands
     {
         lock (registering)
         {
-            if (all.Any(c => c.Name == command.Name)) throw new InvalidOperationException($"two RESP commands {command.Name}");
+            if (all.Any(c
+                => c.Name == command.Name)) throw new InvalidOperationException($"two RESP commands {command.Name}");
             all = [.. all, command];
             lookup = null;
         }
@@ -199,8 +230,10 @@ public static class RespCommands
         session.Always = sent;
         if (Find(args[0]) is not { } command)
         {
-            var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1, 8)).Select(i => $"'{args.Text(i)}' "));
-            RespTransactions.Refuse(session, output, $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
+            var shown = string.Concat(Enumerable.Range(1, Math.Min(args.Count - 1,
+                8)).Select(i => $"'{args.Text(i)}' "));
+            RespTransactions.Refuse(session, output,
+                $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
             return null;
         }
         if (!session.Access.Authenticated && !command.BeforeAuth)
@@ -220,7 +253,8 @@ public static class RespCommands
         var mode = session.Mode is { Active: true } active ? active : null;
         mode?.WriteOwed(sent);
         if (mode is IRespMode respMode && respMode.Answers(session, command, args, output)) { }
-        else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args, output);
+        else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args,
+            output);
         else command.Run(session, args, output);
         session.AfterRequest();
         return session.Closing ?? (session.Quitting ? "quit" : null);
@@ -239,7 +273,8 @@ public static class RespCommands
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value))) RespReply.Null(output, session.Protocol);
+        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output,
+            value))) RespReply.Null(output, session.Protocol);
     }
 
     /// <summary>SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL], as Redis reads them.</summary>
@@ -277,7 +312,8 @@ public static class RespCommands
             return;
         }
         byte[]? previous = null;
-        var result = returnOld ? session.Store.Set(key, value, condition, expiry ?? Expiry.Clear, out previous) : session.Store.Set(key, value, condition, expiry ?? Expiry.Clear);
+        var result = returnOld ? session.Store.Set(key, value, condition, expiry ?? Expiry.Clear,
+            out previous) : session.Store.Set(key, value, condition, expiry ?? Expiry.Clear);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {

@@ -1,5 +1,5 @@
-// src/resp/RespConnectionCommands.cs: the RESP commands about the connection rather than the data: QUIT, SELECT, CONFIG GET,
-// HELLO, CLIENT, AUTH, with Redis's replies and words. What a client library sends when it connects is here
+// src/resp/RespConnectionCommands.cs: the RESP commands about the connection rather than the data: QUIT, SELECT, CONFIG
+// GET, HELLO, CLIENT, AUTH, with Redis's replies and words. What a client library sends when it connects is here
 // (RespCommands.cs's table names these methods); the password's turn is PasswordGate's, as for KV's `auth`.
 
 using System.Buffers;
@@ -29,7 +29,9 @@ public static class RespConnectionCommands
     {
         if (args.Is(1, "help"u8) && args.Count == 2)
         {
-            Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values (KV has save and appendonly).", "HELP", "    Print this help.");
+            Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values (KV has save and appendonly).",
+                "HELP", "    Print this help.");
             return;
         }
         if (!args.Is(1, "get"u8))
@@ -42,8 +44,10 @@ public static class RespConnectionCommands
             RespCommands.WrongArity(output, "config|get");
             return;
         }
-        var patterns = Enumerable.Range(2, args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
-        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
+        var patterns = Enumerable.Range(2,
+            args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
+        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p,
+            Encoding.UTF8.GetBytes(c.Name)))).ToList();
         RespReply.MapHeader(output, matching.Count, session.Protocol);
         foreach (var (name, value) in matching)
         {
@@ -93,7 +97,8 @@ public static class RespConnectionCommands
         if (auth is not { } given) Greet(session, (int)version, name, output);
         else session.Deferred = async context =>
         {
-            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, (int)version, name, context.Output);
+            if (await TryAuthenticateAsync(session, given.User, given.Password, context)) Greet(session, (int)version,
+                name, context.Output);
             return null;
         };
     }
@@ -103,7 +108,10 @@ public static class RespConnectionCommands
     {
         if (!session.Access.Authenticated)
         {
-            RespReply.Error(output, "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", prefix: "NOAUTH");
+            RespReply.Error(output,
+                "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> " +
+                "<pass> option can be used to authenticate the client and select the RESP protocol version at the " +
+                "same time", prefix: "NOAUTH");
             return;
         }
         if (name is not null) session.Name = name;
@@ -124,7 +132,9 @@ public static class RespConnectionCommands
         RespReply.EmptyArray(output);
     }
 
-    /// <summary>TIME: the store's clock (so a test's clock too), as Redis gives it: seconds and microseconds, as bulk strings.</summary>
+    /// <summary>
+    /// TIME: the store's clock (so a test's clock too), as Redis gives it: seconds and microseconds, as bulk strings.
+    /// </summary>
     public static void Time(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var micros = (session.Store.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
@@ -133,10 +143,13 @@ public static class RespConnectionCommands
         RespReply.Bulk(output, (micros % 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>FUNCTION FLUSH: KV has no functions (no scripting), so there is nothing to flush; test harnesses send it.</summary>
+    /// <summary>
+    /// FUNCTION FLUSH: KV has no functions (no scripting), so there is nothing to flush; test harnesses send it.
+    /// </summary>
     public static void Function(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (args.Is(1, "flush"u8) && (args.Count == 2 || (args.Count == 3 && (args.Is(2, "async"u8) || args.Is(2, "sync"u8))))) RespReply.Ok(output);
+        if (args.Is(1, "flush"u8) && (args.Count == 2 || (args.Count == 3 && (args.Is(2, "async"u8) || args.Is(2,
+            "sync"u8))))) RespReply.Ok(output);
         else RespReply.Error(output, "KV has no functions or scripting: FUNCTION FLUSH is answered, nothing else");
     }
 
@@ -147,13 +160,19 @@ public static class RespConnectionCommands
         foreach (var line in lines) output.Write(Encoding.UTF8.GetBytes($"+{line}\r\n"));
     }
 
-    /// <summary>The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client makes the server hold.</summary>
+    /// <summary>
+    /// The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client
+    /// makes the server hold.
+    /// </summary>
     public const int MaxNameBytes = 256;
 
-    /// <summary>Redis's rule (no spaces, line breaks or other characters outside '!' to '~'), and KV's bound on the length.</summary>
+    /// <summary>
+    /// Redis's rule (no spaces, line breaks or other characters outside '!' to '~'), and KV's bound on the length.
+    /// </summary>
     private static string? NameProblem(ReadOnlySpan<byte> name) =>
         name.Length > MaxNameBytes ? $"Client names are limited to {MaxNameBytes} bytes"
-        : name.IndexOfAnyExceptInRange((byte)'!', (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
+        : name.IndexOfAnyExceptInRange((byte)'!',
+            (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
         : null;
 
     public static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -176,12 +195,15 @@ public static class RespConnectionCommands
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
         else if (args.Is(1, "reply"u8) && args.Count == 3) Reply(session, args, output);
         else if (args.Is(1, "help"u8) && args.Count == 2)
-            Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "    Return the ID of the current connection.",
-                "GETNAME", "    Return the name of the current connection.", "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID",
+                "    Return the ID of the current connection.",
+                "GETNAME", "    Return the name of the current connection.", "SETNAME <name>",
+                    "    Assign the name <name> to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.",
                 "REPLY (ON|OFF|SKIP)", "    Replies sent, none, or none for the next command; pushes always sent.",
                 "HELP", "    Print this help.");
-        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+        else RespReply.Error(output,
+            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
     }
 
     /// <summary>
@@ -217,21 +239,29 @@ public static class RespConnectionCommands
         };
     }
 
-    /// <summary>True when admitted, at the address's turn; otherwise the refusal is written, in Redis's words where Redis has them.</summary>
-    private static async ValueTask<bool> TryAuthenticateAsync(RespSession session, byte[] user, byte[] password, IReplyContext context)
+    /// <summary>
+    /// True when admitted, at the address's turn; otherwise the refusal is written, in Redis's words where Redis has
+    /// them.
+    /// </summary>
+    private static async ValueTask<bool> TryAuthenticateAsync(RespSession session, byte[] user, byte[] password,
+        IReplyContext context)
     {
-        switch (await session.Access.TryAsync(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8), context.Cancellation))
+        switch (await session.Access.TryAsync(password, knownUser: Ascii.EqualsIgnoreCase(user, "default"u8),
+            context.Cancellation))
         {
             case AuthResult.Admitted:
                 return true;
             case AuthResult.NoPassword:
-                RespReply.Error(context.Output, "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+                RespReply.Error(context.Output,
+                    "AUTH <password> called without any password configured for the default user. Are you sure your " +
+                    "configuration is correct?");
                 return false;
             case AuthResult.TooManyAttempts:
                 RespReply.Error(context.Output, Errors.TooManyAttempts);
                 return false;
             default:
-                RespReply.Error(context.Output, "invalid username-password pair or user is disabled.", prefix: "WRONGPASS");
+                RespReply.Error(context.Output, "invalid username-password pair or user is disabled.",
+                    prefix: "WRONGPASS");
                 return false;
         }
     }

@@ -11,8 +11,11 @@ public static class RespExpiry
 {
     private const string NotAnInteger = "value is not an integer or out of range";
 
-    /// <summary>SET's option at `i`, if it is one of time's (EX s, PX ms, EXAT s, PXAT ms, KEEPTTL); `error` is Redis's refusal.</summary>
-    public static bool TryReadSetOption(RespSession session, RespArguments args, ref int i, out Expiry expiry, out string? error)
+    /// <summary>
+    /// SET's option at `i`, if it is one of time's (EX s, PX ms, EXAT s, PXAT ms, KEEPTTL); `error` is Redis's refusal.
+    /// </summary>
+    public static bool TryReadSetOption(RespSession session, RespArguments args, ref int i, out Expiry expiry,
+        out string? error)
     {
         expiry = default;
         error = null;
@@ -34,28 +37,38 @@ public static class RespExpiry
         return true;
     }
 
-    public static void SetEx(RespSession session, RespArguments args, IBufferWriter<byte> output) => SetWithExpiry(session, args, Unit.Seconds, "setex", output);
+    public static void SetEx(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => SetWithExpiry(session, args, Unit.Seconds, "setex", output);
 
-    public static void PSetEx(RespSession session, RespArguments args, IBufferWriter<byte> output) => SetWithExpiry(session, args, Unit.Milliseconds, "psetex", output);
+    public static void PSetEx(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => SetWithExpiry(session, args, Unit.Milliseconds, "psetex", output);
 
-    private static void SetWithExpiry(RespSession session, RespArguments args, Unit unit, string command, IBufferWriter<byte> output)
+    private static void SetWithExpiry(RespSession session, RespArguments args, Unit unit, string command,
+        IBufferWriter<byte> output)
     {
         var key = args[1];
         var value = args[3];
-        if (Deadline(session.Store.Now, args[2], unit, command, out var deadline) is { } error || (error = RespCommands.StoreProblem(key, value)) is not null)
+        if (Deadline(session.Store.Now, args[2], unit, command,
+            out var deadline) is { } error || (error = RespCommands.StoreProblem(key, value)) is not null)
         {
             RespReply.Error(output, error);
             return;
         }
-        if (session.Store.Set(key, value, SetCondition.Always, Expiry.At(deadline)) == SetResult.OutOfMemory) RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        if (session.Store.Set(key, value, SetCondition.Always,
+            Expiry.At(deadline)) == SetResult.OutOfMemory) RespReply.Error(output, RespCommands.OutOfMemory,
+            prefix: "OOM");
         else RespReply.Ok(output);
     }
 
-    /// <summary>EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT]: 1 when the deadline was set, 0 when not (no key, or the condition).</summary>
+    /// <summary>
+    /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT]: 1 when the deadline was set, 0 when not (no key, or
+    /// the condition).
+    /// </summary>
     public static void Expire(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var name = args.Text(0).ToLowerInvariant();
-        var unit = name switch { "expire" => Unit.Seconds, "pexpire" => Unit.Milliseconds, "expireat" => Unit.UnixSeconds, _ => Unit.UnixMilliseconds };
+        var unit = name switch { "expire" => Unit.Seconds, "pexpire" => Unit.Milliseconds,
+            "expireat" => Unit.UnixSeconds, _ => Unit.UnixMilliseconds };
         bool nx = false, xx = false, gt = false, lt = false;
         for (var i = 3; i < args.Count; i++)
         {
@@ -81,7 +94,8 @@ public static class RespExpiry
             return;
         }
         var condition = nx ? ExpireCondition.IfNone : gt ? ExpireCondition.IfLater
-            : lt ? (xx ? ExpireCondition.IfSomeAndSooner : ExpireCondition.IfSooner) : xx ? ExpireCondition.IfSome : ExpireCondition.Always;
+            : lt ? (xx ? ExpireCondition.IfSomeAndSooner : ExpireCondition.IfSooner) : xx
+                ? ExpireCondition.IfSome : ExpireCondition.Always;
         if (Deadline(session.Store.Now, args[2], unit, name, out var deadline, allowPast: true) is { } error)
         {
             RespReply.Error(output, error);
@@ -90,7 +104,9 @@ public static class RespExpiry
         RespReply.Integer(output, session.Store.Expire(args[1], deadline, condition) == true ? 1 : 0);
     }
 
-    /// <summary>TTL and PTTL (time left), EXPIRETIME and PEXPIRETIME (the deadline): -2 without the key, -1 without a deadline.</summary>
+    /// <summary>
+    /// TTL and PTTL (time left), EXPIRETIME and PEXPIRETIME (the deadline): -2 without the key, -1 without a deadline.
+    /// </summary>
     public static void TimeToLive(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var store = session.Store;
@@ -115,15 +131,18 @@ public static class RespExpiry
     /// The deadline a time argument gives, or Redis's error: not an integer; not positive (SET's and SETEX's); past
     /// what milliseconds since 1970 can hold. EXPIRE's may be zero, negative or past: the key then goes at once.
     /// </summary>
-    private static string? Deadline(long now, ReadOnlySpan<byte> text, Unit unit, string command, out long deadline, bool allowPast = false)
+    private static string? Deadline(long now, ReadOnlySpan<byte> text, Unit unit, string command, out long deadline,
+        bool allowPast = false)
     {
         deadline = 0;
         if (!RequestParser.TryParseInteger(text, out var number)) return NotAnInteger;
         var invalid = $"invalid expire time in '{command}' command";
         if (number <= 0 && !allowPast) return invalid;
-        var milliseconds = unit is Unit.Seconds or Unit.UnixSeconds ? (System.Numerics.BigInteger)number * 1000 : number;
+        var milliseconds = unit is Unit.Seconds or Unit.UnixSeconds
+            ? (System.Numerics.BigInteger)number * 1000 : number;
         var at = unit is Unit.Seconds or Unit.Milliseconds ? milliseconds + now : milliseconds;
-        if (at > long.MaxValue || at < long.MinValue || milliseconds > long.MaxValue || milliseconds < long.MinValue) return invalid;
+        if (at > long.MaxValue || at < long.MinValue || milliseconds > long.MaxValue
+            || milliseconds < long.MinValue) return invalid;
         deadline = (long)at;
         return null;
     }

@@ -20,7 +20,9 @@ public static class RespFraming
     /// <summary>The most elements a request array may have (Redis allows far more; KV's commands need few).</summary>
     public const int MaxArguments = 1024;
 
-    /// <summary>The length line of an array or a bulk string (`*3`, `$5`) is short: a longer one is malformed.</summary>
+    /// <summary>
+    /// The length line of an array or a bulk string (`*3`, `$5`) is short: a longer one is malformed.
+    /// </summary>
     private const int MaxLengthLine = 32;
 
     /// <summary>
@@ -28,7 +30,8 @@ public static class RespFraming
     /// An empty request (`*0`, a blank inline line) is Complete with no arguments. Malformed sets `error`
     /// to Redis's text, without the `ERR ` prefix.
     /// </summary>
-    public static RespRead TryReadRequest(ref ReadOnlySequence<byte> buffer, List<ReadOnlySequence<byte>> arguments, int maxBulkBytes, out string? error)
+    public static RespRead TryReadRequest(ref ReadOnlySequence<byte> buffer, List<ReadOnlySequence<byte>> arguments,
+        int maxBulkBytes, out string? error)
     {
         arguments.Clear();
         error = null;
@@ -41,7 +44,8 @@ public static class RespFraming
         return read;
     }
 
-    private static RespRead ReadArray(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments, int maxBulkBytes, out string? error)
+    private static RespRead ReadArray(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments,
+        int maxBulkBytes, out string? error)
     {
         error = null;
         reader.Advance(1);
@@ -80,7 +84,9 @@ public static class RespFraming
         return RespRead.Complete;
     }
 
-    /// <summary>A length line, `123\r\n` (the marker already read). Malformed when not a number or not ended by CRLF.</summary>
+    /// <summary>
+    /// A length line, `123\r\n` (the marker already read). Malformed when not a number or not ended by CRLF.
+    /// </summary>
     private static RespRead ReadLength(ref SequenceReader<byte> reader, out long value)
     {
         value = 0;
@@ -92,7 +98,8 @@ public static class RespFraming
         var text = digits[..(int)line.Length];
         // Redis reads lengths with string2ll: a sign may only be a minus.
         if (text[^1] != (byte)'\r' || text[0] == (byte)'+') return RespRead.Malformed;
-        return Utf8Parser.TryParse(text[..^1], out value, out var used) && used == text.Length - 1 ? RespRead.Complete : RespRead.Malformed;
+        return Utf8Parser.TryParse(text[..^1], out value,
+            out var used) && used == text.Length - 1 ? RespRead.Complete : RespRead.Malformed;
     }
 
     /// <summary>
@@ -100,14 +107,16 @@ public static class RespFraming
     /// splits them: "double quotes" with \n \r \t \b \a \\ \" and \xHH escapes, 'single quotes' with \' only;
     /// a closing quote must be followed by a space or the end of the line.
     /// </summary>
-    private static RespRead ReadInline(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments, int maxLineBytes, out string? error)
+    private static RespRead ReadInline(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments,
+        int maxLineBytes, out string? error)
     {
         error = null;
         if (!reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
         {
             // The line's CR is not part of it: a line of exactly the limit may have it, and still wait for its LF.
             if (reader.Remaining <= maxLineBytes) return RespRead.Incomplete;
-            if (reader.Remaining == maxLineBytes + 1L && reader.UnreadSequence.Slice(maxLineBytes).FirstSpan[0] == (byte)'\r') return RespRead.Incomplete;
+            if (reader.Remaining == maxLineBytes + 1L
+                && reader.UnreadSequence.Slice(maxLineBytes).FirstSpan[0] == (byte)'\r') return RespRead.Incomplete;
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }
@@ -117,7 +126,8 @@ public static class RespFraming
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }
-        if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null) return SplitPlain(line, arguments, out error);
+        if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null) return SplitPlain(line,
+            arguments, out error);
         var text = line.ToArray();
         if (!InlineWords.TrySplit(text, arguments))
         {
@@ -132,8 +142,12 @@ public static class RespFraming
         return RespRead.Complete;
     }
 
-    /// <summary>A line without quotes (what redis-benchmark and most typing send): its words are slices of the input, not copies.</summary>
-    private static RespRead SplitPlain(ReadOnlySequence<byte> line, List<ReadOnlySequence<byte>> arguments, out string? error)
+    /// <summary>
+    /// A line without quotes (what redis-benchmark and most typing send): its words are slices of the input, not
+    /// copies.
+    /// </summary>
+    private static RespRead SplitPlain(ReadOnlySequence<byte> line, List<ReadOnlySequence<byte>> arguments,
+        out string? error)
     {
         error = null;
         var words = new SequenceReader<byte>(line);
@@ -154,7 +168,9 @@ public static class RespFraming
     }
 }
 
-/// <summary>Redis's sdssplitargs, for an inline line with quotes: each word is unquoted into a buffer of its own.</summary>
+/// <summary>
+/// Redis's sdssplitargs, for an inline line with quotes: each word is unquoted into a buffer of its own.
+/// </summary>
 internal static class InlineWords
 {
     public static bool TrySplit(ReadOnlySpan<byte> line, List<ReadOnlySequence<byte>> arguments)
@@ -163,7 +179,8 @@ internal static class InlineWords
         var i = 0;
         while (true)
         {
-            while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) i++;
+            while (i < line.Length
+                && line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) i++;
             if (i == line.Length) return true;
             word.Clear();
             byte quote = 0;
@@ -171,7 +188,8 @@ internal static class InlineWords
             {
                 if (quote == 0)
                 {
-                    if (i == line.Length || line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) break;
+                    if (i == line.Length
+                        || line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) break;
                     if (line[i] is (byte)'"' or (byte)'\'') quote = line[i];
                     else word.Add(line[i]);
                     i++;
@@ -181,7 +199,8 @@ internal static class InlineWords
                 if (line[i] == quote)
                 {
                     // A closing quote must be followed by a space or the end.
-                    if (i + 1 < line.Length && line[i + 1] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c)) return false;
+                    if (i + 1 < line.Length && line[i
+                        + 1] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c)) return false;
                     i++;
                     break;
                 }
@@ -200,7 +219,8 @@ internal static class InlineWords
                     }
                     else
                     {
-                        word.Add(next switch { (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r', (byte)'t' => (byte)'\t', (byte)'b' => 8, (byte)'a' => 7, _ => next });
+                        word.Add(next switch { (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r',
+                            (byte)'t' => (byte)'\t', (byte)'b' => 8, (byte)'a' => 7, _ => next });
                         i += 2;
                         continue;
                     }
@@ -223,10 +243,12 @@ public static class RespReply
     public static void Null(IBufferWriter<byte> output) => output.Write("$-1\r\n"u8);
 
     /// <summary>A missing value in the connection's protocol: RESP2's null bulk string, RESP3's null.</summary>
-    public static void Null(IBufferWriter<byte> output, int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8);
+    public static void Null(IBufferWriter<byte> output,
+        int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "$-1\r\n"u8);
 
     /// <summary>No array at all (EXEC after a WATCHed key changed): RESP2's null array, RESP3's null.</summary>
-    public static void NullArray(IBufferWriter<byte> output, int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "*-1\r\n"u8);
+    public static void NullArray(IBufferWriter<byte> output,
+        int protocol) => output.Write(protocol == 3 ? "_\r\n"u8 : "*-1\r\n"u8);
 
     /// <summary>A map of `pairs` names and values: RESP3's `%`, or RESP2's flat array of twice as many.</summary>
     public static void MapHeader(IBufferWriter<byte> output, int pairs, int protocol)
@@ -236,7 +258,10 @@ public static class RespReply
     }
     public static void EmptyArray(IBufferWriter<byte> output) => output.Write("*0\r\n"u8);
 
-    /// <summary>`-ERR message` (or another prefix, as `-NOPROTO`); a CR or LF in it would end the reply early, so none is written.</summary>
+    /// <summary>
+    /// `-ERR message` (or another prefix, as `-NOPROTO`); a CR or LF in it would end the reply early, so none is
+    /// written.
+    /// </summary>
     public static void Error(IBufferWriter<byte> output, string message, string prefix = "ERR")
     {
         var text = Encoding.UTF8.GetBytes($"-{prefix} {message.ReplaceLineEndings(" ")}\r\n");

@@ -19,7 +19,9 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 
     public void Attach(IReplyContext connection) => session.Connection = connection;
 
-    /// <summary>The connection ended: its WATCHes and SCANs are let go (what it had queued goes with its memory account).</summary>
+    /// <summary>
+    /// The connection ended: its WATCHes and SCANs are let go (what it had queued goes with its memory account).
+    /// </summary>
     public void Ended()
     {
         RespTransactions.Unwatch(session);

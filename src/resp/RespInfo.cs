@@ -10,13 +10,18 @@ namespace KV;
 
 public static class RespInfo
 {
-    /// <summary>INFO [section ...]: the sections asked for (every one for none, `default`, `all` or `everything`), as one bulk string.</summary>
+    /// <summary>
+    /// INFO [section ...]: the sections asked for (every one for none, `default`, `all` or `everything`), as one bulk
+    /// string.
+    /// </summary>
     public static void Run(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        var wanted = args.Count == 1 ? ["default"] : Enumerable.Range(1, args.Count - 1).Select(i => args.Text(i).ToLowerInvariant()).ToHashSet();
+        var wanted = args.Count == 1 ? ["default"] : Enumerable.Range(1,
+            args.Count - 1).Select(i => args.Text(i).ToLowerInvariant()).ToHashSet();
         var every = wanted.Overlaps(["default", "all", "everything"]);
         var text = new StringBuilder();
-        foreach (var (name, fields) in Sections(session.Server, session.Store).Where(s => every || wanted.Contains(s.Name)))
+        foreach (var (name, fields) in Sections(session.Server,
+            session.Store).Where(s => every || wanted.Contains(s.Name)))
         {
             if (text.Length > 0) text.Append("\r\n");
             text.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");
@@ -29,12 +34,17 @@ public static class RespInfo
     private static (string, string)[] CpuFields()
     {
         using var process = System.Diagnostics.Process.GetCurrentProcess();
-        static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture);
-        return [("used_cpu_sys", Seconds(process.PrivilegedProcessorTime)), ("used_cpu_user", Seconds(process.UserProcessorTime))];
+        static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.000000",
+            System.Globalization.CultureInfo.InvariantCulture);
+        return [("used_cpu_sys", Seconds(process.PrivilegedProcessorTime)), ("used_cpu_user",
+            Seconds(process.UserProcessorTime))];
     }
 
-    /// <summary>The facts, by section: `stats`'s figures under Redis's names where Redis has one, for the tools that read them.</summary>
-    public static IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Sections(IServerFacts server, KeyValueStore store)
+    /// <summary>
+    /// The facts, by section: `stats`'s figures under Redis's names where Redis has one, for the tools that read them.
+    /// </summary>
+    public static IReadOnlyList<(string Name, (string Key, string Value)[] Fields)> Sections(IServerFacts server,
+        KeyValueStore store)
     {
         var stats = ServerStats.Read(server, store).ToDictionary(s => s.Name, s => s.Value);
         var heap = GC.GetGCMemoryInfo();
@@ -45,17 +55,21 @@ public static class RespInfo
         [
             ("server", [
                 ("server_name", "kv"), ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
-                ("tcp_port", ((IPEndPoint)server.Endpoint).Port.ToString()), ("resp_port", server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
+                ("tcp_port", ((IPEndPoint)server.Endpoint).Port.ToString()), ("resp_port",
+                    server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
                 ("uptime_in_seconds", stats["uptime_seconds"]), ("dotnet_version", Environment.Version.ToString()),
             ]),
             // No command of KV's blocks a client (no BLPOP, no WAIT): blocked_clients is always 0, and true.
-            ("clients", [("connected_clients", stats["clients"]), ("blocked_clients", "0"), ("maxclients", stats["max_clients"]), ("monitors", stats["monitors"])]),
+            ("clients", [("connected_clients", stats["clients"]), ("blocked_clients", "0"), ("maxclients",
+                stats["max_clients"]), ("monitors", stats["monitors"])]),
             ("threads", [
-                ("threading_model", stats["threading"]), ("process_threads", stats["process_threads"]), ("pool_threads", stats["pool_threads"]),
+                ("threading_model", stats["threading"]), ("process_threads", stats["process_threads"]), ("pool_threads",
+                    stats["pool_threads"]),
                 ("pool_threads_max", stats["pool_threads_max"]), ("pool_queued", stats["pool_queued"]),
             ]),
             ("memory", [
-                ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy", "noeviction"),
+                ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy",
+                    "noeviction"),
                 ("clients_memory", stats["client_memory"]), ("maxmemory_clients", stats["max_client_memory"]),
                 // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
                 ("dotnet_heap_size", (heap.Index == 0 ? allocated : heap.HeapSizeBytes).ToString()),
@@ -67,12 +81,16 @@ public static class RespInfo
             // KV saves nothing, so nothing is ever loading or saving (`redis-cli --stat` reads these three).
             ("persistence", [("loading", "0"), ("bgsave_in_progress", "0"), ("aof_rewrite_in_progress", "0")]),
             ("stats", [
-                ("total_connections_received", stats["connections_accepted"]), ("total_commands_processed", stats["requests"]),
-                ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections", stats["connections_refused"]),
-                ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
+                ("total_connections_received", stats["connections_accepted"]), ("total_commands_processed",
+                    stats["requests"]),
+                ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections",
+                    stats["connections_refused"]),
+                ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit",
+                    stats["connections_closed_by_limit"]),
                 ("pubsub_channels", stats.GetValueOrDefault("pubsub_channels", "0")),
                 ("pubsub_patterns", stats.GetValueOrDefault("pubsub_patterns", "0")),
-                ("messages_published", stats["messages_published"]), ("subscribers_dropped", stats["subscribers_dropped"]),
+                ("messages_published", stats["messages_published"]), ("subscribers_dropped",
+                    stats["subscribers_dropped"]),
             ]),
             ("keyspace", keys == "0" ? [] : [("db0", $"keys={keys},expires={expiring},avg_ttl={averageTtl}")]),
         ];

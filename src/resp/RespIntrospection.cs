@@ -10,7 +10,8 @@ public static class RespIntrospection
 {
     public static void Command(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (args.Count >= 2 && args.Is(1, "count"u8) && args.Count == 2) RespReply.Integer(output, RespCommands.All.Length);
+        if (args.Count >= 2 && args.Is(1, "count"u8) && args.Count == 2) RespReply.Integer(output,
+            RespCommands.All.Length);
         else if (args.Count >= 2 && args.Is(1, "list"u8) && args.Count == 2)
         {
             RespReply.ArrayHeader(output, RespCommands.All.Length);
@@ -19,7 +20,8 @@ public static class RespIntrospection
         else if (args.Count >= 2 && args.Is(1, "docs"u8))
         {
             var asked = args.Count == 2 ? RespCommands.All.ToList()
-                : Enumerable.Range(2, args.Count - 2).Select(i => RespCommands.Find(args[i])).OfType<RespCommand>().ToList();
+                : Enumerable.Range(2,
+                    args.Count - 2).Select(i => RespCommands.Find(args[i])).OfType<RespCommand>().ToList();
             RespReply.MapHeader(output, asked.Count, session.Protocol);
             foreach (var command in asked)
             {
@@ -33,6 +35,7 @@ public static class RespIntrospection
                 RespReply.Bulk(output, "kv");
             }
         }
-        else RespReply.Error(output, $"unknown subcommand '{(args.Count > 1 ? args.Text(1) : "")}'. KV answers COMMAND COUNT, LIST and DOCS.");
+        else RespReply.Error(output,
+            $"unknown subcommand '{(args.Count > 1 ? args.Text(1) : "")}'. KV answers COMMAND COUNT, LIST and DOCS.");
     }
 }

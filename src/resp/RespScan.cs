@@ -12,7 +12,10 @@ namespace KV;
 
 public static class RespScan
 {
-    /// <summary>The most walks one connection keeps: enough for a tool that scans in parallel, bounded like anything a client makes the server hold.</summary>
+    /// <summary>
+    /// The most walks one connection keeps: enough for a tool that scans in parallel, bounded like anything a client
+    /// makes the server hold.
+    /// </summary>
     public const int MaxOpen = 16;
 
     public static void Scan(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -45,7 +48,8 @@ public static class RespScan
             {
                 if (!RequestParser.TryParseInteger(args[++i], out var asked) || asked < 1)
                 {
-                    RespReply.Error(output, asked < 1 && RequestParser.TryParseInteger(args[i], out _) ? "syntax error" : "value is not an integer or out of range");
+                    RespReply.Error(output, asked < 1 && RequestParser.TryParseInteger(args[i],
+                        out _) ? "syntax error" : "value is not an integer or out of range");
                     return;
                 }
                 count = (int)Math.Min(asked, 100_000);
@@ -73,11 +77,13 @@ public static class RespScan
         }
         else if (!scans.TryGetValue(number, out cursor!))
         {
-            RespReply.Error(output, "invalid cursor (a KV cursor belongs to the connection that began the scan, which keeps its last few)");
+            RespReply.Error(output,
+                "invalid cursor (a KV cursor belongs to the connection that began the scan, which keeps its last few)");
             return;
         }
         var keys = new KeyList();
-        // COUNT is a hint of how much work to do, as in Redis: about that many keys' worth of the table (load 1/2 to 3/4).
+        // COUNT is a hint of how much work to do, as in Redis: about that many keys' worth of the table (load 1/2 to
+        // 3/4).
         var more = session.Store.ContinueListing(cursor, keys, count * 2);
         if (!more)
         {
@@ -100,7 +106,9 @@ public static class RespScan
         session.Scans.Clear();
     }
 
-    /// <summary>MEMORY USAGE key [SAMPLES n]: the bytes --max-memory counts for it; nil without the key. MEMORY HELP too.</summary>
+    /// <summary>
+    /// MEMORY USAGE key [SAMPLES n]: the bytes --max-memory counts for it; nil without the key. MEMORY HELP too.
+    /// </summary>
     public static void Memory(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (args.Is(1, "usage"u8) && args.Count is 3 or 5)
@@ -108,6 +116,7 @@ public static class RespScan
             if (session.Store.MemoryUsage(args[2]) is { } bytes) RespReply.Integer(output, bytes);
             else RespReply.Null(output, session.Protocol);
         }
-        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. KV answers MEMORY USAGE key only.");
+        else RespReply.Error(output,
+            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. KV answers MEMORY USAGE key only.");
     }
 }

@@ -46,9 +46,12 @@ public static class RespStrings
         else RespReply.Ok(output);
     }
 
-    public static void GetDel(RespSession session, RespArguments args, IBufferWriter<byte> output) => BulkOrNull(session, output, session.Store.Take(args[1]));
+    public static void GetDel(RespSession session, RespArguments args,
+        IBufferWriter<byte> output) => BulkOrNull(session, output, session.Store.Take(args[1]));
 
-    /// <summary>GETSET key value: SET ... GET, the old value back (and the deadline cleared, as SET clears it).</summary>
+    /// <summary>
+    /// GETSET key value: SET ... GET, the old value back (and the deadline cleared, as SET clears it).
+    /// </summary>
     public static void GetSet(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var key = args[1];
@@ -63,7 +66,9 @@ public static class RespStrings
         else BulkOrNull(session, output, previous);
     }
 
-    /// <summary>GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: the value, and its deadline set or removed in the same step.</summary>
+    /// <summary>
+    /// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: the value, and its deadline set or removed in the same step.
+    /// </summary>
     public static void GetEx(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         Expiry? change = null;
@@ -71,7 +76,8 @@ public static class RespStrings
         {
             if (change is not null) { RespReply.Error(output, "syntax error"); return; }
             if (args.Is(i, "persist"u8)) change = Expiry.Clear;
-            else if (!args.Is(i, "keepttl"u8) && RespExpiry.TryReadSetOption(session, args, ref i, out var expiry, out var error))
+            else if (!args.Is(i, "keepttl"u8) && RespExpiry.TryReadSetOption(session, args, ref i, out var expiry,
+                out var error))
             {
                 if (error is not null)
                 {
@@ -138,7 +144,9 @@ public static class RespStrings
         RespReply.Ok(output);
     }
 
-    /// <summary>COPY source destination [REPLACE]: 1 when copied (with the deadline), 0 when the destination exists.</summary>
+    /// <summary>
+    /// COPY source destination [REPLACE]: 1 when copied (with the deadline), 0 when the destination exists.
+    /// </summary>
     public static void Copy(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var replace = false;
@@ -148,7 +156,8 @@ public static class RespStrings
             else if (args.Is(i, "db"u8) && i + 1 < args.Count)
             {
                 // One database: DB 0 is this one; another number is out of range, anything else not a number.
-                if (!RequestParser.TryParseInteger(args[++i], out var db)) RespReply.Error(output, "value is not an integer or out of range");
+                if (!RequestParser.TryParseInteger(args[++i], out var db)) RespReply.Error(output,
+                    "value is not an integer or out of range");
                 else if (db != 0) RespReply.Error(output, "DB index is out of range");
                 else continue;
                 return;
@@ -177,10 +186,13 @@ public static class RespStrings
         }
     }
 
-    /// <summary>GETRANGE key start end: the bytes from start to end, both included, negative counting from the end.</summary>
+    /// <summary>
+    /// GETRANGE key start end: the bytes from start to end, both included, negative counting from the end.
+    /// </summary>
     public static void GetRange(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (!RequestParser.TryParseInteger(args[2], out var start) || !RequestParser.TryParseInteger(args[3], out var end))
+        if (!RequestParser.TryParseInteger(args[2], out var start) || !RequestParser.TryParseInteger(args[3],
+            out var end))
         {
             RespReply.Error(output, "value is not an integer or out of range");
             return;

@@ -24,7 +24,9 @@ public static class RespTransactions
     /// <summary>The most commands one transaction may queue, whatever the memory budget says.</summary>
     public const int MaxQueued = 100_000;
 
-    /// <summary>The most keys one connection may WATCH at once: each one is a registration the store keeps until EXEC.</summary>
+    /// <summary>
+    /// The most keys one connection may WATCH at once: each one is a registration the store keeps until EXEC.
+    /// </summary>
     public const int MaxWatched = 10_000;
 
     /// <summary>
@@ -45,13 +47,17 @@ public static class RespTransactions
         }
     }
 
-    /// <summary>A command sent after MULTI: checked, copied and queued, or refused (and the transaction with it).</summary>
+    /// <summary>
+    /// A command sent after MULTI: checked, copied and queued, or refused (and the transaction with it).
+    /// </summary>
     public static void Queue(RespSession session, RespCommand command, RespArguments args, IBufferWriter<byte> output)
     {
         var transaction = session.Transaction!;
         if (!command.InTransaction)
         {
-            Refuse(session, output, $"{command.Name.ToUpperInvariant()} is not allowed inside a transaction in KV (it is answered apart: send it before MULTI or after EXEC)");
+            Refuse(session, output,
+                $"{command.Name.ToUpperInvariant()} is not allowed inside a transaction in KV (it is answered apart: " +
+                $"send it before MULTI or after EXEC)");
             return;
         }
         var copied = new List<ReadOnlySequence<byte>>(args.Count);
@@ -63,7 +69,9 @@ public static class RespTransactions
         }
         if (transaction.Commands.Count >= MaxQueued || session.Connection?.TryReserve(bytes) == false)
         {
-            Refuse(session, output, $"the transaction is too large: at most {MaxQueued} commands, within the clients' memory budget (--max-client-memory)");
+            Refuse(session, output,
+                $"the transaction is too large: at most {MaxQueued} commands, within the clients' memory budget " +
+                $"(--max-client-memory)");
             return;
         }
         transaction.Bytes += bytes;
@@ -71,7 +79,9 @@ public static class RespTransactions
         output.Write("+QUEUED\r\n"u8);
     }
 
-    /// <summary>A command refused while queueing: its error now, and EXECABORT at EXEC; what was queued is let go at once.</summary>
+    /// <summary>
+    /// A command refused while queueing: its error now, and EXECABORT at EXEC; what was queued is let go at once.
+    /// </summary>
     public static void Refuse(RespSession session, IBufferWriter<byte> output, string error)
     {
         RespReply.Error(output, error);
@@ -92,7 +102,8 @@ public static class RespTransactions
         }
         Release(session);
         var reply = new BudgetedReply(output, session.Connection);
-        if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.", prefix: "EXECABORT");
+        if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.",
+            prefix: "EXECABORT");
         else if (!WatchedKeys.RunIfUnchanged(session.Store, session.Watching, () =>
         {
             RespReply.ArrayHeader(reply, transaction.Commands.Count);
@@ -162,7 +173,9 @@ public static class RespTransactions
         session.Transaction = null;
     }
 
-    /// <summary>Every WATCH of the session let go (after EXEC or DISCARD, on UNWATCH, when the connection ends).</summary>
+    /// <summary>
+    /// Every WATCH of the session let go (after EXEC or DISCARD, on UNWATCH, when the connection ends).
+    /// </summary>
     public static void Unwatch(RespSession session)
     {
         foreach (var (key, _) in session.Watching) WatchedKeys.Unwatch(session.Store, key);

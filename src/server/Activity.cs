@@ -16,12 +16,16 @@ public sealed class ServerActivity(TimeProvider time)
     /// <summary>The clock of the monitor's lines and of the requests-a-second sample (tests may move it).</summary>
     public TimeProvider Time => time;
 
-    /// <summary>Who sees every request as it is served (a feature's: monitor); one field read when nobody does.</summary>
+    /// <summary>
+    /// Who sees every request as it is served (a feature's: monitor); one field read when nobody does.
+    /// </summary>
     public RequestObservers Observers { get; } = new();
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, object> features = new();
 
-    /// <summary>A feature's state for this server (src/pubsub's channels), made by `make` the first time it is asked.</summary>
+    /// <summary>
+    /// A feature's state for this server (src/pubsub's channels), made by `make` the first time it is asked.
+    /// </summary>
     public T Feature<T>(Func<ServerActivity, T> make) where T : class =>
         (T)features.GetOrAdd(typeof(T), static (_, state) => state.make(state.activity), (make, activity: this));
 
@@ -29,7 +33,9 @@ public sealed class ServerActivity(TimeProvider time)
     public void ConnectionAccepted() => Interlocked.Increment(ref accepted);
     public void ConnectionRefused() => Interlocked.Increment(ref refused);
 
-    /// <summary>A connection ended by one of the server's bounds: a timeout, a line too long, a push queue that fell behind.</summary>
+    /// <summary>
+    /// A connection ended by one of the server's bounds: a timeout, a line too long, a push queue that fell behind.
+    /// </summary>
     public void ClosedByLimit() => Interlocked.Increment(ref closedByLimit);
 
     public long Requests => requests.Sum();
@@ -74,7 +80,8 @@ public sealed class StripedCounter
         cells = new long[(stripes + 1) * LongsALine];
     }
 
-    public void Increment() => Interlocked.Increment(ref cells[((Thread.GetCurrentProcessorId() & mask) + 1) * LongsALine]);
+    public void Increment() => Interlocked.Increment(ref cells[((Thread.GetCurrentProcessorId() & mask)
+        + 1) * LongsALine]);
 
     public long Sum()
     {

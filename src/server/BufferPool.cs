@@ -13,7 +13,8 @@ using System.Collections.Concurrent;
 
 namespace KV;
 
-/// <param name="retainBytes">How much free memory the pool keeps for reuse; what is returned beyond it goes to the GC.</param>
+/// <param name="retainBytes">How much free memory the pool keeps for reuse; what is returned beyond it goes to the
+/// GC.</param>
 public sealed class BufferPool(long retainBytes)
 {
     public const int BlockSize = 4096;
@@ -43,7 +44,8 @@ public sealed class BufferPool(long retainBytes)
     /// <summary>Lets go of the free blocks beyond `keepBytes`: the GC's to collect.</summary>
     public void Trim(long keepBytes)
     {
-        while (Volatile.Read(ref retained) > keepBytes && free.TryDequeue(out _)) Interlocked.Add(ref retained, -BlockSize);
+        while (Volatile.Read(ref retained) > keepBytes && free.TryDequeue(out _)) Interlocked.Add(ref retained,
+            -BlockSize);
     }
 
     public void Return(byte[] block)

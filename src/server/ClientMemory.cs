@@ -40,7 +40,9 @@ public sealed class ClientMemoryBudget(long limit, IStepPoints? steps = null)
         return account;
     }
 
-    /// <summary>Adds to the total; true when the budget is now passed (the caller evicts, outside its own lock).</summary>
+    /// <summary>
+    /// Adds to the total; true when the budget is now passed (the caller evicts, outside its own lock).
+    /// </summary>
     internal bool Add(long delta)
     {
         var now = Interlocked.Add(ref total, delta);
@@ -72,7 +74,10 @@ public sealed class ClientMemoryBudget(long limit, IStepPoints? steps = null)
         lock (accountsGate) accounts.Remove(account);
     }
 
-    /// <summary>O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes when their conversation ends.</summary>
+    /// <summary>
+    /// O(clients), and only when the budget is passed. The evicted stop counting at once: their memory goes when their
+    /// conversation ends.
+    /// </summary>
     internal void EvictLargest()
     {
         ClientMemoryAccount? largest;
@@ -114,7 +119,9 @@ public sealed class ClientMemoryAccount : IDisposable
     /// <summary>Why the budget closed this connection; null while it has not.</summary>
     public string? EvictionReason { get; private set; }
 
-    /// <summary>This connection's buffers now hold `bytes`. May close the connection that holds the most: perhaps this one.</summary>
+    /// <summary>
+    /// This connection's buffers now hold `bytes`. May close the connection that holds the most: perhaps this one.
+    /// </summary>
     public void Hold(long bytes)
     {
         bool passed;

@@ -20,10 +20,15 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     /// <summary>Numbered from 1 in the order clients arrive, over both protocols (Redis's CLIENT ID).</summary>
     public long Id { get; } = server.NextClientId();
 
-    /// <summary>The client's address as a person reads it; made the first time it is shown, not for every connection.</summary>
+    /// <summary>
+    /// The client's address as a person reads it; made the first time it is shown, not for every connection.
+    /// </summary>
     public string Address => address ??= NameOf(peer);
 
-    /// <summary>The connection (IReplyContext), for what the client holds against the clients' budget: a transaction, a subscriber's queue.</summary>
+    /// <summary>
+    /// The connection (IReplyContext), for what the client holds against the clients' budget: a transaction, a
+    /// subscriber's queue.
+    /// </summary>
     public IReplyContext? Connection { get; set; }
 
     /// <summary>The mode a feature holds the connection in (src/pubsub's subscriber); null in none.</summary>
@@ -31,7 +36,8 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
 
     /// <summary>
     /// Whether more bytes followed the request being answered in what was read (a pipeline): a subscriber then answers
-    /// them before it waits for messages, since the client, having sent them, sends nothing more until they are answered.
+    /// them before it waits for messages, since the client, having sent them, sends nothing more until they are
+    /// answered.
     /// </summary>
     public bool MoreBuffered { get; set; }
 
@@ -62,7 +68,9 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
         _ => IPAddress.None,
     };
 
-    /// <summary>An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.</summary>
+    /// <summary>
+    /// An IPv4 client of the dual-stack listener shows as 127.0.0.1:5000, not [::ffff:127.0.0.1]:5000.
+    /// </summary>
     public static string NameOf(EndPoint? peer) => peer switch
     {
         IPEndPoint ip => new IPEndPoint(AddressOf(ip), ip.Port).ToString(),

@@ -22,8 +22,11 @@ public sealed class InputBuffer(BufferPool pool)
     /// <summary>No unanswered byte (it may still hold an empty block that FreeSpace took).</summary>
     public bool IsEmpty => head is null || (head == tail && headOffset == head.Memory.Length);
 
-    /// <summary>What has arrived and is not answered yet; answer from it, then Consume up to where the answers ended.</summary>
-    public ReadOnlySequence<byte> Unanswered => head is null ? ReadOnlySequence<byte>.Empty : new(head, headOffset, tail!, tail!.Memory.Length);
+    /// <summary>
+    /// What has arrived and is not answered yet; answer from it, then Consume up to where the answers ended.
+    /// </summary>
+    public ReadOnlySequence<byte> Unanswered => head is null ? ReadOnlySequence<byte>.Empty : new(head, headOffset,
+        tail!, tail!.Memory.Length);
 
     /// <summary>
     /// The memory it takes: whole blocks, not just the bytes in them (a read fills a block only partly). Every
@@ -47,7 +50,9 @@ public sealed class InputBuffer(BufferPool pool)
     /// <summary>`count` bytes were received into FreeSpace.</summary>
     public void Received(int count) => tail!.Grow(count);
 
-    /// <summary>Everything before `answered` (a position in Unanswered) is done with: emptied blocks go back to the pool.</summary>
+    /// <summary>
+    /// Everything before `answered` (a position in Unanswered) is done with: emptied blocks go back to the pool.
+    /// </summary>
     public void Consume(SequencePosition answered)
     {
         if (head is null) return;
@@ -105,7 +110,9 @@ public sealed class InputBuffer(BufferPool pool)
     }
 }
 
-/// <summary>Replies written and not yet sent: the block being written, and, for a batch over one block, the full ones before it.</summary>
+/// <summary>
+/// Replies written and not yet sent: the block being written, and, for a batch over one block, the full ones before it.
+/// </summary>
 public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
 {
     private byte[]? block;
@@ -134,7 +141,9 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
         Unsent += count;
     }
 
-    /// <summary>Sends what the socket takes without waiting (a non-blocking socket); true when nothing is left.</summary>
+    /// <summary>
+    /// Sends what the socket takes without waiting (a non-blocking socket); true when nothing is left.
+    /// </summary>
     public bool TrySend(Socket socket)
     {
         while (NextUnsent() is { IsEmpty: false } next)
@@ -147,13 +156,17 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
         return true;
     }
 
-    /// <summary>Sends the rest, waiting for the client to read (the backpressure a client that does not read meets).</summary>
+    /// <summary>
+    /// Sends the rest, waiting for the client to read (the backpressure a client that does not read meets).
+    /// </summary>
     public async ValueTask SendRestAsync(Socket socket, CancellationToken cancel)
     {
         while (Unsent > 0) await SendSomeAsync(socket, cancel);
     }
 
-    /// <summary>Waits until the client takes some of what is unsent: one step of SendRestAsync, for a caller that notes each.</summary>
+    /// <summary>
+    /// Waits until the client takes some of what is unsent: one step of SendRestAsync, for a caller that notes each.
+    /// </summary>
     public async ValueTask SendSomeAsync(Socket socket, CancellationToken cancel)
     {
         if (NextUnsent() is { IsEmpty: false } next) Sent(await socket.SendAsync(next, SocketFlags.None, cancel));

@@ -37,7 +37,8 @@ public sealed class Conversation : IEvictable, IReplyContext
     private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
 
     /// <param name="socket">Connected and non-blocking.</param>
-    /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket closed.</param>
+    /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket
+    /// closed.</param>
     /// <param name="threads">The server's threading model, which gives this conversation its thread.</param>
     public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget,
         BufferPool pool, IConnectionThreads threads, Action<Conversation, string> ended)
@@ -92,10 +93,12 @@ public sealed class Conversation : IEvictable, IReplyContext
     public bool Interrupt(string reason, bool lastWord = false)
     {
         if (!claim.Interrupt(new Interruption(reason, lastWord))) return false;
-        // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on this thread.
+        // A send or a deferred reply that waits is cancelled; asynchronously, since its continuation must not run on
+        // this thread.
         if (Volatile.Read(ref abort) is { } waiting) _ = waiting.CancelAsync();
         if (thread.WakeToEnd()) return true;
-        // Here, not in a work item, which under load would wait behind socket events, holding memory the budget took back.
+        // Here, not in a work item, which under load would wait behind socket events, holding memory the budget took
+        // back.
         if (claim.Claim()) _ = EndAsync(reason);
         return true;
     }
@@ -137,7 +140,8 @@ public sealed class Conversation : IEvictable, IReplyContext
         EndAsync(reason).GetAwaiter().GetResult();
     }
 
-    internal static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    internal static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully
+        ? task.Result : task.AsTask().GetAwaiter().GetResult();
     private string Failure(Exception e) => e switch
     {
         OperationCanceledException when claim.Interruption is { } stop => stop.Reason,
@@ -159,12 +163,15 @@ public sealed class Conversation : IEvictable, IReplyContext
         return thread.WaitForData();
     }
 
-    /// <summary>Waiting to busy, by whoever brings it work: false when Interrupt claimed the conversation first.</summary>
+    /// <summary>
+    /// Waiting to busy, by whoever brings it work: false when Interrupt claimed the conversation first.
+    /// </summary>
     internal bool Resume() => claim.Resume() && Resumed();
 
     /// <summary>
     /// Busy again: silent no more. Only a conversation that was waiting stops being silent: one that is busy may be
-    /// waiting for its client to read (quietSince set by FlushAsync) while its model reports bytes it will not read yet.
+    /// waiting for its client to read (quietSince set by FlushAsync) while its model reports bytes it will not read
+    /// yet.
     /// </summary>
     private bool Resumed()
     {
@@ -240,7 +247,9 @@ public sealed class Conversation : IEvictable, IReplyContext
         return ending;
     }
 
-    /// <summary>Sends what is waiting; while it waits (a client that does not read), it counts against the budget.</summary>
+    /// <summary>
+    /// Sends what is waiting; while it waits (a client that does not read), it counts against the budget.
+    /// </summary>
     private async ValueTask FlushAsync(long unfinished)
     {
         if (output.Unsent > 0 && !output.TrySend(socket))
@@ -273,13 +282,15 @@ public sealed class Conversation : IEvictable, IReplyContext
         (memory ??= budget.Open(this)).Hold(bytes);
     }
 
-    /// <summary>Made only by a conversation that has had to wait (to send, or for a deferred reply); Interrupt cancels it.</summary>
+    /// <summary>
+    /// Made only by a conversation that has had to wait (to send, or for a deferred reply); Interrupt cancels it.
+    /// </summary>
     public CancellationToken Cancellation
     {
         get
         {
-            // Published with a full fence before the interruption is read: Interrupt writes the interruption, then reads
-            // this, so at least one of the two sees the other and nothing is left waiting uncancelled.
+            // Published with a full fence before the interruption is read: Interrupt writes the interruption, then
+            // reads this, so at least one of the two sees the other and nothing is left waiting uncancelled.
             if (Volatile.Read(ref abort) is not { } made)
             {
                 made = new CancellationTokenSource();
@@ -292,7 +303,8 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     IBufferWriter<byte> IReplyContext.Output => output;
     long IReplyContext.ClientMemoryLimit => budget.Limit;
-    bool IReplyContext.TryReserve(long bytes, bool makeRoom) => (memory ??= budget.Open(this)).TryReserve(bytes, makeRoom);
+    bool IReplyContext.TryReserve(long bytes, bool makeRoom) => (memory ??= budget.Open(this)).TryReserve(bytes,
+        makeRoom);
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
@@ -310,7 +322,9 @@ public sealed class Conversation : IEvictable, IReplyContext
         ended(this, reason);
     }
 
-    /// <summary>The error that explains why the server ends the connection, sent if the client will take it within a second.</summary>
+    /// <summary>
+    /// The error that explains why the server ends the connection, sent if the client will take it within a second.
+    /// </summary>
     private async Task LastWordAsync(string error)
     {
         try
@@ -319,6 +333,7 @@ public sealed class Conversation : IEvictable, IReplyContext
             using var patience = new CancellationTokenSource(LastWordTimeout);
             if (!output.TrySend(socket)) await output.SendRestAsync(socket, patience.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException) { }
+        catch (Exception e)
+            when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException) { }
     }
 }

@@ -64,7 +64,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
     }
 
-    /// <summary>Answers one request line (without its LF or CRLF). True when the connection is to be closed (`exit`).</summary>
+    /// <summary>
+    /// Answers one request line (without its LF or CRLF). True when the connection is to be closed (`exit`).
+    /// </summary>
     private bool Execute(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
         var request = RequestParser.Parse(line);
@@ -102,7 +104,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
-                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory) ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
+                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory) ReplyWriter.Error(output,
+                    Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Del:
@@ -116,12 +119,14 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 Increment(command.Kind, request.Key, request.Amount, output);
                 return false;
             case CommandKind.SetEx:
-                if (store.Set(request.Key, request.Value, SetCondition.Always, Expiry.At(store.Now + request.Amount * 1000)) == SetResult.OutOfMemory)
+                if (store.Set(request.Key, request.Value, SetCondition.Always,
+                    Expiry.At(store.Now + request.Amount * 1000)) == SetResult.OutOfMemory)
                     ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Expire:
-                if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null) ReplyWriter.Error(output, Errors.NotFound(request.Key));
+                if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null) ReplyWriter.Error(output,
+                    Errors.NotFound(request.Key));
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Ttl:
@@ -154,7 +159,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                     {
                         case AuthResult.NoPassword: ReplyWriter.Error(context.Output, Errors.NoPassword); break;
                         case AuthResult.Admitted: ReplyWriter.Ok(context.Output); break;
-                        case AuthResult.TooManyAttempts: ReplyWriter.Error(context.Output, Errors.TooManyAttempts); break;
+                        case AuthResult.TooManyAttempts: ReplyWriter.Error(context.Output,
+                            Errors.TooManyAttempts); break;
                         default: ReplyWriter.Error(context.Output, Errors.WrongPassword); break;
                     }
                     return null;
@@ -167,7 +173,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
     }
 
-    /// <summary>`incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.</summary>
+    /// <summary>
+    /// `incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.
+    /// </summary>
     private void Increment(CommandKind kind, ReadOnlySpan<byte> key, long amount, IBufferWriter<byte> output)
     {
         // decr's AMOUNT is subtracted: the one AMOUNT that cannot be negated would overflow whatever is stored.
@@ -187,7 +195,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
     }
 
-    /// <summary>A request as the observers see it: its words one space apart as typed, `auth`'s password redacted.</summary>
+    /// <summary>
+    /// A request as the observers see it: its words one space apart as typed, `auth`'s password redacted.
+    /// </summary>
     private ObservedRequest Observed(ReadOnlySpan<byte> line, CommandSpec command)
     {
         var words = new List<ObservedWord>(3);

@@ -25,7 +25,9 @@ using System.Runtime.CompilerServices;
 
 namespace KV;
 
-/// <summary>Keys copied out of the store: their bytes in blocks (none of them a large object), and where each one is.</summary>
+/// <summary>
+/// Keys copied out of the store: their bytes in blocks (none of them a large object), and where each one is.
+/// </summary>
 /// <param name="expectedCount">Room for this many keys from the start.</param>
 public sealed class KeyList(int expectedCount = 0)
 {
@@ -73,7 +75,8 @@ public sealed class KeyList(int expectedCount = 0)
     }
 
     /// <summary>An entry is [block: 24 bits][offset: 24 bits][length: 16 bits].</summary>
-    private ReadOnlySpan<byte> Key(long entry) => blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF, (int)(entry & 0xFFFF));
+    private ReadOnlySpan<byte> Key(long entry) => blocks[(int)(entry >> 40)].AsSpan((int)(entry >> 16) & 0xFF_FFFF,
+        (int)(entry & 0xFFFF));
 }
 
 /// <summary>A store's listing turns: how many listings may gather keys, and how many may work, at once.</summary>
@@ -83,7 +86,9 @@ public sealed class ListingTurns
 
     public static ListingTurns Of(KeyValueStore store) => ByStore.GetValue(store, static _ => new ListingTurns());
 
-    /// <summary>How many listings may work at once: one for every two cores, so they never take every pool thread.</summary>
+    /// <summary>
+    /// How many listings may work at once: one for every two cores, so they never take every pool thread.
+    /// </summary>
     public SemaphoreSlim Working { get; } = new(Math.Max(1, Environment.ProcessorCount / 2));
 
     /// <summary>
@@ -112,7 +117,9 @@ public sealed class Listing(KeyValueStore store, KeyTest? filter, Action<IBuffer
     private long reserved;
 
 
-    /// <summary>Gathers, sorts and writes the keys; an ERROR instead when they would not fit in the clients' budget.</summary>
+    /// <summary>
+    /// Gathers, sorts and writes the keys; an ERROR instead when they would not fit in the clients' budget.
+    /// </summary>
     public async ValueTask<string?> RunAsync(IReplyContext context)
     {
         var cancel = context.Cancellation;
@@ -170,7 +177,9 @@ public sealed class Listing(KeyValueStore store, KeyTest? filter, Action<IBuffer
         }
     }
 
-    /// <summary>Counts `bytes` more against the clients' budget; when they do not fit, the refusal is written instead.</summary>
+    /// <summary>
+    /// Counts `bytes` more against the clients' budget; when they do not fit, the refusal is written instead.
+    /// </summary>
     private bool Reserve(IReplyContext context, long bytes)
     {
         if (bytes <= 0) return true;
@@ -183,7 +192,10 @@ public sealed class Listing(KeyValueStore store, KeyTest? filter, Action<IBuffer
         return true;
     }
 
-    /// <summary>Walks the table in slices, keeping the keys that match; false (the refusal written) when they do not fit the budget.</summary>
+    /// <summary>
+    /// Walks the table in slices, keeping the keys that match; false (the refusal written) when they do not fit the
+    /// budget.
+    /// </summary>
     private async ValueTask<bool> GatherAsync(KeyList matching, IReplyContext context, CancellationToken cancel)
     {
         var cursor = store.StartListing();

@@ -59,7 +59,8 @@ public sealed class LogQueue
                 var lost = Interlocked.Read(ref dropped);
                 if (lost > reported)
                 {
-                    text.Append($"{time.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ} ({lost - reported} log lines dropped: the output did not keep up)\n");
+                    text.Append($"{time.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ} ({lost - reported} log lines dropped: " +
+                        $"the output did not keep up)\n");
                     reported = lost;
                 }
                 // Everything queued goes in one write.

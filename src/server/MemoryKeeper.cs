@@ -19,8 +19,10 @@ namespace KV;
 
 /// <param name="held">What the server knows it holds: the clients' memory and the store's slabs.</param>
 /// <param name="trim">Gives back what the server keeps for reuse beyond `bytes` (its buffer pool).</param>
-/// <param name="resident">The process's resident size (Environment.WorkingSet; a test gives its own, with its own clock).</param>
-public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<string> log, Func<long>? resident = null, TimeProvider? time = null)
+/// <param name="resident">The process's resident size (Environment.WorkingSet; a test gives its own, with its own
+/// clock).</param>
+public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<string> log, Func<long>? resident = null,
+    TimeProvider? time = null)
 {
     private readonly Func<long> residentSize = resident ?? (() => Environment.WorkingSet);
     private readonly TimeProvider clock = time ?? TimeProvider.System;
@@ -47,7 +49,9 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>One look: collect when the resident size beyond what is held has grown by ChangeBytes, two looks running.</summary>
+    /// <summary>
+    /// One look: collect when the resident size beyond what is held has grown by ChangeBytes, two looks running.
+    /// </summary>
     public void Look()
     {
         var resident = residentSize();
@@ -70,7 +74,8 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         lastCollection = clock.GetTimestamp();
         var after = residentSize();
-        log($"memory returned: resident {before >> 20} MB to {after >> 20} MB (a full collection, {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
+        log($"memory returned: resident {before >> 20} MB to {after >> 20} MB (a full collection, " +
+            $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         return after;
     }
 }

@@ -8,13 +8,17 @@
 
 namespace KV;
 
-/// <summary>Sees every request as it is served, from the thread serving it: it must not wait, or hold the request up.</summary>
+/// <summary>
+/// Sees every request as it is served, from the thread serving it: it must not wait, or hold the request up.
+/// </summary>
 public interface IRequestObserver
 {
     void Observe(ObservedRequest request);
 }
 
-/// <summary>The observers now watching: an array replaced whole on each change, read by a request without a lock.</summary>
+/// <summary>
+/// The observers now watching: an array replaced whole on each change, read by a request without a lock.
+/// </summary>
 public sealed class RequestObservers
 {
     private readonly Lock changing = new();
@@ -70,7 +74,8 @@ public readonly record struct ObservedWord(byte[] Shown, int Length)
 }
 
 /// <summary>One request, as the observers see it.</summary>
-/// <param name="Typed">Whether Words are a KV request line's words, one space apart as typed, or RESP's arguments.</param>
+/// <param name="Typed">Whether Words are a KV request line's words, one space apart as typed, or RESP's
+/// arguments.</param>
 public sealed record ObservedRequest(DateTimeOffset Time, long ClientId, string Address, string Thread, bool Typed,
     ObservedWord[] Words)
 {

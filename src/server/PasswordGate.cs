@@ -41,7 +41,9 @@ public sealed class PasswordGate
 
     public bool Required => digest is not null;
 
-    /// <summary>A new connection's side of the gate. Without a password it has no state, so every connection shares one.</summary>
+    /// <summary>
+    /// A new connection's side of the gate. Without a password it has no state, so every connection shares one.
+    /// </summary>
     public ConnectionAccess NewConnection(IPAddress address) => Required ? new ConnectionAccess(this, address) : open;
 
     public bool Admits(ReadOnlySpan<byte> attempt) =>
@@ -56,7 +58,8 @@ public sealed class PasswordGate
         var now = (long)(time.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / time.TimestampFrequency));
         lock (turnsGate)
         {
-            // A burst of AttemptsPerSecond at once: a turn is free when it is no further ahead than that many intervals.
+            // A burst of AttemptsPerSecond at once: a turn is free when it is no further ahead than that many
+            // intervals.
             var turn = Math.Max(nextTurn.GetValueOrDefault(address), now - (AttemptsPerSecond - 1) * Interval);
             var wait = TimeSpan.FromTicks(Math.Max(0, turn - now));
             if (wait > LongestWait) return null;
@@ -73,7 +76,10 @@ public sealed class PasswordGate
             if (nextTurn.TryGetValue(address, out var turn)) nextTurn[address] = turn - Interval;
     }
 
-    /// <summary>Forgets the addresses whose turns are all free again; the table stays about as large as the addresses guessing now.</summary>
+    /// <summary>
+    /// Forgets the addresses whose turns are all free again; the table stays about as large as the addresses guessing
+    /// now.
+    /// </summary>
     private void Prune(long now)
     {
         foreach (var (address, turn) in nextTurn)
@@ -84,7 +90,9 @@ public sealed class PasswordGate
 
 public enum AuthResult { NoPassword, Admitted, Refused, TooManyAttempts }
 
-/// <summary>One connection's side of the gate, the same for both protocols: whether it has given the password.</summary>
+/// <summary>
+/// One connection's side of the gate, the same for both protocols: whether it has given the password.
+/// </summary>
 public sealed class ConnectionAccess(PasswordGate gate, IPAddress address)
 {
     public bool Authenticated { get; private set; } = !gate.Required;

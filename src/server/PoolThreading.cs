@@ -50,7 +50,8 @@ public sealed class PoolThreading : ThreadingModel, IConnectionThreads
             }
             catch when (!conversation.Resume())
             {
-                // Interrupt claimed it while the wait was being posted, and closed the socket under it: ending is its job.
+                // Interrupt claimed it while the wait was being posted, and closed the socket under it: ending is its
+                // job.
                 return false;
             }
             return !pending && conversation.Resume();

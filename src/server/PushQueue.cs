@@ -48,13 +48,16 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
         context = connection;
     }
 
-    /// <summary>From any thread: queue the item, if the budget and the bound have room for it; else the client is closed.</summary>
+    /// <summary>
+    /// From any thread: queue the item, if the budget and the bound have room for it; else the client is closed.
+    /// </summary>
     public bool Post(T item)
     {
         var size = sizeOf(item);
         if (FellBehind || context is not { } client) return false;
         steps?.Reach("post: reserve");
-        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size, makeRoom: true))
+        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size,
+            makeRoom: true))
         {
             if (Interlocked.Exchange(ref behind, 1) == 1) return false;
             pending.Writer.TryComplete();
@@ -73,7 +76,9 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
         return false;
     }
 
-    /// <summary>Writes what comes until the client speaks or leaves (null: the conversation reads on), or it fell behind.</summary>
+    /// <summary>
+    /// Writes what comes until the client speaks or leaves (null: the conversation reads on), or it fell behind.
+    /// </summary>
     public async ValueTask<string?> PumpAsync(IReplyContext client)
     {
         await client.FlushAsync();

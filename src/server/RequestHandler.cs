@@ -15,23 +15,32 @@ public interface IRequestHandler
     /// </summary>
     bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending);
 
-    /// <summary>When an unfinished request has grown past what the protocol allows: the refusal is written, and the reason returned.</summary>
+    /// <summary>
+    /// When an unfinished request has grown past what the protocol allows: the refusal is written, and the reason
+    /// returned.
+    /// </summary>
     string? RefuseUnfinished(ReadOnlySequence<byte> unfinished, IBufferWriter<byte> output);
 
-    /// <summary>The part of the last answer that must wait (for its turn, or for work done in slices); null for none.</summary>
+    /// <summary>
+    /// The part of the last answer that must wait (for its turn, or for work done in slices); null for none.
+    /// </summary>
     DeferredReply? TakeDeferred();
 
     /// <summary>An error line in this protocol's words, for a connection the server ends on its own.</summary>
     void WriteError(IBufferWriter<byte> output, string message);
 
-    /// <summary>The conversation carrying this handler, for state it must count against the clients' budget (a transaction).</summary>
+    /// <summary>
+    /// The conversation carrying this handler, for state it must count against the clients' budget (a transaction).
+    /// </summary>
     void Attach(IReplyContext connection) { }
 
     /// <summary>The connection has ended: what the handler registered elsewhere (a WATCH) is let go.</summary>
     void Ended() { }
 }
 
-/// <summary>What a deferred reply may use of its conversation while it runs; Evict closes it with a last word, from any thread.</summary>
+/// <summary>
+/// What a deferred reply may use of its conversation while it runs; Evict closes it with a last word, from any thread.
+/// </summary>
 public interface IReplyContext : IEvictable
 {
     /// <summary>Where the reply goes; the conversation sends it.</summary>
@@ -58,9 +67,14 @@ public interface IReplyContext : IEvictable
     /// <summary>Writes an error line in the protocol's words.</summary>
     void WriteError(string message);
 
-    /// <summary>Completes when the client sends more, or leaves (a monitor stops then, and the conversation reads on).</summary>
+    /// <summary>
+    /// Completes when the client sends more, or leaves (a monitor stops then, and the conversation reads on).
+    /// </summary>
     Task ClientSpeaksAsync();
 }
 
-/// <summary>An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or null.</summary>
+/// <summary>
+/// An answer that waits: it writes its reply into the context's output, and returns why the connection must close, or
+/// null.
+/// </summary>
 public delegate ValueTask<string?> DeferredReply(IReplyContext context);

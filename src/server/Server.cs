@@ -29,7 +29,9 @@ public sealed class ListenException(int port, SocketException inner) : Exception
     public SocketError Error => inner.SocketErrorCode;
 }
 
-/// <summary>What the server can say about itself, for whatever reports on it (`stats`, RESP's INFO); nothing of commands.</summary>
+/// <summary>
+/// What the server can say about itself, for whatever reports on it (`stats`, RESP's INFO); nothing of commands.
+/// </summary>
 public interface IServerFacts
 {
     EndPoint Endpoint { get; }
@@ -65,7 +67,8 @@ public sealed class KVServer : IServerFacts
     private int holdingOn = 1;
     private long lastClientId;
 
-    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log, TimeProvider? time)
+    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log,
+        TimeProvider? time)
     {
         this.listener = listener;
         this.respListener = respListener;
@@ -143,7 +146,8 @@ public sealed class KVServer : IServerFacts
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
         var deadline = Task.Delay(ShutdownDeadline, CancellationToken.None);
-        if (await Task.WhenAny(everyClientGone.Task, deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
+        if (await Task.WhenAny(everyClientGone.Task,
+            deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
         threads.Dispose();
     }
 
@@ -232,14 +236,17 @@ public sealed class KVServer : IServerFacts
         var (idle, request) = (options.IdleTimeout, options.RequestTimeout);
         var shortest = new[] { idle, request }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty().Min();
         if (shortest == TimeSpan.Zero) return;
-        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond)));
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4,
+            TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond)));
         try
         {
             while (await timer.WaitForNextTickAsync(stopping))
                 foreach (var conversation in conversations.Keys)
                 {
-                    if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation, $"idle for {idle.TotalSeconds} s", lastWord: false);
-                    else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation, Errors.RequestTimeout(request), lastWord: true);
+                    if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation,
+                        $"idle for {idle.TotalSeconds} s", lastWord: false);
+                    else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation,
+                        Errors.RequestTimeout(request), lastWord: true);
                 }
         }
         catch (OperationCanceledException) { }
@@ -254,7 +261,8 @@ public sealed class KVServer : IServerFacts
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 
     /// <summary>Made when it is logged, not kept: an idle connection holds nothing it does not need.</summary>
-    private static string Describe(EndPoint? peer, WireProtocol protocol) => ClientSession.NameOf(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
+    private static string Describe(EndPoint? peer,
+        WireProtocol protocol) => ClientSession.NameOf(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
 
     /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's slabs.</summary>
     public long HeldBytes => clientMemory.Total + store.SlabBytes;

@@ -56,30 +56,36 @@ public sealed record ServerOptions(
 
     public static ServerOptions Default { get; } = new(
         9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null,
-        MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null, RequestTimeout: TimeSpan.FromSeconds(60));
+        MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null,
+            RequestTimeout: TimeSpan.FromSeconds(60));
 
     /// <summary>The options of a command line; a FormatException names the argument that is wrong.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args, string? passwordFromEnvironment = null)
     {
-        var options = Default with { Password = string.IsNullOrEmpty(passwordFromEnvironment) ? null : passwordFromEnvironment };
+        var options = Default with { Password = string.IsNullOrEmpty(passwordFromEnvironment)
+            ? null : passwordFromEnvironment };
         var portSeen = false;
         for (var i = 0; i < args.Count; i++)
         {
             if (!args[i].StartsWith("--"))
             {
-                options = portSeen ? throw new FormatException($"unexpected argument '{args[i]}'") : options with { Port = ParsePort(args[i]) };
+                options = portSeen ? throw new FormatException($"unexpected argument '{args[i]}'")
+                    : options with { Port = ParsePort(args[i]) };
                 portSeen = true;
                 continue;
             }
             var name = args[i];
             string Next() => i + 1 < args.Count ? args[++i] : throw new FormatException($"{name} needs a value");
             int Number(int min, int max) =>
-                int.TryParse(Next(), out var n) && n >= min && n <= max ? n : throw new FormatException($"invalid value '{args[i]}' for {name} (expected {min} to {max})");
+                int.TryParse(Next(),
+                    out var n) && n >= min && n <= max
+                    ? n : throw new FormatException($"invalid value '{args[i]}' for {name} (expected {min} to {max})");
             options = name switch
             {
                 "--bind" => options with { Bind = ResolveBind(Next()) },
                 "--resp-port" => options with { RespPort = ParsePort(Next()) },
-                "--password" => options with { Password = Next() is { Length: > 0 } password ? password : throw new FormatException("--password needs a value") },
+                "--password" => options with { Password = Next() is { Length: > 0 } password
+                    ? password : throw new FormatException("--password needs a value") },
                 "--max-memory" => options with { MaxMemory = ParseSize(Next(), name) },
                 "--max-client-memory" => options with { MaxClientMemory = ParseSize(Next(), name) },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
@@ -88,7 +94,8 @@ public sealed record ServerOptions(
                 "--request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(Number(0, 86_400)) },
                 "--threads" => options with { Threads = Number(1, 32_767) },
                 "--unsafe-no-lock" => options with { UnsafeNoLock = true },
-                "--threading" => options with { Threading = ThreadingModels.Find(Next()) ?? throw UnknownModel(args[i]) },
+                "--threading" => options with { Threading = ThreadingModels.Find(Next())
+                    ?? throw UnknownModel(args[i]) },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
@@ -101,11 +108,14 @@ public sealed record ServerOptions(
         if (options.RespPort is not null && KVServer.SecondProtocol is null)
             throw new FormatException("--resp-port: this server was built without Redis's protocol (src/resp)");
         if (options.RespPort is { } resp && resp == options.Port && resp != 0)
-            throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own port)");
+            throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own " +
+                $"port)");
         return options;
     }
 
-    /// <summary>An address, or a name resolved now, at start (`localhost` is 127.0.0.1: IPv4 first, as most clients try it).</summary>
+    /// <summary>
+    /// An address, or a name resolved now, at start (`localhost` is 127.0.0.1: IPv4 first, as most clients try it).
+    /// </summary>
     private static IPAddress ResolveBind(string text)
     {
         if (IPAddress.TryParse(text, out var address)) return address;
@@ -116,20 +126,26 @@ public sealed record ServerOptions(
         }
         catch (Exception e) when (e is SocketException or ArgumentException or InvalidOperationException)
         {
-            throw new FormatException($"invalid address '{text}' for --bind (not an IP address, and the name does not resolve)");
+            throw new FormatException($"invalid address '{text}' for --bind (not an IP address, and the name does " +
+                $"not resolve)");
         }
     }
 
-    /// <summary>Sizes as Redis takes them: bytes, or a number with k, kb, m, mb, g, gb (k is 1000, kb 1024), any case.</summary>
+    /// <summary>
+    /// Sizes as Redis takes them: bytes, or a number with k, kb, m, mb, g, gb (k is 1000, kb 1024), any case.
+    /// </summary>
     public static long ParseSize(string text, string option)
     {
         var lower = text.Trim().ToLowerInvariant();
-        var (digits, unit) = lower.EndsWith("kb") ? (lower[..^2], 1L << 10) : lower.EndsWith("mb") ? (lower[..^2], 1L << 20)
+        var (digits, unit) = lower.EndsWith("kb") ? (lower[..^2], 1L << 10) : lower.EndsWith("mb") ? (lower[..^2],
+            1L << 20)
             : lower.EndsWith("gb") ? (lower[..^2], 1L << 30) : lower.EndsWith('k') ? (lower[..^1], 1000L)
-            : lower.EndsWith('m') ? (lower[..^1], 1_000_000L) : lower.EndsWith('g') ? (lower[..^1], 1_000_000_000L) : (lower, 1L);
+            : lower.EndsWith('m') ? (lower[..^1], 1_000_000L) : lower.EndsWith('g') ? (lower[..^1],
+                1_000_000_000L) : (lower, 1L);
         return long.TryParse(digits, out var number) && number >= 0 && number <= long.MaxValue / unit
             ? number * unit
-            : throw new FormatException($"invalid size '{text}' for {option} (bytes, or a number with kb, mb or gb: 64mb)");
+            : throw new FormatException($"invalid size '{text}' for {option} (bytes, or a number with kb, mb or gb: " +
+                $"64mb)");
     }
 
     /// <summary>A size as it is typed (64mb, 1.5gb; one decimal at most), and 0 as "unlimited".</summary>
@@ -140,7 +156,9 @@ public sealed record ServerOptions(
         : bytes >= 1L << 10 ? $"{bytes / (double)(1L << 10):0.#}kb"
         : $"{bytes} bytes";
 
-    /// <summary>True when clients beyond this machine can connect: every interface, or an address that is not loopback.</summary>
+    /// <summary>
+    /// True when clients beyond this machine can connect: every interface, or an address that is not loopback.
+    /// </summary>
     public bool ReachableFromOutside => Bind is null || !IPAddress.IsLoopback(Bind);
 
     private static FormatException UnknownModel(string name)
@@ -151,13 +169,16 @@ public sealed record ServerOptions(
     }
 
     private static int ParsePort(string text) =>
-        int.TryParse(text, out var port) && port is >= 0 and <= 65535 ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
+        int.TryParse(text,
+            out var port) && port is >= 0 and <= 65535
+            ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
 
     private static string Seconds(TimeSpan timeout) => timeout > TimeSpan.Zero ? $"{timeout.TotalSeconds} s" : "off";
 
     /// <summary>The limits in force, for the start line.</summary>
     public string Summary =>
-        $"threading {Threading.Name}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
+        $"threading {Threading.Name}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} " +
+            $"bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
         $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, " +
         $"password {(Password is null ? "off" : "on")}" +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");

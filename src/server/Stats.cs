@@ -12,7 +12,9 @@ public static class ServerStats
 {
     private static readonly List<Func<IServerFacts, IEnumerable<Stat>>> features = [];
 
-    /// <summary>A feature's own figures (src/pubsub's), shown after the clients'; its module initializer calls this.</summary>
+    /// <summary>
+    /// A feature's own figures (src/pubsub's), shown after the clients'; its module initializer calls this.
+    /// </summary>
     public static void Register(Func<IServerFacts, IEnumerable<Stat>> figures)
     {
         lock (features) features.Add(figures);
@@ -60,7 +62,9 @@ public static class ServerStats
         const string Status = "/proc/self/status";
         if (File.Exists(Status))
             foreach (var line in File.ReadLines(Status))
-                if (line.StartsWith("Threads:", StringComparison.Ordinal) && long.TryParse(line.AsSpan("Threads:".Length).Trim(), out var threads)) return threads;
+                if (line.StartsWith("Threads:",
+                    StringComparison.Ordinal) && long.TryParse(line.AsSpan("Threads:".Length).Trim(),
+                    out var threads)) return threads;
         using var process = Process.GetCurrentProcess();
         return process.Threads.Count;
     }

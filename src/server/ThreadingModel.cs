@@ -33,7 +33,9 @@ public interface IConnectionThreads : IDisposable
     IConnectionThread Attach(Conversation conversation, Socket socket);
 }
 
-/// <summary>One conversation's part of its model. Disposed when the conversation ends, before its socket closes.</summary>
+/// <summary>
+/// One conversation's part of its model. Disposed when the conversation ends, before its socket closes.
+/// </summary>
 public interface IConnectionThread : IDisposable
 {
     /// <summary>Begins serving, on the model's thread (a first request may already be there).</summary>
@@ -45,7 +47,9 @@ public interface IConnectionThread : IDisposable
     /// </summary>
     bool WaitForData();
 
-    /// <summary>Whether bytes that arrive while the conversation is busy are reported, and flagged for it (an event loop).</summary>
+    /// <summary>
+    /// Whether bytes that arrive while the conversation is busy are reported, and flagged for it (an event loop).
+    /// </summary>
     bool ReportsArrivals { get; }
 
     /// <summary>
@@ -77,7 +81,8 @@ public static class ThreadingModels
     {
         lock (registering)
         {
-            if (Find(model.Name) is not null) throw new InvalidOperationException($"two threading models named {model.Name}");
+            if (Find(model.Name) is not null) throw new InvalidOperationException($"two threading models named " +
+                $"{model.Name}");
             Volatile.Write(ref all, [.. all, model]);
         }
     }
@@ -85,7 +90,9 @@ public static class ThreadingModels
     public static ThreadingModel? Find(string name) =>
         All.FirstOrDefault(model => model.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Whether this thread is one of the pool's (not a socket engine's event loop, not a thread of its own).</summary>
+    /// <summary>
+    /// Whether this thread is one of the pool's (not a socket engine's event loop, not a thread of its own).
+    /// </summary>
     public static bool OnPool => Thread.CurrentThread.IsThreadPoolThread;
 
     [ThreadStatic] private static string? threadLabel;

@@ -14,7 +14,9 @@ namespace KV;
 
 internal sealed class Deadlines
 {
-    /// <summary>What a deadline costs beyond its key's bytes: its dictionary entry, the key's array, its heap entry.</summary>
+    /// <summary>
+    /// What a deadline costs beyond its key's bytes: its dictionary entry, the key's array, its heap entry.
+    /// </summary>
     public const int OverheadBytes = 96;
 
     private readonly Dictionary<byte[], long> deadlines = new(KeyBytes.Comparer);
@@ -54,10 +56,15 @@ internal sealed class Deadlines
         return false;
     }
 
-    /// <summary>The time left on average, in milliseconds, for INFO's avg_ttl (0 when no key has a deadline); O(n), asked rarely.</summary>
-    public long AverageRemaining(long now) => deadlines.Count == 0 ? 0 : (long)deadlines.Values.Average(d => Math.Max(0, d - now));
+    /// <summary>
+    /// The time left on average, in milliseconds, for INFO's avg_ttl (0 when no key has a deadline); O(n), asked
+    /// rarely.
+    /// </summary>
+    public long AverageRemaining(long now) => deadlines.Count == 0 ? 0 : (long)deadlines.Values.Average(d => Math.Max(0,
+        d - now));
 
-    private void Rebuild() => byTime = new PriorityQueue<byte[], long>(deadlines.Select(pair => (pair.Key, pair.Value)));
+    private void Rebuild() => byTime = new PriorityQueue<byte[], long>(deadlines.Select(pair => (pair.Key,
+        pair.Value)));
 }
 
 /// <summary>Keys as byte arrays in a dictionary, looked up by a span of a request without copying it.</summary>

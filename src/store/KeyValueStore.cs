@@ -19,10 +19,15 @@ public enum SetResult { Stored, ConditionFailed, OutOfMemory }
 
 public enum IncrementResult { Done, NotAnInteger, Overflow, OutOfMemory }
 
-/// <summary>Redis's conditions on a new deadline: NX (none yet), XX (one already), GT (later), LT (sooner; no deadline counts as never), XX LT.</summary>
+/// <summary>
+/// Redis's conditions on a new deadline: NX (none yet), XX (one already), GT (later), LT (sooner; no deadline counts as
+/// never), XX LT.
+/// </summary>
 public enum ExpireCondition { Always, IfNone, IfSome, IfLater, IfSooner, IfSomeAndSooner }
 
-/// <summary>What a `set` does to the key's deadline: clears it (a plain SET), keeps it (KEEPTTL), or sets one (ms since 1970).</summary>
+/// <summary>
+/// What a `set` does to the key's deadline: clears it (a plain SET), keeps it (KEEPTTL), or sets one (ms since 1970).
+/// </summary>
 public readonly record struct Expiry(long? Deadline, bool Keep)
 {
     public static Expiry Clear => default;
@@ -32,15 +37,17 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 
 /// <summary>
 /// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
-/// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it. Keys and values
-/// are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes straight
-/// into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
+/// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it.
+/// Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes
+/// straight into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
 ///
 /// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
 /// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
 /// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
 /// </summary>
-/// <summary>Told of every change to a key, under the store's lock (WATCH's versions): it must be quick, and not wait.</summary>
+/// <summary>
+/// Told of every change to a key, under the store's lock (WATCH's versions): it must be quick, and not wait.
+/// </summary>
 public interface IStoreObserver
 {
     /// <summary>The key was set, removed, expired, or given or relieved of a deadline.</summary>
@@ -60,7 +67,9 @@ public sealed partial class KeyValueStore
     /// </summary>
     public const int EntryOverheadBytes = 24;
 
-    /// <summary>A table this large leaves its old array (megabytes) to the GC's rarest collection when it grows.</summary>
+    /// <summary>
+    /// A table this large leaves its old array (megabytes) to the GC's rarest collection when it grows.
+    /// </summary>
     private const int LargeTableSlots = 1 << 18;
 
     private readonly Lock gate = new();
@@ -72,7 +81,8 @@ public sealed partial class KeyValueStore
     private long accounted;
     private IStoreObserver[] observers = [];
 
-    /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused; nothing is evicted.</param>
+    /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused;
+    /// nothing is evicted.</param>
     /// <param name="time">The clock deadlines are read against (tests move their own).</param>
     /// <param name="unguarded">
     /// No lock at all (--unsafe-no-lock): concurrent requests then race inside the table, which is what a class is
@@ -150,7 +160,9 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>The pairs held, counting those expired but not removed yet: a size hint that never waits for removals.</summary>
+    /// <summary>
+    /// The pairs held, counting those expired but not removed yet: a size hint that never waits for removals.
+    /// </summary>
     public int CountHeld { get { using (Hold()) return pairs.Count; } }
 
     /// <summary>Keys with a deadline, and their average time left in milliseconds (INFO's keyspace line).</summary>
@@ -159,14 +171,18 @@ public sealed partial class KeyValueStore
         get { using (Hold()) return (deadlines.Count, deadlines.AverageRemaining(Now)); }
     }
 
-    /// <summary>The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.</summary>
+    /// <summary>
+    /// The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.
+    /// </summary>
     public long SlabBytes { get { using (Hold()) return pairs.SlabBytesHeld; } }
 
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { using (Hold()) return pairs.Capacity; } }
     public long MaxBytes => maxBytes;
 
-    /// <summary>The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.</summary>
+    /// <summary>
+    /// The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.
+    /// </summary>
     public long AccountedBytes { get { using (Hold()) return accounted; } }
 
     private static long Cost(int keyBytes, int valueBytes) => keyBytes + valueBytes + EntryOverheadBytes;
@@ -193,7 +209,8 @@ public sealed partial class KeyValueStore
     private int LocateLive(ReadOnlySpan<byte> key)
     {
         var located = pairs.Locate(key);
-        if (located < 0 || !pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key, out var deadline) || deadline > Now) return located;
+        if (located < 0 || !pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key,
+            out var deadline) || deadline > Now) return located;
         RemovePair(key);
         return pairs.Locate(key);
     }
@@ -209,18 +226,21 @@ public sealed partial class KeyValueStore
     }
 
 
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always, Expiry expiry = default) =>
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition = SetCondition.Always,
+        Expiry expiry = default) =>
         Set(key, value, condition, expiry, wantPrevious: false, out _);
 
     /// <summary>As Set, and `previous` is a copy of the value that was there (SET ... GET).</summary>
-    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry, out byte[]? previous) =>
+    public SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry,
+        out byte[]? previous) =>
         Set(key, value, condition, expiry, wantPrevious: true, out previous);
 
     /// <summary>
     /// Stores the pair unless the condition fails or the budget would be passed, in one critical section, so
     /// that `SET k v NX` between two clients stores exactly once. `previous` is the value that was there.
     /// </summary>
-    private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry, bool wantPrevious, out byte[]? previous)
+    private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry,
+        bool wantPrevious, out byte[]? previous)
     {
         bool grew;
         using (Hold())
@@ -228,7 +248,8 @@ public sealed partial class KeyValueStore
             var located = LocateLive(key);
             var existing = pairs.At(located);
             previous = wantPrevious ? existing?.Value.ToArray() : null;
-            if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent ? existing is not null : existing is null))
+            if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent
+                ? existing is not null : existing is null))
                 return SetResult.ConditionFailed;
             // A deadline already past (EXAT in the past): stored and expired at once, as Redis does, so simply gone.
             if (expiry.Deadline <= Now)
@@ -259,20 +280,26 @@ public sealed partial class KeyValueStore
             var located = LocateLive(key);
             var existing = pairs.At(located);
             var current = 0L;
-            if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span, out current)) return IncrementResult.NotAnInteger;
-            if (delta > 0 ? current > long.MaxValue - delta : current < long.MinValue - delta) return IncrementResult.Overflow;
+            if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span,
+                out current)) return IncrementResult.NotAnInteger;
+            if (delta > 0
+                ? current > long.MaxValue - delta : current < long.MinValue - delta) return IncrementResult.Overflow;
             result = current + delta;
             Span<byte> digits = stackalloc byte[20];
             result.TryFormat(digits, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);
             // A counter keeps its deadline, as Redis's INCR does.
-            if (!TryStore(located, existing, key, digits[..length], existing?.HasDeadline ?? false, out grew)) return IncrementResult.OutOfMemory;
+            if (!TryStore(located, existing, key, digits[..length], existing?.HasDeadline ?? false,
+                out grew)) return IncrementResult.OutOfMemory;
         }
         if (grew) ReleaseOldTable();
         return IncrementResult.Done;
     }
 
-    /// <summary>Under the lock: stores the pair where Locate found its place, unless the budget would be passed.</summary>
-    private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline, out bool grewLarge)
+    /// <summary>
+    /// Under the lock: stores the pair where Locate found its place, unless the budget would be passed.
+    /// </summary>
+    private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        bool hasDeadline, out bool grewLarge)
     {
         grewLarge = false;
         var freed = existing is { } old ? Cost(old) : 0;
@@ -291,7 +318,8 @@ public sealed partial class KeyValueStore
     /// which only a full collection frees. Ask for it now, once per growth of a large table, instead of letting
     /// the resident memory carry it until the GC gets round to it.
     /// </summary>
-    private static void ReleaseOldTable() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+    private static void ReleaseOldTable() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true,
+        compacting: false);
 
     public bool Contains(ReadOnlySpan<byte> key)
     {
@@ -302,7 +330,9 @@ public sealed partial class KeyValueStore
     public static long PairCost(int keyBytes, int valueBytes, bool withDeadline) =>
         Cost(keyBytes, valueBytes) + (withDeadline ? DeadlineCost(keyBytes) : 0);
 
-    /// <summary>What the key costs now (MEMORY USAGE): its pair, and its deadline if it has one; null without it.</summary>
+    /// <summary>
+    /// What the key costs now (MEMORY USAGE): its pair, and its deadline if it has one; null without it.
+    /// </summary>
     public long? MemoryUsage(ReadOnlySpan<byte> key)
     {
         using (Hold())
@@ -312,7 +342,9 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>Whether `moreBytes` more would stay within --max-memory (a step of many checks first: MSET, RENAME).</summary>
+    /// <summary>
+    /// Whether `moreBytes` more would stay within --max-memory (a step of many checks first: MSET, RENAME).
+    /// </summary>
     public bool Fits(long moreBytes)
     {
         using (Hold()) return maxBytes <= 0 || moreBytes <= 0 || accounted + moreBytes <= maxBytes;
@@ -334,31 +366,5 @@ public sealed partial class KeyValueStore
     public bool Remove(ReadOnlySpan<byte> key)
     {
         using (Hold()) return LocateLive(key) >= 0 && RemovePair(key) is not null;
-    }
-
-    /// <summary>The slots a listing walks in one hold of the lock: a few hundred microseconds of copying at most.</summary>
-    public const int ListingSliceSlots = 4096;
-
-    /// <summary>A walk over every key that holds the lock a slice at a time (Listing): start it, continue it, and always end it.</summary>
-    public TableCursor StartListing()
-    {
-        var cursor = new TableCursor();
-        using (Hold()) pairs.Attach(cursor);
-        return cursor;
-    }
-
-    /// <summary>Copies the next slice's keys (`slots` of the table: ListingSliceSlots, or SCAN's COUNT) into `keys`; false when the walk is over.</summary>
-    public bool ContinueListing(TableCursor cursor, KeyList keys, int slots = ListingSliceSlots)
-    {
-        using (Hold())
-        {
-            var now = Now;
-            return pairs.Walk(cursor, slots, keys, key => deadlines.TryGet(key, out var deadline) && deadline <= now);
-        }
-    }
-
-    public void EndListing(TableCursor cursor)
-    {
-        using (Hold()) pairs.Detach(cursor);
     }
 }

@@ -27,7 +27,9 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
 {
     public const int HeaderBytes = 6;
 
-    /// <summary>The key length's top bit: this pair has a deadline (a key is at most 1,024 bytes, far below it).</summary>
+    /// <summary>
+    /// The key length's top bit: this pair has a deadline (a key is at most 1,024 bytes, far below it).
+    /// </summary>
     internal const ushort DeadlineFlag = 0x8000;
 
     public int KeyLength => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset)) & ~DeadlineFlag;
@@ -38,9 +40,11 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
     public ReadOnlyMemory<byte> Value => Slab.AsMemory(Offset + HeaderBytes + KeyLength, ValueLength);
 
     /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>
-    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false)
+    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+        bool hasDeadline = false)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset), (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0)));
+        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset),
+            (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0)));
         BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
         key.CopyTo(slab.AsSpan(offset + HeaderBytes));
         value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
@@ -50,13 +54,18 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
 
 internal sealed class PairTable
 {
-    /// <summary>Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any object.</summary>
+    /// <summary>
+    /// Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any
+    /// object.
+    /// </summary>
     public const int SlabBytes = 64 * 1024;
 
     /// <summary>Freed slabs kept for reuse; what a mass delete frees beyond them goes to the GC.</summary>
     private const int FreeSlabsKept = 32;
 
-    /// <summary>A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.</summary>
+    /// <summary>
+    /// A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.
+    /// </summary>
     private const int OwnSlabAbove = SlabBytes / 8;
 
     /// <summary>
@@ -84,7 +93,10 @@ internal sealed class PairTable
     /// <summary>The bytes of every slab the table holds, live or dead: what the pairs cost the process.</summary>
     public long SlabBytesHeld { get; private set; }
 
-    /// <summary>The slot that holds the key, or the bitwise complement of the empty slot where it would go. Valid until the next change.</summary>
+    /// <summary>
+    /// The slot that holds the key, or the bitwise complement of the empty slot where it would go. Valid until the next
+    /// change.
+    /// </summary>
     public int Locate(ReadOnlySpan<byte> key)
     {
         var hash = Hash(key);
@@ -105,7 +117,8 @@ internal sealed class PairTable
     /// <summary>Stores the pair at what Locate just returned for this key, in place of the one there, if any.</summary>
     public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false)
     {
-        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the table allows", nameof(key));
+        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
+            $"table allows", nameof(key));
         // A key that is there already has its tag in its slot: only a new key is hashed again.
         var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline);
         if (located >= 0)
@@ -128,7 +141,8 @@ internal sealed class PairTable
     public void MarkDeadline(int located, bool hasDeadline)
     {
         var pair = PairAt(slots[located]);
-        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab.AsSpan(pair.Offset), (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)));
+        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab.AsSpan(pair.Offset),
+            (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)));
     }
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
@@ -176,11 +190,15 @@ internal sealed class PairTable
         return cursor.Position < slots.Length;
     }
 
-    /// <summary>Copies the keys of the slots from `start` up to `end` into `keys`, but for those with a deadline `expired` says has passed.</summary>
+    /// <summary>
+    /// Copies the keys of the slots from `start` up to `end` into `keys`, but for those with a deadline `expired` says
+    /// has passed.
+    /// </summary>
     private void CopyKeys(int start, int end, KeyList keys, KeyFilter? expired = null)
     {
         for (var at = start; at < end; at++)
-            if (slots[at] is var slot and not 0 && PairAt(slot) is var pair && !(pair.HasDeadline && expired is not null && expired(pair.KeySpan)))
+            if (slots[at] is var slot and not 0 && PairAt(slot) is var pair && !(pair.HasDeadline && expired is not null
+                && expired(pair.KeySpan)))
                 keys.Add(pair.KeySpan);
     }
 
@@ -213,7 +231,8 @@ internal sealed class PairTable
     {
         var previous = filling;
         filling = NewSlab(SlabBytes);
-        // The slab left behind is compacted later, when a release finds it mostly dead; if all of it is dead already, drop it now.
+        // The slab left behind is compacted later, when a release finds it mostly dead; if all of it is dead already,
+        // drop it now.
         if (previous >= 0 && live[previous] == 0) Drop(previous);
     }
 
@@ -229,7 +248,8 @@ internal sealed class PairTable
                 Array.Resize(ref live, index * 2);
             }
         }
-        slabs[index] = bytes == SlabBytes && freeSlabs.TryPop(out var reused) ? reused : GC.AllocateUninitializedArray<byte>(bytes);
+        slabs[index] = bytes == SlabBytes && freeSlabs.TryPop(out var reused)
+            ? reused : GC.AllocateUninitializedArray<byte>(bytes);
         used[index] = live[index] = 0;
         SlabBytesHeld += bytes;
         return index;
@@ -256,7 +276,9 @@ internal sealed class PairTable
         else if (live[index] * 3 < used[index] * 2) Compact(index);
     }
 
-    /// <summary>Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.</summary>
+    /// <summary>
+    /// Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.
+    /// </summary>
     private void Compact(int index)
     {
         var slab = slabs[index]!;
@@ -310,7 +332,10 @@ internal sealed class PairTable
 /// <summary>A question about a key, asked under the store's lock: here, whether its deadline has passed.</summary>
 public delegate bool KeyFilter(ReadOnlySpan<byte> key);
 
-/// <summary>Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given: those a removal moved from ahead of it to behind it, and, when the table grew, all it had not reached.</summary>
+/// <summary>
+/// Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given:
+/// those a removal moved from ahead of it to behind it, and, when the table grew, all it had not reached.
+/// </summary>
 public sealed class TableCursor
 {
     public int Position;

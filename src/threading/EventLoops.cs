@@ -23,7 +23,8 @@ public sealed class EventLoops : IDisposable
     /// <summary>A loop's thread's name, followed by its number, as `ps -L` shows it.</summary>
     public const string ThreadNamePrefix = "KV loop ";
 
-    public static bool Supported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
+    public static bool Supported => OperatingSystem.IsLinux()
+        && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
     public EventLoops(int count)
     {
@@ -74,7 +75,9 @@ public sealed class EventLoops : IDisposable
             return new Watching(this, socket, id);
         }
 
-        /// <summary>Undone before the socket closes: a closed descriptor's number may come back as another socket.</summary>
+        /// <summary>
+        /// Undone before the socket closes: a closed descriptor's number may come back as another socket.
+        /// </summary>
         private sealed class Watching(Loop loop, Socket socket, ulong id) : IDisposable
         {
             public void Dispose()
@@ -118,7 +121,8 @@ public sealed class EventLoops : IDisposable
         private static extern int epoll_ctl(int epoll, int operation, int descriptor, ref EpollEvent change);
 
         [DllImport("libc", SetLastError = true)]
-        private static extern int epoll_wait(int epoll, [Out] EpollEvent[] events, int capacity, int timeoutMilliseconds);
+        private static extern int epoll_wait(int epoll, [Out] EpollEvent[] events, int capacity,
+            int timeoutMilliseconds);
 
         [DllImport("libc")]
         private static extern int close(int descriptor);

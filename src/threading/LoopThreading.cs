@@ -18,7 +18,9 @@ public sealed class LoopThreading : ThreadingModel
     public override string? Unsupported => EventLoops.Supported ? null
         : "--threading loops needs Linux on x64 (its loops are epoll's); use pool or per-client here";
 
-    /// <summary>A loop a core the process may run on (ProcessorCount follows the CPU affinity it started with).</summary>
+    /// <summary>
+    /// A loop a core the process may run on (ProcessorCount follows the CPU affinity it started with).
+    /// </summary>
     public override IConnectionThreads Open() => Open(Environment.ProcessorCount);
 
     /// <summary>Served by `count` loops (a test holds one loop to order what it sees).</summary>
@@ -26,7 +28,8 @@ public sealed class LoopThreading : ThreadingModel
 
     private sealed class Loops(EventLoops loops) : IConnectionThreads
     {
-        public IConnectionThread Attach(Conversation conversation, Socket socket) => new OnLoop(loops, conversation, socket);
+        public IConnectionThread Attach(Conversation conversation, Socket socket) => new OnLoop(loops, conversation,
+            socket);
         public void Dispose() => loops.Dispose();
     }
 

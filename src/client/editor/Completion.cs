@@ -23,16 +23,20 @@ public abstract record Completion
         var before = text[..cursor];
         var words = before.Split(' ');
         var partial = words[^1];
-        if (words.Length == 1) return Complete(text, cursor, partial, Commands.All.Select(c => c.Name), RequiresArgument);
+        if (words.Length == 1) return Complete(text, cursor, partial, Commands.All.Select(c => c.Name),
+            RequiresArgument);
         if (Commands.Find(words[0]) is not { } command) return new None();
         var argument = words.Length - 1;
         return command.Arguments switch
         {
             ArgumentShape.KeyValue or ArgumentShape.ChannelMessage when argument >= 2 => new TabCharacter(),
             ArgumentShape.KeySecondsValue when argument >= 3 => new TabCharacter(),
-            ArgumentShape.OptionalCommand when argument == 1 => Complete(text, cursor, partial, Commands.All.Select(c => c.Name), _ => false),
-            ArgumentShape.Key when argument == 2 && command.TakesFormat => Complete(text, cursor, partial, Flags, _ => false),
-            ArgumentShape.None when argument == 1 && command.TakesFormat => Complete(text, cursor, partial, Flags, _ => false),
+            ArgumentShape.OptionalCommand when argument == 1 => Complete(text, cursor, partial,
+                Commands.All.Select(c => c.Name), _ => false),
+            ArgumentShape.Key when argument == 2 && command.TakesFormat => Complete(text, cursor, partial, Flags,
+                _ => false),
+            ArgumentShape.None when argument == 1 && command.TakesFormat => Complete(text, cursor, partial, Flags,
+                _ => false),
             _ => new None(),
         };
     }
@@ -56,7 +60,8 @@ public abstract record Completion
 
     private static IEnumerable<string> Flags => FormatFlag.All.Select(f => f.Flag);
 
-    private static Completion Complete(string text, int cursor, string partial, IEnumerable<string> words, Func<string, bool> needsSpace)
+    private static Completion Complete(string text, int cursor, string partial, IEnumerable<string> words, Func<string,
+        bool> needsSpace)
     {
         var fits = words.Where(w => w.StartsWith(partial, StringComparison.OrdinalIgnoreCase)).ToList();
         if (fits.Count == 0) return new None();

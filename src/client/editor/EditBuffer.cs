@@ -15,7 +15,9 @@ public sealed class EditBuffer
     public bool IsEmpty => Text.Length == 0;
     public bool AtEnd => Cursor == Text.Length;
 
-    /// <summary>Replaces the whole line (a history entry, a completion) and puts the cursor where given, or at the end.</summary>
+    /// <summary>
+    /// Replaces the whole line (a history entry, a completion) and puts the cursor where given, or at the end.
+    /// </summary>
     public void Set(string text, int? cursor = null)
     {
         Text = text;
@@ -38,7 +40,9 @@ public sealed class EditBuffer
     public void DeleteToStart() => Remove(0, Cursor);
     public void DeleteToEnd() => Remove(Cursor, Text.Length);
 
-    /// <summary>Ctrl+W: the spaces before the cursor, then the word before them (as readline's unix-word-rubout).</summary>
+    /// <summary>
+    /// Ctrl+W: the spaces before the cursor, then the word before them (as readline's unix-word-rubout).
+    /// </summary>
     public void DeleteWordBefore() => Remove(WordStartBefore(Cursor), Cursor);
 
     /// <summary>Alt+B, Ctrl+Left: to the start of the word before the cursor, past the spaces first.</summary>
@@ -67,7 +71,8 @@ public sealed class EditBuffer
         Cursor = start;
     }
 
-    private int Next(int index) => index >= Text.Length ? index : index + StringInfo.GetNextTextElementLength(Text.AsSpan(index));
+    private int Next(int index) => index >= Text.Length ? index : index
+        + StringInfo.GetNextTextElementLength(Text.AsSpan(index));
 
     /// <summary>No user-perceived character is longer than this many chars (an emoji family is eleven).</summary>
     private const int LongestCharacter = 64;

@@ -30,7 +30,8 @@ public sealed class History
         try
         {
             if (path is not null && File.Exists(path))
-                history.entries.AddRange(File.ReadLines(path).Where(line => !string.IsNullOrWhiteSpace(line)).TakeLast(Capacity));
+                history.entries.AddRange(File.ReadLines(path).Where(line
+                    => !string.IsNullOrWhiteSpace(line)).TakeLast(Capacity));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         history.walk = history.entries.Count;
@@ -60,7 +61,9 @@ public sealed class History
         Save();
     }
 
-    /// <summary>Up: the entry before the one shown, or null at the oldest. The line being typed is kept for Down.</summary>
+    /// <summary>
+    /// Up: the entry before the one shown, or null at the oldest. The line being typed is kept for Down.
+    /// </summary>
     public string? Previous(string current)
     {
         if (walk == entries.Count) draft = current;

@@ -1,17 +1,19 @@
-// src/client/editor/LineEditor.cs: the client's line editor at a terminal: keys in, one line out, the screen kept in step.
+// src/client/editor/LineEditor.cs: the client's line editor at a terminal: keys in, one line out, the screen kept in
+// step.
 //
-// Written over Console.ReadKey rather than RadLine (see docs/how-it-works.md, "The line editor"): a redraw of one row per
-// key, scrolled sideways when the line is wider than the terminal, as redis-cli's linenoise does. Keys:
-// Left/Right, by words with Ctrl or Alt (and Alt+B/F), Home/End and Ctrl+A/E, Backspace/Delete, Ctrl+W/U/K,
-// Up/Down (history), Tab (completion), Ctrl+L (clear), Ctrl+C and Ctrl+D on an empty line (end). No key puts
-// an invisible control character into the line: a tab, the one allowed (in a `set` VALUE), is drawn as a dim arrow.
+// Written over Console.ReadKey rather than RadLine (see docs/how-it-works.md, "The line editor"): a redraw of one row
+// per key, scrolled sideways when the line is wider than the terminal, as redis-cli's linenoise does. Keys: Left/Right,
+// by words with Ctrl or Alt (and Alt+B/F), Home/End and Ctrl+A/E, Backspace/Delete, Ctrl+W/U/K, Up/Down (history), Tab
+// (completion), Ctrl+L (clear), Ctrl+C and Ctrl+D on an empty line (end). No key puts an invisible control character
+// into the line: a tab, the one allowed (in a `set` VALUE), is drawn as a dim arrow.
 
 using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KV;
 
-public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, TextWriter screen, Func<int> columns, bool colour)
+public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, TextWriter screen, Func<int> columns,
+    bool colour)
 {
     private const char EndOfTransmission = '\x04';
     private readonly Lock drawing = new();
@@ -19,15 +21,21 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
     private bool ownsConsole;
     private PosixSignalRegistration? resized;
 
-    /// <summary>The editor on this process's terminal; a resize of the terminal redraws the line being edited.</summary>
+    /// <summary>
+    /// The editor on this process's terminal; a resize of the terminal redraws the line being edited.
+    /// </summary>
     public static LineEditor ForConsole(History history)
     {
-        var editor = new LineEditor(history, ReadConsoleKey, Console.Out, () => Console.WindowWidth, Terminal.UseColour) { ownsConsole = true };
-        if (!OperatingSystem.IsWindows()) editor.resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => editor.Redraw());
+        var editor = new LineEditor(history, ReadConsoleKey, Console.Out, () => Console.WindowWidth,
+            Terminal.UseColour) { ownsConsole = true };
+        if (!OperatingSystem.IsWindows()) editor.resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH,
+            _ => editor.Redraw());
         return editor;
     }
 
-    /// <summary>The terminal changed size: the row is drawn again at the new width, without waiting for a key.</summary>
+    /// <summary>
+    /// The terminal changed size: the row is drawn again at the new width, without waiting for a key.
+    /// </summary>
     private void Redraw()
     {
         lock (drawing)
@@ -47,7 +55,9 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         }
     }
 
-    /// <summary>One line as typed, or null when the user ends the session (Ctrl+D on an empty line, or Ctrl+C).</summary>
+    /// <summary>
+    /// One line as typed, or null when the user ends the session (Ctrl+D on an empty line, or Ctrl+C).
+    /// </summary>
     public string? ReadLine(string prompt)
     {
         // Ctrl+C is a key while a line is edited (it ends the session cleanly), a signal while a reply is awaited.
@@ -197,7 +207,8 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         var room = (columns() is > 0 and var width ? Math.Max(width, 20) : 80) - promptWidth - 1;
         var start = VisibleStart(text, line.Cursor, room);
         var (end, shown) = (start, 0);
-        for (var next = 0; end < text.Length && shown + Terminal.Width(text.AsSpan(end, next = NextElement(text, end))) <= room; end += next)
+        for (var next = 0; end < text.Length && shown + Terminal.Width(text.AsSpan(end, next = NextElement(text,
+            end))) <= room; end += next)
             shown += Terminal.Width(text.AsSpan(end, next));
 
         var row = new StringBuilder("\r").Append(prompt);
@@ -242,7 +253,8 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
     private string Dimmed(string mark) => colour ? Terminal.Dim + mark + Terminal.Reset : mark;
 
     /// <summary>An arrow with Ctrl or Alt moves by words, as in readline.</summary>
-    private static bool WordKey(ConsoleKeyInfo key) => (key.Modifiers & (ConsoleModifiers.Control | ConsoleModifiers.Alt)) != 0;
+    private static bool WordKey(ConsoleKeyInfo key)
+        => (key.Modifiers & (ConsoleModifiers.Control | ConsoleModifiers.Alt)) != 0;
 
     /// <summary>
     /// Where the visible part begins: as far left of the cursor as fits in `room` columns. Measured from the cursor

@@ -18,7 +18,9 @@ public static class Terminal
     public static bool UseColour =>
         !Console.IsOutputRedirected && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
 
-    /// <summary>Columns a text takes on screen: wide (East Asian, emoji) characters take two, combining marks none.</summary>
+    /// <summary>
+    /// Columns a text takes on screen: wide (East Asian, emoji) characters take two, combining marks none.
+    /// </summary>
     public static int Width(ReadOnlySpan<char> text)
     {
         var width = 0;
@@ -36,7 +38,8 @@ public static class Terminal
     {
         if (ShownAsMark(element)) return 1;
         if (Rune.DecodeFromUtf16(element, out var rune, out _) != System.Buffers.OperationStatus.Done) return 1;
-        if (element.Length > rune.Utf16SequenceLength && element[rune.Utf16SequenceLength..].Contains('\uFE0F')) return 2;
+        if (element.Length > rune.Utf16SequenceLength
+            && element[rune.Utf16SequenceLength..].Contains('\uFE0F')) return 2;
         return Rune.GetUnicodeCategory(rune) switch
         {
             UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark or UnicodeCategory.Format => 0,
@@ -48,7 +51,8 @@ public static class Terminal
     private static bool IsWide(int c) =>
         c is >= 0x1100 and <= 0x115F or >= 0x2E80 and <= 0x303E or >= 0x3041 and <= 0x33FF or >= 0x3400 and <= 0x4DBF
             or >= 0x4E00 and <= 0x9FFF or >= 0xA000 and <= 0xA4CF or >= 0xAC00 and <= 0xD7A3 or >= 0xF900 and <= 0xFAFF
-            or >= 0xFE30 and <= 0xFE4F or >= 0xFF00 and <= 0xFF60 or >= 0xFFE0 and <= 0xFFE6 or >= 0x1F300 and <= 0x1F64F
+            or >= 0xFE30 and <= 0xFE4F or >= 0xFF00 and <= 0xFF60 or >= 0xFFE0 and <= 0xFFE6
+            or >= 0x1F300 and <= 0x1F64F
             or >= 0x1F900 and <= 0x1F9FF or >= 0x1FA70 and <= 0x1FAFF or >= 0x20000 and <= 0x3FFFD;
 
     /// <summary>
@@ -88,7 +92,9 @@ public static class Terminal
     {
         var c = text[i];
         if (char.IsControl(c)) return true;
-        if (CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)) return false;
+        if (CharUnicodeInfo.GetUnicodeCategory(c)
+            is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator))
+            return false;
         return !(c == '\u200D' && i > 0 && char.IsLowSurrogate(text[i - 1]));
     }
 
@@ -98,5 +104,6 @@ public static class Terminal
     /// seen at all. The character itself is kept in the line and sent.
     /// </summary>
     public static bool ShownAsMark(ReadOnlySpan<char> element) =>
-        !element.IsEmpty && CharUnicodeInfo.GetUnicodeCategory(element[0]) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
+        !element.IsEmpty && CharUnicodeInfo.GetUnicodeCategory(element[0])
+            is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 }
