@@ -64,6 +64,20 @@ public class ReadmeTests
         Assert.InRange(shown, tests * 9 / 10, tests * 11 / 10);
     }
 
+    /// <summary>The core's size README gives stays near the real count (comments and blanks included).</summary>
+    [Fact]
+    public void The_core_s_size_in_the_readme_is_near_its_line_count()
+    {
+        var lines = new[] { "KVServer.cs", "Protocol.cs" }
+            .Concat(Programs.CoreFolders.SelectMany(folder => Directory.GetFiles(Path.Combine(Programs.Root, folder),
+                "*.cs")))
+            .Sum(path => File.ReadLines(Path.Combine(Programs.Root, path)).Count());
+        var shown = int.Parse(Regex.Match(Readme,
+            @"\*\*The core\*\* [^\n]*\n(?:[^\n]*\n)?([\d,]+) lines").Groups[1].Value
+            .Replace(",", ""));
+        Assert.InRange(shown, lines * 95 / 100, lines * 105 / 100);
+    }
+
     private static int TestCases(System.Reflection.MethodInfo method)
     {
         if (!method.IsDefined(typeof(FactAttribute), inherit: true)) return 0;

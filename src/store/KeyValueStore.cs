@@ -36,8 +36,10 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 }
 
 /// <summary>
-/// The data: one hash table guarded by one lock, with short critical sections: a lookup, a copy of the pair
-/// into the table's slab or of a value into a reply, a removal, one slice of a listing; sorting happens outside it.
+/// The data: one hash table guarded by one lock. Most holds are short: a lookup, a copy of the pair into the
+/// table's slab or of a value into a reply, a removal, one slice of a listing (sorting happens outside it), a few
+/// thousand due keys removed at most. A step made of many (MGET, MSET, EXEC: Atomically) holds it for all of its
+/// parts, so its length is its caller's: the clients' budget bounds what a transaction may queue.
 /// Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes
 /// straight into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
 ///
