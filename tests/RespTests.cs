@@ -81,6 +81,21 @@ public class RespFramingTests
         // The CR of a CRLF is not part of the line: one of exactly the limit passes, waiting for its LF or not.
         Assert.Equal(RespRead.Incomplete, Parse(new string('x', 100) + "\r", maxBulk: 100).Read);
         Assert.Equal(RespRead.Complete, Parse(new string('x', 100) + "\r\n", maxBulk: 100).Read);
+        // Past Redis's 64 KiB an inline line is refused whatever --max-line-bytes allows; a bulk string is not.
+        var inline = "SET k " + new string('"', RespFraming.MaxInlineBytes);
+        Assert.Equal("Protocol error: too big inline request", Parse(inline, maxBulk: 1 << 20).Error);
+        var bulk = $"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${RespFraming.MaxInlineBytes * 2}\r\n"
+            + new string('v', RespFraming.MaxInlineBytes * 2) + "\r\n";
+        Assert.Equal(RespRead.Complete, Parse(bulk, maxBulk: 1 << 20).Read);
+    }
+
+    [Fact]
+    public void A_line_of_more_quoted_words_than_the_argument_bound_is_a_protocol_error()
+    {
+        var words = "SET k" + string.Concat(Enumerable.Repeat(" \"a\"", RespFraming.MaxArguments)) + "\r\n";
+        Assert.Equal("Protocol error: invalid multibulk length", Parse(words, maxBulk: 1 << 20).Error);
+        var fits = "SET k" + string.Concat(Enumerable.Repeat(" \"a\"", RespFraming.MaxArguments - 2)) + "\r\n";
+        Assert.Equal(RespRead.Complete, Parse(fits, maxBulk: 1 << 20).Read);
     }
 
     [Fact]

@@ -4,8 +4,8 @@
 // A request that starts with `*` is an array of bulk strings, each prefixed with its length:
 //     *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n
 // so a value may hold any byte, and the parser never searches inside it. Anything else is an inline
-// command, one line of words (`PING\r\n`, as redis-benchmark sends it). Malformed framing is a
-// `-ERR Protocol error: ...` and the end of the connection, as in Redis.
+// command, one line of words (`PING\r\n`, as redis-benchmark sends it), of at most 64 KiB as in Redis.
+// Malformed framing is a `-ERR Protocol error: ...` and the end of the connection, as in Redis.
 
 using System.Buffers;
 using System.Buffers.Text;
@@ -19,6 +19,12 @@ public static class RespFraming
 {
     /// <summary>The most elements a request array may have (Redis allows far more; KV's commands need few).</summary>
     public const int MaxArguments = 1024;
+
+    /// <summary>
+    /// The longest inline line, as Redis's PROTO_INLINE_MAX_SIZE: inline is for typing, and a line of quotes costs
+    /// a copy to unquote; a client with a larger value sends it as a bulk string (up to --max-line-bytes).
+    /// </summary>
+    public const int MaxInlineBytes = 64 * 1024;
 
     /// <summary>
     /// The length line of an array or a bulk string (`*3`, `$5`) is short: a longer one is malformed.
@@ -39,7 +45,7 @@ public static class RespFraming
         if (!reader.TryPeek(out var first)) return RespRead.Incomplete;
         var read = first == (byte)'*'
             ? ReadArray(ref reader, arguments, maxBulkBytes, out error)
-            : ReadInline(ref reader, arguments, maxBulkBytes, out error);
+            : ReadInline(ref reader, arguments, Math.Min(maxBulkBytes, MaxInlineBytes), out error);
         if (read == RespRead.Complete) buffer = buffer.Slice(reader.Position);
         return read;
     }
@@ -129,17 +135,13 @@ public static class RespFraming
         if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null) return SplitPlain(line,
             arguments, out error);
         var text = line.ToArray();
-        if (!InlineWords.TrySplit(text, arguments))
+        error = InlineWords.TrySplit(text, arguments, MaxArguments) switch
         {
-            error = "Protocol error: unbalanced quotes in request";
-            return RespRead.Malformed;
-        }
-        if (arguments.Count > MaxArguments)
-        {
-            error = "Protocol error: invalid multibulk length";
-            return RespRead.Malformed;
-        }
-        return RespRead.Complete;
+            InlineSplit.Unbalanced => "Protocol error: unbalanced quotes in request",
+            InlineSplit.TooMany => "Protocol error: invalid multibulk length",
+            _ => null,
+        };
+        return error is null ? RespRead.Complete : RespRead.Malformed;
     }
 
     /// <summary>
@@ -171,36 +173,41 @@ public static class RespFraming
 /// <summary>
 /// Redis's sdssplitargs, for an inline line with quotes: each word is unquoted into a buffer of its own.
 /// </summary>
+internal enum InlineSplit { Done, Unbalanced, TooMany }
+
 internal static class InlineWords
 {
-    public static bool TrySplit(ReadOnlySpan<byte> line, List<ReadOnlySequence<byte>> arguments)
+    /// <summary>
+    /// Splits the line into at most `maxWords`; past that it stops at once (a line may be all quotes).
+    /// </summary>
+    public static InlineSplit TrySplit(ReadOnlySpan<byte> line, List<ReadOnlySequence<byte>> arguments, int maxWords)
     {
-        var word = new List<byte>();
+        // Unquoting never makes a word longer: one scratch buffer of the line's length holds any word.
+        var word = new byte[line.Length];
+        var length = 0;
         var i = 0;
         while (true)
         {
-            while (i < line.Length
-                && line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) i++;
-            if (i == line.Length) return true;
-            word.Clear();
+            while (i < line.Length && IsSpace(line[i])) i++;
+            if (i == line.Length) return InlineSplit.Done;
+            if (arguments.Count == maxWords) return InlineSplit.TooMany;
+            length = 0;
             byte quote = 0;
             while (true)
             {
                 if (quote == 0)
                 {
-                    if (i == line.Length
-                        || line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c) break;
+                    if (i == line.Length || IsSpace(line[i])) break;
                     if (line[i] is (byte)'"' or (byte)'\'') quote = line[i];
-                    else word.Add(line[i]);
+                    else word[length++] = line[i];
                     i++;
                     continue;
                 }
-                if (i == line.Length) return false;
+                if (i == line.Length) return InlineSplit.Unbalanced;
                 if (line[i] == quote)
                 {
                     // A closing quote must be followed by a space or the end.
-                    if (i + 1 < line.Length && line[i
-                        + 1] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c)) return false;
+                    if (i + 1 < line.Length && !IsSpace(line[i + 1])) return InlineSplit.Unbalanced;
                     i++;
                     break;
                 }
@@ -209,28 +216,29 @@ internal static class InlineWords
                     var next = line[i + 1];
                     if (quote == (byte)'\'')
                     {
-                        if (next == (byte)'\'') { word.Add(next); i += 2; continue; }
+                        if (next == (byte)'\'') { word[length++] = next; i += 2; continue; }
                     }
                     else if (next == (byte)'x' && i + 3 < line.Length && IsHex(line[i + 2]) && IsHex(line[i + 3]))
                     {
-                        word.Add((byte)(Hex(line[i + 2]) * 16 + Hex(line[i + 3])));
+                        word[length++] = (byte)(Hex(line[i + 2]) * 16 + Hex(line[i + 3]));
                         i += 4;
                         continue;
                     }
                     else
                     {
-                        word.Add(next switch { (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r',
-                            (byte)'t' => (byte)'\t', (byte)'b' => 8, (byte)'a' => 7, _ => next });
+                        word[length++] = next switch { (byte)'n' => (byte)'\n', (byte)'r' => (byte)'\r',
+                            (byte)'t' => (byte)'\t', (byte)'b' => 8, (byte)'a' => 7, _ => next };
                         i += 2;
                         continue;
                     }
                 }
-                word.Add(line[i++]);
+                word[length++] = line[i++];
             }
-            arguments.Add(new ReadOnlySequence<byte>(word.ToArray()));
+            arguments.Add(new ReadOnlySequence<byte>(word.AsSpan(0, length).ToArray()));
         }
     }
 
+    private static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c;
     private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
     private static int Hex(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }

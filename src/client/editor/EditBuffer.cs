@@ -71,8 +71,8 @@ public sealed class EditBuffer
         Cursor = start;
     }
 
-    private int Next(int index) => index >= Text.Length ? index : index
-        + StringInfo.GetNextTextElementLength(Text.AsSpan(index));
+    private int Next(int index) =>
+        index >= Text.Length ? index : index + StringInfo.GetNextTextElementLength(Text.AsSpan(index));
 
     /// <summary>No user-perceived character is longer than this many chars (an emoji family is eleven).</summary>
     private const int LongestCharacter = 64;
