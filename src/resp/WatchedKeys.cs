@@ -34,7 +34,7 @@ public sealed class WatchedKeys : IStoreObserver
     }
 
     /// <summary>A watched key that did not exist is not changed by emptying everything, as in Redis.</summary>
-    public void Emptying(KeyTest exists)
+    public void Emptying(KeyFilter exists)
     {
         foreach (var (key, entry) in watched)
             if (exists(key)) entry.Version++;

@@ -102,7 +102,7 @@ public sealed class ListingTurns
 /// One listing in progress: `list` (every key), or RESP's `KEYS pattern` (`filter` keeps the keys that match),
 /// written by the protocol's own writers.
 /// </summary>
-public sealed class Listing(KeyValueStore store, KeyTest? filter, Action<IBufferWriter<byte>, int> writeCount,
+public sealed class Listing(KeyValueStore store, KeyFilter? filter, Action<IBufferWriter<byte>, int> writeCount,
     Action<IBufferWriter<byte>, ReadOnlySpan<byte>> writeKey)
 {
     private readonly ListingTurns turns = ListingTurns.Of(store);

@@ -56,10 +56,8 @@ public interface IStoreObserver
     void Changed(ReadOnlySpan<byte> key);
 
     /// <summary>Every key is about to go (a flush); `exists` says which are there now.</summary>
-    void Emptying(KeyTest exists);
+    void Emptying(KeyFilter exists);
 }
-
-public delegate bool KeyTest(ReadOnlySpan<byte> key);
 
 public sealed partial class KeyValueStore
 {

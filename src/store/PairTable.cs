@@ -329,7 +329,10 @@ internal sealed class PairTable
     }
 }
 
-/// <summary>A question about a key, asked under the store's lock: here, whether its deadline has passed.</summary>
+/// <summary>
+/// A question about a key, asked under the store's lock: whether its deadline has passed, whether it exists, whether
+/// it matches a listing's pattern.
+/// </summary>
 public delegate bool KeyFilter(ReadOnlySpan<byte> key);
 
 /// <summary>
