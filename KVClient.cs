@@ -180,18 +180,19 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
     }
 }
 
-// A monitor line at a terminal: the server quotes what is not plain text; a line that still holds a character a
-// terminal would obey (a server that is not KV's) is shown quoted, as a value would be.
-static string MonitorLine(string line,
-    bool onTerminal) => onTerminal && Terminal.HasHidden(line) ? Terminal.Visible(line) : line;
+// A monitor line at a terminal: its time of day, local (a script reads the wire's seconds since 1970); the server
+// quotes what is not plain text, and a line that still holds a character a terminal would obey (a server that is
+// not KV's) is shown quoted, as a value would be.
+static string MonitorLine(string line, bool onTerminal) => !onTerminal ? line
+    : Formats.MonitorTime(Terminal.HasHidden(line) ? Terminal.Visible(line) : line, TimeZoneInfo.Local);
 
 // A subscriber's `MESSAGE channel message`: in a format, one record a message (JSON Lines, an XML element a line, a
 // YAML document each); else the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a
 // value.
 static string MessageLine(string line, bool onTerminal, OutputFormat format)
 {
-    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal) || line.IndexOf(' ',
-        "MESSAGE ".Length) is not (> 0 and var space)) return line;
+    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal)
+        || line.IndexOf(' ', "MESSAGE ".Length) is not (> 0 and var space)) return line;
     var (channel, message) = (line["MESSAGE ".Length..space], line[(space + 1)..]);
     if (format != OutputFormat.Plain) return Formats.Message(format, channel, message);
     return !onTerminal ? $"{channel} {message}"

@@ -10,6 +10,15 @@ using YamlDotNet.RepresentationModel;
 
 public class FormatTests
 {
+    [Theory]
+    [InlineData("1764489600.000123 [7 127.0.0.1:5000 pool-1] set k v",
+        "16:00:00.000123 [7 127.0.0.1:5000 pool-1] set k v")]
+    [InlineData("not a time [7] set k v", "not a time [7] set k v")]
+    [InlineData("1764489600.12 [7] short fraction", "1764489600.12 [7] short fraction")]
+    public void A_monitor_line_at_a_terminal_shows_its_time_of_day(string line, string shown) =>
+        Assert.Equal(shown, Formats.MonitorTime(line, TimeZoneInfo.CreateCustomTimeZone("UTC+8", TimeSpan.FromHours(8),
+            "UTC+8", "UTC+8")));
+
     public static readonly TheoryData<string> TrickyValues =
     [
         " x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "no", "null", "~", "123", "1.5e3", "0x1F", "- x",

@@ -74,6 +74,21 @@ public static class Formats
     /// One message a subscriber received, for a stream a script reads a line at a time: JSON on one line (JSON Lines),
     /// an XML element on one line, a YAML document (`---` first), each written by its library.
     /// </summary>
+    /// <summary>
+    /// A monitor line for a person: its time (seconds since 1970, with microseconds, as the wire and Redis give it)
+    /// shown as the time of day in `zone`, microseconds kept: `14:05:07.123456 [7 127.0.0.1:51234 pool-12] set k v`.
+    /// A line that does not start with such a time is left as it is.
+    /// </summary>
+    public static string MonitorTime(string line, TimeZoneInfo zone)
+    {
+        var space = line.IndexOf(' ');
+        if (space < 0 || line.IndexOf('.') is not (> 0 and var dot) || dot > space
+            || !long.TryParse(line.AsSpan(0, dot), out var seconds) || space - dot != 7
+            || !int.TryParse(line.AsSpan(dot + 1, 6), out var micros)) return line;
+        var time = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(seconds), zone);
+        return $"{time:HH:mm:ss}.{micros:D6}{line[space..]}";
+    }
+
     public static string Message(OutputFormat format, string channel, string message) => format switch
     {
         OutputFormat.Xml => new XElement("message", new XAttribute("channel", channel),
