@@ -16,6 +16,37 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 
 public class ExpiryStoreTests
 {
+    /// <summary>
+    /// Deadlines set, moved and removed at random, checked against a plain model after every step: the earliest is
+    /// always the one due first, and a moved or removed deadline is never found again (the entries it left behind in
+    /// the heap are skipped, and the heap rebuilt when they outnumber the live ones).
+    /// </summary>
+    [Fact]
+    public void The_earliest_deadline_is_found_after_any_sets_moves_and_removals()
+    {
+        var random = new Random(7);
+        var deadlines = new Deadlines();
+        var model = new Dictionary<string, long>();
+        for (var step = 0; step < 20_000; step++)
+        {
+            var key = $"k{random.Next(300)}";
+            var bytes = Encoding.ASCII.GetBytes(key);
+            if (random.Next(4) == 0)
+                Assert.Equal(model.Remove(key), deadlines.Remove(bytes));
+            else
+            {
+                var at = random.Next(1_000);
+                Assert.Equal(!model.ContainsKey(key), deadlines.Set(bytes, at));
+                model[key] = at;
+            }
+            Assert.Equal(model.Count, deadlines.Count);
+            var earliest = model.Count == 0 ? long.MaxValue : model.Values.Min();
+            Assert.Equal(model.Count > 0, deadlines.TryPeekDue(earliest, out var due));
+            if (model.Count > 0) Assert.Equal(earliest, model[Encoding.ASCII.GetString(due)]);
+            Assert.False(deadlines.TryPeekDue(earliest - 1, out _));
+        }
+    }
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     [Fact]

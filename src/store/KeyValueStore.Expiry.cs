@@ -17,7 +17,8 @@ public sealed partial class KeyValueStore
         var removed = 0;
         while (removed < max && deadlines.TryPeekDue(now, out var key))
         {
-            RemovePair(key);
+            // A deadline always has its pair; were it ever alone, it goes too, so that this loop cannot spin on it.
+            if (RemovePair(key) is null) deadlines.Remove(key);
             removed++;
         }
         return removed;
