@@ -209,6 +209,32 @@ public class StoreTests
         Assert.Null(table.Find(Bytes("absent")));
     }
 
+    /// <summary>
+    /// A hundred walks open when the table grows (a hundred SCANs left open) share one copy of the keys they had not
+    /// reached, where a copy each cost walks times keys; each still finds every key present from its start to its end.
+    /// </summary>
+    [Fact]
+    public void Walks_open_when_the_table_grows_share_one_copy_and_each_finds_every_key()
+    {
+        var table = new PairTable();
+        for (var i = 0; i < 1000; i++) Put(table, $"k{i}", "v");
+        var walks = Enumerable.Range(0, 100).Select(_ => new TableCursor()).ToList();
+        var found = walks.Select(_ => new KeyList()).ToList();
+        foreach (var walk in walks) table.Attach(walk);
+        for (var w = 0; w < walks.Count; w++) table.Walk(walks[w], w, found[w]);
+        var capacity = table.Capacity;
+        for (var i = 1000; table.Capacity == capacity; i++) Put(table, $"k{i}", "v");
+        Assert.All(walks, walk => Assert.Same(walks[0].Grown, walk.Grown));
+        for (var w = 0; w < walks.Count; w++)
+        {
+            while (table.Walk(walks[w], 64, found[w])) { }
+            found[w].SortDistinct();
+            var keys = Enumerable.Range(0,
+                found[w].Count).Select(i => Encoding.UTF8.GetString(found[w][i])).ToHashSet();
+            Assert.True(Enumerable.Range(0, 1000).All(i => keys.Contains($"k{i}")), $"walk {w} missed a key");
+        }
+    }
+
     [Fact]
     public void Overwritten_and_removed_pairs_are_compacted_away_and_the_slabs_reused()
     {

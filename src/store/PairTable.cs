@@ -184,6 +184,17 @@ internal sealed class PairTable
         for (var i = 0; i < cursor.Moved.Count; i++)
             if (expired is null || !expired(cursor.Moved[i])) keys.Add(cursor.Moved[i]);
         cursor.Moved.Clear();
+        if (cursor.Grown is { } grown)
+        {
+            // The table grew under the walk: it goes on through the keys it had not reached, as many a step.
+            var last = (int)Math.Min(grown.Keys.Count, (long)cursor.GrownNext + slotCount);
+            for (var i = cursor.GrownNext; i < last; i++)
+                if (expired is null || !expired(grown.Keys[i])) keys.Add(grown.Keys[i]);
+            cursor.GrownNext = last;
+            if (last < grown.Keys.Count) return true;
+            cursor.Grown = null;
+            return false;
+        }
         var end = (int)Math.Min(slots.Length, (long)cursor.Position + slotCount);
         CopyKeys(cursor.Position, end, keys, expired);
         cursor.Position = end;
@@ -309,13 +320,27 @@ internal sealed class PairTable
 
     private void Grow()
     {
-        // Every key changes place: a walk in progress is given the keys it has not reached yet, and is done. (Starting
-        // it again instead would never end while keys are added faster than it walks.) Growth copies every pair's slot
-        // anyway; this copies the keys once more, for the rare walk in progress.
-        foreach (var cursor in cursors)
+        // Every key changes place: the walks in progress go on through the keys they have not reached yet, copied
+        // once, in the old table's order, for all of them (a copy a walk would cost walks times keys: a few hundred
+        // open SCANs made gigabytes of one table). Starting them again instead would never end while keys are added
+        // faster than they walk.
+        var walking = cursors.Where(cursor => cursor.Position < slots.Length).ToList();
+        if (walking.Count > 0)
         {
-            CopyKeys(cursor.Position, slots.Length, cursor.Moved);
-            cursor.Position = int.MaxValue;
+            var grown = new GrownKeys();
+            for (var at = walking.Min(cursor => cursor.Position); at < slots.Length; at++)
+                if (slots[at] is var slot and not 0)
+                {
+                    grown.Keys.Add(PairAt(slot).KeySpan);
+                    grown.Slots.Add(at);
+                }
+            foreach (var cursor in walking)
+            {
+                cursor.Grown = grown;
+                var found = grown.Slots.BinarySearch(cursor.Position);
+                cursor.GrownNext = found >= 0 ? found : ~found;
+                cursor.Position = int.MaxValue;
+            }
         }
         var old = slots;
         slots = new long[old.Length + old.Length / 2];
@@ -337,10 +362,22 @@ public delegate bool KeyFilter(ReadOnlySpan<byte> key);
 
 /// <summary>
 /// Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given:
-/// those a removal moved from ahead of it to behind it, and, when the table grew, all it had not reached.
+/// those a removal moved from ahead of it to behind it, and, when the table grew, where it is in the keys it had not
+/// reached.
 /// </summary>
 public sealed class TableCursor
 {
     public int Position;
     public KeyList Moved { get; } = new();
+    public GrownKeys? Grown;
+    public int GrownNext;
+}
+
+/// <summary>The keys of a table that grew, in its old order from the first walk's place, shared by the walks.</summary>
+public sealed class GrownKeys
+{
+    public KeyList Keys { get; } = new();
+
+    /// <summary>Each key's slot in the old table, ascending: where a walk at a given slot begins.</summary>
+    public List<int> Slots { get; } = [];
 }
