@@ -425,7 +425,10 @@ public sealed class TerminalSession : IAsyncDisposable
     public static async Task<TerminalSession> StartAsync(int port, params (string Name, string Value)[] environment)
     {
         var client = await Programs.DllAsync("KVClient.cs");
-        var info = new ProcessStartInfo("script", ["-qfec", $"dotnet {client} 127.0.0.1 {port}", "/dev/null"])
+        // Ctrl+C must reach the client as the signal a person's Ctrl+C is. A test run started in the background (`&`
+        // in a script, as a CI job may start it) inherits SIGINT ignored, and would pass that on to the client.
+        var info = new ProcessStartInfo("env",
+            ["--default-signal=INT", "script", "-qfec", $"dotnet {client} 127.0.0.1 {port}", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

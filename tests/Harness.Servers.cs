@@ -9,6 +9,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -82,14 +83,16 @@ public static class Programs
     /// </summary>
     private static string WriteBareCore()
     {
-        static bool Core(string include) => include == "Protocol.cs" || CoreFolders.Any(folder
-            => include.StartsWith(folder + "/"));
+        static bool Core(string include) =>
+            include == "Protocol.cs" || CoreFolders.Any(folder => include.StartsWith(folder + "/"));
+        const string Include = "#:include ";
         var lines = File.ReadAllLines(Path.Combine(Root, "KVServer.cs"))
-            .Where(line => !line.StartsWith("#:include ") || Core(line["#:include ".Length..].Trim()))
-            .Select(line => line.StartsWith("#:include ") ? "#:include " + Path.Combine(Root,
-                line["#:include ".Length..].Trim()) : line);
-        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
-            $"kv-bare-core-{Environment.ProcessId}"));
+            .Where(line => !line.StartsWith(Include) || Core(line[Include.Length..].Trim()))
+            .Select(line => line.StartsWith(Include) ? Include + Path.Combine(Root,
+                line[Include.Length..].Trim()) : line);
+        // One folder for this clone, not one a run, so that the SDK's build cache for it serves the next run too.
+        var clone = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Root)))[..12];
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"kv-bare-core-{clone}"));
         var path = Path.Combine(folder.FullName, "KVServer.cs");
         File.WriteAllLines(path, lines);
         return path;
