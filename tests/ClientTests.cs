@@ -16,7 +16,8 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     private string Port => shared.Server.Port.ToString();
 
     private static readonly string[] ValuesToRoundTrip =
-        [" x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "null", "123", "- x", "key: value", "   ", "plain"];
+        [" x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "null", "123", "- x", "key: value", "   ",
+            "plain"];
 
     [Fact]
     public async Task A_scripted_session_prints_every_format_so_that_its_library_reads_back_the_value()

@@ -21,7 +21,8 @@ public class FormatTests
 
     public static readonly TheoryData<string> TrickyValues =
     [
-        " x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "no", "null", "~", "123", "1.5e3", "0x1F", "- x",
+        " x\tb ", "<&>\"'", "ñandú 日本語", "emoji 😀🎉", "yes", "no", "null", "~", "123", "1.5e3", "0x1F",
+        "- x",
         "key: value", "#comment", "", "   ", "a\rb", "true", "On", "[1, 2]", "{a: b}", "*anchor", "!tag", "%x", "@x",
         "`x", "|", ">", "control \u0001 char", "\u0000nul",
     ];

@@ -87,8 +87,8 @@ public class ModelCheckedFuzzTests : IAsyncLifetime
     private static readonly string[] Amounts = ["9223372036854775807", "-9223372036854775808", "9223372036854775808",
         "01", "+1", "-0", "1.5", "x", "--json"];
     private static readonly string[] UnknownNames = ["gett", "sett", "fo", "quit", "delete"];
-    private static readonly string[] ValuePieces = [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r",
-        "--json", "set k v", "\u0001"];
+    private static readonly string[] ValuePieces =
+        [" ", "  ", "\t", "x", "yes", "<&>", "\"'", "ñ", "日本", "😀", "\r", "--json", "set k v", "\u0001"];
 
     private static byte[] NextLine(Random random, string prefix)
     {

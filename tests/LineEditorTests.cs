@@ -238,8 +238,8 @@ public class LineEditorTests
     [Fact]
     public void An_emoji_typed_as_two_keys_is_one_character()
     {
-        var (lines, _) = Run(History.Open(null), colour: false, Typed("set e a😀"), [Backspace], Typed("b😀"), [Left],
-            Typed("c"), [Enter]);
+        var (lines, _) = Run(History.Open(null), colour: false,
+            Typed("set e a😀"), [Backspace], Typed("b😀"), [Left], Typed("c"), [Enter]);
         Assert.Equal(["set e abc😀"], lines);
     }
 

@@ -146,8 +146,8 @@ public class ParserTests
         Assert.Equal("Key", Valid("get Key").Key);
         Assert.Equal("ключ-😀", Valid("del ключ-😀").Key);
         Assert.Equal(new string('k', 256), Valid("get " + new string('k', 256)).Key);
-        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 256)), Valid("get " + string.Concat(Enumerable.Repeat("😀",
-            256))).Key);
+        var emoji = string.Concat(Enumerable.Repeat("😀", 256));
+        Assert.Equal(emoji, Valid("get " + emoji).Key);
     }
 
     [Theory]
@@ -245,7 +245,8 @@ public class CodecTests
     [Fact]
     public async Task Every_reply_reads_back_as_written()
     {
-        var keys = new[] { "a", "b", "ключ" }.Select(k => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(k)).ToArray();
+        var keys = new[] { "a", "b", "ключ" }
+            .Select(k => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(k)).ToArray();
         var replies = await RoundTrip(output =>
         {
             ReplyWriter.Ok(output);
