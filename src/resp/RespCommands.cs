@@ -7,7 +7,6 @@
 
 using System.Buffers;
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
 using System.Collections.Immutable;
 using System.Text;
 
@@ -352,16 +351,14 @@ public static class RespCommands
     private delegate bool KeyStep(KeyValueStore store, ReadOnlySpan<byte> key);
 
     /// <summary>How many of the keys `step` says yes to, all taken in one step of the store.</summary>
-    private static int CountInOneStep(KeyValueStore store, RespArguments args, KeyStep step)
-    {
-        var counted = new StrongBox<int>();
-        store.Atomically((store, args, step, counted), static request =>
+    private static int CountInOneStep(KeyValueStore store, RespArguments args, KeyStep step) =>
+        store.Atomically((store, args, step), static request =>
         {
-            var (store, args, step, counted) = request;
-            for (var i = 1; i < args.Count; i++) if (step(store, args[i])) counted.Value++;
+            var (store, args, step) = request;
+            var counted = 0;
+            for (var i = 1; i < args.Count; i++) if (step(store, args[i])) counted++;
+            return counted;
         });
-        return counted.Value;
-    }
 
     private static void Keys(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

@@ -23,34 +23,23 @@ public static class StoreSteps
     private static Expiry ExpiryOf(long? deadline) => deadline is { } at ? Expiry.At(at) : Expiry.Clear;
 
     /// <summary>The value, removed in the same step (GETDEL); null when there was none.</summary>
-    public static byte[]? Take(this KeyValueStore store, ReadOnlySpan<byte> key)
-    {
-        var taken = new StrongBox<byte[]?>();
-        store.Atomically((store, key.ToArray(), taken), static step =>
+    public static byte[]? Take(this KeyValueStore store, ReadOnlySpan<byte> key) =>
+        store.Atomically((store, key: key.ToArray()), static step =>
         {
-            var (store, key, taken) = step;
-            if (Read(store, key) is not { } had) return;
-            taken.Value = had.Value;
-            store.Remove(key);
+            var value = Read(step.store, step.key)?.Value;
+            if (value is not null) step.store.Remove(step.key);
+            return value;
         });
-        return taken.Value;
-    }
 
     /// <summary>The value with `suffix` after it (APPEND; a missing key is empty), keeping its deadline; its new
     /// length, or null when out of memory.</summary>
-    public static long? Append(this KeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> suffix)
-    {
-        var length = new StrongBox<long?>();
-        store.Atomically((store, key.ToArray(), suffix.ToArray(), length), static step =>
+    public static long? Append(this KeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> suffix) =>
+        store.Atomically((store, key: key.ToArray(), suffix: suffix.ToArray()), static step =>
         {
-            var (store, key, suffix, length) = step;
-            var old = Read(store, key)?.Value ?? [];
-            byte[] joined = [.. old, .. suffix];
-            if (store.Set(key, joined, SetCondition.Always, Expiry.KeepExisting) != SetResult.OutOfMemory)
-                length.Value = joined.Length;
+            byte[] joined = [.. Read(step.store, step.key)?.Value ?? [], .. step.suffix];
+            var stored = step.store.Set(step.key, joined, SetCondition.Always, Expiry.KeepExisting);
+            return stored == SetResult.OutOfMemory ? null : (long?)joined.Length;
         });
-        return length.Value;
-    }
 
     /// <summary>Moves the value and its deadline to `target` (RENAME; RENAMENX when `onlyIfAbsent`), replacing it.
     /// </summary>
@@ -63,16 +52,9 @@ public static class StoreSteps
         bool replace) => Move(store, source, target, replace, keepSource: true);
 
     private static RenameResult Move(KeyValueStore store, ReadOnlySpan<byte> source, ReadOnlySpan<byte> target,
-        bool replace, bool keepSource)
-    {
-        var result = new StrongBox<RenameResult>();
-        store.Atomically((store, source.ToArray(), target.ToArray(), replace, keepSource, result), static step =>
-        {
-            var (store, source, target, replace, keepSource, result) = step;
-            result.Value = MoveInStep(store, source, target, replace, keepSource);
-        });
-        return result.Value;
-    }
+        bool replace, bool keepSource) =>
+        store.Atomically((store, source: source.ToArray(), target: target.ToArray(), replace, keepSource),
+            static step => MoveInStep(step.store, step.source, step.target, step.replace, step.keepSource));
 
     private static RenameResult MoveInStep(KeyValueStore store, byte[] source, byte[] target, bool replace,
         bool keepSource)
@@ -96,43 +78,27 @@ public static class StoreSteps
     /// they would not all fit the budget. Each pair's deadline is cleared, as a plain set clears it.
     /// </summary>
     public static SetResult SetMany(this KeyValueStore store, IReadOnlyList<(byte[] Key, byte[] Value)> pairs,
-        bool onlyIfNoneExist)
-    {
-        var result = new StrongBox<SetResult>();
-        store.Atomically((store, pairs, onlyIfNoneExist, result), static step =>
+        bool onlyIfNoneExist) =>
+        store.Atomically((store, pairs, onlyIfNoneExist), static step =>
         {
-            var (store, pairs, onlyIfNoneExist, result) = step;
-            if (onlyIfNoneExist && pairs.Any(p => store.Contains(p.Key)))
-            {
-                result.Value = SetResult.ConditionFailed;
-                return;
-            }
+            var (store, pairs, onlyIfNoneExist) = step;
+            if (onlyIfNoneExist && pairs.Any(p => store.Contains(p.Key))) return SetResult.ConditionFailed;
             var needed = pairs.Sum(p => KeyValueStore.PairCost(p.Key.Length, p.Value.Length, withDeadline: false)
                 - (store.MemoryUsage(p.Key) ?? 0));
-            if (!store.Fits(needed))
-            {
-                result.Value = SetResult.OutOfMemory;
-                return;
-            }
+            if (!store.Fits(needed)) return SetResult.OutOfMemory;
             foreach (var (key, value) in pairs) store.Set(key, value);
-            result.Value = SetResult.Stored;
+            return SetResult.Stored;
         });
-        return result.Value;
-    }
 
     /// <summary>The value, and its deadline changed in the same step (GETEX): `change` null leaves it, Clear removes
     /// it (PERSIST), At sets it (one already past removes the key).</summary>
-    public static byte[]? GetAndExpire(this KeyValueStore store, ReadOnlySpan<byte> key, Expiry? change)
-    {
-        var value = new StrongBox<byte[]?>();
-        store.Atomically((store, key.ToArray(), change, value), static step =>
+    public static byte[]? GetAndExpire(this KeyValueStore store, ReadOnlySpan<byte> key, Expiry? change) =>
+        store.Atomically((store, key: key.ToArray(), change), static step =>
         {
-            var (store, key, change, value) = step;
-            value.Value = Read(store, key)?.Value;
-            if (value.Value is null || change is not { } expiry) return;
-            if (expiry.Deadline is { } deadline) store.Expire(key, deadline);
-            else store.Persist(key);
+            var value = Read(step.store, step.key)?.Value;
+            if (value is null || step.change is not { } expiry) return value;
+            if (expiry.Deadline is { } deadline) step.store.Expire(step.key, deadline);
+            else step.store.Persist(step.key);
+            return value;
         });
-        return value.Value;
-    }
 }

@@ -43,18 +43,15 @@ public sealed class WatchedKeys : IStoreObserver
     /// <summary>Starts watching the key (one more watcher); its version now, to compare at EXEC.</summary>
     public static long Watch(KeyValueStore store, byte[] key)
     {
-        var keys = Of(store);
-        var version = new StrongBox<long>();
-        store.Atomically((store, keys, key, version), static step =>
+        return store.Atomically((store, keys: Of(store), key), static step =>
         {
-            var (store, keys, key, version) = step;
+            var (store, keys, key) = step;
             // A key whose time has passed goes now, so that its expiry is not counted as a change made after WATCH.
             store.Contains(key);
             if (!keys.watched.TryGetValue(key, out var entry)) keys.watched[key] = entry = new WatchedKey();
             entry.Watchers++;
-            version.Value = entry.Version;
+            return entry.Version;
         });
-        return version.Value;
     }
 
     /// <summary>One watcher fewer; the key's version is forgotten with its last watcher.</summary>
@@ -71,17 +68,15 @@ public sealed class WatchedKeys : IStoreObserver
     /// </summary>
     public static bool RunIfUnchanged(KeyValueStore store, IReadOnlyList<(byte[] Key, long Version)> seen, Action work)
     {
-        var ran = new StrongBox<bool>();
-        store.Atomically((store, keys: Of(store), seen, work, ran), static step =>
+        return store.Atomically((store, keys: Of(store), seen, work), static step =>
         {
             foreach (var (key, version) in step.seen)
             {
                 step.store.Contains(key);
-                if (!step.keys.watched.TryGetValue(key, out var entry) || entry.Version != version) return;
+                if (!step.keys.watched.TryGetValue(key, out var entry) || entry.Version != version) return false;
             }
             step.work();
-            step.ran.Value = true;
+            return true;
         });
-        return ran.Value;
     }
 }

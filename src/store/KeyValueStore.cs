@@ -36,18 +36,6 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 }
 
 /// <summary>
-/// The data: one hash table guarded by one lock. Most holds are short: a lookup, a copy of the pair into the
-/// table's slab or of a value into a reply, a removal, one slice of a listing (sorting happens outside it), a few
-/// thousand due keys removed at most. A step made of many (MGET, MSET, EXEC: Atomically) holds it for all of its
-/// parts, so its length is its caller's: the clients' budget bounds what a transaction may queue.
-/// Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes
-/// straight into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
-///
-/// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
-/// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
-/// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
-/// </summary>
-/// <summary>
 /// Told of every change to a key, under the store's lock (WATCH's versions): it must be quick, and not wait.
 /// </summary>
 public interface IStoreObserver
@@ -59,6 +47,18 @@ public interface IStoreObserver
     void Emptying(KeyFilter exists);
 }
 
+/// <summary>
+/// The data: one hash table guarded by one lock. Most holds are short: a lookup, a copy of the pair into the
+/// table's slab or of a value into a reply, a removal, one slice of a listing (sorting happens outside it), a few
+/// thousand due keys removed at most. A step made of many (MGET, MSET, EXEC: Atomically) holds it for all of its
+/// parts, so its length is its caller's: the clients' budget bounds what a transaction may queue.
+/// Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes
+/// straight into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
+///
+/// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
+/// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
+/// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
+/// </summary>
 public sealed partial class KeyValueStore
 {
     /// <summary>
@@ -120,6 +120,12 @@ public sealed partial class KeyValueStore
     public void Atomically<TState>(TState state, Action<TState> work)
     {
         using (Hold()) work(state);
+    }
+
+    /// <summary>The same, for a step with a result (GETDEL's value, RENAME's outcome, EXEC's verdict).</summary>
+    public TResult Atomically<TState, TResult>(TState state, Func<TState, TResult> work)
+    {
+        using (Hold()) return work(state);
     }
 
     /// <summary>Adds an observer of every change from now on.</summary>
@@ -337,8 +343,8 @@ public sealed partial class KeyValueStore
     {
         using (Hold())
         {
-            if (pairs.At(LocateLive(key)) is not { } pair) return null;
-            return Cost(pair) + (pair.HasDeadline ? DeadlineCost(key.Length) : 0);
+            return pairs.At(LocateLive(key)) is { } pair ? PairCost(pair.KeyLength, pair.ValueLength, pair.HasDeadline)
+                : null;
         }
     }
 
