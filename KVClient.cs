@@ -151,9 +151,9 @@ async Task<int> ConverseAsync()
                 Console.WriteLine(Render(request, reply, onTerminal));
                 if (request.Command.Kind == CommandKind.Monitor
                     && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
-                if (request.Command.Kind == CommandKind.Subscribe
-                    && reply is Reply.Counted) await StreamAsync(CommandKind.Unsubscribe, "OK 0", (line,
-                    terminal) => MessageLine(line, terminal, request.Format));
+                if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted)
+                    await StreamAsync(CommandKind.Unsubscribe, "OK 0",
+                        (line, terminal) => MessageLine(line, terminal, request.Format));
                 failed = reply is Reply.Error;
                 if (request.Command.Kind == CommandKind.Exit) return 0;
                 break;
@@ -170,8 +170,8 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
     var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
     try
     {
-        await connection.StreamUntilAsync(stopped, stopRequest, lastLine, line => Console.WriteLine(shown(line,
-            onTerminal)));
+        await connection.StreamUntilAsync(stopped, stopRequest, lastLine,
+            line => Console.WriteLine(shown(line, onTerminal)));
     }
     catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
     {
@@ -208,8 +208,8 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
 {
     Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain => Terminal.Visible(value),
     Reply.Value(var value) => Formats.Value(request.Format, request.Key!, value),
-    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain => Formats.Keys(request.Format,
-        [.. keys.Select(Terminal.Visible)]),
+    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain =>
+        Formats.Keys(request.Format, [.. keys.Select(Terminal.Visible)]),
     Reply.Keys(var keys) => Formats.Keys(request.Format, keys),
     Reply.Ok => "OK",
     Reply.Pong => "PONG",

@@ -169,8 +169,8 @@ public static class Commands
     }
 
     /// <summary>The same lookup for a word the client holds as text (completion, colour, history).</summary>
-    public static CommandSpec? Find(string name) => All.FirstOrDefault(c => c.Name.Equals(name,
-        StringComparison.OrdinalIgnoreCase));
+    public static CommandSpec? Find(string name) =>
+        All.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The row of one command kind: `Commands.Of(CommandKind.Set).Usage`.</summary>
     public static CommandSpec Of(CommandKind kind) => All.First(c => c.Kind == kind);

@@ -123,8 +123,8 @@ static class Load
                     && (key = Interlocked.Increment(ref next)) < o.Keys; count++) Wire.Set(connection.Batch, dialect,
                     key, value);
                 if (count == 0) return;
-                if (await connection.SendBatchAsync(count,
-                    null) > 0) throw new IOException("the server refused a set while filling the keys");
+                if (await connection.SendBatchAsync(count, null) > 0)
+                    throw new IOException("the server refused a set while filling the keys");
             }
         }));
     }
@@ -155,8 +155,8 @@ static class Load
                     else Wire.Set(connection.Batch, dialect, key, value);
                 }
                 var sent = Stopwatch.GetTimestamp();
-                Interlocked.Add(ref errors, await connection.SendBatchAsync(o.Pipeline,
-                    read => ticks.Add(read - sent)));
+                var refused = await connection.SendBatchAsync(o.Pipeline, read => ticks.Add(read - sent));
+                Interlocked.Add(ref errors, refused);
                 Interlocked.Add(ref done, o.Pipeline);
             }
             return ticks;

@@ -203,8 +203,8 @@ public static class Formats
     private static string WriteJson(Action<Utf8JsonWriter> write, bool indented = true)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer,
-            indented ? JsonOptions : JsonOptions with { Indented = false })) write(json);
+        using (var json = new Utf8JsonWriter(buffer, indented ? JsonOptions : JsonOptions with { Indented = false }))
+            write(json);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 

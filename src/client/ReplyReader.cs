@@ -52,16 +52,16 @@ public sealed class ReplyReader(PipeReader input)
             _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
             _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
-            _ when TryCount(head, "STATS ", out var n) => new Reply.Stats([.. (await ReadLinesAsync(n,
-                cancellationToken)).Select(Figure)]),
+            _ when TryCount(head, "STATS ", out var n) =>
+                new Reply.Stats([.. (await ReadLinesAsync(n, cancellationToken)).Select(Figure)]),
             _ => throw new InvalidDataException($"unexpected reply from the server: " +
                 $"'{Errors.Echo(Encoding.UTF8.GetBytes(head))}'"),
         };
     }
 
     /// <summary>A `stats` line: the name, one space, the value.</summary>
-    private static Stat Figure(string line) => line.Split(' ', 2) is [var name, var value] ? new(name,
-        value) : new(line, "");
+    private static Stat Figure(string line) =>
+        line.Split(' ', 2) is [var name, var value] ? new(name, value) : new(line, "");
 
     private static bool TryCount(string head, string prefix, out int count)
     {

@@ -45,8 +45,8 @@ public static class StatView
                 return false;
             }
             var stats = figures.ToDictionary(f => f.Name, f => f.Value);
-            long Number(string name) => stats.TryGetValue(name, out var value) && long.TryParse(value,
-                out var number) ? number : 0;
+            long Number(string name) =>
+                stats.TryGetValue(name, out var value) && long.TryParse(value, out var number) ? number : 0;
             var requests = Number("requests");
             var now = clock.Elapsed;
             var rate = before is { } earlier

@@ -29,9 +29,8 @@ public static class MonitorCommands
     {
         // A request already sent after `monitor` ends it at once, as the next request always does: OK, and no lines.
         if (session.MoreBuffered) ReplyWriter.Ok(output);
-        else session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok,
-            static (output, request) => LineFraming.WriteLine(output,
-                Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
+        else session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok, static (output, request) =>
+            LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(request.KvLine()))).RunAsync;
         return false;
     }
 

@@ -10,8 +10,8 @@ namespace KV;
 /// <summary>One line of `stats`: a name (no spaces) and its value.</summary>
 public sealed record Stat(string Name, string Value)
 {
-    public Stat(string name, long value) : this(name,
-        value.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
+    public Stat(string name, long value)
+        : this(name, value.ToString(System.Globalization.CultureInfo.InvariantCulture)) { }
 }
 
 /// <summary>
@@ -22,8 +22,8 @@ public static class ReplyWriter
     public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
     public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
     public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
-    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) => LineFraming.WriteLine(output,
-        "VALUE "u8, value);
+    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) =>
+        LineFraming.WriteLine(output, "VALUE "u8, value);
     public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8,
         Encoding.UTF8.GetBytes(message));
 

@@ -80,8 +80,8 @@ public static class RequestParser
         var secondsEnd = afterKey.IndexOf((byte)' ');
         if (secondsEnd <= 0) return Invalid(secondsEnd == 0
             ? Errors.ExtraSpace(command) : Errors.WrongArguments(command));
-        if (!TryParseSeconds(afterKey[..secondsEnd], out var seconds)) return Invalid(Errors.NotSeconds(command,
-            afterKey[..secondsEnd]));
+        if (!TryParseSeconds(afterKey[..secondsEnd], out var seconds))
+            return Invalid(Errors.NotSeconds(command, afterKey[..secondsEnd]));
         var value = afterKey[(secondsEnd + 1)..];
         if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
         return new ParsedRequest { Command = command, Key = rest[..keyEnd], Value = value, Amount = seconds };

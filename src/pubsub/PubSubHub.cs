@@ -122,8 +122,8 @@ public sealed class PubSubHub(ServerActivity activity)
     /// <summary>The subscribers of a channel (PUBSUB NUMSUB).</summary>
     public int Subscribers(ReadOnlySpan<byte> channel)
     {
-        lock (gate) return channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel,
-            out var list) ? list.Count : 0;
+        var byName = channels.GetAlternateLookup<ReadOnlySpan<byte>>();
+        lock (gate) return byName.TryGetValue(channel, out var list) ? list.Count : 0;
     }
 
     /// <summary>

@@ -35,14 +35,14 @@ public sealed class RespSubscriber(PubSubHub hub, Action<IBufferWriter<byte>, Pu
 
 public static class RespPubSub
 {
-    public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) => Change(session,
-        args, output, subscribe: true, patterns: false);
-    public static void PSubscribe(RespSession session, RespArguments args,
-        IBufferWriter<byte> output) => Change(session, args, output, subscribe: true, patterns: true);
-    public static void Unsubscribe(RespSession session, RespArguments args,
-        IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: false);
-    public static void PUnsubscribe(RespSession session, RespArguments args,
-        IBufferWriter<byte> output) => Change(session, args, output, subscribe: false, patterns: true);
+    public static void Subscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Change(session, args, output, subscribe: true, patterns: false);
+    public static void PSubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Change(session, args, output, subscribe: true, patterns: true);
+    public static void Unsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Change(session, args, output, subscribe: false, patterns: false);
+    public static void PUnsubscribe(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Change(session, args, output, subscribe: false, patterns: true);
 
     /// <summary>
     /// One confirmation a channel or pattern, as Redis sends them: `[kind, name, subscriptions now]`.

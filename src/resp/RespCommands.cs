@@ -155,8 +155,8 @@ public static class RespCommands
         new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)",
             RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
-        new("dbsize", 1, "how many keys there are", (session, _, output) => RespReply.Integer(output,
-            session.Store.Count)),
+        new("dbsize", 1, "how many keys there are",
+            (session, _, output) => RespReply.Integer(output, session.Store.Count)),
         new("quit", 1, "OK, then the server closes the connection", RespConnectionCommands.Quit) { BeforeAuth = true,
             Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
@@ -272,8 +272,8 @@ public static class RespCommands
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output,
-            value))) RespReply.Null(output, session.Protocol);
+        if (!session.Store.TryRead(args[1], output, static (value, output) => RespReply.Bulk(output, value)))
+            RespReply.Null(output, session.Protocol);
     }
 
     /// <summary>SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL], as Redis reads them.</summary>

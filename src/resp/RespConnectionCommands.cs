@@ -44,10 +44,10 @@ public static class RespConnectionCommands
             RespCommands.WrongArity(output, "config|get");
             return;
         }
-        var patterns = Enumerable.Range(2,
-            args.Count - 2).Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
-        var matching = Configuration.Where(c => patterns.Any(p => RedisGlob.Matches(p,
-            Encoding.UTF8.GetBytes(c.Name)))).ToList();
+        var patterns = Enumerable.Range(2, args.Count - 2)
+            .Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
+        var matching = Configuration
+            .Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
         RespReply.MapHeader(output, matching.Count, session.Protocol);
         foreach (var (name, value) in matching)
         {

@@ -9,11 +9,11 @@ public static class RespCounters
 {
     private const string NotAnInteger = "value is not an integer or out of range";
 
-    public static void Incr(RespSession session, RespArguments args, IBufferWriter<byte> output) => Add(session,
-        args[1], 1, output);
+    public static void Incr(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Add(session, args[1], 1, output);
 
-    public static void Decr(RespSession session, RespArguments args, IBufferWriter<byte> output) => Add(session,
-        args[1], -1, output);
+    public static void Decr(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        Add(session, args[1], -1, output);
 
     public static void IncrBy(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

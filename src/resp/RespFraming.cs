@@ -132,8 +132,8 @@ public static class RespFraming
             error = "Protocol error: too big inline request";
             return RespRead.Malformed;
         }
-        if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null) return SplitPlain(line,
-            arguments, out error);
+        if (line.PositionOf((byte)'"') is null && line.PositionOf((byte)'\'') is null)
+            return SplitPlain(line, arguments, out error);
         var text = line.ToArray();
         error = InlineWords.TrySplit(text, arguments, MaxArguments) switch
         {

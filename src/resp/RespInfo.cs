@@ -20,8 +20,8 @@ public static class RespInfo
             args.Count - 1).Select(i => args.Text(i).ToLowerInvariant()).ToHashSet();
         var every = wanted.Overlaps(["default", "all", "everything"]);
         var text = new StringBuilder();
-        foreach (var (name, fields) in Sections(session.Server,
-            session.Store).Where(s => every || wanted.Contains(s.Name)))
+        var sections = Sections(session.Server, session.Store).Where(s => every || wanted.Contains(s.Name));
+        foreach (var (name, fields) in sections)
         {
             if (text.Length > 0) text.Append("\r\n");
             text.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name[1..]).Append("\r\n");

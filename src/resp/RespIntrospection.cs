@@ -10,8 +10,8 @@ public static class RespIntrospection
 {
     public static void Command(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (args.Count >= 2 && args.Is(1, "count"u8) && args.Count == 2) RespReply.Integer(output,
-            RespCommands.All.Length);
+        if (args.Count >= 2 && args.Is(1, "count"u8) && args.Count == 2)
+            RespReply.Integer(output, RespCommands.All.Length);
         else if (args.Count >= 2 && args.Is(1, "list"u8) && args.Count == 2)
         {
             RespReply.ArrayHeader(output, RespCommands.All.Length);

@@ -156,8 +156,8 @@ public static class RespStrings
             else if (args.Is(i, "db"u8) && i + 1 < args.Count)
             {
                 // One database: DB 0 is this one; another number is out of range, anything else not a number.
-                if (!RequestParser.TryParseInteger(args[++i], out var db)) RespReply.Error(output,
-                    "value is not an integer or out of range");
+                if (!RequestParser.TryParseInteger(args[++i], out var db))
+                    RespReply.Error(output, "value is not an integer or out of range");
                 else if (db != 0) RespReply.Error(output, "DB index is out of range");
                 else continue;
                 return;

@@ -80,8 +80,11 @@ public sealed class StripedCounter
         cells = new long[(stripes + 1) * LongsALine];
     }
 
-    public void Increment() => Interlocked.Increment(ref cells[((Thread.GetCurrentProcessorId() & mask)
-        + 1) * LongsALine]);
+    public void Increment()
+    {
+        var stripe = (Thread.GetCurrentProcessorId() & mask) + 1;
+        Interlocked.Increment(ref cells[stripe * LongsALine]);
+    }
 
     public long Sum()
     {

@@ -303,8 +303,8 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     IBufferWriter<byte> IReplyContext.Output => output;
     long IReplyContext.ClientMemoryLimit => budget.Limit;
-    bool IReplyContext.TryReserve(long bytes, bool makeRoom) => (memory ??= budget.Open(this)).TryReserve(bytes,
-        makeRoom);
+    bool IReplyContext.TryReserve(long bytes, bool makeRoom) =>
+        (memory ??= budget.Open(this)).TryReserve(bytes, makeRoom);
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);

@@ -104,8 +104,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
-                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory) ReplyWriter.Error(output,
-                    Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
+                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory)
+                    ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Del:
@@ -125,8 +125,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Expire:
-                if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null) ReplyWriter.Error(output,
-                    Errors.NotFound(request.Key));
+                if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null)
+                    ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 else ReplyWriter.Ok(output);
                 return false;
             case CommandKind.Ttl:
@@ -159,8 +159,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                     {
                         case AuthResult.NoPassword: ReplyWriter.Error(context.Output, Errors.NoPassword); break;
                         case AuthResult.Admitted: ReplyWriter.Ok(context.Output); break;
-                        case AuthResult.TooManyAttempts: ReplyWriter.Error(context.Output,
-                            Errors.TooManyAttempts); break;
+                        case AuthResult.TooManyAttempts:
+                            ReplyWriter.Error(context.Output, Errors.TooManyAttempts);
+                            break;
                         default: ReplyWriter.Error(context.Output, Errors.WrongPassword); break;
                     }
                     return null;

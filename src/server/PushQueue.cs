@@ -56,8 +56,8 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
         var size = sizeOf(item);
         if (FellBehind || context is not { } client) return false;
         steps?.Reach("post: reserve");
-        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes) || !client.TryReserve(size,
-            makeRoom: true))
+        if ((maxBytes > 0 && Interlocked.Read(ref unsent) + size > maxBytes)
+            || !client.TryReserve(size, makeRoom: true))
         {
             if (Interlocked.Exchange(ref behind, 1) == 1) return false;
             pending.Writer.TryComplete();

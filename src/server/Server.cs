@@ -146,8 +146,8 @@ public sealed class KVServer : IServerFacts
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
         var deadline = Task.Delay(ShutdownDeadline, CancellationToken.None);
-        if (await Task.WhenAny(everyClientGone.Task,
-            deadline) == deadline) log($"stopped with {ClientCount(ConnectedClients)} still ending");
+        if (await Task.WhenAny(everyClientGone.Task, deadline) == deadline)
+            log($"stopped with {ClientCount(ConnectedClients)} still ending");
         threads.Dispose();
     }
 
@@ -243,10 +243,10 @@ public sealed class KVServer : IServerFacts
             while (await timer.WaitForNextTickAsync(stopping))
                 foreach (var conversation in conversations.Keys)
                 {
-                    if (idle > TimeSpan.Zero && conversation.Silent > idle) Close(conversation,
-                        $"idle for {idle.TotalSeconds} s", lastWord: false);
-                    else if (request > TimeSpan.Zero && conversation.Unfinished > request) Close(conversation,
-                        Errors.RequestTimeout(request), lastWord: true);
+                    if (idle > TimeSpan.Zero && conversation.Silent > idle)
+                        Close(conversation, $"idle for {idle.TotalSeconds} s", lastWord: false);
+                    else if (request > TimeSpan.Zero && conversation.Unfinished > request)
+                        Close(conversation, Errors.RequestTimeout(request), lastWord: true);
                 }
         }
         catch (OperationCanceledException) { }

@@ -169,8 +169,7 @@ public sealed record ServerOptions(
     }
 
     private static int ParsePort(string text) =>
-        int.TryParse(text,
-            out var port) && port is >= 0 and <= 65535
+        int.TryParse(text, out var port) && port is >= 0 and <= 65535
             ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
 
     private static string Seconds(TimeSpan timeout) => timeout > TimeSpan.Zero ? $"{timeout.TotalSeconds} s" : "off";

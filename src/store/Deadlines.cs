@@ -63,8 +63,8 @@ internal sealed class Deadlines
     public long AverageRemaining(long now) => deadlines.Count == 0 ? 0 : (long)deadlines.Values.Average(d => Math.Max(0,
         d - now));
 
-    private void Rebuild() => byTime = new PriorityQueue<byte[], long>(deadlines.Select(pair => (pair.Key,
-        pair.Value)));
+    private void Rebuild() =>
+        byTime = new PriorityQueue<byte[], long>(deadlines.Select(pair => (pair.Key, pair.Value)));
 }
 
 /// <summary>Keys as byte arrays in a dictionary, looked up by a span of a request without copying it.</summary>

@@ -215,8 +215,8 @@ public sealed partial class KeyValueStore
     private int LocateLive(ReadOnlySpan<byte> key)
     {
         var located = pairs.Locate(key);
-        if (located < 0 || !pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key,
-            out var deadline) || deadline > Now) return located;
+        if (located < 0 || !pairs.At(located)!.Value.HasDeadline
+            || !deadlines.TryGet(key, out var deadline) || deadline > Now) return located;
         RemovePair(key);
         return pairs.Locate(key);
     }
@@ -286,10 +286,10 @@ public sealed partial class KeyValueStore
             var located = LocateLive(key);
             var existing = pairs.At(located);
             var current = 0L;
-            if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span,
-                out current)) return IncrementResult.NotAnInteger;
-            if (delta > 0
-                ? current > long.MaxValue - delta : current < long.MinValue - delta) return IncrementResult.Overflow;
+            if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span, out current))
+                return IncrementResult.NotAnInteger;
+            if (delta > 0 ? current > long.MaxValue - delta : current < long.MinValue - delta)
+                return IncrementResult.Overflow;
             result = current + delta;
             Span<byte> digits = stackalloc byte[20];
             result.TryFormat(digits, out var length, provider: System.Globalization.CultureInfo.InvariantCulture);

@@ -28,8 +28,8 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
     {
         var editor = new LineEditor(history, ReadConsoleKey, Console.Out, () => Console.WindowWidth,
             Terminal.UseColour) { ownsConsole = true };
-        if (!OperatingSystem.IsWindows()) editor.resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH,
-            _ => editor.Redraw());
+        if (!OperatingSystem.IsWindows())
+            editor.resized = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => editor.Redraw());
         return editor;
     }
 
@@ -207,8 +207,9 @@ public sealed class LineEditor(History history, Func<ConsoleKeyInfo> readKey, Te
         var room = (columns() is > 0 and var width ? Math.Max(width, 20) : 80) - promptWidth - 1;
         var start = VisibleStart(text, line.Cursor, room);
         var (end, shown) = (start, 0);
-        for (var next = 0; end < text.Length && shown + Terminal.Width(text.AsSpan(end, next = NextElement(text,
-            end))) <= room; end += next)
+        for (var next = 0;
+            end < text.Length && shown + Terminal.Width(text.AsSpan(end, next = NextElement(text, end))) <= room;
+            end += next)
             shown += Terminal.Width(text.AsSpan(end, next));
 
         var row = new StringBuilder("\r").Append(prompt);
