@@ -181,15 +181,13 @@ internal sealed class PairTable
     /// </summary>
     public bool Walk(TableCursor cursor, int slotCount, KeyList keys, KeyFilter? expired = null)
     {
-        for (var i = 0; i < cursor.Moved.Count; i++)
-            if (expired is null || !expired(cursor.Moved[i])) keys.Add(cursor.Moved[i]);
+        CopyLive(cursor.Moved, 0, cursor.Moved.Count, keys, expired);
         cursor.Moved.Clear();
         if (cursor.Grown is { } grown)
         {
             // The table grew under the walk: it goes on through the keys it had not reached, as many a step.
             var last = (int)Math.Min(grown.Keys.Count, (long)cursor.GrownNext + slotCount);
-            for (var i = cursor.GrownNext; i < last; i++)
-                if (expired is null || !expired(grown.Keys[i])) keys.Add(grown.Keys[i]);
+            CopyLive(grown.Keys, cursor.GrownNext, last, keys, expired);
             cursor.GrownNext = last;
             if (last < grown.Keys.Count) return true;
             cursor.Grown = null;
@@ -199,6 +197,13 @@ internal sealed class PairTable
         CopyKeys(cursor.Position, end, keys, expired);
         cursor.Position = end;
         return cursor.Position < slots.Length;
+    }
+
+    /// <summary>Copies `from`'s keys from `start` up to `end` into `keys`, but those `expired` names.</summary>
+    private static void CopyLive(KeyList from, int start, int end, KeyList keys, KeyFilter? expired)
+    {
+        for (var i = start; i < end; i++)
+            if (expired is null || !expired(from[i])) keys.Add(from[i]);
     }
 
     /// <summary>
