@@ -148,7 +148,7 @@ async Task<int> ConverseAsync()
                     }
                 }
                 if (reply is null) break;
-                Console.WriteLine(Render(request, reply, onTerminal));
+                Print(request, reply, onTerminal);
                 if (request.Command.Kind == CommandKind.Monitor
                     && reply is Reply.Ok) await StreamAsync(CommandKind.Ping, "PONG", MonitorLine);
                 if (request.Command.Kind == CommandKind.Subscribe && reply is Reply.Counted)
@@ -186,31 +186,34 @@ async Task StreamAsync(CommandKind stopRequest, string lastLine, Func<string, bo
 static string MonitorLine(string line, bool onTerminal) => !onTerminal ? line
     : Formats.MonitorTime(Terminal.HasHidden(line) ? Terminal.Visible(line) : line, TimeZoneInfo.Local);
 
-// A subscriber's `MESSAGE channel message`: in a format, one record a message (JSON Lines, an XML element a line, a
-// YAML document each); else the channel (dimmed at a terminal), then the message, escaped there as `get` escapes a
-// value.
+// A subscriber's `MESSAGE channel message` (each in the quoted form where the server needed it): in a format, one
+// record a message (JSON Lines, an XML element a line, a YAML document each); at a terminal the channel (dimmed),
+// then the message, escaped as `get` escapes a value; else the line's own words, so a script reads one a line.
 static string MessageLine(string line, bool onTerminal, OutputFormat format)
 {
-    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal)
-        || line.IndexOf(' ', "MESSAGE ".Length) is not (> 0 and var space)) return line;
-    var (channel, message) = (line["MESSAGE ".Length..space], line[(space + 1)..]);
-    if (format != OutputFormat.Plain) return Formats.Message(format, channel, message);
-    return !onTerminal ? $"{channel} {message}"
-        : Terminal.UseColour
-            ? $"{Terminal.Dim}{channel}{Terminal.Reset} {Terminal.Visible(message)}" : $"{channel} " +
-            $"{Terminal.Visible(message)}";
+    if (!line.StartsWith("MESSAGE ", StringComparison.Ordinal)) return line;
+    var (channel, message) = QuotedForm.SplitWord(line["MESSAGE ".Length..]);
+    if (format != OutputFormat.Plain)
+        return Formats.Message(format, QuotedForm.Decode(channel), QuotedForm.Decode(message));
+    if (!onTerminal) return $"{channel} {message}";
+    var (shownChannel, shownMessage) = (Terminal.VisibleKey(QuotedForm.Decode(channel)),
+        Terminal.Visible(QuotedForm.Decode(message)));
+    return Terminal.UseColour ? $"{Terminal.Dim}{shownChannel}{Terminal.Reset} {shownMessage}"
+        : $"{shownChannel} {shownMessage}";
 }
 
-// What the user sees for each reply: the spec's "client prints" column. On a terminal a value or key that is not
-// plain printable text is shown quoted and escaped, so that it cannot drive the terminal nor pass for another
-// (Terminal.Visible).
+// What the user sees for each reply: the spec's "client prints" column. A value or key arrives quoted where a line
+// could not carry it plainly, and is decoded. On a terminal a value or key that is not plain printable text is shown
+// quoted and escaped, so that it cannot drive the terminal nor pass for another (Terminal.Visible); redirected, a
+// value is its bytes (Print), and a listing keeps the quoted form, so that each key stays on its own line.
 static string Render(Request request, Reply reply, bool onTerminal) => reply switch
 {
-    Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain => Terminal.Visible(value),
-    Reply.Value(var value) => Formats.Value(request.Format, request.Key!, value),
-    Reply.Keys(var keys) when onTerminal && request.Format == OutputFormat.Plain =>
-        Formats.Keys(request.Format, [.. keys.Select(Terminal.Visible)]),
-    Reply.Keys(var keys) => Formats.Keys(request.Format, keys),
+    Reply.Value(var value) when onTerminal && request.Format == OutputFormat.Plain =>
+        Terminal.Visible(QuotedForm.Decode(value)),
+    Reply.Value(var value) => Formats.Value(request.Format, request.KeyBytes, QuotedForm.Decode(value)),
+    Reply.Keys(var keys) when request.Format == OutputFormat.Plain =>
+        Formats.Keys(request.Format, [.. keys.Select(k => onTerminal ? Terminal.VisibleKey(QuotedForm.Decode(k)) : k)]),
+    Reply.Keys(var keys) => Formats.Keys(request.Format, [.. keys.Select(QuotedForm.Decode)]),
     Reply.Ok => "OK",
     Reply.Pong => "PONG",
     Reply.Bye => "BYE",
@@ -221,6 +224,20 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
     Reply.Error(var message) => $"ERROR: {message}",
     _ => $"ERROR: unexpected reply {reply}",
 };
+
+// One reply on standard output: a value `get` sends to a file or a pipe is its exact bytes, whatever they are.
+static void Print(Request request, Reply reply, bool onTerminal)
+{
+    if (reply is not Reply.Value(var value) || onTerminal || request.Format != OutputFormat.Plain)
+    {
+        Console.WriteLine(Render(request, reply, onTerminal));
+        return;
+    }
+    Console.Out.Flush();
+    using var output = Console.OpenStandardOutput();
+    output.Write([.. QuotedForm.Decode(value), (byte)'\n']);
+    output.Flush();
+}
 
 // A terminal: the prompt, the line editor and the history file.
 static IEnumerable<byte[]> TerminalLines()

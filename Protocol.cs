@@ -202,20 +202,22 @@ public static class Errors
     public static string UnknownFlag(CommandSpec command, ReadOnlySpan<byte> flag) =>
         $"unknown flag '{Echo(flag)}' for '{command.Name}' (usage: {command.Usage})";
     public static string FlagBeforeKey(CommandSpec command, ReadOnlySpan<byte> flag) =>
-        $"a KEY must come before '{Echo(flag)}', and keys cannot start with '--' (usage: {command.Usage})";
+        $"a KEY must come before '{Echo(flag)}', and a key that starts with '--' is written quoted (usage: " +
+        $"{command.Usage})";
     public static string KeyTooLong => $"the key is longer than {Commands.MaxKeyCharacters} characters";
-    public const string KeyHasWhitespace = "the key contains whitespace or a control character";
+    public const string KeyHasWhitespace =
+        "the key contains whitespace or a control character (write such a key quoted: \"my key\")";
     public const string KeyEmpty = "the key is empty";
-    public const string KeyStartsWithDashes = "a key cannot start with '--'";
-    public const string ValueHasLineBreak = "the value contains a CR or LF, which KV's line protocol cannot carry";
-    public const string InvalidUtf8 = "the request is not valid UTF-8";
-    public static string NotFound(ReadOnlySpan<byte> key) => $"key '{Echo(key)}' not found";
+    public const string ValueHasLineBreak = "the value contains a CR or LF: write such a value quoted (\"a\\r\\nb\")";
+    public const string InvalidUtf8 = "the request is not valid UTF-8: write other bytes quoted (\"\\xff\")";
+    public static string Quoted(string problem) => $"malformed quoted string: {problem} ({QuotedForm.Grammar})";
+    public static string NotFound(ReadOnlySpan<byte> key) => $"key {Shown(key)} not found";
     public static string NotAnAmount(CommandSpec command, ReadOnlySpan<byte> word) =>
         $"the amount '{Echo(word)}' is not an integer from {long.MinValue} to {long.MaxValue} (usage: {command.Usage})";
     public static string NotSeconds(CommandSpec command, ReadOnlySpan<byte> word) =>
         $"the seconds '{Echo(word)}' are not a whole number from 1 to {Commands.MaxExpirySeconds} (usage: " +
             $"{command.Usage})";
-    public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at '{Echo(key)}' is not an integer";
+    public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at {Shown(key)} is not an integer";
     public static string WouldOverflow(CommandKind kind)
         => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";
     public static string LineTooLong(int maxBytes) => $"request line longer than {maxBytes} bytes";
@@ -238,6 +240,13 @@ public static class Errors
     public const string WrongPassword = "wrong password";
     public const string NoPassword = "this server has no password (auth is not needed)";
     public const string TooManyAttempts = "too many password attempts from this address (wait a few seconds)";
+
+    /// <summary>
+    /// A key in an error: in single quotes when plain, else in the quoted form it is typed in (shortened either way).
+    /// </summary>
+    private static string Shown(ReadOnlySpan<byte> key) => QuotedForm.IsPlainKey(key) ? $"'{Echo(key)}'"
+        : QuotedForm.Quote(key[..Math.Min(key.Length, MaxEchoedCharacters)]) + (key.Length > MaxEchoedCharacters
+            ? "..." : "");
 
     /// <summary>
     /// A piece of the user's input, made safe to print: shortened and with control characters shown as '?'.

@@ -104,7 +104,7 @@ public class FormatTests
         var list = (YamlSequenceNode)((YamlMappingNode)yaml.Documents[0].RootNode)["keys"];
         Assert.Equal(keys, list.Children.Select(n => ((YamlScalarNode)n).Value!));
         Assert.Equal(string.Join('\n', keys), Formats.Keys(OutputFormat.Plain, keys));
-        Assert.Equal(Formats.EmptyList, Formats.Keys(OutputFormat.Plain, []));
+        Assert.Equal(Formats.EmptyList, Formats.Keys(OutputFormat.Plain, Array.Empty<string>()));
     }
 
     [Theory]

@@ -202,9 +202,7 @@ public sealed class StoreModel(string prefix, string? password = null)
     public string ExpectResp(string[] request)
     {
         string Error(string message) => "-ERR " + message;
-        string? Refusal(string key, string value) =>
-            RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key))
-                ?? RequestParser.ValueProblem(Encoding.UTF8.GetBytes(value));
+        string? Refusal(string key, string value) => RequestParser.KeyProblem(Encoding.UTF8.GetBytes(key));
         string Bulk(string? value) => value is null ? "$nil" : "$" + value;
         var arguments = request.Skip(1).ToArray();
         var name = request[0].ToLowerInvariant();
@@ -268,16 +266,18 @@ public sealed class StoreModel(string prefix, string? password = null)
         }
     }
 
-    /// <summary>A reply in the model's words; `list` keeps this client's keys only.</summary>
+    /// <summary>
+    /// A reply in the model's words, a quoted key or value decoded; `list` keeps this client's keys only.
+    /// </summary>
     public string Text(Reply reply) => reply switch
     {
         Reply.Ok => "OK",
         Reply.Pong => "PONG",
         Reply.Bye => "BYE",
-        Reply.Value(var text) => "VALUE " + text,
+        Reply.Value(var text) => "VALUE " + Encoding.UTF8.GetString(QuotedForm.Decode(text)),
         Reply.Error(var message) => "ERROR: " + message,
-        Reply.Keys(var names) => "KEYS " + string.Join(',', names.Where(n => n.StartsWith(prefix,
-            StringComparison.Ordinal))),
+        Reply.Keys(var names) => "KEYS " + string.Join(',', names.Select(n => Encoding.UTF8.GetString(
+            QuotedForm.Decode(n))).Where(n => n.StartsWith(prefix, StringComparison.Ordinal))),
         Reply.Help(var lines) => "HELP " + string.Join(',', lines),
         _ => reply.ToString(),
     };

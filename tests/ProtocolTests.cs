@@ -263,7 +263,8 @@ public class CodecTests
 
         Assert.IsType<Reply.Ok>(replies[0]);
         Assert.IsType<Reply.Pong>(replies[1]);
-        Assert.Equal(" x\tb \r", Assert.IsType<Reply.Value>(replies[2]).Text);
+        Assert.Equal("\" x\\tb \\r\"", Assert.IsType<Reply.Value>(replies[2]).Text);
+        Assert.Equal(" x\tb \r"u8.ToArray(), QuotedForm.Decode(Assert.IsType<Reply.Value>(replies[2]).Text));
         Assert.Equal("", Assert.IsType<Reply.Value>(replies[3]).Text);
         Assert.Equal(["a", "b", "ключ"], Assert.IsType<Reply.Keys>(replies[4]).Names);
         Assert.Empty(Assert.IsType<Reply.Keys>(replies[5]).Names);

@@ -52,8 +52,8 @@ public class PasswordTests : IAsyncLifetime
         Assert.Equal("+OK", await c.AskAsync("AUTH", Password));
         Assert.Equal("+OK", await c.AskAsync("set", "r-auth", "v"));
         await using var hello = await Server.ConnectRespAsync();
-        Assert.StartsWith("*12[$server,$kv", await hello.AskAsync("HELLO", "2", "AUTH", "default", Password, "SETNAME",
-            "me"));
+        Assert.StartsWith("*14[$server,$kv,$version", await hello.AskAsync("HELLO", "2", "AUTH", "default", Password,
+            "SETNAME", "me"));
         Assert.Equal("$v", await hello.AskAsync("get", "r-auth"));
     }
 

@@ -130,8 +130,8 @@ public class TransactionTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var c = await server.ConnectRespAsync();
-        Assert.Matches(@"^%6\[\$server,\$kv,\$proto,:3,\$id,:\d+,\$mode,\$standalone,\$role,\$master,"
-            + @"\$modules,\*0\[\]\]$", await c.AskAsync("HELLO", "3"));
+        Assert.Matches(@"^%7\[\$server,\$kv,\$version,\$7\.0\.0,\$proto,:3,\$id,:\d+,\$mode,\$standalone,"
+            + @"\$role,\$master,\$modules,\*0\[\]\]$", await c.AskAsync("HELLO", "3"));
         Assert.Equal("_", await c.AskAsync("GET", "absent"));
         Assert.Equal("*2[$1,_]", await c.AskAsync("MSET", "a", "1") is "+OK" ? await c.AskAsync("MGET", "a",
             "absent") : "");
@@ -141,7 +141,7 @@ public class TransactionTests
         Assert.Equal("+OK", await c.AskAsync("MULTI"));
         Assert.Equal("+QUEUED", await c.AskAsync("GET", "a"));
         Assert.Equal("_", await c.AskAsync("EXEC"));
-        Assert.StartsWith("*12[$server,$kv,$proto,:2,", await c.AskAsync("HELLO", "2"));
+        Assert.StartsWith("*14[$server,$kv,$version,$7.0.0,$proto,:2,", await c.AskAsync("HELLO", "2"));
         Assert.Equal("$nil", await c.AskAsync("GET", "absent"));
         Assert.StartsWith("*5[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
         Assert.StartsWith("*13[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));

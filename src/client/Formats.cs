@@ -26,15 +26,19 @@ public static class Formats
 {
     public const string EmptyList = "(empty list)";
 
-    public static string Value(OutputFormat format, string key, string value) => format switch
+    public static string Value(OutputFormat format, string key, string value) =>
+        Value(format, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value));
+
+    /// <summary>`get` in a format; a key or value that is not UTF-8 is carried as base64 (ReadBack says how).</summary>
+    public static string Value(OutputFormat format, byte[] key, byte[] value) => format switch
     {
         OutputFormat.Xml => WriteXml(new XElement("entry", XmlText("key", key), XmlText("value", value,
             preserveSpace: true))),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
-            json.WriteString("key", key);
-            json.WriteString("value", value);
+            JsonBytes(json, "key", key);
+            JsonBytes(json, "value", value);
             json.WriteEndObject();
         }),
         OutputFormat.Yaml => WriteYaml(yaml =>
@@ -44,17 +48,20 @@ public static class Formats
             YamlPair(yaml, "value", value);
             yaml.Emit(new MappingEnd());
         }),
-        _ => value,
+        _ => Encoding.UTF8.GetString(value),
     };
 
-    public static string Keys(OutputFormat format, IReadOnlyList<string> keys) => format switch
+    public static string Keys(OutputFormat format, IReadOnlyList<string> keys) =>
+        Keys(format, [.. keys.Select(Encoding.UTF8.GetBytes)]);
+
+    public static string Keys(OutputFormat format, IReadOnlyList<byte[]> keys) => format switch
     {
         OutputFormat.Xml => WriteXml(new XElement("keys", keys.Select(k => XmlText("key", k)))),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
             json.WriteStartArray("keys");
-            foreach (var key in keys) json.WriteStringValue(key);
+            foreach (var key in keys) JsonBytes(json, null, key);
             json.WriteEndArray();
             json.WriteEndObject();
         }),
@@ -63,11 +70,11 @@ public static class Formats
             yaml.Emit(new MappingStart());
             yaml.Emit(new Scalar("keys"));
             yaml.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Block));
-            foreach (var key in keys) yaml.Emit(YamlString(key));
+            foreach (var key in keys) yaml.Emit(YamlBytes(key));
             yaml.Emit(new SequenceEnd());
             yaml.Emit(new MappingEnd());
         }),
-        _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys),
+        _ => keys.Count == 0 ? EmptyList : string.Join('\n', keys.Select(k => Encoding.UTF8.GetString(k))),
     };
 
     /// <summary>
@@ -89,15 +96,17 @@ public static class Formats
         return $"{time:HH:mm:ss}.{micros:D6}{line[space..]}";
     }
 
-    public static string Message(OutputFormat format, string channel, string message) => format switch
+    public static string Message(OutputFormat format, string channel, string message) =>
+        Message(format, Encoding.UTF8.GetBytes(channel), Encoding.UTF8.GetBytes(message));
+
+    public static string Message(OutputFormat format, byte[] channel, byte[] message) => format switch
     {
-        OutputFormat.Xml => new XElement("message", new XAttribute("channel", channel),
-            message).ToString(SaveOptions.DisableFormatting),
+        OutputFormat.Xml => XmlMessage(channel, message).ToString(SaveOptions.DisableFormatting),
         OutputFormat.Json => WriteJson(json =>
         {
             json.WriteStartObject();
-            json.WriteString("channel", channel);
-            json.WriteString("message", message);
+            JsonBytes(json, "channel", channel);
+            JsonBytes(json, "message", message);
             json.WriteEndObject();
         }, indented: false),
         OutputFormat.Yaml => "---\n" + WriteYaml(yaml =>
@@ -107,7 +116,7 @@ public static class Formats
             YamlPair(yaml, "message", message);
             yaml.Emit(new MappingEnd());
         }),
-        _ => $"{channel} {message}",
+        _ => $"{Encoding.UTF8.GetString(channel)} {Encoding.UTF8.GetString(message)}",
     };
 
     /// <summary>
@@ -137,22 +146,56 @@ public static class Formats
         _ => string.Join('\n', stats.Select(s => s.Name.PadRight(stats.Max(n => n.Name.Length) + 2) + s.Value)),
     };
 
-    // XML: text that XML 1.0 cannot hold (most control characters) is written as base64, and says so.
-    // xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of a value (keys hold
-    // none).
-    private static XElement XmlText(string name, string text, bool preserveSpace = false)
+    // XML: bytes that are not UTF-8, and text that XML 1.0 cannot hold (most control characters), are written as
+    // base64, and say so. xml:space="preserve" tells every parser that leading, trailing or only whitespace is part of
+    // a value (keys hold none).
+    private static XElement XmlText(string name, string text, bool preserveSpace = false) =>
+        XmlText(name, Encoding.UTF8.GetBytes(text), preserveSpace);
+
+    private static XElement XmlText(string name, byte[] bytes, bool preserveSpace = false)
     {
+        if (!IsXmlText(bytes))
+            return new XElement(name, new XAttribute("encoding", "base64"), Convert.ToBase64String(bytes));
+        var text = Encoding.UTF8.GetString(bytes);
+        return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"), text)
+            : new XElement(name, text);
+    }
+
+    private static bool IsXmlText(byte[] bytes)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) return false;
         try
         {
-            XmlConvert.VerifyXmlChars(text);
-            return preserveSpace ? new XElement(name, new XAttribute(XNamespace.Xml + "space", "preserve"),
-                text) : new XElement(name, text);
+            XmlConvert.VerifyXmlChars(Encoding.UTF8.GetString(bytes));
+            return true;
         }
         catch (XmlException)
         {
-            return new XElement(name, new XAttribute("encoding", "base64"),
-                Convert.ToBase64String(Encoding.UTF8.GetBytes(text)));
+            return false;
         }
+    }
+
+    /// <summary>`<message channel="c">text</message>`; a channel that is not XML text as `channel-base64`.</summary>
+    private static XElement XmlMessage(byte[] channel, byte[] message)
+    {
+        var element = XmlText("message", message);
+        element.Add(IsXmlText(channel) ? new XAttribute("channel", Encoding.UTF8.GetString(channel))
+            : new XAttribute("channel-base64", Convert.ToBase64String(channel)));
+        return element;
+    }
+
+    /// <summary>JSON: a string, or `{"base64": "..."}` where the bytes are not UTF-8.</summary>
+    private static void JsonBytes(Utf8JsonWriter json, string? name, byte[] bytes)
+    {
+        if (name is not null) json.WritePropertyName(name);
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            json.WriteStringValue(Encoding.UTF8.GetString(bytes));
+            return;
+        }
+        json.WriteStartObject();
+        json.WriteString("base64", Convert.ToBase64String(bytes));
+        json.WriteEndObject();
     }
 
     private static string WriteXml(XElement root)
@@ -220,11 +263,17 @@ public static class Formats
         return text.ToString().TrimEnd('\n');
     }
 
-    private static void YamlPair(IEmitter yaml, string name, string value)
+    private static void YamlPair(IEmitter yaml, string name, byte[] value)
     {
         yaml.Emit(new Scalar(name));
-        yaml.Emit(YamlString(value));
+        yaml.Emit(YamlBytes(value));
     }
+
+    /// <summary>YAML: a string, or YAML's own `!!binary` (base64) where the bytes are not UTF-8.</summary>
+    private static Scalar YamlBytes(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes)
+        ? YamlString(Encoding.UTF8.GetString(bytes))
+        : new(null, "tag:yaml.org,2002:binary", Convert.ToBase64String(bytes), ScalarStyle.Plain,
+            isPlainImplicit: false, isQuotedImplicit: false);
 
     /// <summary>
     /// Plain only for text no YAML reader could take for anything but a string (a letter first, then letters,

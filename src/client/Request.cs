@@ -6,10 +6,15 @@ using System.Text;
 
 namespace KV;
 
-/// <summary>A parsed request that owns its text: what the client and the tests hold on to.</summary>
+/// <summary>
+/// A parsed request that owns its text: what the client and the tests hold on to. Key and Value are text (a quoted
+/// one decoded, any bytes that are not UTF-8 shown as U+FFFD); KeyBytes is the key exactly.
+/// </summary>
 public sealed record Request(CommandSpec Command, string? Key, string? Value, OutputFormat Format, CommandSpec? Topic,
     long Amount = 1)
 {
+    public byte[] KeyBytes { get; init; } = [];
+
     public static LineParse Parse(string line) => Parse(Encoding.UTF8.GetBytes(line));
 
     public static LineParse Parse(ReadOnlySpan<byte> line)
@@ -23,13 +28,13 @@ public sealed record Request(CommandSpec Command, string? Key, string? Value, Ou
                 or ArgumentShape.KeySeconds
                 or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage
                     ? Encoding.UTF8.GetString(parsed.Key) : null,
-            command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage
-                or ArgumentShape.Secret
-                or ArgumentShape.Channels or ArgumentShape.OptionalChannels
+            parsed.Channels is { } channels ? string.Join(' ', channels.Select(c => Encoding.UTF8.GetString(c)))
+                : command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue
+                    or ArgumentShape.ChannelMessage or ArgumentShape.Secret
                     ? Encoding.UTF8.GetString(parsed.Value) : null,
             parsed.Format,
             parsed.Topic,
-            parsed.Amount));
+            parsed.Amount) { KeyBytes = parsed.Key.ToArray() });
     }
 }
 

@@ -70,30 +70,9 @@ public static class MonitorLines
         return true;
     }
 
-    /// <summary>
-    /// Redis's quoting (sdscatrepr): printable ASCII as it is, `\"` `\\` `\n` `\r` `\t` `\a` `\b`, any other byte
-    /// `\xHH`.
-    /// </summary>
-    public static void Quote(StringBuilder text, ReadOnlySpan<byte> bytes)
-    {
-        text.Append('"');
-        foreach (var b in bytes)
-        {
-            switch (b)
-            {
-                case (byte)'\\': text.Append("\\\\"); break;
-                case (byte)'"': text.Append("\\\""); break;
-                case (byte)'\n': text.Append("\\n"); break;
-                case (byte)'\r': text.Append("\\r"); break;
-                case (byte)'\t': text.Append("\\t"); break;
-                case 7: text.Append("\\a"); break;
-                case 8: text.Append("\\b"); break;
-                case >= 0x20 and < 0x7F: text.Append((char)b); break;
-                default: text.Append("\\x").Append(b.ToString("x2")); break;
-            }
-        }
-        text.Append('"');
-    }
+    /// <summary>Redis's quoting (sdscatrepr): printable ASCII as it is, the escapes, any other byte `\xHH`.</summary>
+    public static void Quote(StringBuilder text, ReadOnlySpan<byte> bytes) =>
+        text.Append(QuotedForm.Quote(bytes, asciiOnly: true));
 }
 
 /// <summary>

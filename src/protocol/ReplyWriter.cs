@@ -22,14 +22,30 @@ public static class ReplyWriter
     public static void Ok(IBufferWriter<byte> output) => output.Write("OK\n"u8);
     public static void Pong(IBufferWriter<byte> output) => output.Write("PONG\n"u8);
     public static void Bye(IBufferWriter<byte> output) => output.Write("BYE\n"u8);
-    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value) =>
-        LineFraming.WriteLine(output, "VALUE "u8, value);
+
+    /// <summary>`VALUE <value>`: the value as it is, or quoted where a line cannot hold it plainly.</summary>
+    public static void Value(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    {
+        if (!QuotedForm.IsPlainValue(value)) Quoted(output, "VALUE "u8, value);
+        else LineFraming.WriteLine(output, "VALUE "u8, value);
+    }
     public static void Error(IBufferWriter<byte> output, string message) => LineFraming.WriteLine(output, "ERROR: "u8,
         Encoding.UTF8.GetBytes(message));
 
     /// <summary>`KEYS n`: the head of a listing, whose n keys follow a line each (Key).</summary>
     public static void KeysHeader(IBufferWriter<byte> output, int count) => Count(output, "KEYS "u8, count);
-    public static void Key(IBufferWriter<byte> output, ReadOnlySpan<byte> key) => LineFraming.WriteLine(output, key);
+    public static void Key(IBufferWriter<byte> output, ReadOnlySpan<byte> key)
+    {
+        if (!QuotedForm.IsPlainKey(key)) Quoted(output, default, key);
+        else LineFraming.WriteLine(output, key);
+    }
+
+    private static void Quoted(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> bytes)
+    {
+        output.Write(head);
+        QuotedForm.Write(output, bytes);
+        output.Write("\n"u8);
+    }
 
     public static void Help(IBufferWriter<byte> output, IReadOnlyList<CommandSpec> commands)
     {

@@ -9,7 +9,8 @@ using System.Text.Unicode;
 namespace KV;
 
 /// <summary>
-/// A request line, parsed without copying: Key and Value point into the line. Exactly one of three states:
+/// A request line, parsed without copying: Key and Value point into the line (into a decoded copy when quoted).
+/// Exactly one of three states:
 /// blank (Command and Error both null), invalid (Error set), or valid (Command set).
 /// </summary>
 public readonly ref struct ParsedRequest
@@ -20,6 +21,8 @@ public readonly ref struct ParsedRequest
     public OutputFormat Format { get; init; }
     /// <summary>For `help COMMAND`: the command asked about.</summary>
     public CommandSpec? Topic { get; init; }
+    /// <summary>For `subscribe`/`unsubscribe`: the channels named, each decoded.</summary>
+    public IReadOnlyList<byte[]>? Channels { get; init; }
     /// <summary>For `incr`/`decr`: the AMOUNT given, or 1.</summary>
     public long Amount { get; init; }
     public string? Error { get; init; }
@@ -42,6 +45,9 @@ public static class RequestParser
             ? Invalid(Errors.WrongArguments(command)) : new ParsedRequest { Command = command };
 
         var rest = line[(nameEnd + 1)..];
+        if (rest.IsEmpty) return Invalid(command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue
+            or ArgumentShape.ChannelMessage or ArgumentShape.Secret
+            ? Errors.WrongArguments(command) : Errors.ExtraSpace(command));
         return command.Arguments switch
         {
             ArgumentShape.KeyValue or ArgumentShape.ChannelMessage => ParseKeyValue(command, rest),
@@ -53,65 +59,99 @@ public static class RequestParser
         };
     }
 
-    /// <summary>`set KEY VALUE`: the value is everything after the space that ends the key.</summary>
+    /// <summary>
+    /// `set KEY VALUE`: the value is everything after the space that ends the key, or one quoted string.
+    /// </summary>
     private static ParsedRequest ParseKeyValue(CommandSpec command, ReadOnlySpan<byte> rest)
     {
-        var keyEnd = rest.IndexOf((byte)' ');
-        if (keyEnd == 0) return Invalid(Errors.ExtraSpace(command));
-        // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
-        if (rest[..(keyEnd < 0
-            ? rest.Length : keyEnd)].Contains((byte)'\t')) return Invalid(Errors.TabAfterKey(command));
-        if (keyEnd < 0) return Invalid(Errors.WrongArguments(command));
-        var key = rest[..keyEnd];
-        if (KeyError(command, key) is { } error) return Invalid(error);
-        var value = rest[(keyEnd + 1)..];
-        // The line's terminator is gone; a CR left in the value (`v\r\r\n`) is one the protocol could not carry back.
-        if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
+        if (ReadKey(command, rest, out var key, out var afterKey) is { } keyError) return Invalid(keyError);
+        if (afterKey.IsEmpty) return Invalid(Errors.WrongArguments(command));
+        if (ReadValue(afterKey[1..], out var value) is { } valueError) return Invalid(valueError);
         return new ParsedRequest { Command = command, Key = key, Value = value };
     }
 
     /// <summary>`setex KEY SECONDS VALUE`: the key, the seconds, and the value as `set` takes it.</summary>
     private static ParsedRequest ParseKeySecondsValue(CommandSpec command, ReadOnlySpan<byte> rest)
     {
-        var keyEnd = rest.IndexOf((byte)' ');
-        if (keyEnd <= 0) return Invalid(keyEnd == 0 ? Errors.ExtraSpace(command) : Errors.WrongArguments(command));
-        if (KeyError(command, rest[..keyEnd]) is { } keyError) return Invalid(keyError);
-        var afterKey = rest[(keyEnd + 1)..];
+        if (ReadKey(command, rest, out var key, out var afterKey) is { } keyError) return Invalid(keyError);
+        if (afterKey.IsEmpty) return Invalid(Errors.WrongArguments(command));
+        afterKey = afterKey[1..];
         var secondsEnd = afterKey.IndexOf((byte)' ');
         if (secondsEnd <= 0) return Invalid(secondsEnd == 0
             ? Errors.ExtraSpace(command) : Errors.WrongArguments(command));
         if (!TryParseSeconds(afterKey[..secondsEnd], out var seconds))
             return Invalid(Errors.NotSeconds(command, afterKey[..secondsEnd]));
-        var value = afterKey[(secondsEnd + 1)..];
-        if (value.Contains((byte)'\r')) return Invalid(Errors.ValueHasLineBreak);
-        return new ParsedRequest { Command = command, Key = rest[..keyEnd], Value = value, Amount = seconds };
+        if (ReadValue(afterKey[(secondsEnd + 1)..], out var value) is { } valueError) return Invalid(valueError);
+        return new ParsedRequest { Command = command, Key = key, Value = value, Amount = seconds };
+    }
+
+    /// <summary>
+    /// The key at the start of `rest`: a quoted one decoded, else the word up to the next space, by the rules for
+    /// a key. `after` is what follows it: nothing, or a space and the rest.
+    /// </summary>
+    private static string? ReadKey(CommandSpec command, ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> key,
+        out ReadOnlySpan<byte> after)
+    {
+        key = after = default;
+        if (rest.IsEmpty) return Errors.WrongArguments(command);
+        if (rest[0] == '"')
+        {
+            if (QuotedForm.TryRead(rest, out var used, out var error) is not { } decoded) return error;
+            key = decoded;
+            after = rest[used..];
+            return KeyProblem(decoded);
+        }
+        var end = rest.IndexOf((byte)' ');
+        if (end == 0) return Errors.ExtraSpace(command);
+        key = end < 0 ? rest : rest[..end];
+        after = end < 0 ? default : rest[end..];
+        // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
+        if (command.Arguments is ArgumentShape.KeyValue or ArgumentShape.ChannelMessage && key.Contains((byte)'\t'))
+            return Errors.TabAfterKey(command);
+        return KeyError(command, key);
+    }
+
+    /// <summary>A value: one quoted string, decoded, or the rest of the line as it is.</summary>
+    private static string? ReadValue(ReadOnlySpan<byte> text, out ReadOnlySpan<byte> value)
+    {
+        value = text;
+        if (!text.IsEmpty && text[0] == '"')
+        {
+            if (QuotedForm.TryRead(text, out var used, out var error) is not { } decoded) return error;
+            if (used != text.Length) return Errors.Quoted("a quoted value must end the line");
+            value = decoded;
+            return null;
+        }
+        // The line's terminator is gone; a CR left in the value (`v\r\r\n`) is one a plain line could not carry back.
+        return text.Contains((byte)'\r') ? Errors.ValueHasLineBreak : null;
     }
 
     private static bool TryParseSeconds(ReadOnlySpan<byte> word, out long seconds) =>
         TryParseInteger(word, out seconds) && seconds is >= 1 and <= Commands.MaxExpirySeconds;
 
     /// <summary>
-    /// `subscribe a b c [--json]`: channel names one space apart, each a valid key, then a format flag where the
-    /// command takes one (the client's, for how it prints each message); Value is the list of channels.
+    /// `subscribe a b c [--json]`: channel names one space apart, each a valid key (quoted where it must be), then
+    /// a format flag where the command takes one (the client's, for how it prints each message).
     /// </summary>
     private static ParsedRequest ParseChannels(CommandSpec command, ReadOnlySpan<byte> rest)
     {
         var format = OutputFormat.Plain;
-        var lastSpace = rest.LastIndexOf((byte)' ');
-        if (command.TakesFormat && rest[(lastSpace + 1)..] is var last && last.StartsWith("--"u8))
+        var channels = new List<byte[]>();
+        while (!rest.IsEmpty)
         {
-            if (ParseFlag(last) is not { } flag) return Invalid(Errors.UnknownFlag(command, last));
-            if (lastSpace <= 0) return Invalid(Errors.WrongArguments(command));
-            format = flag;
-            rest = rest[..lastSpace];
+            var isFlag = rest.StartsWith("--"u8) && command.TakesFormat && rest.IndexOf((byte)' ') < 0;
+            if (isFlag && ParseFlag(rest) is not { } flag) return Invalid(Errors.UnknownFlag(command, rest));
+            if (isFlag)
+            {
+                if (channels.Count == 0) return Invalid(Errors.WrongArguments(command));
+                format = ParseFlag(rest)!.Value;
+                break;
+            }
+            if (ReadKey(command, rest, out var channel, out rest) is { } error) return Invalid(error);
+            channels.Add(channel.ToArray());
+            if (!rest.IsEmpty && (rest = rest[1..]).IsEmpty) return Invalid(Errors.ExtraSpace(command));
         }
-        foreach (var range in rest.Split((byte)' '))
-        {
-            var channel = rest[range];
-            if (channel.IsEmpty) return Invalid(Errors.ExtraSpace(command));
-            if (KeyError(command, channel) is { } error) return Invalid(error);
-        }
-        return new ParsedRequest { Command = command, Value = rest, Format = format };
+        return new ParsedRequest { Command = command, Channels = channels, Format = format };
     }
 
     /// <summary>
@@ -119,10 +159,18 @@ public static class RequestParser
     /// </summary>
     private static ParsedRequest ParseWords(CommandSpec command, ReadOnlySpan<byte> rest)
     {
-        // Up to three words, so that a third one is seen as one too many.
-        Span<Range> words = stackalloc Range[3];
+        ReadOnlySpan<byte> key = default;
+        var hasKey = command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds;
+        if (hasKey)
+        {
+            if (ReadKey(command, rest, out key, out rest) is { } error) return Invalid(error);
+            if (!rest.IsEmpty && (rest = rest[1..]).IsEmpty) return Invalid(Errors.ExtraSpace(command));
+        }
+
+        // Up to two more words, so that a second one after the key (a third in all) is seen as one too many.
+        Span<Range> words = stackalloc Range[2];
         var count = 0;
-        for (var start = 0; count < words.Length; count++)
+        for (var start = 0; count < words.Length && !rest.IsEmpty; count++)
         {
             var space = rest[start..].IndexOf((byte)' ');
             var end = space < 0 ? rest.Length : start + space;
@@ -131,17 +179,11 @@ public static class RequestParser
             if (space < 0) { count++; break; }
             start = end + 1;
         }
-        if (count > 2) return Invalid(Errors.WrongArguments(command));
+        if (count > (hasKey ? 1 : 2)) return Invalid(Errors.WrongArguments(command));
 
         var next = 0;
-        ReadOnlySpan<byte> key = default;
         CommandSpec? topic = null;
-        if (command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds)
-        {
-            key = rest[words[next++]];
-            if (KeyError(command, key) is { } error) return Invalid(error);
-        }
-        else if (command.Arguments == ArgumentShape.OptionalCommand)
+        if (command.Arguments == ArgumentShape.OptionalCommand && count > 0)
         {
             var wanted = rest[words[next++]];
             topic = Commands.Find(wanted);
@@ -179,25 +221,31 @@ public static class RequestParser
         return null;
     }
 
-    /// <summary>A key is 1 to 256 characters, with no whitespace and no control character, and not a flag.</summary>
-    private static string? KeyError(CommandSpec command, ReadOnlySpan<byte> key) =>
-        key.StartsWith("--"u8) ? Errors.FlagBeforeKey(command, key) : KeyProblem(key);
+    /// <summary>
+    /// A key typed plainly: one word with no whitespace and no control character, and not a flag; then the rules
+    /// for every key. Any other key is written quoted.
+    /// </summary>
+    private static string? KeyError(CommandSpec command, ReadOnlySpan<byte> key)
+    {
+        if (key.StartsWith("--"u8)) return Errors.FlagBeforeKey(command, key);
+        if (!QuotedForm.IsPlainKey(key))
+            return key.IsEmpty ? Errors.KeyEmpty : Errors.KeyHasWhitespace;
+        return KeyProblem(key);
+    }
 
     /// <summary>
-    /// Why a key cannot be stored, or null: the one rule for keys, also applied to keys that arrive over RESP.
-    /// A key is 1 to MaxKeyCharacters characters of valid UTF-8, with no whitespace and no control character,
-    /// and does not start with `--` (so a flag is never taken for a key).
+    /// Why a key cannot be stored, or null: the one rule for every key, however it arrived (plain, quoted, RESP).
+    /// A key is any bytes, 1 to MaxKeyCharacters characters, where a byte that is not part of valid UTF-8 counts
+    /// as one.
     /// </summary>
     public static string? KeyProblem(ReadOnlySpan<byte> key)
     {
         if (key.IsEmpty) return Errors.KeyEmpty;
-        if (key.StartsWith("--"u8)) return Errors.KeyStartsWithDashes;
-        if (!Utf8.IsValid(key)) return Errors.InvalidUtf8;
+        if (key.Length <= Commands.MaxKeyCharacters) return null;
         var characters = 0;
         while (!key.IsEmpty)
         {
-            Rune.DecodeFromUtf8(key, out var rune, out var consumed);
-            if (Rune.IsWhiteSpace(rune) || Rune.IsControl(rune)) return Errors.KeyHasWhitespace;
+            Rune.DecodeFromUtf8(key, out _, out var consumed);
             if (++characters > Commands.MaxKeyCharacters) return Errors.KeyTooLong;
             key = key[consumed..];
         }
@@ -219,12 +267,6 @@ public static class RequestParser
         return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign,
             System.Globalization.CultureInfo.InvariantCulture, out value);
     }
-
-    /// <summary>Why a value cannot be stored, or null: it must be a value KV's line protocol can carry back.</summary>
-    public static string? ValueProblem(ReadOnlySpan<byte> value) =>
-        !Utf8.IsValid(value) ? Errors.InvalidUtf8
-        : value.IndexOfAny((byte)'\r', (byte)'\n') >= 0 ? Errors.ValueHasLineBreak
-        : null;
 
     private static ParsedRequest Invalid(string error) => new() { Error = error };
 }

@@ -17,15 +17,15 @@ public static class LinePubSub
     }
 
     public static bool Subscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
-        Change(session, request.Value, subscribe: true, output);
+        Change(session, request.Channels ?? [], subscribe: true, output);
 
     public static bool Unsubscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
-        Change(session, request.Value, subscribe: false, output);
+        Change(session, request.Channels ?? [], subscribe: false, output);
 
     /// <summary>
     /// `subscribe a b` or `unsubscribe [a b]` (every channel when none is named): `OK <channels now>`.
     /// </summary>
-    private static bool Change(ClientSession session, ReadOnlySpan<byte> names, bool subscribe,
+    private static bool Change(ClientSession session, IReadOnlyList<byte[]> channels, bool subscribe,
         IBufferWriter<byte> output)
     {
         var subscriber = session.Mode as Subscriber;
@@ -35,10 +35,10 @@ public static class LinePubSub
             session.Mode = subscriber;
             subscriber.Open(session.Connection!);
         }
-        if (subscriber is not null && !subscribe && names.IsEmpty) subscriber.UnsubscribeAll(patterns: false);
+        if (subscriber is not null && !subscribe && channels.Count == 0) subscriber.UnsubscribeAll(patterns: false);
         else if (subscriber is not null && !subscribe)
-            foreach (var channel in Split(names)) subscriber.Unsubscribe(channel, pattern: false);
-        else if (subscriber is not null && subscriber.TrySubscribe(Split(names), pattern: false) is null)
+            foreach (var channel in channels) subscriber.Unsubscribe(channel, pattern: false);
+        else if (subscriber is not null && subscriber.TrySubscribe(channels, pattern: false) is null)
         {
             ReplyWriter.Error(output, Subscriber.OverBudget);
             return false;
@@ -47,17 +47,15 @@ public static class LinePubSub
         return false;
     }
 
-    private static List<byte[]> Split(ReadOnlySpan<byte> names)
-    {
-        var channels = new List<byte[]>();
-        foreach (var range in names.Split((byte)' ')) channels.Add(names[range].ToArray());
-        return channels;
-    }
-
-    /// <summary>`MESSAGE <channel> <message>`, whichever protocol published it.</summary>
+    /// <summary>
+    /// `MESSAGE <channel> <message>`, whichever protocol published it; each quoted when a line cannot hold it plainly.
+    /// </summary>
     private static void WriteMessage(IBufferWriter<byte> output, PushedMessage message)
     {
         output.Write("MESSAGE "u8);
-        LineFraming.WriteLine(output, message.Channel, " "u8, message.Message);
+        QuotedForm.WriteKey(output, message.Channel);
+        output.Write(" "u8);
+        QuotedForm.WriteValue(output, message.Message);
+        output.Write("\n"u8);
     }
 }

@@ -131,8 +131,7 @@ public static class RespPubSub
     {
         var channel = args[1];
         var message = args[2];
-        if ((RequestParser.KeyProblem(channel)
-            ?? RequestParser.ValueProblem(message)) is { } problem) RespReply.Error(output, problem);
+        if (RequestParser.KeyProblem(channel) is { } problem) RespReply.Error(output, problem);
         else RespReply.Integer(output, PubSubHub.Of(session.Activity).Publish(channel, message));
     }
 

@@ -1,9 +1,9 @@
 // src/resp/RespCommands.cs: the commands KV answers over RESP, one table, each row a name, Redis's arity, a
 // summary and the code that runs it against the same store as KV's own protocol.
 //
-// Replies use Redis's types and, where Redis has one, its wording. What is stored must be something KV's
-// own protocol could carry back (RequestParser.KeyProblem, ValueProblem): a pair set over RESP reads back
-// exactly over KV's protocol, and the reverse. Arguments that are not stored (ECHO's, PING's) are bytes.
+// Replies use Redis's types and, where Redis has one, its wording. Keys and values are any bytes, as KV's own
+// protocol carries them (quoted where a line cannot hold them plainly): a pair set over RESP reads back exactly
+// over KV's protocol, and the reverse. A key follows the one rule for keys (RequestParser.KeyProblem).
 
 using System.Buffers;
 using System.Collections.Frozen;
@@ -305,7 +305,7 @@ public static class RespCommands
         // Read once: a value that arrived in more than one block is copied whole each time it is read.
         var key = args[1];
         var value = args[2];
-        if (StoreProblem(key, value) is { } problem)
+        if (RequestParser.KeyProblem(key) is { } problem)
         {
             RespReply.Error(output, problem);
             return;
@@ -327,7 +327,7 @@ public static class RespCommands
     {
         var key = args[1];
         var value = args[2];
-        if (StoreProblem(key, value) is { } problem)
+        if (RequestParser.KeyProblem(key) is { } problem)
         {
             RespReply.Error(output, problem);
             return;
@@ -336,9 +336,6 @@ public static class RespCommands
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
-
-    public static string? StoreProblem(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
-        RequestParser.KeyProblem(key) ?? RequestParser.ValueProblem(value);
 
     /// <summary>DEL and UNLINK key [key ...]: how many existed, all removed in one step.</summary>
     private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output) =>

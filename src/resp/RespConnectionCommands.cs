@@ -117,9 +117,11 @@ public static class RespConnectionCommands
         if (name is not null) session.Name = name;
         // From here on the connection speaks the version asked for: in RESP3 a null is `_` and a map `%`.
         session.Protocol = protocol;
-        RespReply.MapHeader(output, 6, session.Protocol);
+        RespReply.MapHeader(output, 7, session.Protocol);
         RespReply.Bulk(output, "server");
         RespReply.Bulk(output, "kv");
+        RespReply.Bulk(output, "version");
+        RespReply.Bulk(output, RespInfo.RedisVersion);
         RespReply.Bulk(output, "proto");
         RespReply.Integer(output, protocol);
         RespReply.Bulk(output, "id");

@@ -49,7 +49,7 @@ public static class RespExpiry
         var key = args[1];
         var value = args[3];
         if (Deadline(session.Store.Now, args[2], unit, command,
-            out var deadline) is { } error || (error = RespCommands.StoreProblem(key, value)) is not null)
+            out var deadline) is { } error || (error = RequestParser.KeyProblem(key)) is not null)
         {
             RespReply.Error(output, error);
             return;

@@ -1,6 +1,7 @@
 // src/resp/RespInfo.cs: what RESP's INFO answers: KV's own facts, in Redis's form (`# Section`, then
-// `name:value` lines), read from the server's facts and the store. KV never claims to be Redis: there is no
-// `redis_version` field.
+// `name:value` lines), read from the server's facts and the store. `redis_version` is a compatibility level, the
+// Redis version whose commands KV speaks, which clients (RQ, redis-py's feature checks) read before anything else;
+// `server_name` and `kv_version` say what the server really is.
 
 using System.Buffers;
 using System.Net;
@@ -10,6 +11,12 @@ namespace KV;
 
 public static class RespInfo
 {
+    /// <summary>The Redis release whose commands and replies KV's RESP port follows (INFO, HELLO).</summary>
+    public const string RedisVersion = "7.0.0";
+
+    /// <summary>KV's own version.</summary>
+    public const string KvVersion = "1.0.0";
+
     /// <summary>
     /// INFO [section ...]: the sections asked for (every one for none, `default`, `all` or `everything`), as one bulk
     /// string.
@@ -54,7 +61,8 @@ public static class RespInfo
         return
         [
             ("server", [
-                ("server_name", "kv"), ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
+                ("redis_version", RedisVersion), ("server_name", "kv"), ("kv_version", KvVersion),
+                ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
                 ("tcp_port", ((IPEndPoint)server.Endpoint).Port.ToString()), ("resp_port",
                     server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
                 ("uptime_in_seconds", stats["uptime_seconds"]), ("dotnet_version", Environment.Version.ToString()),

@@ -33,7 +33,7 @@ public static class RespStrings
         for (var i = 1; i < args.Count; i += 2)
         {
             var (key, value) = (args[i].ToArray(), args[i + 1].ToArray());
-            if (RespCommands.StoreProblem(key, value) is { } problem)
+            if (RequestParser.KeyProblem(key) is { } problem)
             {
                 RespReply.Error(output, problem);
                 return;
@@ -56,7 +56,7 @@ public static class RespStrings
     {
         var key = args[1];
         var value = args[2];
-        if (RespCommands.StoreProblem(key, value) is { } problem)
+        if (RequestParser.KeyProblem(key) is { } problem)
         {
             RespReply.Error(output, problem);
             return;
@@ -95,7 +95,7 @@ public static class RespStrings
     {
         var key = args[1];
         var suffix = args[2];
-        if (RespCommands.StoreProblem(key, suffix) is { } problem) RespReply.Error(output, problem);
+        if (RequestParser.KeyProblem(key) is { } problem) RespReply.Error(output, problem);
         else if (session.Store.Append(key, suffix) is { } length) RespReply.Integer(output, length);
         else RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
     }

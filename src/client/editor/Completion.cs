@@ -20,13 +20,12 @@ public abstract record Completion
 
     public static Completion For(string text, int cursor)
     {
-        var before = text[..cursor];
-        var words = before.Split(' ');
+        var words = SplitWords(text[..cursor]);
         var partial = words[^1];
-        if (words.Length == 1) return Complete(text, cursor, partial, Commands.All.Select(c => c.Name),
+        if (words.Count == 1) return Complete(text, cursor, partial, Commands.All.Select(c => c.Name),
             RequiresArgument);
         if (Commands.Find(words[0]) is not { } command) return new None();
-        var argument = words.Length - 1;
+        var argument = words.Count - 1;
         return command.Arguments switch
         {
             ArgumentShape.KeyValue or ArgumentShape.ChannelMessage when argument >= 2 => new TabCharacter(),
@@ -44,17 +43,38 @@ public abstract record Completion
     /// <summary>The dim hint after a line that starts with a known command: the arguments still to type.</summary>
     public static string Hint(string text)
     {
-        var space = text.IndexOf(' ');
-        if (Commands.Find(space < 0 ? text : text[..space]) is not { } command) return "";
-        // The spaces typed, counted only as far as the command has words to hint (a pasted value may have thousands).
-        var typed = 0;
-        for (var at = space; at >= 0 && typed <= command.ArgumentWords.Length; at = text.IndexOf(' ', at + 1)) typed++;
+        var words = SplitWords(text);
+        if (Commands.Find(words[0]) is not { } command) return "";
+        // The spaces typed between words (a quoted key is one word, spaces and all).
+        var typed = words.Count - 1;
         // After a space, the word that goes there is still hinted; a word being typed counts as given.
-        var afterSpace = typed > 0 && text.EndsWith(' ');
+        var afterSpace = typed > 0 && words[^1].Length == 0;
         var rest = string.Join(' ', command.ArgumentWords.Skip(afterSpace ? typed - 1 : typed));
         return rest.Length == 0 ? "" : afterSpace ? rest : " " + rest;
     }
 
+
+    /// <summary>
+    /// The words of the line one space apart, where a quoted key or value is one word, spaces and all. Only the first
+    /// few count (a pasted value may hold thousands of spaces), so the rest is left as the last word.
+    /// </summary>
+    private static List<string> SplitWords(string text)
+    {
+        var words = new List<string>();
+        var (start, quoted) = (0, false);
+        for (var i = 0; i < text.Length && words.Count < 4; i++)
+        {
+            if (quoted && text[i] == '\\') i++;
+            else if (text[i] == '"' && (quoted || i == start)) quoted = !quoted;
+            else if (text[i] == ' ' && !quoted)
+            {
+                words.Add(text[start..i]);
+                start = i + 1;
+            }
+        }
+        words.Add(text[start..]);
+        return words;
+    }
 
     private static bool RequiresArgument(string name) => Commands.Find(name)?.RequiresArgument == true;
 

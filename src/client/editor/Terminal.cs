@@ -60,10 +60,11 @@ public static class Terminal
     /// text in double quotes with redis-cli's escapes: \" \\ \t \n \r, and \xNN for each UTF-8 byte of any
     /// character a terminal would obey or not show (a control, a bidirectional control, a zero-width space).
     /// So a stored "a\x1b" typed literally and a value that holds a real ESC never look the same.
+    /// `always` asks for the quoted form whatever the text (a key with a space).
     /// </summary>
-    public static string Visible(string text)
+    public static string Visible(string text, bool always = false)
     {
-        if (!text.StartsWith('"') && !HasHidden(text)) return text;
+        if (!always && !text.StartsWith('"') && !HasHidden(text)) return text;
         var quoted = new StringBuilder("\"");
         Span<byte> utf8 = stackalloc byte[4];
         for (var i = 0; i < text.Length; i++)
@@ -79,6 +80,16 @@ public static class Terminal
         }
         return quoted.Append('"').ToString();
     }
+
+    /// <summary>
+    /// Bytes as a terminal may show them: text as Visible(string) shows it; bytes that are not UTF-8 quoted with
+    /// every byte past ASCII escaped, since no character of them can be trusted to show as itself.
+    /// </summary>
+    public static string Visible(byte[] bytes, bool always = false) => System.Text.Unicode.Utf8.IsValid(bytes)
+        ? Visible(Encoding.UTF8.GetString(bytes), always) : QuotedForm.Quote(bytes, asciiOnly: true);
+
+    /// <summary>A key as a terminal shows it: quoted, as it is typed, when it is not one plain word.</summary>
+    public static string VisibleKey(byte[] key) => Visible(key, always: !QuotedForm.IsPlainKey(key));
 
     /// <summary>Whether any character of the text is one a terminal would obey or not show.</summary>
     public static bool HasHidden(string text) => Enumerable.Range(0, text.Length).Any(i => Hidden(text, i));

@@ -1,0 +1,72 @@
+// tests/AppTests.cs: real applications against KV's RESP port, as their developers use them: Django's cache through
+// django-redis and a Flask view cached by Flask-Caching, both storing pickles (bytes that are not UTF-8). They run
+// when Debian's python3-django-redis and python3-flask-caching are installed (.ci/run installs them); else they
+// say they were skipped and why.
+
+using Xunit;
+
+public class AppTests
+{
+    private static void SkipUnlessImportable(string module, string package) =>
+        Assert.SkipUnless(File.Exists("/usr/bin/python3")
+            && Tool.Succeeds("/usr/bin/python3", "-c", $"import {module}"),
+            $"{module} is not installed (apt-get install {package})");
+
+    [Fact]
+    public async Task Django_caches_pickled_values_through_django_redis()
+    {
+        SkipUnlessImportable("django_redis", "python3-django-redis");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        // incr is left out: django-redis runs it as a Lua script (EVAL), which KV does not serve yet.
+        const string Script = """
+            import sys, django
+            from django.conf import settings
+            settings.configure(CACHES={"default": {"BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{sys.argv[1]}/0"}})
+            django.setup()
+            from django.core.cache import cache
+            cache.set("dict", {"name": "Zürich", "bytes": b"\x00\xff", "list": [1, 2.5]}, timeout=60)
+            print(cache.get("dict"))
+            print(0 < cache.ttl("dict") <= 60)
+            cache.set_many({"a": "x\ny", "b": 2, "c": None})
+            print(sorted(cache.get_many(["a", "b", "c", "absent"]).items()))
+            cache.delete_many(["a", "b"])
+            print(cache.get_many(["a", "b"]), cache.get("c", "default"), cache.has_key("dict"))
+            """;
+        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        Assert.Equal("""
+            {'name': 'Zürich', 'bytes': b'\x00\xff', 'list': [1, 2.5]}
+            True
+            [('a', 'x\ny'), ('b', 2), ('c', None)]
+            OrderedDict() None True
+            """.ReplaceLineEndings("\n").TrimEnd('\n'), output);
+    }
+
+    [Fact]
+    public async Task Flask_caching_runs_a_cached_view_once_for_two_requests()
+    {
+        SkipUnlessImportable("flask_caching", "python3-flask-caching");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Script = """
+            import sys
+            from flask import Flask
+            from flask_caching import Cache
+            app = Flask(__name__)
+            cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_HOST": "127.0.0.1",
+                "CACHE_REDIS_PORT": int(sys.argv[1])})
+            runs = 0
+            @app.route("/")
+            @cache.cached(timeout=60)
+            def index():
+                global runs
+                runs += 1
+                return f"run {runs}"
+            client = app.test_client()
+            print(client.get("/").data, client.get("/").data, runs)
+            cache.set("pickled", {"k": (1, 2)})
+            print(cache.get("pickled"), cache.get("absent"))
+            """;
+        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        Assert.Equal("b'run 1' b'run 1' 1\n{'k': (1, 2)} None", output);
+    }
+}
