@@ -190,6 +190,16 @@ public class BinaryServerTests(SharedServer shared) : IClassFixture<SharedServer
         using var json = JsonDocument.Parse(output[output.IndexOf('{')..]);
         Assert.Equal("line one\nline two", json.RootElement.GetProperty("value").GetString());
         Assert.Equal("two words", json.RootElement.GetProperty("key").GetString());
+
+        // One command, its output a file: the value's exact bytes, whatever they are, then a newline.
+        await using var c = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await c.AskAsync("set img \"\\x89PNG\\r\\n\\x1a\\n\\x00\\xff\""));
+        using var process = System.Diagnostics.Process.Start(Programs.StartInfo(await Programs.DllAsync("KVClient.cs"),
+            "127.0.0.1", server.Port.ToString(), "get img"))!;
+        var bytes = new MemoryStream();
+        await process.StandardOutput.BaseStream.CopyToAsync(bytes, Programs.Timeout());
+        await process.WaitForExitAsync(Programs.Timeout());
+        Assert.Equal([0x89, .. "PNG\r\n\x1a\n\0"u8, 0xFF, (byte)'\n'], bytes.ToArray());
     }
 }
 

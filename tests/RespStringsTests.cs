@@ -63,6 +63,7 @@ public class RespStringsTests
         Assert.Equal("-ERR no such key", await c.AskAsync("RENAME", "session", "x"));
         Assert.Equal(":0", await c.AskAsync("RENAMENX", "renamed", "b"));
         Assert.Equal(":1", await c.AskAsync("RENAMENX", "renamed", "session"));
+        Assert.Equal(":0", await c.AskAsync("RENAMENX", "session", "session"));
         Assert.Equal("$s", await c.AskAsync("GETEX", "session", "PERSIST"));
         Assert.Equal(":-1", await c.AskAsync("TTL", "session"));
         Assert.Equal("$s", await c.AskAsync("GETEX", "session", "PX", "500"));

@@ -79,6 +79,19 @@ public class MonitorTests
     }
 
     [Fact]
+    public async Task A_request_typed_in_the_quoted_form_is_shown_decoded_and_quoted_again_where_needed()
+    {
+        await using var server = InProcessServer.Start();
+        await using var monitor = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await monitor.AskAsync("monitor"));
+        await using var other = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await other.AskAsync("set \"a b\" \"x\\ny\""));
+        Assert.IsType<Reply.Ok>(await other.AskAsync("set \"plain\" two words"));
+        Assert.EndsWith("] set \"a b\" \"x\\ny\"", await monitor.ReadLineAsync());
+        Assert.EndsWith("] set plain two words", await monitor.ReadLineAsync());
+    }
+
+    [Fact]
     public async Task The_monitoring_clients_next_request_ends_monitoring_and_is_answered()
     {
         await using var server = InProcessServer.Start();

@@ -46,8 +46,10 @@ public static class MonitorLines
         {
             if (i > 0) line.Append(' ');
             var word = words[i].Shown;
-            // A KV request's value is the rest of its line, spaces and all; a RESP argument with a space is quoted.
-            if (!quoted && IsPlain(word, spacesAllowed: request.Typed)) line.Append(Encoding.UTF8.GetString(word));
+            // A KV request's value (a last word after two) is the rest of its line, spaces and all; any other word
+            // with a space was typed quoted, and a RESP argument with a space is quoted.
+            var spacesAllowed = request.Typed && i >= 2 && i == words.Length - 1;
+            if (!quoted && IsPlain(word, spacesAllowed)) line.Append(Encoding.UTF8.GetString(word));
             else Quote(line, word);
             line.Append(words[i].Rest);
         }

@@ -61,8 +61,9 @@ public static class StoreSteps
     {
         if (Read(store, source) is not var (value, deadline)) return RenameResult.NoSuchKey;
         var same = source.AsSpan().SequenceEqual(target);
-        // RENAME onto itself keeps the pair; COPY onto itself copies nothing.
-        if (same && !keepSource) return RenameResult.Renamed;
+        // RENAME onto itself keeps the pair (RENAMENX finds the target there, as Redis's does); COPY onto itself
+        // copies nothing.
+        if (same && !keepSource) return replace ? RenameResult.Renamed : RenameResult.TargetExists;
         if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
         // Checked before anything moves, so that a refusal loses nothing: what the target will cost, less what goes.
         var needed = KeyValueStore.PairCost(target.Length, value.Length, deadline is not null)

@@ -197,7 +197,8 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     }
 
     /// <summary>
-    /// A request as the observers see it: its words one space apart as typed, `auth`'s password redacted.
+    /// A request as the observers see it: its words one space apart as typed, a quoted one decoded, `auth`'s
+    /// password redacted.
     /// </summary>
     private ObservedRequest Observed(ReadOnlySpan<byte> line, CommandSpec command)
     {
@@ -206,15 +207,21 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         // The name, then the key of a pair (its value is the rest, verbatim), else the words one space apart.
         for (var word = 0; !rest.IsEmpty; word++)
         {
-            var space = rest.IndexOf((byte)' ');
-            var last = space < 0 || (word == 2 && command.Arguments == ArgumentShape.KeyValue);
             if (word == 1 && command.Arguments == ArgumentShape.Secret)
             {
                 words.Add(ObservedWord.Redacted);
                 break;
             }
-            words.Add(ObservedWord.Of(last ? rest : rest[..space]));
-            rest = last ? default : rest[(space + 1)..];
+            var space = rest.IndexOf((byte)' ');
+            var end = space < 0 || (word == 2 && command.Arguments is ArgumentShape.KeyValue
+                or ArgumentShape.ChannelMessage) ? rest.Length : space;
+            if (rest[0] == '"' && QuotedForm.TryRead(rest, out var used, out _) is { } decoded)
+            {
+                words.Add(ObservedWord.Of(decoded));
+                end = used;
+            }
+            else words.Add(ObservedWord.Of(rest[..end]));
+            rest = end >= rest.Length ? default : rest[(end + 1)..];
         }
         return new ObservedRequest(session.Activity.Time.GetUtcNow(), session.Id, session.Address,
             ThreadingModels.ThreadLabel, Typed: true, [.. words]);
