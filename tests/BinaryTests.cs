@@ -150,6 +150,20 @@ public class BinaryServerTests(SharedServer shared) : IClassFixture<SharedServer
     }
 
     [Fact]
+    public async Task A_large_value_is_quoted_whole_and_keeps_its_characters_across_the_writer_s_pieces()
+    {
+        await using var resp = await Server.ConnectRespAsync();
+        await using var line = await Server.ConnectAsync();
+        // Three bytes a step, so that the writer's pieces end inside a character as often as not.
+        var value = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("é\u0001", 150_000)));
+        await resp.SendAsync(RespConnection.Request("SET"u8.ToArray(), "large-binary"u8.ToArray(), value));
+        Assert.Equal("+OK", await resp.ReadAsync());
+        var reply = Assert.IsType<Reply.Value>(await line.AskAsync("get large-binary")).Text;
+        Assert.Equal(value, QuotedForm.Decode(reply));
+        Assert.DoesNotContain("\\xc3", reply);
+    }
+
+    [Fact]
     public async Task A_listing_shows_keys_that_are_not_plain_quoted_one_a_line()
     {
         await using var server = InProcessServer.Start();

@@ -134,6 +134,8 @@ public class CompletionTests
     [InlineData("help dec", "help decr")]
     [InlineData("help m", "help monitor")]
     [InlineData("get k --j", "get k --json")]
+    [InlineData("get \"my key\" --j", "get \"my key\" --json")]
+    [InlineData("get \"a \\\" b\" --x", "get \"a \\\" b\" --xml")]
     [InlineData("list --Y", "list --yml")]
     [InlineData("e", "ex")]
     [InlineData("exi", "exit")]
@@ -156,6 +158,7 @@ public class CompletionTests
     [InlineData("set k ")]
     [InlineData("set k a")]
     [InlineData("set k a b")]
+    [InlineData("set \"a b\" c")]
     public void In_the_value_of_set_tab_is_a_tab_character(string typed) =>
         Assert.IsType<Completion.TabCharacter>(Tab(typed));
 
@@ -174,6 +177,8 @@ public class CompletionTests
     [InlineData("SET k", " VALUE")]
     [InlineData("set k ", "VALUE")]
     [InlineData("set k v", "")]
+    [InlineData("set \"my key\" ", "VALUE")]
+    [InlineData("set \"my key\" \"a b", "")]
     [InlineData("get k", " [--xml|--json|--yml]")]
     [InlineData("get k --json", "")]
     [InlineData("list", " [--xml|--json|--yml]")]

@@ -71,10 +71,24 @@ public static class QuotedForm
     /// </summary>
     public static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes, bool asciiOnly = false)
     {
-        // At most four bytes out for each byte in (`\xHH`), and the two quotes.
-        var span = output.GetSpan(bytes.Length * 4 + 2);
+        output.Write("\""u8);
+        while (!bytes.IsEmpty)
+        {
+            // A piece at a time, so that a large value is written in ordinary blocks; never inside a character.
+            var take = Math.Min(bytes.Length, PieceBytes);
+            while (take < bytes.Length && take > PieceBytes - 4 && (bytes[take] & 0xC0) == 0x80) take--;
+            // At most four bytes out for each byte in (`\xHH`).
+            output.Advance(Escape(bytes[..take], output.GetSpan(take * 4), asciiOnly));
+            bytes = bytes[take..];
+        }
+        output.Write("\""u8);
+    }
+
+    private const int PieceBytes = 4096;
+
+    private static int Escape(ReadOnlySpan<byte> bytes, Span<byte> span, bool asciiOnly)
+    {
         var written = 0;
-        span[written++] = (byte)'"';
         while (!bytes.IsEmpty)
         {
             var status = Rune.DecodeFromUtf8(bytes, out var rune, out var used);
@@ -106,8 +120,7 @@ public static class QuotedForm
                 span[written++] = (byte)"0123456789abcdef"[b & 0xF];
             }
         }
-        span[written++] = (byte)'"';
-        output.Advance(written);
+        return written;
     }
 
     /// <summary>The quoted form of any bytes, as text (the client, the tests).</summary>
