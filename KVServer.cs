@@ -17,6 +17,7 @@
 #:include src/monitor/*.cs
 #:include src/pubsub/*.cs
 #:include src/resp/*.cs
+#:include src/scripting/*.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;
@@ -30,7 +31,7 @@ try
 {
     if (args is ["--help"] or ["-h"])
     {
-        Console.WriteLine(ServerOptions.Usage);
+        Console.WriteLine(ServerOptions.FullUsage);
         return 0;
     }
     options = ServerOptions.Parse(args, Environment.GetEnvironmentVariable("KV_PASSWORD"));

@@ -237,6 +237,8 @@ public static class Errors
         $"bytes (--max-client-memory)";
     public static string ClientMemory(long held) => $"client memory limit reached ({held} bytes held by all clients)";
     public const string AuthenticationRequired = "authentication required (auth PASSWORD)";
+    public const string Busy = "busy: a script has run past its time limit; try again when it ends (or stop it with " +
+        "SCRIPT KILL over RESP)";
     public const string WrongPassword = "wrong password";
     public const string NoPassword = "this server has no password (auth is not needed)";
     public const string TooManyAttempts = "too many password attempts from this address (wait a few seconds)";

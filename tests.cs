@@ -29,6 +29,7 @@
 #:include src/monitor/*.cs
 #:include src/pubsub/*.cs
 #:include src/resp/*.cs
+#:include src/scripting/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs
 #:include src/checking/*.cs

@@ -17,7 +17,7 @@ public class AppTests
     {
         SkipUnlessImportable("django_redis", "python3-django-redis");
         await using var server = InProcessServer.Start("--resp-port", "0");
-        // incr is left out: django-redis runs it as a Lua script (EVAL), which KV does not serve yet.
+        // incr runs as a Lua script (EVAL) in django-redis.
         const string Script = """
             import sys, django
             from django.conf import settings
@@ -32,6 +32,8 @@ public class AppTests
             print(sorted(cache.get_many(["a", "b", "c", "absent"]).items()))
             cache.delete_many(["a", "b"])
             print(cache.get_many(["a", "b"]), cache.get("c", "default"), cache.has_key("dict"))
+            cache.set("n", 1)
+            print(cache.incr("n", 5), cache.decr("n"), cache.get("n"))
             """;
         var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
         Assert.Equal("""
@@ -39,6 +41,7 @@ public class AppTests
             True
             [('a', 'x\ny'), ('b', 2), ('c', None)]
             OrderedDict() None True
+            6 5 5
             """.ReplaceLineEndings("\n").TrimEnd('\n'), output);
     }
 
@@ -68,5 +71,44 @@ public class AppTests
             """;
         var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
         Assert.Equal("b'run 1' b'run 1' 1\n{'k': (1, 2)} None", output);
+    }
+
+    [Fact]
+    public async Task Redis_py_s_lock_is_taken_refused_extended_and_released_by_its_scripts()
+    {
+        SkipUnlessImportable("redis", "python3-redis");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Script = """
+            import sys, redis
+            r = redis.Redis(port=int(sys.argv[1]))
+            lock = r.lock("resource", timeout=10)
+            other = r.lock("resource", timeout=10)
+            print(lock.acquire(blocking=False), other.acquire(blocking=False))
+            print(lock.extend(5), 10 < r.pttl("resource") <= 15000, lock.owned(), other.owned())
+            lock.release()
+            print(r.exists("resource"), other.acquire(blocking=False))
+            other.release()
+            """;
+        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        Assert.Equal("True False\nTrue True True False\n0 True", output);
+    }
+
+    [Fact]
+    public async Task Limits_fixed_window_rate_limiter_counts_hits_with_its_script()
+    {
+        SkipUnlessImportable("limits", "python3-limits");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        // The moving window keeps its hits in a list, a data type KV does not have yet.
+        const string Script = """
+            import sys
+            from limits import storage, strategies, parse
+            # The limiter holds its storage weakly: keep it here.
+            store = storage.RedisStorage(f"redis://127.0.0.1:{sys.argv[1]}")
+            limiter = strategies.FixedWindowRateLimiter(store)
+            limit = parse("3/minute")
+            print([limiter.hit(limit, "user") for _ in range(5)], limiter.get_window_stats(limit, "user")[1])
+            """;
+        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        Assert.Equal("[True, True, True, False, False] 0", output);
     }
 }

@@ -40,7 +40,7 @@ public class ReadmeTests
     [Fact]
     public void The_programs_chapter_has_a_row_for_every_server_option_the_usage_lists()
     {
-        var options = Regex.Matches(ServerOptions.Usage,
+        var options = Regex.Matches(ServerOptions.FullUsage,
             @"(?m)^\s+(--[a-z-]+)").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.Contains("--request-timeout", options);
         foreach (var option in options.Where(o => o != "--help"))
@@ -166,8 +166,8 @@ public class LayoutTests
     {
         Assert.Equal(EntryFiles.Order(StringComparer.Ordinal), SourceFiles().Where(path => !path.Contains('/')));
         // src/ by role, one folder deep (the client's editor two): the folders the entry files include.
-        const string InFolder = "^(src/(protocol|store|server|threading|monitor|pubsub|resp|client|client/editor"
-            + "|bench|checking)|tests)/[^/]+$";
+        const string InFolder = "^(src/(protocol|store|server|threading|monitor|pubsub|resp|scripting|client"
+            + "|client/editor|bench|checking)|tests)/[^/]+$";
         Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches(InFolder, path));
     }
 

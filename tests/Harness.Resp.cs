@@ -113,7 +113,7 @@ public sealed class RespConnection : IAsyncDisposable
         var text = Encoding.UTF8.GetString(line);
         switch (text[0])
         {
-            case '+' or '-' or ':':
+            case '+' or '-' or ':' or '#' or ',':
                 reply = text;
                 return true;
             case '$':
@@ -140,7 +140,7 @@ public sealed class RespConnection : IAsyncDisposable
                 }
                 reply = $"%{pairs}[{string.Join(',', entries)}]";
                 return true;
-            case '*' or '>':
+            case '*' or '>' or '~':
                 var count = int.Parse(text.AsSpan(1));
                 var items = new List<string>();
                 for (var i = 0; i < count; i++)

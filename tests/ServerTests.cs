@@ -299,9 +299,10 @@ public class ServerProcessTests
     {
         await using var server = await ServerProcess.LaunchAsync("--help");
         Assert.Equal(0, await server.ExitCodeAsync(Programs.Patience));
-        Assert.Equal(ServerOptions.Usage.TrimEnd(), server.Output.TrimEnd());
+        Assert.Equal(ServerOptions.FullUsage.TrimEnd(), server.Output.TrimEnd());
         foreach (var option in new[] { "--resp-port", "--bind", "--password", "--max-memory", "--max-client-memory",
-            "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--threading" })
+            "--max-clients", "--max-line-bytes", "--idle-timeout", "--request-timeout", "--threads", "--threading",
+            "--script-time-limit" })
             Assert.Contains(option, server.Output);
     }
 

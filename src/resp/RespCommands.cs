@@ -32,6 +32,9 @@ public sealed record RespCommand(string Name, int Arity, string Summary, Action<
     /// <summary>Runs at once even after MULTI: the commands that end or shape the transaction, and QUIT.</summary>
     public bool Immediate { get; init; }
 
+    /// <summary>Answered while a script runs past its limit (SCRIPT KILL), when every other command is BUSY.</summary>
+    public bool WhileBusy { get; init; }
+
     public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
 }
 
@@ -181,6 +184,7 @@ public static class RespCommands
     ];
 
     public const string OutOfMemory = "command not allowed when used memory > 'maxmemory'.";
+    public const string Busy = "Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
     private static readonly Lock registering = new();
     private static Lookup? lookup;
@@ -254,6 +258,8 @@ public static class RespCommands
         if (mode is IRespMode respMode && respMode.Answers(session, command, args, output)) { }
         else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args,
             output);
+        else if (!command.WhileBusy && activity.Gate is { } gate && !gate.Admit()) RespReply.Error(output, Busy,
+            prefix: "BUSY");
         else command.Run(session, args, output);
         session.AfterRequest();
         return session.Closing ?? (session.Quitting ? "quit" : null);

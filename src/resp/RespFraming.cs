@@ -295,7 +295,8 @@ public static class RespReply
 
     public static void Bulk(IBufferWriter<byte> output, string value) => Bulk(output, Encoding.UTF8.GetBytes(value));
 
-    private static void Header(IBufferWriter<byte> output, byte marker, long value)
+    /// <summary>A type marker and a number, as every length and integer is written (`*3`, `%2`, `:7`).</summary>
+    public static void Header(IBufferWriter<byte> output, byte marker, long value)
     {
         var span = output.GetSpan(24);
         span[0] = marker;

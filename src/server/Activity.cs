@@ -1,6 +1,7 @@
 // src/server/Activity.cs: what the server counts while it serves, for `stats`, RESP's INFO and `redis-cli --stat`:
-// requests (in all, and in the last second), connections accepted, refused and closed by a limit; and the
-// observers, who see every request as it is served (src/monitor's monitors).
+// requests (in all, and in the last second), connections accepted, refused and closed by a limit; the
+// observers, who see every request as it is served (src/monitor's monitors); and the gate a request passes first
+// (src/scripting's, while a script runs).
 //
 // Counting must not become the contention it would show: every request adds one, from every thread at once, so
 // the count is striped, a cache line a core (one shared counter would bounce its line between the cores on
@@ -21,6 +22,12 @@ public sealed class ServerActivity(TimeProvider time)
     /// </summary>
     public RequestObservers Observers { get; } = new();
 
+    /// <summary>
+    /// What may hold every request back while it works (a feature's: a script), asked before each request runs; one
+    /// field read when nothing is set.
+    /// </summary>
+    public IRequestGate? Gate { get; set; }
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, object> features = new();
 
     /// <summary>
@@ -28,6 +35,9 @@ public sealed class ServerActivity(TimeProvider time)
     /// </summary>
     public T Feature<T>(Func<ServerActivity, T> make) where T : class =>
         (T)features.GetOrAdd(typeof(T), static (_, state) => state.make(state.activity), (make, activity: this));
+
+    /// <summary>A feature's state if it has been made, else null (`stats` before the first script).</summary>
+    public T? Existing<T>() where T : class => features.TryGetValue(typeof(T), out var state) ? (T)state : null;
 
     public void RequestServed() => requests.Increment();
     public void ConnectionAccepted() => Interlocked.Increment(ref accepted);
@@ -92,4 +102,17 @@ public sealed class StripedCounter
         for (var stripe = 0; stripe <= mask; stripe++) sum += Volatile.Read(ref cells[(stripe + 1) * LongsALine]);
         return sum;
     }
+}
+
+/// <summary>
+/// A feature that runs long steps every other request must wait for (a script holding the store): asked before a
+/// request runs, outside the store's lock.
+/// </summary>
+public interface IRequestGate
+{
+    /// <summary>
+    /// Waits while such a step runs within its time limit; false when it has run past it (the request is refused,
+    /// with Redis's BUSY, so that the client learns why and can stop it).
+    /// </summary>
+    bool Admit();
 }

@@ -90,6 +90,11 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             mode.WriteOwed(output);
             if (mode.Refuses(command, output)) return false;
         }
+        if (activity.Gate is { } gate && !gate.Admit())
+        {
+            ReplyWriter.Error(output, Errors.Busy);
+            return false;
+        }
         var ending = Run(request, command, output);
         session.AfterRequest();
         return ending;

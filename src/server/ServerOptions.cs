@@ -4,6 +4,7 @@
 // exactly as a user would from the command line. The memory budgets default to shares of the memory the
 // runtime sees (GC.GetGCMemoryInfo: a container's limit counts), so that no client can exhaust the machine.
 
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 
@@ -16,6 +17,13 @@ public sealed record ServerOptions(
 {
     /// <summary>The --threading model: the pool unless another is named.</summary>
     public ThreadingModel Threading { get; init; } = Threading ?? ThreadingModels.Default;
+
+    /// <summary>The values given for the options a feature registered (FeatureOptions), checked, by name.</summary>
+    public ImmutableDictionary<string, string> FeatureValues { get; init; } =
+        ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>A feature's option as given, or its default.</summary>
+    public string Feature(FeatureOption option) => FeatureValues.GetValueOrDefault(option.Name, option.Default);
 
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
@@ -50,6 +58,9 @@ public sealed record ServerOptions(
                                loopback address (127.0.0.1 or ::1)
           --help               this text
         """;
+
+    /// <summary>The usage text, with the options the features built in registered.</summary>
+    public static string FullUsage => Usage + string.Concat(FeatureOptions.All.Select(o => "\n" + o.Usage));
 
     /// <summary>The memory the runtime may use: the machine's, or the container's limit.</summary>
     public static long AvailableMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
@@ -96,6 +107,11 @@ public sealed record ServerOptions(
                 "--unsafe-no-lock" => options with { UnsafeNoLock = true },
                 "--threading" => options with { Threading = ThreadingModels.Find(Next())
                     ?? throw UnknownModel(args[i]) },
+                _ when FeatureOptions.Find(name) is { } feature => options with
+                {
+                    FeatureValues = options.FeatureValues.SetItem(name, Next() is var value
+                        && feature.Problem(value) is { } problem ? throw new FormatException(problem) : value),
+                },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
@@ -181,4 +197,22 @@ public sealed record ServerOptions(
         $"max memory {FormatSize(MaxMemory)}, max client memory {FormatSize(MaxClientMemory)}, " +
         $"password {(Password is null ? "off" : "on")}" +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");
+}
+
+/// <summary>
+/// An option a feature adds to the server's command line (src/scripting's --script-time-limit): its name, default,
+/// usage lines, and the check of a value (null when it is good, else why not).
+/// </summary>
+public sealed record FeatureOption(string Name, string Default, string Usage, Func<string, string?> Problem);
+
+/// <summary>The plug point for a feature's options: registered when its folder is built in.</summary>
+public static class FeatureOptions
+{
+    private static ImmutableArray<FeatureOption> all = [];
+
+    public static ImmutableArray<FeatureOption> All => all;
+
+    public static void Register(FeatureOption option) => ImmutableInterlocked.Update(ref all, list => list.Add(option));
+
+    public static FeatureOption? Find(string name) => all.FirstOrDefault(o => o.Name == name);
 }

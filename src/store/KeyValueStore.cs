@@ -40,7 +40,10 @@ public readonly record struct Expiry(long? Deadline, bool Keep)
 /// </summary>
 public interface IStoreObserver
 {
-    /// <summary>The key was set, removed, expired, or given or relieved of a deadline.</summary>
+    /// <summary>
+    /// The key is about to be set, removed, expired, or given or relieved of a deadline: Peek still reads what it
+    /// holds (an undo log keeps it).
+    /// </summary>
     void Changed(ReadOnlySpan<byte> key);
 
     /// <summary>Every key is about to go (a flush); `exists` says which are there now.</summary>
@@ -209,6 +212,19 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>
+    /// What the key holds (a copy of its value, and its deadline) as it is, for an observer hearing of a change:
+    /// reading it never removes a pair whose time has come, as every other read does. Null without the key.
+    /// </summary>
+    public (byte[] Value, long? Deadline)? Peek(ReadOnlySpan<byte> key)
+    {
+        using (Hold())
+        {
+            if (pairs.At(pairs.Locate(key)) is not { } pair) return null;
+            return (pair.Value.ToArray(), pair.HasDeadline && deadlines.TryGet(key, out var at) ? at : null);
+        }
+    }
+
+    /// <summary>
     /// Under the lock: where the key is, as PairTable.Locate says, once a pair whose deadline has passed is gone: an
     /// expired key is absent for every command the moment its time comes. Only a marked pair looks its deadline up.
     /// </summary>
@@ -224,8 +240,8 @@ public sealed partial class KeyValueStore
     /// <summary>Under the lock: removes the pair and its deadline, and what they counted.</summary>
     private StoredPair? RemovePair(ReadOnlySpan<byte> key)
     {
+        if (observers.Length > 0 && pairs.Locate(key) >= 0) Changed(key);
         if (pairs.Remove(key) is not { } pair) return null;
-        Changed(key);
         accounted -= Cost(pair);
         if (pair.HasDeadline && deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
         return pair;

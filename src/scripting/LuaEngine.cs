@@ -1,0 +1,353 @@
+// src/scripting/LuaEngine.cs: the one Lua 5.4 interpreter (KeraLua) that runs every script of a server, as Redis runs
+// one: scripts take turns, each inside one step of the store, so only one ever runs.
+//
+// What a script can reach is set up once, in Lua (Prelude below): the base, string, table, math and utf8 libraries,
+// no io, os, debug, package, load, loadfile or dofile; the `redis` table; globals that cannot be written. The C#
+// functions it calls (the `redis.call` underneath, the checks) never raise a Lua error themselves: Lua raises by
+// longjmp, which must not cross .NET's frames, so they return what happened and a line of Lua raises it.
+//
+// Bounds: the heap is this file's allocator, which refuses to grow past its limit (Lua then raises "not enough
+// memory" inside the script); a hook every few thousand instructions asks whether the script was killed.
+
+#:package KeraLua@1.4.11
+
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using KeraLua;
+
+namespace KV;
+
+public sealed class LuaEngine : IDisposable
+{
+    private readonly Lua lua;
+    private readonly long heapLimit;
+    private readonly Heap heap;
+    private readonly GCHandle heapHandle;
+    // Delegates handed to native code live as long as the interpreter. The allocator is static: Lua's own finalizer
+    // may close the interpreter (and free through it) after this object is gone.
+    private static readonly LuaAlloc Allocator = Allocate;
+    private readonly LuaFunction call, check, sha1, log, setResp;
+    // Read by EVALSHA and SCRIPT EXISTS outside the store's lock; changed only inside it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> compiled = [];
+    private Func<bool, List<byte[]>, (bool Failed, byte[] Reply)>? runCommand;
+    private volatile bool killed;
+
+    /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
+    public Action<int, string>? Log { get; set; }
+
+    /// <summary>The RESP version redis.setresp chose for the replies of the script's commands (2 or 3).</summary>
+    public int ScriptProtocol { get; private set; } = 2;
+
+    public LuaEngine(long heapLimit)
+    {
+        this.heapLimit = heapLimit;
+        heap = new Heap { Limit = heapLimit };
+        heapHandle = GCHandle.Alloc(heap);
+        lua = new Lua(Allocator, GCHandle.ToIntPtr(heapHandle));
+        call = Call;
+        check = Check;
+        sha1 = Sha1;
+        log = WriteLog;
+        setResp = SetResp;
+        lua.OpenLibs();
+        lua.Register("__kv_call", call);
+        lua.Register("__kv_check", check);
+        lua.Register("__kv_sha1", sha1);
+        lua.Register("__kv_log", log);
+        lua.Register("__kv_setresp", setResp);
+        if (lua.LoadBuffer(Encoding.UTF8.GetBytes(Prelude), "=prelude") != LuaStatus.OK
+            || lua.PCall(0, 0, 0) != LuaStatus.OK)
+            throw new InvalidOperationException("the scripting prelude failed: " + lua.ToString(-1));
+    }
+
+    /// <summary>The bytes the interpreter holds now.</summary>
+    public long HeapBytes => Interlocked.Read(ref heap.Used);
+
+    /// <summary>How many scripts are compiled and cached.</summary>
+    public int Cached => compiled.Count;
+
+    public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
+
+    public bool IsCached(string sha) => compiled.ContainsKey(sha);
+
+    /// <summary>Compiles the body and keeps it under its SHA1; null, or the compile error.</summary>
+    public string? Compile(string sha, byte[] body)
+    {
+        if (compiled.ContainsKey(sha)) return null;
+        // Text only ("t"): a precompiled chunk could break the interpreter.
+        if (lua.LoadBuffer(body, "@user_script", "t") != LuaStatus.OK)
+        {
+            var error = lua.ToString(-1);
+            lua.Pop(1);
+            return $"Error compiling script (new function): {error}";
+        }
+        compiled[sha] = lua.Ref(LuaRegistry.Index);
+        return null;
+    }
+
+    /// <summary>Forgets every script (SCRIPT FLUSH) and gives their memory back.</summary>
+    public void Flush()
+    {
+        foreach (var reference in compiled.Values) lua.Unref(LuaRegistry.Index, reference);
+        compiled.Clear();
+        lua.GarbageCollector(LuaGC.Collect, 0);
+    }
+
+    /// <summary>SCRIPT KILL: the running script raises an error at its next check.</summary>
+    public void Kill() => killed = true;
+
+    /// <summary>
+    /// Runs a compiled script with its KEYS and ARGV. `command` runs one redis.call (raise: whether an error raises)
+    /// and gives its RESP reply. `reply` receives the script's result on the Lua stack (LuaReplies writes it).
+    /// Returns the error text when the script failed, and whether it was killed.
+    /// </summary>
+    public (string? Error, bool Killed) Run(string sha, List<byte[]> keys, List<byte[]> argv,
+        Func<bool, List<byte[]>, (bool Failed, byte[] Reply)> command, Action<Lua> reply)
+    {
+        killed = false;
+        ScriptProtocol = 2;
+        runCommand = command;
+        try
+        {
+            lua.SetTop(0);
+            SetGlobalList("KEYS", keys);
+            SetGlobalList("ARGV", argv);
+            lua.RawGetInteger(LuaRegistry.Index, compiled[sha]);
+            var status = lua.PCall(0, 1, 0);
+            if (status == LuaStatus.OK)
+            {
+                reply(lua);
+                return (null, false);
+            }
+            return (ErrorText(sha, status), killed);
+        }
+        finally
+        {
+            runCommand = null;
+            lua.SetTop(0);
+            // What the script built goes back now, not at some later script's collection.
+            if (HeapBytes > heapLimit / 4) lua.GarbageCollector(LuaGC.Collect, 0);
+        }
+    }
+
+    private string ErrorText(string sha, LuaStatus status)
+    {
+        if (status == LuaStatus.ErrMem) return "ERR script used more than its memory limit (the Lua heap)";
+        if (lua.Type(-1) == LuaType.Table && LuaReplies.Field(lua, -1, "err") is { } err) return err;
+        var message = lua.ToString(-1) ?? "unknown error";
+        return $"ERR {message} script: {sha}, on @user_script";
+    }
+
+    private void SetGlobalList(string name, List<byte[]> items)
+    {
+        lua.PushGlobalTable();
+        lua.PushString(name);
+        lua.CreateTable(items.Count, 0);
+        for (var i = 0; i < items.Count; i++)
+        {
+            lua.PushBuffer(items[i]);
+            lua.RawSetInteger(-2, i + 1);
+        }
+        lua.RawSet(-3);
+        lua.Pop(1);
+    }
+
+    /// <summary>
+    /// `__kv_call(raise, name, args...)`: two results, whether redis.call must raise, and the reply as Lua sees it.
+    /// </summary>
+    private int Call(IntPtr state)
+    {
+        var l = Lua.FromIntPtr(state);
+        try
+        {
+            var raise = l.ToBoolean(1);
+            var count = l.GetTop();
+            if (count < 2) return Failure(l, "Please specify at least one argument for this redis lib call");
+            var args = new List<byte[]>(count - 1);
+            for (var i = 2; i <= count; i++)
+            {
+                switch (l.Type(i))
+                {
+                    case LuaType.String: args.Add(l.ToBuffer(i)); break;
+                    case LuaType.Number:
+                        args.Add(Encoding.ASCII.GetBytes(l.IsInteger(i) ? l.ToInteger(i).ToString()
+                            : l.ToNumber(i).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+                        break;
+                    default: return Failure(l, "Lua redis lib command arguments must be strings or integers");
+                }
+            }
+            var (failed, reply) = runCommand!(raise, args);
+            l.PushBoolean(failed && raise);
+            LuaReplies.Push(l, reply, ScriptProtocol);
+            return 2;
+        }
+        catch (Exception e)
+        {
+            return Failure(l, "ERR " + e.Message);
+        }
+    }
+
+    private static int Failure(Lua l, string message)
+    {
+        l.PushBoolean(true);
+        LuaReplies.PushError(l, message.StartsWith("ERR ") ? message : "ERR " + message);
+        return 2;
+    }
+
+    /// <summary>`__kv_check()`: the reason to stop the script, or nothing.</summary>
+    private int Check(IntPtr state)
+    {
+        if (!killed) return 0;
+        Lua.FromIntPtr(state).PushString("ERR Script killed by user with SCRIPT KILL... (KV undid its writes)");
+        return 1;
+    }
+
+    private int Sha1(IntPtr state)
+    {
+        var l = Lua.FromIntPtr(state);
+        if (l.Type(1) is not (LuaType.String or LuaType.Number)) return FailureText(l);
+        l.PushString(Sha1Hex(l.ToBuffer(1)));
+        return 1;
+    }
+
+    private static int FailureText(Lua l)
+    {
+        l.PushNil();
+        return 1;
+    }
+
+    private int WriteLog(IntPtr state)
+    {
+        var l = Lua.FromIntPtr(state);
+        var level = (int)l.ToInteger(1);
+        var parts = Enumerable.Range(2, Math.Max(0, l.GetTop() - 1)).Select(i => l.ToString(i) ?? "");
+        Log?.Invoke(level, string.Join(' ', parts));
+        return 0;
+    }
+
+    private int SetResp(IntPtr state)
+    {
+        var l = Lua.FromIntPtr(state);
+        var version = l.ToInteger(1);
+        if (version is not (2 or 3))
+        {
+            l.PushString("RESP version must be 2 or 3.");
+            return 1;
+        }
+        ScriptProtocol = (int)version;
+        return 0;
+    }
+
+    /// <summary>
+    /// Lua's allocator: realloc, counted. Growth past the limit is refused (Lua raises its memory error inside the
+    /// script, which fails); shrinking and freeing always succeed, as Lua requires.
+    /// </summary>
+    private static IntPtr Allocate(IntPtr ud, IntPtr pointer, UIntPtr oldSize, UIntPtr newSize)
+    {
+        var heap = (Heap)GCHandle.FromIntPtr(ud).Target!;
+        // For a new block, Lua passes the kind of object in oldSize, not a size.
+        var old = pointer == IntPtr.Zero ? 0 : (long)oldSize;
+        if (newSize == 0)
+        {
+            if (pointer != IntPtr.Zero) Marshal.FreeHGlobal(pointer);
+            Interlocked.Add(ref heap.Used, -old);
+            return IntPtr.Zero;
+        }
+        var growth = (long)newSize - old;
+        if (growth > 0 && heap.Used + growth > heap.Limit) return IntPtr.Zero;
+        try
+        {
+            var moved = pointer == IntPtr.Zero ? Marshal.AllocHGlobal((nint)newSize)
+                : Marshal.ReAllocHGlobal(pointer, (nint)newSize);
+            Interlocked.Add(ref heap.Used, growth);
+            return moved;
+        }
+        catch (OutOfMemoryException)
+        {
+            return IntPtr.Zero;
+        }
+    }
+
+    /// <summary>What the interpreter's heap holds, and may hold.</summary>
+    private sealed class Heap
+    {
+        public long Used;
+        public long Limit;
+    }
+
+    public void Dispose()
+    {
+        lua.Dispose();
+        heapHandle.Free();
+    }
+
+    /// <summary>
+    /// Set up once: the sandbox, the `redis` table over the C# functions, the kill check, read-only globals.
+    /// </summary>
+    private const string Prelude = """
+        local call, check, sha1, log, setresp = __kv_call, __kv_check, __kv_sha1, __kv_log, __kv_setresp
+        local error, sethook, type, select = error, debug.sethook, type, select
+        __kv_call, __kv_check, __kv_sha1, __kv_log, __kv_setresp = nil, nil, nil, nil, nil
+        io, os, debug, package, require, load, loadfile, dofile, print = nil, nil, nil, nil, nil, nil, nil, nil, nil
+        unpack = table.unpack
+        redis = {
+            LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+            REDIS_VERSION = "7.0.0", REDIS_VERSION_NUM = 0x070000,
+        }
+        function redis.call(...)
+            local raise, reply = call(true, ...)
+            if raise then error(reply, 2) end
+            return reply
+        end
+        function redis.pcall(...)
+            local _, reply = call(false, ...)
+            return reply
+        end
+        function redis.error_reply(message)
+            if type(message) ~= "string" then error("wrong number or type of arguments", 2) end
+            return { err = message }
+        end
+        function redis.status_reply(message)
+            if type(message) ~= "string" then error("wrong number or type of arguments", 2) end
+            return { ok = message }
+        end
+        function redis.sha1hex(text)
+            local hex = sha1(text)
+            if hex == nil then error("wrong number of arguments", 2) end
+            return hex
+        end
+        function redis.log(level, ...)
+            if select("#", ...) == 0 then error("redis.log() requires two arguments or more.", 2) end
+            log(level, ...)
+        end
+        function redis.setresp(version)
+            local problem = setresp(version)
+            if problem then error(problem, 2) end
+        end
+        -- Every 10,000 instructions: killed? Then raise now, and at every line from then on, so that no pcall in
+        -- the script can hold it; the next script's first line puts the rare check back.
+        local stop
+        local function everyLine()
+            local reason = check()
+            if reason then error({ err = reason }) end
+            sethook(stop, "", 10000)
+        end
+        stop = function()
+            local reason = check()
+            if reason then
+                sethook(everyLine, "l")
+                error({ err = reason })
+            end
+        end
+        sethook(stop, "", 10000)
+        setmetatable(_G, {
+            __newindex = function(_, name)
+                error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
+            end,
+            __index = function(_, name)
+                error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+            end,
+        })
+        """;
+}

@@ -1,0 +1,270 @@
+// src/scripting/ScriptCommands.cs: EVAL, EVALSHA, their read-only forms, and SCRIPT LOAD|EXISTS|FLUSH|KILL, with
+// Redis's replies; and the server's one Scripts: the interpreter, the cache by SHA1, the gate, the undo log.
+//
+// A script is one step of the store (Atomically): no other request reads or writes between its commands, in any
+// threading model. Its commands are RESP's own rows, run against a session of its own, their replies read back
+// into Lua. While a script runs, every other request waits at the gate (ServerActivity.Gate), outside the store's
+// lock; once it has run past --script-time-limit they are answered BUSY instead, except SCRIPT KILL, which stops
+// it and undoes what it wrote, so that a script is all or nothing even when stopped.
+
+using System.Buffers;
+using System.Text;
+
+namespace KV;
+
+/// <summary>The server's scripting: one interpreter, its cache, the script running now.</summary>
+public sealed class Scripts : IRequestGate, IDisposable
+{
+    public static readonly FeatureOption TimeLimit = new("--script-time-limit", "5000",
+        """
+          --script-time-limit MS
+                               a script running longer makes every other request BUSY until it ends or SCRIPT
+                               KILL stops it (and undoes its writes) (default 5000)
+        """,
+        value => int.TryParse(value, out var ms) && ms is >= 1 and <= 3_600_000 ? null
+            : $"invalid value '{value}' for --script-time-limit (expected 1 to 3600000 milliseconds)");
+
+    /// <summary>
+    /// The most the interpreter's heap may hold: what scripts build, and the scripts cached. Past it a script fails
+    /// with a memory error, and the server goes on.
+    /// </summary>
+    public const long HeapLimit = 256L << 20;
+
+    private readonly KeyValueStore store;
+    private readonly TimeSpan limit;
+    private readonly ManualResetEventSlim idle = new(true);
+    private long startedAt;
+    private int running;
+
+    public LuaEngine Engine { get; }
+    public ScriptUndo Undo { get; }
+    public RespSession Session { get; }
+    public long Killed { get; set; }
+
+    public Scripts(RespSession caller)
+    {
+        store = caller.Store;
+        limit = TimeSpan.FromMilliseconds(int.Parse(caller.Server.Options.Feature(TimeLimit)));
+        Engine = new LuaEngine(HeapLimit);
+        Undo = new ScriptUndo(store);
+        store.Observe(Undo);
+        Session = new RespSession(store, caller.Server, caller.Access, peer: null) { Name = "lua" };
+        caller.Activity.Gate = this;
+    }
+
+    public static Scripts Of(RespSession session) => session.Activity.Feature(_ => new Scripts(session));
+
+    /// <summary>Whether a script runs now, or waits for the store to run (SCRIPT KILL's NOTBUSY).</summary>
+    public bool Running => Volatile.Read(ref running) > 0;
+
+    public bool Admit()
+    {
+        if (!Running) return true;
+        var remaining = limit - TimeProvider.System.GetElapsedTime(Interlocked.Read(ref startedAt));
+        return remaining > TimeSpan.Zero && idle.Wait(remaining) || !Running;
+    }
+
+    /// <summary>
+    /// Before the script's step: the gate closes, so that requests from now on wait there, outside the store's lock,
+    /// and are told BUSY once the script runs past its limit. (One that passed the gate just before waits for the
+    /// lock instead, and is answered when the script ends.)
+    /// </summary>
+    public void Enter()
+    {
+        if (Interlocked.Increment(ref running) > 1) return;
+        Interlocked.Exchange(ref startedAt, TimeProvider.System.GetTimestamp());
+        idle.Reset();
+    }
+
+    /// <summary>Inside the step: the clock starts (after any script before it), the undo log records.</summary>
+    public void Begin()
+    {
+        Interlocked.Exchange(ref startedAt, TimeProvider.System.GetTimestamp());
+        Undo.Start();
+    }
+
+    public void Leave()
+    {
+        if (Interlocked.Decrement(ref running) == 0) idle.Set();
+    }
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        idle.Dispose();
+    }
+}
+
+public static class ScriptCommands
+{
+    /// <summary>Commands a script may not call: those answered apart, those that end or change a connection.</summary>
+    private static readonly HashSet<string> NotFromScripts =
+    [
+        "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "multi", "exec", "discard", "watch", "unwatch",
+        "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "monitor", "auth", "hello", "quit", "client",
+        "flushdb", "flushall", "keys", "scan", "select",
+    ];
+
+    /// <summary>The commands that write, refused in EVAL_RO and EVALSHA_RO.</summary>
+    private static readonly HashSet<string> Writes =
+    [
+        "set", "setnx", "setex", "psetex", "del", "unlink", "mset", "msetnx", "getdel", "getset", "getex", "append",
+        "rename", "renamenx", "copy", "expire", "pexpire", "expireat", "pexpireat", "persist", "incr", "incrby",
+        "decr", "decrby", "incrbyfloat", "publish",
+    ];
+
+    /// <summary>EVAL script numkeys [key ...] [arg ...] (and EVAL_RO).</summary>
+    public static void Eval(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var scripts = Scripts.Of(session);
+        var body = args[1].ToArray();
+        var sha = LuaEngine.Sha1Hex(body);
+        if (Compile(session, scripts, sha, body) is { } error) RespReply.Error(output, error);
+        else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "eval_ro"u8));
+    }
+
+    /// <summary>Compiles and caches the script, unless it is cached already; null, or the compile error.</summary>
+    private static string? Compile(RespSession session, Scripts scripts, string sha, byte[] body) =>
+        scripts.Engine.IsCached(sha) ? null : session.Store.Atomically((scripts, sha, body),
+            static s => s.scripts.Engine.Compile(s.sha, s.body));
+
+    /// <summary>EVALSHA sha1 numkeys [key ...] [arg ...] (and EVALSHA_RO).</summary>
+    public static void EvalSha(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var scripts = Scripts.Of(session);
+        var sha = Encoding.ASCII.GetString(args[1]).ToLowerInvariant();
+        if (!scripts.Engine.IsCached(sha)) RespReply.Error(output, "No matching script. Please use EVAL.",
+            prefix: "NOSCRIPT");
+        else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "evalsha_ro"u8));
+    }
+
+    private static void Run(RespSession session, Scripts scripts, string sha, RespArguments args,
+        IBufferWriter<byte> output, bool readOnly)
+    {
+        if (!RequestParser.TryParseInteger(args[2], out var numKeys) || numKeys < 0)
+        {
+            RespReply.Error(output, numKeys < 0 && RequestParser.TryParseInteger(args[2], out _)
+                ? "Number of keys can't be negative" : "value is not an integer or out of range");
+            return;
+        }
+        if (numKeys > args.Count - 3)
+        {
+            RespReply.Error(output, "Number of keys can't be greater than number of args");
+            return;
+        }
+        var keys = Enumerable.Range(3, (int)numKeys).Select(i => args[i].ToArray()).ToList();
+        var argv = Enumerable.Range(3 + (int)numKeys, args.Count - 3 - (int)numKeys)
+            .Select(i => args[i].ToArray()).ToList();
+        // Answered apart, so that the loops model runs it on the pool: a loop that ran a long script would leave its
+        // other connections, SCRIPT KILL among them, unread.
+        session.Deferred = context =>
+        {
+            Run(session, scripts, sha, keys, argv, context.Output, readOnly);
+            return ValueTask.FromResult<string?>(null);
+        };
+    }
+
+    private static void Run(RespSession session, Scripts scripts, string sha, List<byte[]> keys, List<byte[]> argv,
+        IBufferWriter<byte> output, bool readOnly)
+    {
+        var reply = new ArrayBufferWriter<byte>();
+        scripts.Enter();
+        try
+        {
+            session.Store.Atomically((session, scripts, sha, keys, argv, reply, readOnly), static s =>
+            {
+                s.scripts.Begin();
+                try
+                {
+                    var (error, killed) = s.scripts.Engine.Run(s.sha, s.keys, s.argv,
+                        (raise, command) => Call(s.scripts, command, s.readOnly),
+                        lua => LuaReplies.Write(lua, s.reply, s.session.Protocol));
+                    if (killed)
+                    {
+                        s.scripts.Undo.Undo();
+                        s.scripts.Killed++;
+                    }
+                    if (error is not null)
+                        s.reply.Write(Encoding.UTF8.GetBytes($"-{error.ReplaceLineEndings(" ")}\r\n"));
+                }
+                finally
+                {
+                    s.scripts.Undo.Stop();
+                }
+            });
+        }
+        finally
+        {
+            scripts.Leave();
+        }
+        output.Write(reply.WrittenSpan);
+    }
+
+    /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>
+    private static (bool Failed, byte[] Reply) Call(Scripts scripts, List<byte[]> command, bool readOnly)
+    {
+        var session = scripts.Session;
+        session.Protocol = scripts.Engine.ScriptProtocol;
+        if (RespCommands.Find(command[0]) is not { } row) return Refused("Unknown Redis command called from script");
+        if (NotFromScripts.Contains(row.Name)) return Refused("This Redis command is not allowed from script");
+        if (readOnly && Writes.Contains(row.Name))
+            return Refused("Write commands are not allowed from read-only scripts.");
+        var args = new RespArguments([.. command.Select(bytes => new ReadOnlySequence<byte>(bytes))]);
+        if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
+        var output = new ArrayBufferWriter<byte>();
+        row.Run(session, args, output);
+        if (session.TakeDeferred() is not null) return Refused("This Redis command is not allowed from script");
+        return (output.WrittenSpan[0] == '-', output.WrittenSpan.ToArray());
+    }
+
+    private static (bool, byte[]) Refused(string message) => (true, Encoding.UTF8.GetBytes($"-ERR {message}\r\n"));
+
+    /// <summary>SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.</summary>
+    public static void Script(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var scripts = Scripts.Of(session);
+        if (args.Is(1, "kill"u8) && args.Count == 2)
+        {
+            if (!scripts.Running) RespReply.Error(output, "No scripts in execution right now.", prefix: "NOTBUSY");
+            else
+            {
+                scripts.Engine.Kill();
+                RespReply.Ok(output);
+            }
+        }
+        else if (args.Is(1, "load"u8) && args.Count == 3)
+        {
+            var body = args[2].ToArray();
+            var sha = LuaEngine.Sha1Hex(body);
+            if (Compile(session, scripts, sha, body) is { } error) RespReply.Error(output, error);
+            else RespReply.Bulk(output, sha);
+        }
+        else if (args.Is(1, "exists"u8) && args.Count >= 3)
+        {
+            RespReply.ArrayHeader(output, args.Count - 2);
+            for (var i = 2; i < args.Count; i++)
+                RespReply.Integer(output, scripts.Engine.IsCached(Encoding.ASCII.GetString(args[i])
+                    .ToLowerInvariant()) ? 1 : 0);
+        }
+        else if (args.Is(1, "flush"u8) && args.Count <= 3)
+        {
+            session.Store.Atomically(scripts, static s => s.Engine.Flush());
+            RespReply.Ok(output);
+        }
+        else if (args.Is(1, "help"u8))
+        {
+            string[] lines =
+            [
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "EXISTS <sha1> [<sha1> ...]", "    Return information about the existence of the scripts in the cache.",
+                "FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache.",
+                "KILL", "    Kill the currently executing Lua script, and undo what it wrote.",
+                "LOAD <script>", "    Load a script into the scripts cache without executing it.",
+            ];
+            RespReply.ArrayHeader(output, lines.Length);
+            foreach (var line in lines) output.Write(Encoding.UTF8.GetBytes($"+{line}\r\n"));
+        }
+        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try " +
+            $"SCRIPT HELP.");
+    }
+}

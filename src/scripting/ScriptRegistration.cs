@@ -1,0 +1,39 @@
+// src/scripting/ScriptRegistration.cs: how scripts join the server when this folder is part of the program: EVAL,
+// EVALSHA, their read-only forms and SCRIPT into RESP's table, --script-time-limit onto the command line, and the
+// scripts' figures into `stats` (and so INFO). The core names no feature; without this folder EVAL is unknown.
+
+using System.Runtime.CompilerServices;
+
+namespace KV;
+
+internal static class ScriptRegistration
+{
+    [ModuleInitializer]
+    internal static void Register()
+    {
+        RespCommand[] commands =
+        [
+            new("eval", -3, "EVAL script numkeys [key ...] [arg ...]: run a Lua script as one step",
+                ScriptCommands.Eval) { InTransaction = false },
+            new("evalsha", -3, "EVALSHA sha1 numkeys [key ...] [arg ...]: run a cached script",
+                ScriptCommands.EvalSha) { InTransaction = false },
+            new("eval_ro", -3, "EVAL, for a script that only reads", ScriptCommands.Eval) { InTransaction = false },
+            new("evalsha_ro", -3, "EVALSHA, for a script that only reads", ScriptCommands.EvalSha)
+                { InTransaction = false },
+            new("script", -2, "SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP: the scripts' cache, and stopping one",
+                ScriptCommands.Script) { WhileBusy = true },
+        ];
+        foreach (var command in commands) RespCommands.Register(command);
+        FeatureOptions.Register(Scripts.TimeLimit);
+        ServerStats.Register(static server =>
+        {
+            var scripts = server.Activity.Existing<Scripts>();
+            return scripts is null ? [new("scripts_cached", 0), new("scripts_memory", 0), new("scripts_killed", 0)] :
+            [
+                new("scripts_cached", scripts.Engine.Cached),
+                new("scripts_memory", scripts.Engine.HeapBytes),
+                new("scripts_killed", scripts.Killed),
+            ];
+        });
+    }
+}

@@ -1,0 +1,56 @@
+// src/scripting/ScriptUndo.cs: what a running script changed, so that a script stopped midway (SCRIPT KILL, its time
+// run out) leaves the store as it found it. Redis cannot stop a script that has written (UNKILLABLE); KV undoes it.
+//
+// It is one of the store's observers (IStoreObserver): while a script runs, the first change to each key keeps what
+// the key held just before (Peek), under the store's lock, which the script holds throughout. Undo puts those back:
+// every key the script touched is removed, then each that existed is set again with its value and deadline, so the
+// budget is never passed on the way back (the store holds no more than it did before the script).
+
+namespace KV;
+
+public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
+{
+    private readonly Dictionary<byte[], (byte[] Value, long? Deadline)?> before = new(new KeyBytes());
+    private bool recording;
+
+    /// <summary>The bytes the log holds, for `stats` and the clients' budget.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>From now until Stop, changes are recorded; called inside the script's step.</summary>
+    public void Start()
+    {
+        before.Clear();
+        Bytes = 0;
+        recording = true;
+    }
+
+    public void Stop()
+    {
+        recording = false;
+        before.Clear();
+        Bytes = 0;
+    }
+
+    public void Changed(ReadOnlySpan<byte> key)
+    {
+        if (!recording || before.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(key)) return;
+        var held = store.Peek(key);
+        before[key.ToArray()] = held;
+        Bytes += key.Length + (held?.Value.Length ?? 0) + 64;
+    }
+
+    /// <summary>A flush cannot be undone key by key: scripts may not call FLUSHDB or FLUSHALL (ScriptCommands).
+    /// </summary>
+    public void Emptying(KeyFilter exists) { }
+
+    /// <summary>Puts back what the script changed; inside the script's step, once it has stopped.</summary>
+    public void Undo()
+    {
+        recording = false;
+        foreach (var key in before.Keys) store.Remove(key);
+        foreach (var (key, held) in before)
+            if (held is var (value, deadline))
+                store.Set(key, value, SetCondition.Always, deadline is { } at ? Expiry.At(at) : Expiry.Clear);
+        Stop();
+    }
+}

@@ -1,0 +1,163 @@
+// tests/ScriptTests.cs: Lua scripts over RESP: EVAL and EVALSHA with Redis's conversions both ways, the cache,
+// the sandbox, a script as one step against a concurrent reader in every threading model, a script stopped by
+// SCRIPT KILL with its writes undone while others are answered BUSY, a memory bomb, and redis-py's Lock.
+
+using KV;
+using Xunit;
+
+public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private InProcessServer Server => shared.Server;
+
+    [Fact]
+    public async Task Eval_converts_lua_values_as_redis_does()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal(":3", await c.AskAsync("EVAL", "return 3.99", "0"));
+        Assert.Equal("$text", await c.AskAsync("EVAL", "return 'text'", "0"));
+        Assert.Equal("*3[:1,$two,:1]", await c.AskAsync("EVAL", "return {1, 'two', true, nil, 5}", "0"));
+        Assert.Equal("$nil", await c.AskAsync("EVAL", "return false", "0"));
+        Assert.Equal("$nil", await c.AskAsync("EVAL", "return nil", "0"));
+        Assert.Equal("+fine", await c.AskAsync("EVAL", "return redis.status_reply('fine')", "0"));
+        Assert.Equal("-MY failure", await c.AskAsync("EVAL", "return redis.error_reply('MY failure')", "0"));
+        Assert.Equal("*2[$k1,$a1]", await c.AskAsync("EVAL", "return {KEYS[1], ARGV[1]}", "1", "k1", "a1"));
+        Assert.Equal("-ERR Number of keys can't be greater than number of args", await c.AskAsync("EVAL",
+            "return 1", "2", "k"));
+        Assert.Equal("-ERR Number of keys can't be negative", await c.AskAsync("EVAL", "return 1", "-1"));
+    }
+
+    [Fact]
+    public async Task Commands_replies_become_lua_values_and_errors_raise_or_return()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "sc-a"));
+        Assert.Equal("*4[$v,:1,$ok,$false]", await c.AskAsync("EVAL", """
+            local v = redis.call('get', KEYS[1])
+            local missing = redis.call('get', 'sc-missing')
+            return {v, redis.call('exists', KEYS[1]), redis.call('set', KEYS[1], 'v').ok:lower(), tostring(missing)}
+            """, "1", "sc-a"));
+        Assert.Equal("$ERR value is not an integer or out of range", await c.AskAsync("EVAL",
+            "return redis.pcall('incr', KEYS[1]).err", "1", "sc-a"));
+        Assert.StartsWith("-ERR value is not an integer", await c.AskAsync("EVAL",
+            "redis.call('incr', KEYS[1]) return 'not here'", "1", "sc-a"));
+        Assert.Equal("-ERR Unknown Redis command called from script", await c.AskAsync("EVAL",
+            "return redis.call('nope')", "0"));
+        Assert.Equal("-ERR This Redis command is not allowed from script", await c.AskAsync("EVAL",
+            "return redis.call('flushdb')", "0"));
+        Assert.Equal("-ERR Write commands are not allowed from read-only scripts.", await c.AskAsync("EVAL_RO",
+            "return redis.call('set', 'x', 'y')", "0"));
+        Assert.Equal("$v", await c.AskAsync("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "sc-a"));
+    }
+
+    [Fact]
+    public async Task Resp3_carries_booleans_doubles_and_maps()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        await c.AskAsync("HELLO", "3");
+        Assert.Equal("#t", await c.AskAsync("EVAL", "return true", "0"));
+        Assert.Equal(",3.5", await c.AskAsync("EVAL", "return {double = 3.5}", "0"));
+        Assert.Equal("%1[$a,:1]", await c.AskAsync("EVAL", "return {map = {a = 1}}", "0"));
+        Assert.Equal("_", await c.AskAsync("EVAL", "return nil", "0"));
+        Assert.Equal("$nil-is-nil", await c.AskAsync("EVAL",
+            "redis.setresp(3) if redis.call('get', 'sc-absent') == nil then return 'nil-is-nil' end return 'no'", "0"));
+    }
+
+    [Fact]
+    public async Task Scripts_are_cached_by_sha1_and_flushed()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        const string Body = "return 'cached ' .. ARGV[1]";
+        var sha = LuaEngine.Sha1Hex(System.Text.Encoding.UTF8.GetBytes(Body));
+        Assert.Equal("$" + sha, await c.AskAsync("SCRIPT", "LOAD", Body));
+        Assert.Equal("$cached x", await c.AskAsync("EVALSHA", sha, "0", "x"));
+        Assert.Equal("$cached y", await c.AskAsync("EVALSHA", sha.ToUpperInvariant(), "0", "y"));
+        Assert.Equal("*2[:1,:0]", await c.AskAsync("SCRIPT", "EXISTS", sha, "ffff"));
+        Assert.Equal("$da39a3ee5e6b4b0d3255bfef95601890afd80709", await c.AskAsync("EVAL",
+            "return redis.sha1hex('')", "0"));
+        Assert.StartsWith("-ERR Error compiling script", await c.AskAsync("EVAL", "return (", "0"));
+        Assert.Equal("-NOTBUSY No scripts in execution right now.", await c.AskAsync("SCRIPT", "KILL"));
+    }
+
+    [Theory]
+    [InlineData("return os.time()", "nonexistent global variable 'os'")]
+    [InlineData("return io.open('/etc/passwd')", "nonexistent global variable 'io'")]
+    [InlineData("return debug.getinfo(1)", "nonexistent global variable 'debug'")]
+    [InlineData("return load('return 1')()", "nonexistent global variable 'load'")]
+    [InlineData("return require('os')", "nonexistent global variable 'require'")]
+    [InlineData("return dofile('/etc/passwd')", "nonexistent global variable 'dofile'")]
+    [InlineData("leaked = 1", "Attempt to modify a readonly table")]
+    public async Task The_sandbox_has_no_io_os_or_loading_and_globals_cannot_be_written(string body, string error)
+    {
+        await using var c = await Server.ConnectRespAsync();
+        var reply = await c.AskAsync("EVAL", body, "0");
+        Assert.StartsWith("-ERR ", reply);
+        Assert.Contains(error, reply);
+    }
+
+    [Fact]
+    public async Task A_memory_bomb_fails_and_the_server_goes_on()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("-ERR script used more than its memory limit (the Lua heap)", await c.AskAsync("EVAL",
+            "local t = {} for i = 1, 1e9 do t[i] = i end return #t", "0"));
+        Assert.Equal("-ERR script used more than its memory limit (the Lua heap)", await c.AskAsync("EVAL",
+            "local s = 'x' for i = 1, 40 do s = s .. s end return #s", "0"));
+        Assert.Equal(":2", await c.AskAsync("EVAL", "return 1 + 1", "0"));
+        // What the bombs built has gone back.
+        Assert.InRange(Server.Server.Activity.Existing<Scripts>()!.Engine.HeapBytes, 1, Scripts.HeapLimit / 4);
+    }
+}
+
+public class ScriptStepTests
+{
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_script_is_one_step_a_concurrent_reader_never_sees_half_of_it(string model)
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model);
+        await using var writer = await server.ConnectRespAsync();
+        await using var reader = await server.ConnectRespAsync();
+        const string Both = "redis.call('incr', KEYS[1]) return redis.call('incr', KEYS[2])";
+        var writing = Task.Run(async () =>
+        {
+            for (var i = 0; i < 500; i++) await writer.AskAsync("EVAL", Both, "2", "step-x", "step-y");
+        });
+        var torn = new List<string>();
+        while (!writing.IsCompleted)
+        {
+            var pair = await reader.AskAsync("MGET", "step-x", "step-y");
+            var values = pair.Split(',');
+            if (values.Length == 2 && values[0].TrimStart('*', '2', '[') != values[1].TrimEnd(']')) torn.Add(pair);
+        }
+        await writing;
+        Assert.Empty(torn);
+        Assert.Equal("*2[$500,$500]", await reader.AskAsync("MGET", "step-x", "step-y"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_script_past_its_limit_makes_others_busy_and_script_kill_stops_it_and_undoes_its_writes(
+        string model)
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model,
+            "--script-time-limit", "100");
+        await using var runner = await server.ConnectRespAsync();
+        await using var other = await server.ConnectRespAsync();
+        await using var line = await server.ConnectAsync();
+        Assert.Equal("+OK", await other.AskAsync("SET", "kill-kept", "before"));
+        await runner.SendAsync(RespConnection.Request("EVAL",
+            "redis.call('set', 'kill-kept', 'changed') redis.call('set', 'kill-new', 'x') " +
+            "while true do pcall(function() while true do end end) end", "0"));
+        // The script never ends by itself: once it runs, every request waits for it, then is told it is busy.
+        var scripts = server.Server.Activity;
+        while (scripts.Existing<Scripts>() is not { Running: true }) await Task.Yield();
+        Assert.Equal("-BUSY " + RespCommands.Busy, await other.AskAsync("GET", "kill-kept"));
+        Assert.Equal("ERROR: " + Errors.Busy, $"ERROR: {Assert.IsType<Reply.Error>(await line.AskAsync("ping"))
+            .Message}");
+        Assert.Equal("+OK", await other.AskAsync("SCRIPT", "KILL"));
+        Assert.StartsWith("-ERR Script killed by user with SCRIPT KILL", await runner.ReadAsync());
+        Assert.Equal("$before", await other.AskAsync("GET", "kill-kept"));
+        Assert.Equal(":0", await other.AskAsync("EXISTS", "kill-new"));
+        Assert.Equal(":1", await runner.AskAsync("EVAL", "return 1", "0"));
+    }
+}
