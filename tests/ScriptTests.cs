@@ -117,7 +117,8 @@ public class ScriptStepTests
         await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model);
         await using var writer = await server.ConnectRespAsync();
         await using var reader = await server.ConnectRespAsync();
-        const string Both = "redis.call('incr', KEYS[1]) return redis.call('incr', KEYS[2])";
+        // Some work between the two writes, so that a reader let in between would meet them often.
+        const string Both = "redis.call('incr', KEYS[1]) for i = 1, 20000 do end return redis.call('incr', KEYS[2])";
         var writing = Task.Run(async () =>
         {
             for (var i = 0; i < 500; i++) await writer.AskAsync("EVAL", Both, "2", "step-x", "step-y");
