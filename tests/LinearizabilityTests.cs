@@ -9,14 +9,19 @@ using Xunit;
 public class LinearizabilityTests
 {
     /// <summary>An operation from its text: `Op(client, call, return, "incr x", "1")`; `multi a ; b exec` is a
-    /// transaction of a and b.</summary>
+    /// transaction of a and b, `eval a ; b end` a script that runs them.</summary>
     private static Operation Op(int client, long call, long returned, string request, string? reply)
     {
         var words = request.Split(' ');
-        var command = words[0] == "multi"
-            ? Command.Exec([.. string.Join(' ', words[1..^1]).Split(" ; ").Select(part => part.Split(' '))
-                .Select(parts => Command.Of(parts[0], parts[1..]))])
-            : Command.Of(words[0], words[1..]);
+        Command[] Batch() => [.. string.Join(' ', words[1..^1]).Split(" ; ").Select(part => part.Split(' '))
+            .Select(parts => Command.Of(parts[0], parts[1..]))];
+        var command = words[0] switch
+        {
+            "multi" => Command.Exec(Batch()),
+            "eval" => Command.Script(Batch()),
+            _ => Command.Of(words[0], words[1..]),
+        };
+        Assert.Equal(request, command.ToString());
         return new Operation(client, call, returned, command, reply);
     }
 
@@ -89,6 +94,14 @@ public class LinearizabilityTests
         Assert.False(Check(exec, Op(2, 2, 3, "mget x y", "[1,nil]")).Linearizable);
         Assert.True(Check(exec, Op(2, 2, 3, "mget x y", "[nil,nil]")).Linearizable);
         Assert.True(Check(exec, Op(2, 2, 3, "mget x y", "[1,1]")).Linearizable);
+    }
+
+    [Fact]
+    public void A_read_that_sees_half_a_script_is_not_linearizable()
+    {
+        var script = Op(1, 0, 10, "eval incr x ; incr y end", "[1,1]");
+        Assert.False(Check(script, Op(2, 2, 3, "mget x y", "[nil,1]")).Linearizable);
+        Assert.True(Check(script, Op(2, 2, 3, "mget x y", "[1,1]")).Linearizable);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public class RaceTests
         var group = Groups[random.Next(Groups.Length)];
         var (a, b) = (group[0], group[1]);
         var value = (client * 100_000 + ++written).ToString();
-        var choices = resp ? 12 : 6;
+        var choices = resp ? 14 : 6;
         return random.Next(choices) switch
         {
             0 => Command.Of("get", a),
@@ -116,14 +116,31 @@ public class RaceTests
             8 => Command.Of("rename", a, b),
             9 => Command.Exec(Command.Of("incr", a), Command.Of("incr", b)),
             10 => Command.Of("del", a, b),
-            _ => Command.Exec(Command.Of("set", b, value), Command.Of("get", a)),
+            11 => Command.Exec(Command.Of("set", b, value), Command.Of("get", a)),
+            12 => Command.Script(Command.Of("incr", a), Command.Of("incr", b)),
+            _ => Command.Script(Command.Of("get", b), Command.Of("set", a, value), Command.Of("del", b)),
         };
     }
 
-    private static byte[] RespRequest(Command command) => command.Name == "exec"
-        ? [.. RespConnection.Request("MULTI"), .. command.Batch.SelectMany(RespRequest),
-            .. RespConnection.Request("EXEC")]
-        : RespConnection.Request([command.Name, .. command.Args]);
+    private static byte[] RespRequest(Command command) => command.Name switch
+    {
+        "exec" => [.. RespConnection.Request("MULTI"), .. command.Batch.SelectMany(RespRequest),
+            .. RespConnection.Request("EXEC")],
+        "eval" => RespConnection.Request(["EVAL", ScriptOf(command.Batch), "0",
+            .. command.Batch.SelectMany(c => c.Args)]),
+        _ => RespConnection.Request([command.Name, .. command.Args]),
+    };
+
+    /// <summary>
+    /// A script that runs the batch as one step and returns every reply: `return {redis.call('incr', ARGV[1]), ...}`.
+    /// </summary>
+    private static string ScriptOf(IEnumerable<Command> batch)
+    {
+        var next = 0;
+        var calls = batch.Select(c => $"redis.call('{c.Name}'" + string.Concat(c.Args.Select(_ => $", ARGV[{++next}]"))
+            + ")");
+        return $"return {{{string.Join(", ", calls)}}}";
+    }
 
     /// <summary>A RESP reply (as RespConnection writes it: `+OK`, `:1`, `$v`, `$nil`, `*2[:1,:2]`) in the history's
     /// words.</summary>

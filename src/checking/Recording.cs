@@ -13,18 +13,20 @@ namespace KV;
 
 /// <summary>
 /// A request in the checker's words: a command name and its arguments, lower case as the model reads them.
-/// `exec` carries the queued commands in Batch and is answered with their replies.
+/// `exec` carries the queued commands in Batch and is answered with their replies; `eval` is a script that runs its
+/// Batch as one step, answered the same way.
 /// </summary>
 public sealed record Command(string Name, ImmutableArray<string> Args, ImmutableArray<Command> Batch = default)
 {
     public static Command Of(string name, params string[] args) => new(name, [.. args]);
     public static Command Exec(params Command[] batch) => new("exec", [], [.. batch]);
+    public static Command Script(params Command[] batch) => new("eval", [], [.. batch]);
 
     /// <summary>The keys the command reads or writes: the checker judges each group of keys used together apart.
     /// </summary>
     public IEnumerable<string> Keys => Name switch
     {
-        "exec" => Batch.SelectMany(command => command.Keys),
+        "exec" or "eval" => Batch.SelectMany(command => command.Keys),
         "mset" => Args.Where((_, i) => i % 2 == 0),
         "get" or "set" or "incr" or "expire" or "persist" or "ttl" => Args.Take(1),
         _ => Args, // del, exists, mget, rename: every argument is a key
@@ -32,12 +34,14 @@ public sealed record Command(string Name, ImmutableArray<string> Args, Immutable
 
     /// <summary>True for a command that changes nothing.</summary>
     public bool ReadsOnly =>
-        Name is "get" or "mget" or "ttl" or "exists" || (Name == "exec" && Batch.All(c => c.ReadsOnly));
+        Name is "get" or "mget" or "ttl" or "exists" || (Name is "exec" or "eval" && Batch.All(c => c.ReadsOnly));
 
-    public override string ToString() =>
-        Name == "exec"
-            ? $"multi {string.Join(" ", Batch.Select(c => c.ToString()))} exec"
-            : $"{Name} {string.Join(" ", Args)}";
+    public override string ToString() => Name switch
+    {
+        "exec" => $"multi {string.Join(" ; ", Batch.Select(c => c.ToString()))} exec",
+        "eval" => $"eval {string.Join(" ; ", Batch.Select(c => c.ToString()))} end",
+        _ => $"{Name} {string.Join(" ", Args)}",
+    };
 }
 
 /// <summary>

@@ -113,7 +113,7 @@ public static class SequentialStore
             }
             case "ttl":
                 return (state[args[0]] is not { } found ? "-2" : found.Expiring ? "+" : "-1", state);
-            case "exec":
+            case "exec" or "eval":
             {
                 var replies = new List<string>(command.Batch.Length);
                 foreach (var queued in command.Batch)
