@@ -11,6 +11,7 @@
 
 #:package KeraLua@1.4.11
 
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -30,7 +31,9 @@ public sealed class LuaEngine : IDisposable
     private readonly LuaFunction call, check, sha1, log, setResp;
     // Read by EVALSHA and SCRIPT EXISTS outside the store's lock; changed only inside it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> compiled = [];
-    private Func<bool, List<byte[]>, (bool Failed, byte[] Reply)>? runCommand;
+    private Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>>? runCommand;
+    // One redis.call at a time (scripts take turns): its arguments' list is reused.
+    private readonly List<ReadOnlySequence<byte>> arguments = [];
     private volatile bool killed;
 
     /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
@@ -98,12 +101,12 @@ public sealed class LuaEngine : IDisposable
     public void Kill() => killed = true;
 
     /// <summary>
-    /// Runs a compiled script with its KEYS and ARGV. `command` runs one redis.call (raise: whether an error raises)
-    /// and gives its RESP reply. `reply` receives the script's result on the Lua stack (LuaReplies writes it).
+    /// Runs a compiled script with its KEYS and ARGV. `command` runs one redis.call and gives its RESP reply (valid
+    /// until the next call). `reply` receives the script's result on the Lua stack (LuaReplies writes it).
     /// Returns the error text when the script failed, and whether it was killed.
     /// </summary>
     public (string? Error, bool Killed) Run(string sha, List<byte[]> keys, List<byte[]> argv,
-        Func<bool, List<byte[]>, (bool Failed, byte[] Reply)> command, Action<Lua> reply)
+        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply)
     {
         killed = false;
         ScriptProtocol = 2;
@@ -158,27 +161,27 @@ public sealed class LuaEngine : IDisposable
     /// </summary>
     private int Call(IntPtr state)
     {
-        var l = Lua.FromIntPtr(state);
+        var l = At(state);
         try
         {
             var raise = l.ToBoolean(1);
             var count = l.GetTop();
             if (count < 2) return Failure(l, "Please specify at least one argument for this redis lib call");
-            var args = new List<byte[]>(count - 1);
+            arguments.Clear();
             for (var i = 2; i <= count; i++)
             {
                 switch (l.Type(i))
                 {
-                    case LuaType.String: args.Add(l.ToBuffer(i)); break;
+                    case LuaType.String: arguments.Add(new(l.ToBuffer(i, callMetamethod: false))); break;
                     case LuaType.Number:
-                        args.Add(Encoding.ASCII.GetBytes(l.IsInteger(i) ? l.ToInteger(i).ToString()
-                            : l.ToNumber(i).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+                        arguments.Add(new(Encoding.ASCII.GetBytes(l.IsInteger(i) ? l.ToInteger(i).ToString()
+                            : l.ToNumber(i).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
                         break;
                     default: return Failure(l, "Lua redis lib command arguments must be strings or integers");
                 }
             }
-            var (failed, reply) = runCommand!(raise, args);
-            l.PushBoolean(failed && raise);
+            var reply = runCommand!(arguments).Span;
+            l.PushBoolean(raise && reply[0] == '-');
             LuaReplies.Push(l, reply, ScriptProtocol);
             return 2;
         }
@@ -187,6 +190,9 @@ public sealed class LuaEngine : IDisposable
             return Failure(l, "ERR " + e.Message);
         }
     }
+
+    /// <summary>The wrapper of the state a C function was called in: the main one, or a coroutine's.</summary>
+    private Lua At(IntPtr state) => state == lua.Handle ? lua : Lua.FromIntPtr(state);
 
     private static int Failure(Lua l, string message)
     {
@@ -199,13 +205,13 @@ public sealed class LuaEngine : IDisposable
     private int Check(IntPtr state)
     {
         if (!killed) return 0;
-        Lua.FromIntPtr(state).PushString("ERR Script killed by user with SCRIPT KILL... (KV undid its writes)");
+        At(state).PushString("ERR Script killed by user with SCRIPT KILL... (KV undid its writes)");
         return 1;
     }
 
     private int Sha1(IntPtr state)
     {
-        var l = Lua.FromIntPtr(state);
+        var l = At(state);
         if (l.Type(1) is not (LuaType.String or LuaType.Number)) return FailureText(l);
         l.PushString(Sha1Hex(l.ToBuffer(1)));
         return 1;
@@ -219,7 +225,7 @@ public sealed class LuaEngine : IDisposable
 
     private int WriteLog(IntPtr state)
     {
-        var l = Lua.FromIntPtr(state);
+        var l = At(state);
         var level = (int)l.ToInteger(1);
         var parts = Enumerable.Range(2, Math.Max(0, l.GetTop() - 1)).Select(i => l.ToString(i) ?? "");
         Log?.Invoke(level, string.Join(' ', parts));
@@ -228,7 +234,7 @@ public sealed class LuaEngine : IDisposable
 
     private int SetResp(IntPtr state)
     {
-        var l = Lua.FromIntPtr(state);
+        var l = At(state);
         var version = l.ToInteger(1);
         if (version is not (2 or 3))
         {

@@ -52,7 +52,11 @@ public sealed class Scripts : IRequestGate, IDisposable
         caller.Activity.Gate = this;
     }
 
-    public static Scripts Of(RespSession session) => session.Activity.Feature(_ => new Scripts(session));
+    public static Scripts Of(RespSession session) =>
+        session.Activity.Existing<Scripts>() ?? session.Activity.Feature(_ => new Scripts(session));
+
+    /// <summary>Where each redis.call's reply is written, reused: scripts take turns.</summary>
+    public ArrayBufferWriter<byte> CallOutput { get; } = new();
 
     /// <summary>Whether a script runs now, or waits for the store to run (SCRIPT KILL's NOTBUSY).</summary>
     public bool Running => Volatile.Read(ref running) > 0;
@@ -155,9 +159,10 @@ public static class ScriptCommands
         var keys = Enumerable.Range(3, (int)numKeys).Select(i => args[i].ToArray()).ToList();
         var argv = Enumerable.Range(3 + (int)numKeys, args.Count - 3 - (int)numKeys)
             .Select(i => args[i].ToArray()).ToList();
-        // Answered apart, so that the loops model runs it on the pool: a loop that ran a long script would leave its
-        // other connections, SCRIPT KILL among them, unread.
-        session.Deferred = context =>
+        // On an event loop, answered apart (the loops model runs it on the pool): a loop that ran a long script
+        // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once.
+        if (!ThreadingModels.ServesByTurns) Run(session, scripts, sha, keys, argv, output, readOnly);
+        else session.Deferred = context =>
         {
             Run(session, scripts, sha, keys, argv, context.Output, readOnly);
             return ValueTask.FromResult<string?>(null);
@@ -167,17 +172,16 @@ public static class ScriptCommands
     private static void Run(RespSession session, Scripts scripts, string sha, List<byte[]> keys, List<byte[]> argv,
         IBufferWriter<byte> output, bool readOnly)
     {
-        var reply = new ArrayBufferWriter<byte>();
         scripts.Enter();
         try
         {
-            session.Store.Atomically((session, scripts, sha, keys, argv, reply, readOnly), static s =>
+            session.Store.Atomically((session, scripts, sha, keys, argv, reply: output, readOnly), static s =>
             {
                 s.scripts.Begin();
                 try
                 {
                     var (error, killed) = s.scripts.Engine.Run(s.sha, s.keys, s.argv,
-                        (raise, command) => Call(s.scripts, command, s.readOnly),
+                        command => Call(s.scripts, command, s.readOnly),
                         lua => LuaReplies.Write(lua, s.reply, s.session.Protocol));
                     if (killed)
                     {
@@ -197,27 +201,28 @@ public static class ScriptCommands
         {
             scripts.Leave();
         }
-        output.Write(reply.WrittenSpan);
     }
 
     /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>
-    private static (bool Failed, byte[] Reply) Call(Scripts scripts, List<byte[]> command, bool readOnly)
+    private static ReadOnlyMemory<byte> Call(Scripts scripts, List<ReadOnlySequence<byte>> command, bool readOnly)
     {
         var session = scripts.Session;
         session.Protocol = scripts.Engine.ScriptProtocol;
-        if (RespCommands.Find(command[0]) is not { } row) return Refused("Unknown Redis command called from script");
+        if (RespCommands.Find(command[0].FirstSpan) is not { } row)
+            return Refused("Unknown Redis command called from script");
         if (NotFromScripts.Contains(row.Name)) return Refused("This Redis command is not allowed from script");
         if (readOnly && Writes.Contains(row.Name))
             return Refused("Write commands are not allowed from read-only scripts.");
-        var args = new RespArguments([.. command.Select(bytes => new ReadOnlySequence<byte>(bytes))]);
+        var args = new RespArguments(command);
         if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
-        var output = new ArrayBufferWriter<byte>();
+        var output = scripts.CallOutput;
+        output.ResetWrittenCount();
         row.Run(session, args, output);
         if (session.TakeDeferred() is not null) return Refused("This Redis command is not allowed from script");
-        return (output.WrittenSpan[0] == '-', output.WrittenSpan.ToArray());
+        return output.WrittenMemory;
     }
 
-    private static (bool, byte[]) Refused(string message) => (true, Encoding.UTF8.GetBytes($"-ERR {message}\r\n"));
+    private static ReadOnlyMemory<byte> Refused(string message) => Encoding.UTF8.GetBytes($"-ERR {message}\r\n");
 
     /// <summary>SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.</summary>
     public static void Script(RespSession session, RespArguments args, IBufferWriter<byte> output)

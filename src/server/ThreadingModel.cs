@@ -95,6 +95,18 @@ public static class ThreadingModels
     /// </summary>
     public static bool OnPool => Thread.CurrentThread.IsThreadPoolThread;
 
+    [ThreadStatic] private static bool servesByTurns;
+
+    /// <summary>
+    /// Whether this thread serves many connections by turns (an event loop): work that may run long (a script) is then
+    /// handed to RunDeferred, so that it holds no other connection back. Any other thread may run it where it is.
+    /// </summary>
+    public static bool ServesByTurns
+    {
+        get => servesByTurns;
+        set => servesByTurns = value;
+    }
+
     [ThreadStatic] private static string? threadLabel;
 
     /// <summary>

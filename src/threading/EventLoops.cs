@@ -91,6 +91,7 @@ public sealed class EventLoops : IDisposable
         private void Run()
         {
             ThreadingModels.ThreadLabel = $"loop-{number}";
+            ThreadingModels.ServesByTurns = true;
             var events = new EpollEvent[256];
             while (!stopping)
             {
