@@ -110,6 +110,18 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
 
 public class ScriptStepTests
 {
+    [Fact]
+    public async Task A_reply_past_the_clients_budget_closes_its_connection_and_the_server_goes_on()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "2mb");
+        await using var greedy = await server.ConnectRespAsync();
+        await greedy.SendAsync(RespConnection.Request("EVAL",
+            "local t = {} for i = 1, 200000 do t[i] = 'twenty bytes of text' end return t", "0"));
+        Assert.True(await greedy.ClosedByServerAsync());
+        await using var other = await server.ConnectRespAsync();
+        Assert.Equal(":3", await other.AskAsync("EVAL", "return 3", "0"));
+    }
+
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task A_script_is_one_step_a_concurrent_reader_never_sees_half_of_it(string model)

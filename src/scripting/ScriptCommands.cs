@@ -55,8 +55,16 @@ public sealed class Scripts : IRequestGate, IDisposable
     public static Scripts Of(RespSession session) =>
         session.Activity.Existing<Scripts>() ?? session.Activity.Feature(_ => new Scripts(session));
 
-    /// <summary>Where each redis.call's reply is written, reused: scripts take turns.</summary>
-    public ArrayBufferWriter<byte> CallOutput { get; } = new();
+    /// <summary>
+    /// Where each redis.call's reply is written, reused: scripts take turns. One grown past a megabyte by a large reply
+    /// is let go after its script, so that it is not held for good.
+    /// </summary>
+    public ArrayBufferWriter<byte> CallOutput { get; private set; } = new();
+
+    public void TrimCallOutput()
+    {
+        if (CallOutput.Capacity > 1 << 20) CallOutput = new();
+    }
 
     /// <summary>Whether a script runs now, or waits for the store to run (SCRIPT KILL's NOTBUSY).</summary>
     public bool Running => Volatile.Read(ref running) > 0;
@@ -101,6 +109,9 @@ public sealed class Scripts : IRequestGate, IDisposable
 
 public static class ScriptCommands
 {
+    public const string ReplyTooLarge =
+        "the script's reply passed the clients' memory budget (--max-client-memory): the script ran, its reply is lost";
+
     /// <summary>Commands a script may not call: those answered apart, those that end or change a connection.</summary>
     private static readonly HashSet<string> NotFromScripts =
     [
@@ -172,10 +183,13 @@ public static class ScriptCommands
     private static void Run(RespSession session, Scripts scripts, string sha, List<byte[]> keys, List<byte[]> argv,
         IBufferWriter<byte> output, bool readOnly)
     {
+        // The result is as large as the script makes it: it counts against the clients' budget as it is written,
+        // as EXEC's does, and past it the connection is closed with the reason.
+        var reply = new BudgetedReply(output, session.Connection);
         scripts.Enter();
         try
         {
-            session.Store.Atomically((session, scripts, sha, keys, argv, reply: output, readOnly), static s =>
+            session.Store.Atomically((session, scripts, sha, keys, argv, reply, readOnly), static s =>
             {
                 s.scripts.Begin();
                 try
@@ -194,6 +208,7 @@ public static class ScriptCommands
                 finally
                 {
                     s.scripts.Undo.Stop();
+                    s.scripts.TrimCallOutput();
                 }
             });
         }
@@ -201,6 +216,10 @@ public static class ScriptCommands
         {
             scripts.Leave();
         }
+        reply.Release();
+        if (!reply.Overflowed) return;
+        session.Closing = ReplyTooLarge;
+        RespReply.Error(output, ReplyTooLarge);
     }
 
     /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>
