@@ -7,16 +7,23 @@ using Xunit;
 
 public class AppTests
 {
-    private static void SkipUnlessImportable(string module, string package) =>
+    /// <summary>
+    /// Runs the Python script against a fresh server's RESP port (its first argument): what it printed. Skipped, saying
+    /// why, when the module it tries is not installed.
+    /// </summary>
+    private static async Task<string> RunAsync(string module, string package, string script)
+    {
         Assert.SkipUnless(File.Exists("/usr/bin/python3")
             && Tool.Succeeds("/usr/bin/python3", "-c", $"import {module}"),
             $"{module} is not installed (apt-get install {package})");
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        return await Tool.RunAsync("/usr/bin/python3", "-c", script, server.RespPort.ToString());
+    }
 
     [Fact]
     public async Task Django_caches_pickled_values_through_django_redis()
     {
-        SkipUnlessImportable("django_redis", "python3-django-redis");
-        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Module = "django_redis", Package = "python3-django-redis";
         // incr runs as a Lua script (EVAL) in django-redis.
         const string Script = """
             import sys, django
@@ -35,7 +42,7 @@ public class AppTests
             cache.set("n", 1)
             print(cache.incr("n", 5), cache.decr("n"), cache.get("n"))
             """;
-        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        var output = await RunAsync(Module, Package, Script);
         Assert.Equal("""
             {'name': 'Zürich', 'bytes': b'\x00\xff', 'list': [1, 2.5]}
             True
@@ -48,8 +55,7 @@ public class AppTests
     [Fact]
     public async Task Flask_caching_runs_a_cached_view_once_for_two_requests()
     {
-        SkipUnlessImportable("flask_caching", "python3-flask-caching");
-        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Module = "flask_caching", Package = "python3-flask-caching";
         const string Script = """
             import sys
             from flask import Flask
@@ -69,15 +75,14 @@ public class AppTests
             cache.set("pickled", {"k": (1, 2)})
             print(cache.get("pickled"), cache.get("absent"))
             """;
-        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        var output = await RunAsync(Module, Package, Script);
         Assert.Equal("b'run 1' b'run 1' 1\n{'k': (1, 2)} None", output);
     }
 
     [Fact]
     public async Task Redis_py_s_lock_is_taken_refused_extended_and_released_by_its_scripts()
     {
-        SkipUnlessImportable("redis", "python3-redis");
-        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Module = "redis", Package = "python3-redis";
         const string Script = """
             import sys, redis
             r = redis.Redis(port=int(sys.argv[1]))
@@ -89,15 +94,14 @@ public class AppTests
             print(r.exists("resource"), other.acquire(blocking=False))
             other.release()
             """;
-        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        var output = await RunAsync(Module, Package, Script);
         Assert.Equal("True False\nTrue True True False\n0 True", output);
     }
 
     [Fact]
     public async Task Limits_fixed_window_rate_limiter_counts_hits_with_its_script()
     {
-        SkipUnlessImportable("limits", "python3-limits");
-        await using var server = InProcessServer.Start("--resp-port", "0");
+        const string Module = "limits", Package = "python3-limits";
         // The moving window keeps its hits in a list, a data type KV does not have yet.
         const string Script = """
             import sys
@@ -108,7 +112,7 @@ public class AppTests
             limit = parse("3/minute")
             print([limiter.hit(limit, "user") for _ in range(5)], limiter.get_window_stats(limit, "user")[1])
             """;
-        var output = await Tool.RunAsync("/usr/bin/python3", "-c", Script, server.RespPort.ToString());
+        var output = await RunAsync(Module, Package, Script);
         Assert.Equal("[True, True, True, False, False] 0", output);
     }
 }
