@@ -13,14 +13,10 @@ public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
     private readonly Dictionary<byte[], (byte[] Value, long? Deadline)?> before = new(new KeyBytes());
     private bool recording;
 
-    /// <summary>The bytes the log holds, for `stats` and the clients' budget.</summary>
-    public long Bytes { get; private set; }
-
     /// <summary>From now until Stop, changes are recorded; called inside the script's step.</summary>
     public void Start()
     {
         before.Clear();
-        Bytes = 0;
         recording = true;
     }
 
@@ -28,15 +24,12 @@ public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
     {
         recording = false;
         before.Clear();
-        Bytes = 0;
     }
 
     public void Changed(ReadOnlySpan<byte> key)
     {
         if (!recording || before.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(key)) return;
-        var held = store.Peek(key);
-        before[key.ToArray()] = held;
-        Bytes += key.Length + (held?.Value.Length ?? 0) + 64;
+        before[key.ToArray()] = store.Peek(key);
     }
 
     /// <summary>A flush cannot be undone key by key: scripts may not call FLUSHDB or FLUSHALL (ScriptCommands).
