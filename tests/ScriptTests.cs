@@ -86,12 +86,22 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("return require('os')", "nonexistent global variable 'require'")]
     [InlineData("return dofile('/etc/passwd')", "nonexistent global variable 'dofile'")]
     [InlineData("leaked = 1", "Attempt to modify a readonly table")]
+    [InlineData("setmetatable(_G, {})", "user_script:1: Attempt to modify a readonly table")]
+    [InlineData("rawset(_G, 'leaked', 1)", "user_script:1: Attempt to modify a readonly table")]
+    [InlineData("redis.call = nil", "Attempt to modify a readonly table")]
+    [InlineData("string.rep = nil", "Attempt to modify a readonly table")]
+    [InlineData("getmetatable('').__index.rep = nil", "attempt to index a boolean value")]
     public async Task The_sandbox_has_no_io_os_or_loading_and_globals_cannot_be_written(string body, string error)
     {
         await using var c = await Server.ConnectRespAsync();
         var reply = await c.AskAsync("EVAL", body, "0");
         Assert.StartsWith("-ERR ", reply);
         Assert.Contains(error, reply);
+        // Nothing of it reached the next script.
+        Assert.Equal("*2[$aa,$PONG]", await c.AskAsync("EVAL", "return {string.rep('a', 2), redis.call('ping').ok}",
+            "0"));
+        Assert.StartsWith("-ERR user_script:1: Script attempted to access nonexistent global variable 'leaked'",
+            await c.AskAsync("EVAL", "return leaked", "0"));
     }
 
     [Fact]

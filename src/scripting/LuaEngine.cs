@@ -347,13 +347,34 @@ public sealed class LuaEngine : IDisposable
             end
         end
         sethook(stop, "", 10000)
-        setmetatable(_G, {
+        -- Nothing a script does may reach the next one: the libraries and `redis` become read-only views, the
+        -- globals cannot be written, and no metatable of theirs can be changed or taken off, even by rawset.
+        local protected, setmetatable_, rawset_ = {}, setmetatable, rawset
+        local function refuse() error("Attempt to modify a readonly table", 2) end
+        for _, name in ipairs({ "string", "table", "math", "utf8", "coroutine", "redis" }) do
+            local view = setmetatable_({}, { __index = _G[name], __newindex = refuse, __metatable = false })
+            protected[view] = true
+            _G[name] = view
+        end
+        local strings = getmetatable("")
+        strings.__index, strings.__metatable = string, false
+        function setmetatable(t, meta)
+            if protected[t] then error("Attempt to modify a readonly table", 2) end
+            return setmetatable_(t, meta)
+        end
+        function rawset(t, key, value)
+            if protected[t] then error("Attempt to modify a readonly table", 2) end
+            return rawset_(t, key, value)
+        end
+        protected[_G] = true
+        setmetatable_(_G, {
             __newindex = function(_, name)
                 error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
             end,
             __index = function(_, name)
                 error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
             end,
+            __metatable = false,
         })
         """;
 }
