@@ -63,6 +63,18 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task A_monitor_sees_the_script_and_the_commands_it_calls()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var monitor = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await monitor.AskAsync("monitor"));
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal(":1", await c.AskAsync("EVAL", "return redis.call('incr', KEYS[1])", "1", "seen"));
+        Assert.EndsWith("] EVAL \"return redis.call('incr', KEYS[1])\" 1 seen", await monitor.ReadLineAsync());
+        Assert.Matches(@" \[\d+ lua \S+\] incr seen$", await monitor.ReadLineAsync());
+    }
+
+    [Fact]
     public async Task Scripts_are_cached_by_sha1_and_flushed()
     {
         await using var c = await Server.ConnectRespAsync();

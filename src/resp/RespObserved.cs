@@ -5,7 +5,9 @@ namespace KV;
 
 public static class RespObserved
 {
-    public static ObservedRequest Of(RespSession session, RespArguments args)
+    /// <summary>The request; `address` stands for the client's where there is none (a script's commands: `lua`).
+    /// </summary>
+    public static ObservedRequest Of(RespSession session, RespArguments args, string? address = null)
     {
         var words = new ObservedWord[args.Count];
         var redacted = args.Is(0, "auth"u8) ? 1 : int.MaxValue;
@@ -19,7 +21,7 @@ public static class RespObserved
             words[i] = ObservedWord.Of(args[i]);
             if (args.Is(0, "hello"u8) && args.Is(i, "auth"u8)) redacted = i + 1;
         }
-        return new ObservedRequest(session.Activity.Time.GetUtcNow(), session.Id, session.Address,
+        return new ObservedRequest(session.Activity.Time.GetUtcNow(), session.Id, address ?? session.Address,
             ThreadingModels.ThreadLabel, Typed: false, words);
     }
 }

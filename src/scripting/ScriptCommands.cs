@@ -234,6 +234,9 @@ public static class ScriptCommands
             return Refused("Write commands are not allowed from read-only scripts.");
         var args = new RespArguments(command);
         if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
+        // Monitors see a script's commands too, from the client `lua`, as Redis shows them.
+        var observers = session.Activity.Observers;
+        if (observers.Anyone) observers.Publish(RespObserved.Of(session, args, "lua"));
         var output = scripts.CallOutput;
         output.ResetWrittenCount();
         row.Run(session, args, output);
