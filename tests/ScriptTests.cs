@@ -171,6 +171,27 @@ public class ScriptStepTests
 
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_script_sent_as_a_connection_s_first_bytes_leaves_the_server_accepting_and_killable(
+        string model)
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model,
+            "--script-time-limit", "100");
+        // The request is there when the connection is accepted: a thread that served it where it accepted would
+        // accept nobody else until the script ended.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream,
+            System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, server.RespPort);
+        await socket.SendAsync(RespConnection.Request("EVAL", "while true do end", "0"));
+        while (server.Server.Activity.Existing<Scripts>() is not { Running: true }) await Task.Yield();
+        await using var other = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await other.AskAsync("SCRIPT", "KILL"));
+        var reply = new byte[200];
+        var read = await socket.ReceiveAsync(reply);
+        Assert.StartsWith("-ERR Script killed", System.Text.Encoding.UTF8.GetString(reply, 0, read));
+    }
+
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task A_script_past_its_limit_makes_others_busy_and_script_kill_stops_it_and_undoes_its_writes(
         string model)
     {

@@ -46,8 +46,24 @@ public sealed class LoopThreading : ThreadingModel
             watching = loops.Watch(socket, this);
         }
 
-        /// <summary>Here, once: then on its event loop, whenever bytes arrive.</summary>
-        public void Start() => _ = conversation.ServeAsync();
+        /// <summary>
+        /// Here, once: then on its event loop, whenever bytes arrive. The accepting thread serves by turns too while
+        /// it starts the conversation: a first request that runs long (a script looping until SCRIPT KILL) goes to
+        /// the pool, and the thread goes back to accepting.
+        /// </summary>
+        public void Start()
+        {
+            var was = ThreadingModels.ServesByTurns;
+            ThreadingModels.ServesByTurns = true;
+            try
+            {
+                _ = conversation.ServeAsync();
+            }
+            finally
+            {
+                ThreadingModels.ServesByTurns = was;
+            }
+        }
 
         /// <summary>On the loop's thread: bytes have arrived, perhaps with the end of the client's stream.</summary>
         public void Readable(bool ended)
@@ -64,7 +80,7 @@ public sealed class LoopThreading : ThreadingModel
 
         /// <summary>Long work goes to the pool, so that the loop's other clients do not wait for it.</summary>
         public ValueTask<string?> RunDeferred(DeferredReply deferred, IReplyContext context) =>
-            ThreadingModels.OnPool ? deferred(context) : new(Task.Run(() => deferred(context).AsTask()));
+            ThreadingModels.ServesByTurns ? new(Task.Run(() => deferred(context).AsTask())) : deferred(context);
 
         public bool BlocksToSend => false;
         public void Dispose() => watching.Dispose();
