@@ -196,12 +196,14 @@ public static class QuotedForm
     public static (string Word, string After) SplitWord(string line)
     {
         var end = line.IndexOf(' ');
-        if (line.StartsWith('"') && TryRead(Encoding.UTF8.GetBytes(line), out var used, out _) is not null)
-            end = Encoding.UTF8.GetCharCount(Encoding.UTF8.GetBytes(line).AsSpan(0, used));
+        if (line.StartsWith('"') && Encoding.UTF8.GetBytes(line) is var bytes
+            && TryRead(bytes, out var used, out _) is not null)
+            end = Encoding.UTF8.GetCharCount(bytes.AsSpan(0, used));
         return end < 0 || end >= line.Length ? (line, "") : (line[..end], line[(end + 1)..]);
     }
 
-    private static bool IsHex(byte b) => char.IsAsciiHexDigit((char)b);
+    /// <summary>A hex digit, either case (also RESP's inline quotes, which take the same `\xHH`).</summary>
+    public static bool IsHex(byte b) => char.IsAsciiHexDigit((char)b);
 
-    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
+    public static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 }

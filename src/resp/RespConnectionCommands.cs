@@ -29,7 +29,7 @@ public static class RespConnectionCommands
     {
         if (args.Is(1, "help"u8) && args.Count == 2)
         {
-            Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
+            RespReply.Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
                 "    Return parameters matching the glob-like <pattern> and their values (KV has save and appendonly).",
                 "HELP", "    Print this help.");
             return;
@@ -152,15 +152,10 @@ public static class RespConnectionCommands
     {
         if (args.Is(1, "flush"u8) && (args.Count == 2 || (args.Count == 3 && (args.Is(2, "async"u8) || args.Is(2,
             "sync"u8))))) RespReply.Ok(output);
-        else RespReply.Error(output, "KV has no functions or scripting: FUNCTION FLUSH is answered, nothing else");
+        else RespReply.Error(output,
+            "KV has no functions (scripts run with EVAL): FUNCTION FLUSH is answered, nothing else");
     }
 
-    /// <summary>A HELP subcommand's answer, as Redis gives it: an array of status lines.</summary>
-    private static void Help(IBufferWriter<byte> output, params string[] lines)
-    {
-        RespReply.ArrayHeader(output, lines.Length);
-        foreach (var line in lines) output.Write(Encoding.UTF8.GetBytes($"+{line}\r\n"));
-    }
 
     /// <summary>
     /// The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client
@@ -197,7 +192,7 @@ public static class RespConnectionCommands
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
         else if (args.Is(1, "reply"u8) && args.Count == 3) Reply(session, args, output);
         else if (args.Is(1, "help"u8) && args.Count == 2)
-            Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID",
+            RespReply.Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID",
                 "    Return the ID of the current connection.",
                 "GETNAME", "    Return the name of the current connection.", "SETNAME <name>",
                     "    Assign the name <name> to the current connection.",

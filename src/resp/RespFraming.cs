@@ -218,9 +218,11 @@ internal static class InlineWords
                     {
                         if (next == (byte)'\'') { word[length++] = next; i += 2; continue; }
                     }
-                    else if (next == (byte)'x' && i + 3 < line.Length && IsHex(line[i + 2]) && IsHex(line[i + 3]))
+                    else if (next == (byte)'x' && i + 3 < line.Length && QuotedForm.IsHex(line[i + 2])
+                        && QuotedForm.IsHex(line[i + 3]))
                     {
-                        word[length++] = (byte)(Hex(line[i + 2]) * 16 + Hex(line[i + 3]));
+                        word[length++] = (byte)(QuotedForm.HexValue(line[i + 2]) * 16
+                            + QuotedForm.HexValue(line[i + 3]));
                         i += 4;
                         continue;
                     }
@@ -239,8 +241,6 @@ internal static class InlineWords
     }
 
     private static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0x0b or 0x0c;
-    private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
-    private static int Hex(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 /// <summary>Writes RESP2 or RESP3 replies into the output buffer; constant replies are `u8` literals.</summary>
@@ -274,6 +274,20 @@ public static class RespReply
     {
         var text = Encoding.UTF8.GetBytes($"-{prefix} {message.ReplaceLineEndings(" ")}\r\n");
         output.Write(text);
+    }
+
+    /// <summary>
+    /// A simple reply of a text that carries its own code: `+status`, or `-CODE message` (a script's error); a CR or
+    /// LF in it would end the reply early, so none is written.
+    /// </summary>
+    public static void Line(IBufferWriter<byte> output, char marker, string text) =>
+        output.Write(Encoding.UTF8.GetBytes($"{marker}{text.ReplaceLineEndings(" ")}\r\n"));
+
+    /// <summary>A HELP subcommand's answer, as Redis gives it: an array of status lines.</summary>
+    public static void Help(IBufferWriter<byte> output, params string[] lines)
+    {
+        ArrayHeader(output, lines.Length);
+        foreach (var line in lines) Line(output, '+', line);
     }
 
     public static void Integer(IBufferWriter<byte> output, long value) => Header(output, (byte)':', value);

@@ -22,7 +22,6 @@ namespace KV;
 public sealed class LuaEngine : IDisposable
 {
     private readonly Lua lua;
-    private readonly long heapLimit;
     private readonly Heap heap;
     private readonly GCHandle heapHandle;
     // Delegates handed to native code live as long as the interpreter. The allocator is static: Lua's own finalizer
@@ -44,7 +43,6 @@ public sealed class LuaEngine : IDisposable
 
     public LuaEngine(long heapLimit)
     {
-        this.heapLimit = heapLimit;
         heap = new Heap { Limit = heapLimit };
         heapHandle = GCHandle.Alloc(heap);
         lua = new Lua(Allocator, GCHandle.ToIntPtr(heapHandle));
@@ -130,7 +128,7 @@ public sealed class LuaEngine : IDisposable
             runCommand = null;
             lua.SetTop(0);
             // What the script built goes back now, not at some later script's collection.
-            if (HeapBytes > heapLimit / 4) lua.GarbageCollector(LuaGC.Collect, 0);
+            if (HeapBytes > heap.Limit / 4) lua.GarbageCollector(LuaGC.Collect, 0);
         }
     }
 
@@ -212,14 +210,9 @@ public sealed class LuaEngine : IDisposable
     private int Sha1(IntPtr state)
     {
         var l = At(state);
-        if (l.Type(1) is not (LuaType.String or LuaType.Number)) return FailureText(l);
-        l.PushString(Sha1Hex(l.ToBuffer(1)));
-        return 1;
-    }
-
-    private static int FailureText(Lua l)
-    {
-        l.PushNil();
+        // Nothing to hash: nil, and the line of Lua in redis.sha1hex raises the error.
+        if (l.Type(1) is LuaType.String or LuaType.Number) l.PushString(Sha1Hex(l.ToBuffer(1)));
+        else l.PushNil();
         return 1;
     }
 

@@ -164,12 +164,12 @@ public static class LuaReplies
     {
         if (Field(lua, index, "err") is { } error)
         {
-            output.Write(Encoding.UTF8.GetBytes($"-{error.ReplaceLineEndings(" ")}\r\n"));
+            RespReply.Line(output, '-', error);
             return;
         }
         if (Field(lua, index, "ok") is { } status)
         {
-            output.Write(Encoding.UTF8.GetBytes($"+{status.ReplaceLineEndings(" ")}\r\n"));
+            RespReply.Line(output, '+', status);
             return;
         }
         if (protocol == 3 && WroteResp3(lua, index, output, depth)) return;

@@ -147,7 +147,7 @@ public static class ScriptCommands
     public static void EvalSha(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var scripts = Scripts.Of(session);
-        var sha = Encoding.ASCII.GetString(args[1]).ToLowerInvariant();
+        var sha = ShaOf(args[1]);
         if (!scripts.Engine.IsCached(sha)) RespReply.Error(output, "No matching script. Please use EVAL.",
             prefix: "NOSCRIPT");
         else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "evalsha_ro"u8));
@@ -203,7 +203,7 @@ public static class ScriptCommands
                         s.scripts.Killed++;
                     }
                     if (error is not null)
-                        s.reply.Write(Encoding.UTF8.GetBytes($"-{error.ReplaceLineEndings(" ")}\r\n"));
+                        RespReply.Line(s.reply, '-', error);
                 }
                 finally
                 {
@@ -246,6 +246,9 @@ public static class ScriptCommands
 
     private static ReadOnlyMemory<byte> Refused(string message) => Encoding.UTF8.GetBytes($"-ERR {message}\r\n");
 
+    /// <summary>A SHA1 as EVALSHA and SCRIPT EXISTS take it: either case, kept lower case.</summary>
+    private static string ShaOf(ReadOnlySpan<byte> sha) => Encoding.ASCII.GetString(sha).ToLowerInvariant();
+
     /// <summary>SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.</summary>
     public static void Script(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
@@ -270,8 +273,7 @@ public static class ScriptCommands
         {
             RespReply.ArrayHeader(output, args.Count - 2);
             for (var i = 2; i < args.Count; i++)
-                RespReply.Integer(output, scripts.Engine.IsCached(Encoding.ASCII.GetString(args[i])
-                    .ToLowerInvariant()) ? 1 : 0);
+                RespReply.Integer(output, scripts.Engine.IsCached(ShaOf(args[i])) ? 1 : 0);
         }
         else if (args.Is(1, "flush"u8) && args.Count <= 3)
         {
@@ -280,16 +282,12 @@ public static class ScriptCommands
         }
         else if (args.Is(1, "help"u8))
         {
-            string[] lines =
-            [
+            RespReply.Help(output,
                 "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "EXISTS <sha1> [<sha1> ...]", "    Return information about the existence of the scripts in the cache.",
                 "FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache.",
                 "KILL", "    Kill the currently executing Lua script, and undo what it wrote.",
-                "LOAD <script>", "    Load a script into the scripts cache without executing it.",
-            ];
-            RespReply.ArrayHeader(output, lines.Length);
-            foreach (var line in lines) output.Write(Encoding.UTF8.GetBytes($"+{line}\r\n"));
+                "LOAD <script>", "    Load a script into the scripts cache without executing it.");
         }
         else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try " +
             $"SCRIPT HELP.");
