@@ -131,7 +131,16 @@ async Task<int> ConverseAsync()
                     }
                     try
                     {
-                        reply = await connection.SendAsync(line);
+                        // A blocking pop may wait for ever: Ctrl+C stops the wait. The server forgets a waiter whose
+                        // connection closes, so the client closes it, and connects again for the next command.
+                        using var stop = request.Command.Kind is CommandKind.BLPop or CommandKind.BRPop
+                            ? new CtrlC() : null;
+                        reply = await connection.SendAsync(line, stop?.Token ?? default);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        connection.Disconnect();
+                        reply = new Reply.Error("stopped waiting (Ctrl+C)");
                     }
                     catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
                     {
@@ -214,6 +223,8 @@ static string Render(Request request, Reply reply, bool onTerminal) => reply swi
     Reply.Keys(var keys) when request.Format == OutputFormat.Plain =>
         Formats.Keys(request.Format, [.. keys.Select(k => onTerminal ? Terminal.VisibleKey(QuotedForm.Decode(k)) : k)]),
     Reply.Keys(var keys) => Formats.Keys(request.Format, [.. keys.Select(QuotedForm.Decode)]),
+    Reply.Values(var items) => string.Join('\n', items.Select(item => onTerminal
+        ? Terminal.Visible(QuotedForm.Decode(item)) : item)),
     Reply.Ok => "OK",
     Reply.Pong => "PONG",
     Reply.Bye => "BYE",

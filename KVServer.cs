@@ -18,6 +18,7 @@
 #:include src/pubsub/*.cs
 #:include src/resp/*.cs
 #:include src/scripting/*.cs
+#:include src/types/*.cs
 #:property ConcurrentGarbageCollection=false
 
 using System.Net.Sockets;

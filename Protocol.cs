@@ -25,7 +25,7 @@ namespace KV;
 // ----- 1. The command table -----------------------------------------------------------------
 
 public enum CommandKind { Get, Set, Del, List, Incr, Decr, SetEx, Expire, Ttl, Persist, Publish, Subscribe, Unsubscribe,
-    Ping, Stats, Monitor, Help, Exit, Auth }
+    Ping, Stats, Monitor, Help, Exit, Auth, LPush, RPush, LPop, RPop, BLPop, BRPop, LLen, LRange, Type }
 
 /// <summary>What may follow the command name on the line.</summary>
 public enum ArgumentShape
@@ -36,6 +36,8 @@ public enum ArgumentShape
     KeyAmount,       // one KEY, then optionally an AMOUNT: a 64-bit signed integer
     KeySeconds,      // one KEY, then SECONDS: a whole number from 1 to Commands.MaxExpirySeconds
     KeySecondsValue, // one KEY, then SECONDS, then the value: everything after the next single space, verbatim
+    KeyTimeout,      // one KEY, then SECONDS to wait: a whole number from 0 (for ever) to Commands.MaxExpirySeconds
+    KeyRange,        // one KEY, then START and STOP: two 64-bit signed integers (negative counts from the end)
     ChannelMessage,  // one CHANNEL, then the MESSAGE: everything after the next single space, verbatim (as KeyValue)
     Channels,        // one or more CHANNELs, one space apart, each following the rules for a key
     OptionalChannels,// none or more CHANNELs
@@ -67,6 +69,8 @@ public sealed record CommandSpec(
             ArgumentShape.KeyAmount => ["KEY", "[AMOUNT]"],
             ArgumentShape.KeySeconds => ["KEY", "SECONDS"],
             ArgumentShape.KeySecondsValue => ["KEY", "SECONDS", "VALUE"],
+            ArgumentShape.KeyTimeout => ["KEY", "SECONDS"],
+            ArgumentShape.KeyRange => ["KEY", "START", "STOP"],
             ArgumentShape.ChannelMessage => ["CHANNEL", "MESSAGE"],
             ArgumentShape.Channels => ["CHANNEL", "[CHANNEL...]"],
             ArgumentShape.OptionalChannels => ["[CHANNEL...]"],
@@ -159,6 +163,33 @@ public static class Commands
         new(CommandKind.Auth, "auth", ArgumentShape.Secret, TakesFormat: false,
             "give the server's password (needed first when it has one)",
             "OK, or ERROR: wrong password") { BeforeAuth = true },
+        new(CommandKind.LPush, "lpush", ArgumentShape.KeyValue, TakesFormat: false,
+            "put VALUE at the head of the list at KEY (a missing KEY starts one)",
+            "OK <the list's new length>"),
+        new(CommandKind.RPush, "rpush", ArgumentShape.KeyValue, TakesFormat: false,
+            "put VALUE at the tail of the list at KEY (a queue: rpush, then lpop)",
+            "OK <the list's new length>"),
+        new(CommandKind.LPop, "lpop", ArgumentShape.Key, TakesFormat: false,
+            "take the value at the head of the list at KEY",
+            "VALUE <value>, or ERROR: the list at '<key>' is empty"),
+        new(CommandKind.RPop, "rpop", ArgumentShape.Key, TakesFormat: false,
+            "take the value at the tail of the list at KEY",
+            "VALUE <value>, or ERROR: the list at '<key>' is empty"),
+        new(CommandKind.BLPop, "blpop", ArgumentShape.KeyTimeout, TakesFormat: false,
+            "lpop, waiting up to SECONDS (0: for ever) for a value to arrive; Ctrl+C stops the wait",
+            "VALUE <value>, or ERROR: nothing arrived at '<key>' within <n> seconds"),
+        new(CommandKind.BRPop, "brpop", ArgumentShape.KeyTimeout, TakesFormat: false,
+            "rpop, waiting up to SECONDS (0: for ever) for a value to arrive; Ctrl+C stops the wait",
+            "VALUE <value>, or ERROR: nothing arrived at '<key>' within <n> seconds"),
+        new(CommandKind.LLen, "llen", ArgumentShape.Key, TakesFormat: false,
+            "show how many values the list at KEY holds (0 for a missing KEY)",
+            "VALUE <n>"),
+        new(CommandKind.LRange, "lrange", ArgumentShape.KeyRange, TakesFormat: false,
+            "show the values of the list at KEY from START to STOP (0 is the head, -1 the tail)",
+            "VALUES <n>, then n lines with one value each (quoted where a line cannot hold it plainly)"),
+        new(CommandKind.Type, "type", ArgumentShape.Key, TakesFormat: false,
+            "show what KEY holds: string, list, hash, set or zset",
+            "VALUE <kind>, or ERROR: key '<key>' not found"),
     ];
 
     public static CommandSpec? Find(ReadOnlySpan<byte> name)
@@ -217,6 +248,16 @@ public static class Errors
     public static string NotSeconds(CommandSpec command, ReadOnlySpan<byte> word) =>
         $"the seconds '{Echo(word)}' are not a whole number from 1 to {Commands.MaxExpirySeconds} (usage: " +
             $"{command.Usage})";
+    public static string NotTimeout(CommandSpec command, ReadOnlySpan<byte> word) =>
+        $"the seconds '{Echo(word)}' are not a whole number from 0 (for ever) to {Commands.MaxExpirySeconds} (usage: " +
+            $"{command.Usage})";
+    public static string NotAnIndex(CommandSpec command, ReadOnlySpan<byte> word) =>
+        $"'{Echo(word)}' is not an index: a whole number, negative from the tail (usage: {command.Usage})";
+    public static string EmptyList(ReadOnlySpan<byte> key) => $"the list at {Shown(key)} is empty";
+    public static string NothingArrived(ReadOnlySpan<byte> key, long seconds) =>
+        $"nothing arrived at {Shown(key)} within {seconds} second{(seconds == 1 ? "" : "s")}";
+    public static string WrongKind(CommandSpec command, ReadOnlySpan<byte> key, string held) =>
+        $"key {Shown(key)} holds a {held}: `{command.Name}` does not work on it (`type KEY` names what a key holds)";
     public static string NotAnInteger(ReadOnlySpan<byte> key) => $"the value at {Shown(key)} is not an integer";
     public static string WouldOverflow(CommandKind kind)
         => $"{(kind == CommandKind.Decr ? "decrement" : "increment")} would overflow";

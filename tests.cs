@@ -30,6 +30,7 @@
 #:include src/pubsub/*.cs
 #:include src/resp/*.cs
 #:include src/scripting/*.cs
+#:include src/types/*.cs
 #:include src/client/*.cs
 #:include src/client/editor/*.cs
 #:include src/checking/*.cs

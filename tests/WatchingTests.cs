@@ -233,7 +233,7 @@ public class StatsTests
         Assert.Equal(
             ["threading", "clients", "max_clients", "monitors", "pubsub_channels", "pubsub_patterns",
                 "messages_published", "subscribers_dropped", "scripts_cached", "scripts_memory", "scripts_killed",
-                "process_threads", "pool_threads", "pool_threads_max",
+                "blocked_clients", "process_threads", "pool_threads", "pool_threads_max",
                 "pool_queued",
              "requests", "requests_last_second", "connections_accepted", "connections_refused",
                  "connections_closed_by_limit",

@@ -81,11 +81,14 @@ public sealed class ClientConnection(string host, int port, string? password = n
         }
     }
 
-    /// <summary>Sends one request line (without its LF) and reads its reply.</summary>
-    public async Task<Reply> SendAsync(byte[] line)
+    /// <summary>
+    /// Sends one request line (without its LF) and reads its reply; a cancelled wait (Ctrl+C in `blpop`) leaves the
+    /// connection unusable, for the caller to disconnect.
+    /// </summary>
+    public async Task<Reply> SendAsync(byte[] line, CancellationToken cancellation = default)
     {
-        await stream!.WriteAsync(Framed(line));
-        return await replies!.ReadAsync();
+        await stream!.WriteAsync(Framed(line), cancellation);
+        return await replies!.ReadAsync(cancellation);
     }
 
     /// <summary>

@@ -22,6 +22,8 @@ public abstract record Reply
     public sealed record Stats(ImmutableArray<Stat> Figures) : Reply;
     /// <summary>`ttl`'s answer: the seconds left, or null for a key without a deadline.</summary>
     public sealed record Ttl(long? Seconds) : Reply;
+    /// <summary>`VALUES n` and its n values (`lrange`), each as the server wrote it (quoted where needed).</summary>
+    public sealed record Values(ImmutableArray<string> Items) : Reply;
     /// <summary>`OK <n>`: subscribers a message reached, or channels subscribed.</summary>
     public sealed record Counted(int Count) : Reply;
     public sealed record Error(string Message) : Reply;
@@ -51,6 +53,8 @@ public sealed class ReplyReader(PipeReader input)
                 out var seconds) => new Reply.Ttl(seconds),
             _ when head.StartsWith("ERROR: ", StringComparison.Ordinal) => new Reply.Error(head["ERROR: ".Length..]),
             _ when TryCount(head, "KEYS ", out var n) => new Reply.Keys(await ReadLinesAsync(n, cancellationToken)),
+            _ when TryCount(head, "VALUES ", out var n) =>
+                new Reply.Values(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "HELP ", out var n) => new Reply.Help(await ReadLinesAsync(n, cancellationToken)),
             _ when TryCount(head, "STATS ", out var n) =>
                 new Reply.Stats([.. (await ReadLinesAsync(n, cancellationToken)).Select(Figure)]),

@@ -53,6 +53,17 @@ public static class ReplyWriter
         foreach (var command in commands) LineFraming.WriteLine(output, Encoding.UTF8.GetBytes(command.HelpLine));
     }
 
+    /// <summary>`VALUES n`: the head of `lrange`'s reply, whose n values follow a line each, as ValueLine writes.
+    /// </summary>
+    public static void ValuesHeader(IBufferWriter<byte> output, int count) => Count(output, "VALUES "u8, count);
+
+    /// <summary>One value of a VALUES reply: as it is, or quoted where a line cannot hold it plainly.</summary>
+    public static void ValueLine(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    {
+        if (!QuotedForm.IsPlainValue(value)) Quoted(output, default, value);
+        else LineFraming.WriteLine(output, value);
+    }
+
     /// <summary>`OK <n>`: an OK that counts (subscribers reached, channels subscribed).</summary>
     public static void Counted(IBufferWriter<byte> output, int count) => Count(output, "OK "u8, count);
 

@@ -23,8 +23,10 @@ public readonly ref struct ParsedRequest
     public CommandSpec? Topic { get; init; }
     /// <summary>For `subscribe`/`unsubscribe`: the channels named, each decoded.</summary>
     public IReadOnlyList<byte[]>? Channels { get; init; }
-    /// <summary>For `incr`/`decr`: the AMOUNT given, or 1.</summary>
+    /// <summary>For `incr`/`decr`: the AMOUNT given, or 1; SECONDS; `lrange`'s START.</summary>
     public long Amount { get; init; }
+    /// <summary>For `lrange`: STOP.</summary>
+    public long Stop { get; init; }
     public string? Error { get; init; }
 }
 
@@ -160,7 +162,8 @@ public static class RequestParser
     private static ParsedRequest ParseWords(CommandSpec command, ReadOnlySpan<byte> rest)
     {
         ReadOnlySpan<byte> key = default;
-        var hasKey = command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds;
+        var hasKey = command.Arguments is ArgumentShape.Key or ArgumentShape.KeyAmount or ArgumentShape.KeySeconds
+            or ArgumentShape.KeyTimeout or ArgumentShape.KeyRange;
         if (hasKey)
         {
             if (ReadKey(command, rest, out key, out rest) is { } error) return Invalid(error);
@@ -179,7 +182,8 @@ public static class RequestParser
             if (space < 0) { count++; break; }
             start = end + 1;
         }
-        if (count > (hasKey ? 1 : 2)) return Invalid(Errors.WrongArguments(command));
+        if (count > (hasKey && command.Arguments != ArgumentShape.KeyRange ? 1 : 2))
+            return Invalid(Errors.WrongArguments(command));
 
         var next = 0;
         CommandSpec? topic = null;
@@ -192,6 +196,7 @@ public static class RequestParser
 
         var format = OutputFormat.Plain;
         var amount = 1L;
+        var stop = 0L;
         if (command.Arguments == ArgumentShape.KeyAmount && next < count)
         {
             var word = rest[words[next++]];
@@ -203,6 +208,21 @@ public static class RequestParser
             var word = rest[words[next++]];
             if (!TryParseSeconds(word, out amount)) return Invalid(Errors.NotSeconds(command, word));
         }
+        else if (command.Arguments == ArgumentShape.KeyTimeout)
+        {
+            if (next == count) return Invalid(Errors.WrongArguments(command));
+            var word = rest[words[next++]];
+            if (!TryParseInteger(word, out amount) || amount is < 0 or > Commands.MaxExpirySeconds)
+                return Invalid(Errors.NotTimeout(command, word));
+        }
+        else if (command.Arguments == ArgumentShape.KeyRange)
+        {
+            if (count < 2) return Invalid(Errors.WrongArguments(command));
+            var startWord = rest[words[next++]];
+            var stopWord = rest[words[next++]];
+            if (!TryParseInteger(startWord, out amount)) return Invalid(Errors.NotAnIndex(command, startWord));
+            if (!TryParseInteger(stopWord, out stop)) return Invalid(Errors.NotAnIndex(command, stopWord));
+        }
         else if (next < count)
         {
             var word = rest[words[next++]];
@@ -211,7 +231,10 @@ public static class RequestParser
             format = flag;
         }
         if (next < count) return Invalid(Errors.WrongArguments(command));
-        return new ParsedRequest { Command = command, Key = key, Format = format, Topic = topic, Amount = amount };
+        return new ParsedRequest
+        {
+            Command = command, Key = key, Format = format, Topic = topic, Amount = amount, Stop = stop,
+        };
     }
 
     private static OutputFormat? ParseFlag(ReadOnlySpan<byte> word)

@@ -35,7 +35,26 @@ public sealed record RespCommand(string Name, int Arity, string Summary, Action<
     /// <summary>Answered while a script runs past its limit (SCRIPT KILL), when every other command is BUSY.</summary>
     public bool WhileBusy { get; init; }
 
+    /// <summary>Changes the store: refused in a read-only script (EVAL_RO).</summary>
+    public bool Writes { get; init; }
+
     public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
+
+    /// <summary>
+    /// Runs the command, whoever asks (a request, EXEC, a script): a key of another kind than the command's is
+    /// Redis's WRONGTYPE error. Commands check kinds before they write anything, so the error is the whole reply.
+    /// </summary>
+    public void Invoke(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        try
+        {
+            Run(session, args, output);
+        }
+        catch (WrongKindException)
+        {
+            RespReply.Error(output, WrongKindException.RedisMessage, prefix: "WRONGTYPE");
+        }
+    }
 }
 
 /// <summary>The arguments of one request, the command name first; slices of the input buffer, read as bytes.</summary>
@@ -260,7 +279,7 @@ public static class RespCommands
             output);
         else if (!command.WhileBusy && activity.Gate is { } gate && !gate.Admit()) RespReply.Error(output, Busy,
             prefix: "BUSY");
-        else command.Run(session, args, output);
+        else command.Invoke(session, args, output);
         session.AfterRequest();
         return session.Closing ?? (session.Quitting ? "quit" : null);
     }

@@ -67,8 +67,9 @@ public static class RespInfo
                     server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
                 ("uptime_in_seconds", stats["uptime_seconds"]), ("dotnet_version", Environment.Version.ToString()),
             ]),
-            // No command of KV's blocks a client (no BLPOP, no WAIT): blocked_clients is always 0, and true.
-            ("clients", [("connected_clients", stats["clients"]), ("blocked_clients", "0"), ("maxclients",
+            // Clients wait only in a feature's blocking command (BLPOP): 0 when no feature registered the figure.
+            ("clients", [("connected_clients", stats["clients"]),
+                ("blocked_clients", stats.GetValueOrDefault("blocked_clients", "0")), ("maxclients",
                 stats["max_clients"]), ("monitors", stats["monitors"])]),
             ("threads", [
                 ("threading_model", stats["threading"]), ("process_threads", stats["process_threads"]), ("pool_threads",

@@ -27,7 +27,7 @@ public static class RespScan
         }
         RedisGlob? pattern = null;
         var count = 10;
-        var stringsOnly = true;
+        string? kind = null;
         for (var i = 2; i < args.Count; i++)
         {
             if (i + 1 >= args.Count)
@@ -54,7 +54,7 @@ public static class RespScan
                 }
                 count = (int)Math.Min(asked, 100_000);
             }
-            else if (args.Is(i, "type"u8)) stringsOnly = args.Is(++i, "string"u8);
+            else if (args.Is(i, "type"u8)) kind = args.Text(++i).ToLowerInvariant();
             else
             {
                 RespReply.Error(output, "syntax error");
@@ -92,7 +92,8 @@ public static class RespScan
         }
         var shown = new List<int>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
-            if (stringsOnly && (pattern is null || pattern.Matches(keys[i]))) shown.Add(i);
+            if ((pattern is null || pattern.Matches(keys[i]))
+                && (kind is null || session.Store.KindOf(keys[i]) == kind)) shown.Add(i);
         RespReply.ArrayHeader(output, 2);
         RespReply.Bulk(output, more ? number.ToString(CultureInfo.InvariantCulture) : "0");
         RespReply.ArrayHeader(output, shown.Count);

@@ -16,7 +16,8 @@ public static class RespStrings
             var (session, args, output) = request;
             RespReply.ArrayHeader(output, args.Count - 1);
             for (var i = 1; i < args.Count; i++)
-                if (!session.Store.TryRead(args[i], output, static (value, output) => RespReply.Bulk(output, value)))
+                if (!session.Store.TryReadString(args[i], output,
+                    static (value, output) => RespReply.Bulk(output, value)))
                     RespReply.Null(output, session.Protocol);
         });
 
@@ -109,7 +110,7 @@ public static class RespStrings
 
     /// <summary>TYPE key: every value of KV's is a string; `none` for a missing key.</summary>
     public static void Type(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
-        output.Write(session.Store.Contains(args[1]) ? "+string\r\n"u8 : "+none\r\n"u8);
+        RespReply.Line(output, '+', session.Store.KindOf(args[1]) ?? "none");
 
     /// <summary>RENAME and RENAMENX key newkey: the value and its deadline move in one step.</summary>
     public static void Rename(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -107,10 +107,18 @@ public static class RespTransactions
         else if (!WatchedKeys.RunIfUnchanged(session.Store, session.Watching, () =>
         {
             RespReply.ArrayHeader(reply, transaction.Commands.Count);
-            foreach (var queued in transaction.Commands)
+            session.InStep = true;
+            try
             {
-                var arguments = new RespArguments(queued);
-                RespCommands.Find(arguments[0])!.Run(session, arguments, reply);
+                foreach (var queued in transaction.Commands)
+                {
+                    var arguments = new RespArguments(queued);
+                    RespCommands.Find(arguments[0])!.Invoke(session, arguments, reply);
+                }
+            }
+            finally
+            {
+                session.InStep = false;
             }
         }))
             RespReply.NullArray(output, session.Protocol);

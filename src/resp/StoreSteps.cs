@@ -59,6 +59,8 @@ public static class StoreSteps
     private static RenameResult MoveInStep(KeyValueStore store, byte[] source, byte[] target, bool replace,
         bool keepSource)
     {
+        if (store.KindOf(source) is not { } kind) return RenameResult.NoSuchKey;
+        if (kind != KeyValueStore.StringKind) return MoveObject(store, source, target, replace, keepSource);
         if (Read(store, source) is not var (value, deadline)) return RenameResult.NoSuchKey;
         var same = source.AsSpan().SequenceEqual(target);
         // RENAME onto itself keeps the pair (RENAMENX finds the target there, as Redis's does); COPY onto itself
@@ -71,6 +73,24 @@ public static class StoreSteps
         if (!store.Fits(needed)) return RenameResult.OutOfMemory;
         if (!keepSource) store.Remove(source);
         store.Set(target, value, SetCondition.Always, ExpiryOf(deadline));
+        return RenameResult.Renamed;
+    }
+
+    /// <summary>RENAME and COPY of a list, hash, set or sorted set: the object itself moves; COPY copies it.
+    /// </summary>
+    private static RenameResult MoveObject(KeyValueStore store, byte[] source, byte[] target, bool replace,
+        bool keepSource)
+    {
+        var value = store.Find<StoredObject>(source)!;
+        var deadline = store.DeadlineOf(source).Deadline;
+        var same = source.AsSpan().SequenceEqual(target);
+        if (same && !keepSource) return replace ? RenameResult.Renamed : RenameResult.TargetExists;
+        if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
+        var needed = KeyValueStore.PairCost(target.Length, sizeof(int), deadline is not null) + value.Bytes
+            - (store.MemoryUsage(target) ?? 0) - (keepSource ? 0 : store.MemoryUsage(source) ?? 0);
+        if (!store.Fits(needed)) return RenameResult.OutOfMemory;
+        if (!keepSource) store.Remove(source);
+        store.Add(target, keepSource ? value.Copy() : value, deadline);
         return RenameResult.Renamed;
     }
 

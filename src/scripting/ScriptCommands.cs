@@ -48,7 +48,7 @@ public sealed class Scripts : IRequestGate, IDisposable
         Engine = new LuaEngine(HeapLimit);
         Undo = new ScriptUndo(store);
         store.Observe(Undo);
-        Session = new RespSession(store, caller.Server, caller.Access, peer: null) { Name = "lua" };
+        Session = new RespSession(store, caller.Server, caller.Access, peer: null) { Name = "lua", InStep = true };
         caller.Activity.Gate = this;
     }
 
@@ -230,7 +230,7 @@ public static class ScriptCommands
         if (RespCommands.Find(command[0].FirstSpan) is not { } row)
             return Refused("Unknown Redis command called from script");
         if (NotFromScripts.Contains(row.Name)) return Refused("This Redis command is not allowed from script");
-        if (readOnly && Writes.Contains(row.Name))
+        if (readOnly && (row.Writes || Writes.Contains(row.Name)))
             return Refused("Write commands are not allowed from read-only scripts.");
         var args = new RespArguments(command);
         if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
@@ -239,7 +239,7 @@ public static class ScriptCommands
         if (observers.Anyone) observers.Publish(RespObserved.Of(session, args, "lua"));
         var output = scripts.CallOutput;
         output.ResetWrittenCount();
-        row.Run(session, args, output);
+        row.Invoke(session, args, output);
         if (session.TakeDeferred() is not null) return Refused("This Redis command is not allowed from script");
         return output.WrittenMemory;
     }

@@ -10,7 +10,7 @@ namespace KV;
 
 public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
 {
-    private readonly Dictionary<byte[], (byte[] Value, long? Deadline)?> before = new(new KeyBytes());
+    private readonly Dictionary<byte[], (object Value, long? Deadline)?> before = new(new KeyBytes());
     private bool recording;
 
     /// <summary>From now until Stop, changes are recorded; called inside the script's step.</summary>
@@ -41,9 +41,7 @@ public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
     {
         recording = false;
         foreach (var key in before.Keys) store.Remove(key);
-        foreach (var (key, held) in before)
-            if (held is var (value, deadline))
-                store.Set(key, value, SetCondition.Always, deadline is { } at ? Expiry.At(at) : Expiry.Clear);
+        foreach (var (key, held) in before) if (held is not null) store.Restore(key, held);
         Stop();
     }
 }

@@ -45,6 +45,12 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     public DeferredReply? Deferred { get; set; }
 
     /// <summary>
+    /// True while the request runs inside another's step (EXEC, a script), where nothing may wait: a blocking pop
+    /// answers at once with what there is, as Redis's does.
+    /// </summary>
+    public bool InStep { get; set; }
+
+    /// <summary>
     /// After every request, on either protocol: a connection in a mode waits for what the mode brings (a subscriber's
     /// messages) whenever it has nothing else to answer.
     /// </summary>

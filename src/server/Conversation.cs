@@ -309,6 +309,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
     Task IReplyContext.ClientSpeaksAsync() => socket.DataOrEndAsync(Cancellation);
+    bool IReplyContext.ClientLeft => socket.Available == 0 && socket.Poll(0, SelectMode.SelectRead);
 
     private async Task EndAsync(string reason)
     {

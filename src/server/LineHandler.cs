@@ -95,7 +95,16 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
             ReplyWriter.Error(output, Errors.Busy);
             return false;
         }
-        var ending = Run(request, command, output);
+        var ending = false;
+        try
+        {
+            ending = Run(request, command, output);
+        }
+        catch (WrongKindException wrong)
+        {
+            // A key of a kind the command does not work on (`get` of a list): refused before anything changed.
+            ReplyWriter.Error(output, Errors.WrongKind(command, request.Key, wrong.Held));
+        }
         session.AfterRequest();
         return ending;
     }

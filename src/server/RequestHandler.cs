@@ -71,6 +71,10 @@ public interface IReplyContext : IEvictable
     /// Completes when the client sends more, or leaves (a monitor stops then, and the conversation reads on).
     /// </summary>
     Task ClientSpeaksAsync();
+
+    /// <summary>Whether the client has closed its end, with nothing unread: once ClientSpeaksAsync completed, it
+    /// tells a client that left from one that sent more.</summary>
+    bool ClientLeft => false;
 }
 
 /// <summary>

@@ -106,14 +106,16 @@ public sealed partial class KeyValueStore
     {
         if (unguarded) return default;
         gate.Enter();
-        return new Guard(gate);
+        depth++;
+        return new Guard(this);
     }
 
     /// <summary>The lock held by Hold, let go when disposed; holds nothing when the store is unguarded.</summary>
-    private readonly ref struct Guard(Lock? held)
+    private readonly ref struct Guard(KeyValueStore? held)
     {
-        public void Dispose() => held?.Exit();
+        public void Dispose() => held?.LetGo();
     }
+
 
     /// <summary>
     /// Runs `work` as one step of the store: the operations it calls happen with no other client's between them, and a
@@ -206,21 +208,9 @@ public sealed partial class KeyValueStore
         using (Hold())
         {
             if (pairs.At(LocateLive(key)) is not { } pair) return false;
+            RequireString(pair);
             read(pair.Value.Span, state);
             return true;
-        }
-    }
-
-    /// <summary>
-    /// What the key holds (a copy of its value, and its deadline) as it is, for an observer hearing of a change:
-    /// reading it never removes a pair whose time has come, as every other read does. Null without the key.
-    /// </summary>
-    public (byte[] Value, long? Deadline)? Peek(ReadOnlySpan<byte> key)
-    {
-        using (Hold())
-        {
-            if (pairs.At(pairs.Locate(key)) is not { } pair) return null;
-            return (pair.Value.ToArray(), pair.HasDeadline && deadlines.TryGet(key, out var at) ? at : null);
         }
     }
 
@@ -240,7 +230,9 @@ public sealed partial class KeyValueStore
     /// <summary>Under the lock: removes the pair and its deadline, and what they counted.</summary>
     private StoredPair? RemovePair(ReadOnlySpan<byte> key)
     {
-        if (observers.Length > 0 && pairs.Locate(key) >= 0) Changed(key);
+        if (pairs.At(pairs.Locate(key)) is not { } held) return null;
+        if (observers.Length > 0) Changed(key);
+        if (held.HoldsObject) Release(held);
         if (pairs.Remove(key) is not { } pair) return null;
         accounted -= Cost(pair);
         if (pair.HasDeadline && deadlines.Remove(key)) accounted -= DeadlineCost(key.Length);
@@ -269,6 +261,7 @@ public sealed partial class KeyValueStore
         {
             var located = LocateLive(key);
             var existing = pairs.At(located);
+            if (wantPrevious && existing is { } held) RequireString(held);
             previous = wantPrevious ? existing?.Value.ToArray() : null;
             if (condition != SetCondition.Always && (condition == SetCondition.IfAbsent
                 ? existing is not null : existing is null))
@@ -302,6 +295,7 @@ public sealed partial class KeyValueStore
             var located = LocateLive(key);
             var existing = pairs.At(located);
             var current = 0L;
+            if (existing is { } held) RequireString(held);
             if (existing is { } pair && !RequestParser.TryParseInteger(pair.Value.Span, out current))
                 return IncrementResult.NotAnInteger;
             if (delta > 0 ? current > long.MaxValue - delta : current < long.MinValue - delta)
@@ -325,10 +319,14 @@ public sealed partial class KeyValueStore
     {
         grewLarge = false;
         var freed = existing is { } old ? Cost(old) : 0;
+        var objectFreed = existing is { HoldsObject: true } holder ? ObjectOf(holder).Charged : 0;
         var cost = Cost(key.Length, value.Length);
-        if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return false;
+        if (maxBytes > 0 && cost > freed + objectFreed && accounted - freed - objectFreed + cost > maxBytes)
+            return false;
         var capacity = pairs.Capacity;
         Changed(key);
+        // A string in place of an object (SET over a list): the object goes, and what it counted.
+        if (existing is { HoldsObject: true } replaced) Release(replaced);
         pairs.Store(located, key, value, hasDeadline);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
@@ -359,8 +357,9 @@ public sealed partial class KeyValueStore
     {
         using (Hold())
         {
-            return pairs.At(LocateLive(key)) is { } pair ? PairCost(pair.KeyLength, pair.ValueLength, pair.HasDeadline)
-                : null;
+            if (pairs.At(LocateLive(key)) is not { } pair) return null;
+            return PairCost(pair.KeyLength, pair.ValueLength, pair.HasDeadline)
+                + (pair.HoldsObject ? ObjectOf(pair).Charged : 0);
         }
     }
 
@@ -380,6 +379,9 @@ public sealed partial class KeyValueStore
             foreach (var observer in observers) observer.Emptying(key => pairs.Locate(key) >= 0);
             pairs = new PairTable();
             deadlines = new Deadlines();
+            objects = new StoredObject?[16];
+            freeHandles.Clear();
+            handlesUsed = 0;
             accounted = 0;
         }
         ReleaseOldTable();

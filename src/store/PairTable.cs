@@ -32,8 +32,15 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
     /// </summary>
     internal const ushort DeadlineFlag = 0x8000;
 
-    public int KeyLength => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset)) & ~DeadlineFlag;
-    public bool HasDeadline => (BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset)) & DeadlineFlag) != 0;
+    /// <summary>
+    /// The next bit: the value is not a string but a handle to an object of a feature's kind (KeyValueStore.Objects).
+    /// </summary>
+    internal const ushort ObjectFlag = 0x4000;
+
+    private ushort Header => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset));
+    public int KeyLength => Header & ~(DeadlineFlag | ObjectFlag);
+    public bool HasDeadline => (Header & DeadlineFlag) != 0;
+    public bool HoldsObject => (Header & ObjectFlag) != 0;
     public int ValueLength => BinaryPrimitives.ReadInt32LittleEndian(Slab.AsSpan(Offset + 2));
     public int Size => HeaderBytes + KeyLength + ValueLength;
     public ReadOnlySpan<byte> KeySpan => Slab.AsSpan(Offset + HeaderBytes, KeyLength);
@@ -41,10 +48,10 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
 
     /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>
     public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        bool hasDeadline = false)
+        bool hasDeadline = false, bool holdsObject = false)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset),
-            (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0)));
+            (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0) | (holdsObject ? ObjectFlag : 0)));
         BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
         key.CopyTo(slab.AsSpan(offset + HeaderBytes));
         value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
@@ -115,12 +122,14 @@ internal sealed class PairTable
     public StoredPair? Find(ReadOnlySpan<byte> key) => At(Locate(key));
 
     /// <summary>Stores the pair at what Locate just returned for this key, in place of the one there, if any.</summary>
-    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false)
+    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
+        bool holdsObject = false)
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
             $"table allows", nameof(key));
         // A key that is there already has its tag in its slot: only a new key is hashed again.
-        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline);
+        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline,
+            holdsObject);
         if (located >= 0)
         {
             var old = slots[located];
@@ -142,7 +151,8 @@ internal sealed class PairTable
     {
         var pair = PairAt(slots[located]);
         BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab.AsSpan(pair.Offset),
-            (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)));
+            (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)
+                | (pair.HoldsObject ? StoredPair.ObjectFlag : 0)));
     }
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
@@ -226,7 +236,8 @@ internal sealed class PairTable
     private StoredPair PairAt(long slot) => new(slabs[SlabIndex(slot)]!, Offset(slot));
 
     /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
-    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline)
+    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline,
+        bool holdsObject)
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         int index;
@@ -237,7 +248,7 @@ internal sealed class PairTable
             index = filling;
         }
         var offset = used[index];
-        StoredPair.Write(slabs[index]!, offset, key, value, hasDeadline);
+        StoredPair.Write(slabs[index]!, offset, key, value, hasDeadline, holdsObject);
         used[index] += size;
         live[index] += size;
         return tag | (long)(index + 1) << 16 | (long)offset;
@@ -304,7 +315,7 @@ internal sealed class PairTable
             var at = Locate(pair.KeySpan);
             var slot = at >= 0 ? slots[at] : 0;
             if (slot != 0 && SlabIndex(slot) == index && Offset(slot) == offset)
-                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask, pair.HasDeadline);
+                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask, pair.HasDeadline, pair.HoldsObject);
             offset += pair.Size;
         }
         Drop(index);

@@ -1,0 +1,211 @@
+// src/types/TypeCommands.cs: feature: what the commands of every kind (lists, hashes, sets, sorted sets) share:
+// a command run as one step of the store, Redis's errors for their arguments, and a new object stored under a
+// key within --max-memory. Each kind's commands are in a file of their own beside this one.
+
+using System.Buffers;
+using System.Globalization;
+
+namespace KV;
+
+public static class TypeCommands
+{
+    public const string NotAnInteger = "value is not an integer or out of range";
+    public const string NotAFloat = "value is not a valid float";
+    public const string Syntax = "syntax error";
+    public const string MustBePositive = "value is out of range, must be positive";
+
+    /// <summary>
+    /// A RESP row whose code runs as one step of the store: no other client's request lands between its reads and
+    /// its writes, and a key of another kind is refused (WRONGTYPE) before anything changes.
+    /// </summary>
+    public static RespCommand Row(string name, int arity, string summary,
+        Action<RespSession, RespArguments, IBufferWriter<byte>> run, bool writes = false) =>
+        new(name, arity, summary, (session, args, output) => session.Store.Atomically((session, args, output, run),
+            static step => step.run(step.session, step.args, step.output))) { Writes = writes };
+
+    /// <summary>An integer argument, or Redis's error written and false.</summary>
+    public static bool Integer(RespArguments args, int index, IBufferWriter<byte> output, out long value)
+    {
+        if (RequestParser.TryParseInteger(args[index], out value)) return true;
+        RespReply.Error(output, NotAnInteger);
+        return false;
+    }
+
+    /// <summary>A count that must be positive (LPOP's, SPOP's): Redis's two errors.</summary>
+    public static bool PositiveCount(RespArguments args, int index, IBufferWriter<byte> output, out long value)
+    {
+        if (!Integer(args, index, output, out value)) return false;
+        if (value >= 0) return true;
+        RespReply.Error(output, MustBePositive);
+        return false;
+    }
+
+    /// <summary>A float as Redis reads one (inf, -inf, +inf included; nan refused).</summary>
+    public static bool TryDouble(ReadOnlySpan<byte> text, out double value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > 64 || char.IsWhiteSpace((char)text[0])
+            || char.IsWhiteSpace((char)text[^1])) return false;
+        var word = System.Text.Encoding.ASCII.GetString(text).ToLowerInvariant();
+        value = word switch
+        {
+            "inf" or "+inf" or "infinity" or "+infinity" => double.PositiveInfinity,
+            "-inf" or "-infinity" => double.NegativeInfinity,
+            _ => double.TryParse(word, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed : double.NaN,
+        };
+        return !double.IsNaN(value);
+    }
+
+    /// <summary>A float argument, or Redis's error written and false.</summary>
+    public static bool Double(RespArguments args, int index, IBufferWriter<byte> output, out double value)
+    {
+        if (TryDouble(args[index], out value)) return true;
+        RespReply.Error(output, NotAFloat);
+        return false;
+    }
+
+    /// <summary>A float as Redis writes one: the shortest text that reads back the same, inf and -inf.</summary>
+    public static string Format(double value) => value switch
+    {
+        double.PositiveInfinity => "inf",
+        double.NegativeInfinity => "-inf",
+        _ => value.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-"),
+    };
+
+    /// <summary>A number as INCRBYFLOAT and HINCRBYFLOAT store it: plain digits, never an exponent.</summary>
+    public static string FormatDecimal(double value)
+    {
+        var shortest = value.ToString("R", CultureInfo.InvariantCulture);
+        if (!shortest.Contains('E')) return shortest;
+        return Math.Abs(value) < 7.9e27 ? ((decimal)value).ToString(CultureInfo.InvariantCulture)
+            : value.ToString("F0", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A score: a bulk string in RESP2, a double in RESP3.</summary>
+    public static void Score(IBufferWriter<byte> output, double value, int protocol)
+    {
+        if (protocol >= 3) RespReply.Line(output, ',', Format(value));
+        else RespReply.Bulk(output, Format(value));
+    }
+
+    /// <summary>The object at the key, made and stored when absent (the first LPUSH); null when out of memory.
+    /// </summary>
+    public static T? FindOrAdd<T>(KeyValueStore store, ReadOnlySpan<byte> key, IBufferWriter<byte> output)
+        where T : StoredObject, new()
+    {
+        if (store.Find<T>(key, forChange: true) is { } found) return found;
+        if (RequestParser.KeyProblem(key) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return null;
+        }
+        var made = new T();
+        if (store.Add(key, made) == SetResult.Stored) return made;
+        RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        return null;
+    }
+
+    /// <summary>Whether `moreBytes` fit --max-memory; else Redis's OOM error written.</summary>
+    public static bool Fits(KeyValueStore store, long moreBytes, IBufferWriter<byte> output)
+    {
+        if (store.Fits(moreBytes)) return true;
+        RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        return false;
+    }
+
+    /// <summary>An error a step returned: Redis's OOM keeps its own prefix.</summary>
+    public static void Refuse(IBufferWriter<byte> output, string error)
+    {
+        if (error.StartsWith("OOM ", StringComparison.Ordinal)) RespReply.Error(output, error[4..], prefix: "OOM");
+        else RespReply.Error(output, error);
+    }
+
+    /// <summary>After a change: the object recounted, or removed when it was left empty, as Redis does.</summary>
+    public static void Changed(KeyValueStore store, ReadOnlySpan<byte> key, StoredObject value, bool empty)
+    {
+        if (empty) store.Remove(key);
+        else store.Recount(value);
+    }
+
+    /// <summary>A range's ends as Redis reads them (negative from the end), clamped; false when it is empty.</summary>
+    public static bool Clamp(long start, long stop, int count, out int from, out int to)
+    {
+        if (start < 0) start += count;
+        if (stop < 0) stop += count;
+        start = Math.Max(0, start);
+        stop = Math.Min(stop, count - 1L);
+        from = (int)Math.Min(start, int.MaxValue);
+        to = (int)Math.Max(stop, -1);
+        return start <= stop && start < count;
+    }
+
+    /// <summary>
+    /// HRANDFIELD's, SRANDMEMBER's and ZRANDMEMBER's choice: a positive count picks that many distinct ones (all,
+    /// when there are fewer), a negative one that many with repeats. Null for a count no reply could hold.
+    /// </summary>
+    public static List<T>? Pick<T>(IReadOnlyList<T> from, long count)
+    {
+        if (count == long.MinValue || Math.Abs(count) > int.MaxValue / 2) return null;
+        if (from.Count == 0) return [];
+        if (count < 0) return [.. Enumerable.Range(0, (int)-count).Select(_ => from[Random.Shared.Next(from.Count)])];
+        var shuffled = from.ToArray();
+        Random.Shared.Shuffle(shuffled);
+        return [.. shuffled.Take((int)Math.Min(count, shuffled.Length))];
+    }
+
+    /// <summary>
+    /// HSCAN, SSCAN and ZSCAN key cursor [MATCH pattern] [COUNT n]: KV answers every element in one reply with
+    /// cursor 0, as Redis does for a small collection; `pairs` says the elements come as field and value.
+    /// </summary>
+    public static void Scan(RespSession session, RespArguments args, IBufferWriter<byte> output,
+        IEnumerable<byte[]>? items, bool pairs)
+    {
+        if (!ulong.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            RespReply.Error(output, "invalid cursor");
+            return;
+        }
+        RedisGlob? pattern = null;
+        for (var i = 3; i < args.Count; i += 2)
+        {
+            if (i + 1 >= args.Count)
+            {
+                RespReply.Error(output, Syntax);
+                return;
+            }
+            if (args.Is(i, "match"u8))
+            {
+                if (args[i + 1].Length > RedisGlob.MaxPatternBytes)
+                {
+                    RespReply.Error(output, $"pattern longer than {RedisGlob.MaxPatternBytes} bytes");
+                    return;
+                }
+                pattern = RedisGlob.Compile(args[i + 1]);
+            }
+            else if (args.Is(i, "count"u8))
+            {
+                if (!Integer(args, i + 1, output, out var count)) return;
+                if (count < 1)
+                {
+                    RespReply.Error(output, Syntax);
+                    return;
+                }
+            }
+            else
+            {
+                RespReply.Error(output, Syntax);
+                return;
+            }
+        }
+        var all = items?.ToList() ?? [];
+        var shown = new List<byte[]>(all.Count);
+        var step = pairs ? 2 : 1;
+        for (var i = 0; i < all.Count; i += step)
+            if (pattern is null || pattern.Matches(all[i])) shown.AddRange(all.Skip(i).Take(step));
+        RespReply.ArrayHeader(output, 2);
+        RespReply.Bulk(output, "0"u8);
+        RespReply.ArrayHeader(output, shown.Count);
+        foreach (var item in shown) RespReply.Bulk(output, item);
+    }
+}
