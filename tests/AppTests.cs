@@ -102,13 +102,29 @@ public class AppTests
     public async Task Limits_fixed_window_rate_limiter_counts_hits_with_its_script()
     {
         const string Module = "limits", Package = "python3-limits";
-        // The moving window keeps its hits in a list, a data type KV does not have yet.
         const string Script = """
             import sys
             from limits import storage, strategies, parse
             # The limiter holds its storage weakly: keep it here.
             store = storage.RedisStorage(f"redis://127.0.0.1:{sys.argv[1]}")
             limiter = strategies.FixedWindowRateLimiter(store)
+            limit = parse("3/minute")
+            print([limiter.hit(limit, "user") for _ in range(5)], limiter.get_window_stats(limit, "user")[1])
+            """;
+        var output = await RunAsync(Module, Package, Script);
+        Assert.Equal("[True, True, True, False, False] 0", output);
+    }
+
+    [Fact]
+    public async Task Limits_moving_window_rate_limiter_keeps_its_hits_in_a_list()
+    {
+        const string Module = "limits", Package = "python3-limits";
+        // Its hits are a list (LPUSH, LTRIM, LINDEX) read and written by a Lua script.
+        const string Script = """
+            import sys
+            from limits import storage, strategies, parse
+            store = storage.RedisStorage(f"redis://127.0.0.1:{sys.argv[1]}")
+            limiter = strategies.MovingWindowRateLimiter(store)
             limit = parse("3/minute")
             print([limiter.hit(limit, "user") for _ in range(5)], limiter.get_window_stats(limit, "user")[1])
             """;

@@ -187,7 +187,7 @@ public static class RespCommands
             RespConnectionCommands.Config),
         new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME",
             RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
-        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, REPLY ON|OFF|SKIP and HELP",
+        new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, LIST, REPLY ON|OFF|SKIP and HELP",
             RespConnectionCommands.Client),
         new("auth", -2, "AUTH password, or AUTH default password: the server's password",
             RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },

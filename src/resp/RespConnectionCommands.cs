@@ -190,6 +190,11 @@ public static class RespConnectionCommands
             else RespReply.Null(output, session.Protocol);
         }
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else if (args.Is(1, "list"u8) && args.Count == 2) RespReply.Bulk(output, string.Concat(
+            (session.Activity.Existing<RespClients>()?.All ?? [session]).OrderBy(client => client.Id)
+            .Select(client => $"id={client.Id} addr={client.Address} name={client.Name} db=0 multi="
+                + $"{(client.Transaction is null ? -1 : client.Transaction.Commands.Count)} user=default "
+                + $"resp={client.Protocol}\n")));
         else if (args.Is(1, "reply"u8) && args.Count == 3) Reply(session, args, output);
         else if (args.Is(1, "help"u8) && args.Count == 2)
             RespReply.Help(output, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID",
@@ -197,6 +202,7 @@ public static class RespConnectionCommands
                 "GETNAME", "    Return the name of the current connection.", "SETNAME <name>",
                     "    Assign the name <name> to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.",
+                "LIST", "    Return the RESP connections: id, address, name, protocol.",
                 "REPLY (ON|OFF|SKIP)", "    Replies sent, none, or none for the next command; pushes always sent.",
                 "HELP", "    Print this help.");
         else RespReply.Error(output,

@@ -6,6 +6,7 @@
 // hold at most twice --max-line-bytes (a value at the limit, plus its key and framing).
 
 using System.Buffers;
+using System.Collections.Concurrent;
 
 namespace KV;
 
@@ -17,7 +18,11 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
 
     public void WriteError(IBufferWriter<byte> output, string message) => RespReply.Error(output, message);
 
-    public void Attach(IReplyContext connection) => session.Connection = connection;
+    public void Attach(IReplyContext connection)
+    {
+        session.Connection = connection;
+        session.Activity.Feature(_ => new RespClients()).Add(session);
+    }
 
     /// <summary>
     /// The connection ended: its WATCHes and SCANs are let go (what it had queued goes with its memory account).
@@ -26,6 +31,7 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
     {
         RespTransactions.Unwatch(session);
         RespScan.EndAll(session);
+        session.Activity.Existing<RespClients>()?.Remove(session);
         session.Mode?.Ended();
     }
 
@@ -55,4 +61,14 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
         RespReply.Error(output, error);
         return error;
     }
+}
+
+/// <summary>The RESP connections open now, for CLIENT LIST (job queues find their workers by name in it).</summary>
+public sealed class RespClients
+{
+    private readonly ConcurrentDictionary<RespSession, byte> open = new();
+
+    public void Add(RespSession session) => open.TryAdd(session, 0);
+    public void Remove(RespSession session) => open.TryRemove(session, out _);
+    public ICollection<RespSession> All => open.Keys;
 }
