@@ -64,13 +64,7 @@ public static class ListCommands
 
     private static void Pop(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (args.Count > 3)
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return;
-        }
-        var count = 1L;
-        if (args.Count == 3 && !TypeCommands.PositiveCount(args, 2, output, out count)) return;
+        if (!TypeCommands.PopCount(args, output, out var count)) return;
         var store = session.Store;
         if (store.Find<ListValue>(args[1], forChange: true) is not { } list)
         {

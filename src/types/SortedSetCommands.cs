@@ -158,13 +158,7 @@ public static class SortedSetCommands
 
     private static void Pop(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (args.Count > 3)
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return;
-        }
-        var count = 1L;
-        if (args.Count == 3 && !TypeCommands.PositiveCount(args, 2, output, out count)) return;
+        if (!TypeCommands.PopCount(args, output, out var count)) return;
         var store = session.Store;
         var set = store.Find<SortedSetValue>(args[1], forChange: true);
         var taken = new List<(double Score, byte[] Member)>();

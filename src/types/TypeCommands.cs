@@ -40,6 +40,19 @@ public static class TypeCommands
         return false;
     }
 
+    /// <summary>LPOP's, SPOP's and ZPOPMIN's optional count (1 without one); false with Redis's error written.
+    /// </summary>
+    public static bool PopCount(RespArguments args, IBufferWriter<byte> output, out long count)
+    {
+        count = 1;
+        if (args.Count > 3)
+        {
+            RespReply.Error(output, Syntax);
+            return false;
+        }
+        return args.Count < 3 || PositiveCount(args, 2, output, out count);
+    }
+
     /// <summary>A float as Redis reads one (inf, -inf, +inf included; nan refused).</summary>
     public static bool TryDouble(ReadOnlySpan<byte> text, out double value)
     {
