@@ -124,6 +124,28 @@ public class LinearizabilityTests
     }
 
     [Fact]
+    public void A_request_never_answered_that_would_change_nothing_is_left_out()
+    {
+        // An LPOP of an empty list, its connection dropped: nothing it could do explains a failure.
+        var dropped = new Operation(1, 0, Operation.Unanswered, Command.Of("lpop", "q"), null);
+        Assert.True(Check(dropped, Op(2, 5, 6, "rpush q 7", "1"), Op(2, 7, 8, "lpop q", "7")).Linearizable);
+        Assert.True(Check(dropped, Op(2, 5, 6, "rpush q 7", "1"), Op(2, 7, 8, "llen q", "1")).Linearizable);
+        Assert.False(Check(dropped, Op(2, 5, 6, "rpush q 7", "1"), Op(2, 7, 8, "lpop q", "8")).Linearizable);
+    }
+
+    [Fact]
+    public void Lists_pop_what_was_pushed_once_in_order()
+    {
+        Assert.True(Check(Op(1, 0, 1, "rpush q 1", "1"), Op(1, 2, 3, "lpush q 0", "2"), Op(2, 4, 5, "lpop q", "0"),
+            Op(2, 6, 7, "rpop q", "1"), Op(2, 8, 9, "lpop q", "nil")).Linearizable);
+        // Two clients that both took the same element: one push, two pops of it.
+        Assert.False(Check(Op(1, 0, 1, "rpush q 1", "1"), Op(2, 2, 5, "lpop q", "1"), Op(3, 2, 5, "lpop q", "1"))
+            .Linearizable);
+        Assert.True(Check(Op(1, 0, 1, "rpush q 1", "1"), Op(2, 2, 5, "blpop q 0.01", "[q,1]"),
+            Op(3, 2, 5, "blpop q 0.01", "[]")).Linearizable);
+    }
+
+    [Fact]
     public void Deadlines_are_part_of_the_state()
     {
         Assert.True(Check(Op(1, 0, 1, "set k 1", "OK"), Op(1, 2, 3, "expire k 1000", "1"), Op(2, 4, 5, "ttl k", "+"),

@@ -16,6 +16,9 @@ public class RaceTests
     /// </summary>
     private static readonly string[][] Groups = [["g0:a", "g0:b"], ["g1:a", "g1:b"], ["g2:a", "g2:b"]];
 
+    /// <summary>Keys that hold lists, apart from the others, so that no request meets a key of another kind.</summary>
+    private static readonly string[][] Queues = [["q0:a", "q0:b"], ["q1:a", "q1:b"]];
+
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Concurrent_clients_of_both_protocols_leave_a_linearizable_history(string model)
@@ -102,6 +105,7 @@ public class RaceTests
         var group = Groups[random.Next(Groups.Length)];
         var (a, b) = (group[0], group[1]);
         var value = (client * 100_000 + ++written).ToString();
+        if (random.Next(3) == 0) return NextListCommand(random, Queues[random.Next(Queues.Length)], value, resp);
         var choices = resp ? 14 : 6;
         return random.Next(choices) switch
         {
@@ -122,12 +126,33 @@ public class RaceTests
         };
     }
 
+    /// <summary>A random request on a pair of lists: pushes of unique values and pops say which push they saw.
+    /// </summary>
+    private static Command NextListCommand(Random random, string[] queue, string value, bool resp)
+    {
+        var (a, b) = (queue[0], queue[1]);
+        return random.Next(resp ? 10 : 5) switch
+        {
+            0 => Command.Of("rpush", a, value),
+            1 => Command.Of("lpush", a, value),
+            2 => Command.Of("lpop", a),
+            3 => Command.Of("rpop", a),
+            4 => Command.Of("llen", a),
+            5 => Command.Of("lmove", a, b),
+            6 => Command.Of("blpop", b, "0.01"),
+            7 => Command.Exec(Command.Of("rpush", b, value), Command.Of("lpop", a)),
+            8 => Command.Of("rename", a, b),
+            _ => Command.Script(Command.Of("lpop", b), Command.Of("rpush", a, value)),
+        };
+    }
+
     private static byte[] RespRequest(Command command) => command.Name switch
     {
         "exec" => [.. RespConnection.Request("MULTI"), .. command.Batch.SelectMany(RespRequest),
             .. RespConnection.Request("EXEC")],
         "eval" => RespConnection.Request(["EVAL", ScriptOf(command.Batch), "0",
             .. command.Batch.SelectMany(c => c.Args)]),
+        "lmove" => RespConnection.Request(["LMOVE", .. command.Args, "LEFT", "RIGHT"]),
         _ => RespConnection.Request([command.Name, .. command.Args]),
     };
 
@@ -168,6 +193,8 @@ public class RaceTests
         ("ttl", Reply.Error) => "-2",
         ("ttl", Reply.Ttl(null)) => "-1",
         ("ttl", Reply.Ttl) => "+",
+        ("lpop" or "rpop", Reply.Error) => "nil",
+        (_, Reply.Counted(var count)) => count.ToString(),
         (_, Reply.Value(var value)) => value,
         (_, Reply.Ok) => "OK",
         _ => $"unexpected reply {reply}",

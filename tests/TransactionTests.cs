@@ -143,8 +143,8 @@ public class TransactionTests
         Assert.Equal("_", await c.AskAsync("EXEC"));
         Assert.StartsWith("*14[$server,$kv,$version,$7.0.0,$proto,:2,", await c.AskAsync("HELLO", "2"));
         Assert.Equal("$nil", await c.AskAsync("GET", "absent"));
-        Assert.StartsWith("*5[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
-        Assert.StartsWith("*15[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
+        Assert.StartsWith("*9[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
+        Assert.StartsWith("*17[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
     }
 
     [Fact]

@@ -241,4 +241,137 @@ public class TypesTests
         Assert.Equal(new Reply.Value("later"), await worker.ReadAsync());
         Assert.Equal(new Reply.Error(Errors.NothingArrived("jobs"u8, 1)), await worker.AskAsync("blpop jobs 1"));
     }
+
+    [Fact]
+    public async Task Sorted_sets_pop_from_the_first_of_many_keys_and_count_an_intersection()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await c.AskAsync("ZADD", "z1", "1", "a", "2", "b", "3", "c");
+        await c.AskAsync("ZADD", "z2", "2", "b", "4", "d");
+        Assert.Equal(":1", await c.AskAsync("ZINTERCARD", "2", "z1", "z2"));
+        Assert.Equal("-ERR at least 1 input key is needed for 'zintercard' command",
+            await c.AskAsync("ZINTERCARD", "0", "z1"));
+        Assert.Equal("*2[$z1,*2[*2[$c,$3],*2[$b,$2]]]", await c.AskAsync("ZMPOP", "2", "none", "z1", "MAX", "COUNT",
+            "2"));
+        Assert.Equal("-ERR count should be greater than 0", await c.AskAsync("ZMPOP", "1", "z1", "MIN", "COUNT", "x"));
+        Assert.Equal("*2[$z1,*1[*2[$a,$1]]]", await c.AskAsync("BZMPOP", "0", "1", "z1", "MIN"));
+        // Scores are written as Redis 7.0 writes them: 17 significant digits.
+        Assert.Equal(":1", await c.AskAsync("ZADD", "f", "0.1", "m"));
+        Assert.Equal("$0.10000000000000001", await c.AskAsync("ZSCORE", "f", "m"));
+        Assert.Equal("$10.6", await c.AskAsync("INCRBYFLOAT", "n", "10.6"));
+        Assert.Equal("-ERR value is not a valid float", await c.AskAsync("INCRBYFLOAT", "n", "x"));
+        Assert.Equal(":1", await c.AskAsync("RPUSH", "l", "x"));
+        Assert.Equal("$quicklist", await c.AskAsync("OBJECT", "ENCODING", "l"));
+        Assert.Equal("$embstr", await c.AskAsync("OBJECT", "ENCODING", "n"));
+        Assert.Equal("+OK", await c.AskAsync("SET", "i", "42"));
+        Assert.Equal("$int", await c.AskAsync("OBJECT", "ENCODING", "i"));
+        Assert.Equal("$rbtree", await c.AskAsync("OBJECT", "ENCODING", "f"));
+    }
+
+    [Fact]
+    public async Task Config_set_remembers_redis_s_tunables_and_refuses_others()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("CONFIG", "SET", "zset-max-ziplist-entries", "0"));
+        Assert.Equal("*2[$zset-max-ziplist-entries,$0]", await c.AskAsync("CONFIG", "GET",
+            "zset-max-ziplist-entries"));
+        Assert.Equal("*2[$zset-max-listpack-entries,$0]", await c.AskAsync("CONFIG", "GET",
+            "zset-max-listpack-entries"));
+        Assert.Equal("+OK", await c.AskAsync("CONFIG", "SET", "save", ""));
+        Assert.Equal("-ERR Unknown option or number of arguments for CONFIG SET - 'maxmemory'",
+            await c.AskAsync("CONFIG", "SET", "maxmemory", "1"));
+    }
+
+    [Fact]
+    public async Task Client_unblock_ends_a_wait_with_nil_or_an_error_and_client_list_names_the_clients()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var watcher = await server.ConnectRespAsync();
+        await using var waiter = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await waiter.AskAsync("CLIENT", "SETNAME", "worker-1"));
+        var id = (await waiter.AskAsync("CLIENT", "ID"))[1..];
+        Assert.Contains($"id={id} ", await watcher.AskAsync("CLIENT", "LIST"));
+        Assert.Contains("name=worker-1 ", await watcher.AskAsync("CLIENT", "LIST"));
+        await waiter.SendAsync(RespConnection.Request("BLPOP", "l", "0"));
+        await WaitForBlockedAsync(watcher, 1);
+        Assert.Equal(":1", await watcher.AskAsync("CLIENT", "UNBLOCK", id));
+        Assert.Equal("*-1[]", await waiter.ReadAsync());
+        await waiter.SendAsync(RespConnection.Request("BLPOP", "l", "0"));
+        await WaitForBlockedAsync(watcher, 1);
+        Assert.Equal(":1", await watcher.AskAsync("CLIENT", "UNBLOCK", id, "ERROR"));
+        Assert.Equal("-UNBLOCKED client unblocked via CLIENT UNBLOCK", await waiter.ReadAsync());
+        Assert.Equal(":0", await watcher.AskAsync("CLIENT", "UNBLOCK", id));
+    }
+
+    [Fact]
+    public async Task A_move_to_a_key_of_another_kind_waits_and_then_answers_wrongtype_leaving_the_element()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var watcher = await server.ConnectRespAsync();
+        await using var waiter = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await watcher.AskAsync("SET", "target", "a string"));
+        await waiter.SendAsync(RespConnection.Request("BRPOPLPUSH", "source", "target", "0"));
+        await WaitForBlockedAsync(watcher, 1);
+        Assert.Equal(":1", await watcher.AskAsync("RPUSH", "source", "job"));
+        Assert.Equal("-WRONGTYPE Operation against a key holding the wrong kind of value", await waiter.ReadAsync());
+        Assert.Equal("*1[$job]", await watcher.AskAsync("LRANGE", "source", "0", "-1"));
+    }
+
+    [Fact]
+    public void A_packed_list_behaves_as_a_list_of_arrays_through_random_changes()
+    {
+        var random = new Random(7);
+        var list = new ListValue();
+        var model = new List<byte[]>();
+        for (var step = 0; step < 20_000; step++)
+        {
+            // Mostly short elements, now and then one larger than a chunk.
+            var element = random.Next(500) == 0 ? new byte[ListValue.ChunkBytes + random.Next(100)]
+                : System.Text.Encoding.ASCII.GetBytes(new string('x', random.Next(0, 300)) + step);
+            switch (random.Next(model.Count == 0 ? 2 : 9))
+            {
+                case 0: list.PushLeft(element); model.Insert(0, element); break;
+                case 1: list.PushRight(element); model.Add(element); break;
+                case 2: Assert.Equal(model[0], list.Pop(left: true)); model.RemoveAt(0); break;
+                case 3: Assert.Equal(model[^1], list.Pop(left: false)); model.RemoveAt(model.Count - 1); break;
+                case 4:
+                    var at = random.Next(model.Count);
+                    Assert.Equal(model[at], list[at]);
+                    list[at] = element;
+                    model[at] = element;
+                    break;
+                case 5:
+                    var insertAt = random.Next(model.Count + 1);
+                    list.Insert(insertAt, element);
+                    model.Insert(insertAt, element);
+                    break;
+                case 6:
+                    var removeAt = random.Next(model.Count);
+                    Assert.Equal(model[removeAt], list.RemoveAt(removeAt));
+                    model.RemoveAt(removeAt);
+                    break;
+                case 7:
+                    var (from, to) = (random.Next(model.Count), random.Next(model.Count));
+                    Assert.Equal(model.Skip(from).Take(to - from + 1), list.Slice(from, to));
+                    break;
+                default:
+                    if (random.Next(20) == 0)
+                    {
+                        var (start, stop) = (random.Next(model.Count), random.Next(model.Count));
+                        list.Keep(start, stop);
+                        model = [.. model.Skip(start).Take(stop - start + 1)];
+                    }
+                    break;
+            }
+            Assert.Equal(model.Count, list.Count);
+        }
+        Assert.Equal(model, list.Slice(0, list.Count - 1));
+        Assert.Equal(Enumerable.Reverse(model), list.Backward());
+        Assert.Equal(model, ((ListValue)list.Copy()).Slice(0, model.Count - 1));
+        // Memory is its chunks: emptied, it holds none.
+        while (list.Count > 0) list.Pop(left: random.Next(2) == 0);
+        Assert.Equal(0, list.Bytes);
+    }
 }

@@ -116,6 +116,8 @@ public static class Linearizability
         var state = ModelState.Empty;
         var deepest = -1;
         Verdict? stuckAt = null;
+        // Once every answered request has its place, those never answered may simply never have happened.
+        var answeredLeft = operations.Count(operation => operation.Output is not null);
 
         // Takes the operation next, if the model gives the reply seen and this point was never explored.
         bool TryTake(Entry call)
@@ -137,6 +139,7 @@ public static class Linearizability
             choices.Push((call, state));
             state = next;
             Lift(call);
+            if (operation.Output is not null) answeredLeft--;
             if (choices.Count > deepest)
             {
                 deepest = choices.Count;
@@ -146,7 +149,7 @@ public static class Linearizability
         }
 
         var entry = head.Next;
-        while (head.Next is not null)
+        while (head.Next is not null && answeredLeft > 0)
         {
             if (Stopwatch.GetTimestamp() > until)
                 return (stuckAt ?? Describe(head, operations, choices, state)) with { TimedOut = true };
@@ -179,6 +182,7 @@ public static class Linearizability
             state = before;
             taken.Remove(call.Id);
             Unlift(call);
+            if (operations[call.Id].Output is not null) answeredLeft++;
             entry = head.Next;
         }
         return Verdict.Yes;

@@ -29,12 +29,15 @@ public sealed record Command(string Name, ImmutableArray<string> Args, Immutable
         "exec" or "eval" => Batch.SelectMany(command => command.Keys),
         "mset" => Args.Where((_, i) => i % 2 == 0),
         "get" or "set" or "incr" or "expire" or "persist" or "ttl" => Args.Take(1),
+        "rpush" or "lpush" or "lpop" or "rpop" or "blpop" or "llen" => Args.Take(1),
+        "lmove" => Args.Take(2),
         _ => Args, // del, exists, mget, rename: every argument is a key
     };
 
     /// <summary>True for a command that changes nothing.</summary>
     public bool ReadsOnly =>
-        Name is "get" or "mget" or "ttl" or "exists" || (Name is "exec" or "eval" && Batch.All(c => c.ReadsOnly));
+        Name is "get" or "mget" or "ttl" or "exists" or "llen"
+        || (Name is "exec" or "eval" && Batch.All(c => c.ReadsOnly));
 
     public override string ToString() => Name switch
     {

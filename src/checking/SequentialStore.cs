@@ -3,7 +3,8 @@
 // One request at a time, no threads, no lock: a map from key to value and "has a deadline". Whatever many clients
 // saw at once is correct exactly when some order of their requests, one after another through this model, gives
 // every reply they saw (and respects which request finished before which began). Deadlines are modelled as a flag
-// only: the histories use deadlines far in the future, so that no key expires while they are recorded.
+// only: the histories use deadlines far in the future, so that no key expires while they are recorded. A list is a
+// value in parentheses, `(3 1 2)`, its elements words without spaces; BLPOP is modelled as LPOP, its nil as `[]`.
 
 using System.Collections.Immutable;
 using System.Globalization;
@@ -64,7 +65,7 @@ public static class SequentialStore
         switch (command.Name)
         {
             case "get":
-                return (state[args[0]]?.Value ?? "nil", state);
+                return (state[args[0]] is { } list && IsList(list) ? "ERR" : state[args[0]]?.Value ?? "nil", state);
             case "set":
                 return ("OK", state.With(args[0], new ModelEntry(args[1], false)));
             case "del":
@@ -84,7 +85,7 @@ public static class SequentialStore
             {
                 var delta = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 1;
                 var entry = state[args[0]];
-                if (entry is { } had && !long.TryParse(had.Value, CultureInfo.InvariantCulture, out _))
+                if (entry is { } had && (IsList(had) || !long.TryParse(had.Value, CultureInfo.InvariantCulture, out _)))
                     return ("ERR", state);
                 var value = (entry is { } old ? long.Parse(old.Value, CultureInfo.InvariantCulture) : 0) + delta;
                 return (Number(value), state.With(args[0], new ModelEntry(Number(value), entry?.Expiring ?? false)));
@@ -113,6 +114,42 @@ public static class SequentialStore
             }
             case "ttl":
                 return (state[args[0]] is not { } found ? "-2" : found.Expiring ? "+" : "-1", state);
+            case "rpush" or "lpush":
+            {
+                if (state[args[0]] is { } held && !IsList(held)) return ("ERR", state);
+                var items = Items(state[args[0]]);
+                if (command.Name == "rpush") items.Add(args[1]);
+                else items.Insert(0, args[1]);
+                return (Number(items.Count), state.With(args[0], ListEntry(items, state[args[0]])));
+            }
+            case "lpop" or "rpop" or "blpop":
+            {
+                var empty = command.Name == "blpop" ? "[]" : "nil";
+                if (state[args[0]] is not { } held) return (empty, state);
+                if (!IsList(held)) return ("ERR", state);
+                var items = Items(held);
+                var at = command.Name == "rpop" ? items.Count - 1 : 0;
+                var taken = items[at];
+                items.RemoveAt(at);
+                var reply = command.Name == "blpop" ? $"[{args[0]},{taken}]" : taken;
+                return (reply, state.With(args[0], items.Count == 0 ? null : ListEntry(items, held)));
+            }
+            case "llen":
+                return state[args[0]] is { } counted && !IsList(counted) ? ("ERR", state)
+                    : (Number(Items(state[args[0]]).Count), state);
+            case "lmove":
+            {
+                // LMOVE source destination LEFT RIGHT: the element from the head of one to the tail of the other.
+                if (state[args[0]] is not { } source) return ("nil", state);
+                if (!IsList(source) || state[args[1]] is { } target && !IsList(target)) return ("ERR", state);
+                var items = Items(source);
+                var moved = items[0];
+                items.RemoveAt(0);
+                state = state.With(args[0], items.Count == 0 ? null : ListEntry(items, source));
+                var into = Items(state[args[1]]);
+                into.Add(moved);
+                return (moved, state.With(args[1], ListEntry(into, state[args[1]])));
+            }
             case "exec" or "eval":
             {
                 var replies = new List<string>(command.Batch.Length);
@@ -129,4 +166,12 @@ public static class SequentialStore
     }
 
     private static string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static bool IsList(ModelEntry entry) => entry.Value.StartsWith('(');
+
+    private static List<string> Items(ModelEntry? entry) => entry is { } list && list.Value.Length > 2
+        ? [.. list.Value[1..^1].Split(' ')] : [];
+
+    private static ModelEntry ListEntry(List<string> items, ModelEntry? had) =>
+        new("(" + string.Join(' ', items) + ")", had?.Expiring ?? false);
 }

@@ -25,13 +25,61 @@ public static class RespConnectionCommands
     /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
     private static readonly (string Name, string Value)[] Configuration = [("save", ""), ("appendonly", "no")];
 
+    /// <summary>
+    /// Redis's tuning parameters that clients and Redis's own tests set: CONFIG SET accepts and remembers them (CONFIG
+    /// GET reads them back), and they change nothing, since KV has one encoding a kind and its own limits. A name
+    /// with "ziplist" and the same with "listpack" are one parameter, as in Redis 7.
+    /// </summary>
+    private static readonly (string Name, string Default)[] Tunables =
+    [
+        ("list-max-listpack-size", "-2"), ("list-compress-depth", "0"), ("hash-max-listpack-entries", "128"),
+        ("hash-max-listpack-value", "64"), ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
+        ("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"), ("stream-node-max-entries", "100"),
+        ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"),
+        ("rdb-key-save-delay", "0"),
+    ];
+
+    /// <summary>The tunables' values now, one set a server.</summary>
+    private sealed class TunableValues
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<string, string> Values { get; } =
+            new(Tunables.Select(t => KeyValuePair.Create(t.Name, t.Default)));
+    }
+
+    private static string Canonical(string name) => name.Replace("ziplist", "listpack", StringComparison.Ordinal);
+
     public static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (args.Is(1, "help"u8) && args.Count == 2)
         {
             RespReply.Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
-                "    Return parameters matching the glob-like <pattern> and their values (KV has save and appendonly).",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value> [<directive> <value> ...]",
+                "    Remember Redis's encoding and buffer tunables; they change nothing (one encoding a kind).",
+                "RESETSTAT", "    Accepted; KV's counters run from the start.",
                 "HELP", "    Print this help.");
+            return;
+        }
+        var tunables = session.Activity.Feature(_ => new TunableValues()).Values;
+        if (args.Is(1, "set"u8) && args.Count >= 4 && args.Count % 2 == 0)
+        {
+            var pairs = Enumerable.Range(0, (args.Count - 2) / 2)
+                .Select(i => (Name: Canonical(args.Text(2 + 2 * i).ToLowerInvariant()), Value: args.Text(3 + 2 * i)))
+                .ToList();
+            // `save ""` is what KV does already (Redis's tests put back the value they read).
+            pairs.RemoveAll(p => p is { Name: "save", Value: "" });
+            if (pairs.FirstOrDefault(p => !tunables.ContainsKey(p.Name)) is { Name: not null } unknown)
+            {
+                RespReply.Error(output, $"Unknown option or number of arguments for CONFIG SET - '{unknown.Name}'");
+                return;
+            }
+            foreach (var (name, value) in pairs) tunables[name] = value;
+            RespReply.Ok(output);
+            return;
+        }
+        if (args.Is(1, "resetstat"u8) && args.Count == 2)
+        {
+            RespReply.Ok(output);
             return;
         }
         if (!args.Is(1, "get"u8))
@@ -46,7 +94,10 @@ public static class RespConnectionCommands
         }
         var patterns = Enumerable.Range(2, args.Count - 2)
             .Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
-        var matching = Configuration
+        var matching = Configuration.Concat(tunables.Select(t => (Name: t.Key, t.Value)))
+            .Concat(tunables.Where(t => t.Key.Contains("listpack", StringComparison.Ordinal)
+                && !t.Key.StartsWith("set-", StringComparison.Ordinal))
+                .Select(t => (Name: t.Key.Replace("listpack", "ziplist", StringComparison.Ordinal), t.Value)))
             .Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
         RespReply.MapHeader(output, matching.Count, session.Protocol);
         foreach (var (name, value) in matching)
@@ -172,6 +223,25 @@ public static class RespConnectionCommands
             (byte)'~') >= 0 ? "Client names cannot contain spaces, newlines or special characters."
         : null;
 
+    /// <summary>CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when that client was waiting and now is not, else 0.</summary>
+    private static void Unblock(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        var error = args.Count == 4 && args.Is(3, "error"u8);
+        if (args.Count == 4 && !error && !args.Is(3, "timeout"u8))
+        {
+            RespReply.Error(output, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+        if (!RequestParser.TryParseInteger(args[2], out var id))
+        {
+            RespReply.Error(output, "value is not an integer or out of range");
+            return;
+        }
+        var waiting = session.Activity.Existing<RespClients>()?.All.FirstOrDefault(c => c.Id == id)?.Unblock;
+        waiting?.Invoke(error);
+        RespReply.Integer(output, waiting is null ? 0 : 1);
+    }
+
     public static void Client(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (args.Is(1, "id"u8) && args.Count == 2) RespReply.Integer(output, session.Id);
@@ -190,6 +260,7 @@ public static class RespConnectionCommands
             else RespReply.Null(output, session.Protocol);
         }
         else if (args.Is(1, "setinfo"u8) && args.Count == 4) RespReply.Ok(output);
+        else if (args.Is(1, "unblock"u8) && args.Count is 3 or 4) Unblock(session, args, output);
         else if (args.Is(1, "list"u8) && args.Count == 2) RespReply.Bulk(output, string.Concat(
             (session.Activity.Existing<RespClients>()?.All ?? [session]).OrderBy(client => client.Id)
             .Select(client => $"id={client.Id} addr={client.Address} name={client.Name} db=0 multi="
@@ -203,6 +274,7 @@ public static class RespConnectionCommands
                     "    Assign the name <name> to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored: KV keeps no library names.",
                 "LIST", "    Return the RESP connections: id, address, name, protocol.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    End a client's wait in a blocking command.",
                 "REPLY (ON|OFF|SKIP)", "    Replies sent, none, or none for the next command; pushes always sent.",
                 "HELP", "    Print this help.");
         else RespReply.Error(output,

@@ -1,7 +1,10 @@
 // src/resp/RespCounters.cs: INCR, INCRBY, DECR and DECRBY, with Redis's replies and error texts, over the store's
-// one Increment (read, add, write back under its lock), the same that KV's `incr` and `decr` use.
+// one Increment (read, add, write back under its lock), the same that KV's `incr` and `decr` use; INCRBYFLOAT, read
+// and written in one step of the store; and floats read and written as Redis reads and writes them.
 
 using System.Buffers;
+using System.Globalization;
+using System.Text;
 
 namespace KV;
 
@@ -44,4 +47,69 @@ public static class RespCounters
             default: RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM"); break;
         }
     }
+
+    /// <summary>INCRBYFLOAT key increment: the new value as text, read and written in one step; the deadline stays.
+    /// </summary>
+    public static void IncrByFloat(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!TryDouble(args[2], out var delta))
+        {
+            RespReply.Error(output, "value is not a valid float");
+            return;
+        }
+        if (double.IsInfinity(delta))
+        {
+            RespReply.Error(output, "increment would produce NaN or Infinity");
+            return;
+        }
+        if (RequestParser.KeyProblem(args[1]) is { } problem)
+        {
+            RespReply.Error(output, problem);
+            return;
+        }
+        var (error, text) = session.Store.Atomically((store: session.Store, key: args[1].ToArray(), delta),
+            static step =>
+            {
+                var read = new System.Runtime.CompilerServices.StrongBox<(bool Number, double Value)>((true, 0));
+                step.store.TryRead(step.key, read, static (value, box) =>
+                    box.Value = (TryDouble(value, out var number), number));
+                if (!read.Value.Number) return ("value is not a valid float", null);
+                var result = read.Value.Value + step.delta;
+                if (double.IsNaN(result) || double.IsInfinity(result))
+                    return ("increment would produce NaN or Infinity", (byte[]?)null);
+                var digits = Encoding.ASCII.GetBytes(FormatDecimal(result));
+                return step.store.Set(step.key, digits, SetCondition.Always, Expiry.KeepExisting)
+                    == SetResult.OutOfMemory ? (RespCommands.OutOfMemory, null) : ((string?)null, digits);
+            });
+        if (text is not null) RespReply.Bulk(output, text);
+        else if (error == RespCommands.OutOfMemory) RespReply.Error(output, error, prefix: "OOM");
+        else RespReply.Error(output, error!);
+    }
+
+    /// <summary>A float as Redis reads one (inf, -inf, +inf included; nan refused).</summary>
+    public static bool TryDouble(ReadOnlySpan<byte> text, out double value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > 400 || char.IsWhiteSpace((char)text[0])
+            || char.IsWhiteSpace((char)text[^1])) return false;
+        var word = System.Text.Encoding.ASCII.GetString(text).ToLowerInvariant();
+        value = word switch
+        {
+            "inf" or "+inf" or "infinity" or "+infinity" => double.PositiveInfinity,
+            "-inf" or "-infinity" => double.NegativeInfinity,
+            _ => double.TryParse(word, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed : double.NaN,
+        };
+        return !double.IsNaN(value);
+    }
+
+    /// <summary>A number as INCRBYFLOAT and HINCRBYFLOAT store it: plain digits, never an exponent.</summary>
+    public static string FormatDecimal(double value)
+    {
+        var shortest = value.ToString("R", CultureInfo.InvariantCulture);
+        if (!shortest.Contains('E')) return shortest;
+        return Math.Abs(value) < 7.9e27 ? ((decimal)value).ToString(CultureInfo.InvariantCulture)
+            : value.ToString("F0", CultureInfo.InvariantCulture);
+    }
+
 }

@@ -17,8 +17,11 @@ public enum RespRead { Incomplete, Complete, Malformed }
 
 public static class RespFraming
 {
-    /// <summary>The most elements a request array may have (Redis allows far more; KV's commands need few).</summary>
-    public const int MaxArguments = 1024;
+    /// <summary>
+    /// The most elements a request array may have: enough for an HSET or ZADD of thousands of pairs, few enough that
+    /// an unfinished request, read again from its start as each block arrives, costs little (Redis allows more).
+    /// </summary>
+    public const int MaxArguments = 65_536;
 
     /// <summary>
     /// The longest inline line, as Redis's PROTO_INLINE_MAX_SIZE: inline is for typing, and a line of quotes costs

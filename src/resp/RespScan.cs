@@ -120,4 +120,22 @@ public static class RespScan
         else RespReply.Error(output,
             $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. KV answers MEMORY USAGE key only.");
     }
+
+    /// <summary>
+    /// OBJECT ENCODING key: how the value is held (KV's names for its own structures: a list is a `ring`, a sorted
+    /// set an `rbtree`); nil without the key. OBJECT HELP too.
+    /// </summary>
+    public static void Object(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (args.Is(1, "encoding"u8) && args.Count == 3)
+        {
+            if (session.Store.EncodingOf(args[2]) is { } encoding) RespReply.Bulk(output, encoding);
+            else RespReply.Null(output, session.Protocol);
+        }
+        else if (args.Is(1, "help"u8) && args.Count == 2)
+            RespReply.Help(output, "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
+                "    Return how the value at <key> is held.", "HELP", "    Print this help.");
+        else RespReply.Error(output,
+            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try OBJECT HELP.");
+    }
 }

@@ -51,6 +51,12 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     public bool InStep { get; set; }
 
     /// <summary>
+    /// Set while the client waits in a feature's blocking command (BLPOP): ends the wait as its timeout would
+    /// (false) or with an error (true), for CLIENT UNBLOCK; null when it is not waiting.
+    /// </summary>
+    public Action<bool>? Unblock { get; set; }
+
+    /// <summary>
     /// After every request, on either protocol: a connection in a mode waits for what the mode brings (a subscriber's
     /// messages) whenever it has nothing else to answer.
     /// </summary>

@@ -25,6 +25,10 @@ public abstract class StoredObject
     /// <summary>A copy that shares nothing with this one (COPY, an undo log).</summary>
     public abstract StoredObject Copy();
 
+    /// <summary>How it is held, as OBJECT ENCODING names it (KV's own names where its structure is not Redis's).
+    /// </summary>
+    public abstract string Encoding { get; }
+
     /// <summary>What the store has counted for it so far (Recount moves it to Bytes).</summary>
     internal long Charged;
 }
@@ -97,6 +101,22 @@ public sealed partial class KeyValueStore
             if (pairs.At(LocateLive(key)) is not { HoldsObject: false } pair) return false;
             read(pair.Value.Span, state);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// How the key's value is held (OBJECT ENCODING): an object's own name; for a string Redis's names, by what it
+    /// holds (int for an integer, embstr up to 44 bytes, raw beyond), though KV packs every string alike.
+    /// </summary>
+    public string? EncodingOf(ReadOnlySpan<byte> key)
+    {
+        using (Hold())
+        {
+            if (pairs.At(LocateLive(key)) is not { } pair) return null;
+            if (pair.HoldsObject) return ObjectOf(pair).Encoding;
+            var value = pair.Value.Span;
+            return value.Length <= 20 && RequestParser.TryParseInteger(value, out _) ? "int"
+                : value.Length <= 44 ? "embstr" : "raw";
         }
     }
 

@@ -137,6 +137,8 @@ public static class BlockingPops
             ZPopOrWait) { Writes = true },
         new("bzpopmax", -3, "BZPOPMAX key [key ...] timeout: the highest member of the first sorted set, else wait",
             ZPopOrWait) { Writes = true },
+        new("bzmpop", -5, "BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT n]: ZMPOP, waiting for members",
+            ZMultiPopOrWait) { Writes = true },
     ];
 
     /// <summary>A reply made apart, to be handed to a waiting client.</summary>
@@ -196,10 +198,11 @@ public static class BlockingPops
         }
         if (Timeout(args, args.Count - 1, output) is not { } timeout) return;
         var destination = args[2].ToArray();
-        // The destination's kind is checked now, as Redis checks it before it blocks.
-        session.Store.Find<ListValue>(destination);
         Block(session, [args[1].ToArray()], timeout, output, NullBulk(session), (store, key) =>
         {
+            // A destination of another kind: WRONGTYPE when there is an element to move, as Redis answers it.
+            if (store.KindOf(destination) is { } kind && kind != "list" && store.Find<ListValue>(key) is not null)
+                return Reply(0, static (w, _) => RespReply.Error(w, WrongKindException.RedisMessage, "WRONGTYPE"));
             var moved = ListCommands.MoveOne(store, key, destination, fromLeft, toLeft, out var error);
             if (error is not null) return Reply(error, static (w, e) => TypeCommands.Refuse(w, e));
             return moved is null ? null : Reply(moved, static (w, m) => RespReply.Bulk(w, m));
@@ -211,7 +214,8 @@ public static class BlockingPops
     public static (byte[][] Keys, bool Left, long Count)? ReadMultiPop(RespArguments args, int at,
         IBufferWriter<byte> output)
     {
-        if (!TypeCommands.Integer(args, at, output, out var numKeys)) return null;
+        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
+        if (!RequestParser.TryParseInteger(args[at], out var numKeys)) numKeys = 0;
         if (numKeys <= 0 || numKeys > args.Count - at - 2)
         {
             RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0" : TypeCommands.Syntax);
@@ -222,7 +226,7 @@ public static class BlockingPops
         var count = 1L;
         if (args.Count == sideAt + 3 && args.Is(sideAt + 1, "count"u8))
         {
-            if (!TypeCommands.Integer(args, sideAt + 2, output, out count)) return null;
+            if (!RequestParser.TryParseInteger(args[sideAt + 2], out count)) count = 0;
             if (count <= 0)
             {
                 RespReply.Error(output, "count should be greater than 0");
@@ -247,6 +251,19 @@ public static class BlockingPops
             var reply = new ArrayBufferWriter<byte>();
             return ListCommands.PopFirst(store, [key], left, count, protocol, reply) ? reply.WrittenSpan.ToArray()
                 : null;
+        });
+    }
+
+    private static void ZMultiPopOrWait(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (Timeout(args, 1, output) is not { } timeout) return;
+        if (SortedSetCommands.ReadMultiPop(args, 2, output) is not var (keys, lowest, count)) return;
+        var protocol = session.Protocol;
+        Block(session, keys, timeout, output, NullArray(session), (store, key) =>
+        {
+            var reply = new ArrayBufferWriter<byte>();
+            return SortedSetCommands.PopFirst(store, [key], lowest, count, protocol, reply)
+                ? reply.WrittenSpan.ToArray() : null;
         });
     }
 
@@ -290,7 +307,7 @@ public static class BlockingPops
             TakeOrJoin(step.store, step.keys, step.take, step.session.InStep, step.waiters));
         if (now is not null) output.Write(now);
         else if (blocked is null) none(output);
-        else session.Deferred = context => WaitAsync(context, store, waiters, blocked, timeout, none);
+        else session.Deferred = context => WaitAsync(context, session, waiters, blocked, timeout, none);
     }
 
     /// <summary>In one step: the reply of the first key that has something, or a waiter added on every key (none
@@ -306,9 +323,12 @@ public static class BlockingPops
         return (null, waiter);
     }
 
-    private static async ValueTask<string?> WaitAsync(IReplyContext context, KeyValueStore store, Waiters waiters,
+    private static async ValueTask<string?> WaitAsync(IReplyContext context, ClientSession session, Waiters waiters,
         Waiter waiter, TimeSpan timeout, Action<IBufferWriter<byte>> none)
     {
+        var store = session.Store;
+        var unblocked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Unblock = error => unblocked.TrySetResult(error);
         var reserved = WaiterBytes + waiter.Keys.Sum(k => (long)k.Length);
         var counted = context.TryReserve(reserved);
         string? ending = null;
@@ -322,7 +342,8 @@ public static class BlockingPops
             var spoke = counted ? context.ClientSpeaksAsync() : Task.CompletedTask;
             while (!waiter.Served.Task.IsCompleted)
             {
-                var first = await Task.WhenAny(waiter.Served.Task, ended, spoke);
+                var first = await Task.WhenAny(waiter.Served.Task, ended, spoke, unblocked.Task);
+                if (first == unblocked.Task) break;
                 if (first == spoke && !waiter.Served.Task.IsCompleted)
                 {
                     // It left, or (past the budget) may not wait; a client that sent more waits on.
@@ -339,11 +360,14 @@ public static class BlockingPops
         catch (OperationCanceledException) { }
         finally
         {
+            session.Unblock = null;
             if (counted) context.Unreserve(reserved);
         }
         if (store.Atomically((waiters, waiter), static s => s.waiters.Cancel(s.waiter)))
         {
             if (!counted) context.WriteError("blocked clients past the clients' memory budget");
+            else if (unblocked.Task is { IsCompleted: true, Result: true })
+                RespReply.Error(context.Output, "client unblocked via CLIENT UNBLOCK", prefix: "UNBLOCKED");
             else none(context.Output);
             return ending;
         }

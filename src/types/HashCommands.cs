@@ -147,6 +147,11 @@ public static class HashCommands
     private static void IncrByFloat(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (!TypeCommands.Double(args, 3, output, out var delta)) return;
+        if (double.IsInfinity(delta))
+        {
+            RespReply.Error(output, "value is NaN or Infinity");
+            return;
+        }
         var store = session.Store;
         var current = 0d;
         if (store.Find<HashValue>(args[1])?.Get(args[2]) is { } old && !TypeCommands.TryDouble(old, out current))
@@ -195,7 +200,7 @@ public static class HashCommands
         var picked = TypeCommands.Pick(hash?.Fields.Keys.ToArray() ?? [], count);
         if (picked is null)
         {
-            RespReply.Error(output, TypeCommands.NotAnInteger);
+            RespReply.Error(output, "value is out of range");
             return;
         }
         RespReply.ArrayHeader(output, picked.Count * (withValues && session.Protocol < 3 ? 2 : 1));

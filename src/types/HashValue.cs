@@ -12,6 +12,7 @@ public sealed class HashValue : StoredObject
     private readonly Dictionary<byte[], byte[]> fields = new(KeyBytes.Comparer);
     private long bytes;
 
+    public override string Encoding => "hashtable";
     public override string Kind => "hash";
     public override long Bytes => bytes + 64;
     public int Count => fields.Count;

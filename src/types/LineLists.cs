@@ -102,7 +102,7 @@ internal static class LineLists
                     return;
                 }
                 ReplyWriter.ValuesHeader(step.output, to - from + 1);
-                for (var i = from; i <= to; i++) ReplyWriter.ValueLine(step.output, list[i]);
+                foreach (var element in list.Slice(from, to)) ReplyWriter.ValueLine(step.output, element);
             });
         return false;
     }

@@ -57,13 +57,18 @@ public static class ListCommands
             if (onlyIfExists) RespReply.Integer(output, 0);
             return;
         }
-        for (var i = 2; i < args.Count; i++) list.Push(args[i].ToArray(), left);
+        for (var i = 2; i < args.Count; i++) list.Push(args[i], left);
         store.Recount(list);
         RespReply.Integer(output, list.Count);
     }
 
     private static void Pop(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
+        if (args.Count > 3)
+        {
+            RespCommands.WrongArity(output, args.Text(0).ToLowerInvariant());
+            return;
+        }
         if (!TypeCommands.PopCount(args, output, out var count)) return;
         var store = session.Store;
         if (store.Find<ListValue>(args[1], forChange: true) is not { } list)
@@ -97,7 +102,7 @@ public static class ListCommands
             return;
         }
         RespReply.ArrayHeader(output, to - from + 1);
-        for (var i = from; i <= to; i++) RespReply.Bulk(output, list[i]);
+        foreach (var element in list.Slice(from, to)) RespReply.Bulk(output, element);
     }
 
     /// <summary>An index as LINDEX and LSET read it: negative from the end; false when outside the list.</summary>
@@ -145,9 +150,8 @@ public static class ListCommands
             RespReply.Integer(output, 0);
             return;
         }
-        var pivot = args[3];
-        var at = -1;
-        for (var i = 0; i < list.Count && at < 0; i++) if (list[i].AsSpan().SequenceEqual(pivot)) at = i;
+        var pivot = args[3].ToArray();
+        var at = IndexesOf(list.Slice(0, list.Count - 1), pivot, 1).FirstOrDefault(-1);
         if (at < 0) RespReply.Integer(output, -1);
         else if (TypeCommands.Fits(store, ListValue.CostOf(args[4].Length), output))
         {
@@ -170,12 +174,9 @@ public static class ListCommands
         var element = args[3];
         var fromTail = count < 0;
         var limit = count == 0 ? long.MaxValue : Math.Abs(count);
-        var matches = new List<int>();
-        for (var n = 0; n < list.Count && matches.Count < limit; n++)
-        {
-            var i = fromTail ? list.Count - 1 - n : n;
-            if (list[i].AsSpan().SequenceEqual(element)) matches.Add(i);
-        }
+        var wanted = element.ToArray();
+        var matches = (fromTail ? IndexesOf(list.Backward(), wanted, limit).Select(n => list.Count - 1 - n)
+            : IndexesOf(list.Slice(0, list.Count - 1), wanted, limit)).ToList();
         if (matches.Count > 0)
         {
             store.Find<ListValue>(args[1], forChange: true);
@@ -245,19 +246,15 @@ public static class ListCommands
                 return;
             }
         }
-        var found = new List<long>();
         var list = session.Store.Find<ListValue>(args[1]);
         var wanted = count == 0 ? long.MaxValue : Math.Max(count, 1);
         var skip = Math.Abs(rank) - 1;
-        var element = args[2];
-        for (var n = 0; list is not null && n < list.Count && (maxLength == 0 || n < maxLength)
-            && found.Count < wanted; n++)
-        {
-            var i = rank > 0 ? n : list.Count - 1 - n;
-            if (!list[i].AsSpan().SequenceEqual(element)) continue;
-            if (skip > 0) skip--;
-            else found.Add(i);
-        }
+        var element = args[2].ToArray();
+        var walk = list is null ? [] : rank > 0 ? list.Slice(0, list.Count - 1) : list.Backward();
+        var found = IndexesOf(maxLength == 0 ? walk : walk.Take((int)Math.Min(maxLength, int.MaxValue)), element,
+                long.MaxValue)
+            .Skip((int)Math.Min(skip, int.MaxValue)).Take((int)Math.Min(wanted, int.MaxValue))
+            .Select(n => (long)(rank > 0 ? n : list!.Count - 1 - n)).ToList();
         if (count < 0)
         {
             if (found.Count > 0) RespReply.Integer(output, found[0]);
@@ -266,6 +263,24 @@ public static class ListCommands
         }
         RespReply.ArrayHeader(output, found.Count);
         foreach (var at in found) RespReply.Integer(output, at);
+    }
+
+    /// <summary>Where `element` is in a walk of the list (counted from the walk's start), the first `limit` times.
+    /// </summary>
+    private static IEnumerable<int> IndexesOf(IEnumerable<byte[]> walk, byte[] element, long limit)
+    {
+        var n = 0;
+        var seen = 0L;
+        foreach (var item in walk)
+        {
+            if (seen >= limit) yield break;
+            if (item.AsSpan().SequenceEqual(element))
+            {
+                seen++;
+                yield return n;
+            }
+            n++;
+        }
     }
 
     /// <summary>LEFT or RIGHT: true for LEFT; null (and a syntax error written) for anything else.</summary>

@@ -142,6 +142,12 @@ public static class SetCommands
         store.Find<SetValue>(args[1], forChange: true);
         source.Remove(args[3]);
         TypeCommands.Changed(store, args[1], source, source.Count == 0);
+        // A destination that has the member already is left as it is: its WATCHers see no change, as in Redis.
+        if (destination?.Contains(args[3]) == true)
+        {
+            RespReply.Integer(output, 1);
+            return;
+        }
         if (TypeCommands.FindOrAdd<SetValue>(store, args[2], output) is not { } target) return;
         target.Add(args[3].ToArray());
         store.Recount(target);
@@ -205,29 +211,7 @@ public static class SetCommands
 
     private static void InterCard(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (!TypeCommands.Integer(args, 1, output, out var numKeys)) return;
-        if (numKeys <= 0 || numKeys > args.Count - 2)
-        {
-            RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0"
-                : "Number of keys can't be greater than number of args");
-            return;
-        }
-        var end = 2 + (int)numKeys;
-        var limit = 0L;
-        if (args.Count == end + 2 && args.Is(end, "limit"u8))
-        {
-            if (!TypeCommands.Integer(args, end + 1, output, out limit)) return;
-            if (limit < 0)
-            {
-                RespReply.Error(output, "LIMIT can't be negative");
-                return;
-            }
-        }
-        else if (args.Count != end)
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return;
-        }
+        if (TypeCommands.ReadInterCard(args, output) is not var (end, limit)) return;
         var count = Of(session.Store, args, 2, end, 'i').Count;
         RespReply.Integer(output, limit > 0 ? Math.Min(count, limit) : count);
     }

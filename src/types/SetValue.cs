@@ -11,6 +11,7 @@ public sealed class SetValue : StoredObject
     private readonly HashSet<byte[]> members = new(KeyBytes.Comparer);
     private long bytes;
 
+    public override string Encoding => "hashtable";
     public override string Kind => "set";
     public override long Bytes => bytes + 64;
     public int Count => members.Count;

@@ -24,6 +24,10 @@ public static class SortedSetCommands
         TypeCommands.Row("zrevrank", 3, "ZREVRANK key member: its place from the highest score, or nil", Rank),
         TypeCommands.Row("zpopmin", -2, "ZPOPMIN key [count]: take the lowest", Pop, writes: true),
         TypeCommands.Row("zpopmax", -2, "ZPOPMAX key [count]: take the highest", Pop, writes: true),
+        TypeCommands.Row("zmpop", -4, "ZMPOP numkeys key [key ...] MIN|MAX [COUNT n]: pop from the first sorted set "
+            + "with members", MultiPop, writes: true),
+        TypeCommands.Row("zintercard", -3, "ZINTERCARD numkeys key [key ...] [LIMIT n]: the size of ZINTER",
+            InterCard),
         TypeCommands.Row("zrandmember", -2, "ZRANDMEMBER key [count [WITHSCORES]]: members at random", RandomMembers),
         TypeCommands.Row("zscan", -3, "ZSCAN key cursor [MATCH pattern] [COUNT n]: members and scores, in slices",
             (session, args, output) => TypeCommands.Scan(session, args, output,
@@ -169,8 +173,92 @@ public static class SortedSetCommands
             taken.Add((score, member));
         }
         if (set is not null) TypeCommands.Changed(store, args[1], set, set.Count == 0);
-        // Without a count, RESP3 has one flat pair, as RESP2 has.
-        SortedSetRanges.WriteMembers(output, taken, withScores: true, args.Count == 2 ? 2 : session.Protocol);
+        // Without a count, RESP3 has one flat pair, as RESP2 has, with a double for the score.
+        SortedSetRanges.WriteMembers(output, taken, withScores: true, session.Protocol, flat: args.Count == 2);
+    }
+
+    /// <summary>ZMPOP's and BZMPOP's arguments from `at` (numkeys): keys, MIN or MAX, count; null with an error.
+    /// </summary>
+    public static (byte[][] Keys, bool Lowest, long Count)? ReadMultiPop(RespArguments args, int at,
+        IBufferWriter<byte> output)
+    {
+        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
+        if (!RequestParser.TryParseInteger(args[at], out var numKeys)) numKeys = 0;
+        if (numKeys <= 0 || numKeys > args.Count - at - 2)
+        {
+            RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0" : TypeCommands.Syntax);
+            return null;
+        }
+        var sideAt = at + 1 + (int)numKeys;
+        var lowest = args.Is(sideAt, "min"u8);
+        if (!lowest && !args.Is(sideAt, "max"u8))
+        {
+            RespReply.Error(output, TypeCommands.Syntax);
+            return null;
+        }
+        var count = 1L;
+        if (args.Count == sideAt + 3 && args.Is(sideAt + 1, "count"u8))
+        {
+            if (!RequestParser.TryParseInteger(args[sideAt + 2], out count)) count = 0;
+            if (count <= 0)
+            {
+                RespReply.Error(output, "count should be greater than 0");
+                return null;
+            }
+        }
+        else if (args.Count != sideAt + 1)
+        {
+            RespReply.Error(output, TypeCommands.Syntax);
+            return null;
+        }
+        return ([.. Enumerable.Range(at + 1, (int)numKeys).Select(i => args[i].ToArray())], lowest, count);
+    }
+
+    private static void MultiPop(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (ReadMultiPop(args, 1, output) is not var (keys, lowest, count)) return;
+        if (!PopFirst(session.Store, keys, lowest, count, session.Protocol, output))
+            RespReply.NullArray(output, session.Protocol);
+    }
+
+    /// <summary>
+    /// ZMPOP's step, also BZMPOP's when it is served: up to `count` members of the first key that holds a sorted set,
+    /// as [key, [[member, score] ...]]; false (nothing written) when none does.
+    /// </summary>
+    public static bool PopFirst(KeyValueStore store, IReadOnlyList<byte[]> keys, bool lowest, long count,
+        int protocol, IBufferWriter<byte> output)
+    {
+        foreach (var key in keys)
+        {
+            if (store.Find<SortedSetValue>(key, forChange: true) is not { } set) continue;
+            var taken = new List<(double Score, byte[] Member)>();
+            while (set.Count > 0 && taken.Count < count)
+            {
+                var (member, score) = set.PopEnd(lowest);
+                taken.Add((score, member));
+            }
+            TypeCommands.Changed(store, key, set, set.Count == 0);
+            RespReply.ArrayHeader(output, 2);
+            RespReply.Bulk(output, key);
+            RespReply.ArrayHeader(output, taken.Count);
+            foreach (var (score, member) in taken)
+            {
+                RespReply.ArrayHeader(output, 2);
+                RespReply.Bulk(output, member);
+                TypeCommands.Score(output, score, protocol);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static void InterCard(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (TypeCommands.ReadInterCard(args, output, "at least 1 input key is needed for 'zintercard' command")
+            is not var (end, limit)) return;
+        var keys = Enumerable.Range(2, end - 2).Select(i => args[i].ToArray()).ToList();
+        var count = Of(session.Store, keys, [.. keys.Select(_ => 1d)], "sum", 'i').Count;
+        RespReply.Integer(output, limit > 0 ? Math.Min(count, limit) : count);
     }
 
     private static void RandomMembers(RespSession session, RespArguments args, IBufferWriter<byte> output)

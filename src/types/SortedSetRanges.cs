@@ -189,9 +189,9 @@ public static class SortedSetRanges
 
     /// <summary>Members, with their scores when asked: flat in RESP2, a pair each in RESP3.</summary>
     public static void WriteMembers(IBufferWriter<byte> output, List<(double Score, byte[] Member)> found,
-        bool withScores, int protocol)
+        bool withScores, int protocol, bool flat = false)
     {
-        var pairs = withScores && protocol >= 3;
+        var pairs = withScores && protocol >= 3 && !flat;
         RespReply.ArrayHeader(output, found.Count * (withScores && !pairs ? 2 : 1));
         foreach (var (score, member) in found)
         {

@@ -26,6 +26,7 @@ public sealed class SortedSetValue : StoredObject
     private readonly SortedSet<(double Score, byte[] Member)> ordered = new(Order.Instance);
     private long bytes;
 
+    public override string Encoding => "rbtree";
     public override string Kind => "zset";
     public override long Bytes => bytes + 64;
     public int Count => scores.Count;

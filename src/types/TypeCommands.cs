@@ -54,21 +54,7 @@ public static class TypeCommands
     }
 
     /// <summary>A float as Redis reads one (inf, -inf, +inf included; nan refused).</summary>
-    public static bool TryDouble(ReadOnlySpan<byte> text, out double value)
-    {
-        value = 0;
-        if (text.IsEmpty || text.Length > 64 || char.IsWhiteSpace((char)text[0])
-            || char.IsWhiteSpace((char)text[^1])) return false;
-        var word = System.Text.Encoding.ASCII.GetString(text).ToLowerInvariant();
-        value = word switch
-        {
-            "inf" or "+inf" or "infinity" or "+infinity" => double.PositiveInfinity,
-            "-inf" or "-infinity" => double.NegativeInfinity,
-            _ => double.TryParse(word, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
-                ? parsed : double.NaN,
-        };
-        return !double.IsNaN(value);
-    }
+    public static bool TryDouble(ReadOnlySpan<byte> text, out double value) => RespCounters.TryDouble(text, out value);
 
     /// <summary>A float argument, or Redis's error written and false.</summary>
     public static bool Double(RespArguments args, int index, IBufferWriter<byte> output, out double value)
@@ -78,22 +64,16 @@ public static class TypeCommands
         return false;
     }
 
-    /// <summary>A float as Redis writes one: the shortest text that reads back the same, inf and -inf.</summary>
+    /// <summary>A score as Redis 7.0 writes one (printf's %.17g): 17 significant digits, inf and -inf.</summary>
     public static string Format(double value) => value switch
     {
         double.PositiveInfinity => "inf",
         double.NegativeInfinity => "-inf",
-        _ => value.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-"),
+        _ => value.ToString("G17", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-"),
     };
 
     /// <summary>A number as INCRBYFLOAT and HINCRBYFLOAT store it: plain digits, never an exponent.</summary>
-    public static string FormatDecimal(double value)
-    {
-        var shortest = value.ToString("R", CultureInfo.InvariantCulture);
-        if (!shortest.Contains('E')) return shortest;
-        return Math.Abs(value) < 7.9e27 ? ((decimal)value).ToString(CultureInfo.InvariantCulture)
-            : value.ToString("F0", CultureInfo.InvariantCulture);
-    }
+    public static string FormatDecimal(double value) => RespCounters.FormatDecimal(value);
 
     /// <summary>A score: a bulk string in RESP2, a double in RESP3.</summary>
     public static void Score(IBufferWriter<byte> output, double value, int protocol)
@@ -220,5 +200,36 @@ public static class TypeCommands
         RespReply.Bulk(output, "0"u8);
         RespReply.ArrayHeader(output, shown.Count);
         foreach (var item in shown) RespReply.Bulk(output, item);
+    }
+
+    /// <summary>SINTERCARD's and ZINTERCARD's `numkeys key [key ...] [LIMIT n]`: where the keys end, and the limit (0:
+    /// none); null with Redis's error written.</summary>
+    public static (int End, long Limit)? ReadInterCard(RespArguments args, IBufferWriter<byte> output,
+        string noKeys = "numkeys should be greater than 0")
+    {
+        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
+        if (!RequestParser.TryParseInteger(args[1], out var numKeys)) numKeys = 0;
+        if (numKeys <= 0 || numKeys > args.Count - 2)
+        {
+            RespReply.Error(output, numKeys <= 0 ? noKeys : "Number of keys can't be greater than number of args");
+            return null;
+        }
+        var end = 2 + (int)numKeys;
+        var limit = 0L;
+        if (args.Count == end + 2 && args.Is(end, "limit"u8))
+        {
+            if (!RequestParser.TryParseInteger(args[end + 1], out limit)) limit = -1;
+            if (limit < 0)
+            {
+                RespReply.Error(output, "LIMIT can't be negative");
+                return null;
+            }
+        }
+        else if (args.Count != end)
+        {
+            RespReply.Error(output, Syntax);
+            return null;
+        }
+        return (end, limit);
     }
 }
