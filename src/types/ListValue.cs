@@ -1,8 +1,9 @@
 // src/types/ListValue.cs: feature: a list, as the store holds it: its elements packed into chunks of bytes, each
-// element a length (a varint) and its bytes, so that a million short elements cost about their bytes and not an
-// object each (Redis's quicklist does the same with listpacks). A push or a pop at either end touches one chunk;
-// an element found by index walks the chunks, then one chunk; a change in the middle (LSET, LINSERT, LREM)
-// rewrites one chunk. Elements are handed out as copies. Not thread-safe: the store's lock is held around every use.
+// entry the element's length (a varint), its bytes, and its length again written to be read backwards, as Redis's
+// listpack does: a million short elements cost about their bytes, not an object each, and a pop at either end
+// finds its element at once. A push or a pop at an end touches one chunk; an element found by index walks the
+// chunks, then one chunk; a change in the middle (LSET, LINSERT, LREM) rewrites one chunk. Elements are handed
+// out as copies. Not thread-safe: the store's lock is held around every use.
 
 namespace KV;
 
@@ -31,10 +32,40 @@ public sealed class ListValue : StoredObject
     public override long Bytes => bytes;
     public int Count { get; private set; }
 
-    /// <summary>What an element adds, by --max-memory's measure, at the most: its bytes and its length's.</summary>
-    public static long CostOf(int elementBytes) => elementBytes + 5;
+    /// <summary>What an element adds, by --max-memory's measure, at the most: its bytes and its lengths'.</summary>
+    public static long CostOf(int elementBytes) => elementBytes + 10;
 
-    private static int SizeOf(int length) => VarintBytes(length) + length;
+    private static int SizeOf(int length) => 2 * VarintBytes(length) + length;
+
+    /// <summary>Writes one entry, length, bytes, length backwards; how many bytes it took.</summary>
+    private static int WriteEntry(Span<byte> into, ReadOnlySpan<byte> element)
+    {
+        var at = WriteVarint(into, element.Length);
+        element.CopyTo(into[at..]);
+        at += element.Length;
+        // The length again, its groups of 7 bits from the highest: each but the leftmost flagged, so that a reader
+        // going right to left knows where it ends.
+        var groups = VarintBytes(element.Length);
+        for (var g = groups - 1; g >= 0; g--)
+            into[at++] = (byte)(((element.Length >> (7 * g)) & 0x7F) | (g == groups - 1 ? 0 : 0x80));
+        return at;
+    }
+
+    /// <summary>The length of the entry that ends at `end`, read backwards, and how many bytes that took.</summary>
+    private static int ReadBackwards(ReadOnlySpan<byte> data, int end, out int read)
+    {
+        var value = 0;
+        read = 0;
+        byte b;
+        do
+        {
+            b = data[end - 1 - read];
+            value |= (b & 0x7F) << (7 * read);
+            read++;
+        }
+        while ((b & 0x80) != 0);
+        return value;
+    }
 
     private static int VarintBytes(int value)
     {
@@ -87,8 +118,7 @@ public sealed class ListValue : StoredObject
         if (chunks.Count == 0 || chunks[0].Start < size) chunks.Insert(0, NewChunk(size, fillFromEnd: true));
         var chunk = chunks[0];
         chunk.Start -= size;
-        var at = chunk.Start + WriteVarint(chunk.Data.AsSpan(chunk.Start), element.Length);
-        element.CopyTo(chunk.Data.AsSpan(at));
+        WriteEntry(chunk.Data.AsSpan(chunk.Start), element);
         chunk.Count++;
         Count++;
     }
@@ -99,9 +129,7 @@ public sealed class ListValue : StoredObject
         if (chunks.Count == 0 || chunks[^1].Data.Length - chunks[^1].End < size)
             chunks.Add(NewChunk(size, fillFromEnd: false));
         var chunk = chunks[^1];
-        var at = chunk.End + WriteVarint(chunk.Data.AsSpan(chunk.End), element.Length);
-        element.CopyTo(chunk.Data.AsSpan(at));
-        chunk.End = at + element.Length;
+        chunk.End += WriteEntry(chunk.Data.AsSpan(chunk.End), element);
         chunk.Count++;
         Count++;
     }
@@ -120,7 +148,7 @@ public sealed class ListValue : StoredObject
         {
             var length = ReadVarint(chunk.Data.AsSpan(at), out var read);
             elements.Add(chunk.Data.AsSpan(at + read, length).ToArray());
-            at += read + length;
+            at += 2 * read + length;
         }
         return elements;
     }
@@ -134,20 +162,13 @@ public sealed class ListValue : StoredObject
         {
             var length = ReadVarint(chunk.Data.AsSpan(chunk.Start), out var read);
             element = chunk.Data.AsSpan(chunk.Start + read, length).ToArray();
-            chunk.Start += read + length;
+            chunk.Start += 2 * read + length;
         }
         else
         {
-            // The last element's start is found by reading the chunk: a length is written before its bytes.
-            var last = chunk.Start;
-            for (var at = chunk.Start; at < chunk.End;)
-            {
-                last = at;
-                at += ReadVarint(chunk.Data.AsSpan(at), out var read) + read;
-            }
-            var length = ReadVarint(chunk.Data.AsSpan(last), out var lengthBytes);
-            element = chunk.Data.AsSpan(last + lengthBytes, length).ToArray();
-            chunk.End = last;
+            var length = ReadBackwards(chunk.Data, chunk.End, out var read);
+            element = chunk.Data.AsSpan(chunk.End - read - length, length).ToArray();
+            chunk.End -= 2 * read + length;
         }
         chunk.Count--;
         Count--;
@@ -200,9 +221,7 @@ public sealed class ListValue : StoredObject
             var size = SizeOf(element.Length);
             if (made.Count == 0 || made[^1].Data.Length - made[^1].End < size) made.Add(NewChunk(size, false));
             var chunk = made[^1];
-            var at = chunk.End + WriteVarint(chunk.Data.AsSpan(chunk.End), element.Length);
-            element.CopyTo(chunk.Data, at);
-            chunk.End = at + element.Length;
+            chunk.End += WriteEntry(chunk.Data.AsSpan(chunk.End), element);
             chunk.Count++;
         }
         chunks.InsertRange(c, made);
