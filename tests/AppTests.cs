@@ -1,7 +1,7 @@
 // tests/AppTests.cs: real applications against KV's RESP port, as their developers use them: Django's cache through
-// django-redis and a Flask view cached by Flask-Caching, both storing pickles (bytes that are not UTF-8). They run
-// when Debian's python3-django-redis and python3-flask-caching are installed (.ci/run installs them); else they
-// say they were skipped and why.
+// django-redis and a Flask view cached by Flask-Caching, both storing pickles (bytes that are not UTF-8), redis-py's
+// lock, limits' rate limiters, and a Celery task on a worker. They run when Debian's packages are installed
+// (.ci/run installs them); else they say they were skipped and why.
 
 using Xunit;
 
@@ -113,6 +113,36 @@ public class AppTests
             """;
         var output = await RunAsync(Module, Package, Script);
         Assert.Equal("[True, True, True, False, False] 0", output);
+    }
+
+    [Fact]
+    public async Task A_celery_task_runs_on_a_solo_worker_with_kv_as_broker_and_result_backend()
+    {
+        const string Module = "celery", Package = "python3-celery";
+        // The broker's queue is a list the worker waits on with BRPOP; the result comes back through a key and a
+        // channel.
+        const string Script = """
+            import os, subprocess, sys, tempfile
+            port = sys.argv[1]
+            folder = tempfile.mkdtemp()
+            with open(os.path.join(folder, "kvjobs.py"), "w") as f:
+                f.write(f"from celery import Celery\napp = Celery('kvjobs', broker='redis://127.0.0.1:{port}/0', "
+                        f"backend='redis://127.0.0.1:{port}/0')\n@app.task\ndef add(a, b):\n    return a + b\n")
+            sys.path.insert(0, folder)
+            # Celery's command line reads NO_COLOR (which a test run may set) as an option of its own, and stops.
+            environment = {name: value for name, value in os.environ.items() if name != "NO_COLOR"}
+            worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kvjobs", "worker", "--pool=solo",
+                "--loglevel=WARNING"], cwd=folder, env=environment, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            try:
+                from kvjobs import add
+                print("celery", add.delay(2, 3).get(timeout=60))
+            finally:
+                worker.terminate()
+                worker.wait(30)
+            """;
+        var output = await RunAsync(Module, Package, Script);
+        Assert.Equal("celery 5", output);
     }
 
     [Fact]
