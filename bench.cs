@@ -8,6 +8,7 @@
 //   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]
 //                            (get-then-set against incr: the lost update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
+//   dotnet bench.cs -- --queue --port P [--seconds S]   (producers RPUSH, consumers BLPOP: jobs a second, their wait)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
 // write, read D replies, repeat. Each request's latency runs from its batch's write to its reply. It shows a
@@ -44,11 +45,12 @@ if (options.ShowHelp)
 }
 
 if (options.Models) return await ModelsTable.RunAsync(options);
-if (options.Race || options.PubSub)
+if (options.Race || options.PubSub || options.Queue)
 {
     try
     {
-        return options.Race ? await Race.RunAsync(options) : await PubSubBench.RunAsync(options);
+        return options.Race ? await Race.RunAsync(options)
+            : options.Queue ? await QueueBench.RunAsync(options) : await PubSubBench.RunAsync(options);
     }
     catch (Exception e) when (e is SocketException or IOException)
     {
@@ -93,7 +95,7 @@ sealed record BenchOptions(
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null,
         string? LoadCpus = null,
     bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
-    bool PubSub = false, string? Svg = null)
+    bool PubSub = false, string? Svg = null, bool Queue = false)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -123,6 +125,8 @@ sealed record BenchOptions(
           --pubsub          one publisher (16 PUBLISH in flight, 100-byte messages) to 1, 10 and 100 subscribers of
                             one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered
                             a second
+          --queue           producers RPUSH 100-byte jobs onto one list, consumers BLPOP them one at a time, over
+                            RESP: jobs pushed and taken a second, left queued, and each job's wait (p50, p99)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -160,6 +164,7 @@ sealed record BenchOptions(
                 "--increments" => o with { Increments = Int(1) },
                 "--svg" => o with { Svg = Next() },
                 "--pubsub" => o with { PubSub = true },
+                "--queue" => o with { Queue = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };

@@ -209,37 +209,9 @@ public static class BlockingPops
         });
     }
 
-    /// <summary>LMPOP's and BLMPOP's arguments from `at` (numkeys): the keys, the side, the count; null on error.
-    /// </summary>
+    /// <summary>LMPOP's and BLMPOP's arguments from `at` (numkeys): the keys, LEFT or RIGHT, the count.</summary>
     public static (byte[][] Keys, bool Left, long Count)? ReadMultiPop(RespArguments args, int at,
-        IBufferWriter<byte> output)
-    {
-        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
-        if (!RequestParser.TryParseInteger(args[at], out var numKeys)) numKeys = 0;
-        if (numKeys <= 0 || numKeys > args.Count - at - 2)
-        {
-            RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0" : TypeCommands.Syntax);
-            return null;
-        }
-        var sideAt = at + 1 + (int)numKeys;
-        if (ListCommands.Side(args, sideAt, output) is not { } left) return null;
-        var count = 1L;
-        if (args.Count == sideAt + 3 && args.Is(sideAt + 1, "count"u8))
-        {
-            if (!RequestParser.TryParseInteger(args[sideAt + 2], out count)) count = 0;
-            if (count <= 0)
-            {
-                RespReply.Error(output, "count should be greater than 0");
-                return null;
-            }
-        }
-        else if (args.Count != sideAt + 1)
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return null;
-        }
-        return (Keys(args, at + 1, (int)numKeys), left, count);
-    }
+        IBufferWriter<byte> output) => TypeCommands.ReadMultiPop(args, at, output, "left"u8, "right"u8);
 
     private static void MultiPopOrWait(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

@@ -177,42 +177,9 @@ public static class SortedSetCommands
         SortedSetRanges.WriteMembers(output, taken, withScores: true, session.Protocol, flat: args.Count == 2);
     }
 
-    /// <summary>ZMPOP's and BZMPOP's arguments from `at` (numkeys): keys, MIN or MAX, count; null with an error.
-    /// </summary>
+    /// <summary>ZMPOP's and BZMPOP's arguments from `at` (numkeys): the keys, MIN or MAX, the count.</summary>
     public static (byte[][] Keys, bool Lowest, long Count)? ReadMultiPop(RespArguments args, int at,
-        IBufferWriter<byte> output)
-    {
-        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
-        if (!RequestParser.TryParseInteger(args[at], out var numKeys)) numKeys = 0;
-        if (numKeys <= 0 || numKeys > args.Count - at - 2)
-        {
-            RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0" : TypeCommands.Syntax);
-            return null;
-        }
-        var sideAt = at + 1 + (int)numKeys;
-        var lowest = args.Is(sideAt, "min"u8);
-        if (!lowest && !args.Is(sideAt, "max"u8))
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return null;
-        }
-        var count = 1L;
-        if (args.Count == sideAt + 3 && args.Is(sideAt + 1, "count"u8))
-        {
-            if (!RequestParser.TryParseInteger(args[sideAt + 2], out count)) count = 0;
-            if (count <= 0)
-            {
-                RespReply.Error(output, "count should be greater than 0");
-                return null;
-            }
-        }
-        else if (args.Count != sideAt + 1)
-        {
-            RespReply.Error(output, TypeCommands.Syntax);
-            return null;
-        }
-        return ([.. Enumerable.Range(at + 1, (int)numKeys).Select(i => args[i].ToArray())], lowest, count);
-    }
+        IBufferWriter<byte> output) => TypeCommands.ReadMultiPop(args, at, output, "min"u8, "max"u8);
 
     private static void MultiPop(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

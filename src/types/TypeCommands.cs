@@ -232,4 +232,39 @@ public static class TypeCommands
         }
         return (end, limit);
     }
+
+    /// <summary>
+    /// LMPOP's and ZMPOP's `numkeys key [key ...] FIRST|SECOND [COUNT n]` from `at`: the keys, whether the side is
+    /// `first` (LEFT, MIN), the count; null with Redis's error written.
+    /// </summary>
+    public static (byte[][] Keys, bool First, long Count)? ReadMultiPop(RespArguments args, int at,
+        IBufferWriter<byte> output, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        // A numkeys that is not a number gets the words of one that is not positive, as in Redis.
+        if (!RequestParser.TryParseInteger(args[at], out var numKeys)) numKeys = 0;
+        if (numKeys <= 0 || numKeys > args.Count - at - 2)
+        {
+            RespReply.Error(output, numKeys <= 0 ? "numkeys should be greater than 0" : Syntax);
+            return null;
+        }
+        var sideAt = at + 1 + (int)numKeys;
+        var isFirst = args.Is(sideAt, first);
+        var count = 1L;
+        if (!isFirst && !args.Is(sideAt, second)) count = -1;
+        else if (args.Count == sideAt + 3 && args.Is(sideAt + 1, "count"u8))
+        {
+            if (!RequestParser.TryParseInteger(args[sideAt + 2], out count) || count <= 0)
+            {
+                RespReply.Error(output, "count should be greater than 0");
+                return null;
+            }
+        }
+        else if (args.Count != sideAt + 1) count = -1;
+        if (count < 0)
+        {
+            RespReply.Error(output, Syntax);
+            return null;
+        }
+        return ([.. Enumerable.Range(at + 1, (int)numKeys).Select(i => args[i].ToArray())], isFirst, count);
+    }
 }
