@@ -1,6 +1,6 @@
 // tests/AppTests.cs: real applications against KV's RESP port, as their developers use them: Django's cache through
 // django-redis and a Flask view cached by Flask-Caching, both storing pickles (bytes that are not UTF-8), redis-py's
-// lock, limits' rate limiters, and a Celery task on a worker. They run when Debian's packages are installed
+// lock, limits' rate limiters, a Celery task on a worker and an RQ job. They run when Debian's packages are installed
 // (.ci/run installs them); else they say they were skipped and why.
 
 using Xunit;
@@ -160,5 +160,25 @@ public class AppTests
             """;
         var output = await RunAsync(Module, Package, Script);
         Assert.Equal("[True, True, True, False, False] 0", output);
+    }
+
+    [Fact]
+    public async Task An_rq_job_runs_on_a_simple_worker_and_its_result_comes_back()
+    {
+        const string Module = "rq", Package = "python3-rq";
+        // RQ keeps jobs in hashes, queues in lists, workers in sets, registries in sorted sets, results in a stream.
+        const string Script = """
+            import sys
+            from redis import Redis
+            from rq import Queue, SimpleWorker
+            connection = Redis(port=int(sys.argv[1]))
+            queue = Queue("kv", connection=connection)
+            job = queue.enqueue("operator.add", 2, 3)
+            SimpleWorker([queue], connection=connection).work(burst=True, logging_level="WARNING")
+            job.refresh()
+            print("rq", job.get_status(), job.result)
+            """;
+        var output = await RunAsync(Module, Package, Script);
+        Assert.Equal("rq finished 5", output);
     }
 }

@@ -374,4 +374,28 @@ public class TypesTests
         while (list.Count > 0) list.Pop(left: random.Next(2) == 0);
         Assert.Equal(0, list.Bytes);
     }
+
+    [Fact]
+    public async Task Streams_add_entries_with_growing_ids_read_ranges_either_way_and_trim()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("$5-1", await c.AskAsync("XADD", "s", "5-1", "job", "a"));
+        Assert.Equal("$5-2", await c.AskAsync("XADD", "s", "5-*", "job", "b"));
+        Assert.Equal("-ERR The ID specified in XADD is equal or smaller than the target stream top item",
+            await c.AskAsync("XADD", "s", "4-0", "job", "c"));
+        Assert.Equal("-ERR The ID specified in XADD must be greater than 0-0", await c.AskAsync("XADD", "t", "0-0",
+            "f", "v"));
+        Assert.StartsWith("$", await c.AskAsync("XADD", "s", "MAXLEN", "~", "2", "*", "job", "c"));
+        Assert.Equal(":2", await c.AskAsync("XLEN", "s"));
+        Assert.Equal("*1[*2[$5-2,*2[$job,$b]]]", await c.AskAsync("XRANGE", "s", "-", "+", "COUNT", "1"));
+        Assert.Equal("*1[*2[$5-2,*2[$job,$b]]]", await c.AskAsync("XREVRANGE", "s", "(6", "-"));
+        Assert.Equal(":1", await c.AskAsync("XDEL", "s", "5-2", "9-9"));
+        Assert.Equal("+stream", await c.AskAsync("TYPE", "s"));
+        Assert.Equal("$nil", await c.AskAsync("XADD", "none", "NOMKSTREAM", "*", "f", "v"));
+        Assert.Equal(":1", await c.AskAsync("XTRIM", "s", "MAXLEN", "0"));
+        // An emptied stream stays, as Redis's does (its last ID with it).
+        Assert.Equal(":1", await c.AskAsync("EXISTS", "s"));
+        Assert.Equal(":0", await c.AskAsync("XLEN", "s"));
+    }
 }
