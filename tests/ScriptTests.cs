@@ -128,6 +128,24 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
         // What the bombs built has gone back.
         Assert.InRange(Server.Server.Activity.Existing<Scripts>()!.Engine.HeapBytes, 1, Scripts.HeapLimit / 4);
     }
+
+    [Fact]
+    public async Task Scripts_have_redis_s_cjson_cmsgpack_and_bit_libraries()
+    {
+        await using var c = await Server.ConnectRespAsync();
+        Assert.Equal("$[1,2,{\"a\":3}]", await c.AskAsync("EVAL", "return cjson.encode({1,2,{a=3}})", "0"));
+        Assert.Equal(":1", await c.AskAsync("EVAL", "return cjson.decode('[1,\"x\",{\"k\":[true,null]}]')[3].k[1]",
+            "0"));
+        // The bytes Redis 7.0.15 gives for the same call (checked side by side).
+        await c.SendAsync(RespConnection.Request("EVAL", "return cmsgpack.pack({1,2,3}, 'abc', -5, 70000, {x=true})",
+            "0"));
+        Assert.Equal("93010203a3616263fbce0001117081a178c3", Convert.ToHexStringLower(await c.ReadBulkAsync()));
+        Assert.Equal("*6[*3[:1,:2,:3],$abc,:-5,:70000,:1,*0[]]", await c.AskAsync("EVAL",
+            "return {cmsgpack.unpack(cmsgpack.pack({1,2,3}, 'abc', -5, 70000, 1.5, {x=1}))}", "0"));
+        Assert.Equal("*5[:15,:-1,:-2147483648,:-4,$000000ff]", await c.AskAsync("EVAL",
+            "return {bit.band(0xff, 0x0f), bit.bnot(0), bit.lshift(1, 31), bit.arshift(-8, 1), bit.tohex(255)}", "0"));
+        Assert.StartsWith("-ERR", await c.AskAsync("EVAL", "cjson.encode = nil", "0"));
+    }
 }
 
 public class ScriptStepTests

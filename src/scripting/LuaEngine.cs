@@ -2,7 +2,8 @@
 // one: scripts take turns, each inside one step of the store, so only one ever runs.
 //
 // What a script can reach is set up once, in Lua (Prelude below): the base, string, table, math and utf8 libraries,
-// no io, os, debug, package, load, loadfile or dofile; the `redis` table; globals that cannot be written. The C#
+// Redis's cjson, cmsgpack and bit (LuaLibraries.cs), no io, os, debug, package, load, loadfile or dofile; the
+// `redis` table; globals that cannot be written. The C#
 // functions it calls (the `redis.call` underneath, the checks) never raise a Lua error themselves: Lua raises by
 // longjmp, which must not cross .NET's frames, so they return what happened and a line of Lua raises it.
 //
@@ -57,6 +58,9 @@ public sealed class LuaEngine : IDisposable
         lua.Register("__kv_sha1", sha1);
         lua.Register("__kv_log", log);
         lua.Register("__kv_setresp", setResp);
+        if (lua.LoadBuffer(Encoding.UTF8.GetBytes(LuaLibraries.Source), "=libraries") != LuaStatus.OK
+            || lua.PCall(0, 0, 0) != LuaStatus.OK)
+            throw new InvalidOperationException($"KV's Lua libraries failed: {lua.ToString(-1)}");
         if (lua.LoadBuffer(Encoding.UTF8.GetBytes(Prelude), "=prelude") != LuaStatus.OK
             || lua.PCall(0, 0, 0) != LuaStatus.OK)
             throw new InvalidOperationException("the scripting prelude failed: " + lua.ToString(-1));
@@ -344,7 +348,8 @@ public sealed class LuaEngine : IDisposable
         -- globals cannot be written, and no metatable of theirs can be changed or taken off, even by rawset.
         local protected, setmetatable_, rawset_ = {}, setmetatable, rawset
         local function refuse() error("Attempt to modify a readonly table", 2) end
-        for _, name in ipairs({ "string", "table", "math", "utf8", "coroutine", "redis" }) do
+        local libraries = { "string", "table", "math", "utf8", "coroutine", "redis", "cjson", "cmsgpack", "bit" }
+        for _, name in ipairs(libraries) do
             local view = setmetatable_({}, { __index = _G[name], __newindex = refuse, __metatable = false })
             protected[view] = true
             _G[name] = view
