@@ -121,6 +121,9 @@ public static class BlockingPops
     /// <summary>What a blocked client counts against the clients' budget beyond its keys.</summary>
     private const int WaiterBytes = 256;
 
+    /// <summary>How long a wait lasts before the server watches for the client leaving.</summary>
+    private static readonly TimeSpan WatchAfter = TimeSpan.FromMilliseconds(100);
+
     public static RespCommand[] Rows =>
     [
         new("blpop", -3, "BLPOP key [key ...] timeout: LPOP of the first list with elements, else wait (0: forever)",
@@ -311,12 +314,20 @@ public static class BlockingPops
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.Cancellation, timer.Token);
             if (timeout != System.Threading.Timeout.InfiniteTimeSpan) timer.CancelAfter(timeout);
             var ended = Task.Delay(System.Threading.Timeout.Infinite, stop.Token);
-            var spoke = counted ? context.ClientSpeaksAsync() : Task.CompletedTask;
+            // Most waits end within moments (a queue that is rarely empty): the watch for a client that leaves, a read
+            // on its socket that costs more than the wait itself, starts only once the wait has lasted a while.
+            var spoke = counted ? Task.Delay(WatchAfter, stop.Token) : Task.CompletedTask;
+            var watching = !counted;
             while (!waiter.Served.Task.IsCompleted)
             {
                 var first = await Task.WhenAny(waiter.Served.Task, ended, spoke, unblocked.Task);
                 if (first == unblocked.Task) break;
-                if (first == spoke && !waiter.Served.Task.IsCompleted)
+                if (first == spoke && !watching && !ended.IsCompleted)
+                {
+                    watching = true;
+                    spoke = context.ClientSpeaksAsync();
+                }
+                else if (first == spoke && !waiter.Served.Task.IsCompleted)
                 {
                     // It left, or (past the budget) may not wait; a client that sent more waits on.
                     if (!counted || context.ClientLeft)
