@@ -7,7 +7,8 @@
 // lesson on data races. A feature that must hear of every change (WATCH) adds an IStoreObserver.
 //
 // The store knows no protocol: what RESP builds of several steps (GETDEL, APPEND, RENAME, MSET, WATCH) is in
-// src/resp, on these primitives.
+// src/resp, on these primitives. A value is a string, or an object of a kind a feature defines (a list, a hash),
+// held by handle beside the strings: KeyValueStore.Objects.cs.
 
 using System.Buffers;
 
@@ -115,7 +116,6 @@ public sealed partial class KeyValueStore
     {
         public void Dispose() => held?.LetGo();
     }
-
 
     /// <summary>
     /// Runs `work` as one step of the store: the operations it calls happen with no other client's between them, and a
