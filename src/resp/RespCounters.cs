@@ -92,14 +92,11 @@ public static class RespCounters
         value = 0;
         if (text.IsEmpty || text.Length > 400 || char.IsWhiteSpace((char)text[0])
             || char.IsWhiteSpace((char)text[^1])) return false;
-        var word = System.Text.Encoding.ASCII.GetString(text).ToLowerInvariant();
-        value = word switch
-        {
-            "inf" or "+inf" or "infinity" or "+infinity" => double.PositiveInfinity,
-            "-inf" or "-infinity" => double.NegativeInfinity,
-            _ => double.TryParse(word, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
-                ? parsed : double.NaN,
-        };
+        // Read straight from the bytes (no string made: a ZADD's scores are read on every request).
+        var unsigned = text[0] is (byte)'+' or (byte)'-' ? text[1..] : text;
+        if (Ascii.EqualsIgnoreCase(unsigned, "inf"u8) || Ascii.EqualsIgnoreCase(unsigned, "infinity"u8))
+            value = text[0] == '-' ? double.NegativeInfinity : double.PositiveInfinity;
+        else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return false;
         return !double.IsNaN(value);
     }
 

@@ -124,7 +124,7 @@ public static class SortedSetCommands
             result = score;
             if (old is null) added++;
             else if (old != score) changed++;
-            set.Set(member.ToArray(), score);
+            set.Set(member, score);
         }
         TypeCommands.Changed(store, args[1], set, set.Count == 0);
         if (incr) Score(output, result, session.Protocol);

@@ -38,19 +38,21 @@ public sealed class SortedSetValue : StoredObject
         scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var score) ? score : null;
 
     /// <summary>Sets the member's score; true when the member is new.</summary>
-    public bool Set(byte[] member, double score)
+    public bool Set(ReadOnlySpan<byte> member, double score)
     {
-        if (scores.TryGetValue(member, out var old))
+        // A member already there keeps its array: only a new one is copied.
+        if (scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var held, out var old))
         {
             if (old == score) return false;
-            ordered.Remove((old, member));
-            scores[member] = score;
-            ordered.Add((score, member));
+            ordered.Remove((old, held));
+            scores[held] = score;
+            ordered.Add((score, held));
             return false;
         }
-        scores[member] = score;
-        ordered.Add((score, member));
-        bytes += CostOf(member.Length);
+        var made = member.ToArray();
+        scores[made] = score;
+        ordered.Add((score, made));
+        bytes += CostOf(made.Length);
         return true;
     }
 
