@@ -1,5 +1,7 @@
-// src/types/BlockingPops.cs: feature: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN and BZPOPMAX: a client
-// that finds nothing to pop waits, holding no thread, until an element arrives, its timeout passes, or it leaves.
+// src/types/BlockingPops.cs: feature: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP: a
+// client that finds nothing to pop waits until an element arrives, its timeout passes, or it leaves. The wait is a
+// task, holding no thread in the pool and loops models (in the per-client model a client's own thread waits, as it
+// does for everything).
 //
 // The waiters are a queue per key, kept under the store's lock. A waiter is added in the same step that found
 // every key empty, so no push can slip between the look and the wait. The registry is a store observer: a change
