@@ -180,9 +180,7 @@ public static class BlockingPops
         var left = args.Is(0, "blpop"u8);
         Block(session, Keys(args, 1, args.Count - 2), timeout, output, NullArray(session), (store, key) =>
         {
-            if (store.Find<ListValue>(key, forChange: true) is not { } list) return null;
-            var element = list.Pop(left);
-            TypeCommands.Changed(store, key, list, list.Count == 0);
+            if (ListCommands.TakeOne(store, key, left) is not { } element) return null;
             return Reply((key, element), static (w, s) =>
             {
                 RespReply.ArrayHeader(w, 2);

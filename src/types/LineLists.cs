@@ -47,20 +47,11 @@ internal static class LineLists
         return false;
     }
 
-    /// <summary>Takes from one end of the list at `key`, in the caller's step; null when there is none.</summary>
-    private static byte[]? Take(KeyValueStore store, ReadOnlySpan<byte> key, bool left)
-    {
-        if (store.Find<ListValue>(key, forChange: true) is not { } list) return null;
-        var element = list.Pop(left);
-        TypeCommands.Changed(store, key, list, list.Count == 0);
-        return element;
-    }
-
     private static bool Pop(ClientSession session, ParsedRequest request, IBufferWriter<byte> output)
     {
         var left = request.Command!.Kind == CommandKind.LPop;
         var taken = session.Store.Atomically((session.Store, key: request.Key.ToArray(), left),
-            static step => Take(step.Store, step.key, step.left));
+            static step => ListCommands.TakeOne(step.Store, step.key, step.left));
         if (taken is null) ReplyWriter.Error(output, Errors.EmptyList(request.Key));
         else ReplyWriter.Value(output, taken);
         return false;
@@ -75,7 +66,7 @@ internal static class LineLists
         BlockingPops.Block(session, [key], timeout, output,
             none => ReplyWriter.Error(none, Errors.NothingArrived(key, seconds)), (store, waited) =>
             {
-                if (Take(store, waited, left) is not { } element) return null;
+                if (ListCommands.TakeOne(store, waited, left) is not { } element) return null;
                 var reply = new ArrayBufferWriter<byte>();
                 ReplyWriter.Value(reply, element);
                 return reply.WrittenSpan.ToArray();

@@ -88,6 +88,18 @@ public static class ListCommands
         TypeCommands.Changed(store, args[1], list, list.Count == 0);
     }
 
+    /// <summary>
+    /// Takes one element from an end of the list at `key`, in the caller's step: KV's `lpop` and `blpop`, and a
+    /// BLPOP served; null when there is none.
+    /// </summary>
+    public static byte[]? TakeOne(KeyValueStore store, ReadOnlySpan<byte> key, bool left)
+    {
+        if (store.Find<ListValue>(key, forChange: true) is not { } list) return null;
+        var element = list.Pop(left);
+        TypeCommands.Changed(store, key, list, list.Count == 0);
+        return element;
+    }
+
     private static void Length(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
         RespReply.Integer(output, session.Store.Find<ListValue>(args[1])?.Count ?? 0);
 
