@@ -20,8 +20,6 @@ public static class StoreSteps
         return (value.Value!, store.DeadlineOf(key).Deadline);
     }
 
-    private static Expiry ExpiryOf(long? deadline) => deadline is { } at ? Expiry.At(at) : Expiry.Clear;
-
     /// <summary>The value, removed in the same step (GETDEL); null when there was none.</summary>
     public static byte[]? Take(this KeyValueStore store, ReadOnlySpan<byte> key) =>
         store.Atomically((store, key: key.ToArray()), static step =>
@@ -60,37 +58,22 @@ public static class StoreSteps
         bool keepSource)
     {
         if (store.KindOf(source) is not { } kind) return RenameResult.NoSuchKey;
-        if (kind != KeyValueStore.StringKind) return MoveObject(store, source, target, replace, keepSource);
-        if (Read(store, source) is not var (value, deadline)) return RenameResult.NoSuchKey;
+        // A string is copied out of the table; a list, hash or set is an object that moves itself (RENAME).
+        object value = kind == KeyValueStore.StringKind ? Read(store, source)!.Value.Value
+            : store.Find<StoredObject>(source)!;
+        var deadline = store.DeadlineOf(source).Deadline;
         var same = source.AsSpan().SequenceEqual(target);
         // RENAME onto itself keeps the pair (RENAMENX finds the target there, as Redis's does); COPY onto itself
         // copies nothing.
         if (same && !keepSource) return replace ? RenameResult.Renamed : RenameResult.TargetExists;
         if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
         // Checked before anything moves, so that a refusal loses nothing: what the target will cost, less what goes.
-        var needed = KeyValueStore.PairCost(target.Length, value.Length, deadline is not null)
-            - (store.MemoryUsage(target) ?? 0) - (keepSource ? 0 : store.MemoryUsage(source) ?? 0);
+        var cost = value is byte[] bytes ? KeyValueStore.PairCost(target.Length, bytes.Length, deadline is not null)
+            : KeyValueStore.PairCost(target.Length, sizeof(int), deadline is not null) + ((StoredObject)value).Bytes;
+        var needed = cost - (store.MemoryUsage(target) ?? 0) - (keepSource ? 0 : store.MemoryUsage(source) ?? 0);
         if (!store.Fits(needed)) return RenameResult.OutOfMemory;
         if (!keepSource) store.Remove(source);
-        store.Set(target, value, SetCondition.Always, ExpiryOf(deadline));
-        return RenameResult.Renamed;
-    }
-
-    /// <summary>RENAME and COPY of a list, hash, set or sorted set: the object itself moves; COPY copies it.
-    /// </summary>
-    private static RenameResult MoveObject(KeyValueStore store, byte[] source, byte[] target, bool replace,
-        bool keepSource)
-    {
-        var value = store.Find<StoredObject>(source)!;
-        var deadline = store.DeadlineOf(source).Deadline;
-        var same = source.AsSpan().SequenceEqual(target);
-        if (same && !keepSource) return replace ? RenameResult.Renamed : RenameResult.TargetExists;
-        if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
-        var needed = KeyValueStore.PairCost(target.Length, sizeof(int), deadline is not null) + value.Bytes
-            - (store.MemoryUsage(target) ?? 0) - (keepSource ? 0 : store.MemoryUsage(source) ?? 0);
-        if (!store.Fits(needed)) return RenameResult.OutOfMemory;
-        if (!keepSource) store.Remove(source);
-        store.Add(target, keepSource ? value.Copy() : value, deadline);
+        store.Restore(target, (keepSource && value is StoredObject held ? held.Copy() : value, deadline));
         return RenameResult.Renamed;
     }
 

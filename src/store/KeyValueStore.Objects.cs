@@ -225,7 +225,8 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>
-    /// Puts back what Peek read (an undo): a string as Set stores it, an object as Add does; none removes the key.
+    /// Stores a value with its deadline, whichever its kind: what Peek read (an undo), or what RENAME and COPY move;
+    /// a string as Set stores it, an object as Add does; none removes the key.
     /// </summary>
     public void Restore(ReadOnlySpan<byte> key, (object Value, long? Deadline)? held)
     {
