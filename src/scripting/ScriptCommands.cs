@@ -72,7 +72,9 @@ public sealed class Scripts : IRequestGate, IDisposable
     public bool Admit()
     {
         if (!Running) return true;
-        var remaining = limit - TimeProvider.System.GetElapsedTime(Interlocked.Read(ref startedAt));
+        // 0: the gate has just closed and the script's clock is not set yet; it has its whole limit ahead.
+        var started = Interlocked.Read(ref startedAt);
+        var remaining = started == 0 ? limit : limit - TimeProvider.System.GetElapsedTime(started);
         return remaining > TimeSpan.Zero && idle.Wait(remaining) || !Running;
     }
 
@@ -97,7 +99,11 @@ public sealed class Scripts : IRequestGate, IDisposable
 
     public void Leave()
     {
-        if (Interlocked.Decrement(ref running) == 0) idle.Set();
+        if (Interlocked.Decrement(ref running) > 0) return;
+        // The next script's clock is not this one's: a request that finds the gate closing before the next sets its
+        // clock would otherwise read this one's start, long past, and be told BUSY at once.
+        Interlocked.Exchange(ref startedAt, 0);
+        idle.Set();
     }
 
     public void Dispose()
