@@ -18,29 +18,27 @@ public static class RespScan
     /// </summary>
     public const int MaxOpen = 16;
 
-    public static void Scan(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    /// <summary>
+    /// The options of SCAN (and of HSCAN, SSCAN, ZSCAN) from `from`: MATCH, COUNT (10 without it, 100,000 at most),
+    /// and TYPE where `typed`; false with Redis's error written.
+    /// </summary>
+    public static bool ReadOptions(RespArguments args, int from, bool typed, IBufferWriter<byte> output,
+        out RedisGlob? pattern, out int count, out string? kind)
     {
-        if (!ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-        {
-            RespReply.Error(output, "invalid cursor");
-            return;
-        }
-        RedisGlob? pattern = null;
-        var count = 10;
-        string? kind = null;
-        for (var i = 2; i < args.Count; i++)
+        (pattern, count, kind) = (null, 10, null);
+        for (var i = from; i < args.Count; i++)
         {
             if (i + 1 >= args.Count)
             {
                 RespReply.Error(output, "syntax error");
-                return;
+                return false;
             }
             if (args.Is(i, "match"u8))
             {
                 if (args[++i].Length > RedisGlob.MaxPatternBytes)
                 {
                     RespReply.Error(output, $"pattern longer than {RedisGlob.MaxPatternBytes} bytes");
-                    return;
+                    return false;
                 }
                 pattern = RedisGlob.Compile(args[i]);
             }
@@ -50,17 +48,28 @@ public static class RespScan
                 {
                     RespReply.Error(output, asked < 1 && RequestParser.TryParseInteger(args[i],
                         out _) ? "syntax error" : "value is not an integer or out of range");
-                    return;
+                    return false;
                 }
                 count = (int)Math.Min(asked, 100_000);
             }
-            else if (args.Is(i, "type"u8)) kind = args.Text(++i).ToLowerInvariant();
+            else if (typed && args.Is(i, "type"u8)) kind = args.Text(++i).ToLowerInvariant();
             else
             {
                 RespReply.Error(output, "syntax error");
-                return;
+                return false;
             }
         }
+        return true;
+    }
+
+    public static void Scan(RespSession session, RespArguments args, IBufferWriter<byte> output)
+    {
+        if (!ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            RespReply.Error(output, "invalid cursor");
+            return;
+        }
+        if (!ReadOptions(args, 2, typed: true, output, out var pattern, out var count, out var kind)) return;
         var scans = session.Scans;
         TableCursor cursor;
         if (number == 0)

@@ -159,38 +159,7 @@ public static class TypeCommands
             RespReply.Error(output, "invalid cursor");
             return;
         }
-        RedisGlob? pattern = null;
-        for (var i = 3; i < args.Count; i += 2)
-        {
-            if (i + 1 >= args.Count)
-            {
-                RespReply.Error(output, Syntax);
-                return;
-            }
-            if (args.Is(i, "match"u8))
-            {
-                if (args[i + 1].Length > RedisGlob.MaxPatternBytes)
-                {
-                    RespReply.Error(output, $"pattern longer than {RedisGlob.MaxPatternBytes} bytes");
-                    return;
-                }
-                pattern = RedisGlob.Compile(args[i + 1]);
-            }
-            else if (args.Is(i, "count"u8))
-            {
-                if (!Integer(args, i + 1, output, out var count)) return;
-                if (count < 1)
-                {
-                    RespReply.Error(output, Syntax);
-                    return;
-                }
-            }
-            else
-            {
-                RespReply.Error(output, Syntax);
-                return;
-            }
-        }
+        if (!RespScan.ReadOptions(args, 3, typed: false, output, out var pattern, out _, out _)) return;
         var all = items?.ToList() ?? [];
         var shown = new List<byte[]>(all.Count);
         var step = pairs ? 2 : 1;
