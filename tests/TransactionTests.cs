@@ -143,7 +143,7 @@ public class TransactionTests
         Assert.Equal("_", await c.AskAsync("EXEC"));
         Assert.StartsWith("*14[$server,$kv,$version,$7.0.0,$proto,:2,", await c.AskAsync("HELLO", "2"));
         Assert.Equal("$nil", await c.AskAsync("GET", "absent"));
-        Assert.StartsWith("*9[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
+        Assert.StartsWith("*10[+CONFIG <subcommand>", await c.AskAsync("CONFIG", "HELP"));
         Assert.StartsWith("*17[+CLIENT <subcommand>", await c.AskAsync("CLIENT", "HELP"));
     }
 

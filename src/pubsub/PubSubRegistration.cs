@@ -1,5 +1,6 @@
 // src/pubsub/PubSubRegistration.cs: how publish and subscribe join the server when this folder is part of the
-// program: KV's three commands and RESP's six into their tables, and the hub's figures into `stats` (and so INFO).
+// program: KV's three commands and RESP's six into their tables, the keyspace notifications' CONFIG parameter, and
+// the hub's figures into `stats` (and so INFO).
 // The core names no feature; without this folder, `publish` is an ERROR that says it is not built in.
 
 using System.Runtime.CompilerServices;
@@ -29,6 +30,7 @@ internal static class PubSubRegistration
             new("pubsub", -2, "PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT", RespPubSub.PubSub),
         ];
         foreach (var command in commands) RespCommands.Register(command);
+        RespConfig.Register(KeyspaceNotifications.Parameter);
         ServerStats.Register(static server =>
         {
             var hub = PubSubHub.Of(server.Activity);

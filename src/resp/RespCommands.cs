@@ -187,7 +187,7 @@ public static class RespCommands
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
         new("config", -2, "CONFIG GET save and appendonly: what KV does (no persistence); CONFIG HELP",
-            RespConnectionCommands.Config),
+            RespConfig.Config),
         new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME",
             RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },
         new("client", -2, "CLIENT SETNAME, SETINFO, GETNAME, ID, LIST, REPLY ON|OFF|SKIP and HELP",
@@ -341,6 +341,7 @@ public static class RespCommands
         byte[]? previous = null;
         var result = returnOld ? session.Store.Set(key, value, condition, expiry ?? Expiry.Clear,
             out previous) : session.Store.Set(key, value, condition, expiry ?? Expiry.Clear);
+        if (result == SetResult.Stored) session.Store.AnnounceSet(key, expiry ?? Expiry.Clear);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {
@@ -361,13 +362,14 @@ public static class RespCommands
             return;
         }
         var result = session.Store.Set(key, value, SetCondition.IfAbsent);
+        if (result == SetResult.Stored) session.Store.AnnounceSet(key, Expiry.Clear);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
 
     /// <summary>DEL and UNLINK key [key ...]: how many existed, all removed in one step.</summary>
     private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
-        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Remove(key)));
+        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Delete(key)));
 
     /// <summary>EXISTS key [key ...]: how many exist, counted in one step.</summary>
     private static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output) =>

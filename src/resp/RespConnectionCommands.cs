@@ -1,5 +1,5 @@
-// src/resp/RespConnectionCommands.cs: the RESP commands about the connection rather than the data: QUIT, SELECT, CONFIG
-// GET, HELLO, CLIENT, AUTH, with Redis's replies and words. What a client library sends when it connects is here
+// src/resp/RespConnectionCommands.cs: the RESP commands about the connection rather than the data: QUIT, SELECT, HELLO,
+// CLIENT, AUTH, with Redis's replies and words. What a client library sends when it connects is here
 // (RespCommands.cs's table names these methods); the password's turn is PasswordGate's, as for KV's `auth`.
 
 using System.Buffers;
@@ -20,91 +20,6 @@ public static class RespConnectionCommands
         if (!long.TryParse(args[1], out var index)) RespReply.Error(output, "value is not an integer or out of range");
         else if (index != 0) RespReply.Error(output, "DB index is out of range");
         else RespReply.Ok(output);
-    }
-
-    /// <summary>What redis-benchmark and client libraries ask at connect: KV saves nothing to disk.</summary>
-    private static readonly (string Name, string Value)[] Configuration = [("save", ""), ("appendonly", "no")];
-
-    /// <summary>
-    /// Redis's tuning parameters that clients and Redis's own tests set: CONFIG SET accepts and remembers them (CONFIG
-    /// GET reads them back), and they change nothing, since KV has one encoding a kind and its own limits. A name
-    /// with "ziplist" and the same with "listpack" are one parameter, as in Redis 7.
-    /// </summary>
-    private static readonly (string Name, string Default)[] Tunables =
-    [
-        ("list-max-listpack-size", "-2"), ("list-compress-depth", "0"), ("hash-max-listpack-entries", "128"),
-        ("hash-max-listpack-value", "64"), ("set-max-intset-entries", "512"), ("set-max-listpack-entries", "128"),
-        ("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"), ("stream-node-max-entries", "100"),
-        ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"),
-        ("rdb-key-save-delay", "0"),
-    ];
-
-    /// <summary>The tunables' values now, one set a server.</summary>
-    private sealed class TunableValues
-    {
-        public System.Collections.Concurrent.ConcurrentDictionary<string, string> Values { get; } =
-            new(Tunables.Select(t => KeyValuePair.Create(t.Name, t.Default)));
-    }
-
-    private static string Canonical(string name) => name.Replace("ziplist", "listpack", StringComparison.Ordinal);
-
-    public static void Config(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (args.Is(1, "help"u8) && args.Count == 2)
-        {
-            RespReply.Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
-                "    Return parameters matching the glob-like <pattern> and their values.",
-                "SET <directive> <value> [<directive> <value> ...]",
-                "    Remember Redis's encoding and buffer tunables; they change nothing (one encoding a kind).",
-                "RESETSTAT", "    Accepted; KV's counters run from the start.",
-                "HELP", "    Print this help.");
-            return;
-        }
-        var tunables = session.Activity.Feature(_ => new TunableValues()).Values;
-        if (args.Is(1, "set"u8) && args.Count >= 4 && args.Count % 2 == 0)
-        {
-            var pairs = Enumerable.Range(0, (args.Count - 2) / 2)
-                .Select(i => (Name: Canonical(args.Text(2 + 2 * i).ToLowerInvariant()), Value: args.Text(3 + 2 * i)))
-                .ToList();
-            // `save ""` is what KV does already (Redis's tests put back the value they read).
-            pairs.RemoveAll(p => p is { Name: "save", Value: "" });
-            if (pairs.FirstOrDefault(p => !tunables.ContainsKey(p.Name)) is { Name: not null } unknown)
-            {
-                RespReply.Error(output, $"Unknown option or number of arguments for CONFIG SET - '{unknown.Name}'");
-                return;
-            }
-            foreach (var (name, value) in pairs) tunables[name] = value;
-            RespReply.Ok(output);
-            return;
-        }
-        if (args.Is(1, "resetstat"u8) && args.Count == 2)
-        {
-            RespReply.Ok(output);
-            return;
-        }
-        if (!args.Is(1, "get"u8))
-        {
-            RespReply.Error(output, $"unknown subcommand '{args.Text(1)}'. Try CONFIG HELP.");
-            return;
-        }
-        if (args.Count < 3)
-        {
-            RespCommands.WrongArity(output, "config|get");
-            return;
-        }
-        var patterns = Enumerable.Range(2, args.Count - 2)
-            .Select(i => Encoding.UTF8.GetBytes(args.Text(i).ToLowerInvariant())).ToList();
-        var matching = Configuration.Concat(tunables.Select(t => (Name: t.Key, t.Value)))
-            .Concat(tunables.Where(t => t.Key.Contains("listpack", StringComparison.Ordinal)
-                && !t.Key.StartsWith("set-", StringComparison.Ordinal))
-                .Select(t => (Name: t.Key.Replace("listpack", "ziplist", StringComparison.Ordinal), t.Value)))
-            .Where(c => patterns.Any(p => RedisGlob.Matches(p, Encoding.UTF8.GetBytes(c.Name)))).ToList();
-        RespReply.MapHeader(output, matching.Count, session.Protocol);
-        foreach (var (name, value) in matching)
-        {
-            RespReply.Bulk(output, name);
-            RespReply.Bulk(output, value);
-        }
     }
 
     public static void Hello(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -78,8 +78,10 @@ public static class RespCounters
                 if (double.IsNaN(result) || double.IsInfinity(result))
                     return ("increment would produce NaN or Infinity", (byte[]?)null);
                 var digits = Encoding.ASCII.GetBytes(FormatDecimal(result));
-                return step.store.Set(step.key, digits, SetCondition.Always, Expiry.KeepExisting)
-                    == SetResult.OutOfMemory ? (RespCommands.OutOfMemory, null) : ((string?)null, digits);
+                if (step.store.Set(step.key, digits, SetCondition.Always, Expiry.KeepExisting)
+                    == SetResult.OutOfMemory) return (RespCommands.OutOfMemory, null);
+                step.store.Announce(KeyEventClass.String, "incrbyfloat", step.key);
+                return ((string?)null, digits);
             });
         if (text is not null) RespReply.Bulk(output, text);
         else if (error == RespCommands.OutOfMemory) RespReply.Error(output, error, prefix: "OOM");

@@ -54,10 +54,13 @@ public static class RespExpiry
             RespReply.Error(output, error);
             return;
         }
-        if (session.Store.Set(key, value, SetCondition.Always,
-            Expiry.At(deadline)) == SetResult.OutOfMemory) RespReply.Error(output, RespCommands.OutOfMemory,
-            prefix: "OOM");
-        else RespReply.Ok(output);
+        if (session.Store.Set(key, value, SetCondition.Always, Expiry.At(deadline)) == SetResult.OutOfMemory)
+        {
+            RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+            return;
+        }
+        session.Store.AnnounceSet(key, Expiry.At(deadline));
+        RespReply.Ok(output);
     }
 
     /// <summary>

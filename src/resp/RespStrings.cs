@@ -63,8 +63,12 @@ public static class RespStrings
             return;
         }
         if (session.Store.Set(key, value, SetCondition.Always, Expiry.Clear, out var previous) == SetResult.OutOfMemory)
+        {
             RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
-        else BulkOrNull(session, output, previous);
+            return;
+        }
+        session.Store.AnnounceSet(key, Expiry.Clear);
+        BulkOrNull(session, output, previous);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public static class StoreSteps
         store.Atomically((store, key: key.ToArray()), static step =>
         {
             var value = Read(step.store, step.key)?.Value;
-            if (value is not null) step.store.Remove(step.key);
+            if (value is not null) step.store.Delete(step.key);
             return value;
         });
 
@@ -35,8 +35,10 @@ public static class StoreSteps
         store.Atomically((store, key: key.ToArray(), suffix: suffix.ToArray()), static step =>
         {
             byte[] joined = [.. Read(step.store, step.key)?.Value ?? [], .. step.suffix];
-            var stored = step.store.Set(step.key, joined, SetCondition.Always, Expiry.KeepExisting);
-            return stored == SetResult.OutOfMemory ? null : (long?)joined.Length;
+            if (step.store.Set(step.key, joined, SetCondition.Always, Expiry.KeepExisting) == SetResult.OutOfMemory)
+                return null;
+            step.store.Announce(KeyEventClass.String, "append", step.key);
+            return (long?)joined.Length;
         });
 
     /// <summary>Moves the value and its deadline to `target` (RENAME; RENAMENX when `onlyIfAbsent`), replacing it.
@@ -74,6 +76,8 @@ public static class StoreSteps
         if (!store.Fits(needed)) return RenameResult.OutOfMemory;
         if (!keepSource) store.Remove(source);
         store.Restore(target, (keepSource && value is StoredObject held ? held.Copy() : value, deadline));
+        if (!keepSource) store.Announce(KeyEventClass.Generic, "rename_from", source);
+        store.Announce(KeyEventClass.Generic, keepSource ? "copy_to" : "rename_to", target);
         return RenameResult.Renamed;
     }
 
@@ -90,7 +94,11 @@ public static class StoreSteps
             var needed = pairs.Sum(p => KeyValueStore.PairCost(p.Key.Length, p.Value.Length, withDeadline: false)
                 - (store.MemoryUsage(p.Key) ?? 0));
             if (!store.Fits(needed)) return SetResult.OutOfMemory;
-            foreach (var (key, value) in pairs) store.Set(key, value);
+            foreach (var (key, value) in pairs)
+            {
+                store.Set(key, value);
+                store.AnnounceSet(key, Expiry.Clear);
+            }
             return SetResult.Stored;
         });
 

@@ -118,12 +118,10 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                     ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.Set:
-                if (store.Set(request.Key, request.Value) == SetResult.OutOfMemory)
-                    ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
-                else ReplyWriter.Ok(output);
+                SetAndAnnounce(request.Key, request.Value, Expiry.Clear, output);
                 return false;
             case CommandKind.Del:
-                if (store.Remove(request.Key)) ReplyWriter.Ok(output);
+                if (store.Delete(request.Key)) ReplyWriter.Ok(output);
                 else ReplyWriter.Error(output, Errors.NotFound(request.Key));
                 return false;
             case CommandKind.List:
@@ -133,10 +131,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
                 Increment(command.Kind, request.Key, request.Amount, output);
                 return false;
             case CommandKind.SetEx:
-                if (store.Set(request.Key, request.Value, SetCondition.Always,
-                    Expiry.At(store.Now + request.Amount * 1000)) == SetResult.OutOfMemory)
-                    ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
-                else ReplyWriter.Ok(output);
+                SetAndAnnounce(request.Key, request.Value, Expiry.At(store.Now + request.Amount * 1000), output);
                 return false;
             case CommandKind.Expire:
                 if (store.Expire(request.Key, store.Now + request.Amount * 1000) is null)
@@ -191,6 +186,19 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     /// <summary>
     /// `incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.
     /// </summary>
+    /// <summary>`set` and `setex`: stored and announced, or the budget's error.</summary>
+    private void SetAndAnnounce(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Expiry expiry,
+        IBufferWriter<byte> output)
+    {
+        if (store.Set(key, value, SetCondition.Always, expiry) == SetResult.OutOfMemory)
+        {
+            ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
+            return;
+        }
+        store.AnnounceSet(key, expiry);
+        ReplyWriter.Ok(output);
+    }
+
     private void Increment(CommandKind kind, ReadOnlySpan<byte> key, long amount, IBufferWriter<byte> output)
     {
         // decr's AMOUNT is subtracted: the one AMOUNT that cannot be negated would overflow whatever is stored.

@@ -19,6 +19,7 @@ public sealed partial class KeyValueStore
         {
             // A deadline always has its pair; were it ever alone, it goes too, so that this loop cannot spin on it.
             if (RemovePair(key) is null) deadlines.Remove(key);
+            else Announce(KeyEventClass.Expired, "expired", key);
             removed++;
         }
         return removed;
@@ -92,10 +93,12 @@ public sealed partial class KeyValueStore
             if (deadline <= Now)
             {
                 RemovePair(key);
+                Announce(KeyEventClass.Generic, "del", key);
                 return true;
             }
             pairs.MarkDeadline(located, true);
             ChargeDeadline(key, deadline);
+            Announce(KeyEventClass.Generic, "expire", key);
             return true;
         }
     }
@@ -110,6 +113,7 @@ public sealed partial class KeyValueStore
             if (!pairs.At(located)!.Value.HasDeadline) return false;
             pairs.MarkDeadline(located, false);
             ForgetDeadline(key);
+            Announce(KeyEventClass.Generic, "persist", key);
             return true;
         }
     }

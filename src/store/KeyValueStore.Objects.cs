@@ -154,6 +154,7 @@ public sealed partial class KeyValueStore
             var capacity = pairs.Capacity;
             Changed(key);
             pairs.Store(located, key, handleBytes, deadline is not null, holdsObject: true);
+            if (existing is null) Announce(KeyEventClass.New, "new", key);
             accounted += Cost(key.Length, sizeof(int)) - (existing is { } o ? Cost(o) : 0);
             value.Charged = 0;
             Recount(value);

@@ -224,6 +224,7 @@ public sealed partial class KeyValueStore
         if (located < 0 || !pairs.At(located)!.Value.HasDeadline
             || !deadlines.TryGet(key, out var deadline) || deadline > Now) return located;
         RemovePair(key);
+        Announce(KeyEventClass.Expired, "expired", key);
         return pairs.Locate(key);
     }
 
@@ -306,6 +307,7 @@ public sealed partial class KeyValueStore
             // A counter keeps its deadline, as Redis's INCR does.
             if (!TryStore(located, existing, key, digits[..length], existing?.HasDeadline ?? false,
                 out grew)) return IncrementResult.OutOfMemory;
+            Announce(KeyEventClass.String, "incrby", key);
         }
         if (grew) ReleaseOldTable();
         return IncrementResult.Done;
@@ -328,6 +330,7 @@ public sealed partial class KeyValueStore
         // A string in place of an object (SET over a list): the object goes, and what it counted.
         if (existing is { HoldsObject: true } replaced) Release(replaced);
         pairs.Store(located, key, value, hasDeadline);
+        if (existing is null) Announce(KeyEventClass.New, "new", key);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;
         return true;

@@ -251,7 +251,7 @@ public static class BlockingPops
         {
             if (store.Find<SortedSetValue>(key, forChange: true) is not { } set) return null;
             var (member, score) = set.PopEnd(lowest);
-            TypeCommands.Changed(store, key, set, set.Count == 0);
+            TypeCommands.Changed(store, key, set, set.Count == 0, lowest ? "zpopmin" : "zpopmax");
             return Reply((key, member, score, protocol), static (w, s) =>
             {
                 RespReply.ArrayHeader(w, 3);

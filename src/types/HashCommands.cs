@@ -50,7 +50,7 @@ public static class HashCommands
         if (TypeCommands.FindOrAdd<HashValue>(store, args[1], output) is not { } hash) return;
         var added = 0;
         for (var i = 2; i < args.Count; i += 2) if (hash.Set(args[i], args[i + 1].ToArray())) added++;
-        store.Recount(hash);
+        TypeCommands.Changed(store, args[1], hash, empty: false, "hset");
         if (args.Is(0, "hmset"u8)) RespReply.Ok(output);
         else RespReply.Integer(output, added);
     }
@@ -66,7 +66,7 @@ public static class HashCommands
         if (!TypeCommands.Fits(store, HashValue.CostOf(args[2].Length, args[3].Length), output)) return;
         if (TypeCommands.FindOrAdd<HashValue>(store, args[1], output) is not { } hash) return;
         hash.Set(args[2], args[3].ToArray());
-        store.Recount(hash);
+        TypeCommands.Changed(store, args[1], hash, empty: false, "hset");
         RespReply.Integer(output, 1);
     }
 
@@ -110,7 +110,7 @@ public static class HashCommands
             for (var i = 2; i < args.Count; i++)
                 if (hash.Get(args[i]) is not null && (removed > 0 || store.Find<HashValue>(args[1], forChange: true)
                     is not null) && hash.Remove(args[i])) removed++;
-            if (removed > 0) TypeCommands.Changed(store, args[1], hash, hash.Count == 0);
+            if (removed > 0) TypeCommands.Changed(store, args[1], hash, hash.Count == 0, "hdel");
         }
         RespReply.Integer(output, removed);
     }
@@ -177,7 +177,7 @@ public static class HashCommands
         if (!TypeCommands.Fits(store, HashValue.CostOf(args[2].Length, value.Length), output)) return false;
         if (TypeCommands.FindOrAdd<HashValue>(store, args[1], output) is not { } hash) return false;
         hash.Set(args[2], value);
-        store.Recount(hash);
+        TypeCommands.Changed(store, args[1], hash, empty: false, args.Text(0).ToLowerInvariant());
         return true;
     }
 

@@ -39,7 +39,7 @@ internal static class LineLists
                 if (step.store.Add(step.key, list) != SetResult.Stored) return -1;
             }
             list.Push(step.value, step.left);
-            step.store.Recount(list);
+            TypeCommands.Changed(step.store, step.key, list, empty: false, step.left ? "lpush" : "rpush");
             return list.Count;
         });
         if (length < 0) ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));

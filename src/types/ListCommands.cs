@@ -58,7 +58,7 @@ public static class ListCommands
             return;
         }
         for (var i = 2; i < args.Count; i++) list.Push(args[i], left);
-        store.Recount(list);
+        TypeCommands.Changed(store, args[1], list, empty: false, left ? "lpush" : "rpush");
         RespReply.Integer(output, list.Count);
     }
 
@@ -85,7 +85,7 @@ public static class ListCommands
             RespReply.ArrayHeader(output, taken);
             for (var i = 0; i < taken; i++) RespReply.Bulk(output, list.Pop(left));
         }
-        TypeCommands.Changed(store, args[1], list, list.Count == 0);
+        TypeCommands.Changed(store, args[1], list, list.Count == 0, left ? "lpop" : "rpop");
     }
 
     /// <summary>
@@ -96,7 +96,7 @@ public static class ListCommands
     {
         if (store.Find<ListValue>(key, forChange: true) is not { } list) return null;
         var element = list.Pop(left);
-        TypeCommands.Changed(store, key, list, list.Count == 0);
+        TypeCommands.Changed(store, key, list, list.Count == 0, left ? "lpop" : "rpop");
         return element;
     }
 
@@ -143,7 +143,7 @@ public static class ListCommands
         {
             store.Find<ListValue>(args[1], forChange: true);
             list[at] = args[3].ToArray();
-            store.Recount(list);
+            TypeCommands.Changed(store, args[1], list, empty: false, "lset");
             RespReply.Ok(output);
         }
     }
@@ -169,7 +169,7 @@ public static class ListCommands
         {
             store.Find<ListValue>(args[1], forChange: true);
             list.Insert(before ? at : at + 1, args[4].ToArray());
-            store.Recount(list);
+            TypeCommands.Changed(store, args[1], list, empty: false, "linsert");
             RespReply.Integer(output, list.Count);
         }
     }
@@ -195,7 +195,7 @@ public static class ListCommands
             // From the highest index down, so that each removal leaves the others' indexes as they were.
             matches.Sort();
             for (var m = matches.Count - 1; m >= 0; m--) list.RemoveAt(matches[m]);
-            TypeCommands.Changed(store, args[1], list, list.Count == 0);
+            TypeCommands.Changed(store, args[1], list, list.Count == 0, "lrem");
         }
         RespReply.Integer(output, matches.Count);
     }
@@ -209,7 +209,7 @@ public static class ListCommands
         {
             if (TypeCommands.Clamp(start, stop, list.Count, out var from, out var to)) list.Keep(from, to);
             else list.Keep(0, -1);
-            TypeCommands.Changed(store, args[1], list, list.Count == 0);
+            TypeCommands.Changed(store, args[1], list, list.Count == 0, "ltrim");
         }
         RespReply.Ok(output);
     }
@@ -335,19 +335,12 @@ public static class ListCommands
         }
         store.Find<ListValue>(source, forChange: true);
         list.Pop(fromLeft);
-        TypeCommands.Changed(store, source, list, list.Count == 0);
-        // Found again: when source and destination are one key, popping its last element removed it.
-        if (store.Find<ListValue>(destination, forChange: true) is { } target)
-        {
-            target.Push(element, toLeft);
-            store.Recount(target);
-        }
-        else
-        {
-            var made = new ListValue();
-            made.Push(element, toLeft);
-            store.Add(destination, made);
-        }
+        // The push first, as Redis announces it; a source that is the destination is not left empty by it.
+        if (store.Find<ListValue>(destination, forChange: true) is not { } target)
+            store.Add(destination, target = new ListValue());
+        target.Push(element, toLeft);
+        TypeCommands.Changed(store, destination, target, empty: false, toLeft ? "lpush" : "rpush");
+        TypeCommands.Changed(store, source, list, list.Count == 0, fromLeft ? "lpop" : "rpop");
         return element;
     }
 
@@ -374,7 +367,7 @@ public static class ListCommands
             RespReply.Bulk(output, key);
             RespReply.ArrayHeader(output, taken);
             for (var i = 0; i < taken; i++) RespReply.Bulk(output, list.Pop(left));
-            TypeCommands.Changed(store, key, list, list.Count == 0);
+            TypeCommands.Changed(store, key, list, list.Count == 0, left ? "lpop" : "rpop");
             return true;
         }
         return false;

@@ -57,7 +57,8 @@ public static class SetCommands
         if (TypeCommands.FindOrAdd<SetValue>(store, args[1], output) is not { } set) return;
         var added = 0;
         for (var i = 2; i < args.Count; i++) if (!set.Contains(args[i]) && set.Add(args[i].ToArray())) added++;
-        store.Recount(set);
+        if (added > 0) TypeCommands.Changed(store, args[1], set, empty: false, "sadd");
+        else store.Recount(set);
         RespReply.Integer(output, added);
     }
 
@@ -70,7 +71,7 @@ public static class SetCommands
             for (var i = 2; i < args.Count; i++)
                 if (set.Contains(args[i]) && (removed > 0 || store.Find<SetValue>(args[1], forChange: true) is not null)
                     && set.Remove(args[i])) removed++;
-            if (removed > 0) TypeCommands.Changed(store, args[1], set, set.Count == 0);
+            if (removed > 0) TypeCommands.Changed(store, args[1], set, set.Count == 0, "srem");
         }
         RespReply.Integer(output, removed);
     }
@@ -96,7 +97,7 @@ public static class SetCommands
         foreach (var member in taken) set.Remove(member);
         if (args.Count == 2) RespReply.Bulk(output, taken[0]);
         else Members(output, taken, session.Protocol);
-        TypeCommands.Changed(store, args[1], set, set.Count == 0);
+        TypeCommands.Changed(store, args[1], set, set.Count == 0, "spop");
     }
 
     private static void RandomMembers(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -141,7 +142,7 @@ public static class SetCommands
         if (destination is null && !TypeCommands.Fits(store, SetValue.CostOf(args[3].Length) + 128, output)) return;
         store.Find<SetValue>(args[1], forChange: true);
         source.Remove(args[3]);
-        TypeCommands.Changed(store, args[1], source, source.Count == 0);
+        TypeCommands.Changed(store, args[1], source, source.Count == 0, "srem");
         // A destination that has the member already is left as it is: its WATCHers see no change, as in Redis.
         if (destination?.Contains(args[3]) == true)
         {
@@ -150,7 +151,7 @@ public static class SetCommands
         }
         if (TypeCommands.FindOrAdd<SetValue>(store, args[2], output) is not { } target) return;
         target.Add(args[3].ToArray());
-        store.Recount(target);
+        TypeCommands.Changed(store, args[2], target, empty: false, "sadd");
         RespReply.Integer(output, 1);
     }
 
@@ -183,20 +184,20 @@ public static class SetCommands
         }
         var made = new SetValue();
         foreach (var member in result) made.Add(member);
-        StoreResult(store, args[1], made, made.Count == 0, output);
+        StoreResult(store, args[1], made, made.Count == 0, output, name);
         RespReply.Integer(output, made.Count);
     }
 
     /// <summary>
-    /// A STORE form's result at the destination, in place of what was there (any kind); an empty one removes it.
-    /// False, the OOM error written, when it does not fit.
+    /// A STORE form's result at the destination, in place of what was there (any kind), announced as `happened`; an
+    /// empty one removes it (`del`). False, the OOM error written, when it does not fit.
     /// </summary>
     public static bool StoreResult(KeyValueStore store, ReadOnlySpan<byte> destination, StoredObject made, bool empty,
-        IBufferWriter<byte> output)
+        IBufferWriter<byte> output, string happened)
     {
         if (empty)
         {
-            store.Remove(destination);
+            store.Delete(destination);
             return true;
         }
         if (RequestParser.KeyProblem(destination) is { } problem)
@@ -204,7 +205,11 @@ public static class SetCommands
             RespReply.Error(output, problem);
             return false;
         }
-        if (store.Add(destination, made) == SetResult.Stored) return true;
+        if (store.Add(destination, made) == SetResult.Stored)
+        {
+            TypeCommands.Announce(store, destination, made, happened);
+            return true;
+        }
         RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
         return false;
     }

@@ -116,7 +116,7 @@ public static class SortedSetCommands
             if (double.IsNaN(score))
             {
                 RespReply.Error(output, "resulting score is not a number (NaN)");
-                TypeCommands.Changed(store, args[1], set, set.Count == 0);
+                TypeCommands.Changed(store, args[1], set, set.Count == 0, happened: null);
                 return;
             }
             if ((nx && old is not null) || (xx && old is null) || (old is { } o && ((gt && score <= o)
@@ -126,7 +126,8 @@ public static class SortedSetCommands
             else if (old != score) changed++;
             set.Set(member, score);
         }
-        TypeCommands.Changed(store, args[1], set, set.Count == 0);
+        TypeCommands.Changed(store, args[1], set, set.Count == 0,
+            added + changed == 0 ? null : incr ? "zincr" : "zadd");
         if (incr) Score(output, result, session.Protocol);
         else RespReply.Integer(output, ch ? added + changed : added);
     }
@@ -141,7 +142,7 @@ public static class SortedSetCommands
                 if (set.Score(args[i]) is not null && (removed > 0
                     || store.Find<SortedSetValue>(args[1], forChange: true) is not null) && set.Remove(args[i]))
                     removed++;
-            if (removed > 0) TypeCommands.Changed(store, args[1], set, set.Count == 0);
+            if (removed > 0) TypeCommands.Changed(store, args[1], set, set.Count == 0, "zrem");
         }
         RespReply.Integer(output, removed);
     }
@@ -172,7 +173,8 @@ public static class SortedSetCommands
             var (member, score) = set.PopEnd(lowest);
             taken.Add((score, member));
         }
-        if (set is not null) TypeCommands.Changed(store, args[1], set, set.Count == 0);
+        var happened = taken.Count == 0 ? null : lowest ? "zpopmin" : "zpopmax";
+        if (set is not null) TypeCommands.Changed(store, args[1], set, set.Count == 0, happened);
         // Without a count, RESP3 has one flat pair, as RESP2 has, with a double for the score.
         SortedSetRanges.WriteMembers(output, taken, withScores: true, session.Protocol, flat: args.Count == 2);
     }
@@ -204,7 +206,7 @@ public static class SortedSetCommands
                 var (member, score) = set.PopEnd(lowest);
                 taken.Add((score, member));
             }
-            TypeCommands.Changed(store, key, set, set.Count == 0);
+            TypeCommands.Changed(store, key, set, set.Count == 0, lowest ? "zpopmin" : "zpopmax");
             RespReply.ArrayHeader(output, 2);
             RespReply.Bulk(output, key);
             RespReply.ArrayHeader(output, taken.Count);
@@ -302,7 +304,7 @@ public static class SortedSetCommands
         }
         var made = new SortedSetValue();
         foreach (var (member, score) in result) made.Set(member, score);
-        if (SetCommands.StoreResult(session.Store, args[1], made, made.Count == 0, output))
+        if (SetCommands.StoreResult(session.Store, args[1], made, made.Count == 0, output, name))
             RespReply.Integer(output, made.Count);
     }
 

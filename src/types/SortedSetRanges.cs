@@ -180,7 +180,7 @@ public static class SortedSetRanges
         {
             var made = new SortedSetValue();
             foreach (var (score, member) in found) made.Set(member, score);
-            if (SetCommands.StoreResult(session.Store, args[1], made, made.Count == 0, output))
+            if (SetCommands.StoreResult(session.Store, args[1], made, made.Count == 0, output, "zrangestore"))
                 RespReply.Integer(output, made.Count);
             return;
         }
@@ -229,7 +229,7 @@ public static class SortedSetRanges
         {
             store.Find<SortedSetValue>(args[1], forChange: true);
             foreach (var (_, member) in found) set.Remove(member);
-            TypeCommands.Changed(store, args[1], set, set.Count == 0);
+            TypeCommands.Changed(store, args[1], set, set.Count == 0, name);
         }
         RespReply.Integer(output, found.Count);
     }

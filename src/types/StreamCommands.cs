@@ -134,8 +134,9 @@ public static class StreamCommands
         stream = TypeCommands.FindOrAdd<StreamValue>(store, args[1], output);
         if (stream is null) return;
         stream.Add(id, fields);
-        if (byLength is { } length) ApplyTrim(stream, length, threshold);
-        store.Recount(stream);
+        TypeCommands.Changed(store, args[1], stream, empty: false, "xadd");
+        if (byLength is { } length && ApplyTrim(stream, length, threshold) > 0)
+            TypeCommands.Changed(store, args[1], stream, empty: false, "xtrim");
         RespReply.Bulk(output, id.ToString());
     }
 
@@ -199,7 +200,7 @@ public static class StreamCommands
         if (store.Find<StreamValue>(args[1], forChange: true) is { } stream)
         {
             deleted = ids.Count(stream.Delete);
-            store.Recount(stream);
+            TypeCommands.Changed(store, args[1], stream, empty: false, deleted > 0 ? "xdel" : null);
         }
         RespReply.Integer(output, deleted);
     }
@@ -217,7 +218,7 @@ public static class StreamCommands
         if (store.Find<StreamValue>(args[1], forChange: true) is { } stream)
         {
             removed = ApplyTrim(stream, byLength, threshold);
-            store.Recount(stream);
+            TypeCommands.Changed(store, args[1], stream, empty: false, removed > 0 ? "xtrim" : null);
         }
         RespReply.Integer(output, removed);
     }

@@ -114,12 +114,28 @@ public static class TypeCommands
         else RespReply.Error(output, error);
     }
 
-    /// <summary>After a change: the object recounted, or removed when it was left empty, as Redis does.</summary>
-    public static void Changed(KeyValueStore store, ReadOnlySpan<byte> key, StoredObject value, bool empty)
+    /// <summary>
+    /// After a change: announced as `happened` (Redis's event: `lpush`, `hset`; none when null), then the object
+    /// recounted, or removed when it was left empty (announced as `del`), as Redis does.
+    /// </summary>
+    public static void Changed(KeyValueStore store, ReadOnlySpan<byte> key, StoredObject value, bool empty,
+        string? happened)
     {
-        if (empty) store.Remove(key);
+        if (happened is not null) Announce(store, key, value, happened);
+        if (empty) store.Delete(key);
         else store.Recount(value);
     }
+
+    /// <summary>Redis's event for a change to an object, in the class of its kind.</summary>
+    public static void Announce(KeyValueStore store, ReadOnlySpan<byte> key, StoredObject value, string happened) =>
+        store.Announce(value.Kind switch
+        {
+            "list" => KeyEventClass.List,
+            "hash" => KeyEventClass.Hash,
+            "set" => KeyEventClass.Set,
+            "zset" => KeyEventClass.SortedSet,
+            _ => KeyEventClass.Stream,
+        }, happened, key);
 
     /// <summary>A range's ends as Redis reads them (negative from the end), clamped; false when it is empty.</summary>
     public static bool Clamp(long start, long stop, int count, out int from, out int to)
