@@ -297,4 +297,53 @@ public class StoreTests
         var pairBytes = 1_000_000L * (StoredPair.HeaderBytes + 16 + 100);
         Assert.InRange(table.SlabBytesHeld, pairBytes, pairBytes + pairBytes / 100);
     }
+
+    [Fact]
+    public void A_value_grown_by_append_is_given_room_and_the_next_appends_write_into_it_in_place()
+    {
+        var table = new PairTable();
+        var key = Bytes("grown");
+        table.Store(table.Locate(key), key, new byte[10_000], spare: 5_000);
+        var held = table.SlabBytesHeld;
+        Assert.True(table.TryExtend(table.Locate(key), Enumerable.Repeat((byte)7, 4_000).ToArray()));
+        Assert.False(table.TryExtend(table.Locate(key), new byte[1_001]));
+        Assert.True(table.TryExtend(table.Locate(key), Enumerable.Repeat((byte)7, 1_000).ToArray()));
+        Assert.Equal(held, table.SlabBytesHeld);
+        var value = table.Find(key)!.Value.Value.Span;
+        Assert.Equal(15_000, value.Length);
+        Assert.True(value[..10_000].IndexOfAnyExcept((byte)0) < 0 && value[10_000..].IndexOfAnyExcept((byte)7) < 0);
+        // A small pair with another after it in the slab has no room of its own.
+        Put(table, "small", "a");
+        Put(table, "after", "b");
+        Assert.False(table.TryExtend(table.Locate(Bytes("small")), Bytes("c")));
+        Assert.Equal("a", Text(table.Find(Bytes("small"))));
+    }
+
+    [Fact]
+    public void Appends_of_any_size_build_the_value_keep_its_deadline_and_count_every_byte()
+    {
+        var store = new KeyValueStore(maxBytes: 64 << 20);
+        var key = Bytes("log");
+        var expected = new List<byte>(Bytes("start"));
+        store.Set(key, Bytes("start"), SetCondition.Always, Expiry.At(store.Now + 3_600_000));
+        var random = new Random(3);
+        for (var i = 0; i < 400; i++)
+        {
+            var chunk = new byte[random.Next(1, i % 50 == 0 ? 200_000 : 30_000)];
+            random.NextBytes(chunk);
+            expected.AddRange(chunk);
+            Assert.Equal(expected.Count, store.Append(key, chunk));
+        }
+        var read = new StrongBox<byte[]>();
+        Assert.True(store.TryRead(key, read, static (value, box) => box.Value = value.ToArray()));
+        Assert.Equal(expected.ToArray(), read.Value);
+        Assert.NotNull(store.DeadlineOf(key).Deadline);
+        Assert.Equal(KeyValueStore.PairCost(key.Length, expected.Count, withDeadline: true), store.AccountedBytes);
+        // Room to grow into (so that the next append copies only itself), and no more than half the value again,
+        // beside the slab being filled, where "start" was.
+        Assert.InRange(store.SlabBytes, StoredPair.HeaderBytes + key.Length + expected.Count + PairTable.SlabBytes + 1,
+            expected.Count * 3 / 2 + 2 * PairTable.SlabBytes);
+        Assert.Null(store.Append(key, new byte[64 << 20]));
+        Assert.Equal(10, store.Append(Bytes("other"), new byte[10]));
+    }
 }

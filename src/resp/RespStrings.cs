@@ -101,8 +101,13 @@ public static class RespStrings
         var key = args[1];
         var suffix = args[2];
         if (RequestParser.KeyProblem(key) is { } problem) RespReply.Error(output, problem);
-        else if (session.Store.Append(key, suffix) is { } length) RespReply.Integer(output, length);
-        else RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        else if (session.Store.Append(key, suffix) is not { } length)
+            RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
+        else
+        {
+            session.Store.Announce(KeyEventClass.String, "append", key);
+            RespReply.Integer(output, length);
+        }
     }
 
     public static void StrLen(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -29,18 +29,6 @@ public static class StoreSteps
             return value;
         });
 
-    /// <summary>The value with `suffix` after it (APPEND; a missing key is empty), keeping its deadline; its new
-    /// length, or null when out of memory.</summary>
-    public static long? Append(this KeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> suffix) =>
-        store.Atomically((store, key: key.ToArray(), suffix: suffix.ToArray()), static step =>
-        {
-            byte[] joined = [.. Read(step.store, step.key)?.Value ?? [], .. step.suffix];
-            if (step.store.Set(step.key, joined, SetCondition.Always, Expiry.KeepExisting) == SetResult.OutOfMemory)
-                return null;
-            step.store.Announce(KeyEventClass.String, "append", step.key);
-            return (long?)joined.Length;
-        });
-
     /// <summary>Moves the value and its deadline to `target` (RENAME; RENAMENX when `onlyIfAbsent`), replacing it.
     /// </summary>
     public static RenameResult Rename(this KeyValueStore store, ReadOnlySpan<byte> source, ReadOnlySpan<byte> target,

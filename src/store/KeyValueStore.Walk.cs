@@ -1,6 +1,7 @@
 // src/store/KeyValueStore.Walk.cs: a walk over every key that holds the store's lock a slice of the table at a
 // time, for `list`, KEYS (src/server/Listing.cs) and SCAN: start it, continue it, and always end it. The table's
-// cursor is told of the keys that move under it, so a key present from the walk's start to its end is seen.
+// cursor (TableCursor, below) is told of the keys that move under it, so a key present from the walk's start to its
+// end is seen.
 
 namespace KV;
 
@@ -38,4 +39,32 @@ public sealed partial class KeyValueStore
     {
         using (Hold()) pairs.Detach(cursor);
     }
+}
+
+/// <summary>
+/// A question about a key, asked under the store's lock: whether its deadline has passed, whether it exists, whether
+/// it matches a listing's pattern.
+/// </summary>
+public delegate bool KeyFilter(ReadOnlySpan<byte> key);
+
+/// <summary>
+/// Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given:
+/// those a removal moved from ahead of it to behind it, and, when the table grew, where it is in the keys it had not
+/// reached.
+/// </summary>
+public sealed class TableCursor
+{
+    public int Position;
+    public KeyList Moved { get; } = new();
+    public GrownKeys? Grown;
+    public int GrownNext;
+}
+
+/// <summary>The keys of a table that grew, in its old order from the first walk's place, shared by the walks.</summary>
+public sealed class GrownKeys
+{
+    public KeyList Keys { get; } = new();
+
+    /// <summary>Each key's slot in the old table, ascending: where a walk at a given slot begins.</summary>
+    public List<int> Slots { get; } = [];
 }

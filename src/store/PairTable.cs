@@ -14,7 +14,8 @@
 // bytes are at most half the live ones, and --max-memory, which counts live bytes, bounds the slabs too (at
 // one and a half times); a dropped slab is kept for reuse, so that a stream of overwrites allocates nothing.
 // So a pair's bytes are valid only until the next change: every reader copies them under the store's lock.
-// A pair over 8 KiB gets a slab of its own. Not thread-safe: KeyValueStore holds its lock around every call.
+// A pair over 8 KiB gets a slab of its own (a value grown by APPEND, with room after it to grow into, so that the next
+// appends write in place: TryExtend). Not thread-safe: KeyValueStore holds its lock around every call.
 // The key length's top bit marks a pair that has a deadline (Deadlines.cs keeps when): only those pairs ever
 // make the store look a deadline up.
 
@@ -121,15 +122,18 @@ internal sealed class PairTable
 
     public StoredPair? Find(ReadOnlySpan<byte> key) => At(Locate(key));
 
-    /// <summary>Stores the pair at what Locate just returned for this key, in place of the one there, if any.</summary>
+    /// <summary>
+    /// Stores the pair at what Locate just returned for this key, in place of the one there, if any; `spare` bytes
+    /// after it for TryExtend, when it is large enough for a slab of its own.
+    /// </summary>
     public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
-        bool holdsObject = false)
+        bool holdsObject = false, int spare = 0)
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
             $"table allows", nameof(key));
         // A key that is there already has its tag in its slot: only a new key is hashed again.
         var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline,
-            holdsObject);
+            holdsObject, spare);
         if (located >= 0)
         {
             var old = slots[located];
@@ -144,6 +148,22 @@ internal sealed class PairTable
         }
         slots[~located] = slot;
         Count++;
+    }
+
+    /// <summary>
+    /// Adds `suffix` to the value of the pair at what Locate found, in place, when the pair is the last in its slab
+    /// and the slab has room after it (a value given spare room by Store); false, nothing changed, when not.
+    /// </summary>
+    public bool TryExtend(int located, ReadOnlySpan<byte> suffix)
+    {
+        var index = SlabIndex(slots[located]);
+        var pair = PairAt(slots[located]);
+        if (pair.Offset + pair.Size != used[index] || pair.Slab.Length - used[index] < suffix.Length) return false;
+        suffix.CopyTo(pair.Slab.AsSpan(used[index]));
+        BinaryPrimitives.WriteInt32LittleEndian(pair.Slab.AsSpan(pair.Offset + 2), pair.ValueLength + suffix.Length);
+        used[index] += suffix.Length;
+        live[index] += suffix.Length;
+        return true;
     }
 
     /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
@@ -237,11 +257,11 @@ internal sealed class PairTable
 
     /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
     private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline,
-        bool holdsObject)
+        bool holdsObject, int spare = 0)
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         int index;
-        if (size > OwnSlabAbove) index = NewSlab(size);
+        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + spare));
         else
         {
             if (filling < 0 || used[filling] + size > SlabBytes) StartFilling();
@@ -368,32 +388,4 @@ internal sealed class PairTable
             slots[at] = slot;
         }
     }
-}
-
-/// <summary>
-/// A question about a key, asked under the store's lock: whether its deadline has passed, whether it exists, whether
-/// it matches a listing's pattern.
-/// </summary>
-public delegate bool KeyFilter(ReadOnlySpan<byte> key);
-
-/// <summary>
-/// Where a walk over the table is (int.MaxValue once the table has grown under it), and the keys it has been given:
-/// those a removal moved from ahead of it to behind it, and, when the table grew, where it is in the keys it had not
-/// reached.
-/// </summary>
-public sealed class TableCursor
-{
-    public int Position;
-    public KeyList Moved { get; } = new();
-    public GrownKeys? Grown;
-    public int GrownNext;
-}
-
-/// <summary>The keys of a table that grew, in its old order from the first walk's place, shared by the walks.</summary>
-public sealed class GrownKeys
-{
-    public KeyList Keys { get; } = new();
-
-    /// <summary>Each key's slot in the old table, ascending: where a walk at a given slot begins.</summary>
-    public List<int> Slots { get; } = [];
 }
