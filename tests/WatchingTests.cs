@@ -199,6 +199,25 @@ public class MonitorFeedTests
     }
 
     [Fact]
+    public async Task A_request_is_encoded_once_for_every_monitor_that_writes_it()
+    {
+        var request = Request(1);
+        var encodings = 0;
+        byte[] Encode(ObservedRequest r)
+        {
+            Interlocked.Increment(ref encodings);
+            return Encoding.UTF8.GetBytes(r.KvLine());
+        }
+        var first = request.Encoded(0, Encode);
+        Assert.Same(first, request.Encoded(0, Encode));
+        Assert.Equal(1, encodings);
+        // Eight monitors' threads at once: whoever encodes first, all of them write the same bytes.
+        var lines = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => request.Encoded(1, Encode))));
+        Assert.All(lines, line => Assert.Same(lines[0], line));
+        Assert.NotSame(first, lines[0]);
+    }
+
+    [Fact]
     public async Task A_monitor_stops_when_its_client_speaks_and_then_takes_no_more()
     {
         var activity = new ServerActivity(TimeProvider.System);

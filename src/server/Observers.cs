@@ -81,4 +81,17 @@ public sealed record ObservedRequest(DateTimeOffset Time, long ClientId, string 
 {
     /// <summary>What the request holds, roughly, for the clients' memory budget.</summary>
     public long Footprint { get; } = 128 + Address.Length + Words.Sum(w => w.Shown.Length + 32L);
+
+    private readonly byte[]?[] encoded = new byte[]?[2];
+
+    /// <summary>
+    /// The request in one of two encodings (a monitor's line in KV's protocol or in RESP's), made by the first
+    /// observer to ask and shared by the others: eight monitors cost one encoding a request, not eight.
+    /// </summary>
+    public byte[] Encoded(int form, Func<ObservedRequest, byte[]> encode)
+    {
+        if (Volatile.Read(ref encoded[form]) is { } made) return made;
+        var mine = encode(this);
+        return Interlocked.CompareExchange(ref encoded[form], mine, null) ?? mine;
+    }
 }
