@@ -46,12 +46,14 @@ public sealed class PubSubHub(ServerActivity activity)
     {
         Interlocked.Increment(ref published);
         List<(Subscriber, byte[]?)> receivers = [];
+        Span<ulong> present = stackalloc ulong[4];
+        RedisGlob.Present(channel, present);
         lock (gate)
         {
             if (channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var subscribed))
                 foreach (var subscriber in subscribed) receivers.Add((subscriber, null));
             foreach (var (pattern, glob, subscriber) in patterns)
-                if (glob.Matches(channel)) receivers.Add((subscriber, pattern));
+                if (glob.Matches(channel, present)) receivers.Add((subscriber, pattern));
         }
         if (receivers.Count == 0) return 0;
         var (channelBytes, messageBytes) = (channel.ToArray(), message.ToArray());

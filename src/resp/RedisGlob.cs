@@ -3,7 +3,10 @@
 //
 // A pattern is compiled once into its elements, each a star or a set of the bytes it accepts (a literal is a
 // set of one), so that matching a key costs at most its length times the pattern's, with no step that reads
-// the pattern again: a pattern built to be slow (`*[` and a long unclosed set) costs what any other does.
+// the pattern again: a pattern built to be slow (`*[` and a long unclosed set) costs what any other does. Before
+// that walk, what every match needs is checked in a few steps (the fewest bytes, the elements before the first
+// star and after the last, the bytes its literals need): a publish to thousands of patterns built to be slow
+// (`*`, a hundred `?`, a literal of their own) rejects each one there.
 
 namespace KV;
 
@@ -18,10 +21,34 @@ public sealed class RedisGlob
     private readonly bool[] stars;
     private readonly ulong[] sets;
 
+    // What every match needs: at least `fewest` bytes (exactly that many without a star); the `head` elements
+    // before the first star match the text's first bytes, the `tail` ones after the last star its last bytes; every
+    // byte in `needed` (a literal's) is in the text.
+    private readonly int fewest, head, tail;
+    private readonly bool anyStar;
+    private readonly ulong[] needed = new ulong[4];
+
     private RedisGlob(List<bool> stars, List<ulong> sets)
     {
         this.stars = [.. stars];
         this.sets = [.. sets];
+        fewest = stars.Count(star => !star);
+        anyStar = fewest < stars.Count;
+        head = anyStar ? stars.IndexOf(true) : stars.Count;
+        tail = anyStar ? stars.Count - 1 - stars.LastIndexOf(true) : 0;
+        for (var e = 0; e < stars.Count; e++)
+        {
+            var set = this.sets.AsSpan(4 * e, 4);
+            if (!stars[e] && set.ToArray().Sum(w => System.Numerics.BitOperations.PopCount(w)) == 1)
+                for (var w = 0; w < 4; w++) needed[w] |= set[w];
+        }
+    }
+
+    /// <summary>The bytes a text holds, for Matches: found once when one text meets many patterns (a publish).
+    /// </summary>
+    public static void Present(ReadOnlySpan<byte> text, Span<ulong> present)
+    {
+        foreach (var c in text) Add(present, c);
     }
 
     public static bool Matches(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text) => Compile(pattern).Matches(text);
@@ -101,7 +128,22 @@ public sealed class RedisGlob
 
     private bool Accepts(int element, byte c) => (sets[4 * element + (c >> 6)] & (1UL << (c & 63))) != 0;
 
-    public bool Matches(ReadOnlySpan<byte> text)
+    public bool Matches(ReadOnlySpan<byte> text) => Matches(text, ReadOnlySpan<ulong>.Empty);
+
+    /// <summary>Whether the text matches; `present` (from Present, or empty) adds the check of the literals' bytes.
+    /// </summary>
+    public bool Matches(ReadOnlySpan<byte> text, ReadOnlySpan<ulong> present)
+    {
+        if (text.Length < fewest || (!anyStar && text.Length != fewest)) return false;
+        for (var e = 0; e < head; e++) if (!Accepts(e, text[e])) return false;
+        for (var e = 1; e <= tail; e++) if (!Accepts(stars.Length - e, text[^e])) return false;
+        if (!present.IsEmpty)
+            for (var w = 0; w < 4; w++) if ((needed[w] & ~present[w]) != 0) return false;
+        return Walk(text);
+    }
+
+    /// <summary>The match itself, element by element, with none of the checks before it.</summary>
+    internal bool Walk(ReadOnlySpan<byte> text)
     {
         // Greedy with one backtrack point, the last star and where its run of text began: every other element
         // takes exactly one byte, so retrying from the last star is enough.
