@@ -195,6 +195,25 @@ public class ScriptStepTests
 
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
+    public async Task A_script_queued_in_multi_runs_in_exec_s_step_in_its_place(string model)
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--threading", model);
+        await using var c = await server.ConnectRespAsync();
+        const string Incr = "return redis.call('incr', KEYS[1])";
+        var sha = (await c.AskAsync("SCRIPT", "LOAD", Incr))[1..];
+        // Sent at once, as redis-cli pipes them: on an event loop, all of them are served in the loop's turn.
+        await c.SendAsync([.. RespConnection.Request("MULTI"), .. RespConnection.Request("SET", "in-multi", "1"),
+            .. RespConnection.Request("EVAL", Incr, "1", "in-multi"),
+            .. RespConnection.Request("EVALSHA", sha, "1", "in-multi"),
+            .. RespConnection.Request("EVAL", "return redis.call('nosuch')", "0"),
+            .. RespConnection.Request("GET", "in-multi"), .. RespConnection.Request("EXEC")]);
+        Assert.Equal("+OK", await c.ReadAsync());
+        for (var i = 0; i < 5; i++) Assert.Equal("+QUEUED", await c.ReadAsync());
+        Assert.Equal("*5[+OK,:2,:3,-ERR Unknown Redis command called from script,$3]", await c.ReadAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task A_script_sent_as_a_connection_s_first_bytes_leaves_the_server_accepting_and_killable(
         string model)
     {

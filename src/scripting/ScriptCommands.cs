@@ -177,8 +177,9 @@ public static class ScriptCommands
         var argv = Enumerable.Range(3 + (int)numKeys, args.Count - 3 - (int)numKeys)
             .Select(i => args[i].ToArray()).ToList();
         // On an event loop, answered apart (the loops model runs it on the pool): a loop that ran a long script
-        // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once.
-        if (!ThreadingModels.ServesByTurns) Run(session, scripts, sha, keys, argv, output, readOnly);
+        // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once, and so
+        // does EXEC, whose step the script is part of.
+        if (!ThreadingModels.ServesByTurns || session.InStep) Run(session, scripts, sha, keys, argv, output, readOnly);
         else session.Deferred = context =>
         {
             Run(session, scripts, sha, keys, argv, context.Output, readOnly);
@@ -225,7 +226,8 @@ public static class ScriptCommands
         reply.Release();
         if (!reply.Overflowed) return;
         session.Closing = ReplyTooLarge;
-        RespReply.Error(output, ReplyTooLarge);
+        // In EXEC, whose own reply has passed the budget too and says so.
+        if (!session.InStep) RespReply.Error(output, ReplyTooLarge);
     }
 
     /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>

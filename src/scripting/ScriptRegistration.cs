@@ -14,12 +14,10 @@ internal static class ScriptRegistration
         RespCommand[] commands =
         [
             new("eval", -3, "EVAL script numkeys [key ...] [arg ...]: run a Lua script as one step",
-                ScriptCommands.Eval) { InTransaction = false },
-            new("evalsha", -3, "EVALSHA sha1 numkeys [key ...] [arg ...]: run a cached script",
-                ScriptCommands.EvalSha) { InTransaction = false },
-            new("eval_ro", -3, "EVAL, for a script that only reads", ScriptCommands.Eval) { InTransaction = false },
-            new("evalsha_ro", -3, "EVALSHA, for a script that only reads", ScriptCommands.EvalSha)
-                { InTransaction = false },
+                ScriptCommands.Eval),
+            new("evalsha", -3, "EVALSHA sha1 numkeys [key ...] [arg ...]: run a cached script", ScriptCommands.EvalSha),
+            new("eval_ro", -3, "EVAL, for a script that only reads", ScriptCommands.Eval),
+            new("evalsha_ro", -3, "EVALSHA, for a script that only reads", ScriptCommands.EvalSha),
             new("script", -2, "SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP: the scripts' cache, and stopping one",
                 ScriptCommands.Script) { WhileBusy = true },
         ];
