@@ -259,4 +259,46 @@ public class ScriptStepTests
         Assert.Equal(":0", await other.AskAsync("EXISTS", "kill-new"));
         Assert.Equal(":1", await runner.AskAsync("EVAL", "return 1", "0"));
     }
+
+    [Fact]
+    public async Task A_transaction_told_busy_is_refused_whole_and_lua_time_limit_sets_the_limit()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var runner = await server.ConnectRespAsync();
+        await using var other = await server.ConnectRespAsync();
+        await using var config = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await config.AskAsync("CONFIG", "SET", "lua-time-limit", "50"));
+        Assert.Equal("*2[$busy-reply-threshold,$50]", await config.AskAsync("CONFIG", "GET", "busy-reply-threshold"));
+        Assert.Equal("+OK", await other.AskAsync("SET", "busy-x", "1"));
+        Assert.Equal("+OK", await other.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await other.AskAsync("INCR", "busy-x"));
+        await runner.SendAsync(RespConnection.Request("EVAL", "while true do end", "0"));
+        await UntilAScriptRunsAsync(server);
+        try
+        {
+            await AssertBusyTransactionsAsync(server, other);
+        }
+        finally
+        {
+            // Killed whatever happened above, so that a failure ends the test instead of leaving the server busy.
+            await config.AskAsync("SCRIPT", "KILL");
+        }
+        Assert.StartsWith("-ERR Script killed", await runner.ReadAsync());
+        Assert.Equal("$1", await other.AskAsync("GET", "busy-x"));
+        Assert.Equal("-ERR EXEC without MULTI", await other.AskAsync("EXEC"));
+        Assert.StartsWith("-ERR CONFIG SET failed (possibly related to argument 'lua-time-limit')",
+            await config.AskAsync("CONFIG", "SET", "lua-time-limit", "0"));
+    }
+
+    private static async Task AssertBusyTransactionsAsync(InProcessServer server, RespConnection other)
+    {
+        // MULTI is let through, as Redis lets it; a command told BUSY refuses its transaction, EXEC discards it.
+        Assert.Equal("-BUSY " + RespCommands.Busy, await other.AskAsync("INCR", "busy-x"));
+        Assert.Equal("-EXECABORT Transaction discarded because of: BUSY " + RespCommands.Busy,
+            await other.AskAsync("EXEC"));
+        await using var late = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await late.AskAsync("MULTI"));
+        Assert.Equal("-BUSY " + RespCommands.Busy, await late.AskAsync("INCR", "busy-x"));
+        Assert.Equal("+OK", await late.AskAsync("DISCARD"));
+    }
 }

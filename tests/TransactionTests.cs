@@ -214,4 +214,35 @@ public class TransactionTests
         // All or nothing: the transaction ran, though its reply was lost.
         Assert.Equal("$ran", await other.AskAsync("GET", "marker"));
     }
+
+    [Fact]
+    public async Task Config_set_maxmemory_changes_the_budget_and_a_full_store_refuses_a_transaction_that_writes()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        await using var config = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("SET", "oom-x", "value"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("GET", "oom-x"));
+        Assert.Equal("+OK", await config.AskAsync("CONFIG", "SET", "maxmemory", "1"));
+        Assert.Equal("*2[$maxmemory,$1]", await config.AskAsync("CONFIG", "GET", "maxmemory"));
+        // Only reads queued: EXEC runs; a write queued while there was room: refused whole.
+        Assert.Equal("*1[$value]", await c.AskAsync("EXEC"));
+        Assert.Equal("-OOM command not allowed when used memory > 'maxmemory'.", await c.AskAsync("SET", "oom-y",
+            "1"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("-OOM command not allowed when used memory > 'maxmemory'.", await c.AskAsync("GET", "oom-x"));
+        Assert.StartsWith("-EXECABORT Transaction discarded because of previous errors", await c.AskAsync("EXEC"));
+        Assert.Equal("+OK", await config.AskAsync("CONFIG", "SET", "maxmemory", "1mb"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "oom-y", "1"));
+        Assert.Equal("+OK", await config.AskAsync("CONFIG", "SET", "maxmemory", "1"));
+        Assert.Equal("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > "
+            + "'maxmemory'.", await c.AskAsync("EXEC"));
+        Assert.Equal("+OK", await config.AskAsync("CONFIG", "SET", "maxmemory", "0"));
+        Assert.Equal("+OK", await c.AskAsync("SET", "oom-y", "1"));
+        Assert.Equal("*2[$maxmemory-policy,$noeviction]", await config.AskAsync("CONFIG", "GET", "maxmemory-policy"));
+        Assert.StartsWith("-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - KV evicts "
+            + "nothing", await config.AskAsync("CONFIG", "SET", "maxmemory-policy", "allkeys-lru"));
+    }
 }

@@ -35,7 +35,10 @@ public sealed record RespCommand(string Name, int Arity, string Summary, Action<
     /// <summary>Answered while a script runs past its limit (SCRIPT KILL), when every other command is BUSY.</summary>
     public bool WhileBusy { get; init; }
 
-    /// <summary>Changes the store: refused in a read-only script (EVAL_RO).</summary>
+    /// <summary>
+    /// Writes, and may add to, the store (Redis's write and denyoom): refused in a read-only script (EVAL_RO), and
+    /// in EXEC once the store is full.
+    /// </summary>
     public bool Writes { get; init; }
 
     public bool Accepts(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
@@ -124,33 +127,37 @@ public static class RespCommands
         new("ping", -1, "PONG, or the message given, as it came", Ping) { BeforeAuth = true },
         new("echo", 2, "the message, byte for byte", (_, args, output) => RespReply.Bulk(output, args.Sequence(1))),
         new("get", 2, "the value, or nil", Get),
-        new("set", -3, "store a value; NX only if absent, XX only if present, GET returns the old value", Set),
-        new("setnx", 3, "store a value only if the key is absent: 1 if stored, 0 if not", SetIfAbsent),
-        new("del", -2, "delete keys: how many existed", Delete),
-        new("unlink", -2, "the same as DEL (KV frees memory at once)", Delete),
-        new("exists", -2, "how many of the keys exist", Exists),
+        new("set", -3, "store a value; NX only if absent, XX only if present, GET returns the old value",
+            Set) { Writes = true },
+        new("setnx", 3, "store a value only if the key is absent: 1 if stored, 0 if not",
+            SetIfAbsent) { Writes = true },
+        new("del", -2, "delete keys: how many existed", RespStrings.Delete),
+        new("unlink", -2, "the same as DEL (KV frees memory at once)", RespStrings.Delete),
+        new("exists", -2, "how many of the keys exist", RespStrings.Exists),
         new("mget", -2, "the values of the keys, nil for a missing one", RespStrings.MGet),
-        new("mset", -3, "MSET key value [key value ...]: every pair in one step", RespStrings.MSet),
-        new("msetnx", -3, "every pair, only if none of the keys exists: 1, else 0 and nothing set", RespStrings.MSet),
+        new("mset", -3, "MSET key value [key value ...]: every pair in one step", RespStrings.MSet) { Writes = true },
+        new("msetnx", -3, "every pair, only if none of the keys exists: 1, else 0 and nothing set",
+            RespStrings.MSet) { Writes = true },
         new("getdel", 2, "the value, and the key deleted in the same step", RespStrings.GetDel),
-        new("getset", 3, "SET key value GET: the old value", RespStrings.GetSet),
+        new("getset", 3, "SET key value GET: the old value", RespStrings.GetSet) { Writes = true },
         new("getex", -2, "the value, and its deadline set (EX, PX, EXAT, PXAT) or removed (PERSIST) in the same step",
             RespStrings.GetEx),
         new("append", 3, "add to the end of the value (a missing key counts as empty): the new length",
-            RespStrings.Append),
+            RespStrings.Append) { Writes = true },
         new("strlen", 2, "the value's length in bytes, 0 for a missing key", RespStrings.StrLen),
-        new("type", 2, "string, or none for a missing key: KV holds strings only", RespStrings.Type),
+        new("type", 2, "the kind of value: string, list, hash, set, zset or stream; none for a missing key",
+            RespStrings.Type),
         new("rename", 3, "move the value and its deadline to a new key, replacing it: -ERR no such key without one",
             RespStrings.Rename),
         new("renamenx", 3, "RENAME only if the new key is absent: 1, else 0", RespStrings.Rename),
         new("copy", -3, "COPY source destination [DB 0] [REPLACE]: the value and its deadline, 1 if copied, 0 if not",
-            RespStrings.Copy),
+            RespStrings.Copy) { Writes = true },
         new("getrange", 4, "the bytes from start to end of the value (negative: from its end)", RespStrings.GetRange),
         new("time", 1, "the server's clock: Unix seconds and microseconds", RespConnectionCommands.Time),
         new("flushdb", -1, "delete every key [ASYNC|SYNC]: KV has one database", RespStrings.Flush),
         new("flushall", -1, "the same as FLUSHDB", RespStrings.Flush),
-        new("setex", 4, "SETEX key seconds value: SET with EX", RespExpiry.SetEx),
-        new("psetex", 4, "PSETEX key milliseconds value: SET with PX", RespExpiry.PSetEx),
+        new("setex", 4, "SETEX key seconds value: SET with EX", RespExpiry.SetEx) { Writes = true },
+        new("psetex", 4, "PSETEX key milliseconds value: SET with PX", RespExpiry.PSetEx) { Writes = true },
         new("expire", -3,
             "a deadline in seconds from now [NX|XX|GT|LT]: 1 if set, 0 if not; a past one deletes the key",
             RespExpiry.Expire),
@@ -163,12 +170,14 @@ public static class RespCommands
         new("pexpiretime", 2, "the deadline as a Unix time in milliseconds", RespExpiry.TimeToLive),
         new("persist", 2, "remove the deadline: 1 if there was one, 0 if not", RespExpiry.Persist),
         new("incr", 2, "add 1 to the integer at the key (a missing key counts from 0): the new value",
-            RespCounters.Incr),
-        new("incrby", 3, "add an amount to the integer at the key: the new value", RespCounters.IncrBy),
-        new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr),
-        new("decrby", 3, "subtract an amount from the integer at the key: the new value", RespCounters.DecrBy),
+            RespCounters.Incr) { Writes = true },
+        new("incrby", 3, "add an amount to the integer at the key: the new value",
+            RespCounters.IncrBy) { Writes = true },
+        new("decr", 2, "subtract 1 from the integer at the key: the new value", RespCounters.Decr) { Writes = true },
+        new("decrby", 3, "subtract an amount from the integer at the key: the new value",
+            RespCounters.DecrBy) { Writes = true },
         new("incrbyfloat", 3, "add a float to the number at the key (a missing key counts from 0): the new value",
-            RespCounters.IncrByFloat),
+            RespCounters.IncrByFloat) { Writes = true },
         new("keys", 2, "every key matching a Redis glob, sorted as `list` sorts (done in slices: it holds no one up)",
             Keys) { InTransaction = false },
         new("scan", -2,
@@ -195,11 +204,11 @@ public static class RespCommands
         new("auth", -2, "AUTH password, or AUTH default password: the server's password",
             RespConnectionCommands.Auth) { BeforeAuth = true, InTransaction = false },
         new("multi", 1, "start a transaction: the commands after it are queued (+QUEUED) until EXEC",
-            RespTransactions.Multi) { Immediate = true },
+            RespTransactions.Multi) { Immediate = true, WhileBusy = true },
         new("exec", 1,
             "run the queued commands in one step: their replies, EXECABORT, or nil when a WATCHed key changed",
             RespTransactions.Exec) { Immediate = true },
-        new("discard", 1, "drop the queued commands", RespTransactions.Discard) { Immediate = true },
+        new("discard", 1, "drop the queued commands", RespTransactions.Discard) { Immediate = true, WhileBusy = true },
         new("watch", -2, "EXEC will run only if none of these keys changes first (from either protocol)",
             RespTransactions.Watch) { Immediate = true },
         new("unwatch", 1, "forget every WATCH", RespTransactions.Unwatch) { Immediate = true },
@@ -278,10 +287,11 @@ public static class RespCommands
         var mode = session.Mode is { Active: true } active ? active : null;
         mode?.WriteOwed(sent);
         if (mode is IRespMode respMode && respMode.Answers(session, command, args, output)) { }
+        // As Redis: BUSY before anything else, and a transaction told BUSY is refused at EXEC.
+        else if (!command.WhileBusy && activity.Gate is { } gate && !gate.Admit())
+            RespTransactions.RefuseBusy(session, command, output);
         else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args,
             output);
-        else if (!command.WhileBusy && activity.Gate is { } gate && !gate.Admit()) RespReply.Error(output, Busy,
-            prefix: "BUSY");
         else command.Invoke(session, args, output);
         session.AfterRequest();
         return session.Closing ?? (session.Quitting ? "quit" : null);
@@ -366,26 +376,6 @@ public static class RespCommands
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else RespReply.Integer(output, result == SetResult.Stored ? 1 : 0);
     }
-
-    /// <summary>DEL and UNLINK key [key ...]: how many existed, all removed in one step.</summary>
-    private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
-        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Delete(key)));
-
-    /// <summary>EXISTS key [key ...]: how many exist, counted in one step.</summary>
-    private static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
-        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Contains(key)));
-
-    private delegate bool KeyStep(KeyValueStore store, ReadOnlySpan<byte> key);
-
-    /// <summary>How many of the keys `step` says yes to, all taken in one step of the store.</summary>
-    private static int CountInOneStep(KeyValueStore store, RespArguments args, KeyStep step) =>
-        store.Atomically((store, args, step), static request =>
-        {
-            var (store, args, step) = request;
-            var counted = 0;
-            for (var i = 1; i < args.Count; i++) if (step(store, args[i])) counted++;
-            return counted;
-        });
 
     private static void Keys(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

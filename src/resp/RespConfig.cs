@@ -3,6 +3,7 @@
 // own tests set are accepted and remembered, and change nothing; the rest is Redis's error for an unknown option.
 
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 
 namespace KV;
@@ -16,7 +17,26 @@ public sealed record ConfigParameter(string Name, Func<RespSession, string> Read
 
 public static class RespConfig
 {
-    private static readonly Dictionary<string, ConfigParameter> parameters = [];
+    private static readonly Dictionary<string, ConfigParameter> parameters = new()
+    {
+        // The store's budget, as --max-memory sets it at start; KV evicts nothing, so its one policy is noeviction.
+        ["maxmemory"] = new("maxmemory", session => session.Store.MaxBytes.ToString(CultureInfo.InvariantCulture),
+            (session, value) =>
+            {
+                try
+                {
+                    session.Store.MaxBytes = ServerOptions.ParseSize(value, "maxmemory");
+                    return null;
+                }
+                catch (FormatException)
+                {
+                    return "argument must be a memory value";
+                }
+            }),
+        ["maxmemory-policy"] = new("maxmemory-policy", _ => "noeviction", (_, value) =>
+            value.Equals("noeviction", StringComparison.OrdinalIgnoreCase) ? null
+                : "KV evicts nothing: a write past maxmemory is refused (noeviction is its one policy)"),
+    };
 
     /// <summary>At start, from a feature's registration: CONFIG GET and SET serve the parameter from now on.</summary>
     public static void Register(ConfigParameter parameter) => parameters[parameter.Name] = parameter;

@@ -1,7 +1,7 @@
-// src/resp/RespStrings.cs: the rest of Redis's string commands that clients send: MGET, MSET, MSETNX, GETDEL, GETSET,
-// GETEX, APPEND, STRLEN, TYPE, RENAME, RENAMENX, FLUSHDB and FLUSHALL, with Redis's replies and error texts. Each is
-// one step of the store (StoreSteps.cs), so none can be split by another client's request. What is
-// stored follows KV's rules, as SET's does: a pair KV's own protocol could not carry back is refused.
+// src/resp/RespStrings.cs: the rest of Redis's string and key commands that clients send: DEL, EXISTS, MGET, MSET,
+// MSETNX, GETDEL, GETSET, GETEX, APPEND, STRLEN, TYPE, RENAME, RENAMENX, FLUSHDB and FLUSHALL, with Redis's replies
+// and error texts. Each is one step of the store (StoreSteps.cs), so none can be split by another client's request.
+// What is stored follows KV's rules, as SET's does: a pair KV's own protocol could not carry back is refused.
 
 using System.Buffers;
 
@@ -231,4 +231,24 @@ public static class RespStrings
         if (value is null) RespReply.Null(output, session.Protocol);
         else RespReply.Bulk(output, value);
     }
+
+    /// <summary>DEL and UNLINK key [key ...]: how many existed, all removed in one step.</summary>
+    public static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Delete(key)));
+
+    /// <summary>EXISTS key [key ...]: how many exist, counted in one step.</summary>
+    public static void Exists(RespSession session, RespArguments args, IBufferWriter<byte> output) =>
+        RespReply.Integer(output, CountInOneStep(session.Store, args, static (store, key) => store.Contains(key)));
+
+    private delegate bool KeyStep(KeyValueStore store, ReadOnlySpan<byte> key);
+
+    /// <summary>How many of the keys `step` says yes to, all taken in one step of the store.</summary>
+    private static int CountInOneStep(KeyValueStore store, RespArguments args, KeyStep step) =>
+        store.Atomically((store, args, step), static request =>
+        {
+            var (store, args, step) = request;
+            var counted = 0;
+            for (var i = 1; i < args.Count; i++) if (step(store, args[i])) counted++;
+            return counted;
+        });
 }

@@ -60,6 +60,12 @@ public static class RespTransactions
                 $"send it before MULTI or after EXEC)");
             return;
         }
+        // As Redis: a full store takes no command into a transaction, which could grow without end.
+        if (session.Store.Full)
+        {
+            Refuse(session, output, RespCommands.OutOfMemory, prefix: "OOM");
+            return;
+        }
         var copied = new List<ReadOnlySequence<byte>>(args.Count);
         var bytes = 64L;
         for (var i = 0; i < args.Count; i++)
@@ -82,9 +88,9 @@ public static class RespTransactions
     /// <summary>
     /// A command refused while queueing: its error now, and EXECABORT at EXEC; what was queued is let go at once.
     /// </summary>
-    public static void Refuse(RespSession session, IBufferWriter<byte> output, string error)
+    public static void Refuse(RespSession session, IBufferWriter<byte> output, string error, string prefix = "ERR")
     {
-        RespReply.Error(output, error);
+        RespReply.Error(output, error, prefix);
         if (session.Transaction is null) return;
         Release(session);
         session.Transaction = new QueuedTransaction { Refused = true };
@@ -104,6 +110,11 @@ public static class RespTransactions
         var reply = new BudgetedReply(output, session.Connection);
         if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.",
             prefix: "EXECABORT");
+        // Queued while there was room, run once there is none: refused whole, as Redis refuses it.
+        else if (session.Store.Full
+            && transaction.Commands.Any(queued => RespCommands.Find(queued[0].FirstSpan)!.Writes))
+            RespReply.Error(output, "Transaction discarded because of: OOM " + RespCommands.OutOfMemory,
+                prefix: "EXECABORT");
         else if (!WatchedKeys.RunIfUnchanged(session.Store, session.Watching, () =>
         {
             RespReply.ArrayHeader(reply, transaction.Commands.Count);
@@ -130,6 +141,22 @@ public static class RespTransactions
             RespReply.Error(output, ReplyTooLarge);
         }
         Unwatch(session);
+    }
+
+    /// <summary>
+    /// A request told BUSY (a script runs past its limit), as Redis tells it: a transaction it was to join is
+    /// refused at EXEC; EXEC itself discards the transaction and says why.
+    /// </summary>
+    public static void RefuseBusy(RespSession session, RespCommand command, IBufferWriter<byte> output)
+    {
+        if (command.Name != "exec" || session.Transaction is null)
+        {
+            Refuse(session, output, RespCommands.Busy, prefix: "BUSY");
+            return;
+        }
+        Release(session);
+        Unwatch(session);
+        RespReply.Error(output, "Transaction discarded because of: BUSY " + RespCommands.Busy, prefix: "EXECABORT");
     }
 
     public static void Discard(RespSession session, RespArguments args, IBufferWriter<byte> output)

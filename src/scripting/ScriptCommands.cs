@@ -31,7 +31,7 @@ public sealed class Scripts : IRequestGate, IDisposable
     public const long HeapLimit = 256L << 20;
 
     private readonly KeyValueStore store;
-    private readonly TimeSpan limit;
+    private long limitMilliseconds;
     private readonly ManualResetEventSlim idle = new(true);
     private long startedAt;
     private int running;
@@ -44,12 +44,20 @@ public sealed class Scripts : IRequestGate, IDisposable
     public Scripts(RespSession caller)
     {
         store = caller.Store;
-        limit = TimeSpan.FromMilliseconds(int.Parse(caller.Server.Options.Feature(TimeLimit)));
+        limitMilliseconds = int.Parse(caller.Server.Options.Feature(TimeLimit));
         Engine = new LuaEngine(HeapLimit);
         Undo = new ScriptUndo(store);
         store.Observe(Undo);
         Session = new RespSession(store, caller.Server, caller.Access, peer: null) { Name = "lua", InStep = true };
         caller.Activity.Gate = this;
+    }
+
+    /// <summary>How long a script runs before the others are told BUSY: --script-time-limit, or CONFIG SET's.
+    /// </summary>
+    public long LimitMilliseconds
+    {
+        get => Interlocked.Read(ref limitMilliseconds);
+        set => Interlocked.Exchange(ref limitMilliseconds, value);
     }
 
     public static Scripts Of(RespSession session) =>
@@ -74,6 +82,7 @@ public sealed class Scripts : IRequestGate, IDisposable
         if (!Running) return true;
         // 0: the gate has just closed and the script's clock is not set yet; it has its whole limit ahead.
         var started = Interlocked.Read(ref startedAt);
+        var limit = TimeSpan.FromMilliseconds(LimitMilliseconds);
         var remaining = started == 0 ? limit : limit - TimeProvider.System.GetElapsedTime(started);
         return remaining > TimeSpan.Zero && idle.Wait(remaining) || !Running;
     }

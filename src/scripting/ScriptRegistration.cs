@@ -23,6 +23,16 @@ internal static class ScriptRegistration
         ];
         foreach (var command in commands) RespCommands.Register(command);
         FeatureOptions.Register(Scripts.TimeLimit);
+        // Redis's names for the same limit (lua-time-limit, renamed busy-reply-threshold in 7.0), in milliseconds.
+        foreach (var name in new[] { "lua-time-limit", "busy-reply-threshold" })
+            RespConfig.Register(new(name, session => Scripts.Of(session).LimitMilliseconds.ToString(),
+                (session, value) =>
+                {
+                    if (!long.TryParse(value, out var ms) || ms is < 1 or > 3_600_000)
+                        return "argument must be between 1 and 3600000 (milliseconds)";
+                    Scripts.Of(session).LimitMilliseconds = ms;
+                    return null;
+                }));
         ServerStats.Register(static server =>
         {
             var scripts = server.Activity.Existing<Scripts>();

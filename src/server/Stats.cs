@@ -44,7 +44,7 @@ public static class ServerStats
             new("connections_closed_by_limit", activity.ClosedByLimits + server.ClientEvictions),
             new("keys", store.Count),
             new("stored_bytes", store.AccountedBytes),
-            new("max_memory", options.MaxMemory),
+            new("max_memory", store.MaxBytes),
             new("client_memory", server.ClientMemory),
             new("max_client_memory", options.MaxClientMemory),
             new("rss_bytes", Environment.WorkingSet),

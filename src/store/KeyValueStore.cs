@@ -80,7 +80,7 @@ public sealed partial class KeyValueStore
     private readonly bool unguarded;
     private PairTable pairs = new();
     private Deadlines deadlines = new();
-    private readonly long maxBytes;
+    private long maxBytes;
     private readonly TimeProvider time;
     private long accounted;
     private IStoreObserver[] observers = [];
@@ -189,7 +189,16 @@ public sealed partial class KeyValueStore
 
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { using (Hold()) return pairs.Capacity; } }
-    public long MaxBytes => maxBytes;
+    /// <summary>The budget (--max-memory, CONFIG SET maxmemory); 0 is unlimited. A smaller one removes nothing.
+    /// </summary>
+    public long MaxBytes
+    {
+        get { using (Hold()) return maxBytes; }
+        set { using (Hold()) maxBytes = value; }
+    }
+
+    /// <summary>No room for even the smallest pair: Redis's "used memory > maxmemory".</summary>
+    public bool Full { get { using (Hold()) return maxBytes > 0 && accounted + EntryOverheadBytes + 1 > maxBytes; } }
 
     /// <summary>
     /// The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.
