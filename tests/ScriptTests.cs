@@ -44,6 +44,12 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
             "return redis.call('nope')", "0"));
         Assert.Equal("-ERR This Redis command is not allowed from script", await c.AskAsync("EVAL",
             "return redis.call('flushdb')", "0"));
+        // Redis 7.0's blocking pops are refused in a script; BLMPOP and BZMPOP answer at once (nil here).
+        foreach (var blocking in new[] { "'blpop', 'sc-q', 0", "'brpoplpush', 'sc-q', 'sc-r', 0",
+            "'bzpopmax', 'sc-q', 0" })
+            Assert.Equal("-ERR This Redis command is not allowed from script", await c.AskAsync("EVAL",
+                $"return redis.call({blocking})", "0"));
+        Assert.Equal("$nil", await c.AskAsync("EVAL", "return redis.call('blmpop', 0, 1, 'sc-q', 'left')", "0"));
         Assert.Equal("-ERR Write commands are not allowed from read-only scripts.", await c.AskAsync("EVAL_RO",
             "return redis.call('set', 'x', 'y')", "0"));
         Assert.Equal("$v", await c.AskAsync("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "sc-a"));

@@ -127,12 +127,16 @@ public static class ScriptCommands
     public const string ReplyTooLarge =
         "the script's reply passed the clients' memory budget (--max-client-memory): the script ran, its reply is lost";
 
-    /// <summary>Commands a script may not call: those answered apart, those that end or change a connection.</summary>
+    /// <summary>
+    /// Commands a script may not call: those answered apart, those that end or change a connection, and the blocking
+    /// pops Redis 7.0 refuses in a script (its BLMPOP and BZMPOP answer at once instead).
+    /// </summary>
     private static readonly HashSet<string> NotFromScripts =
     [
         "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "multi", "exec", "discard", "watch", "unwatch",
         "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "monitor", "auth", "hello", "quit", "client",
-        "flushdb", "flushall", "keys", "scan", "select",
+        "flushdb", "flushall", "keys", "scan", "select", "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin",
+        "bzpopmax",
     ];
 
     /// <summary>The commands that write, refused in EVAL_RO and EVALSHA_RO.</summary>
