@@ -38,8 +38,11 @@ public sealed class RedisGlob
         tail = anyStar ? stars.Count - 1 - stars.LastIndexOf(true) : 0;
         for (var e = 0; e < stars.Count; e++)
         {
+            if (stars[e]) continue;
             var set = this.sets.AsSpan(4 * e, 4);
-            if (!stars[e] && set.ToArray().Sum(w => System.Numerics.BitOperations.PopCount(w)) == 1)
+            var bytes = 0;
+            foreach (var word in set) bytes += System.Numerics.BitOperations.PopCount(word);
+            if (bytes == 1)
                 for (var w = 0; w < 4; w++) needed[w] |= set[w];
         }
     }

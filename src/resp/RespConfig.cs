@@ -1,6 +1,7 @@
-// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. A feature's own parameters are registered here
-// (pub/sub's notify-keyspace-events), so the RESP folder names no feature; Redis's tunables that clients and Redis's
-// own tests set are accepted and remembered, and change nothing; the rest is Redis's error for an unknown option.
+// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory is served here; a feature's own
+// parameters are registered (scripting's lua-time-limit, pub/sub's notify-keyspace-events), so the RESP folder
+// names no feature; Redis's tunables that clients and Redis's own tests set are accepted and remembered, and change
+// nothing; the rest is Redis's error for an unknown option.
 
 using System.Buffers;
 using System.Globalization;
@@ -74,7 +75,7 @@ public static class RespConfig
             RespReply.Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
                 "    Return parameters matching the glob-like <pattern> and their values.",
                 "SET <directive> <value> [<directive> <value> ...]",
-                "    Set a feature's parameters (notify-keyspace-events); remember Redis's encoding and buffer",
+                "    Set maxmemory, lua-time-limit, notify-keyspace-events; remember Redis's encoding and buffer",
                 "    tunables, which change nothing (one encoding a kind).",
                 "RESETSTAT", "    Accepted; KV's counters run from the start.",
                 "HELP", "    Print this help.");
@@ -136,5 +137,4 @@ public static class RespConfig
             RespReply.Bulk(output, value);
         }
     }
-
 }

@@ -21,8 +21,11 @@ public sealed class Scripts : IRequestGate, IDisposable
                                a script running longer makes every other request BUSY until it ends or SCRIPT
                                KILL stops it (and undoes its writes) (default 5000)
         """,
-        value => int.TryParse(value, out var ms) && ms is >= 1 and <= 3_600_000 ? null
+        value => long.TryParse(value, out var ms) && ValidLimit(ms) ? null
             : $"invalid value '{value}' for --script-time-limit (expected 1 to 3600000 milliseconds)");
+
+    /// <summary>A time limit KV takes, in milliseconds: the rule of --script-time-limit and of CONFIG SET's.</summary>
+    public static bool ValidLimit(long milliseconds) => milliseconds is >= 1 and <= 3_600_000;
 
     /// <summary>
     /// The most the interpreter's heap may hold: what scripts build, and the scripts cached. Past it a script fails
@@ -31,7 +34,7 @@ public sealed class Scripts : IRequestGate, IDisposable
     public const long HeapLimit = 256L << 20;
 
     private readonly KeyValueStore store;
-    private long limitMilliseconds;
+    private readonly ScriptTimeLimit limit;
     private readonly ManualResetEventSlim idle = new(true);
     private long startedAt;
     private int running;
@@ -44,20 +47,12 @@ public sealed class Scripts : IRequestGate, IDisposable
     public Scripts(RespSession caller)
     {
         store = caller.Store;
-        limitMilliseconds = int.Parse(caller.Server.Options.Feature(TimeLimit));
+        limit = ScriptTimeLimit.Of(caller);
         Engine = new LuaEngine(HeapLimit);
         Undo = new ScriptUndo(store);
         store.Observe(Undo);
         Session = new RespSession(store, caller.Server, caller.Access, peer: null) { Name = "lua", InStep = true };
         caller.Activity.Gate = this;
-    }
-
-    /// <summary>How long a script runs before the others are told BUSY: --script-time-limit, or CONFIG SET's.
-    /// </summary>
-    public long LimitMilliseconds
-    {
-        get => Interlocked.Read(ref limitMilliseconds);
-        set => Interlocked.Exchange(ref limitMilliseconds, value);
     }
 
     public static Scripts Of(RespSession session) =>
@@ -82,8 +77,8 @@ public sealed class Scripts : IRequestGate, IDisposable
         if (!Running) return true;
         // 0: the gate has just closed and the script's clock is not set yet; it has its whole limit ahead.
         var started = Interlocked.Read(ref startedAt);
-        var limit = TimeSpan.FromMilliseconds(LimitMilliseconds);
-        var remaining = started == 0 ? limit : limit - TimeProvider.System.GetElapsedTime(started);
+        var allowed = TimeSpan.FromMilliseconds(limit.Milliseconds);
+        var remaining = started == 0 ? allowed : allowed - TimeProvider.System.GetElapsedTime(started);
         return remaining > TimeSpan.Zero && idle.Wait(remaining) || !Running;
     }
 
@@ -120,6 +115,24 @@ public sealed class Scripts : IRequestGate, IDisposable
         Engine.Dispose();
         idle.Dispose();
     }
+}
+
+/// <summary>
+/// How long a script runs before the others are told BUSY, one a server: --script-time-limit at start, CONFIG SET
+/// lua-time-limit after. Kept apart from Scripts, so that CONFIG GET reads it without starting the interpreter.
+/// </summary>
+public sealed class ScriptTimeLimit(long milliseconds)
+{
+    private long milliseconds = milliseconds;
+
+    public long Milliseconds
+    {
+        get => Interlocked.Read(ref milliseconds);
+        set => Interlocked.Exchange(ref milliseconds, value);
+    }
+
+    public static ScriptTimeLimit Of(RespSession session) => session.Activity.Feature(_ =>
+        new ScriptTimeLimit(long.Parse(session.Server.Options.Feature(Scripts.TimeLimit))));
 }
 
 public static class ScriptCommands

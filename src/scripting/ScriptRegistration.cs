@@ -25,12 +25,12 @@ internal static class ScriptRegistration
         FeatureOptions.Register(Scripts.TimeLimit);
         // Redis's names for the same limit (lua-time-limit, renamed busy-reply-threshold in 7.0), in milliseconds.
         foreach (var name in new[] { "lua-time-limit", "busy-reply-threshold" })
-            RespConfig.Register(new(name, session => Scripts.Of(session).LimitMilliseconds.ToString(),
+            RespConfig.Register(new(name, session => ScriptTimeLimit.Of(session).Milliseconds.ToString(),
                 (session, value) =>
                 {
-                    if (!long.TryParse(value, out var ms) || ms is < 1 or > 3_600_000)
+                    if (!long.TryParse(value, out var ms) || !Scripts.ValidLimit(ms))
                         return "argument must be between 1 and 3600000 (milliseconds)";
-                    Scripts.Of(session).LimitMilliseconds = ms;
+                    ScriptTimeLimit.Of(session).Milliseconds = ms;
                     return null;
                 }));
         ServerStats.Register(static server =>

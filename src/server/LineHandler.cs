@@ -183,9 +183,6 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         }
     }
 
-    /// <summary>
-    /// `incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.
-    /// </summary>
     /// <summary>`set` and `setex`: stored and announced, or the budget's error.</summary>
     private void SetAndAnnounce(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Expiry expiry,
         IBufferWriter<byte> output)
@@ -199,6 +196,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         ReplyWriter.Ok(output);
     }
 
+    /// <summary>
+    /// `incr KEY [AMOUNT]`, `decr KEY [AMOUNT]`: the store adds under its lock; the reply is the new value.
+    /// </summary>
     private void Increment(CommandKind kind, ReadOnlySpan<byte> key, long amount, IBufferWriter<byte> output)
     {
         // decr's AMOUNT is subtracted: the one AMOUNT that cannot be negated would overflow whatever is stored.

@@ -57,8 +57,7 @@ public static class SetCommands
         if (TypeCommands.FindOrAdd<SetValue>(store, args[1], output) is not { } set) return;
         var added = 0;
         for (var i = 2; i < args.Count; i++) if (!set.Contains(args[i]) && set.Add(args[i].ToArray())) added++;
-        if (added > 0) TypeCommands.Changed(store, args[1], set, empty: false, "sadd");
-        else store.Recount(set);
+        TypeCommands.Changed(store, args[1], set, empty: false, added > 0 ? "sadd" : null);
         RespReply.Integer(output, added);
     }
 
