@@ -65,17 +65,17 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         var lines = new Queue<string>(output.Split('\n'));
         string Take(int count) => string.Join('\n', Enumerable.Range(0, count).Select(_ => lines.Dequeue()));
 
-        var plain = Take(29).Split('\n');
+        var plain = Take(31).Split('\n');
         Assert.All(plain, line => Assert.Matches(@"^[a-z_]+ {2,}\S+$", line));
         // One column of values: every name padded to the same width.
         Assert.Single(plain.Select(line => Regex.Match(line, "^[a-z_]+ +").Length).Distinct());
-        using var json = JsonDocument.Parse(Take(31));
+        using var json = JsonDocument.Parse(Take(33));
         Assert.Equal(JsonValueKind.Number, json.RootElement.GetProperty("requests").ValueKind);
         Assert.Equal("pool", json.RootElement.GetProperty("threading").GetString());
-        var yaml = FormatTests.ReadYaml(Take(29));
+        var yaml = FormatTests.ReadYaml(Take(31));
         Assert.Equal("pool", yaml["threading"].Value);
         Assert.True(long.Parse(yaml["keys"].Value!) >= 0);
-        var xml = XElement.Parse(Take(31));
+        var xml = XElement.Parse(Take(33));
         Assert.Equal("pool", xml.Element("threading")!.Value);
     }
 

@@ -256,8 +256,8 @@ public class StatsTests
                 "pool_queued",
              "requests", "requests_last_second", "connections_accepted", "connections_refused",
                  "connections_closed_by_limit",
-             "keys", "stored_bytes", "max_memory", "client_memory", "max_client_memory", "rss_bytes", "gc_heap_bytes",
-                 "uptime_seconds"],
+             "keys", "stored_bytes", "max_memory", "max_memory_policy", "evicted_keys", "client_memory",
+                 "max_client_memory", "rss_bytes", "gc_heap_bytes", "uptime_seconds"],
             before.Select(s => s.Name));
         Assert.Equal("loops", before[0].Value);
 

@@ -195,7 +195,7 @@ public static class RespCommands
             Immediate = true },
         new("select", 2, "database 0 is the only one", RespConnectionCommands.Select),
         new("info", -1, "KV's own facts: sections server, clients, memory, persistence, stats, keyspace", RespInfo.Run),
-        new("config", -2, "CONFIG GET and SET: maxmemory, lua-time-limit, notify-keyspace-events; CONFIG HELP",
+        new("config", -2, "CONFIG GET and SET: maxmemory(-policy), lua-time-limit, notify-keyspace-events; CONFIG HELP",
             RespConfig.Config),
         new("hello", -1, "protocol 2 (RESP2) or 3 (RESP3: nulls as _, maps as %), with AUTH and SETNAME",
             RespConnectionCommands.Hello) { BeforeAuth = true, InTransaction = false },

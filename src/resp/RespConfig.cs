@@ -1,7 +1,7 @@
-// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory is served here; a feature's own
-// parameters are registered (scripting's lua-time-limit, pub/sub's notify-keyspace-events), so the RESP folder
-// names no feature; Redis's tunables that clients and Redis's own tests set are accepted and remembered, and change
-// nothing; the rest is Redis's error for an unknown option.
+// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory and its policy are served here;
+// a feature's own parameters are registered (scripting's lua-time-limit, pub/sub's notify-keyspace-events), so the
+// RESP folder names no feature; Redis's tunables that clients and Redis's own tests set are accepted and remembered,
+// and change nothing; the rest is Redis's error for an unknown option.
 
 using System.Buffers;
 using System.Globalization;
@@ -20,7 +20,7 @@ public static class RespConfig
 {
     private static readonly Dictionary<string, ConfigParameter> parameters = new()
     {
-        // The store's budget, as --max-memory sets it at start; KV evicts nothing, so its one policy is noeviction.
+        // The store's budget and what goes past it, as --max-memory and --max-memory-policy set them at start.
         ["maxmemory"] = new("maxmemory", session => session.Store.MaxBytes.ToString(CultureInfo.InvariantCulture),
             (session, value) =>
             {
@@ -34,9 +34,13 @@ public static class RespConfig
                     return "argument must be a memory value";
                 }
             }),
-        ["maxmemory-policy"] = new("maxmemory-policy", _ => "noeviction", (_, value) =>
-            value.Equals("noeviction", StringComparison.OrdinalIgnoreCase) ? null
-                : "KV evicts nothing: a write past maxmemory is refused (noeviction is its one policy)"),
+        ["maxmemory-policy"] = new("maxmemory-policy", session => EvictionPolicies.NameOf(session.Store.Policy),
+            (session, value) =>
+            {
+                if (EvictionPolicies.Find(value) is not { } policy) return EvictionPolicies.Unknown(value);
+                session.Store.Policy = policy;
+                return null;
+            }),
     };
 
     /// <summary>At start, from a feature's registration: CONFIG GET and SET serve the parameter from now on.</summary>
@@ -75,8 +79,8 @@ public static class RespConfig
             RespReply.Help(output, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>",
                 "    Return parameters matching the glob-like <pattern> and their values.",
                 "SET <directive> <value> [<directive> <value> ...]",
-                "    Set maxmemory, lua-time-limit, notify-keyspace-events; remember Redis's encoding and buffer",
-                "    tunables, which change nothing (one encoding a kind).",
+                "    Set maxmemory, maxmemory-policy, lua-time-limit, notify-keyspace-events; remember Redis's",
+                "    encoding and buffer tunables, which change nothing (one encoding a kind).",
                 "RESETSTAT", "    Accepted; KV's counters run from the start.",
                 "HELP", "    Print this help.");
             return;

@@ -78,7 +78,7 @@ public static class RespInfo
             ]),
             ("memory", [
                 ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy",
-                    "noeviction"),
+                    stats["max_memory_policy"]),
                 ("clients_memory", stats["client_memory"]), ("maxmemory_clients", stats["max_client_memory"]),
                 // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
                 ("dotnet_heap_size", (heap.Index == 0 ? allocated : heap.HeapSizeBytes).ToString()),
@@ -94,8 +94,8 @@ public static class RespInfo
                     stats["requests"]),
                 ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections",
                     stats["connections_refused"]),
-                ("evicted_clients", server.ClientEvictions.ToString()), ("connections_closed_by_limit",
-                    stats["connections_closed_by_limit"]),
+                ("evicted_keys", stats["evicted_keys"]), ("evicted_clients", server.ClientEvictions.ToString()),
+                ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
                 ("pubsub_channels", stats.GetValueOrDefault("pubsub_channels", "0")),
                 ("pubsub_patterns", stats.GetValueOrDefault("pubsub_patterns", "0")),
                 ("messages_published", stats["messages_published"]), ("subscribers_dropped",

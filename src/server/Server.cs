@@ -74,7 +74,10 @@ public sealed class KVServer : IServerFacts
         this.respListener = respListener;
         this.options = options;
         this.log = log;
-        store = new KeyValueStore(options.MaxMemory, time, unguarded: options.UnsafeNoLock);
+        store = new KeyValueStore(options.MaxMemory, time, unguarded: options.UnsafeNoLock)
+        {
+            Policy = options.MaxMemoryPolicy,
+        };
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);

@@ -45,6 +45,8 @@ public static class ServerStats
             new("keys", store.Count),
             new("stored_bytes", store.AccountedBytes),
             new("max_memory", store.MaxBytes),
+            new("max_memory_policy", EvictionPolicies.NameOf(store.Policy)),
+            new("evicted_keys", store.Evicted),
             new("client_memory", server.ClientMemory),
             new("max_client_memory", options.MaxClientMemory),
             new("rss_bytes", Environment.WorkingSet),

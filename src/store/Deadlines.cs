@@ -87,6 +87,9 @@ internal sealed class Deadlines
         return due;
     }
 
+    /// <summary>The key of the `index`th deadline in no particular order (a sample for eviction).</summary>
+    public byte[] KeyAt(int index) => heap[index].Key;
+
     /// <summary>
     /// The time left on average, in milliseconds, for INFO's avg_ttl (0 when no key has a deadline); O(n), asked
     /// rarely.

@@ -143,7 +143,7 @@ public sealed partial class KeyValueStore
             var existing = pairs.At(located);
             var freed = existing is { } old ? Cost(old) + (old.HoldsObject ? ObjectOf(old).Charged : 0) : 0;
             var cost = Cost(key.Length, sizeof(int)) + value.Bytes;
-            if (maxBytes > 0 && cost > freed && accounted - freed + cost > maxBytes) return SetResult.OutOfMemory;
+            if (Refuses(cost - freed)) return SetResult.OutOfMemory;
             var hadDeadline = existing?.HasDeadline ?? false;
             if (existing is { HoldsObject: true } replaced) Release(replaced);
             var handle = freeHandles.Count > 0 ? freeHandles.Pop() : handlesUsed++;
@@ -190,12 +190,18 @@ public sealed partial class KeyValueStore
         using (Hold()) (afterStep ??= new()).Enqueue(work);
     }
 
-    /// <summary>Ends a hold; the outermost one first runs what AfterStep queued.</summary>
+    /// <summary>Ends a hold; the outermost one first evicts what its policy lets go past the budget, and runs what
+    /// AfterStep queued.</summary>
     private void LetGo()
     {
         try
         {
-            if (depth == 1 && afterStep is { Count: > 0 }) RunAfterStep();
+            if (depth == 1)
+            {
+                if (maxBytes > 0 && accounted > maxBytes) EvictToBudget();
+                else cannotEvict = false;
+                if (afterStep is { Count: > 0 }) RunAfterStep();
+            }
         }
         finally
         {

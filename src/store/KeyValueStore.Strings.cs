@@ -57,7 +57,7 @@ public sealed partial class KeyValueStore
             {
                 RequireString(pair);
                 var length = (long)pair.ValueLength + suffix.Length;
-                if (length > int.MaxValue || (maxBytes > 0 && accounted + suffix.Length > maxBytes)) return null;
+                if (length > int.MaxValue || Refuses(suffix.Length)) return null;
                 Changed(key);
                 if (!pairs.TryExtend(located, suffix))
                 {

@@ -85,8 +85,8 @@ public sealed partial class KeyValueStore
     private long accounted;
     private IStoreObserver[] observers = [];
 
-    /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused;
-    /// nothing is evicted.</param>
+    /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused,
+    /// unless a Policy lets keys go (KeyValueStore.Eviction.cs).</param>
     /// <param name="time">The clock deadlines are read against (tests move their own).</param>
     /// <param name="unguarded">
     /// No lock at all (--unsafe-no-lock): concurrent requests then race inside the table, which is what a class is
@@ -189,7 +189,8 @@ public sealed partial class KeyValueStore
 
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { using (Hold()) return pairs.Capacity; } }
-    /// <summary>The budget (--max-memory, CONFIG SET maxmemory); 0 is unlimited. A smaller one removes nothing.
+    /// <summary>
+    /// The budget (--max-memory, CONFIG SET maxmemory); 0 is unlimited. A smaller one evicts what the policy lets go.
     /// </summary>
     public long MaxBytes
     {
@@ -198,7 +199,7 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>No room for even the smallest pair: Redis's "used memory > maxmemory".</summary>
-    public bool Full { get { using (Hold()) return maxBytes > 0 && accounted + EntryOverheadBytes + 1 > maxBytes; } }
+    public bool Full { get { using (Hold()) return Refuses(EntryOverheadBytes + 1); } }
 
     /// <summary>
     /// The bytes the store holds, by the measure --max-memory limits: each key and value plus EntryOverheadBytes.
@@ -230,8 +231,10 @@ public sealed partial class KeyValueStore
     private int LocateLive(ReadOnlySpan<byte> key)
     {
         var located = pairs.Locate(key);
-        if (located < 0 || !pairs.At(located)!.Value.HasDeadline
-            || !deadlines.TryGet(key, out var deadline) || deadline > Now) return located;
+        if (located < 0) return located;
+        pairs.MarkUsed(located);
+        if (!pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key, out var deadline) || deadline > Now)
+            return located;
         RemovePair(key);
         Announce(KeyEventClass.Expired, "expired", key);
         return pairs.Locate(key);
@@ -302,8 +305,7 @@ public sealed partial class KeyValueStore
         var freed = existing is { } old ? Cost(old) : 0;
         var objectFreed = existing is { HoldsObject: true } holder ? ObjectOf(holder).Charged : 0;
         var cost = Cost(key.Length, value.Length);
-        if (maxBytes > 0 && cost > freed + objectFreed && accounted - freed - objectFreed + cost > maxBytes)
-            return false;
+        if (Refuses(cost - freed - objectFreed)) return false;
         var capacity = pairs.Capacity;
         Changed(key);
         // A string in place of an object (SET over a list): the object goes, and what it counted.
@@ -350,7 +352,7 @@ public sealed partial class KeyValueStore
     /// </summary>
     public bool Fits(long moreBytes)
     {
-        using (Hold()) return maxBytes <= 0 || moreBytes <= 0 || accounted + moreBytes <= maxBytes;
+        using (Hold()) return !Refuses(moreBytes);
     }
 
     /// <summary>Every key gone (FLUSHDB): a new table and no deadlines; the old ones go to the GC.</summary>

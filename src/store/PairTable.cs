@@ -17,48 +17,12 @@
 // A pair over 8 KiB gets a slab of its own (a value grown by APPEND, with room after it to grow into, so that the next
 // appends write in place: TryExtend). Not thread-safe: KeyValueStore holds its lock around every call.
 // The key length's top bit marks a pair that has a deadline (Deadlines.cs keeps when): only those pairs ever
-// make the store look a deadline up.
+// make the store look a deadline up. The next marks an object's handle; the third, a pair used since eviction last
+// looked at it.
 
 using System.Buffers.Binary;
 
 namespace KV;
-
-/// <summary>One stored pair: where its bytes are. Valid until the table next changes.</summary>
-public readonly record struct StoredPair(byte[] Slab, int Offset)
-{
-    public const int HeaderBytes = 6;
-
-    /// <summary>
-    /// The key length's top bit: this pair has a deadline (a key is at most 1,024 bytes, far below it).
-    /// </summary>
-    internal const ushort DeadlineFlag = 0x8000;
-
-    /// <summary>
-    /// The next bit: the value is not a string but a handle to an object of a feature's kind (KeyValueStore.Objects).
-    /// </summary>
-    internal const ushort ObjectFlag = 0x4000;
-
-    private ushort Header => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset));
-    public int KeyLength => Header & ~(DeadlineFlag | ObjectFlag);
-    public bool HasDeadline => (Header & DeadlineFlag) != 0;
-    public bool HoldsObject => (Header & ObjectFlag) != 0;
-    public int ValueLength => BinaryPrimitives.ReadInt32LittleEndian(Slab.AsSpan(Offset + 2));
-    public int Size => HeaderBytes + KeyLength + ValueLength;
-    public ReadOnlySpan<byte> KeySpan => Slab.AsSpan(Offset + HeaderBytes, KeyLength);
-    public ReadOnlyMemory<byte> Value => Slab.AsMemory(Offset + HeaderBytes + KeyLength, ValueLength);
-
-    /// <summary>Writes a pair at `offset`; `Size` bytes must be free there.</summary>
-    public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        bool hasDeadline = false, bool holdsObject = false)
-    {
-        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset),
-            (ushort)(key.Length | (hasDeadline ? DeadlineFlag : 0) | (holdsObject ? ObjectFlag : 0)));
-        BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
-        key.CopyTo(slab.AsSpan(offset + HeaderBytes));
-        value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
-        return new StoredPair(slab, offset);
-    }
-}
 
 internal sealed class PairTable
 {
@@ -81,6 +45,10 @@ internal sealed class PairTable
     /// most 4 UTF-8 bytes each. Should the table ever allow more than a ushort holds, this stops compiling.
     /// </summary>
     private const ushort MaxKeyBytes = Commands.MaxKeyCharacters * 4;
+
+    /// <summary>The key length must stay below the header's flag bits: a longer allowed key stops this compiling.
+    /// </summary>
+    private const uint BelowFlags = (uint)(StoredPair.UsedFlag - 1 - MaxKeyBytes);
 
     // A slot: [hash tag: 16 bits][slab index + 1: 32 bits][offset: 16 bits]; 0 is empty.
     private long[] slots = new long[16];
@@ -167,13 +135,41 @@ internal sealed class PairTable
     }
 
     /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
-    public void MarkDeadline(int located, bool hasDeadline)
+    public void MarkDeadline(int located, bool hasDeadline) =>
+        PairAt(slots[located]).Mark(StoredPair.DeadlineFlag, hasDeadline);
+
+    /// <summary>The pair at what Locate found was used: its second chance against eviction is back.</summary>
+    public void MarkUsed(int located)
     {
         var pair = PairAt(slots[located]);
-        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab.AsSpan(pair.Offset),
-            (ushort)(pair.KeyLength | (hasDeadline ? StoredPair.DeadlineFlag : 0)
-                | (pair.HoldsObject ? StoredPair.ObjectFlag : 0)));
+        if (!pair.Used) pair.Mark(StoredPair.UsedFlag, true);
     }
+
+    /// <summary>Whether the pair at what Locate found was used since this was last asked; it is not from now on.
+    /// </summary>
+    public bool TakeUse(int located)
+    {
+        var pair = PairAt(slots[located]);
+        if (!pair.Used) return false;
+        pair.Mark(StoredPair.UsedFlag, false);
+        return true;
+    }
+
+    /// <summary>
+    /// A slot holding a pair, at random (a sample for eviction); -1 when empty. Random slots are tried until one is
+    /// held, so that every pair is as likely (the first held after a random slot would favour those after a gap); a
+    /// table emptied by deletes (it never shrinks) is searched from the last one tried.
+    /// </summary>
+    public int RandomHeld(Random random)
+    {
+        if (Count == 0) return -1;
+        var at = random.Next(slots.Length);
+        for (var tries = 1; slots[at] == 0 && tries < RandomTries; tries++) at = random.Next(slots.Length);
+        while (slots[at] == 0) at = Next(at);
+        return at;
+    }
+
+    private const int RandomTries = 32;
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
     public StoredPair? Remove(ReadOnlySpan<byte> key)
