@@ -52,7 +52,16 @@ public sealed class Waiters : IStoreObserver
         ready.Add(key.ToArray());
     }
 
-    public void Emptying(KeyFilter exists) { }
+    /// <summary>A flush: each waiter on a key there now looks again when it ends (XREADGROUP's then fail).</summary>
+    public void Emptying(KeyFilter exists)
+    {
+        foreach (var key in byKey.Keys)
+            if (exists(key))
+            {
+                if (ready.Count == 0) store.AfterStep(ServeReady);
+                ready.Add(key);
+            }
+    }
 
     /// <summary>At the end of a step that changed keys with waiters: each key's waiters served while it has some.
     /// </summary>

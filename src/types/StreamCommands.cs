@@ -1,6 +1,7 @@
-// src/types/StreamCommands.cs: feature: the stream commands a job queue's results need, over RESP, each one step of
-// the store (TypeCommands.Row): XADD (with NOMKSTREAM, MAXLEN and MINID), XLEN, XRANGE, XREVRANGE, XDEL, XTRIM.
-// IDs are Redis's: `ms-seq`, `*` for the next one, `-` and `+` for the ends, `(` for an open end.
+// src/types/StreamCommands.cs: feature: a stream's own commands over RESP, each one step of the store
+// (TypeCommands.Row): XADD (with NOMKSTREAM, MAXLEN and MINID), XLEN, XRANGE, XREVRANGE, XDEL, XTRIM; and what the
+// reads and groups beside it share: an ID read, an entry written. IDs are Redis's: `ms-seq`, `*` for the next one,
+// `-` and `+` for the ends, `(` for an open end.
 
 using System.Buffers;
 using System.Globalization;
@@ -10,7 +11,7 @@ namespace KV;
 
 public static class StreamCommands
 {
-    private const string InvalidId = "Invalid stream ID specified as stream command argument";
+    internal const string InvalidId = "Invalid stream ID specified as stream command argument";
 
     public static RespCommand[] Rows =>
     [
@@ -25,7 +26,7 @@ public static class StreamCommands
     ];
 
     /// <summary>An ID as XADD and the ranges read it; `high` fills a missing sequence with its greatest.</summary>
-    private static StreamId? ParseId(ReadOnlySpan<byte> text, bool high)
+    internal static StreamId? ParseId(ReadOnlySpan<byte> text, bool high)
     {
         if (text.SequenceEqual("-"u8)) return StreamId.Min;
         if (text.SequenceEqual("+"u8)) return StreamId.Max;
@@ -48,7 +49,7 @@ public static class StreamCommands
         var i = at + 1;
         if (i < args.Count && (args.Is(i, "="u8) || args.Is(i, "~"u8))) i++;
         if (i >= args.Count) return false;
-        threshold = args.Text(i);
+        threshold = Word(args, i);
         next = i + 1;
         if (next + 1 < args.Count && args.Is(next, "limit"u8)) next += 2;
         return true;
@@ -106,7 +107,13 @@ public static class StreamCommands
         if (idText.SequenceEqual("*"u8))
         {
             var now = (ulong)Math.Max(0, store.Now);
-            id = now > last.Ms ? new StreamId(now, 0) : new StreamId(last.Ms, last.Seq + 1);
+            if (now > last.Ms) id = new StreamId(now, 0);
+            else if (last.Next is { } next) id = next;
+            else
+            {
+                RespReply.Error(output, "The stream has exhausted the last possible ID, unable to add more items");
+                return;
+            }
         }
         else if (idText.EndsWith("-*"u8) && ulong.TryParse(idText[..^2], NumberStyles.None,
             CultureInfo.InvariantCulture, out var ms))
@@ -143,7 +150,7 @@ public static class StreamCommands
     private static void Range(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var reverse = args.Is(0, "xrevrange"u8);
-        var (lowText, highText) = reverse ? (args.Text(3), args.Text(2)) : (args.Text(2), args.Text(3));
+        var (lowText, highText) = reverse ? (Word(args, 3), Word(args, 2)) : (Word(args, 2), Word(args, 3));
         var count = long.MaxValue;
         if (args.Count == 6 && args.Is(4, "count"u8))
         {
@@ -163,24 +170,43 @@ public static class StreamCommands
         var found = (reverse ? entries.Reverse() : entries).Where(e => e.Id >= low && e.Id <= high)
             .Take((int)Math.Clamp(count, 0, int.MaxValue)).ToList();
         RespReply.ArrayHeader(output, found.Count);
-        foreach (var (id, fields) in found)
-        {
-            RespReply.ArrayHeader(output, 2);
-            RespReply.Bulk(output, id.ToString());
-            RespReply.ArrayHeader(output, fields.Length);
-            foreach (var field in fields) RespReply.Bulk(output, field);
-        }
+        foreach (var (id, fields) in found) WriteEntry(output, id, fields, session.Protocol);
     }
 
+    /// <summary>An ID where only an ID will do (not `-` or `+`), a missing sequence 0; null when it is not one.
+    /// </summary>
+    internal static StreamId? StrictId(ReadOnlySpan<byte> text) =>
+        text.SequenceEqual("-"u8) || text.SequenceEqual("+"u8) ? null : ParseId(text, high: false);
+
+    /// <summary>One entry as Redis writes it: its ID and its fields and values; a deleted one's fields are nil.
+    /// </summary>
+    internal static void WriteEntry(IBufferWriter<byte> output, StreamId id, byte[][]? fields, int protocol)
+    {
+        RespReply.ArrayHeader(output, 2);
+        RespReply.Bulk(output, id.ToString());
+        if (fields is null)
+        {
+            RespReply.NullArray(output, protocol);
+            return;
+        }
+        RespReply.ArrayHeader(output, fields.Length);
+        foreach (var field in fields) RespReply.Bulk(output, field);
+    }
+
+    /// <summary>An argument whole, as text (Text cuts it short for an error message).</summary>
+    internal static string Word(RespArguments args, int index) => Encoding.ASCII.GetString(args[index]);
+
     /// <summary>A range's end: an ID, `-`, `+`, or `(` and an ID for an open end.</summary>
-    private static StreamId? End(string text, bool high)
+    internal static StreamId? End(string text, bool high)
     {
         var open = text.StartsWith('(');
+        // `(-` and `(+` are no ends at all: Redis refuses them.
+        if (open && text is "(-" or "(+") return null;
         if (ParseId(Encoding.ASCII.GetBytes(open ? text[1..] : text), high) is not { } id) return null;
         if (!open) return id;
         if (high) return id.Seq > 0 ? id with { Seq = id.Seq - 1 } : id.Ms > 0 ? new StreamId(id.Ms - 1, ulong.MaxValue)
             : null;
-        return id.Seq < ulong.MaxValue ? id with { Seq = id.Seq + 1 } : new StreamId(id.Ms + 1, 0);
+        return id.Next;
     }
 
     private static void Delete(RespSession session, RespArguments args, IBufferWriter<byte> output)

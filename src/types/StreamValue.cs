@@ -1,7 +1,7 @@
 // src/types/StreamValue.cs: feature: a stream, as the store holds it: entries in the order of their IDs
-// (milliseconds-sequence, always growing), each a list of fields and values. Enough of Redis's streams for the job
-// queues that keep results in one (RQ): append, read a range either way, trim, delete. No consumer groups. Not
-// thread-safe: the store's lock is held around every use.
+// (milliseconds-sequence, always growing), each a list of fields and values, and its consumer groups
+// (StreamGroups.cs). Append, find an ID by binary search, read a range either way, trim, delete. Not thread-safe:
+// the store's lock is held around every use.
 
 namespace KV;
 
@@ -17,6 +17,10 @@ public readonly record struct StreamId(ulong Ms, ulong Seq) : IComparable<Stream
     public static bool operator <=(StreamId a, StreamId b) => a.CompareTo(b) <= 0;
     public static bool operator >=(StreamId a, StreamId b) => a.CompareTo(b) >= 0;
     public override string ToString() => $"{Ms}-{Seq}";
+
+    /// <summary>The ID right after this one; null after the greatest.</summary>
+    public StreamId? Next => Seq < ulong.MaxValue ? this with { Seq = Seq + 1 }
+        : Ms < ulong.MaxValue ? new StreamId(Ms + 1, 0) : null;
 }
 
 public sealed class StreamValue : StoredObject
@@ -29,12 +33,41 @@ public sealed class StreamValue : StoredObject
 
     public override string Kind => "stream";
     public override string Encoding => "stream";
-    public override long Bytes => bytes + 64;
+    public override long Bytes => bytes + 64 + Groups.Sum(group => group.Value.Bytes);
     public int Count => entries.Count;
     public IReadOnlyList<(StreamId Id, byte[][] Fields)> Entries => entries;
 
     /// <summary>The greatest ID ever added, also after its entry was deleted: a new one must be greater.</summary>
     public StreamId Last { get; private set; }
+
+    /// <summary>How many entries were ever added (XINFO's entries-added).</summary>
+    public long Added { get; private set; }
+
+    /// <summary>The greatest ID deleted by XDEL (XINFO's max-deleted-entry-id).</summary>
+    public StreamId MaxDeleted { get; private set; }
+
+    /// <summary>The consumer groups by name, in the order they were made.</summary>
+    public Dictionary<byte[], ConsumerGroup> Groups { get; } = new(KeyBytes.Comparer);
+
+    /// <summary>Where the first entry with an ID greater than `id` is (Count when none is).</summary>
+    public int FirstAfter(StreamId id)
+    {
+        int low = 0, high = entries.Count;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (entries[middle].Id <= id) low = middle + 1;
+            else high = middle;
+        }
+        return low;
+    }
+
+    /// <summary>The fields of the entry with this ID; null when it is not (or no longer) there.</summary>
+    public byte[][]? FieldsOf(StreamId id)
+    {
+        var at = FirstAfter(id) - 1;
+        return at >= 0 && entries[at].Id == id ? entries[at].Fields : null;
+    }
 
     public static long CostOf(IEnumerable<int> fieldBytes) => fieldBytes.Sum() + EntryOverheadBytes;
 
@@ -42,6 +75,7 @@ public sealed class StreamValue : StoredObject
     {
         entries.Add((id, fields));
         Last = id;
+        Added++;
         bytes += CostOf(fields.Select(f => f.Length + 24));
     }
 
@@ -52,6 +86,7 @@ public sealed class StreamValue : StoredObject
             (a, b) => a.Id.CompareTo(b.Id)));
         if (at < 0) return false;
         RemoveAt(at);
+        if (id > MaxDeleted) MaxDeleted = id;
         return true;
     }
 
@@ -78,7 +113,8 @@ public sealed class StreamValue : StoredObject
     {
         var copy = new StreamValue();
         foreach (var (id, fields) in entries) copy.Add(id, fields);
-        copy.Last = Last;
+        (copy.Last, copy.Added, copy.MaxDeleted) = (Last, Added, MaxDeleted);
+        foreach (var (name, group) in Groups) copy.Groups.Add(name, group.Copy());
         return copy;
     }
 }

@@ -14,7 +14,7 @@ internal static class TypesRegistration
         RespCommand[][] tables =
         [
             ListCommands.Rows, BlockingPops.Rows, HashCommands.Rows, SetCommands.Rows, SortedSetCommands.Rows,
-            SortedSetRanges.Rows, StreamCommands.Rows,
+            SortedSetRanges.Rows, StreamCommands.Rows, StreamReads.Rows, StreamGroupCommands.Rows,
         ];
         foreach (var command in tables.SelectMany(rows => rows)) RespCommands.Register(command);
         LineLists.Register();
