@@ -155,3 +155,52 @@ public class MemoryKeeperTests
         Assert.Equal(2, server.Trims);
     }
 }
+
+public class ReplyBudgetTests
+{
+    /// <summary>Everything the server sends on a connection until it closes it.</summary>
+    private static async Task<string> ReadToEndAsync(System.Net.Sockets.Socket socket)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, Programs.Timeout())) > 0) received.Write(buffer, 0, read);
+        return System.Text.Encoding.ASCII.GetString(received.GetBuffer(), 0, (int)received.Length);
+    }
+
+    [Fact]
+    public async Task A_reply_of_any_command_past_the_budget_is_cut_and_its_connection_closed_with_the_reason()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0", "--max-client-memory", "4mb");
+        await using var bystander = await server.ConnectRespAsync();
+        // A list of 12 MB: a reply of it is three times the budget, made in one step before anything is sent.
+        var element = new string('e', 100 * 1024);
+        for (var i = 0; i < 120; i++) await bystander.AskAsync("RPUSH", "big", element);
+
+        foreach (var (port, request, error) in new[]
+        {
+            (server.RespPort, RespConnection.Request("LRANGE", "big", "0", "-1"), "-ERR "),
+            (server.RespPort, RespConnection.Request("HGETALL", "nothing"), null),
+            (server.Port, System.Text.Encoding.ASCII.GetBytes("lrange big 0 -1\n"), "ERROR: "),
+        })
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream,
+                System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, Programs.Timeout());
+            await socket.SendAsync(request, Programs.Timeout());
+            if (error is null)
+            {
+                // A small reply is never counted: it comes, and the connection stays.
+                var small = new byte[16];
+                Assert.Equal("*0\r\n", System.Text.Encoding.ASCII.GetString(small, 0,
+                    await socket.ReceiveAsync(small, Programs.Timeout())));
+                continue;
+            }
+            var received = await ReadToEndAsync(socket);
+            Assert.InRange(received.Length, 1, 6 << 20);
+            Assert.EndsWith($"{error}{Conversation.ReplyTooLarge}" + (error == "-ERR " ? "\r\n" : "\n"), received);
+        }
+        // The others go on, and the list is whole.
+        Assert.Equal(":120", await bystander.AskAsync("LLEN", "big"));
+    }
+}

@@ -210,7 +210,7 @@ public class TransactionTests
         while ((read = await socket.ReceiveAsync(buffer, Programs.Timeout())) > 0) received.Write(buffer, 0, read);
         Assert.InRange(received.Length, 1, 6L << 20);
         var tail = Encoding.ASCII.GetString(received.GetBuffer(), (int)received.Length - 200, 200);
-        Assert.EndsWith($"-ERR {RespTransactions.ReplyTooLarge}\r\n", tail);
+        Assert.EndsWith($"-ERR {Conversation.ReplyTooLarge}\r\n", tail);
         // All or nothing: the transaction ran, though its reply was lost.
         Assert.Equal("$ran", await other.AskAsync("GET", "marker"));
     }

@@ -96,9 +96,6 @@ public static class RespTransactions
         session.Transaction = new QueuedTransaction { Refused = true };
     }
 
-    public const string ReplyTooLarge =
-        "EXEC's reply passed the clients' memory budget (--max-client-memory): the transaction ran, its reply is lost";
-
     public static void Exec(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         if (session.Transaction is not { } transaction)
@@ -107,7 +104,6 @@ public static class RespTransactions
             return;
         }
         Release(session);
-        var reply = new BudgetedReply(output, session.Connection);
         if (transaction.Refused) RespReply.Error(output, "Transaction discarded because of previous errors.",
             prefix: "EXECABORT");
         // Queued while there was room, run once there is none: refused whole, as Redis refuses it.
@@ -117,14 +113,14 @@ public static class RespTransactions
                 prefix: "EXECABORT");
         else if (!WatchedKeys.RunIfUnchanged(session.Store, session.Watching, () =>
         {
-            RespReply.ArrayHeader(reply, transaction.Commands.Count);
+            RespReply.ArrayHeader(output, transaction.Commands.Count);
             session.InStep = true;
             try
             {
                 foreach (var queued in transaction.Commands)
                 {
                     var arguments = new RespArguments(queued);
-                    RespCommands.Find(arguments[0])!.Invoke(session, arguments, reply);
+                    RespCommands.Find(arguments[0])!.Invoke(session, arguments, output);
                 }
             }
             finally
@@ -133,13 +129,6 @@ public static class RespTransactions
             }
         }))
             RespReply.NullArray(output, session.Protocol);
-        reply.Release();
-        if (reply.Overflowed)
-        {
-            // The transaction ran; its reply cannot be kept, so the client cannot be answered: the connection ends.
-            session.Closing = ReplyTooLarge;
-            RespReply.Error(output, ReplyTooLarge);
-        }
         Unwatch(session);
     }
 

@@ -137,8 +137,6 @@ public sealed class ScriptTimeLimit(long milliseconds)
 
 public static class ScriptCommands
 {
-    public const string ReplyTooLarge =
-        "the script's reply passed the clients' memory budget (--max-client-memory): the script ran, its reply is lost";
 
     /// <summary>
     /// Commands a script may not call: those answered apart, those that end or change a connection, and the blocking
@@ -216,9 +214,9 @@ public static class ScriptCommands
     private static void Run(RespSession session, Scripts scripts, string sha, List<byte[]> keys, List<byte[]> argv,
         IBufferWriter<byte> output, bool readOnly)
     {
-        // The result is as large as the script makes it: it counts against the clients' budget as it is written,
-        // as EXEC's does, and past it the connection is closed with the reason.
-        var reply = new BudgetedReply(output, session.Connection);
+        // The result is as large as the script makes it: the connection's output counts it against the clients'
+        // budget as it is written, and past it the connection is closed with the reason.
+        var reply = output;
         scripts.Enter();
         try
         {
@@ -249,11 +247,6 @@ public static class ScriptCommands
         {
             scripts.Leave();
         }
-        reply.Release();
-        if (!reply.Overflowed) return;
-        session.Closing = ReplyTooLarge;
-        // In EXEC, whose own reply has passed the budget too and says so.
-        if (!session.InStep) RespReply.Error(output, ReplyTooLarge);
     }
 
     /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>

@@ -6,7 +6,9 @@
 // read as one ReadOnlySequence, so a request split across reads is parsed where it lies, and a partial one
 // stays for the next read; the output is an IBufferWriter that the replies are written into, sent once per
 // batch. Both give their blocks back as soon as they are empty, so an idle connection holds no buffer; and
-// neither holds a task or a thread: the Conversation calls them when the socket is ready.
+// neither holds a task or a thread: the Conversation calls them when the socket is ready. A reply built past what
+// is sent at once asks the clients' budget before each further block, so that no command's reply (an EXEC, a
+// range of a million entries) can grow past it before anything is counted.
 
 using System.Buffers;
 using System.Net.Sockets;
@@ -115,16 +117,43 @@ public sealed class InputBuffer(BufferPool pool)
 /// </summary>
 public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
 {
+    /// <summary>What may wait unsent before Growing is asked for more (the conversation sends it at this size).
+    /// </summary>
+    public const long GrowsFreely = 64 * 1024;
+
     private byte[]? block;
     private int sentTo, written;
     private List<(byte[] Block, int From, int To)>? fullBlocks;
+    private long grown;
+    private byte[]? dropped;
 
     public long Unsent { get; private set; }
+
+    /// <summary>
+    /// Asked before a reply already GrowsFreely bytes long takes another block (an EXEC, a range of a million
+    /// entries, built in one go before anything is sent): true when the clients' budget has room for `bytes` more.
+    /// Refused, the rest of what is written is dropped (Overflowed) until EndOverflow.
+    /// </summary>
+    public Func<long, bool>? Growing { get; set; }
+
+    /// <summary>True once Growing refused: writes go nowhere.</summary>
+    public bool Overflowed { get; private set; }
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         sizeHint = Math.Max(sizeHint, 1);
+        if (Overflowed) return Dropped(sizeHint);
         if (block is not null && block.Length - written >= sizeHint) return block.AsMemory(written);
+        if (Growing is { } growing && Unsent >= GrowsFreely)
+        {
+            var more = Math.Max(sizeHint, BufferPool.BlockSize);
+            if (!growing(more))
+            {
+                Overflowed = true;
+                return Dropped(sizeHint);
+            }
+            grown += more;
+        }
         // The block in hand is too small: it waits for its turn to be sent, or goes back if it holds nothing unsent.
         if (block is not null && written > sentTo) (fullBlocks ??= []).Add((block, sentTo, written));
         else if (block is not null) pool.Return(block);
@@ -137,9 +166,25 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
 
     public void Advance(int count)
     {
+        if (Overflowed) return;
         written += count;
         Unsent += count;
     }
+
+    private Memory<byte> Dropped(int sizeHint) =>
+        dropped is { } scratch && scratch.Length >= sizeHint ? scratch
+            : dropped = new byte[Math.Max(sizeHint, BufferPool.BlockSize)];
+
+    /// <summary>What Growing has reserved so far, handed back once the reply counts as unsent output instead.</summary>
+    public long TakeGrown()
+    {
+        var taken = grown;
+        grown = 0;
+        return taken;
+    }
+
+    /// <summary>Writes are kept again (the reason the connection ends, after an overflow).</summary>
+    public void EndOverflow() => Overflowed = false;
 
     /// <summary>
     /// Sends what the socket takes without waiting (a non-blocking socket); true when nothing is left.

@@ -21,7 +21,10 @@ namespace KV;
 
 public sealed class Conversation : IEvictable, IReplyContext
 {
-    private const int FlushThresholdBytes = 64 * 1024;
+    private const long FlushThresholdBytes = OutputBuffer.GrowsFreely;
+
+    public const string ReplyTooLarge =
+        "the reply passed the clients' memory budget (--max-client-memory): the request ran, its reply is lost";
     private static readonly TimeSpan LastWordTimeout = TimeSpan.FromSeconds(1);
 
     private readonly Socket socket;
@@ -51,7 +54,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         this.budget = budget;
         handler.Attach(this);
         input = new InputBuffer(pool);
-        output = new OutputBuffer(pool);
+        output = new OutputBuffer(pool) { Growing = bytes => ((IReplyContext)this).TryReserve(bytes, makeRoom: false) };
         thread = threads.Attach(this, socket);
     }
 
@@ -234,6 +237,14 @@ public sealed class Conversation : IEvictable, IReplyContext
         while (ending is null && handler.TryAnswer(ref buffer, output, out ending))
         {
             if (handler.TakeDeferred() is { } deferred) ending = await thread.RunDeferred(deferred, this) ?? ending;
+            if (output.TakeGrown() is > 0 and var grown) memory?.Unreserve(grown);
+            if (output.Overflowed)
+            {
+                // The request ran; its reply could not be kept: the client is told why, and the connection ends.
+                output.EndOverflow();
+                handler.WriteError(output, ReplyTooLarge);
+                ending = ReplyTooLarge;
+            }
             Volatile.Write(ref lastCompleted, Environment.TickCount64);
             Volatile.Write(ref unfinishedSince, -1);
             if (output.Unsent > FlushThresholdBytes) await FlushAsync(input.Footprint);

@@ -18,6 +18,10 @@ public readonly record struct StreamId(ulong Ms, ulong Seq) : IComparable<Stream
     public static bool operator >=(StreamId a, StreamId b) => a.CompareTo(b) >= 0;
     public override string ToString() => $"{Ms}-{Seq}";
 
+    /// <summary>The ID right before this one (0-0 stays 0-0).</summary>
+    public StreamId Previous => Seq > 0 ? this with { Seq = Seq - 1 } : Ms > 0 ? new StreamId(Ms - 1, ulong.MaxValue)
+        : this;
+
     /// <summary>The ID right after this one; null after the greatest.</summary>
     public StreamId? Next => Seq < ulong.MaxValue ? this with { Seq = Seq + 1 }
         : Ms < ulong.MaxValue ? new StreamId(Ms + 1, 0) : null;
