@@ -75,6 +75,17 @@ public class EvictionTests
     }
 
     [Fact]
+    public void A_volatile_policy_with_no_key_to_evict_refuses_the_write_at_once()
+    {
+        var store = Store(0, EvictionPolicy.VolatileLru);
+        store.Set(Bytes("kept"), Bytes(Value(100)));
+        store.MaxBytes = store.AccountedBytes;
+        Assert.Equal(SetResult.OutOfMemory, store.Set(Bytes("new"), Bytes(Value(100))));
+        Assert.False(store.Contains(Bytes("new")));
+        Assert.Equal(store.MaxBytes, store.AccountedBytes);
+    }
+
+    [Fact]
     public void A_write_larger_than_the_whole_budget_is_refused_and_evicts_nothing()
     {
         var store = Store(10_000, EvictionPolicy.VolatileTtl);

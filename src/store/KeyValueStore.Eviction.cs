@@ -66,14 +66,17 @@ public sealed partial class KeyValueStore
     /// <summary>
     /// Under the lock: whether a change that adds `growth` bytes is refused by the budget. Under noeviction, past
     /// it; under another policy, when it could never fit, when it would stretch the budget to twice itself in one
-    /// step, or when the last end of a step found nothing left to evict.
+    /// step, when a volatile policy has no key with a deadline to evict, or when the last end of a step found
+    /// nothing left to evict. (A write that leaves too little to evict is kept, as Redis keeps it: the store then
+    /// stays past its budget by that write, and refuses the next.)
     /// </summary>
     private bool Refuses(long growth)
     {
         if (maxBytes <= 0 || growth <= 0) return false;
         var after = accounted + growth;
         return after > maxBytes && (policy == EvictionPolicy.NoEviction || cannotEvict || growth > maxBytes
-            || after - maxBytes > maxBytes);
+            || after - maxBytes > maxBytes || (policy is not (EvictionPolicy.AllKeysLru or EvictionPolicy.AllKeysRandom)
+                && deadlines.Count == 0));
     }
 
     /// <summary>Under the lock, as the outermost hold ends: evicts until the store is within its budget.</summary>
