@@ -50,6 +50,10 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
             Assert.Equal("-ERR This Redis command is not allowed from script", await c.AskAsync("EVAL",
                 $"return redis.call({blocking})", "0"));
         Assert.Equal("$nil", await c.AskAsync("EVAL", "return redis.call('blmpop', 0, 1, 'sc-q', 'left')", "0"));
+        // A stream read with BLOCK is refused by name; without it, it reads.
+        Assert.Equal("-ERR xread command is not allowed with BLOCK option from scripts", await c.AskAsync("EVAL",
+            "return redis.call('xread', 'BLOCK', 0, 'STREAMS', 'sc-s', '$')", "0"));
+        Assert.Equal("$nil", await c.AskAsync("EVAL", "return redis.call('xread', 'STREAMS', 'sc-s', '0')", "0"));
         Assert.Equal("-ERR Write commands are not allowed from read-only scripts.", await c.AskAsync("EVAL_RO",
             "return redis.call('set', 'x', 'y')", "0"));
         Assert.Equal("$v", await c.AskAsync("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "sc-a"));
@@ -109,6 +113,11 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("redis.call = nil", "Attempt to modify a readonly table")]
     [InlineData("string.rep = nil", "Attempt to modify a readonly table")]
     [InlineData("getmetatable('').__index.rep = nil", "attempt to index a boolean value")]
+    [InlineData("redis = {call = function() return 1 end}", "script tried to set global 'redis'")]
+    [InlineData("string = nil", "script tried to set global 'string'")]
+    [InlineData("_G = {}", "script tried to set global '_G'")]
+    [InlineData("_G.redis = nil", "script tried to set global 'redis'")]
+    [InlineData("getmetatable(_G).__index = {}", "user_script:1: Attempt to modify a readonly table")]
     public async Task The_sandbox_has_no_io_os_or_loading_and_globals_cannot_be_written(string body, string error)
     {
         await using var c = await Server.ConnectRespAsync();
@@ -172,6 +181,35 @@ public class ScriptStepTests
         Assert.True(await greedy.ClosedByServerAsync());
         await using var other = await server.ConnectRespAsync();
         Assert.Equal(":3", await other.AskAsync("EVAL", "return 3", "0"));
+    }
+
+    [Fact]
+    public async Task A_first_line_declares_flags_that_the_script_is_held_to()
+    {
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("-ERR Unexpected engine in script shebang: #!python",
+            await c.AskAsync("EVAL", "#!python\nreturn 1", "0"));
+        Assert.Equal("-ERR Unknown lua shebang option: badger=data", await c.AskAsync("EVAL",
+            "#!lua badger=data\nreturn 1", "0"));
+        Assert.Equal("-ERR Unexpected flag in script shebang: what?", await c.AskAsync("EVAL",
+            "#!lua flags=allow-oom,what?\nreturn 1", "0"));
+        // The line goes before compiling; its line feed stays, and so do the user's line numbers.
+        Assert.Equal(":1", await c.AskAsync("EVAL", "#!lua\nreturn 1", "0"));
+        Assert.StartsWith("-ERR user_script:3: Script attempted to access nonexistent global variable 'nope'",
+            await c.AskAsync("EVAL", "#!lua\n\nreturn nope", "0"));
+        // no-writes is EVAL_RO, for EVALSHA too.
+        var readOnly = (await c.AskAsync("SCRIPT", "LOAD",
+            "#!lua flags=no-writes\nreturn redis.call('set', 'x', 1)"))[1..];
+        Assert.Equal("-ERR Write commands are not allowed from read-only scripts.", await c.AskAsync("EVALSHA",
+            readOnly, "0"));
+        // A full store: a declared script without allow-oom does not start; no-writes, allow-oom or none do.
+        Assert.Equal("+OK", await c.AskAsync("CONFIG", "SET", "maxmemory", "1"));
+        Assert.Equal("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+            await c.AskAsync("EVAL", "#!lua flags=\nreturn 1", "0"));
+        Assert.Equal(":2", await c.AskAsync("EVAL", "#!lua flags=no-writes\nreturn 2", "0"));
+        Assert.Equal(":3", await c.AskAsync("EVAL", "#!lua flags=allow-oom\nreturn 3", "0"));
+        Assert.Equal(":4", await c.AskAsync("EVAL", "return 4", "0"));
     }
 
     [Theory]

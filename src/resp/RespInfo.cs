@@ -80,6 +80,9 @@ public static class RespInfo
                 ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy",
                     stats["max_memory_policy"]),
                 ("clients_memory", stats["client_memory"]), ("maxmemory_clients", stats["max_client_memory"]),
+                // Scripts are a feature: 0 when it did not register its figures.
+                ("number_of_cached_scripts", stats.GetValueOrDefault("scripts_cached", "0")),
+                ("used_memory_lua", stats.GetValueOrDefault("scripts_memory", "0")),
                 // Before the first collection the GC's figures are all zero: the heap is then what has been allocated.
                 ("dotnet_heap_size", (heap.Index == 0 ? allocated : heap.HeapSizeBytes).ToString()),
                 ("dotnet_committed", (heap.Index == 0 ? allocated : heap.TotalCommittedBytes).ToString()),

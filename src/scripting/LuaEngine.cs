@@ -34,6 +34,9 @@ public sealed class LuaEngine : IDisposable
     private Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>>? runCommand;
     // One redis.call at a time (scripts take turns): its arguments' list is reused.
     private readonly List<ReadOnlySequence<byte>> arguments = [];
+
+    /// <summary>The registry's reference to the globals' read-only view, every script's _ENV.</summary>
+    private readonly int environment;
     private volatile bool killed;
 
     /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
@@ -62,8 +65,9 @@ public sealed class LuaEngine : IDisposable
             || lua.PCall(0, 0, 0) != LuaStatus.OK)
             throw new InvalidOperationException($"KV's Lua libraries failed: {lua.ToString(-1)}");
         if (lua.LoadBuffer(Encoding.UTF8.GetBytes(Prelude), "=prelude") != LuaStatus.OK
-            || lua.PCall(0, 0, 0) != LuaStatus.OK)
+            || lua.PCall(0, 1, 0) != LuaStatus.OK)
             throw new InvalidOperationException("the scripting prelude failed: " + lua.ToString(-1));
+        environment = lua.Ref(LuaRegistry.Index);
     }
 
     /// <summary>The bytes the interpreter holds now.</summary>
@@ -87,6 +91,9 @@ public sealed class LuaEngine : IDisposable
             lua.Pop(1);
             return $"Error compiling script (new function): {error}";
         }
+        // The script sees the sandbox's view of the globals as its _ENV, never the table itself.
+        lua.RawGetInteger(LuaRegistry.Index, environment);
+        lua.SetUpValue(-2, 1);
         compiled[sha] = lua.Ref(LuaRegistry.Index);
         return null;
     }
@@ -364,15 +371,28 @@ public sealed class LuaEngine : IDisposable
             if protected[t] then error("Attempt to modify a readonly table", 2) end
             return rawset_(t, key, value)
         end
-        protected[_G] = true
-        setmetatable_(_G, {
+        -- A script's globals are an empty view of the real ones: reading a missing name is an error, and writing any
+        -- name is refused, one that exists (`redis = ...`, `_G = ...`) as much as a new one. Its metatable shows a
+        -- read-only table, so that it cannot be changed either.
+        local globals, rawget = _G, rawget
+        local sealed = setmetatable_({}, { __newindex = refuse, __metatable = false })
+        protected[sealed] = true
+        local env = setmetatable_({}, {
             __newindex = function(_, name)
                 error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
             end,
             __index = function(_, name)
-                error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+                local value = rawget(globals, name)
+                if value == nil then
+                    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+                end
+                return value
             end,
-            __metatable = false,
+            __pairs = function() return next, globals, nil end,
+            __metatable = sealed,
         })
+        protected[env], protected[globals] = true, true
+        rawset_(globals, "_G", env)
+        return env
         """;
 }

@@ -41,6 +41,9 @@ public sealed class Scripts : IRequestGate, IDisposable
 
     public LuaEngine Engine { get; }
     public ScriptUndo Undo { get; }
+
+    /// <summary>What each cached script declared on its first line, by SHA1 (ScriptShebang).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, ScriptFlags> Flags { get; } = [];
     public RespSession Session { get; }
     public long Killed { get; set; }
 
@@ -168,10 +171,19 @@ public static class ScriptCommands
         else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "eval_ro"u8));
     }
 
-    /// <summary>Compiles and caches the script, unless it is cached already; null, or the compile error.</summary>
-    private static string? Compile(RespSession session, Scripts scripts, string sha, byte[] body) =>
-        scripts.Engine.IsCached(sha) ? null : session.Store.Atomically((scripts, sha, body),
-            static s => s.scripts.Engine.Compile(s.sha, s.body));
+    /// <summary>
+    /// Compiles and caches the script, unless it is cached already, with the flags its first line declares; null, or
+    /// the error.
+    /// </summary>
+    private static string? Compile(RespSession session, Scripts scripts, string sha, byte[] body)
+    {
+        if (scripts.Engine.IsCached(sha)) return null;
+        var (flags, start, problem) = ScriptShebang.Read(body);
+        if (problem is not null) return problem;
+        scripts.Flags[sha] = flags;
+        return session.Store.Atomically((scripts, sha, code: body[start..]),
+            static s => s.scripts.Engine.Compile(s.sha, s.code));
+    }
 
     /// <summary>EVALSHA sha1 numkeys [key ...] [arg ...] (and EVALSHA_RO).</summary>
     public static void EvalSha(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -186,6 +198,15 @@ public static class ScriptCommands
     private static void Run(RespSession session, Scripts scripts, string sha, RespArguments args,
         IBufferWriter<byte> output, bool readOnly)
     {
+        var flags = scripts.Flags.GetValueOrDefault(sha);
+        readOnly |= flags.HasFlag(ScriptFlags.NoWrites);
+        if (flags.HasFlag(ScriptFlags.Declared) && !flags.HasFlag(ScriptFlags.AllowOom) && !readOnly
+            && session.Store.Full)
+        {
+            RespReply.Error(output, "allow-oom flag is not set on the script, can not run it when used memory > "
+                + "'maxmemory'", prefix: "OOM");
+            return;
+        }
         if (!RequestParser.TryParseInteger(args[2], out var numKeys) || numKeys < 0)
         {
             RespReply.Error(output, numKeys < 0 && RequestParser.TryParseInteger(args[2], out _)
@@ -261,6 +282,9 @@ public static class ScriptCommands
             return Refused("Write commands are not allowed from read-only scripts.");
         var args = new RespArguments(command);
         if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
+        // A stream read may wait, but never in a script, as Redis refuses it (its BLOCK is looked for as Redis does).
+        if (row.Name is "xread" or "xreadgroup" && Enumerable.Range(1, args.Count - 1).Any(i => args.Is(i, "block"u8)))
+            return Refused($"{row.Name} command is not allowed with BLOCK option from scripts");
         // Monitors see a script's commands too, from the client `lua`, as Redis shows them.
         var observers = session.Activity.Observers;
         if (observers.Anyone) observers.Publish(RespObserved.Of(session, args, "lua"));
@@ -305,6 +329,7 @@ public static class ScriptCommands
         else if (args.Is(1, "flush"u8) && args.Count <= 3)
         {
             session.Store.Atomically(scripts, static s => s.Engine.Flush());
+            scripts.Flags.Clear();
             RespReply.Ok(output);
         }
         else if (args.Is(1, "help"u8))
