@@ -347,3 +347,44 @@ public class StoreTests
         Assert.Equal(10, store.Append(Bytes("other"), new byte[10]));
     }
 }
+
+public class LargeRenameTests
+{
+    private static byte[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    /// <summary>A value whose every byte depends on its place, so a shift by any amount shows.</summary>
+    private static byte[] Patterned(int length) => [.. Enumerable.Range(0, length).Select(i => (byte)(i * 31 + 7))];
+
+    private static byte[]? Read(KeyValueStore store, string key)
+    {
+        byte[]? copy = null;
+        store.TryRead(Bytes(key), 0, (value, _) => copy = value.ToArray());
+        return copy;
+    }
+
+    [Fact]
+    public void A_large_value_moves_to_a_longer_a_shorter_or_a_taken_key_in_place_byte_for_byte()
+    {
+        var store = new KeyValueStore();
+        var value = Patterned(300_000);
+        store.Set(Bytes("big"), value, expiry: Expiry.At(store.Now + 100_000));
+        store.Set(Bytes("taken"), Bytes("small"));
+        var before = store.AccountedBytes;
+        foreach (var (from, to) in new[] { ("big", "a-much-longer-name"), ("a-much-longer-name", "b"), ("b", "taken") })
+        {
+            Assert.True(store.TryMoveString(Bytes(from), Bytes(to)), $"{from} -> {to}");
+            Assert.False(store.Contains(Bytes(from)));
+            Assert.Equal(value, Read(store, to));
+            Assert.True(store.DeadlineOf(Bytes(to)).Deadline > store.Now);
+        }
+        // What the budget counts follows the keys: the big value under a key one byte longer than "big", and no
+        // trace of what "taken" held.
+        Assert.Equal(before + 2 * ("taken".Length - "big".Length) - KeyValueStore.PairCost(5, 5, false),
+            store.AccountedBytes);
+        Assert.Equal(1, store.Count);
+        // A small value is copied as before: TryMoveString leaves it to the caller.
+        store.Set(Bytes("small"), Bytes("v"));
+        Assert.False(store.TryMoveString(Bytes("small"), Bytes("other")));
+        Assert.Equal("v", StoreTests.Get(store, "small"));
+    }
+}

@@ -153,7 +153,7 @@ public class StreamGroupTests
         var produced = Task.Run(async () =>
         {
             for (var i = 0; i < Entries; i++) await producer.AskAsync("XADD", "q", "*", "n", $"{i}");
-        });
+        }, TestContext.Current.CancellationToken);
         var consumers = Enumerable.Range(0, Consumers).Select(n => Task.Run(async () =>
         {
             await using var c = await server.ConnectRespAsync();
@@ -164,7 +164,7 @@ public class StreamGroupTests
                 foreach (var id in ids) received.Add(id);
                 if (ids.Count > 0) Assert.Equal($":{ids.Count}", await c.AskAsync(["XACK", "q", "g", .. ids]));
             }
-        })).ToList();
+        }, TestContext.Current.CancellationToken)).ToList();
         await produced;
         await Task.WhenAll(consumers);
         Assert.Equal(Entries, received.Count);

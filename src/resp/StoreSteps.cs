@@ -48,6 +48,14 @@ public static class StoreSteps
         bool keepSource)
     {
         if (store.KindOf(source) is not { } kind) return RenameResult.NoSuchKey;
+        // A large string renamed keeps its bytes where they are; only the key changes (KeyValueStore.TryMoveString).
+        if (kind == KeyValueStore.StringKind && !keepSource && !source.AsSpan().SequenceEqual(target)
+            && (replace || !store.Contains(target)) && store.TryMoveString(source, target))
+        {
+            store.Announce(KeyEventClass.Generic, "rename_from", source);
+            store.Announce(KeyEventClass.Generic, "rename_to", target);
+            return RenameResult.Renamed;
+        }
         // A string is copied out of the table; a list, hash or set is an object that moves itself (RENAME).
         object value = kind == KeyValueStore.StringKind ? Read(store, source)!.Value.Value
             : store.Find<StoredObject>(source)!;

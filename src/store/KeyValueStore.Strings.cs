@@ -75,4 +75,39 @@ public sealed partial class KeyValueStore
         if (grew) ReleaseOldTable();
         return suffix.Length;
     }
+
+    /// <summary>
+    /// Moves a large string to `target` (RENAME) without copying its value: the pair's own slab takes the new key in
+    /// place (PairTable.TryRekey), and its deadline goes with it. False, nothing changed, when that cannot be done (a
+    /// value small enough to share a slab, an object, a slab without room for a longer key): the caller copies
+    /// instead. What `target` held goes, as RENAME replaces it.
+    /// </summary>
+    public bool TryMoveString(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
+    {
+        using (Hold())
+        {
+            if (pairs.At(LocateLive(source)) is not { HoldsObject: false } pair || pair.ValueLength < MovedInPlaceAbove
+                || !pairs.CanRekey(source, target.Length)) return false;
+            var deadline = pair.HasDeadline && deadlines.TryGet(source, out var at) ? at : (long?)null;
+            var growth = target.Length - source.Length;
+            var replaced = LocateLive(target) >= 0;
+            if (Refuses(growth + (deadline is null ? 0 : growth) - (replaced ? MemoryUsage(target) ?? 0 : 0)))
+                return false;
+            Changed(source);
+            if (replaced) RemovePair(target);
+            else Changed(target);
+            if (!pairs.TryRekey(source, target)) throw new InvalidOperationException("the pair could not be moved");
+            accounted += growth;
+            if (deadline is { } when)
+            {
+                if (deadlines.Remove(source)) accounted -= DeadlineCost(source.Length);
+                if (deadlines.Set(target, when)) accounted += DeadlineCost(target.Length);
+            }
+            if (!replaced) Announce(KeyEventClass.New, "new", target);
+            return true;
+        }
+    }
+
+    /// <summary>Below this, a value is copied by RENAME: it costs less than the rest of the request.</summary>
+    private const int MovedInPlaceAbove = 64 * 1024;
 }

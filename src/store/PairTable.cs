@@ -24,13 +24,19 @@ using System.Buffers.Binary;
 
 namespace KV;
 
-internal sealed class PairTable
+internal sealed partial class PairTable
 {
     /// <summary>
     /// Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any
     /// object.
     /// </summary>
     public const int SlabBytes = 64 * 1024;
+
+    /// <summary>
+    /// What a slab of its own keeps free after its pair, at least: room for a longer key, so that RENAME moves a
+    /// large value in place (TryRekey).
+    /// </summary>
+    private const int KeyRoom = 64;
 
     /// <summary>Freed slabs kept for reuse; what a mass delete frees beyond them goes to the GC.</summary>
     private const int FreeSlabsKept = 32;
@@ -176,6 +182,15 @@ internal sealed class PairTable
     {
         var hole = Locate(key);
         if (hole < 0) return null;
+        var removed = Detach(hole);
+        var pair = PairAt(removed);
+        Release(removed);
+        return pair;
+    }
+
+    /// <summary>Takes the slot at `hole` out of the table, its bytes left where they are; returns the slot.</summary>
+    private long Detach(int hole)
+    {
         var removed = slots[hole];
         // Shift back every following entry that may move: one whose home is not between the hole and itself.
         for (var next = Next(hole); slots[next] is var moving and not 0; next = Next(next))
@@ -191,9 +206,7 @@ internal sealed class PairTable
         }
         slots[hole] = 0;
         Count--;
-        var pair = PairAt(removed);
-        Release(removed);
-        return pair;
+        return removed;
     }
 
     /// <summary>Starts a walk over the table that may last across many holds of the store's lock.</summary>
@@ -257,7 +270,7 @@ internal sealed class PairTable
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         int index;
-        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + spare));
+        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + Math.Max(spare, KeyRoom)));
         else
         {
             if (filling < 0 || used[filling] + size > SlabBytes) StartFilling();

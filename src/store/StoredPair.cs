@@ -27,7 +27,7 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
     /// </summary>
     internal const ushort UsedFlag = 0x2000;
 
-    private const ushort Flags = DeadlineFlag | ObjectFlag | UsedFlag;
+    internal const ushort Flags = DeadlineFlag | ObjectFlag | UsedFlag;
 
     internal ushort Header => BinaryPrimitives.ReadUInt16LittleEndian(Slab.AsSpan(Offset));
     public int KeyLength => Header & ~Flags;
