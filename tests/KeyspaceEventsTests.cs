@@ -54,6 +54,11 @@ public class KeyspaceEventsTests
         await c.AskAsync("SET", "brief", "1", "PX", "1");
         Assert.Equal(["__keyevent@0__:set brief", "__keyevent@0__:expire brief", "__keyevent@0__:expired brief"],
             await EventsAsync(subscriber, 3));
+        // A deadline past before the set runs (what PX 1 becomes on a busy machine): stored and gone at once, and
+        // said so, in the same order, as Redis says it.
+        await c.AskAsync("SET", "gone", "1", "PXAT", "1");
+        Assert.Equal(["__keyevent@0__:set gone", "__keyevent@0__:expire gone", "__keyevent@0__:expired gone"],
+            await EventsAsync(subscriber, 3));
     }
 
     [Fact]

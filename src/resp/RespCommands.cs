@@ -349,9 +349,8 @@ public static class RespCommands
             return;
         }
         byte[]? previous = null;
-        var result = returnOld ? session.Store.Set(key, value, condition, expiry ?? Expiry.Clear,
-            out previous) : session.Store.Set(key, value, condition, expiry ?? Expiry.Clear);
-        if (result == SetResult.Stored) session.Store.AnnounceSet(key, expiry ?? Expiry.Clear);
+        var result = session.Store.SetAnnounced(key, value, condition, expiry ?? Expiry.Clear, returnOld,
+            out previous);
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {

@@ -54,12 +54,12 @@ public static class RespExpiry
             RespReply.Error(output, error);
             return;
         }
-        if (session.Store.Set(key, value, SetCondition.Always, Expiry.At(deadline)) == SetResult.OutOfMemory)
+        if (session.Store.SetAnnounced(key, value, SetCondition.Always, Expiry.At(deadline), wantPrevious: false,
+            out _) == SetResult.OutOfMemory)
         {
             RespReply.Error(output, RespCommands.OutOfMemory, prefix: "OOM");
             return;
         }
-        session.Store.AnnounceSet(key, Expiry.At(deadline));
         RespReply.Ok(output);
     }
 

@@ -187,12 +187,12 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     private void SetAndAnnounce(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Expiry expiry,
         IBufferWriter<byte> output)
     {
-        if (store.Set(key, value, SetCondition.Always, expiry) == SetResult.OutOfMemory)
+        if (store.SetAnnounced(key, value, SetCondition.Always, expiry, wantPrevious: false, out _)
+            == SetResult.OutOfMemory)
         {
             ReplyWriter.Error(output, Errors.OutOfMemory(store.AccountedBytes, store.MaxBytes));
             return;
         }
-        store.AnnounceSet(key, expiry);
         ReplyWriter.Ok(output);
     }
 

@@ -59,6 +59,25 @@ public sealed partial class KeyValueStore
         if (expiry.Deadline is not null) Announce(KeyEventClass.Generic, "expire", key);
     }
 
+    /// <summary>
+    /// Set (`previous` when `wantPrevious`, for SET ... GET), announced in the same step as AnnounceSet says; and
+    /// `expired` when the deadline had passed by the time the set ran (`PX 1` on a busy machine): the pair was stored
+    /// and gone at once, and no later pass will find it to say so.
+    /// </summary>
+    public SetResult SetAnnounced(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition,
+        Expiry expiry, bool wantPrevious, out byte[]? previous)
+    {
+        using (Hold())
+        {
+            var result = Set(key, value, condition, expiry, wantPrevious, out previous);
+            if (result != SetResult.Stored) return result;
+            AnnounceSet(key, expiry);
+            if (expiry.Deadline is { } deadline && deadline <= Now && pairs.Locate(key) < 0)
+                Announce(KeyEventClass.Expired, "expired", key);
+            return result;
+        }
+    }
+
     /// <summary>Removes the key, announcing `del` when it was there (DEL, GETDEL, a list left empty).</summary>
     public bool Delete(ReadOnlySpan<byte> key)
     {
