@@ -321,6 +321,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     void IReplyContext.WriteError(string message) => handler.WriteError(output, message);
     Task IReplyContext.ClientSpeaksAsync() => socket.DataOrEndAsync(Cancellation);
     bool IReplyContext.ClientLeft => socket.Available == 0 && socket.Poll(0, SelectMode.SelectRead);
+    bool IReplyContext.ReplyCut => output.Overflowed;
 
     private async Task EndAsync(string reason)
     {

@@ -99,6 +99,8 @@ public sealed class PushQueue<T>(Func<T, long> sizeOf, Action<IBufferWriter<byte
             }
             Interlocked.Add(ref unsent, -written);
             client.Unreserve(written);
+            // Past the clients' budget the rest of the batch was dropped: the pump stops, and the connection ends.
+            if (client.ReplyCut) return null;
             await client.FlushAsync();
             if (spoke.IsCompleted) return null;
         }

@@ -75,6 +75,12 @@ public interface IReplyContext : IEvictable
     /// <summary>Whether the client has closed its end, with nothing unread: once ClientSpeaksAsync completed, it
     /// tells a client that left from one that sent more.</summary>
     bool ClientLeft => false;
+
+    /// <summary>
+    /// Whether what was written since passed the clients' budget and was dropped (OutputBuffer.Overflowed): a reply
+    /// that goes on writing (a subscriber's pump) stops, and the connection ends with the reason.
+    /// </summary>
+    bool ReplyCut => false;
 }
 
 /// <summary>
