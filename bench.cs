@@ -4,7 +4,7 @@
 //   dotnet bench.cs -- [--host H] [--port P] [--clients N] [--seconds S | --requests R] [--value-size B]
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
 //                      [--server-cpus LIST --load-cpus LIST]
-//   dotnet bench.cs -- --models [--seconds S] [--rounds N]     (KV in each threading model, and Redis: one table)
+//   dotnet bench.cs -- --models [--seconds S] [--rounds N] [--quick]  (KV in each model, and Redis: one table)
 //   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]
 //                            (get-then-set against incr: the lost update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
@@ -95,7 +95,7 @@ sealed record BenchOptions(
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null,
         string? LoadCpus = null,
     bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
-    bool PubSub = false, string? Svg = null, bool Queue = false)
+    bool PubSub = false, string? Svg = null, bool Queue = false, bool Quick = false)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -118,6 +118,8 @@ sealed record BenchOptions(
                             50 pinned (server core 0, load core 1), threads and memory under load, and
                             --idle connections (default 10,000); run from the repository's root
           --rounds N        with --models: rounds, alternating the servers; the table gives medians (default 1)
+          --quick           with --models: the run for a class slot, under a minute: 50 clients pinned, with and
+                            without depth 16, 2 s each, 10,000 keys, 1,000 idle connections, one round
           --race            every client adds 1 to one counter with get then set, then with incr; prints the
                             expected total, what is stored, and the updates lost (--clients, default 50)
           --increments I    with --race: increments a client (default 1000)
@@ -160,6 +162,7 @@ sealed record BenchOptions(
                 "--redis" => o with { Redis = true },
                 "--models" => o with { Models = true },
                 "--rounds" => o with { Rounds = Int(1) },
+                "--quick" => o with { Quick = true },
                 "--race" => o with { Race = true },
                 "--increments" => o with { Increments = Int(1) },
                 "--svg" => o with { Svg = Next() },
@@ -171,6 +174,8 @@ sealed record BenchOptions(
         }
         if (o.ServerCpus is not null
             && o.ServerPid is null) throw new FormatException("--server-cpus needs --server-pid");
+        if (o.Quick && !o.Models) throw new FormatException("--quick goes with --models");
+        if (o.Quick) o = o with { Seconds = 2, Rounds = 1, Keys = 10_000, Idle = o.Idle > 0 ? o.Idle : 1_000 };
         return o.Port == 0 ? o with { Port = o.Redis ? 6379 : 9000 } : o;
     }
 }

@@ -107,4 +107,17 @@ public class BenchSmokeTests
         Assert.Equal([1L, 10, 100], rows.Select(r => r[0]));
         Assert.All(rows, r => Assert.True(r[1] > 0 && r[2] <= r[1] * r[0], output));
     }
+
+    [Theory]
+    [InlineData("--quick")]
+    [InlineData("--quick", "--rounds", "3")]
+    public async Task Quick_goes_with_models_and_says_so(params string[] arguments)
+    {
+        using var bench = Process.Start(Programs.StartInfo([await Programs.DllAsync("bench.cs"), .. arguments]))!;
+        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+        await bench.WaitForExitAsync(Programs.Timeout());
+        Assert.Equal(2, bench.ExitCode);
+        Assert.StartsWith("ERROR: --quick goes with --models", output);
+        Assert.Contains("--quick           with --models: the run for a class slot", output);
+    }
 }

@@ -3,6 +3,7 @@
 // redis-server is installed, each on a free port of its own, and each meets the same load: one client, fifty, a
 // thousand; fifty with the server pinned to one core and the load to another; the server's threads and memory
 // under load; and the memory an idle connection costs. Rounds alternate the servers; the table gives medians.
+// --quick fits a class slot: the two pinned cases, short, after a warm-up, and a thousand idle connections.
 
 using System.Diagnostics;
 using System.Net;
@@ -15,6 +16,9 @@ namespace KV;
 static class ModelsTable
 {
     private sealed record Case(string Name, int Clients, int Pipeline, bool Pinned);
+
+    /// <summary>The cases of --quick: the two a class compares, each server on its own core.</summary>
+    private static readonly string[] QuickCases = ["50 clients, pinned", "50 clients, depth 16, pinned", "50 clients"];
 
     private static readonly Case[] Cases =
     [
@@ -70,7 +74,12 @@ static class ModelsTable
                     var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
                     Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
                     Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
-                    foreach (var @case in Cases.Where(c => pinning || !c.Pinned))
+                    // Cases this short would measure the JIT at work: --quick warms each server up first, unrecorded.
+                    if (options.Quick) await Load.RunAsync(at with { Clients = 50, Seconds = 1 }, contender.Dialect);
+                    // --quick: the pinned cases where there are two cores to pin to, else 50 clients unpinned.
+                    var cases = Cases.Where(c => pinning || !c.Pinned)
+                        .Where(c => !options.Quick || QuickCases.Contains(c.Name) && (c.Pinned || !pinning));
+                    foreach (var @case in cases)
                     {
                         Progress($"{step}: {@case.Name}");
                         if (@case.Pinned)
