@@ -128,6 +128,14 @@ public class TypesTests
         Assert.Equal(":13", await c.AskAsync("HINCRBY", "h", "a", "10"));
         Assert.Equal("$2.5", await c.AskAsync("HINCRBYFLOAT", "h", "b", "0.5"));
         Assert.Equal("-ERR hash value is not an integer", await c.AskAsync("HINCRBY", "h", "b", "1"));
+        // A missing field is no empty value: HINCRBY starts it at 0, HSETNX sets it, HGET answers nil; an empty
+        // value is there, and reads back empty.
+        Assert.Equal(":5", await c.AskAsync("HINCRBY", "h", "n", "5"));
+        Assert.Equal(":1", await c.AskAsync("HSETNX", "h", "e", ""));
+        Assert.Equal(":0", await c.AskAsync("HSETNX", "h", "e", "x"));
+        Assert.Equal("*2[$,$nil]", await c.AskAsync("HMGET", "h", "e", "missing"));
+        Assert.Equal(":0", await c.AskAsync("HSTRLEN", "h", "e"));
+        Assert.Equal(":2", await c.AskAsync("HDEL", "h", "n", "e"));
         Assert.Equal(":2", await c.AskAsync("HDEL", "h", "a", "b", "c"));
         Assert.Equal(":0", await c.AskAsync("EXISTS", "h"));
 

@@ -33,7 +33,8 @@ public static class HashCommands
         TypeCommands.Row("hrandfield", -2, "HRANDFIELD key [count [WITHVALUES]]: fields at random", RandomFields),
         TypeCommands.Row("hscan", -3, "HSCAN key cursor [MATCH pattern] [COUNT n]: the fields, in slices",
             (session, args, output) => TypeCommands.Scan(session, args, output,
-                session.Store.Find<HashValue>(args[1])?.Fields.SelectMany(p => new[] { p.Key, p.Value }), pairs: true)),
+                session.Store.Find<HashValue>(args[1])?.Fields.SelectMany(p => new[] { p.Field.ToArray(),
+                    p.Value.ToArray() }), pairs: true)),
     ];
 
     private static void Set(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -49,7 +50,7 @@ public static class HashCommands
         if (!TypeCommands.Fits(store, more, output)) return;
         if (TypeCommands.FindOrAdd<HashValue>(store, args[1], output) is not { } hash) return;
         var added = 0;
-        for (var i = 2; i < args.Count; i += 2) if (hash.Set(args[i], args[i + 1].ToArray())) added++;
+        for (var i = 2; i < args.Count; i += 2) if (hash.Set(args[i], args[i + 1])) added++;
         TypeCommands.Changed(store, args[1], hash, empty: false, "hset");
         if (args.Is(0, "hmset"u8)) RespReply.Ok(output);
         else RespReply.Integer(output, added);
@@ -65,14 +66,14 @@ public static class HashCommands
         }
         if (!TypeCommands.Fits(store, HashValue.CostOf(args[2].Length, args[3].Length), output)) return;
         if (TypeCommands.FindOrAdd<HashValue>(store, args[1], output) is not { } hash) return;
-        hash.Set(args[2], args[3].ToArray());
+        hash.Set(args[2], args[3]);
         TypeCommands.Changed(store, args[1], hash, empty: false, "hset");
         RespReply.Integer(output, 1);
     }
 
     private static void Get(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
-        if (session.Store.Find<HashValue>(args[1])?.Get(args[2]) is { } value) RespReply.Bulk(output, value);
+        if (session.Store.Find<HashValue>(args[1])?.Get(args[2]) is { } value) RespReply.Bulk(output, value.Span);
         else RespReply.Null(output, session.Protocol);
     }
 
@@ -81,7 +82,7 @@ public static class HashCommands
         var hash = session.Store.Find<HashValue>(args[1]);
         RespReply.ArrayHeader(output, args.Count - 2);
         for (var i = 2; i < args.Count; i++)
-            if (hash?.Get(args[i]) is { } value) RespReply.Bulk(output, value);
+            if (hash?.Get(args[i]) is { } value) RespReply.Bulk(output, value.Span);
             else RespReply.Null(output, session.Protocol);
     }
 
@@ -96,8 +97,8 @@ public static class HashCommands
         if (hash is null) return;
         foreach (var (field, value) in hash.Fields)
         {
-            if (!values) RespReply.Bulk(output, field);
-            if (!keys) RespReply.Bulk(output, value);
+            if (!values) RespReply.Bulk(output, field.Span);
+            if (!keys) RespReply.Bulk(output, value.Span);
         }
     }
 
@@ -129,7 +130,8 @@ public static class HashCommands
         if (!TypeCommands.Integer(args, 3, output, out var delta)) return;
         var store = session.Store;
         var current = 0L;
-        if (store.Find<HashValue>(args[1])?.Get(args[2]) is { } old && !RequestParser.TryParseInteger(old, out current))
+        if (store.Find<HashValue>(args[1])?.Get(args[2]) is { } old
+            && !RequestParser.TryParseInteger(old.Span, out current))
         {
             RespReply.Error(output, "hash value is not an integer");
             return;
@@ -154,7 +156,7 @@ public static class HashCommands
         }
         var store = session.Store;
         var current = 0d;
-        if (store.Find<HashValue>(args[1])?.Get(args[2]) is { } old && !TypeCommands.TryDouble(old, out current))
+        if (store.Find<HashValue>(args[1])?.Get(args[2]) is { } old && !TypeCommands.TryDouble(old.Span, out current))
         {
             RespReply.Error(output, "hash value is not a float");
             return;
@@ -187,7 +189,7 @@ public static class HashCommands
         if (args.Count == 2)
         {
             if (hash is null) RespReply.Null(output, session.Protocol);
-            else RespReply.Bulk(output, hash.Fields.ElementAt(Random.Shared.Next(hash.Count)).Key);
+            else RespReply.Bulk(output, hash.Fields.ElementAt(Random.Shared.Next(hash.Count)).Field.Span);
             return;
         }
         var withValues = args.Count == 4 && args.Is(3, "withvalues"u8);
@@ -197,7 +199,7 @@ public static class HashCommands
             return;
         }
         if (!TypeCommands.Integer(args, 2, output, out var count)) return;
-        var picked = TypeCommands.Pick(hash?.Fields.Keys.ToArray() ?? [], count);
+        var picked = TypeCommands.Pick(hash?.Fields.Select(f => f.Field.ToArray()).ToArray() ?? [], count);
         if (picked is null)
         {
             RespReply.Error(output, "value is out of range");
@@ -208,7 +210,7 @@ public static class HashCommands
         {
             if (withValues && session.Protocol >= 3) RespReply.ArrayHeader(output, 2);
             RespReply.Bulk(output, field);
-            if (withValues) RespReply.Bulk(output, hash!.Get(field)!);
+            if (withValues) RespReply.Bulk(output, hash!.Get(field)!.Value.Span);
         }
     }
 }
