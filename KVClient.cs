@@ -30,6 +30,7 @@ const string Usage = """
       --stat    a live view of the server, a line a second (keys, memory, clients, requests/s, threads), until Ctrl+C
     Give both HOST and PORT, or neither. Options for the client go after --: dotnet KVClient.cs -- --help
     With KV_PASSWORD set in the environment, the client gives the password after every connect.
+    KV_CONNECT_TIMEOUT (seconds, default 4) is how long a server has to answer the client's first ping.
     """;
 
 if (args is ["--help"] or ["-h"])

@@ -111,6 +111,8 @@ public static class Programs
             UseShellExecute = false,
         };
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // The client's first ping waits 4 s; a loaded test run may take longer to answer it.
+        info.Environment["KV_CONNECT_TIMEOUT"] = "30";
         return info;
     }
 
