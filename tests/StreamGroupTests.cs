@@ -81,6 +81,19 @@ public class StreamGroupTests
         Assert.Equal(":1", await c.AskAsync("COPY", "s", "t"));
         Assert.Equal(":4", await c.AskAsync("XACK", "t", "g", "1-0", "3-0", "4-0", "5-0"));
         Assert.StartsWith("*4[:4,", await c.AskAsync("XPENDING", "s", "g"));
+        // What the groups hold is counted as they change: pending entries and a consumer cost, and are given back.
+        var before = long.Parse((await c.AskAsync("MEMORY", "USAGE", "s"))[1..]);
+        await c.AskAsync("XADD", "s", "6-0", "f", "v6");
+        var added = long.Parse((await c.AskAsync("MEMORY", "USAGE", "s"))[1..]);
+        // The group's last ID is still 4-0 (FORCE moved no ID): `>` gives the newcomer 5-0 again, and 6-0.
+        Assert.Equal(["5-0", "6-0"], Ids(await c.AskAsync("XREADGROUP", "GROUP", "g", "newcomer", "STREAMS", "s",
+            ">")));
+        Assert.True(long.Parse((await c.AskAsync("MEMORY", "USAGE", "s"))[1..]) > added);
+        Assert.Equal(":2", await c.AskAsync("XACK", "s", "g", "5-0", "6-0"));
+        await c.AskAsync("XGROUP", "DELCONSUMER", "s", "g", "newcomer");
+        Assert.Equal(added - KV.ConsumerGroup.PendingBytes,
+            long.Parse((await c.AskAsync("MEMORY", "USAGE", "s"))[1..]));
+        Assert.True(added > before);
     }
 
     [Fact]

@@ -109,7 +109,7 @@ public static class StreamGroupCommands
         else if (setId) SetId(store, args, stream!, group!, entriesRead, output);
         else if (args.Is(1, "destroy"u8))
         {
-            if (group is not null) stream!.Groups.Remove(name);
+            if (group is not null) stream!.RemoveGroup(name);
             Done(store, args, stream!, group is null ? null : "xgroup-destroy");
             RespReply.Integer(output, group is null ? 0 : 1);
         }
@@ -158,7 +158,7 @@ public static class StreamGroupCommands
         if (stream is null) return;
         // What the group has read, when it is known: all of it from `$`, none from the start, else unknown.
         var read = entriesRead ?? (args.Is(4, "$"u8) ? stream.Added : id == StreamId.Min ? 0 : -1);
-        stream.Groups.Add(name, new ConsumerGroup(id, read));
+        stream.AddGroup(name, new ConsumerGroup(id, read));
         Done(store, args, stream, "xgroup-create");
         RespReply.Ok(output);
     }

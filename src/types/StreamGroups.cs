@@ -48,6 +48,15 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
 
     public long Bytes { get; private set; } = GroupBytes;
 
+    /// <summary>The stream that holds the group, told of every change in its size (StreamValue.AddGroup).</summary>
+    internal StreamValue? Owner { get; set; }
+
+    private void Charge(long delta)
+    {
+        Bytes += delta;
+        Owner?.GroupBytesChanged(delta);
+    }
+
     public int PendingCount => order.Count;
 
     /// <summary>The pending entries in ID order from `from` on (XPENDING, XAUTOCLAIM).</summary>
@@ -67,7 +76,7 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
         }
         consumer = new Consumer(name.ToArray(), now);
         Consumers.Add(consumer.Name, consumer);
-        Bytes += ConsumerBytes + name.Length;
+        Charge(ConsumerBytes + name.Length);
         return consumer;
     }
 
@@ -77,7 +86,7 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
         if (!Consumers.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(name, out _, out var consumer)) return null;
         var owed = consumer.Pending.Count;
         foreach (var id in consumer.Pending.ToList()) Acknowledge(id);
-        Bytes -= ConsumerBytes + name.Length;
+        Charge(-(ConsumerBytes + name.Length));
         return owed;
     }
 
@@ -98,7 +107,7 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
         pending.Add(id, entry);
         order.Add(id);
         to.Pending.Add(id);
-        Bytes += PendingBytes;
+        Charge(PendingBytes);
         return entry;
     }
 
@@ -117,7 +126,7 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
         if (!pending.Remove(id, out var entry)) return false;
         order.Remove(id);
         entry.Owner.Pending.Remove(id);
-        Bytes -= PendingBytes;
+        Charge(-PendingBytes);
         return true;
     }
 

@@ -37,7 +37,7 @@ public sealed class StreamValue : StoredObject
 
     public override string Kind => "stream";
     public override string Encoding => "stream";
-    public override long Bytes => bytes + 64 + Groups.Sum(group => group.Value.Bytes);
+    public override long Bytes => bytes + 64 + groupBytes;
     public int Count => entries.Count;
     public IReadOnlyList<(StreamId Id, byte[][] Fields)> Entries => entries;
 
@@ -50,8 +50,29 @@ public sealed class StreamValue : StoredObject
     /// <summary>The greatest ID deleted by XDEL (XINFO's max-deleted-entry-id).</summary>
     public StreamId MaxDeleted { get; private set; }
 
-    /// <summary>The consumer groups by name, in the order they were made.</summary>
-    public Dictionary<byte[], ConsumerGroup> Groups { get; } = new(KeyBytes.Comparer);
+    /// <summary>The consumer groups by name (AddGroup, RemoveGroup change them).</summary>
+    public IReadOnlyDictionary<byte[], ConsumerGroup> Groups => groups;
+
+    private readonly Dictionary<byte[], ConsumerGroup> groups = new(KeyBytes.Comparer);
+
+    /// <summary>What the groups hold, kept as they change, so that a write never sums them.</summary>
+    private long groupBytes;
+
+    public void AddGroup(byte[] name, ConsumerGroup group)
+    {
+        groups.Add(name, group);
+        group.Owner = this;
+        groupBytes += group.Bytes + name.Length;
+    }
+
+    public void RemoveGroup(byte[] name)
+    {
+        if (!groups.Remove(name, out var group)) return;
+        group.Owner = null;
+        groupBytes -= group.Bytes + name.Length;
+    }
+
+    internal void GroupBytesChanged(long delta) => groupBytes += delta;
 
     /// <summary>Where the first entry with an ID greater than `id` is (Count when none is).</summary>
     public int FirstAfter(StreamId id)
@@ -118,7 +139,7 @@ public sealed class StreamValue : StoredObject
         var copy = new StreamValue();
         foreach (var (id, fields) in entries) copy.Add(id, fields);
         (copy.Last, copy.Added, copy.MaxDeleted) = (Last, Added, MaxDeleted);
-        foreach (var (name, group) in Groups) copy.Groups.Add(name, group.Copy());
+        foreach (var (name, group) in groups) copy.AddGroup(name, group.Copy());
         return copy;
     }
 }
