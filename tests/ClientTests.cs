@@ -107,15 +107,15 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
     {
         using var fake = new FakeServer();
         var port = fake.Port;
-        var received = Task.Run(async () =>
+        var received = fake.Serve(server =>
         {
-            using var peer = await fake.AcceptAsync();
+            using var peer = server.Accept();
             var lines = new List<string>();
             while (true)
             {
-                var line = await peer.ReadLineAsync();
+                var line = peer.ReadLine();
                 lines.Add(line);
-                await peer.SendAsync(line == "exit" ? "BYE\n" : "PONG\n");
+                peer.Send(line == "exit" ? "BYE\n" : "PONG\n");
                 if (line == "exit") return lines;
             }
         });
@@ -270,16 +270,16 @@ public class ClientTests(SharedServer shared) : IClassFixture<SharedServer>
         // (what the client meets when a server's close has not reached it yet), and answers on the next connection.
         using var fake = new FakeServer();
         var port = fake.Port;
-        var served = Task.Run(async () =>
+        var served = fake.Serve(server =>
         {
             var requests = new List<string>();
             for (var connection = 0; connection < 2; connection++)
             {
-                using var peer = await fake.AcceptAsync();
-                Assert.Equal("ping", await peer.ReadLineAsync());
-                await peer.SendAsync("PONG\n");
-                requests.Add(await peer.ReadLineAsync());
-                if (connection == 1) await peer.SendAsync("OK\n");
+                using var peer = server.Accept();
+                Assert.Equal("ping", peer.ReadLine());
+                peer.Send("PONG\n");
+                requests.Add(peer.ReadLine());
+                if (connection == 1) peer.Send("OK\n");
             }
             return requests;
         });

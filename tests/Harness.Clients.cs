@@ -92,7 +92,16 @@ public sealed class FakeServer : IDisposable
 
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
 
-    public async Task<FakeConnection> AcceptAsync() => new(await listener.AcceptTcpClientAsync(Programs.Timeout()));
+    /// <summary>
+    /// Runs `serve` on a thread of its own, with blocking calls (Accept, ReadLine, Send): a fake server must answer
+    /// in time however busy the test process's thread pool is (on a loaded run, one served from the pool answered a
+    /// client's first ping after the client had given up).
+    /// </summary>
+    public Task<T> Serve<T>(Func<FakeServer, T> serve) => Task.Factory.StartNew(() => serve(this),
+        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>The next client, waiting on this thread (ended by Dispose).</summary>
+    public FakeConnection Accept() => new(listener.AcceptTcpClient());
 
     public void Dispose() => listener.Stop();
 }
@@ -100,11 +109,17 @@ public sealed class FakeServer : IDisposable
 /// <summary>One client connected to a FakeServer: read its request lines, write the replies.</summary>
 public sealed class FakeConnection(TcpClient peer) : IDisposable
 {
-    private readonly ReplyReader requests = new(PipeReader.Create(peer.GetStream()));
+    private StreamReader? lines;
 
-    public Task<string> ReadLineAsync() => requests.ReadLineAsync(Programs.Timeout()).AsTask();
-    public Task SendAsync(string text) => peer.GetStream().WriteAsync(Encoding.UTF8.GetBytes(text),
-        Programs.Timeout()).AsTask();
+    /// <summary>The next request line, waiting on this thread (at most Programs.Patience).</summary>
+    public string ReadLine()
+    {
+        peer.ReceiveTimeout = (int)Programs.Patience.TotalMilliseconds;
+        return (lines ??= new StreamReader(peer.GetStream(), Encoding.UTF8)).ReadLine()
+            ?? throw new EndOfStreamException("the client closed the connection");
+    }
+
+    public void Send(string text) => peer.GetStream().Write(Encoding.UTF8.GetBytes(text));
     public void Dispose() => peer.Dispose();
 }
 
