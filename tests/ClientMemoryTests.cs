@@ -158,16 +158,6 @@ public class MemoryKeeperTests
 
 public class ReplyBudgetTests
 {
-    /// <summary>Everything the server sends on a connection until it closes it.</summary>
-    private static async Task<string> ReadToEndAsync(System.Net.Sockets.Socket socket)
-    {
-        var received = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await socket.ReceiveAsync(buffer, Programs.Timeout())) > 0) received.Write(buffer, 0, read);
-        return System.Text.Encoding.ASCII.GetString(received.GetBuffer(), 0, (int)received.Length);
-    }
-
     [Fact]
     public async Task A_reply_of_any_command_past_the_budget_is_cut_and_its_connection_closed_with_the_reason()
     {
@@ -196,7 +186,7 @@ public class ReplyBudgetTests
                     await socket.ReceiveAsync(small, Programs.Timeout())));
                 continue;
             }
-            var received = await ReadToEndAsync(socket);
+            var received = System.Text.Encoding.ASCII.GetString(await RawSocket.ReceiveUntilClosedAsync(socket));
             Assert.InRange(received.Length, 1, 6 << 20);
             Assert.EndsWith($"{error}{Conversation.ReplyTooLarge}" + (error == "-ERR " ? "\r\n" : "\n"), received);
         }

@@ -1,6 +1,6 @@
 // tests/Harness.Resp.cs: a raw RESP connection for the tests, and every RESP reply as one line of text, so
 // that a test compares what the server said with what a model expects: `+OK`, `-ERR ...`, `:1`, `$value`,
-// `$nil`, `*2[$a,$b]`.
+// `$nil`, `*2[$a,$b]`; and a raw socket read until the server closes it.
 
 using System.Buffers;
 using System.Buffers.Text;
@@ -9,6 +9,19 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Xunit;
+
+/// <summary>A raw socket's side of a test: everything a server sends on it until it closes it.</summary>
+public static class RawSocket
+{
+    public static async Task<byte[]> ReceiveUntilClosedAsync(Socket socket)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, Programs.Timeout())) > 0) received.Write(buffer, 0, read);
+        return received.ToArray();
+    }
+}
 
 public sealed class RespConnection : IAsyncDisposable
 {

@@ -155,7 +155,6 @@ public static class RespPubSub
             }
         }
         else if (args.Is(1, "numpat"u8) && args.Count == 2) RespReply.Integer(output, hub.PatternCount);
-        else RespReply.Error(output,
-            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try PUBSUB HELP.");
+        else RespReply.UnknownSubcommand(output, args.Text(1), "PUBSUB");
     }
 }

@@ -192,8 +192,7 @@ public static class RespConnectionCommands
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    End a client's wait in a blocking command.",
                 "REPLY (ON|OFF|SKIP)", "    Replies sent, none, or none for the next command; pushes always sent.",
                 "HELP", "    Print this help.");
-        else RespReply.Error(output,
-            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try CLIENT HELP.");
+        else RespReply.UnknownSubcommand(output, args.Text(1), "CLIENT");
     }
 
     /// <summary>

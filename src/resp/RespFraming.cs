@@ -286,6 +286,10 @@ public static class RespReply
     public static void Line(IBufferWriter<byte> output, char marker, string text) =>
         output.Write(Encoding.UTF8.GetBytes($"{marker}{text.ReplaceLineEndings(" ")}\r\n"));
 
+    /// <summary>Redis's error for a subcommand of `command` it does not know, or given the wrong arguments.</summary>
+    public static void UnknownSubcommand(IBufferWriter<byte> output, string subcommand, string command) =>
+        Error(output, $"unknown subcommand or wrong number of arguments for '{subcommand}'. Try {command} HELP.");
+
     /// <summary>A HELP subcommand's answer, as Redis gives it: an array of status lines.</summary>
     public static void Help(IBufferWriter<byte> output, params string[] lines)
     {

@@ -144,7 +144,6 @@ public static class RespScan
         else if (args.Is(1, "help"u8) && args.Count == 2)
             RespReply.Help(output, "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
                 "    Return how the value at <key> is held.", "HELP", "    Print this help.");
-        else RespReply.Error(output,
-            $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try OBJECT HELP.");
+        else RespReply.UnknownSubcommand(output, args.Text(1), "OBJECT");
     }
 }

@@ -48,23 +48,18 @@ public static class StoreSteps
         bool keepSource)
     {
         if (store.KindOf(source) is not { } kind) return RenameResult.NoSuchKey;
-        // A large string renamed keeps its bytes where they are; only the key changes (KeyValueStore.TryMoveString).
-        if (kind == KeyValueStore.StringKind && !keepSource && !source.AsSpan().SequenceEqual(target)
-            && (replace || !store.Contains(target)) && store.TryMoveString(source, target))
-        {
-            store.Announce(KeyEventClass.Generic, "rename_from", source);
-            store.Announce(KeyEventClass.Generic, "rename_to", target);
-            return RenameResult.Renamed;
-        }
-        // A string is copied out of the table; a list, hash or set is an object that moves itself (RENAME).
-        object value = kind == KeyValueStore.StringKind ? Read(store, source)!.Value.Value
-            : store.Find<StoredObject>(source)!;
-        var deadline = store.DeadlineOf(source).Deadline;
         var same = source.AsSpan().SequenceEqual(target);
         // RENAME onto itself keeps the pair (RENAMENX finds the target there, as Redis's does); COPY onto itself
         // copies nothing.
         if (same && !keepSource) return replace ? RenameResult.Renamed : RenameResult.TargetExists;
         if (store.Contains(target) && (!replace || same)) return RenameResult.TargetExists;
+        // A large string renamed keeps its bytes where they are; only the key changes (KeyValueStore.TryMoveString).
+        if (kind == KeyValueStore.StringKind && !keepSource && store.TryMoveString(source, target))
+            return Announced(store, source, target, keepSource);
+        // A string is copied out of the table; a list, hash or set is an object that moves itself (RENAME).
+        object value = kind == KeyValueStore.StringKind ? Read(store, source)!.Value.Value
+            : store.Find<StoredObject>(source)!;
+        var deadline = store.DeadlineOf(source).Deadline;
         // Checked before anything moves, so that a refusal loses nothing: what the target will cost, less what goes.
         var cost = value is byte[] bytes ? KeyValueStore.PairCost(target.Length, bytes.Length, deadline is not null)
             : KeyValueStore.PairCost(target.Length, sizeof(int), deadline is not null) + ((StoredObject)value).Bytes;
@@ -72,6 +67,12 @@ public static class StoreSteps
         if (!store.Fits(needed)) return RenameResult.OutOfMemory;
         if (!keepSource) store.Remove(source);
         store.Restore(target, (keepSource && value is StoredObject held ? held.Copy() : value, deadline));
+        return Announced(store, source, target, keepSource);
+    }
+
+    /// <summary>A move or copy done: its events, as Redis's RENAME and COPY announce them.</summary>
+    private static RenameResult Announced(KeyValueStore store, byte[] source, byte[] target, bool keepSource)
+    {
         if (!keepSource) store.Announce(KeyEventClass.Generic, "rename_from", source);
         store.Announce(KeyEventClass.Generic, keepSource ? "copy_to" : "rename_to", target);
         return RenameResult.Renamed;

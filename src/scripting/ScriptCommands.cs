@@ -140,7 +140,6 @@ public sealed class ScriptTimeLimit(long milliseconds)
 
 public static class ScriptCommands
 {
-
     /// <summary>
     /// Commands a script may not call: those answered apart, those that end or change a connection, and the blocking
     /// pops Redis 7.0 refuses in a script (its BLMPOP and BZMPOP answer at once instead).
@@ -237,25 +236,24 @@ public static class ScriptCommands
     {
         // The result is as large as the script makes it: the connection's output counts it against the clients'
         // budget as it is written, and past it the connection is closed with the reason.
-        var reply = output;
         scripts.Enter();
         try
         {
-            session.Store.Atomically((session, scripts, sha, keys, argv, reply, readOnly), static s =>
+            session.Store.Atomically((session, scripts, sha, keys, argv, output, readOnly), static s =>
             {
                 s.scripts.Begin();
                 try
                 {
                     var (error, killed) = s.scripts.Engine.Run(s.sha, s.keys, s.argv,
                         command => Call(s.scripts, command, s.readOnly),
-                        lua => LuaReplies.Write(lua, s.reply, s.session.Protocol));
+                        lua => LuaReplies.Write(lua, s.output, s.session.Protocol));
                     if (killed)
                     {
                         s.scripts.Undo.Undo();
                         s.scripts.Killed++;
                     }
                     if (error is not null)
-                        RespReply.Line(s.reply, '-', error);
+                        RespReply.Line(s.output, '-', error);
                 }
                 finally
                 {
@@ -341,7 +339,6 @@ public static class ScriptCommands
                 "KILL", "    Kill the currently executing Lua script, and undo what it wrote.",
                 "LOAD <script>", "    Load a script into the scripts cache without executing it.");
         }
-        else RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try " +
-            $"SCRIPT HELP.");
+        else RespReply.UnknownSubcommand(output, args.Text(1), "SCRIPT");
     }
 }

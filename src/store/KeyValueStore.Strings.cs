@@ -78,7 +78,7 @@ public sealed partial class KeyValueStore
 
     /// <summary>
     /// Moves a large string to `target` (RENAME) without copying its value: the pair's own slab takes the new key in
-    /// place (PairTable.TryRekey), and its deadline goes with it. False, nothing changed, when that cannot be done (a
+    /// place (PairTable.Rekey), and its deadline goes with it. False, nothing changed, when that cannot be done (a
     /// value small enough to share a slab, an object, a slab without room for a longer key): the caller copies
     /// instead. What `target` held goes, as RENAME replaces it.
     /// </summary>
@@ -96,7 +96,8 @@ public sealed partial class KeyValueStore
             Changed(source);
             if (replaced) RemovePair(target);
             else Changed(target);
-            if (!pairs.TryRekey(source, target)) throw new InvalidOperationException("the pair could not be moved");
+            // Removing the target moved no byte of the source's slab, its own: CanRekey's answer holds.
+            pairs.Rekey(source, target);
             accounted += growth;
             if (deadline is { } when)
             {

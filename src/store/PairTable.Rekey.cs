@@ -10,13 +10,12 @@ namespace KV;
 internal sealed partial class PairTable
 {
     /// <summary>
-    /// Gives the pair at `source` the key `target`, in place, when it has a slab of its own with room for the key
-    /// (a large value: its bytes move by the difference in the keys' lengths, within the slab, and are never copied
-    /// elsewhere); false, nothing changed, when not. `target` must be absent.
+    /// Gives the pair at `source` the key `target`, in place, once CanRekey said it may: its slab is its own and has
+    /// room for the key (a large value: its bytes move by the difference in the keys' lengths, within the slab, and
+    /// are never copied elsewhere). `target` must be absent.
     /// </summary>
-    public bool TryRekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
+    public void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
     {
-        if (!CanRekey(source, target.Length)) return false;
         var located = Locate(source);
         var slot = slots[located];
         var index = SlabIndex(slot);
@@ -31,10 +30,9 @@ internal sealed partial class PairTable
         live[index] += growth;
         slots[~Locate(target)] = Tag(Hash(target)) | (slot & ~TagMask);
         Count++;
-        return true;
     }
 
-    /// <summary>Whether TryRekey can give the pair a key of `targetLength` bytes in place.</summary>
+    /// <summary>Whether Rekey can give the pair a key of `targetLength` bytes in place.</summary>
     public bool CanRekey(ReadOnlySpan<byte> source, int targetLength)
     {
         var located = Locate(source);

@@ -34,7 +34,7 @@ internal sealed partial class PairTable
 
     /// <summary>
     /// What a slab of its own keeps free after its pair, at least: room for a longer key, so that RENAME moves a
-    /// large value in place (TryRekey).
+    /// large value in place (Rekey).
     /// </summary>
     private const int KeyRoom = 64;
 

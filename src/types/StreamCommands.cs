@@ -210,8 +210,7 @@ public static class StreamCommands
         if (open && text is "(-" or "(+") return null;
         if (ParseId(Encoding.ASCII.GetBytes(open ? text[1..] : text), high) is not { } id) return null;
         if (!open) return id;
-        if (high) return id.Seq > 0 ? id with { Seq = id.Seq - 1 } : id.Ms > 0 ? new StreamId(id.Ms - 1, ulong.MaxValue)
-            : null;
+        if (high) return id == StreamId.Min ? null : id.Previous;
         return id.Next;
     }
 

@@ -30,6 +30,10 @@ public static class StreamGroupCommands
             + "XINFO HELP", StreamInfo.Info),
     ];
 
+    /// <summary>Redis's NOGROUP of XGROUP and XINFO CONSUMERS: the group at args[3] of the key at args[2].</summary>
+    internal static void NoSuchGroup(IBufferWriter<byte> output, RespArguments args) =>
+        RespReply.Error(output, $"No such consumer group '{args.Text(3)}' for key name '{args.Text(2)}'", "NOGROUP");
+
     private static void NoGroup(IBufferWriter<byte> output, RespArguments args) =>
         RespReply.Error(output, $"No such key '{args.Text(1)}' or consumer group '{args.Text(2)}'", "NOGROUP");
 
@@ -64,8 +68,7 @@ public static class StreamGroupCommands
             : (args.Is(1, "createconsumer"u8) || args.Is(1, "delconsumer"u8)) && args.Count == 5;
         if (!valid)
         {
-            RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try "
-                + "XGROUP HELP.");
+            RespReply.UnknownSubcommand(output, args.Text(1), "XGROUP");
             return;
         }
         var makeStream = false;
@@ -85,8 +88,7 @@ public static class StreamGroupCommands
             }
             else
             {
-                RespReply.Error(output, $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try "
-                    + "XGROUP HELP.");
+                RespReply.UnknownSubcommand(output, args.Text(1), "XGROUP");
                 return;
             }
         }
@@ -101,8 +103,7 @@ public static class StreamGroupCommands
         var group = stream?.Groups.GetValueOrDefault(name);
         if (group is null && !create && !args.Is(1, "destroy"u8))
         {
-            RespReply.Error(output, $"No such consumer group '{args.Text(3)}' for key name '{args.Text(2)}'",
-                "NOGROUP");
+            NoSuchGroup(output, args);
             return;
         }
         if (create) Create(store, args, stream, name, entriesRead, output);
@@ -267,11 +268,10 @@ public static class StreamGroupCommands
             RespReply.NullArray(output, protocol);
             return;
         }
-        var all = group.PendingFrom(StreamId.Min).ToList();
-        RespReply.Bulk(output, all[0].Id.ToString());
-        RespReply.Bulk(output, all[^1].Id.ToString());
-        var owing = group.Consumers.Values.Where(c => c.Pending.Count > 0)
-            .OrderBy(c => c.Name, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
+        var (first, last) = group.PendingSpan;
+        RespReply.Bulk(output, first.ToString());
+        RespReply.Bulk(output, last.ToString());
+        var owing = group.ConsumersByName().Where(c => c.Pending.Count > 0).ToList();
         RespReply.ArrayHeader(output, owing.Count);
         foreach (var consumer in owing)
         {

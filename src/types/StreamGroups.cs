@@ -65,6 +65,13 @@ public sealed class ConsumerGroup(StreamId lastDelivered, long entriesRead)
 
     public PendingEntry? PendingOf(StreamId id) => pending.GetValueOrDefault(id);
 
+    /// <summary>The first and last pending IDs (XPENDING's summary); only when something is pending.</summary>
+    public (StreamId First, StreamId Last) PendingSpan => (order.Min, order.Max);
+
+    /// <summary>The consumers in the order of their names' bytes, as Redis lists them.</summary>
+    public List<Consumer> ConsumersByName() => [.. Consumers.Values.OrderBy(c => c.Name,
+        Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))];
+
     /// <summary>The consumer of this name, made when absent (`made` says so: Redis then announces it).</summary>
     public Consumer Join(ReadOnlySpan<byte> name, long now, out bool made)
     {

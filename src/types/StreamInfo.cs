@@ -24,9 +24,10 @@ public static class StreamInfo
             : (args.Is(1, "groups"u8) || args.Is(1, "stream"u8)) && args.Count == 3;
         if (!valid)
         {
-            RespReply.Error(output, args.Is(1, "stream"u8) && args.Count > 3 && args.Is(3, "full"u8)
-                ? "XINFO STREAM FULL is not served by KV (XINFO STREAM, GROUPS and CONSUMERS are)"
-                : $"unknown subcommand or wrong number of arguments for '{args.Text(1)}'. Try XINFO HELP.");
+            if (args.Is(1, "stream"u8) && args.Count > 3 && args.Is(3, "full"u8))
+                RespReply.Error(output,
+                    "XINFO STREAM FULL is not served by KV (XINFO STREAM, GROUPS and CONSUMERS are)");
+            else RespReply.UnknownSubcommand(output, args.Text(1), "XINFO");
             return;
         }
         if (session.Store.Find<StreamValue>(args[2]) is not { } stream)
@@ -56,12 +57,10 @@ public static class StreamInfo
             }
         }
         else if (!stream.Groups.TryGetValue(args[3].ToArray(), out var group))
-            RespReply.Error(output, $"No such consumer group '{args.Text(3)}' for key name '{args.Text(2)}'",
-                "NOGROUP");
+            StreamGroupCommands.NoSuchGroup(output, args);
         else
         {
-            var consumers = group.Consumers.Values
-                .OrderBy(c => c.Name, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList();
+            var consumers = group.ConsumersByName();
             RespReply.ArrayHeader(output, consumers.Count);
             foreach (var consumer in consumers)
             {

@@ -88,10 +88,13 @@ public sealed class StreamValue : StoredObject
     }
 
     /// <summary>The fields of the entry with this ID; null when it is not (or no longer) there.</summary>
-    public byte[][]? FieldsOf(StreamId id)
+    public byte[][]? FieldsOf(StreamId id) => IndexOf(id) is var at and >= 0 ? entries[at].Fields : null;
+
+    /// <summary>Where the entry with this ID is; -1 when there is none.</summary>
+    private int IndexOf(StreamId id)
     {
         var at = FirstAfter(id) - 1;
-        return at >= 0 && entries[at].Id == id ? entries[at].Fields : null;
+        return at >= 0 && entries[at].Id == id ? at : -1;
     }
 
     public static long CostOf(IEnumerable<int> fieldBytes) => fieldBytes.Sum() + EntryOverheadBytes;
@@ -107,8 +110,7 @@ public sealed class StreamValue : StoredObject
     /// <summary>Removes the entry with this ID; false when there is none.</summary>
     public bool Delete(StreamId id)
     {
-        var at = entries.BinarySearch((id, []), Comparer<(StreamId Id, byte[][] Fields)>.Create(
-            (a, b) => a.Id.CompareTo(b.Id)));
+        var at = IndexOf(id);
         if (at < 0) return false;
         RemoveAt(at);
         if (id > MaxDeleted) MaxDeleted = id;
