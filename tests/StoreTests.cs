@@ -388,3 +388,62 @@ public class LargeRenameTests
         Assert.Equal("v", StoreTests.Get(store, "small"));
     }
 }
+
+public class PreparedPairTests
+{
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>Whether the value stored under `key` lies where `slab` holds it: the store kept that very array.
+    /// </summary>
+    private static bool StoredIn(KeyValueStore store, string key, byte[] slab)
+    {
+        var inSlab = new StrongBox<bool>();
+        var at = StoredPair.HeaderBytes + key.Length;
+        store.TryRead(Bytes(key), (slab, at, inSlab), static (value, state) => state.inSlab.Value =
+            Unsafe.AreSame(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(value),
+                ref state.slab[state.at]));
+        return inSlab.Value;
+    }
+
+    [Fact]
+    public void A_prepared_large_pair_is_kept_in_its_own_slab_and_anything_else_is_copied()
+    {
+        var value = Bytes(new string('v', 100_000));
+        Assert.Null(KeyValueStore.Prepare(Bytes("s"), Bytes("small")));
+        var store = new KeyValueStore();
+        var prepared = KeyValueStore.Prepare(Bytes("k"), value)!.Value;
+        Assert.Equal(SetResult.Stored, store.SetAnnounced(Bytes("k"), prepared.Value.Span, SetCondition.Always,
+            Expiry.Clear, false, out _, prepared.Slab));
+        Assert.True(StoredIn(store, "k", prepared.Slab));
+        // The budget counts it as any pair of that size, and a deadline can be given to it.
+        Assert.Equal(KeyValueStore.PairCost(1, value.Length, false), store.AccountedBytes);
+        Assert.True(store.Expire(Bytes("k"), store.Now + 100_000));
+        Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "k"));
+
+        // A slab prepared for another key, or a value that is not read from the slab, is copied, not taken.
+        var other = KeyValueStore.Prepare(Bytes("x"), value)!.Value;
+        store.SetAnnounced(Bytes("y"), other.Value.Span, SetCondition.Always, Expiry.Clear, false, out _, other.Slab);
+        Assert.False(StoredIn(store, "y", other.Slab));
+        store.SetAnnounced(Bytes("x"), value, SetCondition.Always, Expiry.Clear, false, out _, other.Slab);
+        Assert.False(StoredIn(store, "x", other.Slab));
+        Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "y"));
+        Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "x"));
+    }
+
+    [Fact]
+    public void A_queued_set_carries_its_large_value_in_a_prepared_slab_taken_once()
+    {
+        var value = Bytes(new string('v', 100_000));
+        var argument = PreparedValue.Argument(Bytes("k"), value);
+        Assert.Equal(value, argument.ToArray());
+        var slab = PreparedValue.Take(argument);
+        Assert.NotNull(slab);
+        Assert.Null(PreparedValue.Take(argument));
+        var store = new KeyValueStore();
+        store.SetAnnounced(Bytes("k"), argument.FirstSpan, SetCondition.Always, Expiry.Clear, false, out _, slab);
+        Assert.True(StoredIn(store, "k", slab));
+        var small = PreparedValue.Argument(Bytes("k"), Bytes("small"));
+        Assert.Null(PreparedValue.Take(small));
+        Assert.Equal("small", Encoding.UTF8.GetString(small.ToArray()));
+    }
+}

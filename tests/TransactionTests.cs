@@ -43,6 +43,32 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task Large_values_queued_in_a_transaction_are_stored_whole_in_the_order_queued()
+    {
+        // A queued SET of a large value copies it into the slab the store keeps it in (PreparedValue): EXEC must
+        // still see each SET's own value, its options and what was there before, byte for byte.
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        string Large(char fill, int length) => new(fill, length);
+        Assert.Equal("+OK", await c.AskAsync("SET", "big", Large('0', 9_000)));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        foreach (var arguments in new[]
+        {
+            new[] { "SET", "big", Large('a', 20_000), "GET" }, ["SET", "big", Large('b', 30_000), "XX"],
+            ["SET", "big", Large('c', 40_000), "NX"], ["SET", "other", Large('d', 50_000), "EX", "100"],
+            ["SET", "big", Large('e', 60_000), "bad-option"], ["SET", "third", Large('f', 9_000)],
+        })
+            Assert.Equal("+QUEUED", await c.AskAsync(arguments));
+        Assert.Equal("+QUEUED", await c.AskAsync("GET", "big"));
+        Assert.Equal($"*7[${Large('0', 9_000)},+OK,$nil,+OK,-ERR syntax error,+OK,${Large('b', 30_000)}]",
+            await c.AskAsync("EXEC"));
+        Assert.Equal(Large('b', 30_000), await server.StoredAsync("big"));
+        Assert.Equal(Large('d', 50_000), await server.StoredAsync("other"));
+        Assert.InRange(int.Parse((await c.AskAsync("TTL", "other"))[1..]), 1, 100);
+        Assert.Equal(Large('f', 9_000), await server.StoredAsync("third"));
+    }
+
+    [Fact]
     public async Task A_watched_key_changed_from_either_protocol_makes_exec_run_nothing()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

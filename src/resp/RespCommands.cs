@@ -350,7 +350,7 @@ public static class RespCommands
         }
         byte[]? previous = null;
         var result = session.Store.SetAnnounced(key, value, condition, expiry ?? Expiry.Clear, returnOld,
-            out previous);
+            out previous, PreparedValue.Take(args.Sequence(2)));
         if (result == SetResult.OutOfMemory) RespReply.Error(output, OutOfMemory, prefix: "OOM");
         else if (returnOld)
         {

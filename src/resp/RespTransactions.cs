@@ -19,6 +19,36 @@ public sealed class QueuedTransaction
     public bool Refused { get; set; }
 }
 
+/// <summary>
+/// A queued SET's value, copied into the slab the store will keep its pair in (KeyValueStore.Prepare): EXEC hands
+/// the slab over as it is, instead of copying every value again under the store's lock. Taken once.
+/// </summary>
+public sealed class PreparedValue : ReadOnlySequenceSegment<byte>
+{
+    private byte[]? slab;
+
+    private PreparedValue(StoredPair pair)
+    {
+        slab = pair.Slab;
+        Memory = pair.Value;
+    }
+
+    /// <summary>The value as one argument, prepared when it is large enough for a slab of its own.</summary>
+    public static ReadOnlySequence<byte> Argument(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        KeyValueStore.Prepare(key, value) is { } pair && new PreparedValue(pair) is var prepared
+            ? new ReadOnlySequence<byte>(prepared, 0, prepared, prepared.Memory.Length)
+            : new ReadOnlySequence<byte>(value.ToArray());
+
+    /// <summary>The slab behind an argument Argument prepared, the first time it is asked; null otherwise.</summary>
+    public static byte[]? Take(ReadOnlySequence<byte> argument)
+    {
+        if (argument.Start.GetObject() is not PreparedValue prepared) return null;
+        var taken = prepared.slab;
+        prepared.slab = null;
+        return taken;
+    }
+}
+
 public static class RespTransactions
 {
     /// <summary>The most commands one transaction may queue, whatever the memory budget says.</summary>
@@ -68,9 +98,11 @@ public static class RespTransactions
         }
         var copied = new List<ReadOnlySequence<byte>>(args.Count);
         var bytes = 64L;
+        var preparesValue = command.Name == "set" && args.Count >= 3;
         for (var i = 0; i < args.Count; i++)
         {
-            copied.Add(new ReadOnlySequence<byte>(args[i].ToArray()));
+            copied.Add(preparesValue && i == 2 ? PreparedValue.Argument(args[1], args[2])
+                : new ReadOnlySequence<byte>(args[i].ToArray()));
             bytes += args.Sequence(i).Length + 32;
         }
         if (transaction.Commands.Count >= MaxQueued || session.Connection?.TryReserve(bytes) == false)

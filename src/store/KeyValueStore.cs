@@ -263,11 +263,18 @@ public sealed partial class KeyValueStore
         Set(key, value, condition, expiry, wantPrevious: true, out previous);
 
     /// <summary>
+    /// A large pair written, outside the lock, into the slab the table will keep it in, for SetAnnounced's `prepared`:
+    /// a request queued now and stored later (EXEC) copies its value now. Null for a pair that shares a slab.
+    /// </summary>
+    public static StoredPair? Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        PairTable.Prepare(key, value);
+
+    /// <summary>
     /// Stores the pair unless the condition fails or the budget would be passed, in one critical section, so
     /// that `SET k v NX` between two clients stores exactly once. `previous` is the value that was there.
     /// </summary>
     private SetResult Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, Expiry expiry,
-        bool wantPrevious, out byte[]? previous)
+        bool wantPrevious, out byte[]? previous, byte[]? prepared = null)
     {
         bool grew;
         using (Hold())
@@ -287,7 +294,7 @@ public sealed partial class KeyValueStore
             }
             var hadDeadline = existing?.HasDeadline ?? false;
             var hasDeadline = expiry.Keep ? hadDeadline : expiry.Deadline is not null;
-            if (!TryStore(located, existing, key, value, hasDeadline, out grew)) return SetResult.OutOfMemory;
+            if (!TryStore(located, existing, key, value, hasDeadline, out grew, prepared)) return SetResult.OutOfMemory;
             if (expiry.Deadline is { } deadline) ChargeDeadline(key, deadline);
             else if (hadDeadline && !hasDeadline) ForgetDeadline(key);
         }
@@ -299,7 +306,7 @@ public sealed partial class KeyValueStore
     /// Under the lock: stores the pair where Locate found its place, unless the budget would be passed.
     /// </summary>
     private bool TryStore(int located, StoredPair? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
-        bool hasDeadline, out bool grewLarge)
+        bool hasDeadline, out bool grewLarge, byte[]? prepared = null)
     {
         grewLarge = false;
         var freed = existing is { } old ? Cost(old) : 0;
@@ -310,7 +317,7 @@ public sealed partial class KeyValueStore
         Changed(key);
         // A string in place of an object (SET over a list): the object goes, and what it counted.
         if (existing is { HoldsObject: true } replaced) Release(replaced);
-        pairs.Store(located, key, value, hasDeadline);
+        pairs.Store(located, key, value, hasDeadline, prepared: prepared);
         if (existing is null) Announce(KeyEventClass.New, "new", key);
         accounted += cost - freed;
         grewLarge = pairs.Capacity != capacity && pairs.Capacity >= LargeTableSlots;

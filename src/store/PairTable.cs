@@ -98,16 +98,17 @@ internal sealed partial class PairTable
 
     /// <summary>
     /// Stores the pair at what Locate just returned for this key, in place of the one there, if any; `spare` bytes
-    /// after it for TryExtend, when it is large enough for a slab of its own.
+    /// after it for TryExtend, when it is large enough for a slab of its own. A `prepared` slab (Prepare) that holds
+    /// this very pair, `value` read from it, becomes the pair's slab as it is.
     /// </summary>
     public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
-        bool holdsObject = false, int spare = 0)
+        bool holdsObject = false, int spare = 0, byte[]? prepared = null)
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
             $"table allows", nameof(key));
         // A key that is there already has its tag in its slot: only a new key is hashed again.
         var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline,
-            holdsObject, spare);
+            holdsObject, spare, prepared);
         if (located >= 0)
         {
             var old = slots[located];
@@ -122,22 +123,6 @@ internal sealed partial class PairTable
         }
         slots[~located] = slot;
         Count++;
-    }
-
-    /// <summary>
-    /// Adds `suffix` to the value of the pair at what Locate found, in place, when the pair is the last in its slab
-    /// and the slab has room after it (a value given spare room by Store); false, nothing changed, when not.
-    /// </summary>
-    public bool TryExtend(int located, ReadOnlySpan<byte> suffix)
-    {
-        var index = SlabIndex(slots[located]);
-        var pair = PairAt(slots[located]);
-        if (pair.Offset + pair.Size != used[index] || pair.Slab.Length - used[index] < suffix.Length) return false;
-        suffix.CopyTo(pair.Slab.AsSpan(used[index]));
-        BinaryPrimitives.WriteInt32LittleEndian(pair.Slab.AsSpan(pair.Offset + 2), pair.ValueLength + suffix.Length);
-        used[index] += suffix.Length;
-        live[index] += suffix.Length;
-        return true;
     }
 
     /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
@@ -266,10 +251,12 @@ internal sealed partial class PairTable
 
     /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
     private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline,
-        bool holdsObject, int spare = 0)
+        bool holdsObject, int spare = 0, byte[]? prepared = null)
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         int index;
+        if (prepared is not null && spare == 0 && TryAdopt(prepared, key, value, hasDeadline) is { } adopted)
+            return tag | adopted;
         if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + Math.Max(spare, KeyRoom)));
         else
         {
@@ -292,7 +279,7 @@ internal sealed partial class PairTable
         if (previous >= 0 && live[previous] == 0) Drop(previous);
     }
 
-    private int NewSlab(int bytes)
+    private int NewSlab(int bytes, byte[]? adopted = null)
     {
         if (!freeIndexes.TryPop(out var index))
         {
@@ -304,8 +291,8 @@ internal sealed partial class PairTable
                 Array.Resize(ref live, index * 2);
             }
         }
-        slabs[index] = bytes == SlabBytes && freeSlabs.TryPop(out var reused)
-            ? reused : GC.AllocateUninitializedArray<byte>(bytes);
+        slabs[index] = adopted ?? (bytes == SlabBytes && freeSlabs.TryPop(out var reused)
+            ? reused : GC.AllocateUninitializedArray<byte>(bytes));
         used[index] = live[index] = 0;
         SlabBytesHeld += bytes;
         return index;

@@ -47,11 +47,18 @@ public readonly record struct StoredPair(byte[] Slab, int Offset)
     public static StoredPair Write(byte[] slab, int offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         bool hasDeadline = false, bool holdsObject = false)
     {
-        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset),
-            (ushort)(key.Length | UsedFlag | (hasDeadline ? DeadlineFlag : 0) | (holdsObject ? ObjectFlag : 0)));
-        BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), value.Length);
+        WriteHeader(slab, offset, key.Length, value.Length, hasDeadline, holdsObject);
         key.CopyTo(slab.AsSpan(offset + HeaderBytes));
         value.CopyTo(slab.AsSpan(offset + HeaderBytes + key.Length));
         return new StoredPair(slab, offset);
+    }
+
+    /// <summary>Writes a pair's header at `offset`, marked as used.</summary>
+    public static void WriteHeader(byte[] slab, int offset, int keyLength, int valueLength, bool hasDeadline,
+        bool holdsObject)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(slab.AsSpan(offset),
+            (ushort)(keyLength | UsedFlag | (hasDeadline ? DeadlineFlag : 0) | (holdsObject ? ObjectFlag : 0)));
+        BinaryPrimitives.WriteInt32LittleEndian(slab.AsSpan(offset + 2), valueLength);
     }
 }

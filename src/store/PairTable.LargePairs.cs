@@ -1,0 +1,101 @@
+// src/store/PairTable.LargePairs.cs: what the table does for a pair over 8 KiB, which has a slab of its own, so that
+// a large value is not copied under the store's lock:
+// - grown in place (APPEND, TryExtend): a value grown by APPEND is given room after it, so the next appends write
+//   there;
+// - given another key in place (RENAME, Rekey): the slab keeps room after the pair for a longer key, the value moves
+//   within it by the difference in the keys' lengths, and the slot is put back where the new key hashes;
+// - written into its slab before the lock is taken (Prepare), and the slab taken as it is when the pair is stored: a
+//   transaction's SET copies its value while it is queued, as Redis keeps the request's own buffer, and so EXEC
+//   copies nothing.
+// Not thread-safe: KeyValueStore holds its lock around every call but Prepare's, which touches no table.
+
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace KV;
+
+internal sealed partial class PairTable
+{
+    /// <summary>
+    /// Adds `suffix` to the value of the pair at what Locate found, in place, when the pair is the last in its slab
+    /// and the slab has room after it (a value given spare room by Store); false, nothing changed, when not.
+    /// </summary>
+    public bool TryExtend(int located, ReadOnlySpan<byte> suffix)
+    {
+        var index = SlabIndex(slots[located]);
+        var pair = PairAt(slots[located]);
+        if (pair.Offset + pair.Size != used[index] || pair.Slab.Length - used[index] < suffix.Length) return false;
+        suffix.CopyTo(pair.Slab.AsSpan(used[index]));
+        BinaryPrimitives.WriteInt32LittleEndian(pair.Slab.AsSpan(pair.Offset + 2), pair.ValueLength + suffix.Length);
+        used[index] += suffix.Length;
+        live[index] += suffix.Length;
+        return true;
+    }
+
+    /// <summary>
+    /// A pair large enough for a slab of its own, written into one outside the store's lock, for Store to take as it
+    /// is: the copy is made while the request is queued (a transaction's SET), and so costs nothing when it is
+    /// stored (EXEC, under the lock). Null for a pair that would share a slab.
+    /// </summary>
+    public static StoredPair? Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var size = StoredPair.HeaderBytes + key.Length + value.Length;
+        if (size <= OwnSlabAbove || key.Length > MaxKeyBytes || size > Array.MaxLength - KeyRoom) return null;
+        return StoredPair.Write(GC.AllocateUninitializedArray<byte>(size + KeyRoom), 0, key, value);
+    }
+
+    /// <summary>
+    /// Takes `prepared` as a slab of the table when it holds this pair (Holds), and returns the pair's slot without its
+    /// tag; null when it does not.
+    /// </summary>
+    private long? TryAdopt(byte[] prepared, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline)
+    {
+        if (!Holds(prepared, key, value)) return null;
+        var index = NewSlab(prepared.Length, prepared);
+        StoredPair.WriteHeader(prepared, 0, key.Length, value.Length, hasDeadline, holdsObject: false);
+        used[index] = live[index] = StoredPair.HeaderBytes + key.Length + value.Length;
+        return (long)(index + 1) << 16;
+    }
+
+    /// <summary>Whether `prepared` holds this pair at its start, `value` read from that very slab.</summary>
+    private static bool Holds(byte[] prepared, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        new StoredPair(prepared, 0) is var pair && pair.ValueLength == value.Length && !value.IsEmpty
+        && Unsafe.AreSame(ref MemoryMarshal.GetReference(value), ref MemoryMarshal.GetReference(pair.Value.Span))
+        && pair.KeySpan.SequenceEqual(key);
+
+    /// <summary>
+    /// Gives the pair at `source` the key `target`, in place, once CanRekey said it may: its slab is its own and has
+    /// room for the key (a large value: its bytes move by the difference in the keys' lengths, within the slab, and
+    /// are never copied elsewhere). `target` must be absent.
+    /// </summary>
+    public void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
+    {
+        var located = Locate(source);
+        var slot = slots[located];
+        var index = SlabIndex(slot);
+        var pair = PairAt(slot);
+        var growth = target.Length - pair.KeyLength;
+        Detach(located);
+        var valueAt = StoredPair.HeaderBytes + pair.KeyLength;
+        pair.Slab.AsSpan(valueAt, pair.ValueLength).CopyTo(pair.Slab.AsSpan(valueAt + growth));
+        target.CopyTo(pair.Slab.AsSpan(StoredPair.HeaderBytes));
+        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab, (ushort)(target.Length | (pair.Header & StoredPair.Flags)));
+        used[index] += growth;
+        live[index] += growth;
+        slots[~Locate(target)] = Tag(Hash(target)) | (slot & ~TagMask);
+        Count++;
+    }
+
+    /// <summary>Whether Rekey can give the pair a key of `targetLength` bytes in place.</summary>
+    public bool CanRekey(ReadOnlySpan<byte> source, int targetLength)
+    {
+        var located = Locate(source);
+        if (located < 0 || targetLength > MaxKeyBytes) return false;
+        var slot = slots[located];
+        var index = SlabIndex(slot);
+        var pair = PairAt(slot);
+        return index != filling && Offset(slot) == 0 && pair.Size == used[index]
+            && pair.Slab.Length - used[index] >= targetLength - pair.KeyLength;
+    }
+}
