@@ -193,4 +193,54 @@ public class ReplyBudgetTests
         // The others go on, and the list is whole.
         Assert.Equal(":120", await bystander.AskAsync("LLEN", "big"));
     }
+
+    /// <summary>What a command asks of the server it runs in, for a command run alone.</summary>
+    private sealed class NoServer : IServerFacts
+    {
+        public System.Net.EndPoint Endpoint { get; } = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0);
+        public System.Net.EndPoint? RespEndpoint => null;
+        public ServerOptions Options { get; } = ServerOptions.Parse(["0"]);
+        public int ConnectedClients => 1;
+        public long ClientMemory => 0;
+        public TimeSpan Uptime => TimeSpan.Zero;
+        public ServerActivity Activity { get; } = new(TimeProvider.System);
+        public long ClientEvictions => 0;
+        public long NextClientId() => 1;
+    }
+
+    [Fact]
+    public void A_read_whose_reply_was_cut_stops_walking_its_value()
+    {
+        var session = new RespSession(new KeyValueStore(), new NoServer(),
+            new ConnectionAccess(new PasswordGate(null), System.Net.IPAddress.Loopback), null);
+        void Run(System.Buffers.IBufferWriter<byte> output, params IEnumerable<string> words)
+        {
+            var args = new RespArguments([.. words.Select(word =>
+                new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes(word)))]);
+            RespCommands.Find(args[0])!.Invoke(session, args, output);
+        }
+        // Values whose replies are several times what a reply may grow to before the budget is asked.
+        var numbers = Enumerable.Range(0, 20_000).Select(i => $"element-{i}").ToList();
+        var scratch = new System.Buffers.ArrayBufferWriter<byte>();
+        Run(scratch, ["RPUSH", "list", .. numbers]);
+        Run(scratch, ["HSET", "hash", .. numbers.SelectMany(n => new[] { n, n })]);
+        Run(scratch, ["SADD", "set", .. numbers]);
+        Run(scratch, ["ZADD", "zset", .. numbers.SelectMany(n => new[] { "1", n })]);
+        foreach (var number in numbers) Run(scratch, "XADD", "stream", "*", "field", number);
+
+        foreach (var request in new[]
+        {
+            new[] { "LRANGE", "list", "0", "-1" }, ["HGETALL", "hash"], ["HVALS", "hash"], ["SMEMBERS", "set"],
+            ["ZRANGE", "zset", "0", "-1", "WITHSCORES"], ["XRANGE", "stream", "-", "+"],
+            ["XREVRANGE", "stream", "+", "-"], ["XREAD", "STREAMS", "stream", "0"],
+        })
+        {
+            // The budget refuses the reply any room past what it may take freely: it is cut, and the command stops
+            // there; unchecked, it formats every element into nowhere (thousands of writes).
+            var output = new OutputBuffer(new BufferPool(retainBytes: 1 << 20)) { Growing = _ => false };
+            Run(output, request);
+            Assert.True(output.Overflowed, request[0]);
+            Assert.InRange(output.DroppedWrites, 1, 16);
+        }
+    }
 }

@@ -139,6 +139,9 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
     /// <summary>True once Growing refused: writes go nowhere.</summary>
     public bool Overflowed { get; private set; }
 
+    /// <summary>The writes that went nowhere: what a command still formatted after its reply was cut.</summary>
+    public long DroppedWrites { get; private set; }
+
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         sizeHint = Math.Max(sizeHint, 1);
@@ -171,9 +174,19 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
         Unsent += count;
     }
 
-    private Memory<byte> Dropped(int sizeHint) =>
-        dropped is { } scratch && scratch.Length >= sizeHint ? scratch
+    private Memory<byte> Dropped(int sizeHint)
+    {
+        DroppedWrites++;
+        return dropped is { } scratch && scratch.Length >= sizeHint ? scratch
             : dropped = new byte[Math.Max(sizeHint, BufferPool.BlockSize)];
+    }
+
+    /// <summary>
+    /// True once nothing more of the reply being written can reach the client: it passed the clients' memory budget,
+    /// and the connection ends after it with the reason. A read-only command writing element after element of a large
+    /// value stops there, instead of formatting the rest into nowhere under the store's lock.
+    /// </summary>
+    public static bool Cut(IBufferWriter<byte> output) => output is OutputBuffer { Overflowed: true };
 
     /// <summary>What Growing has reserved so far, handed back once the reply counts as unsent output instead.</summary>
     public long TakeGrown()

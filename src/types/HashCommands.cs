@@ -97,6 +97,7 @@ public static class HashCommands
         if (hash is null) return;
         foreach (var (field, value) in hash.Fields)
         {
+            if (OutputBuffer.Cut(output)) return;
             if (!values) RespReply.Bulk(output, field.Span);
             if (!keys) RespReply.Bulk(output, value.Span);
         }

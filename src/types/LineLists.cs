@@ -93,7 +93,11 @@ internal static class LineLists
                     return;
                 }
                 ReplyWriter.ValuesHeader(step.output, to - from + 1);
-                foreach (var element in list.Slice(from, to)) ReplyWriter.ValueLine(step.output, element);
+                foreach (var element in list.Slice(from, to))
+                {
+                    if (OutputBuffer.Cut(step.output)) return;
+                    ReplyWriter.ValueLine(step.output, element);
+                }
             });
         return false;
     }

@@ -114,7 +114,11 @@ public static class ListCommands
             return;
         }
         RespReply.ArrayHeader(output, to - from + 1);
-        foreach (var element in list.Slice(from, to)) RespReply.Bulk(output, element);
+        foreach (var element in list.Slice(from, to))
+        {
+            if (OutputBuffer.Cut(output)) return;
+            RespReply.Bulk(output, element);
+        }
     }
 
     /// <summary>An index as LINDEX and LSET read it: negative from the end; false when outside the list.</summary>

@@ -45,7 +45,11 @@ public static class SetCommands
     {
         if (protocol >= 3) RespReply.Header(output, (byte)'~', members.Count);
         else RespReply.ArrayHeader(output, members.Count);
-        foreach (var member in members) RespReply.Bulk(output, member);
+        foreach (var member in members)
+        {
+            if (OutputBuffer.Cut(output)) return;
+            RespReply.Bulk(output, member);
+        }
     }
 
     private static void Add(RespSession session, RespArguments args, IBufferWriter<byte> output)

@@ -195,6 +195,7 @@ public static class SortedSetRanges
         RespReply.ArrayHeader(output, found.Count * (withScores && !pairs ? 2 : 1));
         foreach (var (score, member) in found)
         {
+            if (OutputBuffer.Cut(output)) return;
             if (pairs) RespReply.ArrayHeader(output, 2);
             RespReply.Bulk(output, member);
             if (withScores) TypeCommands.Score(output, score, protocol);

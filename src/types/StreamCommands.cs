@@ -172,7 +172,7 @@ public static class StreamCommands
             : (low == StreamId.Min ? 0 : stream.FirstAfter(low.Previous), stream.FirstAfter(high));
         var taken = (int)Math.Min(Math.Max(0, to - from), Math.Clamp(count, 0, int.MaxValue));
         RespReply.ArrayHeader(output, taken);
-        for (var i = 0; i < taken; i++)
+        for (var i = 0; i < taken && !OutputBuffer.Cut(output); i++)
         {
             var (id, fields) = stream!.Entries[reverse ? to - 1 - i : from + i];
             WriteEntry(output, id, fields, session.Protocol);

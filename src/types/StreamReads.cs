@@ -244,7 +244,11 @@ public static class StreamReads
             if (protocol != 3) RespReply.ArrayHeader(output, 2);
             RespReply.Bulk(output, key);
             RespReply.ArrayHeader(output, entries.Count);
-            foreach (var (id, fields) in entries) StreamCommands.WriteEntry(output, id, fields, protocol);
+            foreach (var (id, fields) in entries)
+            {
+                if (OutputBuffer.Cut(output)) return;
+                StreamCommands.WriteEntry(output, id, fields, protocol);
+            }
         }
     }
 }
