@@ -185,8 +185,6 @@ public static class RespCommands
             RespScan.Scan),
         new("command", -1, "COMMAND COUNT, COMMAND LIST, COMMAND DOCS [name ...]: this table, for redis-cli's help",
             RespIntrospection.Command),
-        new("function", -2, "FUNCTION FLUSH: +OK, there is nothing to flush (KV has no scripting)",
-            RespConnectionCommands.Function),
         new("memory", -2, "MEMORY USAGE key: the bytes --max-memory counts for it", RespScan.Memory),
         new("object", -2, "OBJECT ENCODING key: how the value is held", RespScan.Object),
         new("dbsize", 1, "how many keys there are",

@@ -111,17 +111,6 @@ public static class RespConnectionCommands
         RespReply.Bulk(output, (micros % 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>
-    /// FUNCTION FLUSH: KV has no functions (no scripting), so there is nothing to flush; test harnesses send it.
-    /// </summary>
-    public static void Function(RespSession session, RespArguments args, IBufferWriter<byte> output)
-    {
-        if (args.Is(1, "flush"u8) && (args.Count == 2 || (args.Count == 3 && (args.Is(2, "async"u8) || args.Is(2,
-            "sync"u8))))) RespReply.Ok(output);
-        else RespReply.Error(output,
-            "KV has no functions (scripts run with EVAL): FUNCTION FLUSH is answered, nothing else");
-    }
-
 
     /// <summary>
     /// The longest connection name: a name is kept for the connection's life, so it is bounded like anything a client

@@ -1,11 +1,12 @@
 // src/scripting/LuaEngine.cs: the one Lua 5.4 interpreter (KeraLua) that runs every script of a server, as Redis runs
 // one: scripts take turns, each inside one step of the store, so only one ever runs.
 //
-// What a script can reach is set up once, in Lua (Prelude below): the base, string, table, math and utf8 libraries,
-// Redis's cjson, cmsgpack and bit (LuaLibraries.cs), no io, os, debug, package, load, loadfile or dofile; the
-// `redis` table; globals that cannot be written. The C#
-// functions it calls (the `redis.call` underneath, the checks) never raise a Lua error themselves: Lua raises by
-// longjmp, which must not cross .NET's frames, so they return what happened and a line of Lua raises it.
+// What a script can reach is set up once, in Lua (LuaEngine.Prelude.cs): the base, string, table, math and utf8
+// libraries, Redis's cjson, cmsgpack and bit (LuaLibraries.cs), no io, os, debug, package, load, loadfile or dofile;
+// the `redis` table; globals that cannot be written. Function libraries load and run in it too
+// (LuaEngine.Functions.cs). The C# functions it calls (the `redis.call` underneath, the checks) never raise a Lua
+// error themselves: Lua raises by longjmp, which must not cross .NET's frames, so they return what happened and a
+// line of Lua raises it; and .NET calls into Lua only protected (PCall), for the same reason.
 //
 // Bounds: the heap is this file's allocator, which refuses to grow past its limit (Lua then raises "not enough
 // memory" inside the script); a hook every few thousand instructions asks whether the script was killed.
@@ -20,7 +21,7 @@ using KeraLua;
 
 namespace KV;
 
-public sealed class LuaEngine : IDisposable
+public sealed partial class LuaEngine : IDisposable
 {
     private readonly Lua lua;
     private readonly Heap heap;
@@ -36,7 +37,7 @@ public sealed class LuaEngine : IDisposable
     private readonly List<ReadOnlySequence<byte>> arguments = [];
 
     /// <summary>The registry's reference to the globals' read-only view, every script's _ENV.</summary>
-    private readonly int environment;
+    private readonly int environment, library;
     private volatile bool killed;
 
     /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
@@ -65,8 +66,9 @@ public sealed class LuaEngine : IDisposable
             || lua.PCall(0, 0, 0) != LuaStatus.OK)
             throw new InvalidOperationException($"KV's Lua libraries failed: {lua.ToString(-1)}");
         if (lua.LoadBuffer(Encoding.UTF8.GetBytes(Prelude), "=prelude") != LuaStatus.OK
-            || lua.PCall(0, 1, 0) != LuaStatus.OK)
+            || lua.PCall(0, 2, 0) != LuaStatus.OK)
             throw new InvalidOperationException("the scripting prelude failed: " + lua.ToString(-1));
+        library = lua.Ref(LuaRegistry.Index);
         environment = lua.Ref(LuaRegistry.Index);
     }
 
@@ -115,7 +117,15 @@ public sealed class LuaEngine : IDisposable
     /// Returns the error text when the script failed, and whether it was killed.
     /// </summary>
     public (string? Error, bool Killed) Run(string sha, List<byte[]> keys, List<byte[]> argv,
-        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply)
+        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply) =>
+        Run(compiled[sha], $"{sha}, on @user_script", keys, argv, asArguments: false, command, reply);
+
+    /// <summary>
+    /// Runs the Lua function at `reference`: a script, which reads KEYS and ARGV as globals, or a library's function,
+    /// which is given them as its two arguments. `where` names it in an error.
+    /// </summary>
+    private (string? Error, bool Killed) Run(int reference, string where, List<byte[]> keys, List<byte[]> argv,
+        bool asArguments, Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply)
     {
         killed = false;
         ScriptProtocol = 2;
@@ -123,16 +133,24 @@ public sealed class LuaEngine : IDisposable
         try
         {
             lua.SetTop(0);
-            SetGlobalList("KEYS", keys);
-            SetGlobalList("ARGV", argv);
-            lua.RawGetInteger(LuaRegistry.Index, compiled[sha]);
-            var status = lua.PCall(0, 1, 0);
+            if (!asArguments)
+            {
+                SetGlobalList("KEYS", keys);
+                SetGlobalList("ARGV", argv);
+            }
+            lua.RawGetInteger(LuaRegistry.Index, reference);
+            if (asArguments)
+            {
+                PushList(keys);
+                PushList(argv);
+            }
+            var status = lua.PCall(asArguments ? 2 : 0, 1, 0);
             if (status == LuaStatus.OK)
             {
                 reply(lua);
                 return (null, false);
             }
-            return (ErrorText(sha, status), killed);
+            return (ErrorText(where, status), killed);
         }
         finally
         {
@@ -143,26 +161,31 @@ public sealed class LuaEngine : IDisposable
         }
     }
 
-    private string ErrorText(string sha, LuaStatus status)
+    private string ErrorText(string where, LuaStatus status)
     {
         if (status == LuaStatus.ErrMem) return "ERR script used more than its memory limit (the Lua heap)";
         if (lua.Type(-1) == LuaType.Table && LuaReplies.Field(lua, -1, "err") is { } err) return err;
         var message = lua.ToString(-1) ?? "unknown error";
-        return $"ERR {message} script: {sha}, on @user_script";
+        return where.Length == 0 ? $"ERR {message}" : $"ERR {message} script: {where}";
     }
 
     private void SetGlobalList(string name, List<byte[]> items)
     {
         lua.PushGlobalTable();
         lua.PushString(name);
+        PushList(items);
+        lua.RawSet(-3);
+        lua.Pop(1);
+    }
+
+    private void PushList(List<byte[]> items)
+    {
         lua.CreateTable(items.Count, 0);
         for (var i = 0; i < items.Count; i++)
         {
             lua.PushBuffer(items[i]);
             lua.RawSetInteger(-2, i + 1);
         }
-        lua.RawSet(-3);
-        lua.Pop(1);
     }
 
     /// <summary>
@@ -213,6 +236,12 @@ public sealed class LuaEngine : IDisposable
     /// <summary>`__kv_check()`: the reason to stop the script, or nothing.</summary>
     private int Check(IntPtr state)
     {
+        if (quiet) return 0;
+        if (loadDeadline != 0 && System.Diagnostics.Stopwatch.GetTimestamp() > loadDeadline)
+        {
+            At(state).PushString("ERR FUNCTION LOAD timeout");
+            return 1;
+        }
         if (!killed) return 0;
         At(state).PushString("ERR Script killed by user with SCRIPT KILL... (KV undid its writes)");
         return 1;
@@ -295,104 +324,4 @@ public sealed class LuaEngine : IDisposable
     /// <summary>
     /// Set up once: the sandbox, the `redis` table over the C# functions, the kill check, read-only globals.
     /// </summary>
-    private const string Prelude = """
-        local call, check, sha1, log, setresp = __kv_call, __kv_check, __kv_sha1, __kv_log, __kv_setresp
-        local error, sethook, type, select = error, debug.sethook, type, select
-        __kv_call, __kv_check, __kv_sha1, __kv_log, __kv_setresp = nil, nil, nil, nil, nil
-        io, os, debug, package, require, load, loadfile, dofile, print = nil, nil, nil, nil, nil, nil, nil, nil, nil
-        unpack = table.unpack
-        redis = {
-            LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-            REDIS_VERSION = "7.0.0", REDIS_VERSION_NUM = 0x070000,
-        }
-        function redis.call(...)
-            local raise, reply = call(true, ...)
-            if raise then error(reply, 2) end
-            return reply
-        end
-        function redis.pcall(...)
-            local _, reply = call(false, ...)
-            return reply
-        end
-        function redis.error_reply(message)
-            if type(message) ~= "string" then error("wrong number or type of arguments", 2) end
-            return { err = message }
-        end
-        function redis.status_reply(message)
-            if type(message) ~= "string" then error("wrong number or type of arguments", 2) end
-            return { ok = message }
-        end
-        function redis.sha1hex(text)
-            local hex = sha1(text)
-            if hex == nil then error("wrong number of arguments", 2) end
-            return hex
-        end
-        function redis.log(level, ...)
-            if select("#", ...) == 0 then error("redis.log() requires two arguments or more.", 2) end
-            log(level, ...)
-        end
-        function redis.setresp(version)
-            local problem = setresp(version)
-            if problem then error(problem, 2) end
-        end
-        -- Every 10,000 instructions: killed? Then raise now, and at every line from then on, so that no pcall in
-        -- the script can hold it; the next script's first line puts the rare check back.
-        local stop
-        local function everyLine()
-            local reason = check()
-            if reason then error({ err = reason }) end
-            sethook(stop, "", 10000)
-        end
-        stop = function()
-            local reason = check()
-            if reason then
-                sethook(everyLine, "l")
-                error({ err = reason })
-            end
-        end
-        sethook(stop, "", 10000)
-        -- Nothing a script does may reach the next one: the libraries and `redis` become read-only views, the
-        -- globals cannot be written, and no metatable of theirs can be changed or taken off, even by rawset.
-        local protected, setmetatable_, rawset_ = {}, setmetatable, rawset
-        local function refuse() error("Attempt to modify a readonly table", 2) end
-        local libraries = { "string", "table", "math", "utf8", "coroutine", "redis", "cjson", "cmsgpack", "bit" }
-        for _, name in ipairs(libraries) do
-            local view = setmetatable_({}, { __index = _G[name], __newindex = refuse, __metatable = false })
-            protected[view] = true
-            _G[name] = view
-        end
-        local strings = getmetatable("")
-        strings.__index, strings.__metatable = string, false
-        function setmetatable(t, meta)
-            if protected[t] then error("Attempt to modify a readonly table", 2) end
-            return setmetatable_(t, meta)
-        end
-        function rawset(t, key, value)
-            if protected[t] then error("Attempt to modify a readonly table", 2) end
-            return rawset_(t, key, value)
-        end
-        -- A script's globals are an empty view of the real ones: reading a missing name is an error, and writing any
-        -- name is refused, one that exists (`redis = ...`, `_G = ...`) as much as a new one. Its metatable shows a
-        -- read-only table, so that it cannot be changed either.
-        local globals, rawget = _G, rawget
-        local sealed = setmetatable_({}, { __newindex = refuse, __metatable = false })
-        protected[sealed] = true
-        local env = setmetatable_({}, {
-            __newindex = function(_, name)
-                error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
-            end,
-            __index = function(_, name)
-                local value = rawget(globals, name)
-                if value == nil then
-                    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-                end
-                return value
-            end,
-            __pairs = function() return next, globals, nil end,
-            __metatable = sealed,
-        })
-        protected[env], protected[globals] = true, true
-        rawset_(globals, "_G", env)
-        return env
-        """;
 }

@@ -72,6 +72,10 @@ public sealed class Scripts : IRequestGate, IDisposable
         if (CallOutput.Capacity > 1 << 20) CallOutput = new();
     }
 
+    /// <summary>How long the script running now has run (FUNCTION STATS); zero when none does.</summary>
+    public TimeSpan RunningFor => Interlocked.Read(ref startedAt) is var started and not 0 && Running
+        ? TimeProvider.System.GetElapsedTime(started) : TimeSpan.Zero;
+
     /// <summary>Whether a script runs now, or waits for the store to run (SCRIPT KILL's NOTBUSY).</summary>
     public bool Running => Volatile.Read(ref running) > 0;
 
@@ -148,6 +152,7 @@ public static class ScriptCommands
     [
         "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "multi", "exec", "discard", "watch", "unwatch",
         "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "monitor", "auth", "hello", "quit", "client",
+        "function", "fcall", "fcall_ro",
         "flushdb", "flushall", "keys", "scan", "select", "blpop", "brpop", "brpoplpush", "blmove", "bzpopmin",
         "bzpopmax",
     ];
@@ -167,7 +172,8 @@ public static class ScriptCommands
         var body = args[1].ToArray();
         var sha = LuaEngine.Sha1Hex(body);
         if (Compile(session, scripts, sha, body) is { } error) RespReply.Error(output, error);
-        else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "eval_ro"u8));
+        else Run(session, scripts, scripts.Flags.GetValueOrDefault(sha), args, output,
+            readOnly: args.Is(0, "eval_ro"u8), Cached(sha));
     }
 
     /// <summary>
@@ -191,13 +197,26 @@ public static class ScriptCommands
         var sha = ShaOf(args[1]);
         if (!scripts.Engine.IsCached(sha)) RespReply.Error(output, "No matching script. Please use EVAL.",
             prefix: "NOSCRIPT");
-        else Run(session, scripts, sha, args, output, readOnly: args.Is(0, "evalsha_ro"u8));
+        else Run(session, scripts, scripts.Flags.GetValueOrDefault(sha), args, output,
+            readOnly: args.Is(0, "evalsha_ro"u8), Cached(sha));
     }
 
-    private static void Run(RespSession session, Scripts scripts, string sha, RespArguments args,
-        IBufferWriter<byte> output, bool readOnly)
+    /// <summary>What runs a script or a function inside its step: the engine's Run or Call, given its keys and args.
+    /// </summary>
+    public delegate (string? Error, bool Killed) Execution(LuaEngine engine, List<byte[]> keys, List<byte[]> argv,
+        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<KeraLua.Lua> reply);
+
+    private static Execution Cached(string sha) =>
+        (engine, keys, argv, command, reply) => engine.Run(sha, keys, argv, command, reply);
+
+    /// <summary>
+    /// EVAL's, EVALSHA's and FCALL's common part: the flags' checks, the keys and args, then the step (deferred on an
+    /// event loop). `notNumber` is the error for a count of keys that is not a number.
+    /// </summary>
+    public static void Run(RespSession session, Scripts scripts, ScriptFlags flags, RespArguments args,
+        IBufferWriter<byte> output, bool readOnly, Execution execute,
+        string notNumber = "value is not an integer or out of range")
     {
-        var flags = scripts.Flags.GetValueOrDefault(sha);
         readOnly |= flags.HasFlag(ScriptFlags.NoWrites);
         if (flags.HasFlag(ScriptFlags.Declared) && !flags.HasFlag(ScriptFlags.AllowOom) && !readOnly
             && session.Store.Full)
@@ -209,7 +228,7 @@ public static class ScriptCommands
         if (!RequestParser.TryParseInteger(args[2], out var numKeys) || numKeys < 0)
         {
             RespReply.Error(output, numKeys < 0 && RequestParser.TryParseInteger(args[2], out _)
-                ? "Number of keys can't be negative" : "value is not an integer or out of range");
+                ? "Number of keys can't be negative" : notNumber);
             return;
         }
         if (numKeys > args.Count - 3)
@@ -223,28 +242,29 @@ public static class ScriptCommands
         // On an event loop, answered apart (the loops model runs it on the pool): a loop that ran a long script
         // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once, and so
         // does EXEC, whose step the script is part of.
-        if (!ThreadingModels.ServesByTurns || session.InStep) Run(session, scripts, sha, keys, argv, output, readOnly);
+        if (!ThreadingModels.ServesByTurns || session.InStep)
+            Run(session, scripts, execute, keys, argv, output, readOnly);
         else session.Deferred = context =>
         {
-            Run(session, scripts, sha, keys, argv, context.Output, readOnly);
+            Run(session, scripts, execute, keys, argv, context.Output, readOnly);
             return ValueTask.FromResult<string?>(null);
         };
     }
 
-    private static void Run(RespSession session, Scripts scripts, string sha, List<byte[]> keys, List<byte[]> argv,
-        IBufferWriter<byte> output, bool readOnly)
+    private static void Run(RespSession session, Scripts scripts, Execution execute, List<byte[]> keys,
+        List<byte[]> argv, IBufferWriter<byte> output, bool readOnly)
     {
         // The result is as large as the script makes it: the connection's output counts it against the clients'
         // budget as it is written, and past it the connection is closed with the reason.
         scripts.Enter();
         try
         {
-            session.Store.Atomically((session, scripts, sha, keys, argv, output, readOnly), static s =>
+            session.Store.Atomically((session, scripts, execute, keys, argv, output, readOnly), static s =>
             {
                 s.scripts.Begin();
                 try
                 {
-                    var (error, killed) = s.scripts.Engine.Run(s.sha, s.keys, s.argv,
+                    var (error, killed) = s.execute(s.scripts.Engine, s.keys, s.argv,
                         command => Call(s.scripts, command, s.readOnly),
                         lua => LuaReplies.Write(lua, s.output, s.session.Protocol));
                     if (killed)
@@ -298,19 +318,25 @@ public static class ScriptCommands
     /// <summary>A SHA1 as EVALSHA and SCRIPT EXISTS take it: either case, kept lower case.</summary>
     private static string ShaOf(ReadOnlySpan<byte> sha) => Encoding.ASCII.GetString(sha).ToLowerInvariant();
 
+    /// <summary>
+    /// SCRIPT KILL and FUNCTION KILL: the running script or function stops at its next check, and its writes are
+    /// undone (where Redis refuses a script that wrote, UNKILLABLE, and tells the two kinds apart).
+    /// </summary>
+    public static void Kill(Scripts scripts, IBufferWriter<byte> output)
+    {
+        if (!scripts.Running) RespReply.Error(output, "No scripts in execution right now.", prefix: "NOTBUSY");
+        else
+        {
+            scripts.Engine.Kill();
+            RespReply.Ok(output);
+        }
+    }
+
     /// <summary>SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.</summary>
     public static void Script(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var scripts = Scripts.Of(session);
-        if (args.Is(1, "kill"u8) && args.Count == 2)
-        {
-            if (!scripts.Running) RespReply.Error(output, "No scripts in execution right now.", prefix: "NOTBUSY");
-            else
-            {
-                scripts.Engine.Kill();
-                RespReply.Ok(output);
-            }
-        }
+        if (args.Is(1, "kill"u8) && args.Count == 2) Kill(scripts, output);
         else if (args.Is(1, "load"u8) && args.Count == 3)
         {
             var body = args[2].ToArray();

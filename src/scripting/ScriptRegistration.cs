@@ -20,6 +20,11 @@ internal static class ScriptRegistration
             new("evalsha_ro", -3, "EVALSHA, for a script that only reads", ScriptCommands.EvalSha),
             new("script", -2, "SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP: the scripts' cache, and stopping one",
                 ScriptCommands.Script) { WhileBusy = true },
+            new("fcall", -3, "FCALL function numkeys [key ...] [arg ...]: call a library's function as one step",
+                FunctionCommands.Call),
+            new("fcall_ro", -3, "FCALL, for a function flagged no-writes", FunctionCommands.Call),
+            new("function", -2, "FUNCTION LOAD|DELETE|FLUSH|LIST|STATS|KILL|HELP: the function libraries",
+                FunctionCommands.Function) { WhileBusy = true },
         ];
         foreach (var command in commands) RespCommands.Register(command);
         FeatureOptions.Register(Scripts.TimeLimit);
