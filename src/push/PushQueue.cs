@@ -1,7 +1,8 @@
-// src/server/PushQueue.cs: what the server pushes to a client that did not ask for each line: a monitor's requests,
-// a subscriber's messages. Items are posted from any thread (the ones serving other clients); the client's own
-// conversation writes them out as its client reads, like any reply (backpressure), in a deferred reply that ends
-// when its client sends a request (which is then answered) or leaves.
+// src/push/PushQueue.cs: feature: what the server pushes to a client that did not ask for each line: a monitor's
+// requests, a subscriber's messages. Items are posted from any thread (the ones serving other clients); the client's
+// own conversation writes them out as its client reads, like any reply (backpressure), in a deferred reply that ends
+// when its client sends a request (which is then answered) or leaves. A folder of its own: the two features that
+// push (src/monitor, src/pubsub) share it, and the core, which never pushes, does not name it.
 //
 // What waits in the queue counts against --max-client-memory, reserved by the posting thread. A full budget first
 // closes the connection holding the most (many clients that do not read cannot leave no room for those that do);
