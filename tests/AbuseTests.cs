@@ -53,7 +53,9 @@ public class SlowClientTests
         }, TestContext.Current.CancellationToken);
         await server.ExpectOutputAsync($@":{((IPEndPoint)deaf.Socket.LocalEndPoint!).Port} disconnected: idle for 1 s");
         await stopSending.CancelAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => sending); // cancelled, or refused by the closed connection
+        // The sender stops however the cancel finds it: inside its delay, refused by the closed connection, or
+        // between two sends (on a loaded machine it may be there), which ends its loop without an exception.
+        await sending.ContinueWith(_ => { }, TaskScheduler.Default);
         await using var fresh = await server.ConnectAsync();
         Assert.IsType<Reply.Pong>(await fresh.AskAsync("ping"));
     }
