@@ -1,6 +1,7 @@
 // tests/Harness.Resp.cs: a raw RESP connection for the tests, and every RESP reply as one line of text, so
 // that a test compares what the server said with what a model expects: `+OK`, `-ERR ...`, `:1`, `$value`,
-// `$nil`, `*2[$a,$b]`; and a raw socket read until the server closes it.
+// `$nil`, `*2[$a,$b]`; a raw socket read until the server closes it; and StackExchange.Redis with the harness's
+// patience.
 
 using System.Buffers;
 using System.Buffers.Text;
@@ -20,6 +21,20 @@ public static class RawSocket
         int read;
         while ((read = await socket.ReceiveAsync(buffer, Programs.Timeout())) > 0) received.Write(buffer, 0, read);
         return received.ToArray();
+    }
+}
+
+/// <summary>
+/// StackExchange.Redis against a test's server, with the harness's patience: its own default (5 s a request) is
+/// shorter than a loaded test process may take to run the continuation that reads a reply.
+/// </summary>
+public static class RedisClient
+{
+    public static Task<StackExchange.Redis.ConnectionMultiplexer> ConnectAsync(int port, string options = "")
+    {
+        var ms = (int)Programs.Patience.TotalMilliseconds;
+        return StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(
+            $"localhost:{port},abortConnect=false,connectTimeout={ms},syncTimeout={ms},asyncTimeout={ms}{options}");
     }
 }
 

@@ -82,7 +82,7 @@ public class PubSubTests
     public async Task Stack_exchange_redis_subscribes_and_receives_what_another_client_publishes()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(server.RespPort);
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("se-news"), (_,
             message) => received.TrySetResult(message!));
@@ -96,7 +96,7 @@ public class PubSubTests
     public async Task The_kv_client_receives_what_stack_exchange_redis_publishes_and_the_reverse()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(server.RespPort);
         await using var client = await ClientProcess.StartAsync("127.0.0.1", server.Port.ToString());
         await client.SendAsync("subscribe kv-news\n");
         Assert.Equal("OK 1", await client.ReadLineAsync());

@@ -14,7 +14,7 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task StackExchange_redis_with_default_options_sets_gets_deletes_and_checks()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(Server.RespPort);
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("se-a", "one"));
         Assert.Equal("one", (string?)await db.StringGetAsync("se-a"));
@@ -36,7 +36,7 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task Fifty_concurrent_tasks_of_200_operations_get_every_reply_right()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(Server.RespPort);
         var db = redis.GetDatabase();
         var wrong = await Task.WhenAll(Enumerable.Range(0, 50).Select(async id =>
         {
@@ -71,7 +71,7 @@ public class RedisToolsTests(SharedServer shared) : IClassFixture<SharedServer>
     [Fact]
     public async Task A_batch_of_a_thousand_is_pipelined_and_read_back_over_kv()
     {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(Server.RespPort);
         var db = redis.GetDatabase();
         var batch = db.CreateBatch();
         var sets = Enumerable.Range(0, 1000).Select(i => batch.StringSetAsync($"se-batch{i}", $"value {i}")).ToList();

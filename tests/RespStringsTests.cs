@@ -84,7 +84,7 @@ public class RespStringsTests
     public async Task Stack_exchange_redis_with_its_defaults_uses_expiry_and_many_keys_at_once()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort}");
+        await using var redis = await RedisClient.ConnectAsync(server.RespPort);
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("se-session", "token", TimeSpan.FromMinutes(5)));
         Assert.InRange((await db.KeyTimeToLiveAsync("se-session"))!.Value, TimeSpan.FromMinutes(4.9),
@@ -108,7 +108,7 @@ public class RespStringsTests
     public async Task Stack_exchange_redis_asking_for_resp3_gets_it()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},protocol=resp3");
+        await using var redis = await RedisClient.ConnectAsync(server.RespPort, ",protocol=resp3");
         Assert.Equal(RedisProtocol.Resp3, redis.GetServers()[0].Protocol);
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("r3-a", "one", TimeSpan.FromMinutes(1)));

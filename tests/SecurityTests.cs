@@ -61,7 +61,7 @@ public class PasswordTests : IAsyncLifetime
     public async Task Stackexchange_redis_and_redis_cli_connect_with_the_password()
     {
         await using var redis =
-            await ConnectionMultiplexer.ConnectAsync($"localhost:{Server.RespPort},password={Password}");
+            await RedisClient.ConnectAsync(Server.RespPort, $",password={Password}");
         var db = redis.GetDatabase();
         Assert.True(await db.StringSetAsync("se-auth", "yes"));
         Assert.Equal("yes", (string?)await db.StringGetAsync("se-auth"));

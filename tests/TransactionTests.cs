@@ -113,7 +113,7 @@ public class TransactionTests
     {
         await using var server = InProcessServer.Start("--resp-port", "0");
         await using var redis =
-            await ConnectionMultiplexer.ConnectAsync($"localhost:{server.RespPort},abortConnect=false");
+            await RedisClient.ConnectAsync(server.RespPort);
         var db = redis.GetDatabase();
         await db.StringSetAsync("tx-counter", 0);
         // Twenty tasks, fifty increments each, by read, then a transaction that sets the value read plus one only if
