@@ -267,6 +267,13 @@ public static class RespReply
         if (protocol == 3) Header(output, (byte)'%', pairs);
         else ArrayHeader(output, pairs * 2);
     }
+    /// <summary>A set of `count` members: RESP3's `~`, or RESP2's array.</summary>
+    public static void SetHeader(IBufferWriter<byte> output, int count, int protocol)
+    {
+        if (protocol >= 3) Header(output, (byte)'~', count);
+        else ArrayHeader(output, count);
+    }
+
     public static void EmptyArray(IBufferWriter<byte> output) => output.Write("*0\r\n"u8);
 
     /// <summary>

@@ -23,10 +23,10 @@ public sealed class FunctionLibraries
 
     public static FunctionLibraries Of(RespSession session) => session.Activity.Feature(_ => new FunctionLibraries());
 
-    /// <summary>What a function's flags mean to a run: always declared, as in Redis 7.</summary>
-    public static ScriptFlags FlagsOf(LuaEngine.Registered function) => ScriptFlags.Declared
-        | (function.Flags.Contains("no-writes") ? ScriptFlags.NoWrites : 0)
-        | (function.Flags.Contains("allow-oom") ? ScriptFlags.AllowOom : 0);
+    /// <summary>What a function's flags mean to a run (its names were checked at load): always declared, as in Redis 7.
+    /// </summary>
+    public static ScriptFlags FlagsOf(LuaEngine.Registered function) =>
+        function.Flags.Aggregate(ScriptFlags.Declared, (flags, name) => flags | (ScriptShebang.FlagOf(name) ?? 0));
 
     /// <summary>Under the store's lock: the library and its functions go, and the interpreter may collect them.
     /// </summary>
@@ -173,10 +173,7 @@ public static class FunctionCommands
     private static (string? Name, int Start, string? Error) Metadata(byte[] code)
     {
         if (!code.AsSpan().StartsWith("#!"u8)) return (null, 0, "Missing library metadata");
-        var end = code.AsSpan().IndexOf((byte)'\n');
-        if (end < 0) return (null, 0, "Invalid library metadata");
-        var parts = Encoding.UTF8.GetString(code, 0, end)
-            .Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+        if (ScriptShebang.FirstLine(code) is not ({ } parts, var end)) return (null, 0, "Invalid library metadata");
         string? name = null;
         foreach (var part in parts.Skip(1))
         {
@@ -242,8 +239,7 @@ public static class FunctionCommands
                     if (function.Description is { } description) RespReply.Bulk(s.output, description);
                     else RespReply.Null(s.output, s.protocol);
                     RespReply.Bulk(s.output, "flags");
-                    if (s.protocol >= 3) RespReply.Header(s.output, (byte)'~', function.Flags.Length);
-                    else RespReply.ArrayHeader(s.output, function.Flags.Length);
+                    RespReply.SetHeader(s.output, function.Flags.Length, s.protocol);
                     foreach (var flag in function.Flags) RespReply.Line(s.output, '+', flag);
                 }
                 if (!s.withCode) continue;

@@ -23,14 +23,7 @@ public sealed partial class LuaEngine
     public (List<Registered>? Functions, string? Error) Load(byte[] code, TimeSpan limit)
     {
         lua.SetTop(0);
-        if (lua.LoadBuffer(code, "@user_function", "t") != LuaStatus.OK)
-        {
-            var error = lua.ToString(-1);
-            lua.SetTop(0);
-            return (null, $"Error compiling function: {error}");
-        }
-        lua.RawGetInteger(LuaRegistry.Index, environment);
-        lua.SetUpValue(-2, 1);
+        if (LoadSandboxed(code, "@user_function") is { } error) return (null, $"Error compiling function: {error}");
         killed = false;
         if (!LibraryStep("begin", results: 0))
         {

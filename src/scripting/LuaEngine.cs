@@ -36,7 +36,10 @@ public sealed partial class LuaEngine : IDisposable
     // One redis.call at a time (scripts take turns): its arguments' list is reused.
     private readonly List<ReadOnlySequence<byte>> arguments = [];
 
-    /// <summary>The registry's reference to the globals' read-only view, every script's _ENV.</summary>
+    /// <summary>
+    /// The registry's references to the globals' read-only view (every script's and library's _ENV) and to the
+    /// prelude's two steps of a library's load (LuaEngine.Functions.cs).
+    /// </summary>
     private readonly int environment, library;
     private volatile bool killed;
 
@@ -86,17 +89,26 @@ public sealed partial class LuaEngine : IDisposable
     public string? Compile(string sha, byte[] body)
     {
         if (compiled.ContainsKey(sha)) return null;
-        // Text only ("t"): a precompiled chunk could break the interpreter.
-        if (lua.LoadBuffer(body, "@user_script", "t") != LuaStatus.OK)
+        if (LoadSandboxed(body, "@user_script") is { } error) return $"Error compiling script (new function): {error}";
+        compiled[sha] = lua.Ref(LuaRegistry.Index);
+        return null;
+    }
+
+    /// <summary>
+    /// Compiles a script's or a library's code onto the stack, seeing the sandbox's view of the globals as its _ENV,
+    /// never the table itself; Lua's error instead, nothing left on the stack. Text only ("t"): a precompiled chunk
+    /// could break the interpreter.
+    /// </summary>
+    private string? LoadSandboxed(byte[] code, string name)
+    {
+        if (lua.LoadBuffer(code, name, "t") != LuaStatus.OK)
         {
             var error = lua.ToString(-1);
             lua.Pop(1);
-            return $"Error compiling script (new function): {error}";
+            return error;
         }
-        // The script sees the sandbox's view of the globals as its _ENV, never the table itself.
         lua.RawGetInteger(LuaRegistry.Index, environment);
         lua.SetUpValue(-2, 1);
-        compiled[sha] = lua.Ref(LuaRegistry.Index);
         return null;
     }
 

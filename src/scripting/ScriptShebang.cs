@@ -27,10 +27,7 @@ public static class ScriptShebang
     public static (ScriptFlags Flags, int Start, string? Error) Read(byte[] body)
     {
         if (!body.AsSpan().StartsWith("#!"u8)) return (ScriptFlags.None, 0, null);
-        var end = body.AsSpan().IndexOf((byte)'\n');
-        if (end < 0) return (ScriptFlags.None, 0, "Invalid script shebang");
-        var parts = Encoding.UTF8.GetString(body, 0, end)
-            .Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+        if (FirstLine(body) is not ({ } parts, var end)) return (ScriptFlags.None, 0, "Invalid script shebang");
         if (parts.Length == 0) return (ScriptFlags.None, 0, "Invalid engine in script shebang");
         if (parts[0] != "#!lua") return (ScriptFlags.None, 0, $"Unexpected engine in script shebang: {parts[0]}");
         var flags = ScriptFlags.Declared;
@@ -40,11 +37,28 @@ public static class ScriptShebang
                 return (ScriptFlags.None, 0, $"Unknown lua shebang option: {option}");
             foreach (var name in option["flags=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries))
             {
-                if (Known.FirstOrDefault(known => known.Name == name) is not { Name: not null } found)
+                if (FlagOf(name) is not { } flag)
                     return (ScriptFlags.None, 0, $"Unexpected flag in script shebang: {name}");
-                flags |= found.Flag;
+                flags |= flag;
             }
         }
         return (flags, end, null);
+    }
+
+    /// <summary>What a flag's name means (None for one that changes nothing here); null for a name Redis 7.0 lacks.
+    /// </summary>
+    public static ScriptFlags? FlagOf(string name) =>
+        Known.FirstOrDefault(known => known.Name == name) is { Name: not null } found ? found.Flag : null;
+
+    /// <summary>
+    /// The words of a first line (`#!lua flags=...`, a library's `#!lua name=LIB`) and where it ends, its line feed
+    /// left to the code; null when no line feed ends it.
+    /// </summary>
+    public static (string[] Words, int End)? FirstLine(byte[] code)
+    {
+        var end = code.AsSpan().IndexOf((byte)'\n');
+        if (end < 0) return null;
+        return (Encoding.UTF8.GetString(code, 0, end).Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries),
+            end);
     }
 }

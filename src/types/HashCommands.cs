@@ -200,18 +200,18 @@ public static class HashCommands
             return;
         }
         if (!TypeCommands.Integer(args, 2, output, out var count)) return;
-        var picked = TypeCommands.Pick(hash?.Fields.Select(f => f.Field.ToArray()).ToArray() ?? [], count);
+        var picked = TypeCommands.Pick(hash?.Fields.ToArray() ?? [], count);
         if (picked is null)
         {
             RespReply.Error(output, "value is out of range");
             return;
         }
         RespReply.ArrayHeader(output, picked.Count * (withValues && session.Protocol < 3 ? 2 : 1));
-        foreach (var field in picked)
+        foreach (var (field, value) in picked)
         {
             if (withValues && session.Protocol >= 3) RespReply.ArrayHeader(output, 2);
-            RespReply.Bulk(output, field);
-            if (withValues) RespReply.Bulk(output, hash!.Get(field)!.Value.Span);
+            RespReply.Bulk(output, field.Span);
+            if (withValues) RespReply.Bulk(output, value.Span);
         }
     }
 }

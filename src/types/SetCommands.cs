@@ -43,8 +43,7 @@ public static class SetCommands
     /// <summary>A set's members: an array in RESP2, a set (~) in RESP3.</summary>
     private static void Members(IBufferWriter<byte> output, IReadOnlyCollection<byte[]> members, int protocol)
     {
-        if (protocol >= 3) RespReply.Header(output, (byte)'~', members.Count);
-        else RespReply.ArrayHeader(output, members.Count);
+        RespReply.SetHeader(output, members.Count, protocol);
         foreach (var member in members)
         {
             if (OutputBuffer.Cut(output)) return;
