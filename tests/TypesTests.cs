@@ -274,7 +274,7 @@ public class TypesTests
         Assert.Equal("$embstr", await c.AskAsync("OBJECT", "ENCODING", "n"));
         Assert.Equal("+OK", await c.AskAsync("SET", "i", "42"));
         Assert.Equal("$int", await c.AskAsync("OBJECT", "ENCODING", "i"));
-        Assert.Equal("$rbtree", await c.AskAsync("OBJECT", "ENCODING", "f"));
+        Assert.Equal("$blocks", await c.AskAsync("OBJECT", "ENCODING", "f"));
     }
 
     [Fact]

@@ -131,8 +131,8 @@ public static class RespScan
     }
 
     /// <summary>
-    /// OBJECT ENCODING key: how the value is held (KV's names for its own structures: a list is a `ring`, a sorted
-    /// set an `rbtree`); nil without the key. OBJECT HELP too.
+    /// OBJECT ENCODING key: how the value is held (the value's own name for it: a list is a `quicklist`, a sorted
+    /// set `blocks`); nil without the key. OBJECT HELP too.
     /// </summary>
     public static void Object(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {

@@ -190,7 +190,7 @@ public static class HashCommands
         if (args.Count == 2)
         {
             if (hash is null) RespReply.Null(output, session.Protocol);
-            else RespReply.Bulk(output, hash.Fields.ElementAt(Random.Shared.Next(hash.Count)).Field.Span);
+            else RespReply.Bulk(output, hash.Random().Field.Span);
             return;
         }
         var withValues = args.Count == 4 && args.Is(3, "withvalues"u8);

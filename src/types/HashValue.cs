@@ -1,22 +1,19 @@
-// src/types/HashValue.cs: feature: a hash, as the store holds it. Each field and its value are packed into one
-// array, [field length: 4][field][value], kept in a hash set that compares and hashes the field part only, so that a
-// field costs one array and one set entry (a dictionary of a field array and a value array cost half as much again).
-// An array is never changed once made: a new value is a new array, so a copy of the hash shares them all. Not
-// thread-safe: the store's lock is held around every use.
-
-using System.Buffers.Binary;
+// src/types/HashValue.cs: feature: a hash, as the store holds it: each field and its value one entry of a
+// PackedTable, [lengths][field][value] packed into chunks, so that a million fields cost about their bytes and a
+// slot each, not two arrays and a set's entry. A field's value is handed out as a view, valid until the hash next
+// changes. Not thread-safe: the store's lock is held around every use.
 
 namespace KV;
 
 public sealed class HashValue : StoredObject
 {
     /// <summary>
-    /// What a field costs beyond its bytes and its value's: its array's header and the field's length, the set's
-    /// entry and its bucket.
+    /// What a field costs beyond its bytes and its value's, at the most: the lengths, and the table's slot at its
+    /// emptiest (half full).
     /// </summary>
-    public const int FieldOverheadBytes = 48;
+    public const int FieldOverheadBytes = 24;
 
-    private HashSet<byte[]> entries = new(FieldComparer.Instance);
+    private PackedTable entries = new();
     private long bytes;
 
     public override string Encoding => "hashtable";
@@ -24,72 +21,41 @@ public sealed class HashValue : StoredObject
     public override long Bytes => bytes + 64;
     public int Count => entries.Count;
 
-    /// <summary>The fields and their values, in no particular order, as views of the arrays that hold them.</summary>
-    public IEnumerable<(ReadOnlyMemory<byte> Field, ReadOnlyMemory<byte> Value)> Fields => entries.Select(Split);
+    /// <summary>
+    /// The fields and their values, in no particular order, as views of the table's bytes: valid until the hash next
+    /// changes.
+    /// </summary>
+    public IEnumerable<(ReadOnlyMemory<byte> Field, ReadOnlyMemory<byte> Value)> Fields =>
+        entries.Entries.Select(entry => (entry.KeyMemory, entry.PayloadMemory));
 
     public static long CostOf(int fieldBytes, int valueBytes) => fieldBytes + valueBytes + FieldOverheadBytes;
 
-    /// <summary>The field's value; null (not an empty value) when there is no such field.</summary>
+    /// <summary>The field's value, a view valid until the next change; null (not empty) when there is no such field.
+    /// </summary>
     public ReadOnlyMemory<byte>? Get(ReadOnlySpan<byte> field) =>
-        entries.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(field, out var entry) ? Split(entry).Value
-            : (ReadOnlyMemory<byte>?)null;
+        entries.TryGet(field, out var entry) ? entry.PayloadMemory : (ReadOnlyMemory<byte>?)null;
+
+    /// <summary>A field and its value at random (HRANDFIELD), as views; the hash must not be empty.</summary>
+    public (ReadOnlyMemory<byte> Field, ReadOnlyMemory<byte> Value) Random()
+    {
+        var entry = entries.Random(System.Random.Shared);
+        return (entry.KeyMemory, entry.PayloadMemory);
+    }
 
     /// <summary>Sets the field; true when it is new.</summary>
     public bool Set(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
     {
-        var made = new byte[sizeof(int) + field.Length + value.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(made, field.Length);
-        field.CopyTo(made.AsSpan(sizeof(int)));
-        value.CopyTo(made.AsSpan(sizeof(int) + field.Length));
-        if (entries.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(field, out var old))
-        {
-            entries.Remove(old);
-            entries.Add(made);
-            bytes += made.Length - old.Length;
-            return false;
-        }
-        entries.Add(made);
-        bytes += CostOf(field.Length, value.Length);
-        return true;
+        var added = entries.Set(field, value, out var replaced);
+        bytes += added ? CostOf(field.Length, value.Length) : value.Length - replaced;
+        return added;
     }
 
     public bool Remove(ReadOnlySpan<byte> field)
     {
-        if (!entries.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(field, out var entry)) return false;
-        entries.Remove(entry);
-        bytes -= CostOf(field.Length, entry.Length - sizeof(int) - field.Length);
-        return true;
+        if (!entries.TryGet(field, out var entry)) return false;
+        bytes -= CostOf(field.Length, entry.PayloadLength);
+        return entries.Remove(field);
     }
 
-    /// <summary>A copy: the arrays are shared, since none is ever changed.</summary>
-    public override StoredObject Copy() => new HashValue
-    {
-        entries = new HashSet<byte[]>(entries, FieldComparer.Instance),
-        bytes = bytes,
-    };
-
-    private static (ReadOnlyMemory<byte> Field, ReadOnlyMemory<byte> Value) Split(byte[] entry)
-    {
-        var length = BinaryPrimitives.ReadInt32LittleEndian(entry);
-        return (entry.AsMemory(sizeof(int), length), entry.AsMemory(sizeof(int) + length));
-    }
-
-    /// <summary>Entries equal and hashed by their field alone; looked up by a field's bytes, without an array.
-    /// </summary>
-    private sealed class FieldComparer
-        : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
-    {
-        public static readonly FieldComparer Instance = new();
-
-        private static ReadOnlySpan<byte> FieldOf(byte[] entry) =>
-            entry.AsSpan(sizeof(int), BinaryPrimitives.ReadInt32LittleEndian(entry));
-
-        public bool Equals(byte[]? x, byte[]? y) => FieldOf(x!).SequenceEqual(FieldOf(y!));
-        public int GetHashCode(byte[] entry) => PairTable.Hash(FieldOf(entry));
-        public bool Equals(ReadOnlySpan<byte> field, byte[] entry) => field.SequenceEqual(FieldOf(entry));
-        public int GetHashCode(ReadOnlySpan<byte> field) => PairTable.Hash(field);
-
-        /// <summary>Never asked: an entry is always added whole, with its value.</summary>
-        public byte[] Create(ReadOnlySpan<byte> field) => throw new NotSupportedException();
-    }
+    public override StoredObject Copy() => new HashValue { entries = entries.Copy(), bytes = bytes };
 }

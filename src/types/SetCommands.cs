@@ -13,7 +13,7 @@ public static class SetCommands
         TypeCommands.Row("sadd", -3, "SADD key member [member ...]: how many were new", Add, writes: true),
         TypeCommands.Row("srem", -3, "SREM key member [member ...]: how many were removed", Remove, writes: true),
         TypeCommands.Row("smembers", 2, "every member", (session, args, output) =>
-            Members(output, session.Store.Find<SetValue>(args[1])?.Members ?? [], session.Protocol)),
+            Members(output, session.Store.Find<SetValue>(args[1]), session.Protocol)),
         TypeCommands.Row("sismember", 3, "SISMEMBER key member: 1 if it is a member, else 0", (session, args, output) =>
             RespReply.Integer(output, session.Store.Find<SetValue>(args[1])?.Contains(args[2]) == true ? 1 : 0)),
         TypeCommands.Row("smismember", -3, "SMISMEMBER key member [member ...]: 1 or 0 for each", IsMemberMany),
@@ -41,6 +41,17 @@ public static class SetCommands
     ];
 
     /// <summary>A set's members: an array in RESP2, a set (~) in RESP3.</summary>
+    private static void Members(IBufferWriter<byte> output, SetValue? set, int protocol)
+    {
+        RespReply.SetHeader(output, set?.Count ?? 0, protocol);
+        foreach (var member in set?.Views ?? [])
+        {
+            if (OutputBuffer.Cut(output)) return;
+            RespReply.Bulk(output, member.Span);
+        }
+    }
+
+    /// <summary>Members held apart from any set (a pop's, a combination's), written as SMEMBERS writes them.</summary>
     private static void Members(IBufferWriter<byte> output, IReadOnlyCollection<byte[]> members, int protocol)
     {
         RespReply.SetHeader(output, members.Count, protocol);
@@ -59,7 +70,7 @@ public static class SetCommands
         if (!TypeCommands.Fits(store, more, output)) return;
         if (TypeCommands.FindOrAdd<SetValue>(store, args[1], output) is not { } set) return;
         var added = 0;
-        for (var i = 2; i < args.Count; i++) if (!set.Contains(args[i]) && set.Add(args[i].ToArray())) added++;
+        for (var i = 2; i < args.Count; i++) if (set.Add(args[i])) added++;
         TypeCommands.Changed(store, args[1], set, empty: false, added > 0 ? "sadd" : null);
         RespReply.Integer(output, added);
     }
@@ -95,7 +106,10 @@ public static class SetCommands
             else RespReply.Null(output, session.Protocol);
             return;
         }
-        var taken = TypeCommands.Pick<byte[]>([.. set.Members], Math.Min(count, set.Count))!;
+        // One member is one picked at random; more are a shuffle of copies, taken before any goes.
+        List<byte[]> taken = count == 1 ? [set.Random().ToArray()]
+            : [.. TypeCommands.Pick<ReadOnlyMemory<byte>>([.. set.Views], Math.Min(count, set.Count))!
+                .Select(member => member.ToArray())];
         foreach (var member in taken) set.Remove(member);
         if (args.Count == 2) RespReply.Bulk(output, taken[0]);
         else Members(output, taken, session.Protocol);
@@ -108,7 +122,7 @@ public static class SetCommands
         if (args.Count == 2)
         {
             if (set is null) RespReply.Null(output, session.Protocol);
-            else RespReply.Bulk(output, set.Random());
+            else RespReply.Bulk(output, set.Random().Span);
             return;
         }
         if (args.Count > 3)
@@ -117,13 +131,13 @@ public static class SetCommands
             return;
         }
         if (!TypeCommands.Integer(args, 2, output, out var count)) return;
-        if (TypeCommands.Pick<byte[]>(set is null ? [] : [.. set.Members], count) is not { } picked)
+        if (TypeCommands.Pick<ReadOnlyMemory<byte>>(set is null ? [] : [.. set.Views], count) is not { } picked)
         {
             RespReply.Error(output, TypeCommands.MustBePositive);
             return;
         }
         RespReply.ArrayHeader(output, picked.Count);
-        foreach (var member in picked) RespReply.Bulk(output, member);
+        foreach (var member in picked) RespReply.Bulk(output, member.Span);
     }
 
     private static void Move(RespSession session, RespArguments args, IBufferWriter<byte> output)
@@ -152,7 +166,7 @@ public static class SetCommands
             return;
         }
         if (TypeCommands.FindOrAdd<SetValue>(store, args[2], output) is not { } target) return;
-        target.Add(args[3].ToArray());
+        target.Add(args[3]);
         TypeCommands.Changed(store, args[2], target, empty: false, "sadd");
         RespReply.Integer(output, 1);
     }
@@ -163,11 +177,12 @@ public static class SetCommands
     {
         var sets = Enumerable.Range(from, to - from).Select(i => store.Find<SetValue>(args[i])).ToList();
         var result = new HashSet<byte[]>(sets[0]?.Members ?? [], KeyBytes.Comparer);
+        var lookup = result.GetAlternateLookup<ReadOnlySpan<byte>>();
         foreach (var set in sets.Skip(1))
         {
-            if (operation == 'i') result.IntersectWith(set?.Members ?? []);
+            if (operation == 'i') result.RemoveWhere(member => set?.Contains(member) != true);
             else if (operation == 'u') result.UnionWith(set?.Members ?? []);
-            else result.ExceptWith(set?.Members ?? []);
+            else foreach (var member in set?.Views ?? []) lookup.Remove(member.Span);
         }
         return result;
     }

@@ -236,7 +236,7 @@ public static class SortedSetCommands
         if (args.Count == 2)
         {
             if (set is null) RespReply.Null(output, session.Protocol);
-            else RespReply.Bulk(output, set.Ordered.ElementAt(Random.Shared.Next(set.Count)).Member);
+            else RespReply.Bulk(output, set.At(Random.Shared.Next(set.Count)).Member.Span);
             return;
         }
         var withScores = args.Count == 4 && args.Is(3, "withscores"u8);
@@ -246,8 +246,8 @@ public static class SortedSetCommands
             return;
         }
         if (!TypeCommands.Integer(args, 2, output, out var count)) return;
-        if (TypeCommands.Pick<(double Score, byte[] Member)>(set is null ? [] : [.. set.Ordered], count)
-            is not { } picked)
+        if (TypeCommands.Pick<(double Score, ReadOnlyMemory<byte> Member)>(set is null ? [] : [.. set.Walk(0, false)],
+            count) is not { } picked)
         {
             RespReply.Error(output, TypeCommands.MustBePositive);
             return;

@@ -13,42 +13,46 @@ public enum RangeBy { Rank, Score, Lex }
 public readonly record struct RangeEnd(double Score, byte[]? Member, bool Open, int Infinite)
 {
     /// <summary>Whether a member is past this end as a lower bound (false: it is below or outside).</summary>
-    public bool Below(double score, byte[] member, RangeBy by) => by == RangeBy.Score
+    public bool Below(double score, ReadOnlySpan<byte> member, RangeBy by) => by == RangeBy.Score
         ? Open ? score > Score : score >= Score
-        : Infinite < 0 || (Infinite == 0 && (Open ? member.AsSpan().SequenceCompareTo(Member) > 0
-            : member.AsSpan().SequenceCompareTo(Member) >= 0));
+        : Infinite < 0 || (Infinite == 0 && (Open ? member.SequenceCompareTo(Member) > 0
+            : member.SequenceCompareTo(Member) >= 0));
 
     /// <summary>Whether a member is within this end as an upper bound.</summary>
-    public bool Above(double score, byte[] member, RangeBy by) => by == RangeBy.Score
+    public bool Above(double score, ReadOnlySpan<byte> member, RangeBy by) => by == RangeBy.Score
         ? Open ? score < Score : score <= Score
-        : Infinite > 0 || (Infinite == 0 && (Open ? member.AsSpan().SequenceCompareTo(Member) < 0
-            : member.AsSpan().SequenceCompareTo(Member) <= 0));
+        : Infinite > 0 || (Infinite == 0 && (Open ? member.SequenceCompareTo(Member) < 0
+            : member.SequenceCompareTo(Member) <= 0));
 }
 
 /// <summary>What a range command asked for.</summary>
 public sealed record RangeQuery(RangeBy By, bool Reverse, long Start, long Stop, RangeEnd Min, RangeEnd Max,
     long Offset, long Limit)
 {
-    /// <summary>The members in the range, in the order asked for.</summary>
-    public List<(double Score, byte[] Member)> Select(SortedSetValue? set)
+    /// <summary>
+    /// The members in the range, in the order asked for, as views of the set: valid until it next changes.
+    /// </summary>
+    public List<(double Score, ReadOnlyMemory<byte> Member)> Select(SortedSetValue? set)
     {
-        var found = new List<(double, byte[])>();
+        var found = new List<(double, ReadOnlyMemory<byte>)>();
         if (set is null) return found;
         if (By == RangeBy.Rank)
         {
             if (!TypeCommands.Clamp(Start, Stop, set.Count, out var from, out var to)) return found;
-            var ordered = Reverse ? set.Ordered.Reverse() : set.Ordered;
-            found.AddRange(ordered.Skip(from).Take(to - from + 1));
+            found.AddRange(set.Walk(from, Reverse).Take(to - from + 1));
             return found;
         }
         var skip = Offset;
-        foreach (var (score, member) in Reverse ? set.Ordered.Reverse() : set.Ordered)
+        // By score, the walk starts at the near end's score; by member, at the set's end (all scores alike).
+        var walk = By == RangeBy.Score ? set.WalkFromScore(Reverse ? Max.Score : Min.Score, Reverse)
+            : set.Walk(0, Reverse);
+        foreach (var (score, member) in walk)
         {
-            var inside = Min.Below(score, member, By) && Max.Above(score, member, By);
+            var inside = Min.Below(score, member.Span, By) && Max.Above(score, member.Span, By);
             if (!inside)
             {
                 // Past the far end in the walk's direction: nothing further can be in the range.
-                if (Reverse ? !Min.Below(score, member, By) : !Max.Above(score, member, By)) break;
+                if (Reverse ? !Min.Below(score, member.Span, By) : !Max.Above(score, member.Span, By)) break;
                 continue;
             }
             if (skip-- > 0) continue;
@@ -179,7 +183,7 @@ public static class SortedSetRanges
         if (storing)
         {
             var made = new SortedSetValue();
-            foreach (var (score, member) in found) made.Set(member, score);
+            foreach (var (score, member) in found) made.Set(member.Span, score);
             if (SetCommands.StoreResult(session.Store, args[1], made, made.Count == 0, output, "zrangestore"))
                 RespReply.Integer(output, made.Count);
             return;
@@ -189,6 +193,12 @@ public static class SortedSetRanges
 
     /// <summary>Members, with their scores when asked: flat in RESP2, a pair each in RESP3.</summary>
     public static void WriteMembers(IBufferWriter<byte> output, List<(double Score, byte[] Member)> found,
+        bool withScores, int protocol, bool flat = false) =>
+        WriteMembers(output, [.. found.Select(f => (f.Score, (ReadOnlyMemory<byte>)f.Member))], withScores, protocol,
+            flat);
+
+    /// <summary>The same, for members as views of a set (a range's).</summary>
+    public static void WriteMembers(IBufferWriter<byte> output, List<(double Score, ReadOnlyMemory<byte> Member)> found,
         bool withScores, int protocol, bool flat = false)
     {
         var pairs = withScores && protocol >= 3 && !flat;
@@ -197,7 +207,7 @@ public static class SortedSetRanges
         {
             if (OutputBuffer.Cut(output)) return;
             if (pairs) RespReply.ArrayHeader(output, 2);
-            RespReply.Bulk(output, member);
+            RespReply.Bulk(output, member.Span);
             if (withScores) TypeCommands.Score(output, score, protocol);
         }
     }
@@ -229,7 +239,8 @@ public static class SortedSetRanges
         if (set is not null && found.Count > 0)
         {
             store.Find<SortedSetValue>(args[1], forChange: true);
-            foreach (var (_, member) in found) set.Remove(member);
+            // Copied first: each removal moves the bytes the views point at.
+            foreach (var member in found.Select(f => f.Member.ToArray()).ToList()) set.Remove(member);
             TypeCommands.Changed(store, args[1], set, set.Count == 0, name);
         }
         RespReply.Integer(output, found.Count);

@@ -1,14 +1,21 @@
-// src/types/SortedSetValue.cs: feature: a sorted set, as the store holds it: each member's score in a dictionary,
-// and the members in order (by score, then by their bytes) in a balanced tree, so that the lowest and highest and
-// a range by score are found at once. A rank is counted by walking: the tree keeps no sizes. Not thread-safe: the
-// store's lock is held around every use.
+// src/types/SortedSetValue.cs: feature: a sorted set, as the store holds it: each member's score in a PackedTable
+// (member -> 8 bytes), found at once, and the members in order (by score, then by their bytes) in a
+// SortedSetOrder, so that the lowest and highest, a rank and a range by score are found without walking the rest.
+// Both pack their entries into chunks: a million members cost about twice their bytes, not three objects each.
+// Members are handed out as views, valid until the set next changes, or as copies. Not thread-safe: the store's
+// lock is held around every use.
+
+using System.Buffers.Binary;
 
 namespace KV;
 
 public sealed class SortedSetValue : StoredObject
 {
-    /// <summary>What a member costs beyond its bytes: its array, the dictionary's entry and the tree's node.</summary>
-    public const int MemberOverheadBytes = 96;
+    /// <summary>
+    /// What a member costs beyond its bytes (held twice), at the most: its score twice, its lengths, the table's slot
+    /// half full, and its share of a block half full.
+    /// </summary>
+    public const int MemberOverheadBytes = 48;
 
     /// <summary>Redis's order: by score, then by the members' bytes.</summary>
     public sealed class Order : IComparer<(double Score, byte[] Member)>
@@ -22,69 +29,88 @@ public sealed class SortedSetValue : StoredObject
         }
     }
 
-    private readonly Dictionary<byte[], double> scores = new(KeyBytes.Comparer);
-    private readonly SortedSet<(double Score, byte[] Member)> ordered = new(Order.Instance);
+    private PackedTable scores = new();
+    private SortedSetOrder ordered = new();
     private long bytes;
 
-    public override string Encoding => "rbtree";
+    public override string Encoding => "blocks";
     public override string Kind => "zset";
     public override long Bytes => bytes + 64;
     public int Count => scores.Count;
-    public SortedSet<(double Score, byte[] Member)> Ordered => ordered;
 
-    public static long CostOf(int memberBytes) => memberBytes + MemberOverheadBytes;
+    /// <summary>Every member and its score, lowest first, as copies.</summary>
+    public IEnumerable<(double Score, byte[] Member)> Ordered =>
+        ordered.Walk(0, reverse: false).Select(entry => (entry.Score, entry.Member.ToArray()));
+
+    /// <summary>
+    /// The members from a rank on, from the lowest (or the highest) that way, as views valid until the set changes.
+    /// </summary>
+    public IEnumerable<(double Score, ReadOnlyMemory<byte> Member)> Walk(int skip, bool reverse) =>
+        ordered.Walk(skip, reverse);
+
+    /// <summary>
+    /// The members from the first with a score at least `score` up (or the last with at most `score` down), as views.
+    /// </summary>
+    public IEnumerable<(double Score, ReadOnlyMemory<byte> Member)> WalkFromScore(double score, bool reverse) =>
+        ordered.WalkFromScore(score, reverse);
+
+    public static long CostOf(int memberBytes) => 2 * memberBytes + MemberOverheadBytes;
 
     public double? Score(ReadOnlySpan<byte> member) =>
-        scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var score) ? score : null;
+        scores.TryGet(member, out var entry) ? BinaryPrimitives.ReadDoubleLittleEndian(entry.Payload) : null;
 
     /// <summary>Sets the member's score; true when the member is new.</summary>
     public bool Set(ReadOnlySpan<byte> member, double score)
     {
-        // A member already there keeps its array: only a new one is copied.
-        if (scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var held, out var old))
+        Span<byte> payload = stackalloc byte[sizeof(double)];
+        BinaryPrimitives.WriteDoubleLittleEndian(payload, score);
+        if (Score(member) is { } old)
         {
-            if (old == score) return false;
-            ordered.Remove((old, held));
-            scores[held] = score;
-            ordered.Add((score, held));
+            if (old.Equals(score)) return false;
+            ordered.Remove(old, member);
+            scores.Set(member, payload);
+            ordered.Insert(score, member);
             return false;
         }
-        var made = member.ToArray();
-        scores[made] = score;
-        ordered.Add((score, made));
-        bytes += CostOf(made.Length);
+        scores.Set(member, payload);
+        ordered.Insert(score, member);
+        bytes += CostOf(member.Length);
         return true;
     }
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        if (!scores.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(member, out var key, out var score)) return false;
-        ordered.Remove((score, key));
-        bytes -= CostOf(key.Length);
+        if (Score(member) is not { } score) return false;
+        ordered.Remove(score, member);
+        scores.Remove(member);
+        bytes -= CostOf(member.Length);
         return true;
     }
 
     /// <summary>Takes the lowest (or highest) member away.</summary>
     public (byte[] Member, double Score) PopEnd(bool lowest)
     {
-        var (score, member) = lowest ? ordered.Min : ordered.Max;
+        var (score, view) = ordered.Walk(0, reverse: !lowest).First();
+        var member = view.ToArray();
         Remove(member);
         return (member, score);
     }
+
+    /// <summary>The member at a rank from the lowest, as a view.</summary>
+    public (double Score, ReadOnlyMemory<byte> Member) At(int rank) => ordered.At(rank);
 
     /// <summary>The member's place in the order from the lowest (or the highest), or null without it.</summary>
     public int? Rank(ReadOnlySpan<byte> member, bool fromHighest)
     {
         if (Score(member) is not { } score) return null;
-        var key = scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var k, out _) ? k : null;
-        var below = ordered.GetViewBetween(ordered.Min, (score, key!)).Count - 1;
+        var below = ordered.RankOf(score, member);
         return fromHighest ? Count - 1 - below : below;
     }
 
     public override StoredObject Copy()
     {
         var copy = new SortedSetValue();
-        foreach (var (member, score) in scores) copy.Set(member, score);
+        foreach (var (score, member) in ordered.Walk(0, reverse: false)) copy.Set(member.Span, score);
         return copy;
     }
 }
