@@ -4,11 +4,12 @@
 // An entry is not an object but a run of bytes, [key length: varint][payload length: varint][key][payload],
 // packed one after another into chunks; a slot of the table is one long, the entry's chunk and offset and 16 bits
 // of its key's hash, which rule out almost every other key without reading the chunk. Open addressing with linear
-// probing, removal by shifting the following slots back (no tombstones); the table grows by half when three
-// quarters full and shrinks when an eighth. Chunks start small, so that a hash of three fields costs little, and
-// double up to 64 KiB; an entry over 8 KiB gets a chunk of its own. A replaced or removed entry leaves dead bytes;
-// a chunk whose live bytes fall under two thirds has its live entries moved to the chunk being filled. So an
-// entry's bytes are valid until the next change: readers copy them out under the store's lock. Not thread-safe.
+// probing, removal by shifting the following slots back (no tombstones); the table grows by half when two
+// thirds full (past that, probes lengthen fast: HSET and SADD measured much slower) and shrinks when an
+// eighth. Chunks start small, so that a hash of three fields costs little, and double up to 64 KiB; an entry over
+// 8 KiB gets a chunk of its own. A replaced or removed entry leaves dead bytes; a chunk whose live bytes fall under
+// two thirds has its live entries moved to the chunk being filled. So an entry's bytes are valid until the next
+// change: readers copy them out under the store's lock. Not thread-safe.
 
 namespace KV;
 
@@ -91,7 +92,7 @@ internal sealed class PackedTable
             Release(old);
             return false;
         }
-        if ((Count + 1) * 4L > slots.Length * 3L)
+        if ((Count + 1) * 3L > slots.Length * 2L)
         {
             Resize(slots.Length + Math.Max(MinSlots, slots.Length / 2));
             at = Locate(key, hash);
