@@ -1,9 +1,15 @@
-// src/types/ListValue.cs: feature: a list, as the store holds it: its elements packed into chunks of bytes, each
-// entry the element's length (a varint), its bytes, and its length again written to be read backwards, as Redis's
-// listpack does: a million short elements cost about their bytes, not an object each, and a pop at either end
-// finds its element at once. A push or a pop at an end touches one chunk; an element found by index walks the
-// chunks, then one chunk; a change in the middle (LSET, LINSERT, LREM) rewrites one chunk. Elements are handed
-// out as copies. Not thread-safe: the store's lock is held around every use.
+// src/types/ListValue.cs: feature: a list, as the store holds it: its elements packed into chunks of bytes, not an
+// object each, and front-coded as a sorted file's keys are: an entry is how many leading bytes the element shares
+// with the one before it (a varint), the length of the rest (a varint), the rest, and the entry's size again written
+// to be read backwards. An entry that shares nothing is a restart, readable alone; every chunk starts with one, and
+// at least every RestartEvery entries there is another, so that the last element is rebuilt from at most that many.
+// A million elements alike but for a number (job IDs, keys) cost a few bytes each; unlike ones, about their bytes
+// and three, as Redis's listpack. A push or a pop at an end touches one chunk (the tail's last element is kept
+// whole, so that the next push shares with it at once); an element found by index walks the chunks, then one; a
+// change in the middle (LSET, LINSERT, LREM) rewrites one chunk. Elements are handed out as copies. Not
+// thread-safe: the store's lock is held around every use.
+
+using static KV.ListEntries;
 
 namespace KV;
 
@@ -12,92 +18,44 @@ public sealed class ListValue : StoredObject
     /// <summary>A chunk's bytes, unless one element needs more: small to rewrite, large enough to pack.</summary>
     public const int ChunkBytes = 4096;
 
+    /// <summary>The longest run of entries that share with the one before: what rebuilding the last one may read.
+    /// </summary>
+    private const int RestartEvery = 16;
+
     /// <summary>What a chunk costs beyond its bytes: the array's header, the object, its place in the list.</summary>
     private const int ChunkOverheadBytes = 64;
 
-    /// <summary>One run of packed elements: data[Start..End) holds Count of them.</summary>
+    /// <summary>One run of packed entries: data[Start..End) holds Count of them, the first a restart.</summary>
     private sealed class Chunk(int capacity, bool fillFromEnd)
     {
         public readonly byte[] Data = new byte[capacity];
         public int Start = fillFromEnd ? capacity : 0;
         public int End = fillFromEnd ? capacity : 0;
         public int Count;
+
+        /// <summary>How many entries from the first up to the next restart; -1 when not known (HeadRunOf counts).
+        /// </summary>
+        public int HeadRun = -1;
     }
 
     private readonly List<Chunk> chunks = [];
     private long bytes;
+
+    // The tail chunk's last element, whole, and how many entries after its chunk's last restart: valid while `tail`
+    // is that chunk and nothing changed its end.
+    private Chunk? tail;
+    private byte[] last = new byte[32];
+    private int lastLength;
+    private int sinceRestart;
 
     public override string Kind => "list";
     public override string Encoding => "quicklist";
     public override long Bytes => bytes;
     public int Count { get; private set; }
 
-    /// <summary>What an element adds, by --max-memory's measure, at the most: its bytes and its lengths'.</summary>
+    /// <summary>What an element adds, by --max-memory's measure, at the most: its bytes and its entry's lengths.
+    /// </summary>
     public static long CostOf(int elementBytes) => elementBytes + 10;
-
-    private static int SizeOf(int length) => 2 * VarintBytes(length) + length;
-
-    /// <summary>Writes one entry, length, bytes, length backwards; how many bytes it took.</summary>
-    private static int WriteEntry(Span<byte> into, ReadOnlySpan<byte> element)
-    {
-        var at = WriteVarint(into, element.Length);
-        element.CopyTo(into[at..]);
-        at += element.Length;
-        // The length again, its groups of 7 bits from the highest: each but the leftmost flagged, so that a reader
-        // going right to left knows where it ends.
-        var groups = VarintBytes(element.Length);
-        for (var g = groups - 1; g >= 0; g--)
-            into[at++] = (byte)(((element.Length >> (7 * g)) & 0x7F) | (g == groups - 1 ? 0 : 0x80));
-        return at;
-    }
-
-    /// <summary>The length of the entry that ends at `end`, read backwards, and how many bytes that took.</summary>
-    private static int ReadBackwards(ReadOnlySpan<byte> data, int end, out int read)
-    {
-        var value = 0;
-        read = 0;
-        byte b;
-        do
-        {
-            b = data[end - 1 - read];
-            value |= (b & 0x7F) << (7 * read);
-            read++;
-        }
-        while ((b & 0x80) != 0);
-        return value;
-    }
-
-    private static int VarintBytes(int value)
-    {
-        var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7) size++;
-        return size;
-    }
-
-    private static int WriteVarint(Span<byte> into, int value)
-    {
-        var at = 0;
-        var v = (uint)value;
-        for (; v >= 0x80; v >>= 7) into[at++] = (byte)(v | 0x80);
-        into[at++] = (byte)v;
-        return at;
-    }
-
-    private static int ReadVarint(ReadOnlySpan<byte> from, out int read)
-    {
-        var value = 0;
-        var shift = 0;
-        read = 0;
-        byte b;
-        do
-        {
-            b = from[read++];
-            value |= (b & 0x7F) << shift;
-            shift += 7;
-        }
-        while ((b & 0x80) != 0);
-        return value;
-    }
 
     private Chunk NewChunk(int needed, bool fillFromEnd)
     {
@@ -108,29 +66,111 @@ public sealed class ListValue : StoredObject
 
     private void Drop(int index)
     {
+        if (tail == chunks[index]) tail = null;
         bytes -= chunks[index].Data.Length + ChunkOverheadBytes;
         chunks.RemoveAt(index);
     }
 
+    /// <summary>
+    /// Makes `last` the chunk's last element, whole: back to the last restart, then forward, each entry's rest written
+    /// after the bytes it shares.
+    /// </summary>
+    private void ReadLast(Chunk chunk)
+    {
+        if (tail == chunk) return;
+        var data = chunk.Data;
+        var from = StartBefore(data, chunk.End);
+        sinceRestart = 0;
+        while (EntryAt(data, from).Shared != 0)
+        {
+            from = StartBefore(data, from);
+            sinceRestart++;
+        }
+        lastLength = 0;
+        for (var at = from; at < chunk.End;)
+        {
+            var (shared, rest, next) = EntryAt(data, at);
+            Keep(shared, rest.Span);
+            at = next;
+        }
+        tail = chunk;
+    }
+
+    /// <summary>`last` becomes its first `shared` bytes and then `rest`.</summary>
+    private void Keep(int shared, ReadOnlySpan<byte> rest)
+    {
+        if (last.Length < shared + rest.Length)
+            Array.Resize(ref last, (int)Math.Min(Array.MaxLength, Math.Max(2L * last.Length, shared + rest.Length)));
+        rest.CopyTo(last.AsSpan(shared));
+        lastLength = shared + rest.Length;
+    }
+
+    /// <summary>Appends the element at the chunk's end, sharing with `previous` unless a restart is due.</summary>
+    private static void Append(Chunk chunk, ReadOnlySpan<byte> element, ReadOnlySpan<byte> previous,
+        ref int sinceRestart)
+    {
+        var shared = chunk.Count == 0 || sinceRestart + 1 >= RestartEvery ? 0 : element.CommonPrefixLength(previous);
+        chunk.End += WriteEntry(chunk.Data.AsSpan(chunk.End), shared, element[shared..]);
+        chunk.Count++;
+        sinceRestart = shared == 0 ? 0 : sinceRestart + 1;
+    }
+
+    /// <summary>Whether the element fits at the chunk's end, as Append would write it (as a restart, at the most).
+    /// </summary>
+    private static bool Fits(Chunk chunk, int length) => chunk.Data.Length - chunk.End >= EntrySize(0, length);
+
+    /// <summary>The entries of the chunk's first run, counted (up to RestartEvery) when not known.</summary>
+    private static int HeadRunOf(Chunk chunk)
+    {
+        if (chunk.HeadRun >= 0) return chunk.HeadRun;
+        var run = 1;
+        for (var at = EntryAt(chunk.Data, chunk.Start).Next; run < RestartEvery && at < chunk.End; run++)
+        {
+            var (shared, _, next) = EntryAt(chunk.Data, at);
+            if (shared == 0) break;
+            at = next;
+        }
+        return chunk.HeadRun = run;
+    }
+
+    /// <summary>
+    /// The element goes first, whole; the entry that was first (whole too) is written again sharing with it, unless
+    /// that would make the first run longer than RestartEvery.
+    /// </summary>
     public void PushLeft(ReadOnlySpan<byte> element)
     {
-        var size = SizeOf(element.Length);
+        var size = EntrySize(0, element.Length);
         if (chunks.Count == 0 || chunks[0].Start < size) chunks.Insert(0, NewChunk(size, fillFromEnd: true));
         var chunk = chunks[0];
+        if (chunk.Count > 0 && HeadRunOf(chunk) + 1 < RestartEvery
+            && EntryAt(chunk.Data, chunk.Start) is var (_, first, firstEnd)
+            && element.CommonPrefixLength(first.Span) is var shared and > 0)
+        {
+            var rest = first.Length - shared <= 256 ? stackalloc byte[first.Length - shared]
+                : new byte[first.Length - shared];
+            first.Span[shared..].CopyTo(rest);
+            chunk.Start = firstEnd - EntrySize(shared, rest.Length);
+            WriteEntry(chunk.Data.AsSpan(chunk.Start), shared, rest);
+            chunk.HeadRun++;
+            if (tail == chunk) tail = null;
+        }
+        else chunk.HeadRun = 1;
         chunk.Start -= size;
-        WriteEntry(chunk.Data.AsSpan(chunk.Start), element);
+        WriteEntry(chunk.Data.AsSpan(chunk.Start), 0, element);
         chunk.Count++;
         Count++;
     }
 
     public void PushRight(ReadOnlySpan<byte> element)
     {
-        var size = SizeOf(element.Length);
-        if (chunks.Count == 0 || chunks[^1].Data.Length - chunks[^1].End < size)
-            chunks.Add(NewChunk(size, fillFromEnd: false));
+        if (chunks.Count == 0 || !Fits(chunks[^1], element.Length)) chunks.Add(NewChunk(EntrySize(0, element.Length),
+            fillFromEnd: false));
         var chunk = chunks[^1];
-        chunk.End += WriteEntry(chunk.Data.AsSpan(chunk.End), element);
-        chunk.Count++;
+        if (chunk.Count > 0) ReadLast(chunk);
+        if (chunk.HeadRun >= chunk.Count) chunk.HeadRun = -1;
+        Append(chunk, element, last.AsSpan(0, chunk.Count > 0 ? lastLength : 0), ref sinceRestart);
+        Keep(0, element);
+        tail = chunk;
         Count++;
     }
 
@@ -144,13 +184,32 @@ public sealed class ListValue : StoredObject
     private static List<byte[]> Unpack(Chunk chunk)
     {
         var elements = new List<byte[]>(chunk.Count);
+        byte[] previous = [];
         for (var at = chunk.Start; at < chunk.End;)
         {
-            var length = ReadVarint(chunk.Data.AsSpan(at), out var read);
-            elements.Add(chunk.Data.AsSpan(at + read, length).ToArray());
-            at += 2 * read + length;
+            var (shared, rest, next) = EntryAt(chunk.Data, at);
+            var element = new byte[shared + rest.Length];
+            previous.AsSpan(0, shared).CopyTo(element);
+            rest.Span.CopyTo(element.AsSpan(shared));
+            elements.Add(element);
+            previous = element;
+            at = next;
         }
         return elements;
+    }
+
+    /// <summary>Writes these elements into the chunk in place of what it held, front-coded.</summary>
+    private void Refill(Chunk chunk, List<byte[]> elements, bool rightAligned)
+    {
+        if (tail == chunk) tail = null;
+        chunk.Start = chunk.End = chunk.Count = 0;
+        chunk.HeadRun = -1;
+        var restarts = 0;
+        for (var i = 0; i < elements.Count; i++) Append(chunk, elements[i], i > 0 ? elements[i - 1] : [], ref restarts);
+        if (!rightAligned) return;
+        var used = chunk.End;
+        chunk.Data.AsSpan(0, used).CopyTo(chunk.Data.AsSpan(chunk.Data.Length - used));
+        (chunk.Start, chunk.End) = (chunk.Data.Length - used, chunk.Data.Length);
     }
 
     public byte[] Pop(bool left)
@@ -160,15 +219,54 @@ public sealed class ListValue : StoredObject
         byte[] element;
         if (left)
         {
-            var length = ReadVarint(chunk.Data.AsSpan(chunk.Start), out var read);
-            element = chunk.Data.AsSpan(chunk.Start + read, length).ToArray();
-            chunk.Start += 2 * read + length;
+            var (_, rest, next) = EntryAt(chunk.Data, chunk.Start);
+            element = rest.ToArray();
+            var popped = chunk.Start;
+            chunk.Start = next;
+            chunk.HeadRun = -1;
+            // The new first entry shares with the element just taken: it is written whole, in the bytes that frees.
+            if (chunk.Count > 1 && EntryAt(chunk.Data, next) is { Shared: > 0 } first)
+            {
+                var whole = new byte[first.Shared + first.Suffix.Length];
+                element.AsSpan(0, first.Shared).CopyTo(whole);
+                first.Suffix.Span.CopyTo(whole.AsSpan(first.Shared));
+                var start = first.Next - EntrySize(0, whole.Length);
+                if (start >= popped)
+                {
+                    WriteEntry(chunk.Data.AsSpan(start), 0, whole);
+                    chunk.Start = start;
+                }
+                else
+                {
+                    // No room (lengths whose varints grow): the chunk is written again without the element.
+                    chunk.Start = popped;
+                    var remaining = Unpack(chunk);
+                    remaining.RemoveAt(0);
+                    Refill(chunk, remaining, rightAligned: false);
+                    Count--;
+                    return element;
+                }
+                if (tail == chunk) tail = null;
+            }
         }
         else
         {
-            var length = ReadBackwards(chunk.Data, chunk.End, out var read);
-            element = chunk.Data.AsSpan(chunk.End - read - length, length).ToArray();
-            chunk.End -= 2 * read + length;
+            ReadLast(chunk);
+            element = last.AsSpan(0, lastLength).ToArray();
+            var start = StartBefore(chunk.Data, chunk.End);
+            var poppedShared = EntryAt(chunk.Data, start).Shared;
+            chunk.End = start;
+            tail = null;
+            // The element before shares no more with the one taken than the one taken did with it: it is the bytes
+            // they share and its own rest, without reading back to the restart.
+            if (chunk.Count > 1 && poppedShared > 0 && EntryAt(chunk.Data, StartBefore(chunk.Data, start))
+                is var (shared, rest, _) && shared <= poppedShared)
+            {
+                Keep(shared, rest.Span);
+                sinceRestart = shared == 0 ? 0 : Math.Max(0, sinceRestart - 1);
+                tail = chunk;
+            }
+            chunk.HeadRun = Math.Min(chunk.HeadRun, chunk.Count - 1);
         }
         chunk.Count--;
         Count--;
@@ -216,13 +314,12 @@ public sealed class ListValue : StoredObject
         Count += elements.Count - chunks[c].Count;
         Drop(c);
         var made = new List<Chunk>();
-        foreach (var element in elements)
+        var restarts = 0;
+        for (var i = 0; i < elements.Count; i++)
         {
-            var size = SizeOf(element.Length);
-            if (made.Count == 0 || made[^1].Data.Length - made[^1].End < size) made.Add(NewChunk(size, false));
-            var chunk = made[^1];
-            chunk.End += WriteEntry(chunk.Data.AsSpan(chunk.End), element);
-            chunk.Count++;
+            if (made.Count == 0 || !Fits(made[^1], elements[i].Length))
+                made.Add(NewChunk(EntrySize(0, elements[i].Length), false));
+            Append(made[^1], elements[i], i > 0 && made[^1].Count > 0 ? elements[i - 1] : [], ref restarts);
         }
         chunks.InsertRange(c, made);
     }
