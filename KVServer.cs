@@ -22,6 +22,10 @@
 #:include src/scripting/*.cs
 #:include src/types/*.cs
 #:property ConcurrentGarbageCollection=false
+// Each method compiled once, optimized, at its first call, not first quickly and again later: the server is at its
+// speed from its first requests, and a first burst leaves no second compilations resident (megabytes; see
+// `dotnet bench.cs -- --memory`). A start takes a little longer.
+#:property TieredCompilation=false
 
 using System.Net.Sockets;
 using System.Runtime.InteropServices;

@@ -9,6 +9,7 @@
 //                            (get-then-set against incr: the lost update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
 //   dotnet bench.cs -- --queue --port P [--seconds S]   (producers RPUSH, consumers BLPOP: jobs a second, their wait)
+//   dotnet bench.cs -- --memory [--elements N] [--unlike] [--rounds R]   (a list, hash, set, sorted set: bytes each)
 //
 // It fills K keys first, then runs N connections, each with D requests in flight: write D requests in one
 // write, read D replies, repeat. Each request's latency runs from its batch's write to its reply. It shows a
@@ -45,6 +46,7 @@ if (options.ShowHelp)
 }
 
 if (options.Models) return await ModelsTable.RunAsync(options);
+if (options.Memory) return await MemoryBench.RunAsync(options);
 if (options.Race || options.PubSub || options.Queue)
 {
     try
@@ -95,7 +97,8 @@ sealed record BenchOptions(
     double GetRatio, int Idle, int? ServerPid, bool Redis, bool ShowHelp, string? ServerCpus = null,
         string? LoadCpus = null,
     bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
-    bool PubSub = false, string? Svg = null, bool Queue = false, bool Quick = false)
+    bool PubSub = false, string? Svg = null, bool Queue = false, bool Quick = false, bool Memory = false,
+    int Elements = 1_000_000, bool Unlike = false)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -129,6 +132,11 @@ sealed record BenchOptions(
                             a second
           --queue           producers RPUSH 100-byte jobs onto one list, consumers BLPOP them one at a time, over
                             RESP: jobs pushed and taken a second, left queued, and each job's wait (p50, p99)
+          --memory          a fresh KV and a fresh Redis for each of a list, hash, set and sorted set, filled with
+                            --elements (default 1,000,000) element:N in one key: the resident size's growth an
+                            element, as a table (--rounds: medians); run from the repository's root
+          --elements N      with --memory: how many elements
+          --unlike          with --memory: 14 random hex digits an element, no two sharing a prefix
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -168,6 +176,9 @@ sealed record BenchOptions(
                 "--svg" => o with { Svg = Next() },
                 "--pubsub" => o with { PubSub = true },
                 "--queue" => o with { Queue = true },
+                "--memory" => o with { Memory = true },
+                "--elements" => o with { Elements = Int(1) },
+                "--unlike" => o with { Unlike = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
@@ -175,6 +186,8 @@ sealed record BenchOptions(
         if (o.ServerCpus is not null
             && o.ServerPid is null) throw new FormatException("--server-cpus needs --server-pid");
         if (o.Quick && !o.Models) throw new FormatException("--quick goes with --models");
+        if ((o.Unlike || o.Elements != 1_000_000) && !o.Memory)
+            throw new FormatException("--elements and --unlike go with --memory");
         if (o.Quick) o = o with { Seconds = 2, Rounds = 1, Keys = 10_000, Idle = o.Idle > 0 ? o.Idle : 1_000 };
         return o.Port == 0 ? o with { Port = o.Redis ? 6379 : 9000 } : o;
     }

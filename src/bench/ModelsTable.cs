@@ -211,11 +211,11 @@ static class ModelsTable
             });
     }
 
-    private static Process Launch(string program, params string[] arguments) =>
+    internal static Process Launch(string program, params string[] arguments) =>
         Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true,
             RedirectStandardError = true })!;
 
-    private static async Task<string> BuildServerAsync(string root)
+    internal static async Task<string> BuildServerAsync(string root)
     {
         var build = new ProcessStartInfo("dotnet", ["build", "KVServer.cs", "-t:Build", "-getProperty:TargetPath",
             "-nologo"])
@@ -228,7 +228,7 @@ static class ModelsTable
             ? dll : throw new IOException($"could not build KVServer.cs:\n{output}");
     }
 
-    private static string? RedisVersion()
+    internal static string? RedisVersion()
     {
         try
         {
@@ -244,7 +244,7 @@ static class ModelsTable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));

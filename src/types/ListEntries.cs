@@ -1,6 +1,7 @@
 // src/types/ListEntries.cs: feature: a list's entry as ListValue packs it into a chunk: how many leading bytes the
-// element shares with the one before (a varint), the length of the rest (a varint), the rest, and the entry's size
-// again, written to be read backwards, so that a walk from the right end finds where each entry starts.
+// element shares with the one before and the length of the rest (one varint for a restart, which shares none), the
+// rest, and the entry's size again, written to be read backwards, so that a walk from the right end finds where
+// each entry starts.
 
 namespace KV;
 
@@ -9,22 +10,29 @@ internal static class ListEntries
     /// <summary>The bytes of an entry sharing `shared` leading bytes, with `rest` bytes after them.</summary>
     public static int EntrySize(int shared, int rest)
     {
-        var body = VarintBytes(shared) + VarintBytes(rest) + rest;
-        return body + VarintBytes(body);
+        var body = HeaderBytes(shared, rest) + rest;
+        return body + VarintBytes((uint)body);
     }
 
-    /// <summary>Writes one entry: shared, the rest's length, the rest, its size backwards; how many bytes it took.
+    /// <summary>
+    /// A restart's header is one varint, its length times two, as a listpack's; an entry that shares has the shared
+    /// count times two plus one, then its rest's length.
     /// </summary>
+    private static int HeaderBytes(int shared, int rest) => shared == 0 ? VarintBytes((uint)rest << 1)
+        : VarintBytes(((uint)shared << 1) | 1) + VarintBytes((uint)rest);
+
+    /// <summary>Writes one entry: its header, the rest, its size backwards; how many bytes it took.</summary>
     public static int WriteEntry(Span<byte> into, int shared, ReadOnlySpan<byte> rest)
     {
-        var at = WriteVarint(into, shared);
-        at += WriteVarint(into[at..], rest.Length);
+        var at = shared == 0 ? WriteVarint(into, (uint)rest.Length << 1)
+            : WriteVarint(into, ((uint)shared << 1) | 1) + WriteVarint(into[VarintBytes(((uint)shared << 1) | 1)..],
+                (uint)rest.Length);
         rest.CopyTo(into[at..]);
         at += rest.Length;
         // The size again, its groups of 7 bits from the highest: each but the leftmost flagged, so that a reader
         // going right to left knows where it ends.
         var body = at;
-        var groups = VarintBytes(body);
+        var groups = VarintBytes((uint)body);
         for (var g = groups - 1; g >= 0; g--)
             into[at++] = (byte)(((body >> (7 * g)) & 0x7F) | (g == groups - 1 ? 0 : 0x80));
         return at;
@@ -49,40 +57,46 @@ internal static class ListEntries
     /// <summary>The entry at `at`: what it shares, its rest, and where the next begins.</summary>
     public static (int Shared, ReadOnlyMemory<byte> Suffix, int Next) EntryAt(byte[] data, int at)
     {
-        var shared = ReadVarint(data.AsSpan(at), out var read);
+        var header = ReadVarint(data.AsSpan(at), out var read);
         var restAt = at + read;
-        var length = ReadVarint(data.AsSpan(restAt), out read);
-        restAt += read;
+        int shared, length;
+        if ((header & 1) == 0) (shared, length) = (0, (int)(header >> 1));
+        else
+        {
+            shared = (int)(header >> 1);
+            length = (int)ReadVarint(data.AsSpan(restAt), out read);
+            restAt += read;
+        }
         var body = restAt + length - at;
-        return (shared, data.AsMemory(restAt, length), restAt + length + VarintBytes(body));
+        return (shared, data.AsMemory(restAt, length), restAt + length + VarintBytes((uint)body));
     }
 
-    public static int VarintBytes(int value)
+    private static int VarintBytes(uint value)
     {
         var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7) size++;
+        for (var v = value; v >= 0x80; v >>= 7) size++;
         return size;
     }
 
-    public static int WriteVarint(Span<byte> into, int value)
+    private static int WriteVarint(Span<byte> into, uint value)
     {
         var at = 0;
-        var v = (uint)value;
+        var v = value;
         for (; v >= 0x80; v >>= 7) into[at++] = (byte)(v | 0x80);
         into[at++] = (byte)v;
         return at;
     }
 
-    public static int ReadVarint(ReadOnlySpan<byte> from, out int read)
+    private static uint ReadVarint(ReadOnlySpan<byte> from, out int read)
     {
-        var value = 0;
+        var value = 0u;
         var shift = 0;
         read = 0;
         byte b;
         do
         {
             b = from[read++];
-            value |= (b & 0x7F) << shift;
+            value |= (uint)(b & 0x7F) << shift;
             shift += 7;
         }
         while ((b & 0x80) != 0);

@@ -1,0 +1,165 @@
+// src/bench/MemoryBench.cs: `dotnet bench.cs -- --memory [--elements N] [--unlike] [--rounds R]`: what a million
+// elements cost in one list, hash, set and sorted set, KV against Redis. For each kind and round, a fresh KV (its
+// RESP port) and a fresh Redis, one after the other, are filled by the same client: RPUSH, HSET (value `v`), SADD or
+// ZADD (score N) of `element:N` (or, with --unlike, 14 random hex digits, which share no prefix), a thousand
+// elements a command, fifty commands in flight. The figure is the growth of the server's resident size (VmRSS) from
+// a second after FLUSHALL to two seconds after the last reply, divided by the elements: the bytes a machine really
+// gives, the server's fixed costs of a first burst included.
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace KV;
+
+static class MemoryBench
+{
+    private static readonly string[] Kinds = ["list", "hash", "set", "zset"];
+    private const int ElementsACommand = 1000;
+    private const int CommandsInFlight = 50;
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var root = Directory.GetCurrentDirectory();
+        if (!File.Exists(Path.Combine(root, "KVServer.cs")))
+        {
+            Console.WriteLine("ERROR: run --memory from the repository's root, where KVServer.cs is");
+            return 2;
+        }
+        var dll = await ModelsTable.BuildServerAsync(root);
+        var redis = ModelsTable.RedisVersion();
+        Console.WriteLine($"memory: {options.Elements:N0} elements ({(options.Unlike ? "random, unlike" :
+            "element:N")}) in one key, resident growth a element, fresh servers, {options.Rounds} round(s)");
+        var theirName = redis is null ? "Redis (not installed)" : $"Redis {redis}";
+        Console.WriteLine($"| kind | KV | {theirName} | KV / Redis |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var kind in Kinds)
+        {
+            var kv = new List<double>();
+            var theirs = new List<double>();
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                kv.Add(await MeasureAsync(StartKV(dll), kind, options));
+                if (redis is not null) theirs.Add(await MeasureAsync(StartRedis(), kind, options));
+            }
+            var ratio = theirs.Count > 0 ? $"{Median(kv) / Median(theirs):0.00}" : "-";
+            Console.WriteLine($"| {kind} | {Shown(kv)} | {(theirs.Count > 0 ? Shown(theirs) : "-")} | {ratio} |");
+        }
+        return 0;
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static string Shown(List<double> values) => values.Count == 1 ? $"{values[0]:0.0} B"
+        : $"{Median(values):0.0} B ({values.Min():0.0}-{values.Max():0.0})";
+
+    /// <summary>A server started, and the RESP port it listens on once it does.</summary>
+    private static async Task<(Process Server, int Port)> StartKV(string dll)
+    {
+        var server = ModelsTable.Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--resp-port", "0");
+        while (await server.StandardOutput.ReadLineAsync() is { } line)
+            if (Regex.Match(line, @" and RESP on \S+:(\d+) ") is { Success: true } match)
+            {
+                _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+                return (server, int.Parse(match.Groups[1].Value));
+            }
+        throw new IOException($"KVServer ended before it listened: {await server.StandardError.ReadToEndAsync()}");
+    }
+
+    private static async Task<(Process Server, int Port)> StartRedis()
+    {
+        var port = ModelsTable.FreePort();
+        var server = ModelsTable.Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--loglevel", "warning");
+        _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        return (server, port);
+    }
+
+    /// <summary>The bytes an element of this kind added to the fresh server's resident size; the server is stopped.
+    /// </summary>
+    private static async Task<double> MeasureAsync(Task<(Process Server, int Port)> starting, string kind,
+        BenchOptions options)
+    {
+        var (server, port) = await starting;
+        try
+        {
+            using var socket = await ConnectAsync(port);
+            await AskAsync(socket, [Command("FLUSHALL")]);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var before = ServerFacts.ResidentBytes(server.Id);
+            var random = new Random(1);
+            var batch = new List<byte[]>();
+            for (var first = 0; first < options.Elements; first += ElementsACommand)
+            {
+                var elements = Enumerable.Range(first, Math.Min(ElementsACommand, options.Elements - first))
+                    .Select(n => options.Unlike ? Convert.ToHexStringLower(RandomBytes(random)) : $"element:{n}");
+                batch.Add(kind switch
+                {
+                    "list" => Command(["RPUSH", "k", .. elements]),
+                    "hash" => Command(["HSET", "k", .. elements.SelectMany(e => new[] { e, "v" })]),
+                    "set" => Command(["SADD", "k", .. elements]),
+                    _ => Command(["ZADD", "k", .. elements.Select((e, i) => new[] { $"{first + i}", e })
+                        .SelectMany(pair => pair)]),
+                });
+                if (batch.Count == CommandsInFlight) await AskAsync(socket, batch);
+            }
+            await AskAsync(socket, batch);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            return (ServerFacts.ResidentBytes(server.Id) - before) / (double)options.Elements;
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    private static byte[] RandomBytes(Random random)
+    {
+        var bytes = new byte[7];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static async Task<Socket> ConnectAsync(int port)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(IPAddress.Loopback, port);
+                return socket;
+            }
+            catch (SocketException) when (tries < 100)
+            {
+                socket.Dispose();
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    /// <summary>Sends the commands and reads a one-line reply to each (every command here has one); clears them.
+    /// </summary>
+    private static async Task AskAsync(Socket socket, List<byte[]> commands)
+    {
+        foreach (var command in commands) await socket.SendAsync(command);
+        var replies = new byte[4096];
+        for (var lines = 0; lines < commands.Count;)
+        {
+            var read = await socket.ReceiveAsync(replies);
+            if (read == 0) throw new IOException("the server closed the connection");
+            lines += replies.AsSpan(0, read).Count((byte)'\n');
+        }
+        commands.Clear();
+    }
+
+    private static byte[] Command(params string[] words)
+    {
+        var text = new StringBuilder($"*{words.Length}\r\n");
+        foreach (var word in words) text.Append($"${word.Length}\r\n{word}\r\n");
+        return Encoding.ASCII.GetBytes(text.ToString());
+    }
+}
