@@ -109,28 +109,21 @@ public class BenchSmokeTests
     }
 
     [Theory]
-    [InlineData("--unlike")]
-    [InlineData("--elements", "1000")]
-    public async Task Elements_and_unlike_go_with_memory_and_say_so(params string[] arguments)
+    [InlineData("--quick goes with --models", "--quick           with --models: the run for a class slot", "--quick")]
+    [InlineData("--quick goes with --models", "--quick           with --models: the run for a class slot", "--quick",
+        "--rounds", "3")]
+    [InlineData("--elements and --unlike go with --memory", "--memory          a fresh KV and a fresh Redis",
+        "--unlike")]
+    [InlineData("--elements and --unlike go with --memory", "--memory          a fresh KV and a fresh Redis",
+        "--elements", "1000")]
+    public async Task An_option_of_another_mode_is_refused_and_says_so(string error, string usage,
+        params string[] arguments)
     {
         using var bench = Process.Start(Programs.StartInfo([await Programs.DllAsync("bench.cs"), .. arguments]))!;
         var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
         await bench.WaitForExitAsync(Programs.Timeout());
         Assert.Equal(2, bench.ExitCode);
-        Assert.StartsWith("ERROR: --elements and --unlike go with --memory", output);
-        Assert.Contains("--memory          a fresh KV and a fresh Redis", output);
-    }
-
-    [Theory]
-    [InlineData("--quick")]
-    [InlineData("--quick", "--rounds", "3")]
-    public async Task Quick_goes_with_models_and_says_so(params string[] arguments)
-    {
-        using var bench = Process.Start(Programs.StartInfo([await Programs.DllAsync("bench.cs"), .. arguments]))!;
-        var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
-        await bench.WaitForExitAsync(Programs.Timeout());
-        Assert.Equal(2, bench.ExitCode);
-        Assert.StartsWith("ERROR: --quick goes with --models", output);
-        Assert.Contains("--quick           with --models: the run for a class slot", output);
+        Assert.StartsWith("ERROR: " + error, output);
+        Assert.Contains(usage, output);
     }
 }

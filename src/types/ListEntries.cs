@@ -11,28 +11,28 @@ internal static class ListEntries
     public static int EntrySize(int shared, int rest)
     {
         var body = HeaderBytes(shared, rest) + rest;
-        return body + VarintBytes((uint)body);
+        return body + Varint.Size((uint)body);
     }
 
     /// <summary>
     /// A restart's header is one varint, its length times two, as a listpack's; an entry that shares has the shared
     /// count times two plus one, then its rest's length.
     /// </summary>
-    private static int HeaderBytes(int shared, int rest) => shared == 0 ? VarintBytes((uint)rest << 1)
-        : VarintBytes(((uint)shared << 1) | 1) + VarintBytes((uint)rest);
+    private static int HeaderBytes(int shared, int rest) => shared == 0 ? Varint.Size((uint)rest << 1)
+        : Varint.Size(((uint)shared << 1) | 1) + Varint.Size((uint)rest);
 
     /// <summary>Writes one entry: its header, the rest, its size backwards; how many bytes it took.</summary>
     public static int WriteEntry(Span<byte> into, int shared, ReadOnlySpan<byte> rest)
     {
-        var at = shared == 0 ? WriteVarint(into, (uint)rest.Length << 1)
-            : WriteVarint(into, ((uint)shared << 1) | 1) + WriteVarint(into[VarintBytes(((uint)shared << 1) | 1)..],
+        var at = shared == 0 ? Varint.Write(into, (uint)rest.Length << 1)
+            : Varint.Write(into, ((uint)shared << 1) | 1) + Varint.Write(into[Varint.Size(((uint)shared << 1) | 1)..],
                 (uint)rest.Length);
         rest.CopyTo(into[at..]);
         at += rest.Length;
         // The size again, its groups of 7 bits from the highest: each but the leftmost flagged, so that a reader
         // going right to left knows where it ends.
         var body = at;
-        var groups = VarintBytes((uint)body);
+        var groups = Varint.Size((uint)body);
         for (var g = groups - 1; g >= 0; g--)
             into[at++] = (byte)(((body >> (7 * g)) & 0x7F) | (g == groups - 1 ? 0 : 0x80));
         return at;
@@ -57,49 +57,17 @@ internal static class ListEntries
     /// <summary>The entry at `at`: what it shares, its rest, and where the next begins.</summary>
     public static (int Shared, ReadOnlyMemory<byte> Suffix, int Next) EntryAt(byte[] data, int at)
     {
-        var header = ReadVarint(data.AsSpan(at), out var read);
+        var header = Varint.Read(data.AsSpan(at), out var read);
         var restAt = at + read;
         int shared, length;
         if ((header & 1) == 0) (shared, length) = (0, (int)(header >> 1));
         else
         {
             shared = (int)(header >> 1);
-            length = (int)ReadVarint(data.AsSpan(restAt), out read);
+            length = (int)Varint.Read(data.AsSpan(restAt), out read);
             restAt += read;
         }
         var body = restAt + length - at;
-        return (shared, data.AsMemory(restAt, length), restAt + length + VarintBytes((uint)body));
-    }
-
-    private static int VarintBytes(uint value)
-    {
-        var size = 1;
-        for (var v = value; v >= 0x80; v >>= 7) size++;
-        return size;
-    }
-
-    private static int WriteVarint(Span<byte> into, uint value)
-    {
-        var at = 0;
-        var v = value;
-        for (; v >= 0x80; v >>= 7) into[at++] = (byte)(v | 0x80);
-        into[at++] = (byte)v;
-        return at;
-    }
-
-    private static uint ReadVarint(ReadOnlySpan<byte> from, out int read)
-    {
-        var value = 0u;
-        var shift = 0;
-        read = 0;
-        byte b;
-        do
-        {
-            b = from[read++];
-            value |= (uint)(b & 0x7F) << shift;
-            shift += 7;
-        }
-        while ((b & 0x80) != 0);
-        return value;
+        return (shared, data.AsMemory(restAt, length), restAt + length + Varint.Size((uint)body));
     }
 }

@@ -58,7 +58,7 @@ internal sealed class PackedTable
 
     /// <summary>The bytes an entry of these lengths takes in a chunk.</summary>
     public static int SizeOf(int keyLength, int payloadLength) =>
-        VarintBytes(keyLength) + VarintBytes(payloadLength) + keyLength + payloadLength;
+        Varint.Size(keyLength) + Varint.Size(payloadLength) + keyLength + payloadLength;
 
     public bool TryGet(ReadOnlySpan<byte> key, out Entry entry)
     {
@@ -190,8 +190,10 @@ internal sealed class PackedTable
     {
         var chunk = chunks[ChunkIndex(slot)].Bytes!;
         var at = Offset(slot);
-        var keyLength = ReadVarint(chunk, ref at);
-        var payloadLength = ReadVarint(chunk, ref at);
+        var keyLength = (int)Varint.Read(chunk.AsSpan(at), out var read);
+        at += read;
+        var payloadLength = (int)Varint.Read(chunk.AsSpan(at), out read);
+        at += read;
         return new Entry(chunk, at, keyLength, payloadLength);
     }
 
@@ -225,8 +227,8 @@ internal sealed class PackedTable
         ref var chunk = ref chunks[index];
         var offset = chunk.Used;
         var at = offset;
-        WriteVarint(chunk.Bytes!, ref at, key.Length);
-        WriteVarint(chunk.Bytes!, ref at, payload.Length);
+        at += Varint.Write(chunk.Bytes.AsSpan(at), (uint)key.Length);
+        at += Varint.Write(chunk.Bytes.AsSpan(at), (uint)payload.Length);
         key.CopyTo(chunk.Bytes.AsSpan(at));
         payload.CopyTo(chunk.Bytes.AsSpan(at + key.Length));
         chunk.Used += size;
@@ -295,30 +297,5 @@ internal sealed class PackedTable
             offset = entry.KeyAt + entry.KeyLength + entry.PayloadLength;
         }
         Drop(index);
-    }
-
-    private static int VarintBytes(int value)
-    {
-        var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7) size++;
-        return size;
-    }
-
-    private static void WriteVarint(byte[] into, ref int at, int value)
-    {
-        var v = (uint)value;
-        for (; v >= 0x80; v >>= 7) into[at++] = (byte)(v | 0x80);
-        into[at++] = (byte)v;
-    }
-
-    private static int ReadVarint(byte[] from, ref int at)
-    {
-        var value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var b = from[at++];
-            value |= (b & 0x7F) << shift;
-            if (b < 0x80) return value;
-        }
     }
 }

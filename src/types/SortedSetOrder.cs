@@ -28,7 +28,7 @@ internal sealed class SortedSetOrder
     /// <summary>The bytes of the blocks and what each costs beside them.</summary>
     public long BytesHeld { get; private set; }
 
-    public static int SizeOf(int memberLength) => sizeof(double) + VarintBytes(memberLength) + memberLength;
+    public static int SizeOf(int memberLength) => sizeof(double) + Varint.Size(memberLength) + memberLength;
 
     public void Insert(double score, ReadOnlySpan<byte> member)
     {
@@ -167,7 +167,7 @@ internal sealed class SortedSetOrder
 
     private static (double Score, ReadOnlyMemory<byte> Member) EntryAt(byte[] data, int at)
     {
-        var length = ReadVarint(data, at + sizeof(double), out var read);
+        var length = (int)Varint.Read(data.AsSpan(at + sizeof(double)), out var read);
         return (ScoreAt(data, at), data.AsMemory(at + sizeof(double) + read, length));
     }
 
@@ -175,13 +175,13 @@ internal sealed class SortedSetOrder
 
     private static ReadOnlySpan<byte> MemberAt(byte[] data, int at)
     {
-        var length = ReadVarint(data, at + sizeof(double), out var read);
+        var length = (int)Varint.Read(data.AsSpan(at + sizeof(double)), out var read);
         return data.AsSpan(at + sizeof(double) + read, length);
     }
 
     private static int Next(byte[] data, int at)
     {
-        var length = ReadVarint(data, at + sizeof(double), out var read);
+        var length = (int)Varint.Read(data.AsSpan(at + sizeof(double)), out var read);
         return at + sizeof(double) + read + length;
     }
 
@@ -225,20 +225,11 @@ internal sealed class SortedSetOrder
     {
         var count = 0;
         for (var at = 0; at < data.Length; count++)
-            at += sizeof(double) + VarintBytesAt(data, at + sizeof(double));
-        return count;
-    }
-
-    private static int VarintBytesAt(ReadOnlySpan<byte> data, int at)
-    {
-        var length = 0;
-        var read = 0;
-        for (var shift = 0; ; shift += 7)
         {
-            var b = data[at + read++];
-            length |= (b & 0x7F) << shift;
-            if (b < 0x80) return read + length;
+            var length = (int)Varint.Read(data[(at + sizeof(double))..], out var read);
+            at += sizeof(double) + read + length;
         }
+        return count;
     }
 
     private Block AddBlock(int index, int atLeast)
@@ -274,28 +265,7 @@ internal sealed class SortedSetOrder
     {
         BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(at), score);
         at += sizeof(double);
-        var v = (uint)member.Length;
-        for (; v >= 0x80; v >>= 7) data[at++] = (byte)(v | 0x80);
-        data[at++] = (byte)v;
+        at += Varint.Write(data.AsSpan(at), (uint)member.Length);
         member.CopyTo(data.AsSpan(at));
-    }
-
-    private static int VarintBytes(int value)
-    {
-        var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7) size++;
-        return size;
-    }
-
-    private static int ReadVarint(byte[] data, int at, out int read)
-    {
-        var value = 0;
-        read = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var b = data[at + read++];
-            value |= (b & 0x7F) << shift;
-            if (b < 0x80) return value;
-        }
     }
 }

@@ -1,9 +1,9 @@
 // src/types/SortedSetValue.cs: feature: a sorted set, as the store holds it: each member's score in a PackedTable
 // (member -> 8 bytes), found at once, and the members in order (by score, then by their bytes) in a
 // SortedSetOrder, so that the lowest and highest, a rank and a range by score are found without walking the rest.
-// Both pack their entries into chunks: a million members cost about twice their bytes, not three objects each.
-// Members are handed out as views, valid until the set next changes, or as copies. Not thread-safe: the store's
-// lock is held around every use.
+// Both pack their entries as bytes: a member costs its bytes twice (once in each) and a few dozen more, not three
+// objects. Members are handed out as views, valid until the set next changes, or as copies. Not thread-safe: the
+// store's lock is held around every use.
 
 using System.Buffers.Binary;
 
