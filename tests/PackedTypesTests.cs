@@ -85,6 +85,34 @@ public class PackedTypesTests
     }
 
     [Fact]
+    public void A_collection_of_three_takes_bytes_not_a_whole_chunk_and_grows_to_whole_chunks()
+    {
+        var list = new ListValue();
+        var order = new SortedSetOrder();
+        var table = new PackedTable();
+        foreach (var (member, i) in new[] { "queued", "started", "finished" }.Select((m, i) => (m, i)))
+        {
+            list.Push(Bytes(member), left: i % 2 == 0);
+            order.Insert(i, Bytes(member));
+            table.Set(Bytes(member), Bytes("v"));
+        }
+        Assert.True(list.Bytes <= 256, $"a list of three: {list.Bytes} bytes");
+        Assert.True(order.BytesHeld <= 64 + 64, $"a sorted order of three: {order.BytesHeld} bytes");
+        Assert.True(table.BytesHeld <= 128, $"a table of three: {table.BytesHeld} bytes");
+        var model = new List<string> { "finished", "queued", "started" };
+        for (var i = 0; i < 2_000; i++)
+        {
+            list.Push(Bytes($"element:{i}"), left: i % 2 == 0);
+            model.Insert(i % 2 == 0 ? 0 : model.Count, $"element:{i}");
+            order.Insert(i, Bytes($"element:{i}"));
+        }
+        Assert.Equal(model, list.Slice(0, list.Count - 1).Select(Encoding.UTF8.GetString));
+        var scores = order.Walk(0, reverse: false).Select(e => e.Score).ToList();
+        Assert.Equal(2_003, scores.Count);
+        Assert.Equal(scores.Order(), scores);
+    }
+
+    [Fact]
     public void A_packed_table_holds_what_a_dictionary_holds_through_sets_replacements_and_removals()
     {
         var random = new Random(7);

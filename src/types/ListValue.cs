@@ -4,16 +4,16 @@
 // to be read backwards. An entry that shares nothing is a restart, readable alone; every chunk starts with one, and
 // at least every RestartEvery entries there is another, so that the last element is rebuilt from at most that many.
 // A million elements alike but for a number (job IDs, keys) cost a few bytes each; unlike ones, about their bytes
-// and three, as Redis's listpack. A push or a pop at an end touches one chunk (the tail's last element is kept
-// whole, so that the next push shares with it at once); an element found by index walks the chunks, then one; a
-// change in the middle (LSET, LINSERT, LREM) rewrites one chunk. Elements are handed out as copies. Not
-// thread-safe: the store's lock is held around every use.
+// and two, as in Redis's listpack. A push or a pop at an end touches one chunk (the tail's last element is kept
+// whole, so that the next push shares with it at once); a list's first chunk starts at a few dozen bytes and doubles
+// up to a whole one, so that a list of three costs bytes, not a whole chunk. Away from the ends: ListValue.Middle.cs.
+// Elements are handed out as copies. Not thread-safe: the store's lock is held around every use.
 
 using static KV.ListEntries;
 
 namespace KV;
 
-public sealed class ListValue : StoredObject
+public sealed partial class ListValue : StoredObject
 {
     /// <summary>A chunk's bytes, unless one element needs more: small to rewrite, large enough to pack.</summary>
     public const int ChunkBytes = 4096;
@@ -28,7 +28,7 @@ public sealed class ListValue : StoredObject
     /// <summary>One run of packed entries: data[Start..End) holds Count of them, the first a restart.</summary>
     private sealed class Chunk(int capacity, bool fillFromEnd)
     {
-        public readonly byte[] Data = new byte[capacity];
+        public byte[] Data = new byte[capacity];
         public int Start = fillFromEnd ? capacity : 0;
         public int End = fillFromEnd ? capacity : 0;
         public int Count;
@@ -57,11 +57,34 @@ public sealed class ListValue : StoredObject
     /// </summary>
     public static long CostOf(int elementBytes) => elementBytes + 10;
 
-    private Chunk NewChunk(int needed, bool fillFromEnd)
+    /// <summary>A list's first chunk: a list of a few elements costs a few dozen bytes, not a whole chunk.</summary>
+    private const int FirstChunkBytes = 32;
+
+    /// <summary>A chunk of ChunkBytes, or, `small`, of the least power of two that holds `needed`.</summary>
+    private Chunk NewChunk(int needed, bool fillFromEnd, bool small = false)
     {
-        var chunk = new Chunk(Math.Max(ChunkBytes, needed), fillFromEnd);
+        var chunk = new Chunk(small ? (int)System.Numerics.BitOperations.RoundUpToPowerOf2(
+            (uint)Math.Max(FirstChunkBytes, needed)) : Math.Max(ChunkBytes, needed), fillFromEnd);
         bytes += chunk.Data.Length + ChunkOverheadBytes;
         return chunk;
+    }
+
+    /// <summary>
+    /// Makes room for `needed` more bytes at the chunk's front (or end) by doubling it, when it is smaller than a
+    /// whole chunk and will not outgrow one; false when a new chunk is the way.
+    /// </summary>
+    private bool TryGrow(Chunk chunk, int needed, bool atFront)
+    {
+        var used = chunk.End - chunk.Start;
+        if (chunk.Data.Length >= ChunkBytes || used + needed > ChunkBytes) return false;
+        var grown = new byte[Math.Min(ChunkBytes, Math.Max(2 * chunk.Data.Length,
+            (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(used + needed))))];
+        // Its entries go to the grown chunk's other end, so that all the room is where it is needed.
+        var start = atFront ? grown.Length - used : 0;
+        chunk.Data.AsSpan(chunk.Start, used).CopyTo(grown.AsSpan(start));
+        bytes += grown.Length - chunk.Data.Length;
+        (chunk.Data, chunk.Start, chunk.End) = (grown, start, start + used);
+        return true;
     }
 
     private void Drop(int index)
@@ -140,7 +163,9 @@ public sealed class ListValue : StoredObject
     public void PushLeft(ReadOnlySpan<byte> element)
     {
         var size = EntrySize(0, element.Length);
-        if (chunks.Count == 0 || chunks[0].Start < size) chunks.Insert(0, NewChunk(size, fillFromEnd: true));
+        if (chunks.Count == 0) chunks.Add(NewChunk(size, fillFromEnd: true, small: true));
+        else if (chunks[0].Start < size && !TryGrow(chunks[0], size, atFront: true))
+            chunks.Insert(0, NewChunk(size, fillFromEnd: true));
         var chunk = chunks[0];
         if (chunk.Count > 0 && HeadRunOf(chunk) + 1 < RestartEvery
             && EntryAt(chunk.Data, chunk.Start) is var (_, first, firstEnd)
@@ -163,8 +188,10 @@ public sealed class ListValue : StoredObject
 
     public void PushRight(ReadOnlySpan<byte> element)
     {
-        if (chunks.Count == 0 || !Fits(chunks[^1], element.Length)) chunks.Add(NewChunk(EntrySize(0, element.Length),
-            fillFromEnd: false));
+        var size = EntrySize(0, element.Length);
+        if (chunks.Count == 0) chunks.Add(NewChunk(size, fillFromEnd: false, small: true));
+        else if (!Fits(chunks[^1], element.Length) && !TryGrow(chunks[^1], size, atFront: false))
+            chunks.Add(NewChunk(size, fillFromEnd: false));
         var chunk = chunks[^1];
         if (chunk.Count > 0) ReadLast(chunk);
         if (chunk.HeadRun >= chunk.Count) chunk.HeadRun = -1;
@@ -272,117 +299,6 @@ public sealed class ListValue : StoredObject
         Count--;
         if (chunk.Count == 0) Drop(index);
         return element;
-    }
-
-    /// <summary>The chunk that holds the element at `index`, and the element's place in it.</summary>
-    private (int Chunk, int Within) Locate(int index)
-    {
-        if (index < Count / 2)
-        {
-            for (var c = 0; ; c++)
-            {
-                if (index < chunks[c].Count) return (c, index);
-                index -= chunks[c].Count;
-            }
-        }
-        var fromEnd = Count - 1 - index;
-        for (var c = chunks.Count - 1; ; c--)
-        {
-            if (fromEnd < chunks[c].Count) return (c, chunks[c].Count - 1 - fromEnd);
-            fromEnd -= chunks[c].Count;
-        }
-    }
-
-    /// <summary>The element at `index` (0 is the left end), a copy; LSET puts one there.</summary>
-    public byte[] this[int index]
-    {
-        get
-        {
-            var (c, within) = Locate(index);
-            return Unpack(chunks[c])[within];
-        }
-        set => Rewrite(index, elements => elements[Locate(index).Within] = value);
-    }
-
-    /// <summary>Rewrites the chunk holding `index` once `change` edited its elements (split if it outgrew one).
-    /// </summary>
-    private void Rewrite(int index, Action<List<byte[]>> change)
-    {
-        var (c, _) = Locate(index);
-        var elements = Unpack(chunks[c]);
-        change(elements);
-        Count += elements.Count - chunks[c].Count;
-        Drop(c);
-        var made = new List<Chunk>();
-        var restarts = 0;
-        for (var i = 0; i < elements.Count; i++)
-        {
-            if (made.Count == 0 || !Fits(made[^1], elements[i].Length))
-                made.Add(NewChunk(EntrySize(0, elements[i].Length), false));
-            Append(made[^1], elements[i], i > 0 && made[^1].Count > 0 ? elements[i - 1] : [], ref restarts);
-        }
-        chunks.InsertRange(c, made);
-    }
-
-    /// <summary>Removes the element at `index` and returns it.</summary>
-    public byte[] RemoveAt(int index)
-    {
-        byte[] removed = [];
-        Rewrite(index, elements =>
-        {
-            var within = Locate(index).Within;
-            removed = elements[within];
-            elements.RemoveAt(within);
-        });
-        return removed;
-    }
-
-    /// <summary>Puts `element` at `index`, the elements from there on one further right.</summary>
-    public void Insert(int index, byte[] element)
-    {
-        if (index == 0) PushLeft(element);
-        else if (index == Count) PushRight(element);
-        else Rewrite(index, elements => elements.Insert(Locate(index).Within, element));
-    }
-
-    /// <summary>The elements from `from` to `to` inclusive, in order, each a copy; reading walks the chunks once.
-    /// </summary>
-    public IEnumerable<byte[]> Slice(int from, int to)
-    {
-        var index = 0;
-        foreach (var chunk in chunks)
-        {
-            if (index + chunk.Count <= from)
-            {
-                index += chunk.Count;
-                continue;
-            }
-            foreach (var element in Unpack(chunk))
-            {
-                if (index > to) yield break;
-                if (index >= from) yield return element;
-                index++;
-            }
-        }
-    }
-
-    /// <summary>Every element from the right end to the left, each a copy.</summary>
-    public IEnumerable<byte[]> Backward()
-    {
-        for (var c = chunks.Count - 1; c >= 0; c--)
-        {
-            var elements = Unpack(chunks[c]);
-            for (var i = elements.Count - 1; i >= 0; i--) yield return elements[i];
-        }
-    }
-
-    /// <summary>Keeps the elements from `start` to `stop` inclusive (LTRIM); stop below start keeps none.</summary>
-    public void Keep(int start, int stop)
-    {
-        var kept = Slice(start, stop).ToList();
-        while (chunks.Count > 0) Drop(chunks.Count - 1);
-        Count = 0;
-        foreach (var element in kept) PushRight(element);
     }
 
     public override StoredObject Copy()

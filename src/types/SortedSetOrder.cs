@@ -6,6 +6,7 @@
 // in one block. Members are handed out as views, valid until the order next changes. Not thread-safe.
 
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace KV;
 
@@ -14,9 +15,12 @@ internal sealed class SortedSetOrder
     /// <summary>A block's bytes, unless one entry needs more: small to rewrite, large enough to pack.</summary>
     public const int BlockBytes = 4096;
 
+    /// <summary>A set's first block: a set of a few members costs a few dozen bytes, not a whole block.</summary>
+    private const int FirstBlockBytes = 64;
+
     private sealed class Block(int capacity)
     {
-        public readonly byte[] Data = new byte[capacity];
+        public byte[] Data = new byte[capacity];
         public int Used;
         public int Count;
     }
@@ -33,10 +37,19 @@ internal sealed class SortedSetOrder
     public void Insert(double score, ReadOnlySpan<byte> member)
     {
         var size = SizeOf(member.Length);
-        if (blocks.Count == 0) AddBlock(0, size);
+        if (blocks.Count == 0) AddBlock(0, Math.Max(FirstBlockBytes, size), small: true);
         var index = FindBlock(score, member);
         var block = blocks[index];
         var at = Position(block, score, member, exact: false);
+        // A block smaller than a whole one (a small set's) grows, doubling, before it splits.
+        if (block.Used + size > block.Data.Length && block.Data.Length < BlockBytes)
+        {
+            var grown = new byte[Math.Min(BlockBytes, Math.Max(2 * block.Data.Length,
+                (int)BitOperations.RoundUpToPowerOf2((uint)(block.Used + size))))];
+            block.Data.AsSpan(0, block.Used).CopyTo(grown);
+            BytesHeld += grown.Length - block.Data.Length;
+            block.Data = grown;
+        }
         if (block.Used + size > block.Data.Length)
         {
             // Full: what lies after the new entry's place moves to a block of its own, then the entry goes at the
@@ -232,9 +245,10 @@ internal sealed class SortedSetOrder
         return count;
     }
 
-    private Block AddBlock(int index, int atLeast)
+    private Block AddBlock(int index, int atLeast, bool small = false)
     {
-        var block = new Block(Math.Max(BlockBytes, atLeast));
+        var block = new Block(small ? (int)BitOperations.RoundUpToPowerOf2((uint)atLeast)
+            : Math.Max(BlockBytes, atLeast));
         blocks.Insert(index, block);
         BytesHeld += block.Data.Length + BlockOverheadBytes;
         return block;
