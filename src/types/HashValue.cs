@@ -9,7 +9,7 @@ public sealed class HashValue : StoredObject
 {
     /// <summary>
     /// What a field costs beyond its bytes and its value's, at the most: the lengths, and the table's slot at its
-    /// emptiest (half full).
+    /// emptiest (just grown: four ninths full).
     /// </summary>
     public const int FieldOverheadBytes = 24;
 

@@ -7,7 +7,8 @@ namespace KV;
 
 public sealed class SetValue : StoredObject
 {
-    /// <summary>What a member costs beyond its bytes, at the most: its lengths, and the table's slot half full.
+    /// <summary>What a member costs beyond its bytes, at the most: its lengths, and the table's slot when the
+    /// table has just grown.
     /// </summary>
     public const int MemberOverheadBytes = 20;
 

@@ -13,7 +13,7 @@ public sealed class SortedSetValue : StoredObject
 {
     /// <summary>
     /// What a member costs beyond its bytes (held twice), at the most: its score twice, its lengths, the table's slot
-    /// half full, and its share of a block half full.
+    /// just grown, and its share of a block half full.
     /// </summary>
     public const int MemberOverheadBytes = 48;
 
