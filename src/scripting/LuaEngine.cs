@@ -130,13 +130,14 @@ public sealed partial class LuaEngine : IDisposable
     /// </summary>
     public (string? Error, bool Killed) Run(string sha, List<byte[]> keys, List<byte[]> argv,
         Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply) =>
-        Run(compiled[sha], $"{sha}, on @user_script", keys, argv, asArguments: false, command, reply);
+        Run(compiled[sha], (sha, "user_script"), keys, argv, asArguments: false, command, reply);
 
     /// <summary>
     /// Runs the Lua function at `reference`: a script, which reads KEYS and ARGV as globals, or a library's function,
-    /// which is given them as its two arguments. `where` names it in an error.
+    /// which is given them as its two arguments. `where` names it in an error (written only then).
     /// </summary>
-    private (string? Error, bool Killed) Run(int reference, string where, List<byte[]> keys, List<byte[]> argv,
+    private (string? Error, bool Killed) Run(int reference, (string Name, string Kind) where, List<byte[]> keys,
+        List<byte[]> argv,
         bool asArguments, Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply)
     {
         killed = false;
@@ -162,7 +163,7 @@ public sealed partial class LuaEngine : IDisposable
                 reply(lua);
                 return (null, false);
             }
-            return (ErrorText(where, status), killed);
+            return (ErrorText($"{where.Name}, on @{where.Kind}", status), killed);
         }
         finally
         {

@@ -238,9 +238,9 @@ public static class ScriptCommands
             RespReply.Error(output, "Number of keys can't be greater than number of args");
             return;
         }
-        var keys = Enumerable.Range(3, (int)numKeys).Select(i => args[i].ToArray()).ToList();
-        var argv = Enumerable.Range(3 + (int)numKeys, args.Count - 3 - (int)numKeys)
-            .Select(i => args[i].ToArray()).ToList();
+        var keys = new List<byte[]>((int)numKeys);
+        var argv = new List<byte[]>(args.Count - 3 - (int)numKeys);
+        for (var i = 3; i < args.Count; i++) (i < 3 + numKeys ? keys : argv).Add(args[i].ToArray());
         // On an event loop, answered apart (the loops model runs it on the pool): a loop that ran a long script
         // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once, and so
         // does EXEC, whose step the script is part of.
@@ -318,7 +318,8 @@ public static class ScriptCommands
     private static ReadOnlyMemory<byte> Refused(string message) => Encoding.UTF8.GetBytes($"-ERR {message}\r\n");
 
     /// <summary>A SHA1 as EVALSHA and SCRIPT EXISTS take it: either case, kept lower case.</summary>
-    private static string ShaOf(ReadOnlySpan<byte> sha) => Encoding.ASCII.GetString(sha).ToLowerInvariant();
+    private static string ShaOf(ReadOnlySpan<byte> sha) => sha.IndexOfAnyInRange((byte)'A', (byte)'Z') < 0
+        ? Encoding.ASCII.GetString(sha) : Encoding.ASCII.GetString(sha).ToLowerInvariant();
 
     /// <summary>
     /// SCRIPT KILL and FUNCTION KILL: the running script or function stops at its next check, and its writes are
