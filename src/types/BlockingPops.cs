@@ -287,32 +287,35 @@ public static class BlockingPops
     {
         var store = session.Store;
         var waiters = session.Activity.Feature(_ => new Waiters(store));
-        var (now, blocked) = store.Atomically((store, keys, take, session, waiters), static step =>
-            TakeOrJoin(step.store, step.keys, step.take, step.session.InStep, step.waiters));
+        var unblocked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (now, blocked) = store.Atomically((store, keys, take, session, waiters, unblocked), static step =>
+            TakeOrJoin(step.store, step.keys, step.take, step.session, step.waiters, step.unblocked));
         if (now is not null) output.Write(now);
         else if (blocked is null) none(output);
-        else session.Deferred = context => WaitAsync(context, session, waiters, blocked, timeout, none);
+        else session.Deferred = context => WaitAsync(context, session, waiters, blocked, unblocked, timeout, none);
     }
 
     /// <summary>In one step: the reply of the first key that has something, or a waiter added on every key (none
     /// inside another's step, where nothing may wait).</summary>
     private static (byte[]? Reply, Waiter? Waiter) TakeOrJoin(KeyValueStore store, byte[][] keys,
-        Func<KeyValueStore, byte[], byte[]?> take, bool mayNotWait, Waiters waiters)
+        Func<KeyValueStore, byte[], byte[]?> take, ClientSession session, Waiters waiters,
+        TaskCompletionSource<bool> unblocked)
     {
         foreach (var key in keys)
             if (take(store, key) is { } reply) return (reply, null);
-        if (mayNotWait) return (null, null);
+        if (session.InStep) return (null, null);
         var waiter = new Waiter(keys, take);
+        // Before it counts as blocked: whoever sees it blocked (INFO) can unblock it (CLIENT UNBLOCK), even before
+        // its wait has started on its own thread.
+        session.Unblock = error => unblocked.TrySetResult(error);
         waiters.Add(waiter);
         return (null, waiter);
     }
 
     private static async ValueTask<string?> WaitAsync(IReplyContext context, ClientSession session, Waiters waiters,
-        Waiter waiter, TimeSpan timeout, Action<IBufferWriter<byte>> none)
+        Waiter waiter, TaskCompletionSource<bool> unblocked, TimeSpan timeout, Action<IBufferWriter<byte>> none)
     {
         var store = session.Store;
-        var unblocked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        session.Unblock = error => unblocked.TrySetResult(error);
         var reserved = WaiterBytes + waiter.Keys.Sum(k => (long)k.Length);
         var counted = context.TryReserve(reserved);
         string? ending = null;
