@@ -17,6 +17,10 @@ static class Wire
 {
     public const int KeyLength = 16;
 
+    /// <summary>A RESP request of ASCII words (the queue's, the memory's), for either server's RESP port.</summary>
+    public static byte[] Resp(params string[] words) => Encoding.ASCII.GetBytes(
+        $"*{words.Length}\r\n" + string.Concat(words.Select(w => $"${w.Length}\r\n{w}\r\n")));
+
     public static void Key(Span<byte> destination, int index)
     {
         "key:"u8.CopyTo(destination);

@@ -7,9 +7,7 @@
 // gives, the server's fixed costs of a first burst included.
 
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace KV;
@@ -42,7 +40,7 @@ static class MemoryBench
             for (var round = 0; round < options.Rounds; round++)
             {
                 kv.Add(await MeasureAsync(StartKV(dll), kind, options));
-                if (redis is not null) theirs.Add(await MeasureAsync(StartRedis(), kind, options));
+                if (redis is not null) theirs.Add(await MeasureAsync(StartRedis(redis), kind, options));
             }
             var ratio = theirs.Count > 0 ? $"{Median(kv) / Median(theirs):0.00}" : "-";
             Console.WriteLine($"| {kind} | {Shown(kv)} | {(theirs.Count > 0 ? Shown(theirs) : "-")} | {ratio} |");
@@ -68,13 +66,12 @@ static class MemoryBench
         throw new IOException($"KVServer ended before it listened: {await server.StandardError.ReadToEndAsync()}");
     }
 
-    private static async Task<(Process Server, int Port)> StartRedis()
+    /// <summary>Redis as --models starts it, once it listens.</summary>
+    private static async Task<(Process Server, int Port)> StartRedis(string version)
     {
-        var port = ModelsTable.FreePort();
-        var server = ModelsTable.Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--loglevel", "warning");
-        _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        return (server, port);
+        var redis = ModelsTable.Redis(version);
+        var server = await redis.Start();
+        return (server, await redis.PortOf(server));
     }
 
     /// <summary>The bytes an element of this kind added to the fresh server's resident size; the server is stopped.
@@ -85,8 +82,8 @@ static class MemoryBench
         var (server, port) = await starting;
         try
         {
-            using var socket = await ConnectAsync(port);
-            await AskAsync(socket, [Command("FLUSHALL")]);
+            using var socket = await Load.ConnectAsync(options with { Host = "127.0.0.1", Port = port });
+            await AskAsync(socket, [Wire.Resp("FLUSHALL")]);
             await Task.Delay(TimeSpan.FromSeconds(1));
             var before = ServerFacts.ResidentBytes(server.Id);
             var random = new Random(1);
@@ -97,10 +94,10 @@ static class MemoryBench
                     .Select(n => options.Unlike ? Convert.ToHexStringLower(RandomBytes(random)) : $"element:{n}");
                 batch.Add(kind switch
                 {
-                    "list" => Command(["RPUSH", "k", .. elements]),
-                    "hash" => Command(["HSET", "k", .. elements.SelectMany(e => new[] { e, "v" })]),
-                    "set" => Command(["SADD", "k", .. elements]),
-                    _ => Command(["ZADD", "k", .. elements.Select((e, i) => new[] { $"{first + i}", e })
+                    "list" => Wire.Resp(["RPUSH", "k", .. elements]),
+                    "hash" => Wire.Resp(["HSET", "k", .. elements.SelectMany(e => new[] { e, "v" })]),
+                    "set" => Wire.Resp(["SADD", "k", .. elements]),
+                    _ => Wire.Resp(["ZADD", "k", .. elements.Select((e, i) => new[] { $"{first + i}", e })
                         .SelectMany(pair => pair)]),
                 });
                 if (batch.Count == CommandsInFlight) await AskAsync(socket, batch);
@@ -123,24 +120,6 @@ static class MemoryBench
         return bytes;
     }
 
-    private static async Task<Socket> ConnectAsync(int port)
-    {
-        for (var tries = 0; ; tries++)
-        {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync(IPAddress.Loopback, port);
-                return socket;
-            }
-            catch (SocketException) when (tries < 100)
-            {
-                socket.Dispose();
-                await Task.Delay(50);
-            }
-        }
-    }
-
     /// <summary>Sends the commands and reads a one-line reply to each (every command here has one); clears them.
     /// </summary>
     private static async Task AskAsync(Socket socket, List<byte[]> commands)
@@ -154,12 +133,5 @@ static class MemoryBench
             lines += replies.AsSpan(0, read).Count((byte)'\n');
         }
         commands.Clear();
-    }
-
-    private static byte[] Command(params string[] words)
-    {
-        var text = new StringBuilder($"*{words.Length}\r\n");
-        foreach (var word in words) text.Append($"${word.Length}\r\n{word}\r\n");
-        return Encoding.ASCII.GetBytes(text.ToString());
     }
 }

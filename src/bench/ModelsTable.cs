@@ -30,7 +30,7 @@ static class ModelsTable
     ];
 
     /// <summary>One server under test: how to start it, and the protocol it speaks.</summary>
-    private sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process,
+    internal sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process,
         Task<int>> PortOf);
 
     public static async Task<int> RunAsync(BenchOptions options)
@@ -184,7 +184,7 @@ static class ModelsTable
                 $"{await server.StandardError.ReadToEndAsync()}");
         });
 
-    private static Contender Redis(string version)
+    internal static Contender Redis(string version)
     {
         var port = FreePort();
         return new($"Redis {version}", WireDialect.Redis,

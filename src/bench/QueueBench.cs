@@ -44,7 +44,7 @@ static class QueueBench
             waits[i] = [];
             using var socket = await Load.ConnectAsync(options);
             var reader = new RespLineReader(socket);
-            var request = Command("BLPOP", key, "1");
+            var request = Wire.Resp("BLPOP", key, "1");
             while (!stop.IsCancellationRequested)
             {
                 await socket.SendAsync(request);
@@ -65,7 +65,7 @@ static class QueueBench
                 for (var place = 0; place < Depth; place++)
                     if (!await places.WaitAsync(TimeSpan.FromSeconds(1))) return;
                 var batch = Enumerable.Range(0, Depth).SelectMany(_ =>
-                    Command("RPUSH", key, Stopwatch.GetTimestamp().ToString().PadRight(JobBytes, '.'))).ToArray();
+                    Wire.Resp("RPUSH", key, Stopwatch.GetTimestamp().ToString().PadRight(JobBytes, '.'))).ToArray();
                 await socket.SendAsync(batch);
                 for (var lines = 0; lines < Depth;)
                 {
@@ -78,15 +78,12 @@ static class QueueBench
         })).ToList();
         await Task.WhenAll([.. producers, .. consumers]);
         using var counter = await Load.ConnectAsync(options);
-        await counter.SendAsync(Command("DEL", key));
+        await counter.SendAsync(Wire.Resp("DEL", key));
         var left = pushed.Sum() - taken.Sum();
         var all = waits.SelectMany(w => w).Order().ToList();
         double At(double share) => all.Count == 0 ? 0 : all[Math.Min(all.Count - 1, (int)(share * all.Count))];
         return (pushed.Sum(), taken.Sum(), left, At(0.5), At(0.99));
     }
-
-    private static byte[] Command(params string[] words) => Encoding.ASCII.GetBytes(
-        $"*{words.Length}\r\n" + string.Concat(words.Select(w => $"${w.Length}\r\n{w}\r\n")));
 
     /// <summary>Reads BLPOP's replies off a socket: a job's bytes, or null for the timeout's nil.</summary>
     private sealed class RespLineReader(Socket socket)

@@ -56,7 +56,7 @@ public sealed partial class ListValue
             if (made.Count == 0 || !Fits(made[^1], elements[i].Length))
                 made.Add(total < ChunkBytes ? NewChunk((int)total, false, small: true)
                     : NewChunk(EntrySize(0, elements[i].Length), false));
-            Append(made[^1], elements[i], i > 0 && made[^1].Count > 0 ? elements[i - 1] : [], ref restarts);
+            Append(made[^1], elements[i], i > 0 ? elements[i - 1] : [], ref restarts);
         }
         chunks.InsertRange(c, made);
     }

@@ -77,8 +77,7 @@ public sealed partial class ListValue : StoredObject
     {
         var used = chunk.End - chunk.Start;
         if (chunk.Data.Length >= ChunkBytes || used + needed > ChunkBytes) return false;
-        var grown = new byte[Math.Min(ChunkBytes, Math.Max(2 * chunk.Data.Length,
-            (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(used + needed))))];
+        var grown = new byte[ChunkGrowth.Next(chunk.Data.Length, used + needed, ChunkBytes)];
         // Its entries go to the grown chunk's other end, so that all the room is where it is needed.
         var start = atFront ? grown.Length - used : 0;
         chunk.Data.AsSpan(chunk.Start, used).CopyTo(grown.AsSpan(start));
@@ -225,20 +224,6 @@ public sealed partial class ListValue : StoredObject
         return elements;
     }
 
-    /// <summary>Writes these elements into the chunk in place of what it held, front-coded.</summary>
-    private void Refill(Chunk chunk, List<byte[]> elements, bool rightAligned)
-    {
-        if (tail == chunk) tail = null;
-        chunk.Start = chunk.End = chunk.Count = 0;
-        chunk.HeadRun = -1;
-        var restarts = 0;
-        for (var i = 0; i < elements.Count; i++) Append(chunk, elements[i], i > 0 ? elements[i - 1] : [], ref restarts);
-        if (!rightAligned) return;
-        var used = chunk.End;
-        chunk.Data.AsSpan(0, used).CopyTo(chunk.Data.AsSpan(chunk.Data.Length - used));
-        (chunk.Start, chunk.End) = (chunk.Data.Length - used, chunk.Data.Length);
-    }
-
     public byte[] Pop(bool left)
     {
         var index = left ? 0 : chunks.Count - 1;
@@ -267,10 +252,7 @@ public sealed partial class ListValue : StoredObject
                 {
                     // No room (lengths whose varints grow): the chunk is written again without the element.
                     chunk.Start = popped;
-                    var remaining = Unpack(chunk);
-                    remaining.RemoveAt(0);
-                    Refill(chunk, remaining, rightAligned: false);
-                    Count--;
+                    Rewrite(index, elements => elements.RemoveAt(0));
                     return element;
                 }
                 if (tail == chunk) tail = null;

@@ -243,8 +243,7 @@ internal sealed class PackedTable
     {
         var previous = filling;
         var last = previous >= 0 ? chunks[previous].Bytes!.Length : FirstChunkBytes / 2;
-        filling = NewChunk(Math.Min(MaxChunkBytes, Math.Max((int)System.Numerics.BitOperations.RoundUpToPowerOf2(
-            (uint)size), last * 2)));
+        filling = NewChunk(ChunkGrowth.Next(last, size, MaxChunkBytes));
         if (previous >= 0 && chunks[previous].Live == 0) Drop(previous);
     }
 

@@ -41,24 +41,21 @@ public static class SetCommands
     ];
 
     /// <summary>A set's members: an array in RESP2, a set (~) in RESP3.</summary>
-    private static void Members(IBufferWriter<byte> output, SetValue? set, int protocol)
-    {
-        RespReply.SetHeader(output, set?.Count ?? 0, protocol);
-        foreach (var member in set?.Views ?? [])
-        {
-            if (OutputBuffer.Cut(output)) return;
-            RespReply.Bulk(output, member.Span);
-        }
-    }
+    private static void Members(IBufferWriter<byte> output, SetValue? set, int protocol) =>
+        Members(output, set?.Count ?? 0, set?.Views ?? [], protocol);
 
     /// <summary>Members held apart from any set (a pop's, a combination's), written as SMEMBERS writes them.</summary>
-    private static void Members(IBufferWriter<byte> output, IReadOnlyCollection<byte[]> members, int protocol)
+    private static void Members(IBufferWriter<byte> output, IReadOnlyCollection<byte[]> members, int protocol) =>
+        Members(output, members.Count, members.Select(member => (ReadOnlyMemory<byte>)member), protocol);
+
+    private static void Members(IBufferWriter<byte> output, int count, IEnumerable<ReadOnlyMemory<byte>> members,
+        int protocol)
     {
-        RespReply.SetHeader(output, members.Count, protocol);
+        RespReply.SetHeader(output, count, protocol);
         foreach (var member in members)
         {
             if (OutputBuffer.Cut(output)) return;
-            RespReply.Bulk(output, member);
+            RespReply.Bulk(output, member.Span);
         }
     }
 

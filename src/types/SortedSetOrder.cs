@@ -44,8 +44,7 @@ internal sealed class SortedSetOrder
         // A block smaller than a whole one (a small set's) grows, doubling, before it splits.
         if (block.Used + size > block.Data.Length && block.Data.Length < BlockBytes)
         {
-            var grown = new byte[Math.Min(BlockBytes, Math.Max(2 * block.Data.Length,
-                (int)BitOperations.RoundUpToPowerOf2((uint)(block.Used + size))))];
+            var grown = new byte[ChunkGrowth.Next(block.Data.Length, block.Used + size, BlockBytes)];
             block.Data.AsSpan(0, block.Used).CopyTo(grown);
             BytesHeld += grown.Length - block.Data.Length;
             block.Data = grown;
@@ -59,7 +58,7 @@ internal sealed class SortedSetOrder
                 var tail = AddBlock(index + 1, block.Used - at);
                 block.Data.AsSpan(at, block.Used - at).CopyTo(tail.Data);
                 tail.Used = block.Used - at;
-                tail.Count = CountEntries(tail.Data.AsSpan(0, tail.Used));
+                tail.Count = CountEntries(tail.Data, tail.Used);
                 block.Used = at;
                 block.Count -= tail.Count;
             }
@@ -104,7 +103,7 @@ internal sealed class SortedSetOrder
         var index = FindBlock(score, member);
         var at = Position(blocks[index], score, member, exact: true);
         if (at < 0) return -1;
-        var rank = CountEntries(blocks[index].Data.AsSpan(0, at));
+        var rank = CountEntries(blocks[index].Data, at);
         for (var i = 0; i < index; i++) rank += blocks[i].Count;
         return rank;
     }
@@ -234,14 +233,11 @@ internal sealed class SortedSetOrder
         return exact ? -1 : at;
     }
 
-    private static int CountEntries(ReadOnlySpan<byte> data)
+    /// <summary>The entries that start before `end`.</summary>
+    private static int CountEntries(byte[] data, int end)
     {
         var count = 0;
-        for (var at = 0; at < data.Length; count++)
-        {
-            var length = (int)Varint.Read(data[(at + sizeof(double))..], out var read);
-            at += sizeof(double) + read + length;
-        }
+        for (var at = 0; at < end; at = Next(data, at)) count++;
         return count;
     }
 
