@@ -1,8 +1,8 @@
 // tests/PackedTypesTests.cs: unit tests of the packed structures under lists, hashes, sets and sorted sets
-// (src/types/ListValue.cs, PackedTable.cs, SortedSetOrder.cs), each driven by random operations beside .NET's own
-// List, Dictionary and SortedSet as the model, through every path: front-coded entries and their restarts, a head
-// chunk repacked, chunks compacted and dropped, entries of a chunk of their own, the table grown and shrunk, blocks
-// split and merged, walks from a rank or a score either way.
+// (src/types/ListValue.cs, PackedTable.cs, SortedSetOrder.cs): what they cost, and the table and the sorted order
+// driven by random operations beside .NET's own Dictionary and SortedSet as the model, through every path: chunks
+// compacted and dropped, entries of a chunk of their own, the table grown and shrunk, blocks split and merged,
+// walks from a rank or a score either way. (A list beside List<byte[]>: TypesTests.)
 
 using System.Text;
 using KV;
@@ -16,61 +16,6 @@ public class PackedTypesTests
     /// </summary>
     private static string KeyOf(Random random) =>
         random.Next(50) == 0 ? new string('k', 9000 + random.Next(100)) : $"key:{random.Next(3000)}";
-
-    /// <summary>An element like its neighbours but for a number (so that entries share), now and then unlike any.
-    /// </summary>
-    private static byte[] ElementOf(Random random, int step) => random.Next(30) switch
-    {
-        0 => Bytes(new string((char)('a' + random.Next(26)), random.Next(200) == 0 ? 5000 : random.Next(3))),
-        1 => Bytes($"job:{random.Next(100)}:" + new string('x', random.Next(300))),
-        _ => Bytes($"element:{step % 997}"),
-    };
-
-    [Fact]
-    public void A_list_holds_what_a_list_holds_through_pushes_pops_and_changes_in_the_middle()
-    {
-        var random = new Random(5);
-        var list = new ListValue();
-        var model = new List<byte[]>();
-        for (var step = 0; step < 60_000; step++)
-        {
-            // Pushes win for a while, then pops, so that chunks fill, repack and empty.
-            var pushing = step / 5_000 % 2 == 0 ? random.Next(10) < 7 : random.Next(10) < 3;
-            var left = random.Next(2) == 0;
-            if (pushing || model.Count == 0)
-            {
-                var element = ElementOf(random, step);
-                list.Push(element, left);
-                model.Insert(left ? 0 : model.Count, element);
-            }
-            else if (random.Next(50) == 0)
-            {
-                var at = random.Next(model.Count);
-                var element = ElementOf(random, step);
-                switch (random.Next(3))
-                {
-                    case 0: list[at] = element; model[at] = element; break;
-                    case 1: list.Insert(at, element); model.Insert(at, element); break;
-                    default: Assert.Equal(model[at], list.RemoveAt(at)); model.RemoveAt(at); break;
-                }
-            }
-            else
-            {
-                Assert.Equal(left ? model[0] : model[^1], list.Pop(left));
-                model.RemoveAt(left ? 0 : model.Count - 1);
-            }
-            Assert.Equal(model.Count, list.Count);
-            if (step % 1009 != 0 || model.Count == 0) continue;
-            Assert.Equal(model, list.Slice(0, model.Count - 1));
-            Assert.Equal(Enumerable.Reverse(model), list.Backward());
-            var index = random.Next(model.Count);
-            Assert.Equal(model[index], list[index]);
-        }
-        var copy = (ListValue)list.Copy();
-        list.Keep(1, model.Count - 2);
-        Assert.Equal(model.Skip(1).Take(model.Count - 2), list.Slice(0, list.Count - 1));
-        Assert.Equal(model, copy.Slice(0, copy.Count - 1));
-    }
 
     [Fact]
     public void A_list_of_elements_alike_costs_a_few_bytes_each_from_either_end()

@@ -333,12 +333,16 @@ public class TypesTests
         var random = new Random(7);
         var list = new ListValue();
         var model = new List<byte[]>();
-        for (var step = 0; step < 20_000; step++)
+        for (var step = 0; step < 40_000; step++)
         {
-            // Mostly short elements, now and then one larger than a chunk.
+            // Mostly short elements, half of them alike but for a number (so that entries share their start), now and
+            // then one larger than a chunk.
             var element = random.Next(500) == 0 ? new byte[ListValue.ChunkBytes + random.Next(100)]
-                : System.Text.Encoding.ASCII.GetBytes(new string('x', random.Next(0, 300)) + step);
-            switch (random.Next(model.Count == 0 ? 2 : 9))
+                : System.Text.Encoding.ASCII.GetBytes(random.Next(2) == 0 ? $"element:{step % 997}"
+                    : new string('x', random.Next(0, 300)) + step);
+            // Pushes win for a while (four more choices, each a push), then pops, so that chunks fill and empty.
+            var choice = random.Next(model.Count == 0 ? 2 : step / 5_000 % 2 == 0 ? 13 : 9);
+            switch (choice >= 9 ? choice % 2 : choice)
             {
                 case 0: list.PushLeft(element); model.Insert(0, element); break;
                 case 1: list.PushRight(element); model.Add(element); break;
