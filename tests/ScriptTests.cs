@@ -132,6 +132,27 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public async Task What_a_script_adds_to_KEYS_or_ARGV_never_reaches_the_next_script()
+    {
+        // KEYS and ARGV are two tables refilled for each script: one a script added to is replaced.
+        await using var c = await Server.ConnectRespAsync();
+        const string Count = """
+            local n = 0
+            for _ in pairs(KEYS) do n = n + 1 end
+            for _ in pairs(ARGV) do n = n + 1 end
+            return {n, #KEYS, #ARGV, KEYS[1] or 'none', ARGV[1] or 'none'}
+            """;
+        Assert.Equal("*5[:4,:2,:2,$k1,$a1]", await c.AskAsync("EVAL", Count, "2", "k1", "k2", "a1", "a2"));
+        foreach (var change in new[] { "table.insert(ARGV, 'more')", "ARGV.named = 1", "KEYS[100] = 'far'",
+            "rawset(KEYS, 'raw', 1)", "KEYS[1] = nil ARGV[3] = 'x'" })
+        {
+            Assert.Equal(":1", await c.AskAsync("EVAL", change + " return 1", "1", "k1", "a1", "a2"));
+            Assert.Equal("*5[:1,:1,:0,$only,$none]", await c.AskAsync("EVAL", Count, "1", "only"));
+            Assert.Equal("*5[:0,:0,:0,$none,$none]", await c.AskAsync("EVAL", Count, "0"));
+        }
+    }
+
+    [Fact]
     public async Task A_memory_bomb_fails_and_the_server_goes_on()
     {
         await using var c = await Server.ConnectRespAsync();

@@ -64,8 +64,8 @@ public static class FunctionCommands
             return;
         }
         ScriptCommands.Run(session, scripts, flags, args, output, readOnly,
-            (engine, keys, argv, command, reply) => libraries.Functions.GetValueOrDefault(name) is { } function
-                ? engine.Call(function, keys, argv, command, reply) : ("ERR Function not found", false),
+            (engine, input, host) => libraries.Functions.GetValueOrDefault(name) is { } function
+                ? engine.Call(function, input, host) : ("ERR Function not found", false),
             notNumber: "Bad number of keys provided");
     }
 

@@ -88,9 +88,8 @@ public sealed partial class LuaEngine
     private bool quiet;
 
     /// <summary>FCALL: runs a library's function, as Run runs a script.</summary>
-    public (string? Error, bool Killed) Call(Registered function, List<byte[]> keys, List<byte[]> argv,
-        Func<List<System.Buffers.ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply) =>
-        Run(function.Reference, (function.Name, "user_function"), keys, argv, asArguments: true, command, reply);
+    public (string? Error, bool Killed) Call(Registered function, ScriptInput input, IScriptHost host) =>
+        Run(function.Reference, (function.Name, "user_function"), input, asArguments: true, host);
 
     /// <summary>A function deleted or replaced: the interpreter may collect it.</summary>
     public void Release(Registered function) => lua.Unref(LuaRegistry.Index, function.Reference);

@@ -86,7 +86,7 @@ public sealed partial class LuaEngine
         -- A script's globals are an empty view of the real ones: reading a missing name is an error, and writing any
         -- name is refused, one that exists (`redis = ...`, `_G = ...`) as much as a new one. Its metatable shows a
         -- read-only table, so that it cannot be changed either.
-        local globals, rawget = _G, rawget
+        local globals = _G
         -- While a library loads (FUNCTION LOAD), its code reaches only `loading`: `redis` with register_function, log
         -- and the version. What it registers waits in `pending` until the whole load has run.
         local pending, loading
@@ -143,32 +143,39 @@ public sealed partial class LuaEngine
         loadingRedis = setmetatable_({}, { __index = loadingRedis, __newindex = refuse, __metatable = false })
         protected[loadingRedis] = true
         loading = { redis = loadingRedis }
+        -- A name read through a script's globals is looked up in the real ones by Lua itself (a table as __index costs
+        -- no call, where a function cost one for every `redis` and `KEYS`); a name that is not there reaches the real
+        -- table's own __index, an error. While a library loads, the view looks in `loading` instead.
+        local function missing(_, name)
+            error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+        end
+        setmetatable_(globals, { __index = missing, __metatable = false })
+        setmetatable_(loading, { __index = missing, __metatable = false })
+        local sealed = setmetatable_({}, { __newindex = refuse, __metatable = false })
+        protected[sealed] = true
+        local view = {
+            __newindex = function(_, name)
+                error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
+            end,
+            __index = globals,
+            __pairs = function() return next, globals, nil end,
+            __metatable = sealed,
+        }
+        local env = setmetatable_({}, view)
         local library = {
             -- Before a library's code runs: its globals are the load's, and registrations are taken.
-            begin = function() pending = {} end,
+            begin = function()
+                pending = {}
+                view.__index = loading
+            end,
             -- After it ran (or failed): what it registered, name -> { callback, flags, description }.
             finish = function()
                 local registered = pending
                 pending = nil
+                view.__index = globals
                 return registered
             end,
         }
-        local sealed = setmetatable_({}, { __newindex = refuse, __metatable = false })
-        protected[sealed] = true
-        local env = setmetatable_({}, {
-            __newindex = function(_, name)
-                error("Attempt to modify a readonly table: script tried to set global '" .. tostring(name) .. "'", 2)
-            end,
-            __index = function(_, name)
-                local value = rawget(pending and loading or globals, name)
-                if value == nil then
-                    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
-                end
-                return value
-            end,
-            __pairs = function() return next, globals, nil end,
-            __metatable = sealed,
-        })
         protected[env], protected[globals] = true, true
         rawset_(globals, "_G", env)
         return env, library

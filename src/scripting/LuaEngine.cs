@@ -14,6 +14,7 @@
 #:package KeraLua@1.4.11
 
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -30,17 +31,24 @@ public sealed partial class LuaEngine : IDisposable
     // may close the interpreter (and free through it) after this object is gone.
     private static readonly LuaAlloc Allocator = Allocate;
     private readonly LuaFunction call, check, sha1, log, setResp;
-    // Read by EVALSHA and SCRIPT EXISTS outside the store's lock; changed only inside it.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> compiled = [];
-    private Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>>? runCommand;
-    // One redis.call at a time (scripts take turns): its arguments' list is reused.
+    // Read by EVALSHA and SCRIPT EXISTS outside the store's lock; changed only inside it. Looked up by the request's
+    // own characters, so that a run allocates no string for its SHA.
+    private readonly ConcurrentDictionary<string, CompiledScript> compiled = [];
+    private readonly ConcurrentDictionary<string, CompiledScript>.AlternateLookup<ReadOnlySpan<char>> compiledBySpan;
+    private IScriptHost? host;
+    // One redis.call at a time (scripts take turns): its arguments' list, and the bytes they are copied into, reused.
     private readonly List<ReadOnlySequence<byte>> arguments = [];
+    private byte[] argumentBytes = new byte[256];
 
     /// <summary>
     /// The registry's references to the globals' read-only view (every script's and library's _ENV) and to the
     /// prelude's two steps of a library's load (LuaEngine.Functions.cs).
     /// </summary>
     private readonly int environment, library;
+
+    // A script's KEYS and ARGV: the same two tables refilled for each script (a new pair each run cost four of Lua's
+    // allocations and their collection).
+    private readonly ScriptGlobalList keys = new("KEYS"), argv = new("ARGV");
     private volatile bool killed;
 
     /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
@@ -51,6 +59,7 @@ public sealed partial class LuaEngine : IDisposable
 
     public LuaEngine(long heapLimit)
     {
+        compiledBySpan = compiled.GetAlternateLookup<ReadOnlySpan<char>>();
         heap = new Heap { Limit = heapLimit };
         heapHandle = GCHandle.Alloc(heap);
         lua = new Lua(Allocator, GCHandle.ToIntPtr(heapHandle));
@@ -83,15 +92,24 @@ public sealed partial class LuaEngine : IDisposable
 
     public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
 
-    public bool IsCached(string sha) => compiled.ContainsKey(sha);
-
-    /// <summary>Compiles the body and keeps it under its SHA1; null, or the compile error.</summary>
-    public string? Compile(string sha, byte[] body)
+    /// <summary>The cached script with this SHA1, given in either case; null when there is none.</summary>
+    public CompiledScript? Find(ReadOnlySpan<byte> sha)
     {
-        if (compiled.ContainsKey(sha)) return null;
-        if (LoadSandboxed(body, "@user_script") is { } error) return $"Error compiling script (new function): {error}";
-        compiled[sha] = lua.Ref(LuaRegistry.Index);
-        return null;
+        Span<char> lower = stackalloc char[40];
+        return sha.Length == lower.Length && Ascii.ToLower(sha, lower, out _) == OperationStatus.Done
+            && compiledBySpan.TryGetValue(lower, out var script) ? script : null;
+    }
+
+    /// <summary>Compiles the body and keeps it under its SHA1 with its flags; the script, or the compile error.
+    /// </summary>
+    public (CompiledScript? Script, string? Error) Compile(string sha, ScriptFlags flags, byte[] body)
+    {
+        if (compiled.TryGetValue(sha, out var cached)) return (cached, null);
+        if (LoadSandboxed(body, "@user_script") is { } error)
+            return (null, $"Error compiling script (new function): {error}");
+        var script = new CompiledScript(sha, lua.Ref(LuaRegistry.Index), flags);
+        compiled[sha] = script;
+        return (script, null);
     }
 
     /// <summary>
@@ -115,7 +133,7 @@ public sealed partial class LuaEngine : IDisposable
     /// <summary>Forgets every script (SCRIPT FLUSH) and gives their memory back.</summary>
     public void Flush()
     {
-        foreach (var reference in compiled.Values) lua.Unref(LuaRegistry.Index, reference);
+        foreach (var script in compiled.Values) lua.Unref(LuaRegistry.Index, script.Reference);
         compiled.Clear();
         lua.GarbageCollector(LuaGC.Collect, 0);
     }
@@ -124,51 +142,49 @@ public sealed partial class LuaEngine : IDisposable
     public void Kill() => killed = true;
 
     /// <summary>
-    /// Runs a compiled script with its KEYS and ARGV. `command` runs one redis.call and gives its RESP reply (valid
-    /// until the next call). `reply` receives the script's result on the Lua stack (LuaReplies writes it).
-    /// Returns the error text when the script failed, and whether it was killed.
+    /// Runs a compiled script with its KEYS and ARGV (ScriptInput). The host runs each redis.call and writes the
+    /// script's result from the Lua stack. Returns the error text when the script failed, and whether it was killed.
     /// </summary>
-    public (string? Error, bool Killed) Run(string sha, List<byte[]> keys, List<byte[]> argv,
-        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply) =>
-        Run(compiled[sha], (sha, "user_script"), keys, argv, asArguments: false, command, reply);
+    public (string? Error, bool Killed) Run(CompiledScript script, ScriptInput input, IScriptHost host) =>
+        Run(script.Reference, (script.Sha, "user_script"), input, asArguments: false, host);
 
     /// <summary>
     /// Runs the Lua function at `reference`: a script, which reads KEYS and ARGV as globals, or a library's function,
     /// which is given them as its two arguments. `where` names it in an error (written only then).
     /// </summary>
-    private (string? Error, bool Killed) Run(int reference, (string Name, string Kind) where, List<byte[]> keys,
-        List<byte[]> argv,
-        bool asArguments, Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<Lua> reply)
+    private (string? Error, bool Killed) Run(int reference, (string Name, string Kind) where, ScriptInput input,
+        bool asArguments, IScriptHost runner)
     {
         killed = false;
         ScriptProtocol = 2;
-        runCommand = command;
+        host = runner;
         try
         {
-            lua.SetTop(0);
+            LuaNative.SetTop(lua, 0);
             if (!asArguments)
             {
-                SetGlobalList("KEYS", keys);
-                SetGlobalList("ARGV", argv);
+                keys.Refill(lua, input.Keys);
+                argv.Refill(lua, input.Argv);
             }
-            lua.RawGetInteger(LuaRegistry.Index, reference);
+            LuaNative.RawGet(lua, (int)LuaRegistry.Index, reference);
             if (asArguments)
             {
-                PushList(keys);
-                PushList(argv);
+                PushList(input.Keys);
+                PushList(input.Argv);
             }
             var status = lua.PCall(asArguments ? 2 : 0, 1, 0);
             if (status == LuaStatus.OK)
             {
-                reply(lua);
+                runner.Reply(lua);
                 return (null, false);
             }
             return (ErrorText($"{where.Name}, on @{where.Kind}", status), killed);
         }
         finally
         {
-            runCommand = null;
-            lua.SetTop(0);
+            host = null;
+            LuaNative.SetTop(lua, 0);
+            if (argumentBytes.Length > 1 << 20) argumentBytes = new byte[256];
             // What the script built goes back now, not at some later script's collection.
             if (HeapBytes > heap.Limit / 4) lua.GarbageCollector(LuaGC.Collect, 0);
         }
@@ -182,21 +198,13 @@ public sealed partial class LuaEngine : IDisposable
         return where.Length == 0 ? $"ERR {message}" : $"ERR {message} script: {where}";
     }
 
-    private void SetGlobalList(string name, List<byte[]> items)
+    /// <summary>A table of the request's words, pushed straight from the request's bytes.</summary>
+    private void PushList(ScriptWords words)
     {
-        lua.PushGlobalTable();
-        lua.PushString(name);
-        PushList(items);
-        lua.RawSet(-3);
-        lua.Pop(1);
-    }
-
-    private void PushList(List<byte[]> items)
-    {
-        lua.CreateTable(items.Count, 0);
-        for (var i = 0; i < items.Count; i++)
+        lua.CreateTable(words.Count, 0);
+        for (var i = 0; i < words.Count; i++)
         {
-            lua.PushBuffer(items[i]);
+            LuaNative.Push(lua, words[i]);
             lua.RawSetInteger(-2, i + 1);
         }
     }
@@ -209,24 +217,25 @@ public sealed partial class LuaEngine : IDisposable
         var l = At(state);
         try
         {
-            var raise = l.ToBoolean(1);
-            var count = l.GetTop();
+            var raise = LuaNative.ToBoolean(l, 1);
+            var count = LuaNative.Top(l);
             if (count < 2) return Failure(l, "Please specify at least one argument for this redis lib call");
             arguments.Clear();
+            var used = 0;
             for (var i = 2; i <= count; i++)
             {
-                switch (l.Type(i))
+                var word = LuaNative.Type(l, i) switch
                 {
-                    case LuaType.String: arguments.Add(new(l.ToBuffer(i, callMetamethod: false))); break;
-                    case LuaType.Number:
-                        arguments.Add(new(Encoding.ASCII.GetBytes(l.IsInteger(i) ? l.ToInteger(i).ToString()
-                            : l.ToNumber(i).ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
-                        break;
-                    default: return Failure(l, "Lua redis lib command arguments must be strings or integers");
-                }
+                    LuaType.String => LuaNative.Read(l, i, ref argumentBytes, ref used),
+                    LuaType.Number => Encoding.ASCII.GetBytes(l.IsInteger(i) ? l.ToInteger(i).ToString()
+                        : l.ToNumber(i).ToString("R", System.Globalization.CultureInfo.InvariantCulture)),
+                    _ => (ReadOnlyMemory<byte>?)null,
+                };
+                if (word is null) return Failure(l, "Lua redis lib command arguments must be strings or integers");
+                arguments.Add(new(word.Value));
             }
-            var reply = runCommand!(arguments).Span;
-            l.PushBoolean(raise && reply[0] == '-');
+            var reply = host!.Command(arguments).Span;
+            LuaNative.Push(l, raise && reply[0] == '-');
             LuaReplies.Push(l, reply, ScriptProtocol);
             return 2;
         }

@@ -36,14 +36,15 @@ public static class LuaReplies
 
     private static void PushValue(Lua lua, ref ReadOnlySpan<byte> reply, int protocol, int depth)
     {
-        lua.CheckStack(4);
+        // A C function has room for a few values; each level of an aggregate takes two more.
+        if (depth > 0) lua.CheckStack(4);
         var marker = reply[0];
         var line = Line(ref reply);
         switch (marker)
         {
             case (byte)'+': PushField(lua, "ok", line); break;
             case (byte)'-': PushField(lua, "err", line); break;
-            case (byte)':': lua.PushInteger(Number(line)); break;
+            case (byte)':': LuaNative.Push(lua, Number(line)); break;
             case (byte)'_': lua.PushNil(); break;
             case (byte)'#': lua.PushBoolean(line.SequenceEqual("t"u8)); break;
             case (byte)',':
@@ -139,12 +140,11 @@ public static class LuaReplies
     private static void WriteValue(Lua lua, int index, IBufferWriter<byte> output, int protocol, int depth)
     {
         index = lua.AbsIndex(index);
-        lua.CheckStack(4);
-        switch (lua.Type(index))
+        switch (LuaNative.Type(lua, index))
         {
             case LuaType.String: RespReply.Bulk(output, lua.ToBuffer(index)); break;
-            case LuaType.Number: RespReply.Integer(output, lua.IsInteger(index) ? lua.ToInteger(index)
-                : (long)Math.Truncate(lua.ToNumber(index))); break;
+            case LuaType.Number: RespReply.Integer(output, LuaNative.ToInteger(lua, index)
+                ?? (long)Math.Truncate(lua.ToNumber(index))); break;
             case LuaType.Boolean when protocol == 3:
                 output.Write(lua.ToBoolean(index) ? "#t\r\n"u8 : "#f\r\n"u8);
                 break;
@@ -155,7 +155,10 @@ public static class LuaReplies
             case LuaType.Table when depth >= MaxDepth:
                 RespReply.Error(output, "reached lua stack limit");
                 break;
-            case LuaType.Table: WriteTable(lua, index, output, protocol, depth); break;
+            case LuaType.Table:
+                lua.CheckStack(4);
+                WriteTable(lua, index, output, protocol, depth);
+                break;
             default: RespReply.Null(output, protocol); break;
         }
     }

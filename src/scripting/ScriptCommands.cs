@@ -13,7 +13,7 @@ using System.Text;
 namespace KV;
 
 /// <summary>The server's scripting: one interpreter, its cache, the script running now.</summary>
-public sealed class Scripts : IRequestGate, IDisposable
+public sealed class Scripts : IRequestGate, IScriptHost, IDisposable
 {
     public static readonly FeatureOption TimeLimit = new("--script-time-limit", "5000",
         """
@@ -42,8 +42,6 @@ public sealed class Scripts : IRequestGate, IDisposable
     public LuaEngine Engine { get; }
     public ScriptUndo Undo { get; }
 
-    /// <summary>What each cached script declared on its first line, by SHA1 (ScriptShebang).</summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<string, ScriptFlags> Flags { get; } = [];
     public RespSession Session { get; }
     public long Killed { get; set; }
 
@@ -78,6 +76,32 @@ public sealed class Scripts : IRequestGate, IDisposable
 
     /// <summary>Whether a script runs now, or waits for the store to run (SCRIPT KILL's NOTBUSY).</summary>
     public bool Running => Volatile.Read(ref running) > 0;
+
+    // The run now going on (scripts take turns, inside the store's lock): where its result goes, in which protocol,
+    // and whether its commands may write.
+    private IBufferWriter<byte>? output;
+    private int protocol;
+    private bool readOnly;
+
+    /// <summary>Runs a script or a function inside the step it is already in, as the host of its commands.</summary>
+    public (string? Error, bool Killed) Execute(ScriptCommands.Execution execute, ScriptInput input,
+        IBufferWriter<byte> replyTo, int replyProtocol, bool onlyReads)
+    {
+        (output, protocol, readOnly) = (replyTo, replyProtocol, onlyReads);
+        try
+        {
+            return execute(Engine, input, this);
+        }
+        finally
+        {
+            output = null;
+        }
+    }
+
+    public ReadOnlyMemory<byte> Command(List<ReadOnlySequence<byte>> words) =>
+        ScriptCommands.Call(this, words, readOnly);
+
+    public void Reply(KeraLua.Lua lua) => LuaReplies.Write(lua, output!, protocol);
 
     public bool Admit()
     {
@@ -173,43 +197,37 @@ public static class ScriptCommands
         var scripts = Scripts.Of(session);
         var body = args[1].ToArray();
         var sha = LuaEngine.Sha1Hex(body);
-        if (Compile(session, scripts, sha, body) is { } error) RespReply.Error(output, error);
-        else Run(session, scripts, scripts.Flags.GetValueOrDefault(sha), args, output,
-            readOnly: args.Is(0, "eval_ro"u8), Cached(sha));
+        var (script, error) = Compile(session, scripts, sha, body);
+        if (error is not null) RespReply.Error(output, error);
+        else Run(session, scripts, script!.Flags, args, output, readOnly: args.Is(0, "eval_ro"u8), script.Execution);
     }
 
     /// <summary>
-    /// Compiles and caches the script, unless it is cached already, with the flags its first line declares; null, or
-    /// the error.
+    /// Compiles and caches the script, unless it is cached already, with the flags its first line declares; the
+    /// script, or the error.
     /// </summary>
-    private static string? Compile(RespSession session, Scripts scripts, string sha, byte[] body)
+    private static (CompiledScript? Script, string? Error) Compile(RespSession session, Scripts scripts, string sha,
+        byte[] body)
     {
-        if (scripts.Engine.IsCached(sha)) return null;
+        if (scripts.Engine.Find(Encoding.ASCII.GetBytes(sha)) is { } cached) return (cached, null);
         var (flags, start, problem) = ScriptShebang.Read(body);
-        if (problem is not null) return problem;
-        scripts.Flags[sha] = flags;
-        return session.Store.Atomically((scripts, sha, code: body[start..]),
-            static s => s.scripts.Engine.Compile(s.sha, s.code));
+        if (problem is not null) return (null, problem);
+        return session.Store.Atomically((scripts, sha, flags, code: body[start..]),
+            static s => s.scripts.Engine.Compile(s.sha, s.flags, s.code));
     }
 
     /// <summary>EVALSHA sha1 numkeys [key ...] [arg ...] (and EVALSHA_RO).</summary>
     public static void EvalSha(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
         var scripts = Scripts.Of(session);
-        var sha = ShaOf(args[1]);
-        if (!scripts.Engine.IsCached(sha)) RespReply.Error(output, "No matching script. Please use EVAL.",
-            prefix: "NOSCRIPT");
-        else Run(session, scripts, scripts.Flags.GetValueOrDefault(sha), args, output,
-            readOnly: args.Is(0, "evalsha_ro"u8), Cached(sha));
+        if (scripts.Engine.Find(args[1]) is not { } script) RespReply.Error(output,
+            "No matching script. Please use EVAL.", prefix: "NOSCRIPT");
+        else Run(session, scripts, script.Flags, args, output, readOnly: args.Is(0, "evalsha_ro"u8), script.Execution);
     }
 
-    /// <summary>What runs a script or a function inside its step: the engine's Run or Call, given its keys and args.
+    /// <summary>What runs a script or a function inside its step: the engine's Run or Call, given its words and host.
     /// </summary>
-    public delegate (string? Error, bool Killed) Execution(LuaEngine engine, List<byte[]> keys, List<byte[]> argv,
-        Func<List<ReadOnlySequence<byte>>, ReadOnlyMemory<byte>> command, Action<KeraLua.Lua> reply);
-
-    private static Execution Cached(string sha) =>
-        (engine, keys, argv, command, reply) => engine.Run(sha, keys, argv, command, reply);
+    public delegate (string? Error, bool Killed) Execution(LuaEngine engine, ScriptInput input, IScriptHost host);
 
     /// <summary>
     /// EVAL's, EVALSHA's and FCALL's common part: the flags' checks, the keys and args, then the step (deferred on an
@@ -238,37 +256,39 @@ public static class ScriptCommands
             RespReply.Error(output, "Number of keys can't be greater than number of args");
             return;
         }
-        var keys = new List<byte[]>((int)numKeys);
-        var argv = new List<byte[]>(args.Count - 3 - (int)numKeys);
-        for (var i = 3; i < args.Count; i++) (i < 3 + numKeys ? keys : argv).Add(args[i].ToArray());
+        var input = new ScriptInput(args, (int)numKeys);
         // On an event loop, answered apart (the loops model runs it on the pool): a loop that ran a long script
         // would leave its other connections, SCRIPT KILL among them, unread. Any other thread runs it at once, and so
-        // does EXEC, whose step the script is part of.
+        // does EXEC, whose step the script is part of. Answered apart, it outlives the request's bytes: its words are
+        // copied.
         if (!ThreadingModels.ServesByTurns || session.InStep)
-            Run(session, scripts, execute, keys, argv, output, readOnly);
-        else session.Deferred = context =>
+            Run(session, scripts, execute, input, output, readOnly);
+        else
         {
-            Run(session, scripts, execute, keys, argv, context.Output, readOnly);
-            return ValueTask.FromResult<string?>(null);
-        };
+            var kept = input.Copy();
+            session.Deferred = context =>
+            {
+                Run(session, scripts, execute, kept, context.Output, readOnly);
+                return ValueTask.FromResult<string?>(null);
+            };
+        }
     }
 
-    private static void Run(RespSession session, Scripts scripts, Execution execute, List<byte[]> keys,
-        List<byte[]> argv, IBufferWriter<byte> output, bool readOnly)
+    private static void Run(RespSession session, Scripts scripts, Execution execute, ScriptInput input,
+        IBufferWriter<byte> output, bool readOnly)
     {
         // The result is as large as the script makes it: the connection's output counts it against the clients'
         // budget as it is written, and past it the connection is closed with the reason.
         scripts.Enter();
         try
         {
-            session.Store.Atomically((session, scripts, execute, keys, argv, output, readOnly), static s =>
+            session.Store.Atomically((session, scripts, execute, input, output, readOnly), static s =>
             {
                 s.scripts.Begin();
                 try
                 {
-                    var (error, killed) = s.execute(s.scripts.Engine, s.keys, s.argv,
-                        command => Call(s.scripts, command, s.readOnly),
-                        lua => LuaReplies.Write(lua, s.output, s.session.Protocol));
+                    var (error, killed) = s.scripts.Execute(s.execute, s.input, s.output, s.session.Protocol,
+                        s.readOnly);
                     if (killed)
                     {
                         s.scripts.Undo.Undo();
@@ -291,7 +311,7 @@ public static class ScriptCommands
     }
 
     /// <summary>One redis.call: the command run as RESP's table runs it; whether it failed, and its reply.</summary>
-    private static ReadOnlyMemory<byte> Call(Scripts scripts, List<ReadOnlySequence<byte>> command, bool readOnly)
+    public static ReadOnlyMemory<byte> Call(Scripts scripts, List<ReadOnlySequence<byte>> command, bool readOnly)
     {
         var session = scripts.Session;
         session.Protocol = scripts.Engine.ScriptProtocol;
@@ -317,10 +337,6 @@ public static class ScriptCommands
 
     private static ReadOnlyMemory<byte> Refused(string message) => Encoding.UTF8.GetBytes($"-ERR {message}\r\n");
 
-    /// <summary>A SHA1 as EVALSHA and SCRIPT EXISTS take it: either case, kept lower case.</summary>
-    private static string ShaOf(ReadOnlySpan<byte> sha) => sha.IndexOfAnyInRange((byte)'A', (byte)'Z') < 0
-        ? Encoding.ASCII.GetString(sha) : Encoding.ASCII.GetString(sha).ToLowerInvariant();
-
     /// <summary>
     /// SCRIPT KILL and FUNCTION KILL: the running script or function stops at its next check, and its writes are
     /// undone (where Redis refuses a script that wrote, UNKILLABLE, and tells the two kinds apart).
@@ -344,19 +360,18 @@ public static class ScriptCommands
         {
             var body = args[2].ToArray();
             var sha = LuaEngine.Sha1Hex(body);
-            if (Compile(session, scripts, sha, body) is { } error) RespReply.Error(output, error);
+            if (Compile(session, scripts, sha, body).Error is { } error) RespReply.Error(output, error);
             else RespReply.Bulk(output, sha);
         }
         else if (args.Is(1, "exists"u8) && args.Count >= 3)
         {
             RespReply.ArrayHeader(output, args.Count - 2);
             for (var i = 2; i < args.Count; i++)
-                RespReply.Integer(output, scripts.Engine.IsCached(ShaOf(args[i])) ? 1 : 0);
+                RespReply.Integer(output, scripts.Engine.Find(args[i]) is null ? 0 : 1);
         }
         else if (args.Is(1, "flush"u8) && args.Count <= 3)
         {
             session.Store.Atomically(scripts, static s => s.Engine.Flush());
-            scripts.Flags.Clear();
             RespReply.Ok(output);
         }
         else if (args.Is(1, "help"u8))

@@ -1,0 +1,103 @@
+// src/scripting/ScriptRun.cs: what one run of a script or a function is given and works with: the cached script, the
+// request's keys and arguments (read where they lie in the request, not copied), and the host that runs each
+// redis.call and writes the result. Scripts run one at a time, so one host serves them all and nothing here is made
+// again for each run.
+
+using System.Buffers;
+using KeraLua;
+
+namespace KV;
+
+/// <summary>A script compiled into the interpreter: its SHA1, its function's reference, its declared flags.</summary>
+public sealed record CompiledScript(string Sha, int Reference, ScriptFlags Flags)
+{
+    private ScriptCommands.Execution? execution;
+
+    /// <summary>The run of this script, made once: EVALSHA hands it on each time.</summary>
+    public ScriptCommands.Execution Execution => execution ??= (engine, input, host) => engine.Run(this, input, host);
+}
+
+/// <summary>What runs a script's commands and takes its result (ScriptCommands' Scripts).</summary>
+public interface IScriptHost
+{
+    /// <summary>Runs one redis.call; its RESP reply, valid until the next.</summary>
+    ReadOnlyMemory<byte> Command(List<ReadOnlySequence<byte>> words);
+
+    /// <summary>Writes the script's result, the value on top of the Lua stack.</summary>
+    void Reply(Lua lua);
+}
+
+/// <summary>
+/// EVAL's, EVALSHA's and FCALL's words after the script's name: `numkeys key... arg...` from index 2, of which the
+/// keys become KEYS and the rest ARGV.
+/// </summary>
+public readonly record struct ScriptInput(RespArguments Args, int KeyCount)
+{
+    private const int FirstKey = 3;
+
+    public ScriptWords Keys => new(Args, FirstKey, KeyCount);
+    public ScriptWords Argv => new(Args, FirstKey + KeyCount, Args.Count - FirstKey - KeyCount);
+
+    /// <summary>The same words in arrays of their own, for a run that happens after its request's buffer is gone.
+    /// </summary>
+    public ScriptInput Copy()
+    {
+        var words = new List<ReadOnlySequence<byte>>(Args.Count);
+        for (var i = 0; i < Args.Count; i++) words.Add(new(Args[i].ToArray()));
+        return new(new RespArguments(words), KeyCount);
+    }
+}
+
+/// <summary>A run of the request's words: KEYS or ARGV.</summary>
+public readonly record struct ScriptWords(RespArguments Args, int First, int Count)
+{
+    public ReadOnlySequence<byte> this[int index] => Args.Sequence(First + index);
+}
+
+/// <summary>
+/// A global list a script reads (KEYS, ARGV), one table refilled for every script. A script may change it; one that
+/// added anything (an element past its words, a named field) leaves it to Lua's collector, and the next script gets a
+/// new table, so that nothing one script does reaches the next.
+/// </summary>
+public sealed class ScriptGlobalList(string name)
+{
+    private int table;
+    private int filled;
+
+    /// <summary>Makes the global hold exactly these words, 1 to n.</summary>
+    public void Refill(Lua lua, ScriptWords words)
+    {
+        if (table != 0)
+        {
+            LuaNative.RawGet(lua, (int)LuaRegistry.Index, table);
+            var untouched = LuaNative.HoldsOnlyIndexes(lua, filled);
+            LuaNative.SetTop(lua, -2);
+            if (!untouched)
+            {
+                lua.Unref(LuaRegistry.Index, table);
+                table = 0;
+            }
+        }
+        if (table == 0)
+        {
+            lua.CreateTable(words.Count, 0);
+            lua.PushCopy(-1);
+            lua.SetGlobal(name);
+            table = lua.Ref(LuaRegistry.Index);
+            filled = 0;
+        }
+        LuaNative.RawGet(lua, (int)LuaRegistry.Index, table);
+        for (var i = 0; i < words.Count; i++)
+        {
+            LuaNative.Push(lua, words[i]);
+            lua.RawSetInteger(-2, i + 1);
+        }
+        for (var i = words.Count; i < filled; i++)
+        {
+            LuaNative.PushNil(lua);
+            lua.RawSetInteger(-2, i + 1);
+        }
+        filled = words.Count;
+        LuaNative.SetTop(lua, -2);
+    }
+}
