@@ -153,6 +153,35 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     }
 
     [Fact]
+    public void A_script_found_before_a_flush_and_run_after_it_is_told_it_is_gone()
+    {
+        // EVALSHA finds its script outside the store's lock and runs it inside: a SCRIPT FLUSH may come between.
+        using var engine = new LuaEngine(1 << 20);
+        byte[] body = "return 'flushed'"u8.ToArray(), other = "return 'another'"u8.ToArray();
+        var sha = LuaEngine.Sha1Hex(body);
+        var (script, _) = engine.Compile(sha, ScriptFlags.None, body);
+        Assert.Same(script, engine.Find(System.Text.Encoding.ASCII.GetBytes(sha.ToUpperInvariant())));
+        Assert.Same(script, engine.Find(script!.ShaBytes));
+        engine.Flush();
+        Assert.Null(engine.Find(script.ShaBytes));
+        // Lua hands the freed reference to the next function it keeps.
+        engine.Compile(LuaEngine.Sha1Hex(other), ScriptFlags.None, other);
+        var words = new RespArguments([.. new[] { "EVALSHA", sha, "0" }.Select(word =>
+            new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.ASCII.GetBytes(word)))]);
+        var (error, killed) = engine.Run(script, new ScriptInput(words, 0), new NoCommands());
+        Assert.Equal("NOSCRIPT No matching script. Please use EVAL.", error);
+        Assert.False(killed);
+    }
+
+    private sealed class NoCommands : IScriptHost
+    {
+        public ReadOnlyMemory<byte> Command(List<System.Buffers.ReadOnlySequence<byte>> words) =>
+            throw new InvalidOperationException("no command expected");
+
+        public void Reply(KeraLua.Lua lua) { }
+    }
+
+    [Fact]
     public async Task A_memory_bomb_fails_and_the_server_goes_on()
     {
         await using var c = await Server.ConnectRespAsync();

@@ -35,6 +35,7 @@ public sealed partial class LuaEngine : IDisposable
     // own characters, so that a run allocates no string for its SHA.
     private readonly ConcurrentDictionary<string, CompiledScript> compiled = [];
     private readonly ConcurrentDictionary<string, CompiledScript>.AlternateLookup<ReadOnlySpan<char>> compiledBySpan;
+    private volatile CompiledScript? lastFound;
     private IScriptHost? host;
     // One redis.call at a time (scripts take turns): its arguments' list, and the bytes they are copied into, reused.
     private readonly List<ReadOnlySequence<byte>> arguments = [];
@@ -95,9 +96,14 @@ public sealed partial class LuaEngine : IDisposable
     /// <summary>The cached script with this SHA1, given in either case; null when there is none.</summary>
     public CompiledScript? Find(ReadOnlySpan<byte> sha)
     {
+        // The script found last, compared byte for byte before any hashing: a client runs the same script again and
+        // again. Read once, as another thread may replace it (or SCRIPT FLUSH forget it) meanwhile.
+        if (lastFound is { } last && sha.SequenceEqual(last.ShaBytes)) return last;
         Span<char> lower = stackalloc char[40];
-        return sha.Length == lower.Length && Ascii.ToLower(sha, lower, out _) == OperationStatus.Done
-            && compiledBySpan.TryGetValue(lower, out var script) ? script : null;
+        if (sha.Length != lower.Length || Ascii.ToLower(sha, lower, out _) != OperationStatus.Done
+            || !compiledBySpan.TryGetValue(lower, out var script)) return null;
+        lastFound = script;
+        return script;
     }
 
     /// <summary>Compiles the body and keeps it under its SHA1 with its flags; the script, or the compile error.
@@ -133,7 +139,12 @@ public sealed partial class LuaEngine : IDisposable
     /// <summary>Forgets every script (SCRIPT FLUSH) and gives their memory back.</summary>
     public void Flush()
     {
-        foreach (var script in compiled.Values) lua.Unref(LuaRegistry.Index, script.Reference);
+        lastFound = null;
+        foreach (var script in compiled.Values)
+        {
+            script.Flushed = true;
+            lua.Unref(LuaRegistry.Index, script.Reference);
+        }
         compiled.Clear();
         lua.GarbageCollector(LuaGC.Collect, 0);
     }
@@ -146,7 +157,8 @@ public sealed partial class LuaEngine : IDisposable
     /// script's result from the Lua stack. Returns the error text when the script failed, and whether it was killed.
     /// </summary>
     public (string? Error, bool Killed) Run(CompiledScript script, ScriptInput input, IScriptHost host) =>
-        Run(script.Reference, (script.Sha, "user_script"), input, asArguments: false, host);
+        script.Flushed ? ("NOSCRIPT No matching script. Please use EVAL.", false)
+            : Run(script.Reference, (script.Sha, "user_script"), input, asArguments: false, host);
 
     /// <summary>
     /// Runs the Lua function at `reference`: a script, which reads KEYS and ARGV as globals, or a library's function,

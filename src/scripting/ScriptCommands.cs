@@ -123,8 +123,7 @@ public sealed class Scripts : IRequestGate, IScriptHost, IDisposable
         // Closed before the script is seen running: a request that sees it running waits at the gate, and does not
         // pass it on its way to the store ahead of the script (a test asserting BUSY saw that under load).
         idle.Reset();
-        if (Interlocked.Increment(ref running) > 1) return;
-        Interlocked.Exchange(ref startedAt, TimeProvider.System.GetTimestamp());
+        Interlocked.Increment(ref running);
     }
 
     /// <summary>Inside the step: the clock starts (after any script before it), the undo log records.</summary>

@@ -13,6 +13,15 @@ public sealed record CompiledScript(string Sha, int Reference, ScriptFlags Flags
 {
     private ScriptCommands.Execution? execution;
 
+    /// <summary>
+    /// Set by SCRIPT FLUSH, inside the store's lock: a request that found the script before the flush and runs after it
+    /// (both outside the lock) is told it is gone, and never calls a reference Lua may have given to something else.
+    /// </summary>
+    public bool Flushed { get; set; }
+
+    /// <summary>The SHA1 as EVALSHA names it most often: lower case ASCII.</summary>
+    public byte[] ShaBytes { get; } = System.Text.Encoding.ASCII.GetBytes(Sha);
+
     /// <summary>The run of this script, made once: EVALSHA hands it on each time.</summary>
     public ScriptCommands.Execution Execution => execution ??= (engine, input, host) => engine.Run(this, input, host);
 }

@@ -6,12 +6,22 @@
 // every key the script touched is removed, then each that existed is set again with its value and deadline, so the
 // budget is never passed on the way back (the store holds no more than it did before the script).
 
+using System.Runtime.InteropServices;
+
 namespace KV;
 
-public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
+public sealed class ScriptUndo : IStoreObserver
 {
+    private readonly KeyValueStore store;
     private readonly Dictionary<byte[], (object Value, long? Deadline)?> before = new(new KeyBytes());
+    private readonly Dictionary<byte[], (object Value, long? Deadline)?>.AlternateLookup<ReadOnlySpan<byte>> byKey;
     private bool recording;
+
+    public ScriptUndo(KeyValueStore store)
+    {
+        this.store = store;
+        byKey = before.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
 
     /// <summary>From now until Stop, changes are recorded; called inside the script's step.</summary>
     public void Start()
@@ -28,8 +38,10 @@ public sealed class ScriptUndo(KeyValueStore store) : IStoreObserver
 
     public void Changed(ReadOnlySpan<byte> key)
     {
-        if (!recording || before.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(key)) return;
-        before[key.ToArray()] = store.Peek(key);
+        if (!recording) return;
+        // One hashing of the key: its slot is found, or made and filled with what the key holds now.
+        ref var held = ref CollectionsMarshal.GetValueRefOrAddDefault(byKey, key, out var seen);
+        if (!seen) held = store.Peek(key);
     }
 
     /// <summary>A flush cannot be undone key by key: scripts may not call FLUSHDB or FLUSHALL (ScriptCommands).
