@@ -45,6 +45,9 @@ public sealed class Scripts : IRequestGate, IScriptHost, IDisposable
     public RespSession Session { get; }
     public long Killed { get; set; }
 
+    /// <summary>The command a script called last (ScriptCommands.Called); scripts take turns, so one is kept.</summary>
+    public CalledCommand? LastCalled { get; set; }
+
     public Scripts(RespSession caller)
     {
         store = caller.Store;
@@ -166,6 +169,9 @@ public sealed class ScriptTimeLimit(long milliseconds)
     public static ScriptTimeLimit Of(RespSession session) => session.Activity.Feature(_ =>
         new ScriptTimeLimit(long.Parse(session.Server.Options.Feature(Scripts.TimeLimit))));
 }
+
+/// <summary>A command a script calls: its row, whether scripts are refused it, whether it writes.</summary>
+public sealed record CalledCommand(RespCommand Row, bool Refused, bool Writes);
 
 public static class ScriptCommands
 {
@@ -314,11 +320,11 @@ public static class ScriptCommands
     {
         var session = scripts.Session;
         session.Protocol = scripts.Engine.ScriptProtocol;
-        if (RespCommands.Find(command[0].FirstSpan) is not { } row)
+        if (Called(scripts, command[0].FirstSpan) is not { } called)
             return Refused("Unknown Redis command called from script");
-        if (NotFromScripts.Contains(row.Name)) return Refused("This Redis command is not allowed from script");
-        if (readOnly && (row.Writes || Writes.Contains(row.Name)))
-            return Refused("Write commands are not allowed from read-only scripts.");
+        var (row, refused, writes) = called;
+        if (refused) return Refused("This Redis command is not allowed from script");
+        if (readOnly && writes) return Refused("Write commands are not allowed from read-only scripts.");
         var args = new RespArguments(command);
         if (!row.Accepts(args.Count)) return Refused("Wrong number of args calling Redis command from script");
         // A stream read may wait, but never in a script, as Redis refuses it (its BLOCK is looked for as Redis does).
@@ -332,6 +338,18 @@ public static class ScriptCommands
         row.Invoke(session, args, output);
         if (session.TakeDeferred() is not null) return Refused("This Redis command is not allowed from script");
         return output.WrittenMemory;
+    }
+
+    /// <summary>
+    /// The row a script's command names, with whether scripts may call it and whether it writes. The last one found is
+    /// kept, and a name that matches it byte for byte is not looked up again: a script calls a few commands, often.
+    /// </summary>
+    private static CalledCommand? Called(Scripts scripts, ReadOnlySpan<byte> name)
+    {
+        if (scripts.LastCalled is { } last && name.SequenceEqual(last.Row.NameUtf8.Span)) return last;
+        if (RespCommands.Find(name) is not { } row) return null;
+        return scripts.LastCalled = new(row, NotFromScripts.Contains(row.Name),
+            row.Writes || Writes.Contains(row.Name));
     }
 
     private static ReadOnlyMemory<byte> Refused(string message) => Encoding.UTF8.GetBytes($"-ERR {message}\r\n");
