@@ -354,6 +354,28 @@ public class ScriptStepTests
         Assert.Equal(":1", await runner.AskAsync("EVAL", "return 1", "0"));
     }
 
+    [Theory]
+    [InlineData("coroutine.wrap(function() while true do end end)()")]
+    [InlineData("local co = coroutine.create(function() while true do end end) coroutine.resume(co) return 'ended'")]
+    [InlineData("coroutine.wrap(function() coroutine.wrap(function() while true do end end)() end)()")]
+    [InlineData("pcall(function() while true do end end) return 'caught'")]
+    public async Task A_script_looping_inside_a_coroutine_or_a_pcall_is_stopped_by_script_kill(string loop)
+    {
+        // A hook belongs to one Lua thread: a coroutine's loop once held the store for ever. A kill's error that
+        // the script catches (resume, pcall) still ends it, killed, its writes undone.
+        await using var server = InProcessServer.Start("--resp-port", "0", "--script-time-limit", "100");
+        await using var runner = await server.ConnectRespAsync();
+        await using var other = await server.ConnectRespAsync();
+        await runner.SendAsync(RespConnection.Request("EVAL", "redis.call('set', 'co-new', 'x') " + loop, "0"));
+        await UntilAScriptRunsAsync(server);
+        Assert.Equal("+OK", await other.AskAsync("SCRIPT", "KILL"));
+        Assert.StartsWith("-ERR Script killed by user", await runner.ReadAsync());
+        Assert.Equal(":0", await other.AskAsync("EXISTS", "co-new"));
+        Assert.Equal("*2[:1,:2]", await runner.AskAsync("EVAL",
+            "local co = coroutine.wrap(function(a) local b = coroutine.yield(a) return b end) return {co(1), co(2)}",
+            "0"));
+    }
+
     [Fact]
     public async Task A_transaction_told_busy_is_refused_whole_and_lua_time_limit_sets_the_limit()
     {

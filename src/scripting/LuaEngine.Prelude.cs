@@ -63,6 +63,19 @@ public sealed partial class LuaEngine
             end
         end
         sethook(stop, "", 10000)
+        -- A hook belongs to one Lua thread, and a coroutine runs on a thread of its own: each coroutine a script makes
+        -- sets the kill check on its thread first, so that a loop inside one can be stopped too (without it, SCRIPT
+        -- KILL waited for ever on `coroutine.wrap(function() while true do end end)()`).
+        local create, wrap = coroutine.create, coroutine.wrap
+        local function checked(f)
+            if type(f) ~= "function" then return f end
+            return function(...)
+                sethook(stop, "", 10000)
+                return f(...)
+            end
+        end
+        coroutine.create = function(f) return create(checked(f)) end
+        coroutine.wrap = function(f) return wrap(checked(f)) end
         -- Nothing a script does may reach the next one: the libraries and `redis` become read-only views, the
         -- globals cannot be written, and no metatable of theirs can be changed or taken off, even by rawset.
         local protected, setmetatable_, rawset_ = {}, setmetatable, rawset

@@ -51,6 +51,7 @@ public sealed partial class LuaEngine : IDisposable
     // allocations and their collection).
     private readonly ScriptGlobalList keys = new("KEYS"), argv = new("ARGV");
     private volatile bool killed;
+    private const string KilledMessage = "ERR Script killed by user with SCRIPT KILL... (KV undid its writes)";
 
     /// <summary>What redis.log writes: a level (0 to 3) and the message.</summary>
     public Action<int, string>? Log { get; set; }
@@ -185,6 +186,9 @@ public sealed partial class LuaEngine : IDisposable
                 PushList(input.Argv);
             }
             var status = lua.PCall(asArguments ? 2 : 0, 1, 0);
+            // Killed, yet it ended as if not: the kill's error was raised where the script caught it (a pcall, a
+            // coroutine's resume). A kill that was answered OK stops the script all the same: its writes are undone.
+            if (killed) return (KilledMessage, true);
             if (status == LuaStatus.OK)
             {
                 runner.Reply(lua);
@@ -277,7 +281,7 @@ public sealed partial class LuaEngine : IDisposable
             return 1;
         }
         if (!killed) return 0;
-        At(state).PushString("ERR Script killed by user with SCRIPT KILL... (KV undid its writes)");
+        At(state).PushString(KilledMessage);
         return 1;
     }
 
