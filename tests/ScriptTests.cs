@@ -377,6 +377,31 @@ public class ScriptStepTests
     }
 
     [Fact]
+    public async Task The_words_of_one_large_call_are_not_held_after_it()
+    {
+        // ARGV is one table refilled for every script; a table keeps its size, so one far larger than a run needs
+        // is replaced rather than refilled with nils.
+        await using var server = InProcessServer.Start("--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        async Task<long> HeapAsync()
+        {
+            Assert.Equal("+OK", await c.AskAsync("SCRIPT", "FLUSH"));
+            var line = (await c.AskAsync("INFO", "memory")).Split("\r\n")
+                .Single(l => l.StartsWith("used_memory_lua:"));
+            return long.Parse(line["used_memory_lua:".Length..]);
+        }
+        Assert.Equal(":0", await c.AskAsync("EVAL", "return #ARGV", "0"));
+        var before = await HeapAsync();
+        Assert.Equal(":50000", await c.AskAsync(["EVAL", "return #ARGV", "0",
+            .. Enumerable.Range(0, 50_000).Select(i => $"word-{i}")]));
+        Assert.Equal(":0", await c.AskAsync("EVAL", "return #ARGV", "0"));
+        var after = await HeapAsync();
+        // A table of 50,000 slots is 800 KB; Lua's own table of interned strings keeps a part of its growth (about a
+        // quarter of a megabyte) whatever KV does.
+        Assert.True(after - before < 640_000, $"the Lua heap held {after - before} bytes more after the large call");
+    }
+
+    [Fact]
     public async Task A_transaction_told_busy_is_refused_whole_and_lua_time_limit_sets_the_limit()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

@@ -76,16 +76,12 @@ public sealed class ScriptGlobalList(string name)
     /// <summary>Makes the global hold exactly these words, 1 to n.</summary>
     public void Refill(Lua lua, ScriptWords words)
     {
-        if (table != 0)
+        // Left to Lua's collector: a table a script added to, and one far larger than this run needs (a table keeps
+        // its size, so the words of one large call would be held for good).
+        if (table != 0 && (filled > 64 && words.Count < filled / 2 || !Untouched(lua)))
         {
-            LuaNative.RawGet(lua, (int)LuaRegistry.Index, table);
-            var untouched = LuaNative.HoldsOnlyIndexes(lua, filled);
-            LuaNative.SetTop(lua, -2);
-            if (!untouched)
-            {
-                lua.Unref(LuaRegistry.Index, table);
-                table = 0;
-            }
+            lua.Unref(LuaRegistry.Index, table);
+            table = 0;
         }
         if (table == 0)
         {
@@ -108,5 +104,13 @@ public sealed class ScriptGlobalList(string name)
         }
         filled = words.Count;
         LuaNative.SetTop(lua, -2);
+    }
+
+    private bool Untouched(Lua lua)
+    {
+        LuaNative.RawGet(lua, (int)LuaRegistry.Index, table);
+        var untouched = LuaNative.HoldsOnlyIndexes(lua, filled);
+        LuaNative.SetTop(lua, -2);
+        return untouched;
     }
 }
