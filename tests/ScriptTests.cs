@@ -118,6 +118,7 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("_G = {}", "script tried to set global '_G'")]
     [InlineData("_G.redis = nil", "script tried to set global 'redis'")]
     [InlineData("getmetatable(_G).__index = {}", "user_script:1: Attempt to modify a readonly table")]
+    [InlineData("setmetatable({}, {__gc = function() while true do end end})", "__gc metamethods are not allowed")]
     public async Task The_sandbox_has_no_io_os_or_loading_and_globals_cannot_be_written(string body, string error)
     {
         await using var c = await Server.ConnectRespAsync();

@@ -88,8 +88,15 @@ public sealed partial class LuaEngine
         end
         local strings = getmetatable("")
         strings.__index, strings.__metatable = string, false
+        -- No finalizers: Lua runs a __gc when it collects, with hooks off, so at some later script or at SCRIPT FLUSH,
+        -- where no kill reaches it (`__gc = function() while true do end end` held the store for ever). Lua takes a
+        -- finalizer only from a metatable that has __gc when it is set, so that is where it is refused.
+        local rawget_ = rawget
         function setmetatable(t, meta)
             if protected[t] then error("Attempt to modify a readonly table", 2) end
+            if type(meta) == "table" and rawget_(meta, "__gc") ~= nil then
+                error("__gc metamethods are not allowed in scripts", 2)
+            end
             return setmetatable_(t, meta)
         end
         function rawset(t, key, value)
