@@ -13,8 +13,11 @@ namespace KV;
 public sealed class ScriptUndo : IStoreObserver
 {
     private readonly KeyValueStore store;
-    private readonly Dictionary<byte[], (object Value, long? Deadline)?> before = new(new KeyBytes());
-    private readonly Dictionary<byte[], (object Value, long? Deadline)?>.AlternateLookup<ReadOnlySpan<byte>> byKey;
+    // A dictionary keeps its size, and clearing it wipes all of it: after one script that touched many keys, every
+    // script after it would pay for that size. One grown past this is let go instead of cleared.
+    private const int KeptKeys = 1024;
+    private Dictionary<byte[], (object Value, long? Deadline)?> before = new(new KeyBytes());
+    private Dictionary<byte[], (object Value, long? Deadline)?>.AlternateLookup<ReadOnlySpan<byte>> byKey;
     private bool recording;
 
     public ScriptUndo(KeyValueStore store)
@@ -33,7 +36,13 @@ public sealed class ScriptUndo : IStoreObserver
     public void Stop()
     {
         recording = false;
-        before.Clear();
+        if (before.Count <= KeptKeys)
+        {
+            before.Clear();
+            return;
+        }
+        before = new(new KeyBytes());
+        byKey = before.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     public void Changed(ReadOnlySpan<byte> key)
