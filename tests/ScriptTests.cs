@@ -119,6 +119,8 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
     [InlineData("_G.redis = nil", "script tried to set global 'redis'")]
     [InlineData("getmetatable(_G).__index = {}", "user_script:1: Attempt to modify a readonly table")]
     [InlineData("setmetatable({}, {__gc = function() while true do end end})", "__gc metamethods are not allowed")]
+    [InlineData("collectgarbage('stop')", "collectgarbage('stop') is not allowed in scripts")]
+    [InlineData("collectgarbage('generational')", "collectgarbage('generational') is not allowed in scripts")]
     public async Task The_sandbox_has_no_io_os_or_loading_and_globals_cannot_be_written(string body, string error)
     {
         await using var c = await Server.ConnectRespAsync();
@@ -128,6 +130,8 @@ public class ScriptTests(SharedServer shared) : IClassFixture<SharedServer>
         // Nothing of it reached the next script.
         Assert.Equal("*2[$aa,$PONG]", await c.AskAsync("EVAL", "return {string.rep('a', 2), redis.call('ping').ok}",
             "0"));
+        Assert.Equal("*2[:1,:1]", await c.AskAsync("EVAL",
+            "return {collectgarbage('isrunning') and 1 or 0, collectgarbage('count') > 0 and 1 or 0}", "0"));
         Assert.StartsWith("-ERR user_script:1: Script attempted to access nonexistent global variable 'leaked'",
             await c.AskAsync("EVAL", "return leaked", "0"));
     }

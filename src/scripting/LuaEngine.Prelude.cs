@@ -99,6 +99,14 @@ public sealed partial class LuaEngine
             end
             return setmetatable_(t, meta)
         end
+        -- The collector is the interpreter's, shared by every script: a script may run it or read it, not stop it or
+        -- change its mode for the scripts after it.
+        local collect = collectgarbage
+        local reads = { collect = true, count = true, step = true, isrunning = true }
+        function collectgarbage(option, ...)
+            if option == nil or reads[option] then return collect(option, ...) end
+            error("collectgarbage('" .. tostring(option) .. "') is not allowed in scripts", 2)
+        end
         function rawset(t, key, value)
             if protected[t] then error("Attempt to modify a readonly table", 2) end
             return rawset_(t, key, value)
