@@ -94,6 +94,9 @@ public sealed partial class LuaEngine : IDisposable
 
     public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
 
+    /// <summary>The cached script with this SHA1, lower case (as Sha1Hex writes it); null when there is none.</summary>
+    public CompiledScript? Find(string sha) => compiled.GetValueOrDefault(sha);
+
     /// <summary>The cached script with this SHA1, given in either case; null when there is none.</summary>
     public CompiledScript? Find(ReadOnlySpan<byte> sha)
     {
@@ -194,7 +197,7 @@ public sealed partial class LuaEngine : IDisposable
                 runner.Reply(lua);
                 return (null, false);
             }
-            return (ErrorText($"{where.Name}, on @{where.Kind}", status), killed);
+            return (ErrorText($"{where.Name}, on @{where.Kind}", status), false);
         }
         finally
         {
@@ -214,15 +217,11 @@ public sealed partial class LuaEngine : IDisposable
         return where.Length == 0 ? $"ERR {message}" : $"ERR {message} script: {where}";
     }
 
-    /// <summary>A table of the request's words, pushed straight from the request's bytes.</summary>
+    /// <summary>A new table of the request's words, pushed straight from the request's bytes.</summary>
     private void PushList(ScriptWords words)
     {
         lua.CreateTable(words.Count, 0);
-        for (var i = 0; i < words.Count; i++)
-        {
-            LuaNative.Push(lua, words[i]);
-            lua.RawSetInteger(-2, i + 1);
-        }
+        words.Fill(lua);
     }
 
     /// <summary>

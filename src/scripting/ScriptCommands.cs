@@ -56,7 +56,7 @@ public static class ScriptCommands
     private static (CompiledScript? Script, string? Error) Compile(RespSession session, Scripts scripts, string sha,
         byte[] body)
     {
-        if (scripts.Engine.Find(Encoding.ASCII.GetBytes(sha)) is { } cached) return (cached, null);
+        if (scripts.Engine.Find(sha) is { } cached) return (cached, null);
         var (flags, start, problem) = ScriptShebang.Read(body);
         if (problem is not null) return (null, problem);
         return session.Store.Atomically((scripts, sha, flags, code: body[start..]),

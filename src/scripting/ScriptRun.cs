@@ -9,21 +9,30 @@ using KeraLua;
 namespace KV;
 
 /// <summary>A script compiled into the interpreter: its SHA1, its function's reference, its declared flags.</summary>
-public sealed record CompiledScript(string Sha, int Reference, ScriptFlags Flags)
+public sealed class CompiledScript
 {
-    private ScriptCommands.Execution? execution;
+    public CompiledScript(string sha, int reference, ScriptFlags flags)
+    {
+        (Sha, Reference, Flags) = (sha, reference, flags);
+        ShaBytes = System.Text.Encoding.ASCII.GetBytes(sha);
+        Execution = (engine, input, host) => engine.Run(this, input, host);
+    }
+
+    public string Sha { get; }
+    public int Reference { get; }
+    public ScriptFlags Flags { get; }
+
+    /// <summary>The SHA1 as EVALSHA names it most often: lower case ASCII.</summary>
+    public byte[] ShaBytes { get; }
+
+    /// <summary>The run of this script, made once: EVALSHA hands it on each time.</summary>
+    public ScriptCommands.Execution Execution { get; }
 
     /// <summary>
     /// Set by SCRIPT FLUSH, inside the store's lock: a request that found the script before the flush and runs after it
     /// (both outside the lock) is told it is gone, and never calls a reference Lua may have given to something else.
     /// </summary>
     public bool Flushed { get; set; }
-
-    /// <summary>The SHA1 as EVALSHA names it most often: lower case ASCII.</summary>
-    public byte[] ShaBytes { get; } = System.Text.Encoding.ASCII.GetBytes(Sha);
-
-    /// <summary>The run of this script, made once: EVALSHA hands it on each time.</summary>
-    public ScriptCommands.Execution Execution => execution ??= (engine, input, host) => engine.Run(this, input, host);
 }
 
 /// <summary>What runs a script's commands and takes its result (ScriptCommands' Scripts).</summary>
@@ -61,6 +70,17 @@ public readonly record struct ScriptInput(RespArguments Args, int KeyCount)
 public readonly record struct ScriptWords(RespArguments Args, int First, int Count)
 {
     public ReadOnlySequence<byte> this[int index] => Args.Sequence(First + index);
+
+    /// <summary>Sets t[1] to t[n] of the table on top of the stack to the words, pushed from the request's bytes.
+    /// </summary>
+    public void Fill(Lua lua)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            LuaNative.Push(lua, this[i]);
+            lua.RawSetInteger(-2, i + 1);
+        }
+    }
 }
 
 /// <summary>
@@ -92,11 +112,7 @@ public sealed class ScriptGlobalList(string name)
             filled = 0;
         }
         LuaNative.RawGet(lua, (int)LuaRegistry.Index, table);
-        for (var i = 0; i < words.Count; i++)
-        {
-            LuaNative.Push(lua, words[i]);
-            lua.RawSetInteger(-2, i + 1);
-        }
+        words.Fill(lua);
         for (var i = words.Count; i < filled; i++)
         {
             LuaNative.PushNil(lua);

@@ -17,14 +17,9 @@ public sealed class ScriptUndo : IStoreObserver
     // script after it would pay for that size. One grown past this is let go instead of cleared.
     private const int KeptKeys = 1024;
     private Dictionary<byte[], (object Value, long? Deadline)?> before = new(new KeyBytes());
-    private Dictionary<byte[], (object Value, long? Deadline)?>.AlternateLookup<ReadOnlySpan<byte>> byKey;
     private bool recording;
 
-    public ScriptUndo(KeyValueStore store)
-    {
-        this.store = store;
-        byKey = before.GetAlternateLookup<ReadOnlySpan<byte>>();
-    }
+    public ScriptUndo(KeyValueStore store) => this.store = store;
 
     /// <summary>From now until Stop, changes are recorded; called inside the script's step.</summary>
     public void Start()
@@ -36,20 +31,16 @@ public sealed class ScriptUndo : IStoreObserver
     public void Stop()
     {
         recording = false;
-        if (before.Count <= KeptKeys)
-        {
-            before.Clear();
-            return;
-        }
-        before = new(new KeyBytes());
-        byKey = before.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (before.Count <= KeptKeys) before.Clear();
+        else before = new(new KeyBytes());
     }
 
     public void Changed(ReadOnlySpan<byte> key)
     {
         if (!recording) return;
         // One hashing of the key: its slot is found, or made and filled with what the key holds now.
-        ref var held = ref CollectionsMarshal.GetValueRefOrAddDefault(byKey, key, out var seen);
+        ref var held = ref CollectionsMarshal.GetValueRefOrAddDefault(before.GetAlternateLookup<ReadOnlySpan<byte>>(),
+            key, out var seen);
         if (!seen) held = store.Peek(key);
     }
 

@@ -24,9 +24,13 @@ internal static class ListEntries
     /// <summary>Writes one entry: its header, the rest, its size backwards; how many bytes it took.</summary>
     public static int WriteEntry(Span<byte> into, int shared, ReadOnlySpan<byte> rest)
     {
-        var at = shared == 0 ? Varint.Write(into, (uint)rest.Length << 1)
-            : Varint.Write(into, ((uint)shared << 1) | 1) + Varint.Write(into[Varint.Size(((uint)shared << 1) | 1)..],
-                (uint)rest.Length);
+        int at;
+        if (shared == 0) at = Varint.Write(into, (uint)rest.Length << 1);
+        else
+        {
+            at = Varint.Write(into, ((uint)shared << 1) | 1);
+            at += Varint.Write(into[at..], (uint)rest.Length);
+        }
         rest.CopyTo(into[at..]);
         at += rest.Length;
         // The size again, its groups of 7 bits from the highest: each but the leftmost flagged, so that a reader
