@@ -4,7 +4,9 @@
 //   dotnet bench.cs -- [--host H] [--port P] [--clients N] [--seconds S | --requests R] [--value-size B]
 //                      [--keys K] [--pipeline D] [--get-ratio F] [--idle N] [--server-pid PID] [--redis]
 //                      [--server-cpus LIST --load-cpus LIST]
-//   dotnet bench.cs -- --models [--seconds S] [--rounds N] [--quick]  (KV in each model, and Redis: one table)
+//   dotnet bench.cs -- --models [--seconds S] [--rounds N] [--quick] [--svg DIR] [--save FILE]
+//                                                  (KV in each model, and Redis: one table, and its charts)
+//   dotnet bench.cs -- --report FILE [--svg DIR]   (the table and charts of a run saved with --save)
 //   dotnet bench.cs -- --race [--clients N] [--increments I] [--svg FILE]
 //                            (get-then-set against incr: the lost update, judged by the linearizability checker)
 //   dotnet bench.cs -- --pubsub --port P [--seconds S]           (one publisher to 1, 10, 100 subscribers, over RESP)
@@ -98,7 +100,7 @@ sealed record BenchOptions(
         string? LoadCpus = null,
     bool Models = false, int Rounds = 1, bool Quiet = false, bool Race = false, int Increments = 1000,
     bool PubSub = false, string? Svg = null, bool Queue = false, bool Quick = false, bool Memory = false,
-    int Elements = 1_000_000, bool Unlike = false)
+    int Elements = 1_000_000, bool Unlike = false, string? Save = null, string? Report = null)
 {
     public const string Usage = """
         usage: dotnet bench.cs -- [options]
@@ -117,16 +119,23 @@ sealed record BenchOptions(
           --load-cpus L     pin this load generator to these cores, so that both get a known share
           --redis           speak Redis (inline commands, RESP replies) instead of KV
           --models          start KV in each threading model in turn (and Redis, when redis-server is
-                            installed), each on a free port, and print one table: 1, 50 and 1,000 clients,
-                            50 pinned (server core 0, load core 1), threads and memory under load, and
-                            --idle connections (default 10,000); run from the repository's root
-          --rounds N        with --models: rounds, alternating the servers; the table gives medians (default 1)
+                            installed), each on a free port, and print one table: 1, 10, 50, 200 and 1,000
+                            clients and 50 at depth 16 pinned (server core 0, load core 1) with what perf counts
+                            a request, 50 on both cores with the server's threads and memory, redis-benchmark
+                            SET and GET (when installed) against each RESP port, and --idle connections
+                            (default 10,000); run from the repository's root
+          --rounds N        with --models: rounds, alternating the servers; the table gives medians and the
+                            lowest and highest, ratios to Redis round by round (default 5; 1 with --quick)
           --quick           with --models: the run for a class slot, under a minute: 50 clients pinned, with and
                             without depth 16, 2 s each, 10,000 keys, 1,000 idle connections, one round
+          --save FILE       with --models: keep every round's value of every cell in FILE (JSON)
+          --report FILE     print the table of a run saved with --save, again (and --svg: its charts)
           --race            every client adds 1 to one counter with get then set, then with incr; prints the
                             expected total, what is stored, and the updates lost (--clients, default 50)
           --increments I    with --race: increments a client (default 1000)
           --svg FILE        with --race: draw the lost update found as a timeline (SVG), a row per client
+          --svg DIR         with --models or --report: draw the charts into DIR (ops/s and p99 against the
+                            clients, a line a server; the memory of an idle connection)
           --pubsub          one publisher (16 PUBLISH in flight, 100-byte messages) to 1, 10 and 100 subscribers of
                             one channel, over RESP (KV's --resp-port, or Redis): messages published and delivered
                             a second
@@ -141,6 +150,7 @@ sealed record BenchOptions(
 
     public static BenchOptions Parse(string[] args)
     {
+        var roundsGiven = 0;
         var o = new BenchOptions("127.0.0.1", 0, 50, 10, null, 100, 100_000, 1, 0.5, 0, null, false, false);
         for (var i = 0; i < args.Length; i++)
         {
@@ -169,7 +179,7 @@ sealed record BenchOptions(
                 "--load-cpus" => o with { LoadCpus = Next() },
                 "--redis" => o with { Redis = true },
                 "--models" => o with { Models = true },
-                "--rounds" => o with { Rounds = Int(1) },
+                "--rounds" => o with { Rounds = roundsGiven = Int(1) },
                 "--quick" => o with { Quick = true },
                 "--race" => o with { Race = true },
                 "--increments" => o with { Increments = Int(1) },
@@ -179,6 +189,8 @@ sealed record BenchOptions(
                 "--memory" => o with { Memory = true },
                 "--elements" => o with { Elements = Int(1) },
                 "--unlike" => o with { Unlike = true },
+                "--save" => o with { Save = Next() },
+                "--report" => o with { Report = Next(), Models = true },
                 "--help" or "-h" => o with { ShowHelp = true },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
@@ -188,6 +200,10 @@ sealed record BenchOptions(
         if (o.Quick && !o.Models) throw new FormatException("--quick goes with --models");
         if ((o.Unlike || o.Elements != 1_000_000) && !o.Memory)
             throw new FormatException("--elements and --unlike go with --memory");
+        if (o.Save is not null && (!o.Models || o.Report is not null))
+            throw new FormatException("--save goes with --models");
+        if (o.Svg is not null && !o.Models && !o.Race) throw new FormatException("--svg goes with --models or --race");
+        if (o.Models && roundsGiven == 0) o = o with { Rounds = 5 };
         if (o.Quick) o = o with { Seconds = 2, Rounds = 1, Keys = 10_000, Idle = o.Idle > 0 ? o.Idle : 1_000 };
         return o.Port == 0 ? o with { Port = o.Redis ? 6379 : 9000 } : o;
     }

@@ -108,6 +108,65 @@ public class BenchSmokeTests
         Assert.All(rows, r => Assert.True(r[1] > 0 && r[2] <= r[1] * r[0], output));
     }
 
+    [Fact]
+    public async Task A_saved_run_is_reported_with_medians_spreads_and_ratios_round_by_round_and_drawn()
+    {
+        // A run as --save writes it: three rounds of two servers; KV's second round is Redis's slowest.
+        object Cell(string contender, string row, params double[] values) =>
+            new { Contender = contender, Row = row, Values = values };
+        var run = new
+        {
+            Machine = "2 cores (test)", Date = "2026-12-07 12:00 UTC", Command = "dotnet bench.cs -- --models",
+            Shape = "100-byte values", Rounds = 3, Contenders = new[] { "KV loops", "Redis 7.0.15" },
+            Cells = new[]
+            {
+                Cell("KV loops", "1 client, pinned: ops/s", 15_000, 16_000, 14_000),
+                Cell("Redis 7.0.15", "1 client, pinned: ops/s", 15_000, 15_000, 15_000),
+                Cell("KV loops", "1 client, pinned: p50 / p99 ms", 0.05, 0.06, 0.07),
+                Cell("KV loops", "1 client, pinned: p99", 0.2, 0.1, 0.3),
+                Cell("Redis 7.0.15", "1 client, pinned: p99", 0.1, 0.1, 0.1),
+                Cell("KV loops", "50 clients, pinned: ops/s", 110_000, 90_000, 130_000),
+                Cell("Redis 7.0.15", "50 clients, pinned: ops/s", 100_000, 60_000, 100_000),
+                Cell("KV loops", "50 clients, pinned: p99", 4, 5, 6),
+                Cell("Redis 7.0.15", "50 clients, pinned: p99", 3, 3, 3),
+                Cell("Redis 7.0.15", "redis-benchmark -c 50 GET, pinned: ops/s", 90_000, 95_000, 92_000),
+                Cell("KV loops", "10,000 idle connections: KB each", 3.1, 3.0, 3.2),
+                Cell("Redis 7.0.15", "10,000 idle connections: KB each", 1.4, 1.4, 1.4),
+            },
+        };
+        var directory = Directory.CreateTempSubdirectory("kv-models-").FullName;
+        try
+        {
+            var saved = Path.Combine(directory, "run.json");
+            await File.WriteAllTextAsync(saved, System.Text.Json.JsonSerializer.Serialize(run));
+            using var bench = Process.Start(Programs.StartInfo(await Programs.DllAsync("bench.cs"), "--report", saved,
+                "--svg", directory))!;
+            var output = await bench.StandardOutput.ReadToEndAsync(Programs.Timeout());
+            await bench.WaitForExitAsync(Programs.Timeout());
+
+            Assert.Equal(0, bench.ExitCode);
+            Assert.Contains("| 100-byte values, median of 3 (lowest-highest) | KV loops | Redis 7.0.15 |", output);
+            // The ratio is taken round by round (1.1, 1.5, 1.3), not from the medians (110k / 100k).
+            Assert.Contains("| 50 clients, pinned: ops/s | 110k (90k-130k) 1.30x (1.10-1.50) | 100k (60k-100k) |",
+                output);
+            Assert.Contains("| 1 client, pinned: p50 / p99 ms | 0.06 / 0.20 (0.10-0.30) | - |", output);
+            Assert.Contains("| 10,000 idle connections: KB each | 3.1 (3.0-3.2) | 1.4 (1.4-1.4) |", output);
+            Assert.Contains("bench.cs drove Redis 7.0.15 at 100,000 ops/s, redis-benchmark at 92,000 (GET): " +
+                "bench.cs is not the limit", output);
+            foreach (var (chart, shows) in new[] { ("models-throughput.svg", "KV loops"), ("models-p99.svg",
+                "Redis 7.0.15"), ("models-idle-memory.svg", "3.1 KB") })
+            {
+                var svg = System.Xml.Linq.XDocument.Load(Path.Combine(directory, chart));
+                Assert.Contains(svg.Descendants().Where(e => e.Name.LocalName == "text"),
+                    text => text.Value.Trim() == shows);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("--quick goes with --models", "--quick           with --models: the run for a class slot", "--quick")]
     [InlineData("--quick goes with --models", "--quick           with --models: the run for a class slot", "--quick",
@@ -116,6 +175,8 @@ public class BenchSmokeTests
         "--unlike")]
     [InlineData("--elements and --unlike go with --memory", "--memory          a fresh KV and a fresh Redis",
         "--elements", "1000")]
+    [InlineData("--save goes with --models", "--save FILE       with --models", "--save", "run.json")]
+    [InlineData("--svg goes with --models or --race", "--svg DIR         with --models", "--svg", "charts")]
     public async Task An_option_of_another_mode_is_refused_and_says_so(string error, string usage,
         params string[] arguments)
     {

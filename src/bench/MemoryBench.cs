@@ -8,7 +8,6 @@
 
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 
 namespace KV;
 
@@ -39,8 +38,8 @@ static class MemoryBench
             var theirs = new List<double>();
             for (var round = 0; round < options.Rounds; round++)
             {
-                kv.Add(await MeasureAsync(StartKV(dll), kind, options));
-                if (redis is not null) theirs.Add(await MeasureAsync(StartRedis(redis), kind, options));
+                kv.Add(await MeasureAsync(Start(ModelsTable.KV(dll, "pool")), kind, options));
+                if (redis is not null) theirs.Add(await MeasureAsync(Start(ModelsTable.Redis(redis)), kind, options));
             }
             var ratio = theirs.Count > 0 ? $"{Median(kv) / Median(theirs):0.00}" : "-";
             Console.WriteLine($"| {kind} | {Shown(kv)} | {(theirs.Count > 0 ? Shown(theirs) : "-")} | {ratio} |");
@@ -53,25 +52,11 @@ static class MemoryBench
     private static string Shown(List<double> values) => values.Count == 1 ? $"{values[0]:0.0} B"
         : $"{Median(values):0.0} B ({values.Min():0.0}-{values.Max():0.0})";
 
-    /// <summary>A server started, and the RESP port it listens on once it does.</summary>
-    private static async Task<(Process Server, int Port)> StartKV(string dll)
+    /// <summary>A server as --models starts it (KV in its default model), and its RESP port once it listens.</summary>
+    private static async Task<(Process Server, int Port)> Start(ModelsTable.Contender contender)
     {
-        var server = ModelsTable.Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--resp-port", "0");
-        while (await server.StandardOutput.ReadLineAsync() is { } line)
-            if (Regex.Match(line, @" and RESP on \S+:(\d+) ") is { Success: true } match)
-            {
-                _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-                return (server, int.Parse(match.Groups[1].Value));
-            }
-        throw new IOException($"KVServer ended before it listened: {await server.StandardError.ReadToEndAsync()}");
-    }
-
-    /// <summary>Redis as --models starts it, once it listens.</summary>
-    private static async Task<(Process Server, int Port)> StartRedis(string version)
-    {
-        var redis = ModelsTable.Redis(version);
-        var server = await redis.Start();
-        return (server, await redis.PortOf(server));
+        var server = await contender.Start();
+        return (server, (await contender.PortsOf(server)).RespPort);
     }
 
     /// <summary>The bytes an element of this kind added to the fresh server's resident size; the server is stopped.

@@ -1,14 +1,15 @@
 // src/bench/ModelsTable.cs: `dotnet bench.cs -- --models`, the table a teacher projects. KV is started in each
 // threading model in turn (a thread each, the pool, an event loop a core), and Redis beside them when
-// redis-server is installed, each on a free port of its own, and each meets the same load: one client, fifty, a
-// thousand; fifty with the server pinned to one core and the load to another; the server's threads and memory
-// under load; and the memory an idle connection costs. Rounds alternate the servers; the table gives medians.
-// --quick fits a class slot: the two pinned cases, short, after a warm-up, and a thousand idle connections.
+// redis-server is installed, each on a free port of its own, and each meets the same load: 1 to 1,000 clients and 50
+// pipelined 16 deep with the server pinned to one core and the load to another, where perf counts what a request
+// costs the server; 50 on both cores, with the server's threads and memory; Redis's redis-benchmark against each
+// RESP port (RedisBenchmark.cs); and the memory an idle connection costs. Rounds alternate the servers; the table
+// gives medians and spreads (ModelsReport.cs), --svg draws them (ModelsCharts.cs), --save keeps every value.
+// --quick fits a class slot: the pinned 50 clients, with and without depth 16, short, after a warm-up.
 
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace KV;
@@ -22,19 +23,22 @@ static class ModelsTable
 
     private static readonly Case[] Cases =
     [
-        new("1 client", 1, 1, false),
-        new("50 clients", 50, 1, false),
-        new("1,000 clients", 1000, 1, false),
+        new("1 client, pinned", 1, 1, true),
+        new("10 clients, pinned", 10, 1, true),
         new("50 clients, pinned", 50, 1, true),
+        new("200 clients, pinned", 200, 1, true),
+        new("1,000 clients, pinned", 1000, 1, true),
         new("50 clients, depth 16, pinned", 50, 16, true),
+        new("50 clients", 50, 1, false),
     ];
 
-    /// <summary>One server under test: how to start it, and the protocol it speaks.</summary>
+    /// <summary>One server under test: how to start it, its dialect, and its ports (KV's own, and RESP).</summary>
     internal sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process,
-        Task<int>> PortOf);
+        Task<(int Port, int RespPort)>> PortsOf);
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
+        if (options.Report is { } saved) return Show(Measurements.Load(saved), options);
         var root = Directory.GetCurrentDirectory();
         if (!File.Exists(Path.Combine(root, "KVServer.cs")))
         {
@@ -47,15 +51,14 @@ static class ModelsTable
         if (RedisVersion() is { } version) contenders.Add(Redis(version));
         var idle = options.Idle > 0 ? options.Idle : 10_000;
         var pinning = Environment.ProcessorCount >= 2;
-        var all = $"0-{Environment.ProcessorCount - 1}";
-
-        // Each cell's measurements over the rounds: (contender, row) to values.
-        var cells = new Dictionary<(string, string), List<double>>();
-        void Add(string contender, string row, double value)
+        var run = new Measurements
         {
-            if (!cells.TryGetValue((contender, row), out var values)) cells[(contender, row)] = values = [];
-            values.Add(value);
-        }
+            Machine = Machine(pinning), Date = $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC",
+            Command = $"dotnet bench.cs -- {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}",
+            Shape = $"{options.ValueSize}-byte values, {options.Keys:N0} keys, {options.GetRatio:P0} gets, " +
+                $"{options.Seconds:0.#} s a case",
+            Rounds = options.Rounds, Contenders = [.. contenders.Select(c => c.Name)],
+        };
 
         for (var round = 1; round <= options.Rounds; round++)
             foreach (var contender in contenders)
@@ -65,15 +68,15 @@ static class ModelsTable
                 using var server = await contender.Start();
                 try
                 {
-                    var port = await contender.PortOf(server);
+                    var (port, respPort) = await contender.PortsOf(server);
                     var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis, Quiet = true,
                         Idle = 0 };
                     await Load.PrefillAsync(at, contender.Dialect);
                     // Before any load, so that the memory they add is theirs, not a heap the load has already grown.
                     Progress($"{step}: {idle:N0} idle connections");
                     var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
-                    Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
-                    Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
+                    run.Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
+                    run.Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
                     // Cases this short would measure the JIT at work: --quick warms each server up first, unrecorded.
                     if (options.Quick) await Load.RunAsync(at with { Clients = 50, Seconds = 1 }, contender.Dialect);
                     // --quick: the pinned cases where there are two cores to pin to, else 50 clients unpinned.
@@ -82,36 +85,12 @@ static class ModelsTable
                     foreach (var @case in cases)
                     {
                         Progress($"{step}: {@case.Name}");
-                        if (@case.Pinned)
-                        {
-                            ServerFacts.Pin(server.Id, "0");
-                            ServerFacts.Pin(Environment.ProcessId, "1");
-                        }
-                        var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(server.Id,
-                            options.Seconds) : null;
-                        var switches = @case is { Pinned: true, Pipeline: 1 } ? SwitchesMidRunAsync(server.Id,
-                            options.Seconds) : null;
-                        var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline },
-                            contender.Dialect);
-                        var opsPerSecond = result.Requests / result.Elapsed.TotalSeconds;
-                        if (@case.Pinned)
-                        {
-                            ServerFacts.Pin(server.Id, all);
-                            ServerFacts.Pin(Environment.ProcessId, all);
-                        }
-                        if (result.Errors > 0) throw new IOException($"{contender.Name} answered {result.Errors} " +
-                            $"requests with an error");
-                        Add(contender.Name, $"{@case.Name}: ops/s", opsPerSecond);
-                        Add(contender.Name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
-                        Add(contender.Name, $"{@case.Name}: p99", result.Percentile(0.99));
-                        if (switches is not null) Add(contender.Name, $"{@case.Name}: thread switches a request",
-                            await switches / (opsPerSecond * options.Seconds / 2));
-                        if (sampled is not null)
-                        {
-                            var (threads, rss) = await sampled;
-                            Add(contender.Name, "50 clients: server threads", threads);
-                            Add(contender.Name, "50 clients: server RSS MB", rss / 1048576.0);
-                        }
+                        await MeasureAsync(run, contender.Name, server.Id, at, @case, contender.Dialect);
+                    }
+                    if (RedisBenchmark.Installed && !options.Quick)
+                    {
+                        Progress($"{step}: redis-benchmark");
+                        await SecondGeneratorAsync(run, contender.Name, server.Id, respPort, at, pinning);
                     }
                 }
                 finally
@@ -121,64 +100,117 @@ static class ModelsTable
                 }
             }
         Progress(null);
-        Console.WriteLine(Table(contenders.Select(c => c.Name).ToList(), cells, options));
+        if (options.Save is { } file) run.Save(file);
+        return Show(run, options);
+    }
+
+    /// <summary>Prints the table, and draws the charts with --svg.</summary>
+    private static int Show(Measurements run, BenchOptions options)
+    {
+        Console.WriteLine(ModelsReport.Table(run));
+        if (options.Svg is { } directory)
+            foreach (var file in ModelsCharts.Write(run, directory)) Console.WriteLine($"wrote {file}");
         return 0;
     }
 
-    /// <summary>
-    /// The table: a row a measure, a column a server; ops/s also as a ratio to Redis's when Redis ran.
-    /// </summary>
-    private static string Table(List<string> names, Dictionary<(string, string), List<double>> cells,
-        BenchOptions options)
+    private static string Machine(bool pinning) =>
+        $"{Environment.ProcessorCount} cores ({CpuModel()}), {Environment.OSVersion}, .NET {Environment.Version}" +
+        (pinning ? "; pinned: server on core 0, load on core 1" : "");
+
+    private static string CpuModel()
     {
-        double? Median(string name, string row) =>
-            cells.TryGetValue((name, row), out var values) ? values.Order().ElementAt(values.Count / 2) : null;
-        var redis = names.FirstOrDefault(name => name.StartsWith("Redis"));
-        var text = new StringBuilder();
-        text.AppendLine($"| {options.ValueSize}-byte values, {options.Keys:N0} keys, {options.GetRatio:P0} gets, " +
-            $"{options.Seconds:0.#} s a case, median of {options.Rounds} | {string.Join(" | ", names)} |");
-        text.AppendLine($"|---|{string.Concat(names.Select(_ => "---:|"))}");
-        // The load's rows in the order they ran, then the idle connections' (measured first, shown last).
-        var rows = cells.Keys.Select(key => key.Item2).Distinct().Where(row => !row.EndsWith(": p99"))
-            .OrderBy(row => row.Contains(" idle connections")).ToList();
-        foreach (var row in rows)
+        try
         {
-            var values = names.Select(name =>
-            {
-                if (Median(name, row) is not { } value) return "-";
-                if (row.EndsWith("ops/s"))
-                {
-                    var ratio = redis is not null && name != redis && Median(redis,
-                        row) is { } theirs ? $" ({value / theirs:0.00}x)" : "";
-                    return $"{value:N0}{ratio}";
-                }
-                if (row.EndsWith("p50 / p99 ms")) return $"{value:0.00} / " +
-                    $"{Median(name, row.Replace("p50 / p99 ms", "p99")):0.00}";
-                return row.EndsWith("threads") ? $"{value:N0}" : row.EndsWith("a request")
-                    ? $"{value:0.00}" : $"{value:0.0}";
-            });
-            text.AppendLine($"| {row} | {string.Join(" | ", values)} |");
+            var cpu = File.ReadAllText("/proc/cpuinfo");
+            return Regex.Match(cpu, @"(?m)^model name\s*:\s*(.+)$").Groups[1].Value.Trim();
         }
-        var cores = Environment.ProcessorCount;
-        text.Append($"{cores} cores, {Environment.OSVersion}, .NET {Environment.Version}; pinned: server on core 0, " +
-            $"load on core 1.");
-        return text.ToString();
+        catch (IOException)
+        {
+            return "unknown processor";
+        }
+    }
+
+    /// <summary>One case against one server: its ops/s and latencies, and what the server spent on it.</summary>
+    private static async Task MeasureAsync(Measurements run, string name, int pid, BenchOptions at, Case @case,
+        WireDialect dialect)
+    {
+        if (@case.Pinned) Pin(pid, true);
+        // The server's cost a request, counted over the middle half of the run (no start, no end).
+        var profiled = @case is { Pinned: true, Clients: 50 };
+        var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(pid, at.Seconds) : null;
+        var switches = profiled ? SwitchesMidRunAsync(pid, at.Seconds) : null;
+        var counted = profiled && PerfStat.Installed ? CountMidRunAsync(pid, at.Seconds) : null;
+        var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline }, dialect);
+        var opsPerSecond = result.Requests / result.Elapsed.TotalSeconds;
+        if (@case.Pinned) Pin(pid, false);
+        if (result.Errors > 0) throw new IOException($"{name} answered {result.Errors} requests with an error");
+        run.Add(name, $"{@case.Name}: ops/s", opsPerSecond);
+        run.Add(name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
+        run.Add(name, $"{@case.Name}: p99", result.Percentile(0.99));
+        var requestsMidRun = opsPerSecond * at.Seconds / 2;
+        if (counted is not null && await counted is { } counts)
+        {
+            run.Add(name, $"{@case.Name}: CPU µs a request", counts.CpuMilliseconds * 1000 / requestsMidRun);
+            run.Add(name, $"{@case.Name}: system calls a request", counts.SystemCalls / requestsMidRun);
+            run.Add(name, $"{@case.Name}: epoll_wait a request", counts.EpollWaits / requestsMidRun);
+        }
+        if (switches is not null) run.Add(name, $"{@case.Name}: thread switches a request", await switches /
+            requestsMidRun);
+        if (sampled is not null)
+        {
+            var (threads, rss) = await sampled;
+            run.Add(name, "50 clients: server threads", threads);
+            run.Add(name, "50 clients: server RSS MB", rss / 1048576.0);
+        }
+    }
+
+    /// <summary>redis-benchmark's SET and GET against the server's RESP port, pinned as the cases are.</summary>
+    private static async Task SecondGeneratorAsync(Measurements run, string name, int pid, int respPort,
+        BenchOptions at, bool pinning)
+    {
+        if (pinning) Pin(pid, true);
+        try
+        {
+            var requests = (int)Math.Max(10_000, at.Seconds * 60_000);
+            var pinned = pinning ? ", pinned" : "";
+            foreach (var (test, opsPerSecond, p50, p99) in await RedisBenchmark.RunAsync(respPort, at, requests,
+                pinning ? "1" : null))
+            {
+                var row = $"redis-benchmark -c {RedisBenchmark.Clients} {test}{pinned}";
+                run.Add(name, $"{row}: ops/s", opsPerSecond);
+                run.Add(name, $"{row}: p50 / p99 ms", p50);
+                run.Add(name, $"{row}: p99", p99);
+            }
+        }
+        finally
+        {
+            if (pinning) Pin(pid, false);
+        }
+    }
+
+    /// <summary>The server to core 0 and this load generator to core 1, or both back onto every core.</summary>
+    private static void Pin(int pid, bool pinned)
+    {
+        var all = $"0-{Environment.ProcessorCount - 1}";
+        ServerFacts.Pin(pid, pinned ? "0" : all);
+        ServerFacts.Pin(Environment.ProcessId, pinned ? "1" : all);
     }
 
     /// <summary>The server's --threading models, from a thread a client to event loops (docs/threading.md).</summary>
     public static readonly string[] ThreadingModelNames = ["per-client", "pool", "loops"];
 
-    private static Contender KV(string dll, string model) => new($"KV {model}", WireDialect.KV,
-        () => Task.FromResult(Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--threading", model,
-            "--max-clients", "100000")),
+    internal static Contender KV(string dll, string model) => new($"KV {model}", WireDialect.KV,
+        () => Task.FromResult(Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--resp-port", "0", "--threading",
+            model, "--max-clients", "100000")),
         async server =>
         {
-            // The start line names the port; every later line (a line a connection) is read and dropped.
+            // The start line names the ports; every later line (a line a connection) is read and dropped.
             while (await server.StandardOutput.ReadLineAsync() is { } line)
-                if (Regex.Match(line, @"^KV server listening on \S+:(\d+) ") is { Success: true } match)
+                if (Regex.Match(line, @"^KV server listening on \S+:(\d+) and RESP on \S+:(\d+) ") is
+                    { Success: true } match)
                 {
                     _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-                    return int.Parse(match.Groups[1].Value);
+                    return (int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value));
                 }
             throw new IOException($"KVServer ({model}) ended before it listened: " +
                 $"{await server.StandardError.ReadToEndAsync()}");
@@ -188,9 +220,8 @@ static class ModelsTable
     {
         var port = FreePort();
         return new($"Redis {version}", WireDialect.Redis,
-            () => Task.FromResult(Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no",
-                "--maxclients", "100000", "--loglevel", "warning")),
+            () => Task.FromResult(Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save",
+                "", "--appendonly", "no", "--maxclients", "100000", "--loglevel", "warning")),
             async server =>
             {
                 _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
@@ -200,7 +231,7 @@ static class ModelsTable
                     try
                     {
                         await probe.ConnectAsync(IPAddress.Loopback, port);
-                        return port;
+                        return (port, port);
                     }
                     catch (SocketException)
                     {
@@ -261,6 +292,13 @@ static class ModelsTable
         var before = ServerFacts.ContextSwitches(pid);
         await Task.Delay(TimeSpan.FromSeconds(seconds / 2));
         return ServerFacts.ContextSwitches(pid) - before;
+    }
+
+    /// <summary>What perf counts of the server in the middle half of a run.</summary>
+    private static async Task<PerfStat.Counts?> CountMidRunAsync(int pid, double seconds)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(seconds / 4));
+        return await PerfStat.CountAsync(pid, seconds / 2);
     }
 
     /// <summary>The server's threads and resident bytes halfway through a run: under load, not after it.</summary>
