@@ -77,6 +77,7 @@ static class ModelsTable
                     var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
                     run.Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
                     run.Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
+                    await SettleAsync(server.Id);
                     // Cases this short would measure the JIT at work: --quick warms each server up first, unrecorded.
                     if (options.Quick) await Load.RunAsync(at with { Clients = 50, Seconds = 1 }, contender.Dialect);
                     // --quick: the pinned cases where there are two cores to pin to, else 50 clients unpinned.
@@ -98,9 +99,10 @@ static class ModelsTable
                     server.Kill(entireProcessTree: true);
                     await server.WaitForExitAsync();
                 }
+                // Kept as it goes: a run stopped halfway keeps what it measured.
+                if (options.Save is { } file) run.Save(file);
             }
         Progress(null);
-        if (options.Save is { } file) run.Save(file);
         return Show(run, options);
     }
 
@@ -292,6 +294,19 @@ static class ModelsTable
         var before = ServerFacts.ContextSwitches(pid);
         await Task.Delay(TimeSpan.FromSeconds(seconds / 2));
         return ServerFacts.ContextSwitches(pid) - before;
+    }
+
+    /// <summary>
+    /// Waits until the server's threads stop ending: a thread a client takes seconds to end ten thousand, and a first
+    /// case pinned beside them would measure that.
+    /// </summary>
+    private static async Task SettleAsync(int pid)
+    {
+        for (int tries = 0, before = -1, now; tries < 120 && (now = ServerFacts.Threads(pid)) != before; tries++)
+        {
+            before = now;
+            await Task.Delay(500);
+        }
     }
 
     /// <summary>What perf counts of the server in the middle half of a run.</summary>

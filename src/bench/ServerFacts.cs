@@ -1,7 +1,8 @@
 // src/bench/ServerFacts.cs: what bench.cs reads of a server process from /proc (resident memory, threads), and
-// pinning a process to cores, so that a server and its load each get a known share of the machine.
+// pinning a process's threads to cores (sched_setaffinity), so that a server and its load each get a known share of
+// the machine.
 
-using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace KV;
@@ -10,23 +11,31 @@ namespace KV;
 static class ServerFacts
 {
     /// <summary>
-    /// Every thread of the process, now and later, on these cores (`taskset -a`: a thread's mask is its own).
+    /// Every thread of the process, now and later, on these cores (a list as taskset takes it: 0, 0-1, 0,2-3): each
+    /// thread's mask is its own, and a thread a thread makes inherits it. A thread that ends meanwhile (a server with
+    /// a thread a client, whose clients just left) is simply not there to pin.
     /// </summary>
     public static void Pin(int pid, string cpus)
     {
-        // A thread that ends while taskset walks the list fails the walk (a server with a thread a client, say):
-        // walk again.
-        for (var attempt = 1; ; attempt++)
+        ulong mask = 0;
+        foreach (var part in cpus.Split(','))
         {
-            using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-cp", cpus, pid.ToString()])
-                { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            taskset.WaitForExit();
-            if (taskset.ExitCode == 0) return;
-            if (attempt == 5) throw new IOException($"taskset could not pin process {pid} to cores {cpus}: " +
-                $"{taskset.StandardError.ReadToEnd().Trim()}");
-            Thread.Sleep(200);
+            var range = part.Split('-');
+            if (range.Length > 2 || !int.TryParse(range[0], out var first)
+                || !int.TryParse(range[^1], out var last) || first < 0 || last < first || last > 63)
+                throw new IOException($"'{cpus}' is not a list of cores (0, 0-1, 0,2-3)");
+            for (var core = first; core <= last; core++) mask |= 1UL << core;
         }
+        var pinned = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            if (int.TryParse(Path.GetFileName(task), out var thread)
+                && sched_setaffinity(thread, sizeof(ulong), ref mask) == 0) pinned++;
+        if (pinned == 0) throw new IOException($"could not pin process {pid} to cores {cpus}: " +
+            $"{new System.ComponentModel.Win32Exception(Marshal.GetLastPInvokeError()).Message}");
     }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sched_setaffinity(int thread, nint size, ref ulong mask);
 
     /// <summary>
     /// How often the process's threads have given up a core, by choice or not, summed over its threads.

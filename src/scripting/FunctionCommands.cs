@@ -142,7 +142,7 @@ public static class FunctionCommands
             RespReply.Error(output, invalid);
             return;
         }
-        var error = session.Store.Atomically((scripts, libraries, name, code, start, replace), static s =>
+        var error = session.Store.Atomically((scripts, libraries, name: name!, code, start, replace), static s =>
         {
             s.libraries.Libraries.TryGetValue(s.name, out var old);
             if (old is not null && !s.replace) return $"Library '{s.name}' already exists";
