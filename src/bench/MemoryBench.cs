@@ -55,7 +55,7 @@ static class MemoryBench
     /// <summary>A server as --models starts it (KV in its default model), and its RESP port once it listens.</summary>
     private static async Task<(Process Server, int Port)> Start(ModelsTable.Contender contender)
     {
-        var server = await contender.Start();
+        var server = await contender.Start(null);
         return (server, (await contender.PortsOf(server)).RespPort);
     }
 

@@ -1,11 +1,12 @@
 // src/bench/ModelsTable.cs: `dotnet bench.cs -- --models`, the table a teacher projects. KV is started in each
 // threading model in turn (a thread each, the pool, an event loop a core), and Redis beside them when
-// redis-server is installed, each on a free port of its own, and each meets the same load: 1 to 1,000 clients and 50
-// pipelined 16 deep with the server pinned to one core and the load to another, where perf counts what a request
-// costs the server; 50 on both cores, with the server's threads and memory; Redis's redis-benchmark against each
-// RESP port (RedisBenchmark.cs); and the memory an idle connection costs. Rounds alternate the servers; the table
-// gives medians and spreads (ModelsReport.cs), --svg draws them (ModelsCharts.cs), --save keeps every value.
-// --quick fits a class slot: the pinned 50 clients, with and without depth 16, short, after a warm-up.
+// redis-server is installed, each on a free port of its own, and each meets the same load: 1 to 1,000 clients and
+// 50 pipelined 16 deep with the server started on one core and the load on another, where perf counts what a
+// request costs the server; 50 on both cores (a server started again), with its threads and memory; Redis's
+// redis-benchmark against each RESP port (RedisBenchmark.cs); and the memory an idle connection costs. Rounds
+// alternate the servers; the table gives medians and spreads (ModelsReport.cs), --svg draws them (ModelsCharts.cs),
+// --save keeps every value. --quick fits a class slot: the pinned 50 clients, with and without depth 16, short,
+// after a warm-up.
 
 using System.Diagnostics;
 using System.Net;
@@ -33,8 +34,9 @@ static class ModelsTable
     ];
 
     /// <summary>One server under test: how to start it, its dialect, and its ports (KV's own, and RESP).</summary>
-    internal sealed record Contender(string Name, WireDialect Dialect, Func<Task<Process>> Start, Func<Process,
-        Task<(int Port, int RespPort)>> PortsOf);
+    /// <remarks>Start takes the cores to start it on (taskset's list), or null for every core.</remarks>
+    internal sealed record Contender(string Name, WireDialect Dialect, Func<string?, Task<Process>> Start,
+        Func<Process, Task<(int Port, int RespPort)>> PortsOf);
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
@@ -60,44 +62,57 @@ static class ModelsTable
             Rounds = options.Rounds, Contenders = [.. contenders.Select(c => c.Name)],
         };
 
+        // --quick: the pinned cases where there are two cores to pin to, else 50 clients unpinned.
+        var cases = Cases.Where(c => pinning || !c.Pinned)
+            .Where(c => !options.Quick || QuickCases.Contains(c.Name) && (c.Pinned || !pinning)).ToList();
         for (var round = 1; round <= options.Rounds; round++)
             foreach (var contender in contenders)
             {
                 var step = $"round {round}/{options.Rounds}, {contender.Name}";
-                Progress($"{step}: starting, filling {options.Keys:N0} keys");
-                using var server = await contender.Start();
-                try
+                // The pinned cases meet a server started on core 0, as a server given one core is started: it sizes
+                // its threads for the core it sees (started on two, then pinned, its two loops take turns on one
+                // core, and each turn is a wait in the tail). The unpinned case meets a server started on every core.
+                foreach (var pinned in pinning ? [true, false] : new[] { false })
                 {
-                    var (port, respPort) = await contender.PortsOf(server);
-                    var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis, Quiet = true,
-                        Idle = 0 };
-                    await Load.PrefillAsync(at, contender.Dialect);
-                    // Before any load, so that the memory they add is theirs, not a heap the load has already grown.
-                    Progress($"{step}: {idle:N0} idle connections");
-                    var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
-                    run.Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
-                    run.Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
-                    await SettleAsync(server.Id);
-                    // Cases this short would measure the JIT at work: --quick warms each server up first, unrecorded.
-                    if (options.Quick) await Load.RunAsync(at with { Clients = 50, Seconds = 1 }, contender.Dialect);
-                    // --quick: the pinned cases where there are two cores to pin to, else 50 clients unpinned.
-                    var cases = Cases.Where(c => pinning || !c.Pinned)
-                        .Where(c => !options.Quick || QuickCases.Contains(c.Name) && (c.Pinned || !pinning));
-                    foreach (var @case in cases)
+                    var theirs = cases.Where(c => c.Pinned == pinned).ToList();
+                    if (theirs.Count == 0) continue;
+                    Progress($"{step}: starting{(pinned ? " on core 0" : "")}, filling {options.Keys:N0} keys");
+                    using var server = await contender.Start(pinned ? "0" : null);
+                    try
                     {
-                        Progress($"{step}: {@case.Name}");
-                        await MeasureAsync(run, contender.Name, server.Id, at, @case, contender.Dialect);
+                        var (port, respPort) = await contender.PortsOf(server);
+                        var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis,
+                            Quiet = true, Idle = 0 };
+                        await Load.PrefillAsync(at, contender.Dialect);
+                        // The first server of a round: the idle connections, before any load, so that the memory
+                        // they add is theirs, not a heap the load has already grown.
+                        if (pinned || !pinning)
+                        {
+                            Progress($"{step}: {idle:N0} idle connections");
+                            var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
+                            run.Add(contender.Name, $"{idle:N0} idle connections: KB each", bytesEach / 1024.0);
+                            run.Add(contender.Name, $"{idle:N0} idle connections: server threads", idleThreads);
+                            await SettleAsync(server.Id);
+                        }
+                        // Cases this short would measure the JIT at work: --quick warms each server up first.
+                        if (options.Quick) await Load.RunAsync(at with { Clients = 50, Seconds = 1 },
+                            contender.Dialect);
+                        foreach (var @case in theirs)
+                        {
+                            Progress($"{step}: {@case.Name}");
+                            await MeasureAsync(run, contender.Name, server.Id, at, @case, contender.Dialect);
+                        }
+                        if (RedisBenchmark.Installed && !options.Quick && (pinned || !pinning))
+                        {
+                            Progress($"{step}: redis-benchmark");
+                            await SecondGeneratorAsync(run, contender.Name, respPort, at, pinning);
+                        }
                     }
-                    if (RedisBenchmark.Installed && !options.Quick)
+                    finally
                     {
-                        Progress($"{step}: redis-benchmark");
-                        await SecondGeneratorAsync(run, contender.Name, server.Id, respPort, at, pinning);
+                        server.Kill(entireProcessTree: true);
+                        await server.WaitForExitAsync();
                     }
-                }
-                finally
-                {
-                    server.Kill(entireProcessTree: true);
-                    await server.WaitForExitAsync();
                 }
                 // Kept as it goes: a run stopped halfway keeps what it measured.
                 if (options.Save is { } file) run.Save(file);
@@ -136,7 +151,7 @@ static class ModelsTable
     private static async Task MeasureAsync(Measurements run, string name, int pid, BenchOptions at, Case @case,
         WireDialect dialect)
     {
-        if (@case.Pinned) Pin(pid, true);
+        if (@case.Pinned) PinLoad(true);
         // The server's cost a request, counted over the middle half of the run (no start, no end).
         var profiled = @case is { Pinned: true, Clients: 50 };
         var sampled = @case is { Clients: 50, Pinned: false } ? SampleHalfwayAsync(pid, at.Seconds) : null;
@@ -144,7 +159,7 @@ static class ModelsTable
         var counted = profiled && PerfStat.Installed ? CountMidRunAsync(pid, at.Seconds) : null;
         var result = await Load.RunAsync(at with { Clients = @case.Clients, Pipeline = @case.Pipeline }, dialect);
         var opsPerSecond = result.Requests / result.Elapsed.TotalSeconds;
-        if (@case.Pinned) Pin(pid, false);
+        if (@case.Pinned) PinLoad(false);
         if (result.Errors > 0) throw new IOException($"{name} answered {result.Errors} requests with an error");
         run.Add(name, $"{@case.Name}: ops/s", opsPerSecond);
         run.Add(name, $"{@case.Name}: p50 / p99 ms", result.Percentile(0.50));
@@ -166,44 +181,34 @@ static class ModelsTable
         }
     }
 
-    /// <summary>redis-benchmark's SET and GET against the server's RESP port, pinned as the cases are.</summary>
-    private static async Task SecondGeneratorAsync(Measurements run, string name, int pid, int respPort,
-        BenchOptions at, bool pinning)
+    /// <summary>redis-benchmark's SET and GET against the server's RESP port, on the load's core as the cases are.
+    /// </summary>
+    private static async Task SecondGeneratorAsync(Measurements run, string name, int respPort, BenchOptions at,
+        bool pinning)
     {
-        if (pinning) Pin(pid, true);
-        try
+        var requests = (int)Math.Max(10_000, at.Seconds * 60_000);
+        var pinned = pinning ? ", pinned" : "";
+        foreach (var (test, opsPerSecond, p50, p99) in await RedisBenchmark.RunAsync(respPort, at, requests,
+            pinning ? "1" : null))
         {
-            var requests = (int)Math.Max(10_000, at.Seconds * 60_000);
-            var pinned = pinning ? ", pinned" : "";
-            foreach (var (test, opsPerSecond, p50, p99) in await RedisBenchmark.RunAsync(respPort, at, requests,
-                pinning ? "1" : null))
-            {
-                var row = $"redis-benchmark -c {RedisBenchmark.Clients} {test}{pinned}";
-                run.Add(name, $"{row}: ops/s", opsPerSecond);
-                run.Add(name, $"{row}: p50 / p99 ms", p50);
-                run.Add(name, $"{row}: p99", p99);
-            }
-        }
-        finally
-        {
-            if (pinning) Pin(pid, false);
+            var row = $"redis-benchmark -c {RedisBenchmark.Clients} {test}{pinned}";
+            run.Add(name, $"{row}: ops/s", opsPerSecond);
+            run.Add(name, $"{row}: p50 / p99 ms", p50);
+            run.Add(name, $"{row}: p99", p99);
         }
     }
 
-    /// <summary>The server to core 0 and this load generator to core 1, or both back onto every core.</summary>
-    private static void Pin(int pid, bool pinned)
-    {
-        var all = $"0-{Environment.ProcessorCount - 1}";
-        ServerFacts.Pin(pid, pinned ? "0" : all);
-        ServerFacts.Pin(Environment.ProcessId, pinned ? "1" : all);
-    }
+    /// <summary>This load generator to core 1 (the server is on core 0 from its start), or back onto every core.
+    /// </summary>
+    private static void PinLoad(bool pinned) =>
+        ServerFacts.Pin(Environment.ProcessId, pinned ? "1" : $"0-{Environment.ProcessorCount - 1}");
 
     /// <summary>The server's --threading models, from a thread a client to event loops (docs/threading.md).</summary>
     public static readonly string[] ThreadingModelNames = ["per-client", "pool", "loops"];
 
     internal static Contender KV(string dll, string model) => new($"KV {model}", WireDialect.KV,
-        () => Task.FromResult(Launch("dotnet", dll, "0", "--bind", "127.0.0.1", "--resp-port", "0", "--threading",
-            model, "--max-clients", "100000")),
+        cpus => Task.FromResult(Launch(cpus, "dotnet", dll, "0", "--bind", "127.0.0.1", "--resp-port", "0",
+            "--threading", model, "--max-clients", "100000")),
         async server =>
         {
             // The start line names the ports; every later line (a line a connection) is read and dropped.
@@ -222,8 +227,8 @@ static class ModelsTable
     {
         var port = FreePort();
         return new($"Redis {version}", WireDialect.Redis,
-            () => Task.FromResult(Launch("redis-server", "--port", port.ToString(), "--bind", "127.0.0.1", "--save",
-                "", "--appendonly", "no", "--maxclients", "100000", "--loglevel", "warning")),
+            cpus => Task.FromResult(Launch(cpus, "redis-server", "--port", port.ToString(), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--maxclients", "100000", "--loglevel", "warning")),
             async server =>
             {
                 _ = server.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
@@ -244,9 +249,11 @@ static class ModelsTable
             });
     }
 
-    internal static Process Launch(string program, params string[] arguments) =>
-        Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true,
-            RedirectStandardError = true })!;
+    /// <summary>Starts a server, on `cpus` when given (taskset, which becomes the server: one process).</summary>
+    internal static Process Launch(string? cpus, string program, params string[] arguments) =>
+        Process.Start(new ProcessStartInfo(cpus is null ? program : "taskset",
+            cpus is null ? arguments : ["-c", cpus, program, .. arguments])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
 
     internal static async Task<string> BuildServerAsync(string root)
     {
