@@ -237,10 +237,16 @@ public class ReplyBudgetTests
         {
             // The budget refuses the reply any room past what it may take freely: it is cut, and the command stops
             // there; unchecked, it formats every element into nowhere (thousands of writes).
-            var output = new OutputBuffer(new BufferPool(retainBytes: 1 << 20)) { Growing = _ => false };
+            var output = new OutputBuffer(new BufferPool(retainBytes: 1 << 20)) { Growing = new Refusing() };
             Run(output, request);
             Assert.True(output.Overflowed, request[0]);
             Assert.InRange(output.DroppedWrites, 1, 16);
         }
+    }
+
+    /// <summary>A budget with no room at all.</summary>
+    private sealed class Refusing : IReplyBudget
+    {
+        public bool TryReserve(long bytes, bool makeRoom = false) => false;
     }
 }

@@ -132,9 +132,10 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
     /// <summary>
     /// Asked before a reply already GrowsFreely bytes long takes another block (an EXEC, a range of a million
     /// entries, built in one go before anything is sent): true when the clients' budget has room for `bytes` more.
-    /// Refused, the rest of what is written is dropped (Overflowed) until EndOverflow.
+    /// Refused, the rest of what is written is dropped (Overflowed) until EndOverflow. The conversation itself, not a
+    /// delegate made for each connection.
     /// </summary>
-    public Func<long, bool>? Growing { get; set; }
+    public IReplyBudget? Growing { get; set; }
 
     /// <summary>True once Growing refused: writes go nowhere.</summary>
     public bool Overflowed { get; private set; }
@@ -150,7 +151,7 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
         if (Growing is { } growing && Unsent >= GrowsFreely)
         {
             var more = Math.Max(sizeHint, BufferPool.BlockSize);
-            if (!growing(more))
+            if (!growing.TryReserve(more))
             {
                 Overflowed = true;
                 return Dropped(sizeHint);

@@ -54,7 +54,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         this.budget = budget;
         handler.Attach(this);
         input = new InputBuffer(pool);
-        output = new OutputBuffer(pool) { Growing = bytes => ((IReplyContext)this).TryReserve(bytes, makeRoom: false) };
+        output = new OutputBuffer(pool) { Growing = this };
         thread = threads.Attach(this, socket);
     }
 
@@ -314,7 +314,7 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     IBufferWriter<byte> IReplyContext.Output => output;
     long IReplyContext.ClientMemoryLimit => budget.Limit;
-    bool IReplyContext.TryReserve(long bytes, bool makeRoom) =>
+    bool IReplyBudget.TryReserve(long bytes, bool makeRoom) =>
         (memory ??= budget.Open(this)).TryReserve(bytes, makeRoom);
     void IReplyContext.Unreserve(long bytes) => memory?.Unreserve(bytes);
     ValueTask IReplyContext.FlushAsync() => FlushAsync(input.Footprint);

@@ -38,22 +38,26 @@ public interface IRequestHandler
     void Ended() { }
 }
 
+/// <summary>The clients' budget as a reply sees it.</summary>
+public interface IReplyBudget
+{
+    /// <summary>
+    /// Counts bytes the reply is about to make against the clients' budget; false when they do not fit. With `makeRoom`
+    /// (what is pushed to a client), a full budget first closes the connection that holds the most, as a read does.
+    /// </summary>
+    bool TryReserve(long bytes, bool makeRoom = false);
+}
+
 /// <summary>
 /// What a deferred reply may use of its conversation while it runs; Evict closes it with a last word, from any thread.
 /// </summary>
-public interface IReplyContext : IEvictable
+public interface IReplyContext : IEvictable, IReplyBudget
 {
     /// <summary>Where the reply goes; the conversation sends it.</summary>
     IBufferWriter<byte> Output { get; }
 
     /// <summary>Cancelled when the conversation is interrupted (the server stops, a limit closes it).</summary>
     CancellationToken Cancellation { get; }
-
-    /// <summary>
-    /// Counts bytes the reply is about to make against the clients' budget; false when they do not fit. With `makeRoom`
-    /// (what is pushed to a client), a full budget first closes the connection that holds the most, as a read does.
-    /// </summary>
-    bool TryReserve(long bytes, bool makeRoom = false);
 
     /// <summary>Gives reserved bytes back.</summary>
     void Unreserve(long bytes);
