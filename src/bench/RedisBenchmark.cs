@@ -23,10 +23,9 @@ static class RedisBenchmark
     {
         string[] arguments = ["-h", "127.0.0.1", "-p", port.ToString(), "-c", Clients.ToString(), "-n",
             requests.ToString(), "-d", o.ValueSize.ToString(), "-r", o.Keys.ToString(), "-t", "set,get", "--csv"];
-        var start = cpus is null ? new ProcessStartInfo("redis-benchmark", arguments)
-            : new ProcessStartInfo("taskset", ["-c", cpus, "redis-benchmark", .. arguments]);
-        start.RedirectStandardOutput = start.RedirectStandardError = true;
-        using var process = Process.Start(start)!;
+        using var process = ModelsTable.Launch(cpus, "redis-benchmark", arguments);
+        // Both read at once: a pipe left unread fills, and its writer waits for ever.
+        var errors = process.StandardError.ReadToEndAsync();
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...
@@ -34,8 +33,7 @@ static class RedisBenchmark
             .Select(line => line.Trim().Split(',').Select(field => field.Trim('"')).ToArray()).ToList();
         var header = lines.FirstOrDefault(fields => fields[0] == "test");
         if (process.ExitCode != 0 || header is null)
-            throw new IOException($"redis-benchmark failed on port {port}: {output}" +
-                await process.StandardError.ReadToEndAsync());
+            throw new IOException($"redis-benchmark failed on port {port}: {output}{await errors}");
         double Field(string[] fields, string name) => double.Parse(fields[Array.IndexOf(header, name)],
             System.Globalization.CultureInfo.InvariantCulture);
         return [.. lines.Where(fields => fields != header && fields.Length == header.Length)
