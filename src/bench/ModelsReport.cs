@@ -61,7 +61,8 @@ static class ModelsReport
     {
         if (run.Reference is not { } redis || run.Median(redis, "50 clients, pinned: ops/s") is not { } ours)
             return null;
-        var theirs = run.Rows.Select(row => Regex.Match(row, @"^redis-benchmark -c 50 (\w+), pinned: ops/s$"))
+        var theirs = run.Rows
+            .Select(row => Regex.Match(row, $@"^redis-benchmark -c {RedisBenchmark.Clients} (\w+), pinned: ops/s$"))
             .Where(match => match.Success)
             .Select(match => (Test: match.Groups[1].Value, Median: run.Median(redis, match.Value)))
             .Where(pair => pair.Median is not null).ToList();

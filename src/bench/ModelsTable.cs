@@ -76,6 +76,8 @@ static class ModelsTable
                 {
                     var theirs = cases.Where(c => c.Pinned == pinned).ToList();
                     if (theirs.Count == 0) continue;
+                    // The round's first server also meets the idle connections and redis-benchmark.
+                    var first = pinned || !pinning;
                     Progress($"{step}: starting{(pinned ? " on core 0" : "")}, filling {options.Keys:N0} keys");
                     using var server = await contender.Start(pinned ? "0" : null);
                     try
@@ -84,9 +86,9 @@ static class ModelsTable
                         var at = options with { Port = port, Redis = contender.Dialect == WireDialect.Redis,
                             Quiet = true, Idle = 0 };
                         await Load.PrefillAsync(at, contender.Dialect);
-                        // The first server of a round: the idle connections, before any load, so that the memory
-                        // they add is theirs, not a heap the load has already grown.
-                        if (pinned || !pinning)
+                        // The idle connections before any load, so that the memory they add is theirs, not a heap
+                        // the load has already grown.
+                        if (first)
                         {
                             Progress($"{step}: {idle:N0} idle connections");
                             var (idleThreads, bytesEach) = await IdleAsync(at, server.Id, idle);
@@ -102,7 +104,7 @@ static class ModelsTable
                             Progress($"{step}: {@case.Name}");
                             await MeasureAsync(run, contender.Name, server.Id, at, @case, contender.Dialect);
                         }
-                        if (RedisBenchmark.Installed && !options.Quick && (pinned || !pinning))
+                        if (RedisBenchmark.Installed && !options.Quick && first)
                         {
                             Progress($"{step}: redis-benchmark");
                             await SecondGeneratorAsync(run, contender.Name, respPort, at, pinning);
@@ -268,15 +270,21 @@ static class ModelsTable
             ? dll : throw new IOException($"could not build KVServer.cs:\n{output}");
     }
 
-    internal static string? RedisVersion()
+    internal static string? RedisVersion() =>
+        Ask("redis-server", "--version") is { } said && Regex.Match(said, @"v=(\S+)") is { Success: true } match
+            ? match.Groups[1].Value : null;
+
+    /// <summary>What `program argument` prints (its --version); null when it is not installed or fails.</summary>
+    internal static string? Ask(string program, string argument)
     {
         try
         {
-            using var process = Process.Start(new ProcessStartInfo("redis-server",
-                ["--version"]) { RedirectStandardOutput = true })!;
+            using var process = Process.Start(new ProcessStartInfo(program, [argument])
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var output = process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
             process.WaitForExit();
-            return Regex.Match(output, @"v=(\S+)") is { Success: true } match ? match.Groups[1].Value : null;
+            return process.ExitCode == 0 ? output : null;
         }
         catch (System.ComponentModel.Win32Exception)
         {

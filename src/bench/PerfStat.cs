@@ -12,7 +12,7 @@ static class PerfStat
     /// <summary>What perf counted: CPU milliseconds and events, by perf's names for them.</summary>
     public sealed record Counts(double CpuMilliseconds, long SystemCalls, long EpollWaits);
 
-    public static bool Installed { get; } = RedisBenchmark.Runs("perf", "--version");
+    public static bool Installed { get; } = ModelsTable.Ask("perf", "--version") is not null;
 
     /// <summary>Counts the process's threads for `seconds`; null when perf cannot count them.</summary>
     public static async Task<Counts?> CountAsync(int pid, double seconds)

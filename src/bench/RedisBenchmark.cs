@@ -3,7 +3,6 @@
 // It sees each server as Redis's users would, and it checks bench.cs: a table whose two generators disagree on
 // the order of the servers is telling about its load, not its servers.
 
-using System.Diagnostics;
 
 namespace KV;
 
@@ -13,7 +12,7 @@ static class RedisBenchmark
     public const int Clients = 50;
 
     /// <summary>Whether redis-benchmark is installed (Debian's redis-tools).</summary>
-    public static bool Installed { get; } = Runs("redis-benchmark", "--version");
+    public static bool Installed { get; } = ModelsTable.Ask("redis-benchmark", "--version") is not null;
 
     /// <summary>
     /// SET then GET, each (requests) times, against the port, on `cpus` when given: each test's ops/s, p50 and p99.
@@ -39,20 +38,5 @@ static class RedisBenchmark
         return [.. lines.Where(fields => fields != header && fields.Length == header.Length)
             .Select(fields => (fields[0], Field(fields, "rps"), Field(fields, "p50_latency_ms"),
                 Field(fields, "p99_latency_ms")))];
-    }
-
-    internal static bool Runs(string program, string argument)
-    {
-        try
-        {
-            using var process = Process.Start(new ProcessStartInfo(program, [argument])
-                { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            process.WaitForExit();
-            return process.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false; // not installed
-        }
     }
 }
