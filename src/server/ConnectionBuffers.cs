@@ -203,11 +203,11 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
     /// <summary>
     /// Sends what the socket takes without waiting (a non-blocking socket); true when nothing is left.
     /// </summary>
-    public bool TrySend(Socket socket)
+    public bool TrySend(ISocketIO socket)
     {
         while (NextUnsent() is { IsEmpty: false } next)
         {
-            var sent = socket.Send(next.Span, SocketFlags.None, out var error);
+            var sent = socket.Send(next.Span, out var error);
             if (error == SocketError.WouldBlock) return false;
             if (error != SocketError.Success) throw new SocketException((int)error);
             Sent(sent);
@@ -267,6 +267,37 @@ public sealed class OutputBuffer(BufferPool pool) : IBufferWriter<byte>
             sentTo = written = 0;
         }
     }
+}
+
+/// <summary>
+/// How a conversation reads and sends without waiting. Its threading model says how: through .NET's Socket
+/// (NonBlockingSocket), or below it (the loops model reads and writes the descriptor).
+/// </summary>
+public interface ISocketIO
+{
+    /// <summary>What has arrived, as much as fits; WouldBlock when nothing has, 0 at the stream's end.</summary>
+    int Receive(Span<byte> into, out SocketError error);
+
+    /// <summary>What the socket takes now of these bytes; WouldBlock when it takes none.</summary>
+    int Send(ReadOnlySpan<byte> bytes, out SocketError error);
+}
+
+/// <summary>
+/// .NET's Socket, made non-blocking, as the pool and the per-client models read and write it. .NET keeps an
+/// asynchronous context (a few hundred bytes) for each such socket.
+/// </summary>
+public sealed class NonBlockingSocket : ISocketIO
+{
+    private readonly Socket socket;
+
+    public NonBlockingSocket(Socket socket)
+    {
+        socket.Blocking = false;
+        this.socket = socket;
+    }
+
+    public int Receive(Span<byte> into, out SocketError error) => socket.Receive(into, SocketFlags.None, out error);
+    public int Send(ReadOnlySpan<byte> bytes, out SocketError error) => socket.Send(bytes, SocketFlags.None, out error);
 }
 
 /// <summary>Waits on a connection's socket that tolerate the socket engine's spurious wake-ups.</summary>

@@ -201,7 +201,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         while (true)
         {
             var space = input.FreeSpace();
-            var received = socket.Receive(space.Span, SocketFlags.None, out var error);
+            var received = thread.IO.Receive(space.Span, out var error);
             if (error == SocketError.WouldBlock) break;
             if (error != SocketError.Success) return new SocketException((int)error).Message;
             if (received == 0)
@@ -263,7 +263,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// </summary>
     private async ValueTask FlushAsync(long unfinished)
     {
-        if (output.Unsent > 0 && !output.TrySend(socket))
+        if (output.Unsent > 0 && !output.TrySend(thread.IO))
         {
             Hold(unfinished + output.Unsent, waiting: true);
             var cancel = Cancellation;
@@ -276,7 +276,7 @@ public sealed class Conversation : IEvictable, IReplyContext
                 else await sending;
             }
             // Resumed on the pool, where .NET completes a send: a client this slow to read never holds up a loop.
-            while (!output.TrySend(socket));
+            while (!output.TrySend(thread.IO));
             Volatile.Write(ref quietSince, -1);
         }
         Hold(unfinished, waiting: true);
@@ -344,7 +344,7 @@ public sealed class Conversation : IEvictable, IReplyContext
         {
             handler.WriteError(output, error);
             using var patience = new CancellationTokenSource(LastWordTimeout);
-            if (!output.TrySend(socket)) await output.SendRestAsync(socket, patience.Token);
+            if (!output.TrySend(thread.IO)) await output.SendRestAsync(socket, patience.Token);
         }
         catch (Exception e)
             when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException) { }

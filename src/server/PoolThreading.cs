@@ -32,6 +32,7 @@ public sealed class PoolThreading : ThreadingModel, IConnectionThreads
         {
             this.conversation = conversation;
             this.socket = socket;
+            IO = new NonBlockingSocket(socket);
             dataWait = new SocketAsyncEventArgs { UserToken = conversation };
             dataWait.Completed += DataArrived;
         }
@@ -68,6 +69,7 @@ public sealed class PoolThreading : ThreadingModel, IConnectionThreads
         public bool WakeToEnd() => false;
         public ValueTask<string?> RunDeferred(DeferredReply deferred, IReplyContext context) => deferred(context);
         public bool BlocksToSend => false;
+        public ISocketIO IO { get; }
         public void Dispose() => dataWait.Dispose();
     }
 }

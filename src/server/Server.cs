@@ -169,7 +169,6 @@ public sealed class KVServer : IServerFacts
                     socket = await listening.AcceptAsync(stopping);
                     // Before the client is counted: a peer that reset at once fails here and costs nothing.
                     socket.NoDelay = true;
-                    socket.Blocking = false;
                 }
                 catch (OperationCanceledException)
                 {

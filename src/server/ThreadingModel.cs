@@ -29,7 +29,10 @@ public abstract class ThreadingModel
 /// <summary>A running server's threads for its connections.</summary>
 public interface IConnectionThreads : IDisposable
 {
-    /// <summary>The model's part of one new conversation (its socket connected and non-blocking).</summary>
+    /// <summary>
+    /// The model's part of one new conversation, its socket connected and blocking as accepted: the model makes it
+    /// non-blocking, its own way (IO).
+    /// </summary>
     IConnectionThread Attach(Conversation conversation, Socket socket);
 }
 
@@ -63,6 +66,9 @@ public interface IConnectionThread : IDisposable
 
     /// <summary>Whether a send that must wait for its client blocks this thread, rather than awaiting.</summary>
     bool BlocksToSend { get; }
+
+    /// <summary>How the conversation reads and sends without waiting.</summary>
+    ISocketIO IO { get; }
 }
 
 public static class ThreadingModels

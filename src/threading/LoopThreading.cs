@@ -34,15 +34,17 @@ public sealed class LoopThreading : ThreadingModel
     }
 
     /// <summary>A conversation watched by one loop, which calls Readable whenever its bytes arrive.</summary>
-    internal sealed class OnLoop : IConnectionThread
+    internal sealed class OnLoop : IConnectionThread, ISocketIO
     {
         private readonly Conversation conversation;
+        private readonly Descriptor descriptor;
         private readonly IDisposable watching;
         private volatile bool streamEnded;
 
         public OnLoop(EventLoops loops, Conversation conversation, Socket socket)
         {
             this.conversation = conversation;
+            descriptor = new Descriptor(socket);
             watching = loops.Watch(socket, this);
         }
 
@@ -83,6 +85,11 @@ public sealed class LoopThreading : ThreadingModel
             ThreadingModels.ServesByTurns ? new(Task.Run(() => deferred(context).AsTask())) : deferred(context);
 
         public bool BlocksToSend => false;
+
+        /// <summary>The descriptor itself, read and written below .NET's Socket (Descriptor.cs).</summary>
+        public ISocketIO IO => this;
+        public int Receive(Span<byte> into, out SocketError error) => descriptor.Receive(into, out error);
+        public int Send(ReadOnlySpan<byte> bytes, out SocketError error) => descriptor.Send(bytes, out error);
         public void Dispose() => watching.Dispose();
     }
 }

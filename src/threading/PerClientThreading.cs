@@ -82,6 +82,7 @@ public sealed class PerClientThreading : ThreadingModel, IConnectionThreads
 
         public bool ReportsArrivals => false;
         public bool BlocksToSend => true;
+        public ISocketIO IO { get; } = new NonBlockingSocket(socket);
         public void Dispose() { }
     }
 }
