@@ -14,7 +14,9 @@ namespace KV;
 internal readonly struct Descriptor
 {
     private const int GetFlags = 3, SetFlags = 4, NonBlocking = 0x800, NoSignal = 0x4000;
-    private const int Interrupted = 4, TryAgain = 11;
+    // Linux's errno values, those a connection's recv and send meet.
+    private const int Interrupted = 4, TryAgain = 11, BrokenPipe = 32, Aborted = 103, Reset = 104, NotConnected = 107,
+        TimedOut = 110;
 
     private readonly int number;
 
@@ -55,11 +57,11 @@ internal readonly struct Descriptor
         error = Marshal.GetLastPInvokeError() switch
         {
             TryAgain => SocketError.WouldBlock,
-            32 => SocketError.Shutdown, // EPIPE
-            103 => SocketError.ConnectionAborted,
-            104 => SocketError.ConnectionReset,
-            107 => SocketError.NotConnected,
-            110 => SocketError.TimedOut,
+            BrokenPipe => SocketError.Shutdown,
+            Aborted => SocketError.ConnectionAborted,
+            Reset => SocketError.ConnectionReset,
+            NotConnected => SocketError.NotConnected,
+            TimedOut => SocketError.TimedOut,
             _ => SocketError.SocketError,
         };
         return 0;
