@@ -3,7 +3,6 @@
 // It sees each server as Redis's users would, and it checks bench.cs: a table whose two generators disagree on
 // the order of the servers is telling about its load, not its servers.
 
-
 namespace KV;
 
 static class RedisBenchmark

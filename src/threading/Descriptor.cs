@@ -46,7 +46,10 @@ internal readonly struct Descriptor
         return Result(sent, out error);
     }
 
-    /// <summary>The count, or 0 and the error as .NET's Socket names it (its message is the system's).</summary>
+    /// <summary>
+    /// The count, or 0 and the error as .NET's Socket names it (its message the system's); an error a connection's
+    /// recv or send does not meet here is SocketError.SocketError ("Unknown socket error" in the log).
+    /// </summary>
     private static int Result(nint count, out SocketError error)
     {
         if (count >= 0)
