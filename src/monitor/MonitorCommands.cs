@@ -9,7 +9,6 @@
 
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text;
 
 namespace KV;
 
@@ -30,7 +29,11 @@ public static class MonitorCommands
         // A request already sent after `monitor` ends it at once, as the next request always does: OK, and no lines.
         if (session.MoreBuffered) ReplyWriter.Ok(output);
         else session.Deferred = new MonitorFeed(session.Activity, ReplyWriter.Ok, static (output, request) =>
-            output.Write(request.Encoded(0, static request => KvLine(request)))).RunAsync;
+            output.Write(request.Encoded(0, static request => MonitorLines.Encode(request, static (request, line) =>
+            {
+                request.WriteKvLine(line);
+                line.Write("\n"u8);
+            })))).RunAsync;
         return false;
     }
 
@@ -41,16 +44,16 @@ public static class MonitorCommands
         else session.Deferred = new MonitorFeed(session.Activity, RespReply.Ok, WriteRespLine).RunAsync;
     }
 
-    /// <summary>KV's line, with its end, as every `monitor` writes it.</summary>
-    private static byte[] KvLine(ObservedRequest request) => Encoding.UTF8.GetBytes(request.KvLine() + "\n");
-
     /// <summary>Redis's line: time, `[database address]`, each word quoted; KV has one database, 0.</summary>
     private static void WriteRespLine(IBufferWriter<byte> output, ObservedRequest request) =>
-        output.Write(request.Encoded(1, static request =>
+        output.Write(request.Encoded(1, static request => MonitorLines.Encode(request, static (request, line) =>
         {
-            var line = new StringBuilder("+").Append(request.Timestamp()).Append(" [0 ").Append(request.Address)
-                .Append("] ");
-            request.AppendWords(line, quoted: true);
-            return Encoding.UTF8.GetBytes(line.Append("\r\n").ToString());
-        }));
+            line.Write("+"u8);
+            request.WriteTimestamp(line);
+            line.Write(" [0 "u8);
+            MonitorLines.Text(line, request.Address);
+            line.Write("] "u8);
+            request.WriteWords(line, quoted: true);
+            line.Write("\r\n"u8);
+        })));
 }

@@ -14,46 +14,71 @@ using System.Text;
 
 namespace KV;
 
-/// <summary>A request as a monitor's line shows it.</summary>
+/// <summary>
+/// A request as a monitor's line shows it, written as bytes straight into the line: a loaded server describes every
+/// request it serves this way, so no text is built on the way.
+/// </summary>
 public static class MonitorLines
 {
     /// <summary>Seconds since 1970 with microseconds, as Redis's MONITOR shows time.</summary>
-    public static string Timestamp(this ObservedRequest request)
+    public static void WriteTimestamp(this ObservedRequest request, IBufferWriter<byte> line)
     {
         var micros = (request.Time - DateTimeOffset.UnixEpoch).Ticks / 10;
-        return $"{micros / 1_000_000}.{micros % 1_000_000:D6}";
+        var span = line.GetSpan(32);
+        System.Text.Unicode.Utf8.TryWrite(span, CultureInfo.InvariantCulture,
+            $"{micros / 1_000_000}.{micros % 1_000_000:D6}", out var written);
+        line.Advance(written);
     }
 
     /// <summary>
     /// KV's line: `1764489600.123456 [7 127.0.0.1:51234 pool-12] set k v`. A word is shown as it was sent when it
     /// is plain text, else quoted with Redis's escapes, so that no request can drive the reader's terminal.
     /// </summary>
+    public static void WriteKvLine(this ObservedRequest request, IBufferWriter<byte> line)
+    {
+        request.WriteTimestamp(line);
+        line.Write(" ["u8);
+        var span = line.GetSpan(24);
+        request.ClientId.TryFormat(span, out var written, provider: CultureInfo.InvariantCulture);
+        line.Advance(written);
+        line.Write(" "u8);
+        Text(line, request.Address);
+        line.Write(" "u8);
+        Text(line, request.Thread);
+        line.Write("] "u8);
+        request.WriteWords(line, quoted: false);
+    }
+
+    /// <summary>KV's line as text, without its end (the tests read it so).</summary>
     public static string KvLine(this ObservedRequest request)
     {
-        var line = new StringBuilder().Append(request.Timestamp()).Append(" [").Append(request.ClientId).Append(' ')
-            .Append(request.Address).Append(' ').Append(request.Thread).Append("] ");
-        request.AppendWords(line, quoted: false);
-        return line.ToString();
+        var line = new ArrayBufferWriter<byte>();
+        request.WriteKvLine(line);
+        return Encoding.UTF8.GetString(line.WrittenSpan);
     }
 
     /// <summary>
     /// The request's words one space apart: each quoted with Redis's escapes, or only those that are not plain text.
     /// </summary>
-    public static void AppendWords(this ObservedRequest request, StringBuilder line, bool quoted)
+    public static void WriteWords(this ObservedRequest request, IBufferWriter<byte> line, bool quoted)
     {
         var words = request.Words;
         for (var i = 0; i < words.Length; i++)
         {
-            if (i > 0) line.Append(' ');
+            if (i > 0) line.Write(" "u8);
             var word = words[i].Shown;
             // A KV request's value (a last word after two) is the rest of its line, spaces and all; any other word
             // with a space was typed quoted, and a RESP argument with a space is quoted.
             var spacesAllowed = request.Typed && i >= 2 && i == words.Length - 1;
-            if (!quoted && IsPlain(word, spacesAllowed)) line.Append(Encoding.UTF8.GetString(word));
-            else Quote(line, word);
-            line.Append(words[i].Rest);
+            if (!quoted && IsPlain(word, spacesAllowed)) line.Write(word);
+            else QuotedForm.Write(line, word, asciiOnly: true);
+            if (words[i].Shortened) Text(line, words[i].Rest);
         }
     }
+
+    /// <summary>Text KV made itself (an address, a thread's label), as UTF-8.</summary>
+    public static void Text(IBufferWriter<byte> line, string text) =>
+        line.Advance(Encoding.UTF8.GetBytes(text, line.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
 
     /// <summary>
     /// Text a terminal shows as it is: valid UTF-8, not empty, no control or format character, no leading quote.
@@ -72,9 +97,22 @@ public static class MonitorLines
         return true;
     }
 
-    /// <summary>Redis's quoting (sdscatrepr): printable ASCII as it is, the escapes, any other byte `\xHH`.</summary>
-    public static void Quote(StringBuilder text, ReadOnlySpan<byte> bytes) =>
-        text.Append(QuotedForm.Quote(bytes, asciiOnly: true));
+    [ThreadStatic] private static ArrayBufferWriter<byte>? scratch;
+
+    /// <summary>
+    /// A line written once into this thread's scratch buffer and copied out at its size: the one allocation a line
+    /// costs, shared by every monitor that shows it (ObservedRequest.Encoded).
+    /// </summary>
+    public static byte[] Encode(ObservedRequest request, Action<ObservedRequest, IBufferWriter<byte>> write)
+    {
+        var line = scratch ??= new ArrayBufferWriter<byte>(256);
+        line.ResetWrittenCount();
+        write(request, line);
+        var bytes = line.WrittenSpan.ToArray();
+        // A huge request (many words) leaves no large buffer behind on a thread that serves many.
+        if (line.Capacity > 64 * 1024) scratch = null;
+        return bytes;
+    }
 }
 
 /// <summary>

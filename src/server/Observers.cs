@@ -80,7 +80,14 @@ public sealed record ObservedRequest(DateTimeOffset Time, long ClientId, string 
     ObservedWord[] Words)
 {
     /// <summary>What the request holds, roughly, for the clients' memory budget.</summary>
-    public long Footprint { get; } = 128 + Address.Length + Words.Sum(w => w.Shown.Length + 32L);
+    public long Footprint { get; } = 128 + Address.Length + ShownBytes(Words);
+
+    private static long ShownBytes(ObservedWord[] words)
+    {
+        var bytes = 0L;
+        foreach (var word in words) bytes += word.Shown.Length + 32;
+        return bytes;
+    }
 
     private readonly byte[]?[] encoded = new byte[]?[2];
 
