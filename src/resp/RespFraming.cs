@@ -39,22 +39,37 @@ public static class RespFraming
     /// An empty request (`*0`, a blank inline line) is Complete with no arguments. Malformed sets `error`
     /// to Redis's text, without the `ERR ` prefix.
     /// </summary>
+    /// <param name="partial">Where an array that has not arrived whole was left, so that the next call goes on from
+    /// there instead of cutting its first arguments again (a large request arrives in many reads; parsed from its
+    /// start at each, it cost time quadratic in them). Null: every call starts over.</param>
     public static RespRead TryReadRequest(ref ReadOnlySequence<byte> buffer, List<ReadOnlySequence<byte>> arguments,
-        int maxBulkBytes, out string? error)
+        int maxBulkBytes, out string? error, PartialArray? partial = null)
     {
-        arguments.Clear();
         error = null;
         var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryPeek(out var first)) return RespRead.Incomplete;
-        var read = first == (byte)'*'
-            ? ReadArray(ref reader, arguments, maxBulkBytes, out error)
-            : ReadInline(ref reader, arguments, Math.Min(maxBulkBytes, MaxInlineBytes), out error);
+        RespRead read;
+        if (partial is not null && partial.ContinuesIn(buffer))
+        {
+            // The same unconsumed bytes, more of them: the arguments cut so far are slices of blocks still in place.
+            reader.Advance(partial.Consumed);
+            read = ReadElements(ref reader, arguments, partial.Count, maxBulkBytes, out error, out var consumed);
+            partial.Left(read, buffer, consumed);
+        }
+        else
+        {
+            partial?.Forget();
+            arguments.Clear();
+            if (!reader.TryPeek(out var first)) return RespRead.Incomplete;
+            read = first == (byte)'*'
+                ? ReadArray(ref reader, arguments, maxBulkBytes, out error, buffer, partial)
+                : ReadInline(ref reader, arguments, Math.Min(maxBulkBytes, MaxInlineBytes), out error);
+        }
         if (read == RespRead.Complete) buffer = buffer.Slice(reader.Position);
         return read;
     }
 
     private static RespRead ReadArray(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments,
-        int maxBulkBytes, out string? error)
+        int maxBulkBytes, out string? error, ReadOnlySequence<byte> buffer, PartialArray? partial)
     {
         error = null;
         reader.Advance(1);
@@ -65,8 +80,26 @@ public static class RespFraming
             error = "Protocol error: invalid multibulk length";
             return RespRead.Malformed;
         }
-        for (var i = 0; i < count; i++)
+        var read = ReadElements(ref reader, arguments, (int)count, maxBulkBytes, out error, out var consumed);
+        if (partial is not null)
         {
+            partial.Count = (int)count;
+            partial.Left(read, buffer, consumed);
+        }
+        return read;
+    }
+
+    /// <summary>
+    /// An array's bulk strings, from the one after those already in `arguments` to the `count`th; `consumed` is where
+    /// the last whole one ends (from the buffer's start), where a next call goes on when this one is Incomplete.
+    /// </summary>
+    private static RespRead ReadElements(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments,
+        int count, int maxBulkBytes, out string? error, out long consumed)
+    {
+        error = null;
+        for (var i = arguments.Count; i < count; i++)
+        {
+            consumed = reader.Consumed;
             if (!reader.TryPeek(out var marker)) return RespRead.Incomplete;
             if (marker != (byte)'$')
             {
@@ -90,6 +123,7 @@ public static class RespFraming
                 return RespRead.Malformed;
             }
         }
+        consumed = reader.Consumed;
         return RespRead.Complete;
     }
 
@@ -332,5 +366,31 @@ public static class RespReply
         span[1 + written] = (byte)'\r';
         span[2 + written] = (byte)'\n';
         output.Advance(3 + written);
+    }
+}
+
+/// <summary>
+/// An array request cut short by the end of what has arrived: how many elements it declared, and how far its whole
+/// ones reach. Valid while the buffer starts where it did and has not shrunk (nothing of it consumed).
+/// </summary>
+public sealed class PartialArray
+{
+    private SequencePosition start;
+    private long length;
+    private bool active;
+
+    public int Count { get; set; }
+    public long Consumed { get; private set; }
+
+    public bool ContinuesIn(ReadOnlySequence<byte> buffer) =>
+        active && buffer.Start.Equals(start) && buffer.Length >= length;
+
+    public void Forget() => active = false;
+
+    /// <summary>After a read: kept when it was Incomplete, forgotten otherwise.</summary>
+    public void Left(RespRead read, ReadOnlySequence<byte> buffer, long consumed)
+    {
+        active = read == RespRead.Incomplete;
+        (start, length, Consumed) = (buffer.Start, buffer.Length, consumed);
     }
 }

@@ -13,6 +13,7 @@ namespace KV;
 public sealed class RespHandler(RespSession session, int maxLineBytes) : IRequestHandler
 {
     private readonly List<ReadOnlySequence<byte>> arguments = new(8);
+    private readonly PartialArray partial = new();
 
     public DeferredReply? TakeDeferred() => session.TakeDeferred();
 
@@ -38,7 +39,7 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
-        var read = RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error);
+        var read = RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error, partial);
         session.MoreBuffered = !buffer.IsEmpty;
         switch (read)
         {
