@@ -33,6 +33,10 @@ using KV;
 
 const int Sigint = 2;
 
+// Read by the pool when it starts its first thread, so set first (PoolThreading.IdleSpins says why).
+if (PoolThreading.IdleSpins(Environment.ProcessorCount) is { } spins)
+    AppContext.SetData(PoolThreading.IdleSpinsSetting, spins);
+
 ServerOptions options;
 try
 {

@@ -181,6 +181,15 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void On_one_core_the_pools_idle_threads_sleep_without_spinning_and_elsewhere_keep_dotnets_default()
+    {
+        Assert.Equal(0, PoolThreading.IdleSpins(processors: 1));
+        Assert.Null(PoolThreading.IdleSpins(processors: 2));
+        // The name the runtime reads (PortableThreadPool's semaphore): a spelling of our own would be ignored silently.
+        Assert.Equal("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", PoolThreading.IdleSpinsSetting);
+    }
+
+    [Fact]
     public async Task An_event_loop_ends_a_client_whose_last_bytes_and_end_came_in_one_report()
     {
         // One loop, held by a first client's request, while a second client's request and the end of its stream

@@ -15,6 +15,16 @@ public sealed class PoolThreading : ThreadingModel, IConnectionThreads
     private PoolThreading() { }
 
     public override string Name => "pool";
+
+    /// <summary>
+    /// How often an idle pool thread spins before it sleeps, where .NET's default does not suit a server: spinning
+    /// waits for work that comes at once, but with one core the spinner only yields (sched_yield) to the threads that
+    /// have the work, again and again. Null: the default.
+    /// </summary>
+    public static int? IdleSpins(int processors) => processors == 1 ? 0 : null;
+
+    /// <summary>The runtime's setting IdleSpins gives, read when the pool starts its first thread.</summary>
+    public const string IdleSpinsSetting = "System.Threading.ThreadPool.UnfairSemaphoreSpinLimit";
     public override IConnectionThreads Open() => this;
     public IConnectionThread Attach(Conversation conversation, Socket socket) => new Pooled(conversation, socket);
     public void Dispose() { }
