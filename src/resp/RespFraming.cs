@@ -53,7 +53,7 @@ public static class RespFraming
             // The same unconsumed bytes, more of them: the arguments cut so far are slices of blocks still in place.
             reader.Advance(partial.Consumed);
             read = ReadElements(ref reader, arguments, partial.Count, maxBulkBytes, out error, out var consumed);
-            partial.Left(read, buffer, consumed);
+            partial.Left(read, buffer, partial.Count, consumed);
         }
         else
         {
@@ -81,11 +81,7 @@ public static class RespFraming
             return RespRead.Malformed;
         }
         var read = ReadElements(ref reader, arguments, (int)count, maxBulkBytes, out error, out var consumed);
-        if (partial is not null)
-        {
-            partial.Count = (int)count;
-            partial.Left(read, buffer, consumed);
-        }
+        partial?.Left(read, buffer, (int)count, consumed);
         return read;
     }
 
@@ -379,7 +375,7 @@ public sealed class PartialArray
     private long length;
     private bool active;
 
-    public int Count { get; set; }
+    public int Count { get; private set; }
     public long Consumed { get; private set; }
 
     public bool ContinuesIn(ReadOnlySequence<byte> buffer) =>
@@ -388,9 +384,9 @@ public sealed class PartialArray
     public void Forget() => active = false;
 
     /// <summary>After a read: kept when it was Incomplete, forgotten otherwise.</summary>
-    public void Left(RespRead read, ReadOnlySequence<byte> buffer, long consumed)
+    public void Left(RespRead read, ReadOnlySequence<byte> buffer, int count, long consumed)
     {
         active = read == RespRead.Incomplete;
-        (start, length, Consumed) = (buffer.Start, buffer.Length, consumed);
+        (start, length, Count, Consumed) = (buffer.Start, buffer.Length, count, consumed);
     }
 }
