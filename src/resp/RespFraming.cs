@@ -61,7 +61,7 @@ public static class RespFraming
             arguments.Clear();
             if (!reader.TryPeek(out var first)) return RespRead.Incomplete;
             read = first == (byte)'*'
-                ? ReadArray(ref reader, arguments, maxBulkBytes, out error, buffer, partial)
+                ? ReadArray(ref reader, arguments, maxBulkBytes, out error, partial)
                 : ReadInline(ref reader, arguments, Math.Min(maxBulkBytes, MaxInlineBytes), out error);
         }
         if (read == RespRead.Complete) buffer = buffer.Slice(reader.Position);
@@ -69,7 +69,7 @@ public static class RespFraming
     }
 
     private static RespRead ReadArray(ref SequenceReader<byte> reader, List<ReadOnlySequence<byte>> arguments,
-        int maxBulkBytes, out string? error, ReadOnlySequence<byte> buffer, PartialArray? partial)
+        int maxBulkBytes, out string? error, PartialArray? partial)
     {
         error = null;
         reader.Advance(1);
@@ -81,7 +81,7 @@ public static class RespFraming
             return RespRead.Malformed;
         }
         var read = ReadElements(ref reader, arguments, (int)count, maxBulkBytes, out error, out var consumed);
-        partial?.Left(read, buffer, (int)count, consumed);
+        partial?.Left(read, reader.Sequence, (int)count, consumed);
         return read;
     }
 

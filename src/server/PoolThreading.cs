@@ -25,6 +25,7 @@ public sealed class PoolThreading : ThreadingModel, IConnectionThreads
 
     /// <summary>The runtime's setting IdleSpins gives, read when the pool starts its first thread.</summary>
     public const string IdleSpinsSetting = "System.Threading.ThreadPool.UnfairSemaphoreSpinLimit";
+
     public override IConnectionThreads Open() => this;
     public IConnectionThread Attach(Conversation conversation, Socket socket) => new Pooled(conversation, socket);
     public void Dispose() { }
