@@ -31,7 +31,7 @@ internal static class PubSubRegistration
         ];
         foreach (var command in commands) RespCommands.Register(command);
         RespConfig.Register(KeyspaceNotifications.Parameter);
-        ServerStats.Register(static server =>
+        ServerStats.Register(static (server, _) =>
         {
             var hub = PubSubHub.Of(server.Activity);
             return

@@ -1,5 +1,6 @@
-// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory and its policy are served here;
-// a feature's own parameters are registered (scripting's lua-time-limit, pub/sub's notify-keyspace-events), so the
+// src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory is served here; a feature's own
+// parameters are registered (eviction's maxmemory-policy, scripting's lua-time-limit, pub/sub's
+// notify-keyspace-events), so the
 // RESP folder names no feature; Redis's tunables that clients and Redis's own tests set are accepted and remembered,
 // and change nothing; the rest is Redis's error for an unknown option.
 
@@ -20,7 +21,7 @@ public static class RespConfig
 {
     private static readonly Dictionary<string, ConfigParameter> parameters = new()
     {
-        // The store's budget and what goes past it, as --max-memory and --max-memory-policy set them at start.
+        // The store's budget, as --max-memory sets it at start.
         ["maxmemory"] = new("maxmemory", session => session.Store.MaxBytes.ToString(CultureInfo.InvariantCulture),
             (session, value) =>
             {
@@ -33,13 +34,6 @@ public static class RespConfig
                 {
                     return "argument must be a memory value";
                 }
-            }),
-        ["maxmemory-policy"] = new("maxmemory-policy", session => EvictionPolicies.NameOf(session.Store.Policy),
-            (session, value) =>
-            {
-                if (EvictionPolicies.Find(value) is not { } policy) return EvictionPolicies.Unknown(value);
-                session.Store.Policy = policy;
-                return null;
             }),
     };
 

@@ -78,7 +78,7 @@ public static class RespInfo
             ]),
             ("memory", [
                 ("used_memory", stats["stored_bytes"]), ("maxmemory", stats["max_memory"]), ("maxmemory_policy",
-                    stats["max_memory_policy"]),
+                    stats.GetValueOrDefault("max_memory_policy", "noeviction")),
                 ("clients_memory", stats["client_memory"]), ("maxmemory_clients", stats["max_client_memory"]),
                 // Scripts are a feature: 0 when it did not register its figures.
                 ("number_of_cached_scripts", stats.GetValueOrDefault("scripts_cached", "0")),
@@ -97,7 +97,8 @@ public static class RespInfo
                     stats["requests"]),
                 ("instantaneous_ops_per_sec", stats["requests_last_second"]), ("rejected_connections",
                     stats["connections_refused"]),
-                ("evicted_keys", stats["evicted_keys"]), ("evicted_clients", server.ClientEvictions.ToString()),
+                ("evicted_keys", stats.GetValueOrDefault("evicted_keys", "0")),
+                ("evicted_clients", server.ClientEvictions.ToString()),
                 ("connections_closed_by_limit", stats["connections_closed_by_limit"]),
                 ("pubsub_channels", stats.GetValueOrDefault("pubsub_channels", "0")),
                 ("pubsub_patterns", stats.GetValueOrDefault("pubsub_patterns", "0")),

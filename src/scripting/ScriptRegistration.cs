@@ -38,7 +38,7 @@ internal static class ScriptRegistration
                     ScriptTimeLimit.Of(session).Milliseconds = ms;
                     return null;
                 }));
-        ServerStats.Register(static server =>
+        ServerStats.Register(static (server, _) =>
         {
             var scripts = server.Activity.Existing<Scripts>();
             return scripts is null ? [new("scripts_cached", 0), new("scripts_memory", 0), new("scripts_killed", 0)] :

@@ -74,10 +74,8 @@ public sealed class KVServer : IServerFacts
         this.respListener = respListener;
         this.options = options;
         this.log = log;
-        store = new KeyValueStore(options.MaxMemory, time, unguarded: options.UnsafeNoLock)
-        {
-            Policy = options.MaxMemoryPolicy,
-        };
+        store = new KeyValueStore(options.MaxMemory, time, unguarded: options.UnsafeNoLock);
+        StoreOpening?.Invoke(store, options);
         clientMemory = new ClientMemoryBudget(options.MaxClientMemory);
         pool = new BufferPool(retainBytes: options.MaxClientMemory > 0 ? options.MaxClientMemory : 64L << 20);
         password = new PasswordGate(options.Password);
@@ -100,6 +98,11 @@ public sealed class KVServer : IServerFacts
     /// RESP feature registers itself here when its folder is part of the program (src/resp/RespRegistration.cs).
     /// </summary>
     public static ConnectionHandlerFactory? SecondProtocol { get; set; }
+
+    /// <summary>
+    /// What features set on a new server's store from the options they registered (src/eviction's policy).
+    /// </summary>
+    public static event Action<KeyValueStore, ServerOptions>? StoreOpening;
 
     /// <summary>
     /// Binds and listens (a ListenException naming the port when it cannot); `log` receives one line per event; keys'

@@ -13,7 +13,7 @@ namespace KV;
 public sealed record ServerOptions(
     int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
     long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout,
-    ThreadingModel? Threading = null, bool UnsafeNoLock = false, EvictionPolicy MaxMemoryPolicy = default)
+    ThreadingModel? Threading = null, bool UnsafeNoLock = false)
 {
     /// <summary>The --threading model: the pool unless another is named.</summary>
     public ThreadingModel Threading { get; init; } = Threading ?? ThreadingModels.Default;
@@ -28,10 +28,9 @@ public sealed record ServerOptions(
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
                dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
-                                     [--max-memory-policy POLICY] [--max-client-memory SIZE] [--max-clients N]
-                                     [--max-line-bytes N] [--idle-timeout SECONDS] [--request-timeout SECONDS]
-                                     [--threads N]
-                                     [--threading per-client|pool|loops] [--unsafe-no-lock]
+                                     [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
+                                     [--idle-timeout SECONDS] [--request-timeout SECONDS] [--threads N]
+                                     [--threading per-client|pool|loops] [--unsafe-no-lock] [a feature's options]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
           --resp-port PORT     also speak Redis's protocol (RESP2, RESP3) on this port (default: off; 0: a free port)
@@ -40,10 +39,6 @@ public sealed record ServerOptions(
                                environment variable KV_PASSWORD, else no password)
           --max-memory SIZE    the most the store holds; a set past it is refused (default: half the memory
                                the runtime sees; 0: unlimited). SIZE: bytes, or 100kb, 64mb, 2gb (1k = 1000)
-          --max-memory-policy POLICY
-                               what goes past --max-memory: noeviction (a write is refused; the default), or
-                               keys evicted as a cache does: allkeys-lru, allkeys-random (any key),
-                               volatile-lru, volatile-random, volatile-ttl (only keys with a deadline)
           --max-client-memory SIZE
                                the most all clients' unfinished requests, unsent replies and listings hold
                                together; past it the largest is closed, and a listing that would not fit is
@@ -103,8 +98,6 @@ public sealed record ServerOptions(
                 "--password" => options with { Password = Next() is { Length: > 0 } password
                     ? password : throw new FormatException("--password needs a value") },
                 "--max-memory" => options with { MaxMemory = ParseSize(Next(), name) },
-                "--max-memory-policy" => options with { MaxMemoryPolicy = EvictionPolicies.Find(Next())
-                    ?? throw new FormatException(EvictionPolicies.Unknown(args[i])) },
                 "--max-client-memory" => options with { MaxClientMemory = ParseSize(Next(), name) },
                 "--max-clients" => options with { MaxClients = Number(1, 1_000_000) },
                 "--max-line-bytes" => options with { MaxLineBytes = Number(64, LineFraming.LongestLineBytes) },
@@ -201,10 +194,10 @@ public sealed record ServerOptions(
     public string Summary =>
         $"threading {Threading.Name}, thread pool max {Threads}, max clients {MaxClients}, max line {MaxLineBytes} " +
             $"bytes, idle timeout {Seconds(IdleTimeout)}, request timeout {Seconds(RequestTimeout)}, " +
-        $"max memory {FormatSize(MaxMemory)}{(MaxMemoryPolicy == EvictionPolicy.NoEviction ? "" :
-            $" ({EvictionPolicies.NameOf(MaxMemoryPolicy)})")}, " +
+        $"max memory {FormatSize(MaxMemory)}, " +
         $"max client memory {FormatSize(MaxClientMemory)}, " +
         $"password {(Password is null ? "off" : "on")}" +
+        string.Concat(FeatureValues.Select(given => $", {given.Key.TrimStart('-')} {given.Value}")) +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");
 }
 

@@ -10,14 +10,16 @@ namespace KV;
 
 public static class ServerStats
 {
-    private static readonly List<Func<IServerFacts, IEnumerable<Stat>>> features = [];
+    private static readonly List<(Func<IServerFacts, KeyValueStore, IEnumerable<Stat>> Figures, string After)>
+        features = [];
 
     /// <summary>
-    /// A feature's own figures (src/pubsub's), shown after the clients'; its module initializer calls this.
+    /// A feature's own figures (src/pubsub's), shown after the figure named `after` (by default the clients' last);
+    /// its module initializer calls this.
     /// </summary>
-    public static void Register(Func<IServerFacts, IEnumerable<Stat>> figures)
+    public static void Register(Func<IServerFacts, KeyValueStore, IEnumerable<Stat>> figures, string after = "monitors")
     {
-        lock (features) features.Add(figures);
+        lock (features) features.Add((figures, after));
     }
 
     /// <summary>Every figure, in the order `stats` prints them.</summary>
@@ -26,13 +28,12 @@ public static class ServerStats
         var options = server.Options;
         var activity = server.Activity;
         ThreadPool.GetMaxThreads(out var poolMax, out _);
-        return
+        List<Stat> all =
         [
             new("threading", options.Threading.Name),
             new("clients", server.ConnectedClients),
             new("max_clients", options.MaxClients),
             new("monitors", activity.Observers.Count),
-            .. features.SelectMany(figures => figures(server)),
             new("process_threads", ProcessThreads()),
             new("pool_threads", ThreadPool.ThreadCount),
             new("pool_threads_max", poolMax),
@@ -45,14 +46,22 @@ public static class ServerStats
             new("keys", store.Count),
             new("stored_bytes", store.AccountedBytes),
             new("max_memory", store.MaxBytes),
-            new("max_memory_policy", EvictionPolicies.NameOf(store.Policy)),
-            new("evicted_keys", store.Evicted),
             new("client_memory", server.ClientMemory),
             new("max_client_memory", options.MaxClientMemory),
             new("rss_bytes", Environment.WorkingSet),
             new("gc_heap_bytes", GC.GetTotalMemory(forceFullCollection: false)),
             new("uptime_seconds", (long)server.Uptime.TotalSeconds),
         ];
+        // Each feature's after its anchor, and after those registered before it with the same anchor.
+        var lastAfter = new Dictionary<string, string>();
+        foreach (var (figures, after) in features)
+        {
+            var added = figures(server, store).ToList();
+            var anchor = lastAfter.GetValueOrDefault(after, after);
+            all.InsertRange(all.FindIndex(figure => figure.Name == anchor) + 1, added);
+            if (added.Count > 0) lastAfter[after] = added[^1].Name;
+        }
+        return all;
     }
 
     /// <summary>

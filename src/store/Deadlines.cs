@@ -13,7 +13,7 @@
 
 namespace KV;
 
-internal sealed class Deadlines
+internal sealed partial class Deadlines
 {
     /// <summary>
     /// What a deadline costs beyond its key's bytes: its dictionary entry, its entry, the key's array, its heap slot.
@@ -86,9 +86,6 @@ internal sealed class Deadlines
         key = due ? heap[0].Key : [];
         return due;
     }
-
-    /// <summary>The key of the `index`th deadline in no particular order (a sample for eviction).</summary>
-    public byte[] KeyAt(int index) => heap[index].Key;
 
     /// <summary>
     /// The time left on average, in milliseconds, for INFO's avg_ttl (0 when no key has a deadline); O(n), asked

@@ -93,33 +93,6 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>As TryRead, but a key that holds an object reads as absent (MGET's nil for another kind).</summary>
-    public bool TryReadString<TState>(ReadOnlySpan<byte> key, TState state, ReadOnlySpanAction<byte, TState> read)
-    {
-        using (Hold())
-        {
-            if (pairs.At(LocateLive(key)) is not { HoldsObject: false } pair) return false;
-            read(pair.Value.Span, state);
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// How the key's value is held (OBJECT ENCODING): an object's own name; for a string Redis's names, by what it
-    /// holds (int for an integer, embstr up to 44 bytes, raw beyond), though KV packs every string alike.
-    /// </summary>
-    public string? EncodingOf(ReadOnlySpan<byte> key)
-    {
-        using (Hold())
-        {
-            if (pairs.At(LocateLive(key)) is not { } pair) return null;
-            if (pair.HoldsObject) return ObjectOf(pair).Encoding;
-            var value = pair.Value.Span;
-            return value.Length <= 20 && RequestParser.TryParseInteger(value, out _) ? "int"
-                : value.Length <= 44 ? "embstr" : "raw";
-        }
-    }
-
     /// <summary>What the key holds (TYPE): string, an object's kind, or null without the key.</summary>
     public string? KindOf(ReadOnlySpan<byte> key)
     {
@@ -190,7 +163,7 @@ public sealed partial class KeyValueStore
         using (Hold()) (afterStep ??= new()).Enqueue(work);
     }
 
-    /// <summary>Ends a hold; the outermost one first evicts what its policy lets go past the budget, and runs what
+    /// <summary>Ends a hold; the outermost one first lets a feature end the step (StepEnding), and runs what
     /// AfterStep queued.</summary>
     private void LetGo()
     {
@@ -198,8 +171,7 @@ public sealed partial class KeyValueStore
         {
             if (depth == 1)
             {
-                if (maxBytes > 0 && accounted > maxBytes) EvictToBudget();
-                else cannotEvict = false;
+                StepEnding();
                 if (afterStep is { Count: > 0 }) RunAfterStep();
             }
         }

@@ -86,7 +86,7 @@ public sealed partial class KeyValueStore
     private IStoreObserver[] observers = [];
 
     /// <param name="maxBytes">The budget for AccountedBytes (--max-memory); 0 is unlimited. A set past it is refused,
-    /// unless a Policy lets keys go (KeyValueStore.Eviction.cs).</param>
+    /// unless a feature admits it (AdmitPastBudget).</param>
     /// <param name="time">The clock deadlines are read against (tests move their own).</param>
     /// <param name="unguarded">
     /// No lock at all (--unsafe-no-lock): concurrent requests then race inside the table, which is what a class is
@@ -198,6 +198,25 @@ public sealed partial class KeyValueStore
         set { using (Hold()) maxBytes = value; }
     }
 
+    /// <summary>
+    /// Under the lock: whether a change that adds `growth` bytes is refused: it would pass the budget, and no feature
+    /// admits it (an eviction policy, which lets keys go as the step ends).
+    /// </summary>
+    private bool Refuses(long growth)
+    {
+        if (maxBytes <= 0 || growth <= 0 || accounted + growth <= maxBytes) return false;
+        var admitted = false;
+        AdmitPastBudget(growth, ref admitted);
+        return !admitted;
+    }
+
+    // The plug points of a feature that lets keys go (src/eviction), all under the lock: a write past the budget may
+    // be admitted; a lookup found a key (a use to remember); the outermost hold of a step ends. They are C#'s partial
+    // methods: in a server built without such a feature the compiler removes every call to them.
+    partial void AdmitPastBudget(long growth, ref bool admitted);
+    partial void Found(int located);
+    partial void StepEnding();
+
     /// <summary>No room for even the smallest pair: Redis's "used memory > maxmemory".</summary>
     public bool Full { get { using (Hold()) return Refuses(EntryOverheadBytes + 1); } }
 
@@ -232,7 +251,7 @@ public sealed partial class KeyValueStore
     {
         var located = pairs.Locate(key);
         if (located < 0) return located;
-        pairs.MarkUsed(located);
+        Found(located);
         if (!pairs.At(located)!.Value.HasDeadline || !deadlines.TryGet(key, out var deadline) || deadline > Now)
             return located;
         RemovePair(key);
@@ -340,19 +359,6 @@ public sealed partial class KeyValueStore
     /// <summary>What a pair costs by --max-memory's measure, with its deadline when it has one.</summary>
     public static long PairCost(int keyBytes, int valueBytes, bool withDeadline) =>
         Cost(keyBytes, valueBytes) + (withDeadline ? DeadlineCost(keyBytes) : 0);
-
-    /// <summary>
-    /// What the key costs now (MEMORY USAGE): its pair, and its deadline if it has one; null without it.
-    /// </summary>
-    public long? MemoryUsage(ReadOnlySpan<byte> key)
-    {
-        using (Hold())
-        {
-            if (pairs.At(LocateLive(key)) is not { } pair) return null;
-            return PairCost(pair.KeyLength, pair.ValueLength, pair.HasDeadline)
-                + (pair.HoldsObject ? ObjectOf(pair).Charged : 0);
-        }
-    }
 
     /// <summary>
     /// Whether `moreBytes` more would stay within --max-memory (a step of many checks first: MSET, RENAME).

@@ -14,8 +14,9 @@
 // bytes are at most half the live ones, and --max-memory, which counts live bytes, bounds the slabs too (at
 // one and a half times); a dropped slab is kept for reuse, so that a stream of overwrites allocates nothing.
 // So a pair's bytes are valid only until the next change: every reader copies them under the store's lock.
-// A pair over 8 KiB gets a slab of its own (a value grown by APPEND, with room after it to grow into, so that the next
-// appends write in place: TryExtend). Not thread-safe: KeyValueStore holds its lock around every call.
+// A pair over 8 KiB gets a slab of its own (a value grown by APPEND, with room after it to grow into, so that the
+// next appends write in place: src/resp's PairTable.InPlace.cs). Not thread-safe: KeyValueStore holds its lock
+// around every call.
 // The key length's top bit marks a pair that has a deadline (Deadlines.cs keeps when): only those pairs ever
 // make the store look a deadline up. The next marks an object's handle; the third, a pair used since eviction last
 // looked at it.
@@ -128,39 +129,6 @@ internal sealed partial class PairTable
     /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
     public void MarkDeadline(int located, bool hasDeadline) =>
         PairAt(slots[located]).Mark(StoredPair.DeadlineFlag, hasDeadline);
-
-    /// <summary>The pair at what Locate found was used: its second chance against eviction is back.</summary>
-    public void MarkUsed(int located)
-    {
-        var pair = PairAt(slots[located]);
-        if (!pair.Used) pair.Mark(StoredPair.UsedFlag, true);
-    }
-
-    /// <summary>Whether the pair at what Locate found was used since this was last asked; it is not from now on.
-    /// </summary>
-    public bool TakeUse(int located)
-    {
-        var pair = PairAt(slots[located]);
-        if (!pair.Used) return false;
-        pair.Mark(StoredPair.UsedFlag, false);
-        return true;
-    }
-
-    /// <summary>
-    /// A slot holding a pair, at random (a sample for eviction); -1 when empty. Random slots are tried until one is
-    /// held, so that every pair is as likely (the first held after a random slot would favour those after a gap); a
-    /// table emptied by deletes (it never shrinks) is searched from the last one tried.
-    /// </summary>
-    public int RandomHeld(Random random)
-    {
-        if (Count == 0) return -1;
-        var at = random.Next(slots.Length);
-        for (var tries = 1; slots[at] == 0 && tries < RandomTries; tries++) at = random.Next(slots.Length);
-        while (slots[at] == 0) at = Next(at);
-        return at;
-    }
-
-    private const int RandomTries = 32;
 
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
     public StoredPair? Remove(ReadOnlySpan<byte> key)

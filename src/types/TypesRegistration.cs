@@ -18,7 +18,7 @@ internal static class TypesRegistration
         ];
         foreach (var command in tables.SelectMany(rows => rows)) RespCommands.Register(command);
         LineLists.Register();
-        ServerStats.Register(static server =>
+        ServerStats.Register(static (server, _) =>
             [new("blocked_clients", server.Activity.Existing<Waiters>()?.Blocked ?? 0)]);
     }
 }

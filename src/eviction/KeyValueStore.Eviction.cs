@@ -1,4 +1,4 @@
-// src/store/KeyValueStore.Eviction.cs: what goes when the store is past --max-memory, under a policy that lets keys
+// src/eviction/KeyValueStore.Eviction.cs: what goes when the store is past --max-memory, under a policy that lets keys
 // go (--max-memory-policy, CONFIG SET maxmemory-policy), as a cache (memcached, Redis's allkeys-lru) does.
 //
 // Under noeviction, the default, a write past the budget is refused. Under another policy it is stored, and as the
@@ -64,19 +64,25 @@ public sealed partial class KeyValueStore
     public long Evicted { get { using (Hold()) return evicted; } }
 
     /// <summary>
-    /// Under the lock: whether a change that adds `growth` bytes is refused by the budget. Under noeviction, past
-    /// it; under another policy, when it could never fit, when it would stretch the budget to twice itself in one
-    /// step, when a volatile policy has no key with a deadline to evict, or when the last end of a step found
-    /// nothing left to evict. (A write that leaves too little to evict is kept, as Redis keeps it: the store then
-    /// stays past its budget by that write, and refuses the next.)
+    /// Under the lock, for a change that would pass the budget: admitted, to be evicted for as the step ends, unless
+    /// the policy is noeviction, the change could never fit, it would stretch the budget to twice itself in one step,
+    /// a volatile policy has no key with a deadline to evict, or the last end of a step found nothing left to evict.
+    /// (A write that leaves too little to evict is kept, as Redis keeps it: the store then stays past its budget by
+    /// that write, and refuses the next.)
     /// </summary>
-    private bool Refuses(long growth)
+    partial void AdmitPastBudget(long growth, ref bool admitted) =>
+        admitted = !(policy == EvictionPolicy.NoEviction || cannotEvict || growth > maxBytes
+            || accounted + growth - maxBytes > maxBytes
+            || (policy is not (EvictionPolicy.AllKeysLru or EvictionPolicy.AllKeysRandom) && deadlines.Count == 0));
+
+    /// <summary>A lookup found the pair: its second chance under an LRU policy is back.</summary>
+    partial void Found(int located) => pairs.MarkUsed(located);
+
+    /// <summary>The outermost hold ends: keys go until the store is within its budget again.</summary>
+    partial void StepEnding()
     {
-        if (maxBytes <= 0 || growth <= 0) return false;
-        var after = accounted + growth;
-        return after > maxBytes && (policy == EvictionPolicy.NoEviction || cannotEvict || growth > maxBytes
-            || after - maxBytes > maxBytes || (policy is not (EvictionPolicy.AllKeysLru or EvictionPolicy.AllKeysRandom)
-                && deadlines.Count == 0));
+        if (maxBytes > 0 && accounted > maxBytes) EvictToBudget();
+        else cannotEvict = false;
     }
 
     /// <summary>Under the lock, as the outermost hold ends: evicts until the store is within its budget.</summary>
