@@ -4,10 +4,10 @@
 // The pairs are not objects. Each is a run of bytes, [key length: 2][value length: 4][key][value], packed
 // one after another into 64 KiB slabs, so that a pair costs its bytes and 6 more: no object header (24 bytes
 // a pair, a seventh of a 16 + 100-byte pair) and no padding. A slot of the table is one long, the pair's
-// slab and offset and 16 bits of its key's hash, which rule out almost every other key without reading
-// the slab. Open addressing with linear probing; removal shifts the following entries back instead of
-// leaving tombstones, so a lookup stops at the first empty slot. The table grows by half when three
-// quarters full.
+// slab and offset and 24 bits of its key's hash, which rule out almost every other key without reading
+// the slab, and give the pair's place when the table grows: a growth never reads a key. Open addressing with
+// linear probing; removal shifts the following entries back instead of leaving tombstones, so a lookup stops
+// at the first empty slot. The table grows by half when three quarters full.
 //
 // A slab is filled front to back: a pair that is replaced or removed leaves dead bytes behind. A slab whose
 // live bytes fall under two thirds has its live pairs copied to the slab being filled and is dropped, so dead
@@ -57,7 +57,7 @@ internal sealed partial class PairTable
     /// </summary>
     private const uint BelowFlags = (uint)(StoredPair.UsedFlag - 1 - MaxKeyBytes);
 
-    // A slot: [hash tag: 16 bits][slab index + 1: 32 bits][offset: 16 bits]; 0 is empty.
+    // A slot: [hash: 24 bits][slab index + 1: 24 bits][offset: 16 bits]; 0 is empty.
     private long[] slots = new long[16];
     private byte[]?[] slabs = new byte[]?[16];
     private int[] used = new int[16];
@@ -148,7 +148,7 @@ internal sealed partial class PairTable
         // Shift back every following entry that may move: one whose home is not between the hole and itself.
         for (var next = Next(hole); slots[next] is var moving and not 0; next = Next(next))
         {
-            var home = Home(Hash(PairAt(moving).KeySpan), slots.Length);
+            var home = HomeOf(moving, slots.Length);
             var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
             if (stays) continue;
             // A key that moves from ahead of a walk's cursor to behind it would be missed: the walk is given it now.
@@ -210,10 +210,13 @@ internal sealed partial class PairTable
                 keys.Add(pair.KeySpan);
     }
 
-    private const long TagMask = unchecked((long)0xFFFF_0000_0000_0000);
+    private const long TagMask = unchecked((long)0xFFFF_FF00_0000_0000);
 
-    private static long Tag(int hash) => (long)(ushort)hash << 48;
-    private static int SlabIndex(long slot) => (int)((slot >> 16) & 0xFFFF_FFFF) - 1;
+    /// <summary>The most slabs a slot can name: a 24-bit index (a tebibyte of full slabs).</summary>
+    private const int MaxSlabs = (1 << 24) - 1;
+
+    private static long Tag(int hash) => (long)((uint)hash >> 8) << 40;
+    private static int SlabIndex(long slot) => (int)((slot >> 16) & 0xFF_FFFF) - 1;
     private static int Offset(long slot) => (int)(slot & 0xFFFF);
     private StoredPair PairAt(long slot) => new(slabs[SlabIndex(slot)]!, Offset(slot));
 
@@ -251,6 +254,7 @@ internal sealed partial class PairTable
     {
         if (!freeIndexes.TryPop(out var index))
         {
+            if (slabIndexes == MaxSlabs) throw new InvalidOperationException("the table holds every slab it can name");
             index = slabIndexes++;
             if (index == slabs.Length)
             {
@@ -315,8 +319,13 @@ internal sealed partial class PairTable
         return hash.ToHashCode();
     }
 
-    /// <summary>Where a key's search starts: its hash scaled to the table (multiply and shift, no division).</summary>
-    private static int Home(int hash, int length) => (int)(((ulong)(uint)hash * (ulong)length) >> 32);
+    /// <summary>
+    /// Where a key's search starts: the 24 bits of its hash a slot keeps, scaled to the table (multiply and shift, no
+    /// division). So a slot knows its own home: the table grows, and removals shift pairs back, without reading a key.
+    /// </summary>
+    private static int Home(int hash, int length) => (int)(((ulong)((uint)hash & 0xFFFF_FF00) * (ulong)length) >> 32);
+
+    private static int HomeOf(long slot, int length) => (int)((((ulong)slot >> 40 << 8) * (ulong)length) >> 32);
 
     private void Grow()
     {
@@ -347,7 +356,7 @@ internal sealed partial class PairTable
         foreach (var slot in old)
         {
             if (slot == 0) continue;
-            var at = Home(Hash(PairAt(slot).KeySpan), slots.Length);
+            var at = HomeOf(slot, slots.Length);
             while (slots[at] != 0) at = Next(at);
             slots[at] = slot;
         }
