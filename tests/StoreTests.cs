@@ -236,6 +236,29 @@ public class StoreTests
     }
 
     [Fact]
+    public void A_walk_across_a_growth_finds_every_key_kept_though_overwrites_compact_the_slabs_before_it_is_read()
+    {
+        // Enough keys that the growth's list is not read whole by the time the overwrites below compact a slab.
+        var table = new PairTable();
+        var next = 0;
+        while (table.Count < 600_000) Put(table, $"k{next++}", "v");
+        var walk = new TableCursor();
+        var found = new KeyList();
+        var present = next;
+        table.Attach(walk);
+        table.Walk(walk, 1, found);
+        var capacity = table.Capacity;
+        while (table.Capacity == capacity) Put(table, $"k{next++}", "v");
+        // The first keys share the first slabs: overwriting them empties those, which are compacted and reused.
+        for (var round = 0; round < 3; round++)
+            for (var i = 0; i < 20_000; i += 2) Put(table, $"k{i}", $"overwritten in round {round}");
+        while (table.Walk(walk, 4096, found)) { }
+        var keys = Enumerable.Range(0, found.Count).Select(i => Encoding.UTF8.GetString(found[i])).ToHashSet();
+        Assert.True(Enumerable.Range(0, present).All(i => keys.Contains($"k{i}")), "the walk missed a key");
+        Assert.All(keys, key => Assert.StartsWith("k", key));
+    }
+
+    [Fact]
     public void Overwritten_and_removed_pairs_are_compacted_away_and_the_slabs_reused()
     {
         var table = new PairTable();

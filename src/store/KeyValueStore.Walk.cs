@@ -60,11 +60,16 @@ public sealed class TableCursor
     public int GrownNext;
 }
 
-/// <summary>The keys of a table that grew, in its old order from the first walk's place, shared by the walks.</summary>
-public sealed class GrownKeys
+/// <summary>
+/// The keys of a table that grew, in its old order from the first walk's place, shared by the walks: those read from
+/// their slabs so far (Keys), and the slots of the rest as they were (Unread, from Keys.Count on).
+/// </summary>
+public sealed class GrownKeys(int expected = 0)
 {
-    public KeyList Keys { get; } = new();
+    public KeyList Keys { get; } = new(expected);
+
+    internal List<long> Unread { get; } = new(expected);
 
     /// <summary>Each key's slot in the old table, ascending: where a walk at a given slot begins.</summary>
-    public List<int> Slots { get; } = [];
+    public List<int> Slots { get; } = new(expected);
 }

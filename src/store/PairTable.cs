@@ -68,6 +68,15 @@ internal sealed partial class PairTable
     private int filling = -1;
     private readonly List<TableCursor> cursors = [];
 
+    /// <summary>
+    /// The keys the walks open at the last growth had not reached, while some are still to be read from their slabs
+    /// (ReadGrown); null once all are.
+    /// </summary>
+    private GrownKeys? unread;
+
+    /// <summary>The keys ReadGrown reads at a store or a removal, so that a list is soon read whole.</summary>
+    private const int GrownReadPerChange = 256;
+
     public int Count { get; private set; }
 
     /// <summary>The slots the table has now: it grew when this changed.</summary>
@@ -107,6 +116,7 @@ internal sealed partial class PairTable
     {
         if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
             $"table allows", nameof(key));
+        if (unread is { } grown) ReadGrown(grown.Keys.Count + GrownReadPerChange);
         // A key that is there already has its tag in its slot: only a new key is hashed again.
         var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline,
             holdsObject, spare, prepared);
@@ -133,6 +143,7 @@ internal sealed partial class PairTable
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
     public StoredPair? Remove(ReadOnlySpan<byte> key)
     {
+        if (unread is { } grown) ReadGrown(grown.Keys.Count + GrownReadPerChange);
         var hole = Locate(key);
         if (hole < 0) return null;
         var removed = Detach(hole);
@@ -177,11 +188,14 @@ internal sealed partial class PairTable
         cursor.Moved.Clear();
         if (cursor.Grown is { } grown)
         {
-            // The table grew under the walk: it goes on through the keys it had not reached, as many a step.
+            // The table grew under the walk: it goes on through the keys it had not reached, as many a step. (A list
+            // of a table since flushed has only the keys read before: the rest went with the flush.)
+            if (grown == unread) ReadGrown((int)Math.Min(grown.Slots.Count, (long)cursor.GrownNext + slotCount));
             var last = (int)Math.Min(grown.Keys.Count, (long)cursor.GrownNext + slotCount);
             CopyLive(grown.Keys, cursor.GrownNext, last, keys, expired);
             cursor.GrownNext = last;
-            if (last < grown.Keys.Count) return true;
+            var flushed = grown != unread && grown.Unread.Count > 0;
+            if (last < (flushed ? grown.Keys.Count : grown.Slots.Count)) return true;
             cursor.Grown = null;
             return false;
         }
@@ -272,6 +286,7 @@ internal sealed partial class PairTable
 
     private void Drop(int index)
     {
+        if (unread is not null) ReadGrown(int.MaxValue);
         var slab = slabs[index]!;
         SlabBytesHeld -= slab.Length;
         // Kept for the next slab, up to a few: under a stream of overwrites, compaction frees a slab about as
@@ -296,6 +311,7 @@ internal sealed partial class PairTable
     /// </summary>
     private void Compact(int index)
     {
+        if (unread is not null) ReadGrown(int.MaxValue);
         var slab = slabs[index]!;
         for (var offset = 0; offset < used[index];)
         {
@@ -307,6 +323,22 @@ internal sealed partial class PairTable
             offset += pair.Size;
         }
         Drop(index);
+    }
+
+    /// <summary>
+    /// Reads the keys of the last growth's list from their slabs, up to the `count`th: each where its slot was then,
+    /// which stays true until a slab is compacted or dropped (both first read the list whole). A key removed or
+    /// renamed since is read as its bytes still are, and a walk may give it, as a key removed during a walk may be.
+    /// </summary>
+    private void ReadGrown(int count)
+    {
+        var grown = unread!;
+        for (var i = grown.Keys.Count; i < Math.Min(count, grown.Slots.Count); i++)
+            grown.Keys.Add(PairAt(grown.Unread[i]).KeySpan);
+        if (grown.Keys.Count < grown.Slots.Count) return;
+        grown.Unread.Clear();
+        grown.Unread.TrimExcess();
+        unread = null;
     }
 
     private int Next(int at) => at + 1 == slots.Length ? 0 : at + 1;
@@ -329,18 +361,21 @@ internal sealed partial class PairTable
 
     private void Grow()
     {
-        // Every key changes place: the walks in progress go on through the keys they have not reached yet, copied
+        // Every key changes place: the walks in progress go on through the keys they have not reached yet, listed
         // once, in the old table's order, for all of them (a copy a walk would cost walks times keys: a few hundred
         // open SCANs made gigabytes of one table). Starting them again instead would never end while keys are added
-        // faster than they walk.
+        // faster than they walk. The list holds the slots now; each key is read from its slab later (ReadGrown), a
+        // few for each change, since a million reads at random in the slabs would hold the lock for a tenth of a
+        // second.
         var walking = cursors.Where(cursor => cursor.Position < slots.Length).ToList();
         if (walking.Count > 0)
         {
-            var grown = new GrownKeys();
+            if (unread is not null) ReadGrown(int.MaxValue);
+            var grown = unread = new GrownKeys(Count);
             for (var at = walking.Min(cursor => cursor.Position); at < slots.Length; at++)
                 if (slots[at] is var slot and not 0)
                 {
-                    grown.Keys.Add(PairAt(slot).KeySpan);
+                    grown.Unread.Add(slot);
                     grown.Slots.Add(at);
                 }
             foreach (var cursor in walking)
