@@ -69,6 +69,21 @@ public class TransactionTests
     }
 
     [Fact]
+    public async Task A_key_whose_time_had_come_before_watch_is_no_change_at_exec_as_in_redis()
+    {
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_000));
+        await using var server = InProcessServer.StartWithClock(clock, "--resp-port", "0");
+        await using var c = await server.ConnectRespAsync();
+        Assert.Equal("+OK", await c.AskAsync("SET", "lease", "held", "PX", "100"));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        // Due, and not read since: WATCH removes it first, so its expiry is not a change made after WATCH.
+        Assert.Equal("+OK", await c.AskAsync("WATCH", "lease"));
+        Assert.Equal("+OK", await c.AskAsync("MULTI"));
+        Assert.Equal("+QUEUED", await c.AskAsync("SET", "lease", "mine"));
+        Assert.Equal("*1[+OK]", await c.AskAsync("EXEC"));
+    }
+
+    [Fact]
     public async Task A_watched_key_changed_from_either_protocol_makes_exec_run_nothing()
     {
         await using var server = InProcessServer.Start("--resp-port", "0");

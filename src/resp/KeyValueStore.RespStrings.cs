@@ -1,6 +1,7 @@
 // src/resp/KeyValueStore.RespStrings.cs: the store's steps that only Redis's commands take, each in one hold of the
 // lock: APPEND (written in place into room the value was given when it last grew), RENAME of a large value (its slab
-// takes the new key in place), MGET's read that skips other kinds, OBJECT ENCODING and MEMORY USAGE.
+// takes the new key in place), MGET's read that skips other kinds, OBJECT ENCODING, MEMORY USAGE, and whether any key
+// has a deadline (WATCH).
 
 using System.Buffers;
 
@@ -122,5 +123,11 @@ public sealed partial class KeyValueStore
             return PairCost(pair.KeyLength, pair.ValueLength, pair.HasDeadline)
                 + (pair.HoldsObject ? ObjectOf(pair).Charged : 0);
         }
+    }
+
+    /// <summary>Whether any key has a deadline (WATCH expires a watched key first only then).</summary>
+    public bool HasDeadlines
+    {
+        get { using (Hold()) return deadlines.Count > 0; }
     }
 }

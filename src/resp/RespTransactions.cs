@@ -212,7 +212,7 @@ public static class RespTransactions
             RespReply.Error(output, "watched keys past the clients' memory budget (--max-client-memory)");
             return;
         }
-        foreach (var key in keys) session.Watching.Add((key, WatchedKeys.Watch(session.Store, key)));
+        WatchedKeys.Watch(session.Store, keys, session.Watching);
         RespReply.Ok(output);
     }
 

@@ -5,6 +5,7 @@
 // empty table. Everything here runs under the store's lock (the observer's calls, and the steps below).
 
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace KV;
 
@@ -40,19 +41,24 @@ public sealed class WatchedKeys : IStoreObserver
             if (exists(key)) entry.Version++;
     }
 
-    /// <summary>Starts watching the key (one more watcher); its version now, to compare at EXEC.</summary>
-    public static long Watch(KeyValueStore store, byte[] key)
-    {
-        return store.Atomically((store, keys: Of(store), key), static step =>
+    /// <summary>
+    /// Starts watching the keys (one more watcher each), in one step; adds each with its version now, to compare at
+    /// EXEC, to `seen`. A key is hashed once here, and once more by the store only when some key has a deadline.
+    /// </summary>
+    public static void Watch(KeyValueStore store, List<byte[]> keys, List<(byte[] Key, long Version)> seen) =>
+        store.Atomically((store, watched: Of(store).watched, keys, seen), static step =>
         {
-            var (store, keys, key) = step;
-            // A key whose time has passed goes now, so that its expiry is not counted as a change made after WATCH.
-            store.Contains(key);
-            if (!keys.watched.TryGetValue(key, out var entry)) keys.watched[key] = entry = new WatchedKey();
-            entry.Watchers++;
-            return entry.Version;
+            var expiring = step.store.HasDeadlines;
+            foreach (var key in step.keys)
+            {
+                // A key whose time has passed goes now, so that its expiry is not counted as a change after WATCH.
+                if (expiring) step.store.Contains(key);
+                ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(step.watched, key, out _);
+                entry ??= new WatchedKey();
+                entry.Watchers++;
+                step.seen.Add((key, entry.Version));
+            }
         });
-    }
 
     /// <summary>One watcher fewer; the key's version is forgotten with its last watcher.</summary>
     public static void Unwatch(KeyValueStore store, byte[] key) =>
