@@ -5,6 +5,7 @@
 
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -23,9 +24,26 @@ public class ThreadingTests
         private DeferredReply? deferred;
         public ConcurrentQueue<Noted> Seen { get; } = new();
 
-        private void Note(string request) =>
-            Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name,
+        /// <summary>Answers without noting what it sees (a stream of many requests).</summary>
+        public bool Quiet { get; init; }
+
+        /// <summary>How long each request keeps its thread busy (so that requests arrive faster than answered).
+        /// </summary>
+        public TimeSpan Work { get; init; }
+
+        private long answered;
+        public long Answered => Interlocked.Read(ref answered);
+
+        /// <summary>Another conversation's handler, whose count of answers this one notes at its first request.
+        /// </summary>
+        public ThreadNoting? Beside { get; init; }
+        public long? AnsweredBeside { get; private set; }
+
+        private void Note(string request)
+        {
+            if (!Quiet) Seen.Enqueue(new(request, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name,
                 ThreadingModels.OnPool));
+        }
 
         /// <summary>
         /// A `park` request's answer waits, off its thread, until Parked completes; Parking says it has begun.
@@ -43,6 +61,9 @@ public class ThreadingTests
             if (!LineFraming.TryReadRequest(ref buffer, out var line)) return false;
             var request = Encoding.ASCII.GetString(line.ToArray());
             Note(request);
+            Interlocked.Increment(ref answered);
+            AnsweredBeside ??= Beside?.Answered;
+            for (var started = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(started) < Work;) { }
             if (request == "hold")
             {
                 Holding.Set();
@@ -211,6 +232,40 @@ public class ThreadingTests
             var reply = new byte[16];
             Assert.Equal("ok\n", Encoding.ASCII.GetString(reply, 0, await client.ReceiveAsync(reply,
                 Programs.Timeout())));
+        }
+    }
+
+    [Fact]
+    public async Task A_client_whose_requests_keep_coming_lets_the_other_clients_of_its_loop_go_first()
+    {
+        // One loop, held by a first client's request while a second sends two thousand requests, each of which keeps
+        // its thread busy for a while, and a third sends one. Let go, the loop reads the second client's requests in
+        // turns of a bounded time: the third is answered before the second's last, where the loop would have read
+        // on to the end of what the second had sent.
+        using var loops = LoopThreading.Model.Open(1);
+        var holding = new ThreadNoting();
+        var (holder, _) = await OnLoopAsync(loops, holding);
+        var busy = new ThreadNoting { Quiet = true, Work = TimeSpan.FromMicroseconds(20) };
+        var (streamer, accepted) = await PairAsync();
+        accepted.ReceiveBufferSize = streamer.SendBufferSize = 4 << 20;
+        Serve(accepted, busy, loops);
+        var third = new ThreadNoting { Beside = busy };
+        var (other, _) = await OnLoopAsync(loops, third);
+        using (holder)
+        using (streamer)
+        using (other)
+        {
+            await holder.SendAsync("hold\n"u8.ToArray(), Programs.Timeout());
+            Assert.True(holding.Holding.Wait(Programs.Patience, TestContext.Current.CancellationToken));
+            const int Requests = 2000;
+            var line = Encoding.ASCII.GetBytes(new string('x', 999) + "\n");
+            await streamer.SendAsync(Enumerable.Repeat(line, Requests).SelectMany(bytes => bytes).ToArray(),
+                Programs.Timeout());
+            await other.SendAsync("a\n"u8.ToArray(), Programs.Timeout());
+            holding.Held.Set();
+            var reply = new byte[16];
+            Assert.Equal(3, await other.ReceiveAsync(reply, Programs.Timeout()));
+            Assert.InRange(third.AnsweredBeside!.Value, 0, Requests - 1);
         }
     }
 

@@ -38,6 +38,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     private ConversationClaim claim; // a mutable struct: never readonly, never copied
     private CancellationTokenSource? abort;
     private long lastCompleted = Environment.TickCount64, quietSince = -1, unfinishedSince = -1;
+    private bool turnCut;
 
     /// <param name="socket">Connected and non-blocking.</param>
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket
@@ -108,15 +109,26 @@ public sealed class Conversation : IEvictable, IReplyContext
 
     void IEvictable.Evict(string reason) => Interrupt(reason, lastWord: true);
 
-    /// <summary>From data's arrival until the socket is empty; then it waits again, and returns.</summary>
+    /// <summary>
+    /// From data's arrival until the socket is empty, or the model cuts the turn; then it waits again, or is served
+    /// later, and returns.
+    /// </summary>
     internal async Task ServeAsync()
     {
         string? reason;
         try
         {
-            do reason = await AnswerWhatArrivedAsync();
-            while (reason is null && WaitForData());
-            if (reason is null) return; // the wait is posted: DataArrived serves what comes, or Interrupt ends it
+            while ((reason = await AnswerWhatArrivedAsync()) is null)
+            {
+                // The wait is posted: DataArrived serves what comes, or Interrupt ends it.
+                if (!turnCut && !WaitForData()) return;
+                if (!turnCut) continue;
+                turnCut = false;
+                // Still on the thread that cut the turn (not moved to the pool by a send that waited): it comes back.
+                if (thread.TurnTicks <= 0) continue;
+                thread.ServeLater();
+                return;
+            }
         }
         catch (Exception e)
         {
@@ -198,6 +210,7 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// <returns>Why the conversation ends; null when everything that arrived is answered and sent.</returns>
     private async ValueTask<string?> AnswerWhatArrivedAsync()
     {
+        var (turn, turnEnds) = (thread.TurnTicks, 0L);
         while (true)
         {
             var space = input.FreeSpace();
@@ -223,6 +236,14 @@ public sealed class Conversation : IEvictable, IReplyContext
             }
             // A read that did not fill the space emptied the socket: skip the read that would only say so.
             if (received < space.Length) break;
+            // A client that sends without end (a long pipeline, a large value) lets the thread's others go first.
+            if (turn <= 0) continue;
+            if (turnEnds == 0) turnEnds = System.Diagnostics.Stopwatch.GetTimestamp() + turn;
+            else if (System.Diagnostics.Stopwatch.GetTimestamp() >= turnEnds)
+            {
+                turnCut = true;
+                break;
+            }
         }
         if (input.IsEmpty) input.Release();
         await FlushAsync(input.Footprint);

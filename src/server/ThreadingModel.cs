@@ -69,6 +69,16 @@ public interface IConnectionThread : IDisposable
 
     /// <summary>How the conversation reads and sends without waiting.</summary>
     ISocketIO IO { get; }
+
+    /// <summary>
+    /// How long a conversation reads in one turn on this thread before the others it serves go first (an event loop's
+    /// thread), in Stopwatch ticks; 0: no bound, the thread is the conversation's for as long as bytes come.
+    /// </summary>
+    long TurnTicks => 0;
+
+    /// <summary>After a turn cut at TurnTicks, on that thread: serves the conversation again once the others ready
+    /// now have had their turn.</summary>
+    void ServeLater() { }
 }
 
 public static class ThreadingModels

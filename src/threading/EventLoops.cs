@@ -5,8 +5,10 @@
 // listing, a reply that waits for a slot) is handed to the pool, so that a loop never stops for one client.
 //
 // Edge-triggered: epoll reports a socket once each time bytes arrive, and the conversation reads until the
-// socket is empty, so a socket that stays readable is not reported again and again. The end of the client's
-// stream may come with its last bytes, in the same report: the conversation is told, since no report follows.
+// socket is empty, so a socket that stays readable is not reported again and again; or until it has been read for
+// TurnTicks, and then it waits in the loop's queue for another turn, after the sockets ready meanwhile. The end of
+// the client's stream may come with its last bytes, in the same report: the conversation is told, since no report
+// follows.
 // Linux on x64 only (epoll, and the packed layout of its event); elsewhere --threading loops is refused.
 
 using System.Collections.Concurrent;
@@ -22,6 +24,21 @@ public sealed class EventLoops : IDisposable
 
     /// <summary>A loop's thread's name, followed by its number, as `ps -L` shows it.</summary>
     public const string ThreadNamePrefix = "KV loop ";
+
+    /// <summary>
+    /// How long a connection is read in one turn before the loop's other connections go first: a client that sends
+    /// without end (redis-cli --pipe, a value of megabytes) is served a turn at a time (Redis reads 16 KiB a turn).
+    /// Time, not bytes: a request of a few hundred kilobytes still arrives in one turn.
+    /// </summary>
+    public static readonly long TurnTicks = System.Diagnostics.Stopwatch.Frequency / 2000;
+
+    /// <summary>This loop's conversations whose turn was cut: each has another once the ready ones have had theirs.
+    /// </summary>
+    [ThreadStatic] private static Queue<LoopThreading.OnLoop>? later;
+
+    internal static bool OnLoopThread => later is not null;
+
+    internal static void Later(LoopThreading.OnLoop conversation) => later!.Enqueue(conversation);
 
     public static bool Supported => OperatingSystem.IsLinux()
         && RuntimeInformation.ProcessArchitecture == Architecture.X64;
@@ -92,16 +109,19 @@ public sealed class EventLoops : IDisposable
         {
             ThreadingModels.ThreadLabel = $"loop-{number}";
             ThreadingModels.ServesByTurns = true;
+            var waiting = later = new Queue<LoopThreading.OnLoop>();
             var events = new EpollEvent[256];
             while (!stopping)
             {
-                // A timeout, so that a stopped server's loops end (a closed epoll does not wake its waiter).
-                var ready = epoll_wait(epoll, events, events.Length, 500);
+                // A timeout, so that a stopped server's loops end (a closed epoll does not wake its waiter); none
+                // while a conversation waits for another turn.
+                var ready = epoll_wait(epoll, events, events.Length, waiting.Count > 0 ? 0 : 500);
                 if (ready < 0 && Marshal.GetLastPInvokeError() == Interrupted) continue;
                 if (ready < 0) break;
                 for (var i = 0; i < ready; i++)
                     if (watched.TryGetValue(events[i].Data, out var conversation))
                         conversation.Readable(ended: (events[i].Events & (ReadHangUp | HangUp | Error)) != 0);
+                for (var turns = waiting.Count; turns > 0; turns--) waiting.Dequeue().Continue();
             }
             close(epoll);
         }

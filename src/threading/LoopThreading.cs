@@ -86,6 +86,15 @@ public sealed class LoopThreading : ThreadingModel
 
         public bool BlocksToSend => false;
 
+        /// <summary>On a loop's thread (not the accepting thread that starts a conversation): EventLoops.TurnTicks.
+        /// </summary>
+        public long TurnTicks => EventLoops.OnLoopThread ? EventLoops.TurnTicks : 0;
+
+        public void ServeLater() => EventLoops.Later(this);
+
+        /// <summary>On a loop's thread, a turn cut short before: the conversation goes on reading.</summary>
+        internal void Continue() => _ = conversation.ServeAsync();
+
         /// <summary>The descriptor itself, read and written below .NET's Socket (Descriptor.cs).</summary>
         public ISocketIO IO => this;
         public int Receive(Span<byte> into, out SocketError error) => descriptor.Receive(into, out error);
