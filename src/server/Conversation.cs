@@ -19,7 +19,7 @@ using System.Net.Sockets;
 
 namespace KV;
 
-public sealed class Conversation : IEvictable, IReplyContext
+public sealed partial class Conversation : IEvictable, IReplyContext
 {
     private const long FlushThresholdBytes = OutputBuffer.GrowsFreely;
 
@@ -81,13 +81,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     /// <summary>Begins where the model serves it (a first request may already be there).</summary>
     public void Start() => thread.Start();
 
-    /// <summary>Ends a conversation its model could not start (no thread to be had), telling the client why.</summary>
-    internal void EndUnstarted(string reason)
-    {
-        claim.Interrupt(new Interruption(reason, LastWord: true));
-        _ = EndAsync(reason);
-    }
-
     /// <summary>
     /// Ends the conversation from outside (the server stops, the client was silent too long, the memory budget
     /// closes it), from any thread, with `reason` as its last word to the client when `lastWord`. A busy
@@ -137,26 +130,6 @@ public sealed class Conversation : IEvictable, IReplyContext
         await EndAsync(reason);
     }
 
-    /// <summary>
-    /// The whole conversation on the calling thread, which blocks wherever it waits: for data (WaitForData), for a
-    /// client to take its replies, for a deferred reply (a model with a thread for each client).
-    /// </summary>
-    internal void ServeOnThisThread()
-    {
-        string? reason;
-        try
-        {
-            while ((reason = Blocking(AnswerWhatArrivedAsync())) is null) WaitForData();
-        }
-        catch (Exception e)
-        {
-            reason = Failure(e);
-        }
-        EndAsync(reason).GetAwaiter().GetResult();
-    }
-
-    internal static T Blocking<T>(ValueTask<T> task) => task.IsCompletedSuccessfully
-        ? task.Result : task.AsTask().GetAwaiter().GetResult();
     private string Failure(Exception e) => e switch
     {
         OperationCanceledException when claim.Interruption is { } stop => stop.Reason,
@@ -192,18 +165,6 @@ public sealed class Conversation : IEvictable, IReplyContext
     {
         Volatile.Write(ref quietSince, -1);
         return true;
-    }
-
-    /// <summary>
-    /// Bytes have arrived, says a model that reports every arrival (an event loop), on its thread. A waiting
-    /// conversation is answered here; a busy one finds the flag when it would wait. Flag first, state second, and
-    /// the other way round in WaitForData, each with a full fence: at least one side sees the other.
-    /// </summary>
-    internal void BytesArrived()
-    {
-        if (!claim.Arrived()) return;
-        Resumed();
-        _ = ServeAsync();
     }
 
     /// <summary>Reads until the socket is empty, answering as it goes, and sends the replies.</summary>

@@ -28,7 +28,7 @@ public enum AfterRelease { GoOn, Wait, Claimed }
 /// A struct, kept inside its Conversation (never copied: a field that is not readonly), so that an idle connection
 /// costs no more for it.
 /// </summary>
-public struct ConversationClaim(IStepPoints? steps)
+public partial struct ConversationClaim(IStepPoints? steps)
 {
     private const int Busy = 0, Waiting = 1, Claimed = 2;
     private int state = Busy;
@@ -69,18 +69,6 @@ public struct ConversationClaim(IStepPoints? steps)
     public bool Resume() =>
         Step("resume", ref state, static (ref shared) => Interlocked.CompareExchange(ref shared, Busy, Waiting))
             == Waiting;
-
-    /// <summary>
-    /// The loops model's event loop: bytes have arrived. True when the caller now serves the conversation; false when a
-    /// thread has it (it finds the flag when it would wait) or Interrupt claimed it. Flag first, state second.
-    /// </summary>
-    public bool Arrived()
-    {
-        Step("flag the arrival", ref arrived, static (ref shared) => Interlocked.Exchange(ref shared, 1));
-        if (!Resume()) return false;
-        Volatile.Write(ref arrived, 0);
-        return true;
-    }
 
     private bool TakeArrival() =>
         Step("take the arrival", ref arrived, static (ref shared) => Interlocked.Exchange(ref shared, 0)) == 1;
