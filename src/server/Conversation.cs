@@ -14,6 +14,7 @@
 // replies last moved, and since when an unfinished request has been waiting.
 
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -113,14 +114,17 @@ public sealed partial class Conversation : IEvictable, IReplyContext
         {
             while ((reason = await AnswerWhatArrivedAsync()) is null)
             {
-                // The wait is posted: DataArrived serves what comes, or Interrupt ends it.
-                if (!turnCut && !WaitForData()) return;
-                if (!turnCut) continue;
-                turnCut = false;
-                // Still on the thread that cut the turn (not moved to the pool by a send that waited): it comes back.
-                if (thread.TurnTicks <= 0) continue;
-                thread.ServeLater();
-                return;
+                if (turnCut)
+                {
+                    turnCut = false;
+                    // Still on the thread that cut the turn (not moved to the pool by a send that waited): the
+                    // others it serves go first, and this conversation after them.
+                    if (thread.TurnTicks <= 0) continue;
+                    thread.ServeLater();
+                    return;
+                }
+                // The wait is posted: the model serves what comes, or Interrupt ends it.
+                if (!WaitForData()) return;
             }
         }
         catch (Exception e)
@@ -199,8 +203,8 @@ public sealed partial class Conversation : IEvictable, IReplyContext
             if (received < space.Length) break;
             // A client that sends without end (a long pipeline, a large value) lets the thread's others go first.
             if (turn <= 0) continue;
-            if (turnEnds == 0) turnEnds = System.Diagnostics.Stopwatch.GetTimestamp() + turn;
-            else if (System.Diagnostics.Stopwatch.GetTimestamp() >= turnEnds)
+            if (turnEnds == 0) turnEnds = Stopwatch.GetTimestamp() + turn;
+            else if (Stopwatch.GetTimestamp() >= turnEnds)
             {
                 turnCut = true;
                 break;
