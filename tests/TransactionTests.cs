@@ -69,6 +69,23 @@ public class TransactionTests
     }
 
     [Fact]
+    public void A_watched_key_outlives_the_bytes_of_the_watcher_that_first_watched_it()
+    {
+        // The table of watched keys is keyed by the first watcher's own copy of the key; once that watcher lets go,
+        // the others' entry must not depend on those bytes (here overwritten, as memory the watcher no longer holds).
+        var store = new KeyValueStore();
+        var first = Encoding.UTF8.GetBytes("xxkeyxx");
+        List<(ReadOnlyMemory<byte> Key, long Version)> seenByFirst = [], seenBySecond = [];
+        WatchedKeys.Watch(store, [first.AsMemory(2, 3)], seenByFirst);
+        WatchedKeys.Watch(store, [Encoding.UTF8.GetBytes("key")], seenBySecond);
+        WatchedKeys.Unwatch(store, seenByFirst[0].Key);
+        first.AsSpan().Fill((byte)'z');
+        Assert.True(WatchedKeys.RunIfUnchanged(store, seenBySecond, () => { }));
+        store.Set("key"u8, "changed"u8);
+        Assert.False(WatchedKeys.RunIfUnchanged(store, seenBySecond, () => { }));
+    }
+
+    [Fact]
     public async Task A_key_whose_time_had_come_before_watch_is_no_change_at_exec_as_in_redis()
     {
         var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(1_796_000_000_000));

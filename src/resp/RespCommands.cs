@@ -106,7 +106,7 @@ public sealed class RespSession(KeyValueStore store, IServerFacts server, Connec
     public QueuedTransaction? Transaction { get; set; }
 
     /// <summary>The keys WATCHed, with the version each had then.</summary>
-    public List<(byte[] Key, long Version)> Watching { get; } = [];
+    public List<(ReadOnlyMemory<byte> Key, long Version)> Watching { get; } = [];
 
     /// <summary>The SCANs under way, by cursor number (RespScan).</summary>
     public Dictionary<ulong, TableCursor> Scans { get; } = [];

@@ -65,7 +65,7 @@ public static class RespTransactions
     /// </summary>
     public const int WatchOverheadBytes = 128;
 
-    private static long WatchCost(byte[] key) => 2L * key.Length + WatchOverheadBytes;
+    private static long WatchCost(ReadOnlyMemory<byte> key) => 2L * key.Length + WatchOverheadBytes;
 
     public static void Multi(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
@@ -204,13 +204,23 @@ public static class RespTransactions
             RespReply.Error(output, $"too many watched keys: a connection may WATCH at most {MaxWatched}");
             return;
         }
-        // Counted against the clients' budget, all of them or none, before the store registers any.
-        var keys = Enumerable.Range(1, args.Count - 1).Select(i => args[i].ToArray()).ToList();
-        var cost = keys.Sum(WatchCost);
-        if (session.Connection?.TryReserve(cost) == false)
+        // Counted against the clients' budget (as WatchCost counts each), all of them or none, before the store
+        // registers any.
+        var keyBytes = (int)Enumerable.Range(1, args.Count - 1).Sum(i => args.Sequence(i).Length);
+        if (session.Connection?.TryReserve(2L * keyBytes + (args.Count - 1L) * WatchOverheadBytes) == false)
         {
             RespReply.Error(output, "watched keys past the clients' memory budget (--max-client-memory)");
             return;
+        }
+        // One copy of all the keys, sliced: a thousand keys are one array for the collector, not a thousand.
+        var copy = GC.AllocateUninitializedArray<byte>(keyBytes);
+        var keys = new List<ReadOnlyMemory<byte>>(args.Count - 1);
+        for (var (i, at) = (1, 0); i < args.Count; i++)
+        {
+            var key = args.Sequence(i);
+            key.CopyTo(copy.AsSpan(at));
+            keys.Add(copy.AsMemory(at, (int)key.Length));
+            at += (int)key.Length;
         }
         WatchedKeys.Watch(session.Store, keys, session.Watching);
         RespReply.Ok(output);
