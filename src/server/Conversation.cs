@@ -2,10 +2,11 @@
 // what has arrived, answer every whole request in it, send the replies once per batch, and keep a partial
 // request for the next read, up to a bound; then wait for more, holding nothing but the socket.
 //
-// How it waits, and which thread wakes it, is its threading model's (ThreadingModel.cs), which it asks and never
-// names. No model holds a buffer or a task while it waits, so an idle client costs its socket and this object. Reading
-// never blocks, and a request costs no allocation; only what must wait (a client that does not read its
-// replies, a DeferredReply: a long listing, a password's turn) becomes an await, for as long as it waits.
+// How it waits, which thread wakes it, and how long it may read at one turn of a thread that serves others too, are
+// its threading model's (ThreadingModel.cs), which it asks and never names. No model holds a buffer or a task while
+// it waits, so an idle client costs its socket and this object. Reading never blocks, and a request costs no
+// allocation; only what must wait (a client that does not read its replies, a DeferredReply: a long listing, a
+// password's turn) becomes an await, for as long as it waits.
 //
 // Unsent replies past FlushThresholdBytes are sent before the next request is answered, so a client that does
 // not read its replies stops being read (backpressure). What a connection holds (its unfinished request and its

@@ -4,8 +4,8 @@
 // measures them side by side.
 //
 // A model answers the few questions where they differ: which thread starts a conversation, how it waits for bytes
-// (and who wakes it), where an answer that waits runs, whether a send that waits blocks its thread, and how an
-// interruption reaches a conversation that is waiting.
+// (and who wakes it), where an answer that waits runs, whether a send that waits blocks its thread, how an
+// interruption reaches a conversation that is waiting, and whether a conversation's turn on its thread is bounded.
 
 using System.Net.Sockets;
 
