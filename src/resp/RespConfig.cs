@@ -1,8 +1,7 @@
 // src/resp/RespConfig.cs: CONFIG GET, SET, RESETSTAT and HELP. The store's maxmemory is served here; a feature's own
 // parameters are registered (eviction's maxmemory-policy, scripting's lua-time-limit, pub/sub's
-// notify-keyspace-events), so the
-// RESP folder names no feature; Redis's tunables that clients and Redis's own tests set are accepted and remembered,
-// and change nothing; the rest is Redis's error for an unknown option.
+// notify-keyspace-events), so the RESP folder names no feature; Redis's tunables that clients and Redis's own tests
+// set are accepted and remembered, and change nothing; the rest is Redis's error for an unknown option.
 
 using System.Buffers;
 using System.Globalization;

@@ -65,7 +65,7 @@ public static class RespTransactions
     /// </summary>
     public const int WatchOverheadBytes = 128;
 
-    private static long WatchCost(ReadOnlyMemory<byte> key) => 2L * key.Length + WatchOverheadBytes;
+    private static long WatchCost(long keyBytes) => 2 * keyBytes + WatchOverheadBytes;
 
     public static void Multi(RespSession session, RespArguments args, IBufferWriter<byte> output)
     {
@@ -204,16 +204,15 @@ public static class RespTransactions
             RespReply.Error(output, $"too many watched keys: a connection may WATCH at most {MaxWatched}");
             return;
         }
-        // Counted against the clients' budget (as WatchCost counts each), all of them or none, before the store
-        // registers any.
-        var keyBytes = (int)Enumerable.Range(1, args.Count - 1).Sum(i => args.Sequence(i).Length);
-        if (session.Connection?.TryReserve(2L * keyBytes + (args.Count - 1L) * WatchOverheadBytes) == false)
+        // Counted against the clients' budget, all of them or none, before the store registers any.
+        var lengths = Enumerable.Range(1, args.Count - 1).Select(i => args.Sequence(i).Length).ToList();
+        if (session.Connection?.TryReserve(lengths.Sum(WatchCost)) == false)
         {
             RespReply.Error(output, "watched keys past the clients' memory budget (--max-client-memory)");
             return;
         }
         // One copy of all the keys, sliced: a thousand keys are one array for the collector, not a thousand.
-        var copy = GC.AllocateUninitializedArray<byte>(keyBytes);
+        var copy = GC.AllocateUninitializedArray<byte>((int)lengths.Sum());
         var keys = new List<ReadOnlyMemory<byte>>(args.Count - 1);
         for (var (i, at) = (1, 0); i < args.Count; i++)
         {
@@ -245,7 +244,7 @@ public static class RespTransactions
     public static void Unwatch(RespSession session)
     {
         foreach (var (key, _) in session.Watching) WatchedKeys.Unwatch(session.Store, key);
-        session.Connection?.Unreserve(session.Watching.Sum(watched => WatchCost(watched.Key)));
+        session.Connection?.Unreserve(session.Watching.Sum(watched => WatchCost(watched.Key.Length)));
         session.Watching.Clear();
     }
 }

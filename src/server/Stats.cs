@@ -52,15 +52,10 @@ public static class ServerStats
             new("gc_heap_bytes", GC.GetTotalMemory(forceFullCollection: false)),
             new("uptime_seconds", (long)server.Uptime.TotalSeconds),
         ];
-        // Each feature's after its anchor, and after those registered before it with the same anchor.
-        var lastAfter = new Dictionary<string, string>();
-        foreach (var (figures, after) in features)
-        {
-            var added = figures(server, store).ToList();
-            var anchor = lastAfter.GetValueOrDefault(after, after);
-            all.InsertRange(all.FindIndex(figure => figure.Name == anchor) + 1, added);
-            if (added.Count > 0) lastAfter[after] = added[^1].Name;
-        }
+        // Each feature's right after its anchor, the last registered first, so that those with one anchor end up in the
+        // order registered.
+        foreach (var (figures, after) in Enumerable.Reverse(features))
+            all.InsertRange(all.FindIndex(figure => figure.Name == after) + 1, figures(server, store));
         return all;
     }
 
