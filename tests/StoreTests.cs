@@ -95,6 +95,28 @@ public class StoreTests
     }
 
     [Fact]
+    public void A_pair_with_a_slab_of_its_own_is_pinned_so_that_no_compacting_collection_copies_it()
+    {
+        // The pinned object heap's size after a full collection; other tests' pinned buffers come and go meanwhile,
+        // so only half of what these pairs take is asked for.
+        static long Pinned()
+        {
+            GC.Collect();
+            return GC.GetGCMemoryInfo().GenerationInfo[4].SizeAfterBytes;
+        }
+        var store = new KeyValueStore();
+        var value = new byte[10_000];
+        var before = Pinned();
+        for (var i = 0; i < 200; i++) store.Set(Bytes($"large:{i}"), value);
+        Assert.True(Pinned() - before >= 100 * value.Length, "a stored pair's own slab is not pinned");
+        before = Pinned();
+        var prepared = Enumerable.Range(0, 200).Select(i => KeyValueStore.Prepare(Bytes($"q:{i}"), value)).ToList();
+        Assert.True(Pinned() - before >= 100 * value.Length, "a prepared pair's slab is not pinned");
+        GC.KeepAlive(store);
+        GC.KeepAlive(prepared);
+    }
+
+    [Fact]
     public async Task Many_threads_lose_no_update_and_throw_nothing()
     {
         const int threads = 16, perThread = 5_000;

@@ -20,7 +20,7 @@ internal sealed partial class PairTable
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
         if (size <= OwnSlabAbove || key.Length > MaxKeyBytes || size > Array.MaxLength - KeyRoom) return null;
-        return StoredPair.Write(GC.AllocateUninitializedArray<byte>(size + KeyRoom), 0, key, value);
+        return StoredPair.Write(GC.AllocateUninitializedArray<byte>(size + KeyRoom, pinned: true), 0, key, value);
     }
 
     /// <summary>

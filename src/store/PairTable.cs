@@ -43,7 +43,8 @@ internal sealed partial class PairTable
     private const int FreeSlabsKept = 32;
 
     /// <summary>
-    /// A pair larger than this gets a slab of its own: a slab's unused end stays under an eighth of it.
+    /// A pair larger than this gets a slab of its own (a slab's unused end stays under an eighth), pinned so that no
+    /// compacting collection copies it while every thread waits; the shared slabs stay movable, to be packed.
     /// </summary>
     private const int OwnSlabAbove = SlabBytes / 8;
 
@@ -278,7 +279,7 @@ internal sealed partial class PairTable
             }
         }
         slabs[index] = adopted ?? (bytes == SlabBytes && freeSlabs.TryPop(out var reused)
-            ? reused : GC.AllocateUninitializedArray<byte>(bytes));
+            ? reused : GC.AllocateUninitializedArray<byte>(bytes, pinned: bytes != SlabBytes));
         used[index] = live[index] = 0;
         SlabBytesHeld += bytes;
         return index;
