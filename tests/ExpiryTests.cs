@@ -94,6 +94,35 @@ public class ExpiryStoreTests
     }
 
     [Fact]
+    public async Task The_servers_own_timers_never_wait_for_a_long_hold_of_the_lock()
+    {
+        var clock = ManualClock.StartingNow();
+        var store = new KeyValueStore(time: clock);
+        for (var i = 0; i < 10; i++) store.Set(Bytes($"temp{i}"), Bytes("v"), SetCondition.Always,
+            Expiry.At(store.Now + 1_000));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // Another client's long step (an EXEC) holds the lock until the test lets it go.
+        var hold = Task.Run(() => store.Atomically(0, _ =>
+        {
+            holding.Set();
+            release.Wait();
+        }));
+        holding.Wait();
+        // The active cycle's step and the memory keeper's read, each on a thread of its own: neither waits for it.
+        var expiry = Task.Run(() => store.RemoveExpiredIfFree(256));
+        var slabs = Task.Run(() => store.SlabBytes);
+        var both = Task.WhenAll(expiry, slabs);
+        var first = await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(30)));
+        release.Set();
+        await hold;
+        Assert.True(first == both, "a timer's step waited for the lock");
+        Assert.Equal(0, await expiry);
+        Assert.Equal(10, store.RemoveExpiredIfFree(256));
+    }
+
+    [Fact]
     public async Task A_listing_never_shows_an_expired_key_and_the_memory_comes_back_without_a_read()
     {
         var clock = ManualClock.StartingNow();

@@ -32,6 +32,18 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>
+    /// The same if the lock is free, else nothing (0). The active cycle runs on a pool thread, which would otherwise
+    /// wait out a long hold (an EXEC) beside the one serving it, and the pool readies only a few threads at once.
+    /// </summary>
+    internal int RemoveExpiredIfFree(int max)
+    {
+        if (unguarded) return RemoveDue(Now, max);
+        if (!gate.TryEnter()) return 0;
+        depth++;
+        using (new Guard(this)) return RemoveDue(Now, max);
+    }
+
+    /// <summary>
     /// Expiry's active half, for as long as the server runs: ten times a second, the keys whose time has come are
     /// removed, a batch per hold of the lock and at most a quarter of the tick's time, so that memory comes back
     /// though nobody reads them. (A read of an expired key removes it at once anyway: this is for the keys nobody
@@ -47,7 +59,7 @@ public sealed partial class KeyValueStore
             while (await timer.WaitForNextTickAsync(stopping))
             {
                 var started = Stopwatch.GetTimestamp();
-                while (RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
+                while (RemoveExpiredIfFree(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
             }
         }
         catch (OperationCanceledException) { }

@@ -184,8 +184,10 @@ public sealed partial class KeyValueStore
 
     /// <summary>
     /// The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.
+    /// Read without the lock, a moment stale at worst: the memory keeper reads it from a pool thread, which must never
+    /// wait out a long hold (an EXEC) while the pool readies only a few threads at once.
     /// </summary>
-    public long SlabBytes { get { using (Hold()) return pairs.SlabBytesHeld; } }
+    public long SlabBytes => pairs.SlabBytesHeld;
 
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { using (Hold()) return pairs.Capacity; } }
