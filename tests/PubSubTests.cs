@@ -222,6 +222,31 @@ public class PubSubTests
         await another.AskAsync("PSUBSCRIBE", "foo*");
         Assert.Equal(":1", await publisher.AskAsync("PUBSUB", "NUMPAT"));
     }
+
+    [Fact]
+    public async Task Patterns_are_forgotten_one_by_one_without_a_scan_of_all_the_others()
+    {
+        var hub = PubSubHub.Of(new ServerActivity(TimeProvider.System));
+        var subscriber = new Subscriber(hub, (_, _) => { });
+        var names = Enumerable.Range(0, 200_000).Select(i => System.Text.Encoding.UTF8.GetBytes($"p:{i}:*")).ToList();
+        Assert.NotNull(subscriber.TrySubscribe(names, pattern: true));
+        Assert.Equal(200_000, hub.PatternCount);
+        // A removal that scanned every pattern left made these twenty billion comparisons, minutes; a lookup by name
+        // takes a fraction of a second. The watchdog only tells the two apart, far from either.
+        var forgetting = Task.Run(() => names.ForEach(name => subscriber.Unsubscribe(name, pattern: true)));
+        Assert.Same(forgetting, await Task.WhenAny(forgetting, Task.Delay(TimeSpan.FromSeconds(60))));
+        Assert.Equal(0, hub.PatternCount);
+        // A pattern shared: whichever subscriber leaves first, the others still receive through it.
+        var shared = new[] { new Subscriber(hub, (_, _) => { }), new Subscriber(hub, (_, _) => { }), subscriber };
+        foreach (var one in shared) one.TrySubscribe([names[0]], pattern: true);
+        Assert.Equal(3, hub.Publish("p:0:x"u8, "m"u8));
+        foreach (var (one, left) in shared.Zip([2, 1, 0]))
+        {
+            one.Unsubscribe(names[0], pattern: true);
+            Assert.Equal(left, hub.Publish("p:0:x"u8, "m"u8));
+        }
+        Assert.Equal(0, hub.PatternCount);
+    }
 }
 
 public class LinePubSubTests

@@ -28,6 +28,15 @@ def call(s, *words):
     return s.recv(1 << 16)
 
 
+def together(work, count):
+    """Runs `work` on `count` threads at once and waits for all of them."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def fill(lines):
     subprocess.run(["taskset", "-c", "1", "redis-cli", "-p", str(RESP), "--pipe"], input=lines,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -108,11 +117,8 @@ def watch():
             if not answers[-1].startswith(b"+OK"):
                 break
         time.sleep(5)
-    threads = [threading.Thread(target=watcher, args=(i,)) for i in range(300)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    numbers = iter(range(300))
+    together(lambda: watcher(next(numbers)), 300)
     watched = sum(a.startswith(b"+OK") for a in answers)
     return f"{watched} requests watched, {len(answers) - watched} refused"
 
@@ -159,11 +165,7 @@ def inline():
             except OSError:
                 pass
             s.close()
-    threads = [threading.Thread(target=sender) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(sender, 8)
     return f"{answered[0]} lines answered"
 
 
@@ -220,11 +222,7 @@ def slow_patterns():
         while time.time() < stop:
             call(p, "PUBLISH", channel, "m")
             published[0] += 1
-    threads = [threading.Thread(target=publisher) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(publisher, 20)
     return f"{published[0]} publishes in 15 s"
 
 
@@ -250,11 +248,7 @@ def scan_match():
                         break
             cursor = parts[2]
             scans[0] += 1
-    threads = [threading.Thread(target=scanner) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(scanner, 4)
     return f"{scans[0]} SCANs"
 
 
