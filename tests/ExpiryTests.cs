@@ -111,7 +111,7 @@ public class ExpiryStoreTests
         }));
         holding.Wait();
         // The active cycle's step and the memory keeper's read, each on a thread of its own: neither waits for it.
-        var expiry = Task.Run(() => store.RemoveExpiredIfFree(256));
+        var expiry = Task.Run(() => store.RemoveExpired(256));
         var slabs = Task.Run(() => store.SlabBytes);
         var both = Task.WhenAll(expiry, slabs);
         var first = await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(30)));
@@ -119,7 +119,7 @@ public class ExpiryStoreTests
         await hold;
         Assert.True(first == both, "a timer's step waited for the lock");
         Assert.Equal(0, await expiry);
-        Assert.Equal(10, store.RemoveExpiredIfFree(256));
+        Assert.Equal(10, store.RemoveExpired(256));
     }
 
     [Fact]

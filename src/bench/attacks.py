@@ -12,6 +12,7 @@
 import re, socket, subprocess, sys, threading, time
 
 KV, RESP = 7400, 7401
+MODEL = "pool"  # the server attacked: pool or loops (KV), or redis; from the command line
 
 
 def resp(*words):
@@ -258,8 +259,9 @@ def name(n):
     return bytes(digits[n // 36 ** i % 36] for i in range(5, -1, -1))
 
 
-def subscribe_lines(redis):
+def subscribe_lines():
     """A line `subscribe` of 142,000 new channels, again and again for 45 s (--max-client-memory 64mb)."""
+    redis = MODEL == "redis"
     s, stop, lines, refused, first = connect(RESP if redis else KV), time.time() + 45, 0, 0, 0
     while time.time() < stop:
         names = [name(first + k) for k in range(142_000)]
@@ -310,7 +312,7 @@ ROWS = {
     "long-transaction": (None, None, long_transaction), "unread-transaction": (None, unread_fill, unread_transaction),
     "inline": (None, None, inline), "append": (None, None, append), "pexpire": (None, deadlines_fill, pexpire),
     "monitors": (None, None, monitors), "slow-patterns": (None, None, slow_patterns),
-    "scan-match": (None, glob_fill, scan_match), "subscribe-lines": ("64mb", None, None),
+    "scan-match": (None, glob_fill, scan_match), "subscribe-lines": ("64mb", None, subscribe_lines),
     "due": (None, due_fill, due), "rename": (None, rename_fill, rename),
 }
 
@@ -365,7 +367,7 @@ def run(model, dll, row):
                                str(RESP)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
     try:
-        seen = subscribe_lines(model == "redis") if row == "subscribe-lines" else attack()
+        seen = attack()
     except OSError as error:
         seen = f"the attack ended: {error!r}"
     pinger.stdin.close()
@@ -383,6 +385,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "--ping":
         ping(int(sys.argv[2]))
     else:
-        model, _, dll = sys.argv[1].partition("=")
+        MODEL, _, dll = sys.argv[1].partition("=")
         for row in sys.argv[2:] or list(ROWS):
-            run(model, dll, row)
+            run(MODEL, dll, row)

@@ -25,22 +25,16 @@ public sealed partial class KeyValueStore
         return removed;
     }
 
-    /// <summary>Removes up to `max` keys whose time has come, in one hold of the lock; how many it removed.</summary>
-    public int RemoveExpired(int max)
-    {
-        using (Hold()) return RemoveDue(Now, max);
-    }
-
     /// <summary>
-    /// The same if the lock is free, else nothing (0). The active cycle runs on a pool thread, which would otherwise
-    /// wait out a long hold (an EXEC) beside the one serving it, and the pool readies only a few threads at once.
+    /// Removes up to `max` keys whose time has come, in one hold of the lock, if the lock is free; how many it removed
+    /// (0 when it is taken). The active cycle runs on a pool thread, which would otherwise wait out a long hold (an
+    /// EXEC) beside the one serving it, and the pool readies only a few threads at once.
     /// </summary>
-    internal int RemoveExpiredIfFree(int max)
+    public int RemoveExpired(int max)
     {
         if (unguarded) return RemoveDue(Now, max);
         if (!gate.TryEnter()) return 0;
-        depth++;
-        using (new Guard(this)) return RemoveDue(Now, max);
+        using (Entered()) return RemoveDue(Now, max);
     }
 
     /// <summary>
@@ -59,7 +53,7 @@ public sealed partial class KeyValueStore
             while (await timer.WaitForNextTickAsync(stopping))
             {
                 var started = Stopwatch.GetTimestamp();
-                while (RemoveExpiredIfFree(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
+                while (RemoveExpired(Batch) == Batch && Stopwatch.GetElapsedTime(started) < tick / 4) { }
             }
         }
         catch (OperationCanceledException) { }

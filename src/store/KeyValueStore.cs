@@ -107,6 +107,12 @@ public sealed partial class KeyValueStore
     {
         if (unguarded) return default;
         gate.Enter();
+        return Entered();
+    }
+
+    /// <summary>The lock just taken: the hold counted, to be let go by the guard.</summary>
+    private Guard Entered()
+    {
         depth++;
         return new Guard(this);
     }
