@@ -6,16 +6,17 @@
 // a folder a role: the protocol; the store (src/store: the data and its table); the serving (src/server: the
 // options, the listeners, a connection and its buffers, KV's line handler, listings, the clients' memory
 // budget, the password, the log, the memory keeper, the pool model). Then the features, a folder each, which the
-// core never names: the other threading models (src/threading), eviction past --max-memory (src/eviction), the push
-// queue (src/push), monitor (src/monitor), publish and subscribe (src/pubsub), Redis's protocol (src/resp), scripts
-// (src/scripting) and the data types (src/types). Monitor and pub/sub push through src/push and register RESP
-// commands, so they need both; eviction, scripts and the types need src/resp; src/resp, src/push and src/threading
-// need nothing but the core.
+// core never names: the other threading models (src/threading), the store's table packed into slabs (src/slabs),
+// eviction past --max-memory (src/eviction), the push queue (src/push), monitor (src/monitor), publish and
+// subscribe (src/pubsub), Redis's protocol (src/resp), scripts (src/scripting) and the data types (src/types).
+// Monitor and pub/sub push through src/push and register RESP commands, so they need both; eviction, scripts and
+// the types need src/resp; src/resp, src/push, src/slabs and src/threading need nothing but the core.
 
 #:include Protocol.cs
 #:include src/store/*.cs
 #:include src/server/*.cs
 #:include src/threading/*.cs
+#:include src/slabs/*.cs
 #:include src/eviction/*.cs
 #:include src/push/*.cs
 #:include src/monitor/*.cs

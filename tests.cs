@@ -26,6 +26,7 @@
 #:include src/store/*.cs
 #:include src/server/*.cs
 #:include src/threading/*.cs
+#:include src/slabs/*.cs
 #:include src/eviction/*.cs
 #:include src/push/*.cs
 #:include src/monitor/*.cs

@@ -112,7 +112,7 @@ public class ExpiryStoreTests
         holding.Wait();
         // The active cycle's step and the memory keeper's read, each on a thread of its own: neither waits for it.
         var expiry = Task.Run(() => store.RemoveExpired(256));
-        var slabs = Task.Run(() => store.SlabBytes);
+        var slabs = Task.Run(() => store.PairBytes);
         var both = Task.WhenAll(expiry, slabs);
         var first = await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(30)));
         release.Set();

@@ -53,10 +53,10 @@ public class ListingTests
         Assert.Equal(listed.Count, listed.Distinct().Count());
     }
 
-    [Fact]
-    public void A_key_moved_behind_the_cursor_by_a_removal_is_still_listed()
+    [Theory, InlineData("plain"), InlineData("slabs")]
+    public void A_key_moved_behind_the_cursor_by_a_removal_is_still_listed(string kind)
     {
-        var table = new PairTable();
+        PairTable table = kind == "plain" ? new PlainTable() : new SlabTable();
         for (var i = 0; i < 30_000; i++)
         {
             table.Store(table.Locate(Bytes($"stable{i}")), Bytes($"stable{i}"), Bytes("v"));

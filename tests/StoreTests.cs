@@ -198,13 +198,16 @@ public class StoreTests
         return old;
     }
 
-    [Fact]
-    public void The_table_agrees_with_a_dictionary_through_a_hundred_thousand_random_puts_and_removes()
+    /// <summary>Each table a store may have: the core's, and src/slabs's.</summary>
+    internal static PairTable NewTable(string kind) => kind == "plain" ? new PlainTable() : new SlabTable();
+
+    [Theory, InlineData("plain"), InlineData("slabs")]
+    public void The_table_agrees_with_a_dictionary_through_a_hundred_thousand_random_puts_and_removes(string kind)
     {
         // Few distinct keys, so that the table grows, wraps around its end, shifts entries back on removal and
         // compacts its slabs often; some values are large enough for a slab of their own.
         var random = new Random(7);
-        var table = new PairTable();
+        var table = NewTable(kind);
         var model = new Dictionary<string, string>();
         for (var step = 0; step < 100_000; step++)
         {
@@ -235,10 +238,10 @@ public class StoreTests
     /// A hundred walks open when the table grows (a hundred SCANs left open) share one copy of the keys they had not
     /// reached, where a copy each cost walks times keys; each still finds every key present from its start to its end.
     /// </summary>
-    [Fact]
-    public void Walks_open_when_the_table_grows_share_one_copy_and_each_finds_every_key()
+    [Theory, InlineData("plain"), InlineData("slabs")]
+    public void Walks_open_when_the_table_grows_share_one_copy_and_each_finds_every_key(string kind)
     {
-        var table = new PairTable();
+        var table = NewTable(kind);
         for (var i = 0; i < 1000; i++) Put(table, $"k{i}", "v");
         var walks = Enumerable.Range(0, 100).Select(_ => new TableCursor()).ToList();
         var found = walks.Select(_ => new KeyList()).ToList();
@@ -261,7 +264,7 @@ public class StoreTests
     public void A_walk_across_a_growth_finds_every_key_kept_though_overwrites_compact_the_slabs_before_it_is_read()
     {
         // Enough keys that the growth's list is not read whole by the time the overwrites below compact a slab.
-        var table = new PairTable();
+        var table = new SlabTable();
         var next = 0;
         while (table.Count < 600_000) Put(table, $"k{next++}", "v");
         var walk = new TableCursor();
@@ -283,7 +286,7 @@ public class StoreTests
     [Fact]
     public void Overwritten_and_removed_pairs_are_compacted_away_and_the_slabs_reused()
     {
-        var table = new PairTable();
+        var table = new SlabTable();
         for (var i = 0; i < 10_000; i++) Put(table, $"key{i}", $"first {i}");
 
         // Overwriting every key, round after round, fills new slabs as fast as it empties old ones: once warm, the
@@ -296,13 +299,13 @@ public class StoreTests
         for (var round = 1; round <= 10; round++)
             for (var i = 0; i < 10_000; i++) table.Store(table.Locate(keys[i]), keys[i], values[round - 1][i]);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < 4 * PairTable.SlabBytes, $"{allocated} bytes allocated by 100,000 overwrites");
+        Assert.True(allocated < 4 * SlabTable.SlabBytes, $"{allocated} bytes allocated by 100,000 overwrites");
 
         // Removing nine keys in ten leaves the last round's slabs a tenth alive: compaction moves that tenth into one.
         for (var i = 0; i < 10_000; i++)
             if (i % 10 != 0) Assert.NotNull(table.Remove(Bytes($"key{i}")));
-        Assert.True(table.SlabBytesHeld <= 2 * PairTable.SlabBytes,
-            $"{table.SlabBytesHeld} bytes of slabs held for 1,000 pairs");
+        Assert.True(table.BytesHeld <= 2 * SlabTable.SlabBytes,
+            $"{table.BytesHeld} bytes of slabs held for 1,000 pairs");
         for (var i = 0; i < 10_000; i += 10) Assert.Equal($"round 10 of {i:D5}", Text(table.Find(Bytes($"key{i}"))));
         Assert.Equal(1_000, table.Count);
     }
@@ -310,7 +313,7 @@ public class StoreTests
     [Fact]
     public void Under_any_churn_the_slabs_hold_at_most_half_again_the_live_bytes()
     {
-        var table = new PairTable();
+        var table = new SlabTable();
         var model = new Dictionary<string, int>();
         var random = new Random(5);
         for (var step = 0; step < 300_000; step++)
@@ -329,31 +332,31 @@ public class StoreTests
             if (step % 1000 != 0) continue;
             long live = model.Values.Sum();
             // Dead bytes stay under half the live ones, beside the slab being filled and a few kept for reuse.
-            Assert.InRange(table.SlabBytesHeld, live, live * 3 / 2 + 2 * PairTable.SlabBytes);
+            Assert.InRange(table.BytesHeld, live, live * 3 / 2 + 2 * SlabTable.SlabBytes);
         }
     }
 
     [Fact]
     public void A_million_pairs_take_their_bytes_and_six_more_in_the_slabs()
     {
-        var table = new PairTable();
+        var table = new SlabTable();
         var value = new string('v', 100);
         for (var i = 0; i < 1_000_000; i++) Put(table, $"key:{i:D12}", value);
         var pairBytes = 1_000_000L * (StoredPair.HeaderBytes + 16 + 100);
-        Assert.InRange(table.SlabBytesHeld, pairBytes, pairBytes + pairBytes / 100);
+        Assert.InRange(table.BytesHeld, pairBytes, pairBytes + pairBytes / 100);
     }
 
     [Fact]
     public void A_value_grown_by_append_is_given_room_and_the_next_appends_write_into_it_in_place()
     {
-        var table = new PairTable();
+        var table = new SlabTable();
         var key = Bytes("grown");
         table.Store(table.Locate(key), key, new byte[10_000], spare: 5_000);
-        var held = table.SlabBytesHeld;
+        var held = table.BytesHeld;
         Assert.True(table.TryExtend(table.Locate(key), Enumerable.Repeat((byte)7, 4_000).ToArray()));
         Assert.False(table.TryExtend(table.Locate(key), new byte[1_001]));
         Assert.True(table.TryExtend(table.Locate(key), Enumerable.Repeat((byte)7, 1_000).ToArray()));
-        Assert.Equal(held, table.SlabBytesHeld);
+        Assert.Equal(held, table.BytesHeld);
         var value = table.Find(key)!.Value.Value.Span;
         Assert.Equal(15_000, value.Length);
         Assert.True(value[..10_000].IndexOfAnyExcept((byte)0) < 0 && value[10_000..].IndexOfAnyExcept((byte)7) < 0);
@@ -386,8 +389,8 @@ public class StoreTests
         Assert.Equal(KeyValueStore.PairCost(key.Length, expected.Count, withDeadline: true), store.AccountedBytes);
         // Room to grow into (so that the next append copies only itself), and no more than half the value again,
         // beside the slab being filled, where "start" was.
-        Assert.InRange(store.SlabBytes, StoredPair.HeaderBytes + key.Length + expected.Count + PairTable.SlabBytes + 1,
-            expected.Count * 3 / 2 + 2 * PairTable.SlabBytes);
+        Assert.InRange(store.PairBytes, StoredPair.HeaderBytes + key.Length + expected.Count + SlabTable.SlabBytes + 1,
+            expected.Count * 3 / 2 + 2 * SlabTable.SlabBytes);
         Assert.Null(store.Append(key, new byte[64 << 20]));
         Assert.Equal(10, store.Append(Bytes("other"), new byte[10]));
     }
@@ -473,6 +476,20 @@ public class PreparedPairTests
         Assert.False(StoredIn(store, "x", other.Slab));
         Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "y"));
         Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "x"));
+    }
+
+    [Theory, InlineData("plain"), InlineData("slabs")]
+    public void Either_table_takes_a_prepared_large_pair_as_it_is_and_marks_its_deadline(string kind)
+    {
+        var table = StoreTests.NewTable(kind);
+        var value = Bytes(new string('v', 100_000));
+        var prepared = PairTable.Prepare(Bytes("k"), value)!.Value;
+        table.Store(table.Locate(Bytes("k")), Bytes("k"), prepared.Value.Span, hasDeadline: true,
+            prepared: prepared.Slab);
+        var stored = table.Find(Bytes("k"))!.Value;
+        Assert.Same(prepared.Slab, stored.Slab);
+        Assert.True(stored.HasDeadline);
+        Assert.Equal(value, stored.Value.ToArray());
     }
 
     [Fact]

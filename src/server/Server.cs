@@ -269,8 +269,8 @@ public sealed class KVServer : IServerFacts
     private static string Describe(EndPoint? peer,
         WireProtocol protocol) => ClientSession.NameOf(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
 
-    /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's slabs.</summary>
-    public long HeldBytes => clientMemory.Total + store.SlabBytes;
+    /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's pairs.</summary>
+    public long HeldBytes => clientMemory.Total + store.PairBytes;
 
     /// <summary>Lets go of the buffer blocks kept for reuse beyond `keepBytes` (MemoryKeeper, after a burst).</summary>
     public void TrimBuffers(long keepBytes) => pool.Trim(keepBytes);

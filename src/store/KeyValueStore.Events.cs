@@ -62,7 +62,7 @@ public sealed partial class KeyValueStore
     /// <summary>
     /// Set (`previous` when `wantPrevious`, for SET ... GET), announced in the same step as AnnounceSet says; and
     /// `expired` when the deadline had passed by the time the set ran (`PX 1` on a busy machine): the pair was stored
-    /// and gone at once, and no later pass will find it to say so. A `prepared` slab (Prepare) is taken as it is.
+    /// and gone at once, and no later pass will find it to say so. A `prepared` pair (Prepare) is taken as it is.
     /// </summary>
     public SetResult SetAnnounced(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition,
         Expiry expiry, bool wantPrevious, out byte[]? previous, byte[]? prepared = null)

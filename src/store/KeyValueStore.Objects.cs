@@ -2,7 +2,7 @@
 // sorted sets) keeps its values as objects of its own, and the store holds them under their keys beside the
 // strings, so that every key-level operation (DEL, EXISTS, expiry, RENAME, listing, WATCH) works on every kind.
 //
-// The table packs pairs as bytes (PairTable): an object's pair carries a 4-byte handle into `objects`, and a flag
+// The table holds pairs as bytes (PairTable): an object's pair carries a 4-byte handle into `objects`, and a flag
 // bit in its header says so. The store names no kind: it knows an object's name for TYPE, what it costs, and how
 // to copy it. A string read of an object, or an object read of a string, throws WrongKindException before
 // anything is read or written; RESP answers it with Redis's WRONGTYPE, KV's protocol with an ERROR naming the kind.

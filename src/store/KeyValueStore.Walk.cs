@@ -62,7 +62,7 @@ public sealed class TableCursor
 
 /// <summary>
 /// The keys of a table that grew, in its old order from the first walk's place, shared by the walks: those read from
-/// their slabs so far (Keys), and the slots of the rest as they were (Unread, from Keys.Count on).
+/// the table so far (Keys), and, where a table reads them later, the slots of the rest (Unread, from Keys.Count on).
 /// </summary>
 public sealed class GrownKeys(int expected = 0)
 {

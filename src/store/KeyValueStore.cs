@@ -53,21 +53,19 @@ public interface IStoreObserver
 
 /// <summary>
 /// The data: one hash table guarded by one lock. Most holds are short: a lookup, a copy of the pair into the
-/// table's slab or of a value into a reply, a removal, one slice of a listing (sorting happens outside it), a few
+/// table or of a value into a reply, a removal, one slice of a listing (sorting happens outside it), a few
 /// thousand due keys removed at most. A step made of many (MGET, MSET, EXEC: Atomically) holds it for all of its
 /// parts, so its length is its caller's: the clients' budget bounds what a transaction may queue.
 /// Keys and values are UTF-8 bytes, what the wire carries (half the size of a .NET string), so a `get` copies bytes
-/// straight into the reply; lookups take a span of the request line, so a `get` and a `set` allocate nothing.
-///
-/// Memory: the pairs are packed into 64 KiB slabs (PairTable), not one object each, and the table holds 8
-/// bytes a slot. Slabs are compacted and reused, so a pair's bytes are valid only under the lock: TryRead
-/// hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
+/// straight into the reply; lookups take a span of the request line, so a `get` allocates nothing.
+/// A pair's bytes are the table's (PairTable), which may move and reuse them, so they are valid only under the
+/// lock: TryRead hands a value to the code that copies it into the reply, a listing copies the keys a slice at a time.
 /// </summary>
 public sealed partial class KeyValueStore
 {
     /// <summary>
-    /// What a pair costs beyond its key and value: its 6-byte header in the slab, the table's slot (8 bytes, at a
-    /// load of 1/2 to 3/4: up to 16), and a share of the slabs' unused ends.
+    /// What a pair costs beyond its key and value, by --max-memory's measure: its 6-byte header, its slot in the table
+    /// (8 bytes, at a load of 1/2 to 3/4: up to 16), and a share of unused room.
     /// </summary>
     public const int EntryOverheadBytes = 24;
 
@@ -78,7 +76,7 @@ public sealed partial class KeyValueStore
 
     private readonly Lock gate = new();
     private readonly bool unguarded;
-    private PairTable pairs = new();
+    private PairTable pairs = PairTable.New();
     private Deadlines deadlines = new();
     private long maxBytes;
     private readonly TimeProvider time;
@@ -189,11 +187,11 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>
-    /// The bytes of the slabs the pairs are packed in, live and dead: what the store really takes, but for its table.
+    /// The bytes the table keeps the pairs in (PairTable.BytesHeld): what the store really takes, but for its slots.
     /// Read without the lock, a moment stale at worst: the memory keeper reads it from a pool thread, which must never
     /// wait out a long hold (an EXEC) while the pool readies only a few threads at once.
     /// </summary>
-    public long SlabBytes => pairs.SlabBytesHeld;
+    public long PairBytes => pairs.BytesHeld;
 
     /// <summary>The table's slots: it grew when this changed.</summary>
     public int Capacity { get { using (Hold()) return pairs.Capacity; } }
@@ -290,8 +288,8 @@ public sealed partial class KeyValueStore
         Set(key, value, condition, expiry, wantPrevious: true, out previous);
 
     /// <summary>
-    /// A large pair written, outside the lock, into the slab the table will keep it in, for SetAnnounced's `prepared`:
-    /// a request queued now and stored later (EXEC) copies its value now. Null for a pair that shares a slab.
+    /// A large pair written, outside the lock, into the array the table will keep it in, for SetAnnounced's `prepared`:
+    /// a request queued now and stored later (EXEC) copies its value now. Null for a small pair.
     /// </summary>
     public static StoredPair? Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
         PairTable.Prepare(key, value);
@@ -382,7 +380,7 @@ public sealed partial class KeyValueStore
         using (Hold())
         {
             foreach (var observer in observers) observer.Emptying(key => pairs.Locate(key) >= 0);
-            pairs = new PairTable();
+            pairs = PairTable.New();
             deadlines = new Deadlines();
             objects = new StoredObject?[16];
             freeHandles.Clear();

@@ -1,178 +1,86 @@
-// src/store/PairTable.cs: the hash table under the store, written for its one job: hold a million pairs in as
-// few bytes as a table can.
+// src/store/PairTable.cs: the hash table under the store, as the store uses it. The core's own is PlainTable, an
+// array of pairs; a feature may give the store another by setting `New` (src/slabs packs the pairs into shared
+// slabs, for memory). The store names no table but this one.
 //
-// The pairs are not objects. Each is a run of bytes, [key length: 2][value length: 4][key][value], packed
-// one after another into 64 KiB slabs, so that a pair costs its bytes and 6 more: no object header (24 bytes
-// a pair, a seventh of a 16 + 100-byte pair) and no padding. A slot of the table is one long, the pair's
-// slab and offset and 24 bits of its key's hash, which rule out almost every other key without reading
-// the slab, and give the pair's place when the table grows: a growth never reads a key. Open addressing with
-// linear probing; removal shifts the following entries back instead of leaving tombstones, so a lookup stops
-// at the first empty slot. The table grows by half when three quarters full.
-//
-// A slab is filled front to back: a pair that is replaced or removed leaves dead bytes behind. A slab whose
-// live bytes fall under two thirds has its live pairs copied to the slab being filled and is dropped, so dead
-// bytes are at most half the live ones, and --max-memory, which counts live bytes, bounds the slabs too (at
-// one and a half times); a dropped slab is kept for reuse, so that a stream of overwrites allocates nothing.
-// So a pair's bytes are valid only until the next change: every reader copies them under the store's lock.
-// A pair over 8 KiB gets a slab of its own (a value grown by APPEND, with room after it to grow into, so that the
-// next appends write in place: src/resp's PairTable.InPlace.cs). Not thread-safe: KeyValueStore holds its lock
-// around every call.
-// The key length's top bit marks a pair that has a deadline (Deadlines.cs keeps when): only those pairs ever
-// make the store look a deadline up. The next marks an object's handle; the third, a pair used since eviction last
-// looked at it.
+// Whatever the table, a pair is laid out as StoredPair says: [key length and flags: 2][value length: 4][key][value].
+// A reader gets a StoredPair, valid until the table next changes: the store copies out of it under its lock.
+// A walk (TableCursor) may last across many holds of the lock: the table tells it of the keys a removal moves from
+// ahead of it to behind it, and, when it grows, lists the keys the walks had not reached, so that a key present from
+// a walk's start to its end is seen. Not thread-safe: KeyValueStore holds its lock around every call.
 
-using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace KV;
 
-internal sealed partial class PairTable
+internal abstract class PairTable
 {
-    /// <summary>
-    /// Under the 85,000 bytes at which an array goes to the large object heap, so the GC compacts slabs like any
-    /// object.
-    /// </summary>
-    public const int SlabBytes = 64 * 1024;
+    /// <summary>Makes the table every store starts with (and a flush starts again with).</summary>
+    public static Func<PairTable> New { get; set; } = static () => new PlainTable();
 
-    /// <summary>
-    /// What a slab of its own keeps free after its pair, at least: room for a longer key, so that RENAME moves a
-    /// large value in place (Rekey).
-    /// </summary>
-    private const int KeyRoom = 64;
+    /// <summary>A pair larger than this is written into an array of its own before the lock (Prepare).</summary>
+    protected const int OwnArrayAbove = 8 * 1024;
 
-    /// <summary>Freed slabs kept for reuse; what a mass delete frees beyond them goes to the GC.</summary>
-    private const int FreeSlabsKept = 32;
-
-    /// <summary>
-    /// A pair larger than this gets a slab of its own (a slab's unused end stays under an eighth), pinned so that no
-    /// compacting collection copies it while every thread waits; the shared slabs stay movable, to be packed.
-    /// </summary>
-    private const int OwnSlabAbove = SlabBytes / 8;
+    /// <summary>What an array of its own keeps free after its pair: room for a longer key (RENAME in place).</summary>
+    protected const int KeyRoom = 64;
 
     /// <summary>
     /// The 2-byte key length holds any key the command table allows: at most MaxKeyCharacters characters of at
-    /// most 4 UTF-8 bytes each. Should the table ever allow more than a ushort holds, this stops compiling.
+    /// most 4 UTF-8 bytes each, below the header's flag bits. A longer allowed key stops this compiling.
     /// </summary>
-    private const ushort MaxKeyBytes = Commands.MaxKeyCharacters * 4;
+    protected const ushort MaxKeyBytes = Commands.MaxKeyCharacters * 4;
 
-    /// <summary>The key length must stay below the header's flag bits: a longer allowed key stops this compiling.
-    /// </summary>
     private const uint BelowFlags = (uint)(StoredPair.UsedFlag - 1 - MaxKeyBytes);
 
-    // A slot: [hash: 24 bits][slab index + 1: 24 bits][offset: 16 bits]; 0 is empty.
-    private long[] slots = new long[16];
-    private byte[]?[] slabs = new byte[]?[16];
-    private int[] used = new int[16];
-    private int[] live = new int[16];
-    private readonly Stack<int> freeIndexes = new();
-    private readonly Stack<byte[]> freeSlabs = new();
-    private int slabIndexes;
-    private int filling = -1;
     private readonly List<TableCursor> cursors = [];
 
-    /// <summary>
-    /// The keys the walks open at the last growth had not reached, while some are still to be read from their slabs
-    /// (ReadGrown); null once all are.
-    /// </summary>
-    private GrownKeys? unread;
-
-    /// <summary>The keys ReadGrown reads at a store or a removal, so that a list is soon read whole.</summary>
-    private const int GrownReadPerChange = 256;
-
-    public int Count { get; private set; }
+    public abstract int Count { get; }
 
     /// <summary>The slots the table has now: it grew when this changed.</summary>
-    public int Capacity => slots.Length;
+    public abstract int Capacity { get; }
 
-    /// <summary>The bytes of every slab the table holds, live or dead: what the pairs cost the process.</summary>
-    public long SlabBytesHeld { get; private set; }
+    /// <summary>The bytes the table keeps its pairs in, live or dead: what the pairs cost the process.</summary>
+    public abstract long BytesHeld { get; }
 
     /// <summary>
     /// The slot that holds the key, or the bitwise complement of the empty slot where it would go. Valid until the next
     /// change.
     /// </summary>
-    public int Locate(ReadOnlySpan<byte> key)
-    {
-        var hash = Hash(key);
-        var tag = Tag(hash);
-        for (var at = Home(hash, slots.Length); ; at = Next(at))
-        {
-            var slot = slots[at];
-            if (slot == 0) return ~at;
-            if ((slot & TagMask) == tag && PairAt(slot).KeySpan.SequenceEqual(key)) return at;
-        }
-    }
+    public abstract int Locate(ReadOnlySpan<byte> key);
+
+    /// <summary>The pair in a slot; null when it is empty.</summary>
+    public abstract StoredPair? InSlot(int slot);
 
     /// <summary>The pair at what Locate returned, if it found one.</summary>
-    public StoredPair? At(int located) => located >= 0 ? PairAt(slots[located]) : null;
+    public StoredPair? At(int located) => located >= 0 ? InSlot(located) : null;
 
     public StoredPair? Find(ReadOnlySpan<byte> key) => At(Locate(key));
 
     /// <summary>
     /// Stores the pair at what Locate just returned for this key, in place of the one there, if any; `spare` bytes
-    /// after it for TryExtend, when it is large enough for a slab of its own. A `prepared` slab (Prepare) that holds
-    /// this very pair, `value` read from it, becomes the pair's slab as it is.
+    /// after it for TryExtend, where the table keeps such room. A `prepared` array (Prepare) that holds this very
+    /// pair, `value` read from it, may be taken as it is.
     /// </summary>
-    public void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
-        bool holdsObject = false, int spare = 0, byte[]? prepared = null)
-    {
-        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
-            $"table allows", nameof(key));
-        if (unread is { } grown) ReadGrown(grown.Keys.Count + GrownReadPerChange);
-        // A key that is there already has its tag in its slot: only a new key is hashed again.
-        var slot = Append(key, value, located >= 0 ? slots[located] & TagMask : Tag(Hash(key)), hasDeadline,
-            holdsObject, spare, prepared);
-        if (located >= 0)
-        {
-            var old = slots[located];
-            slots[located] = slot;
-            Release(old);
-            return;
-        }
-        if ((Count + 1) * 4L > slots.Length * 3L)
-        {
-            Grow();
-            located = Locate(key);
-        }
-        slots[~located] = slot;
-        Count++;
-    }
+    public abstract void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
+        bool holdsObject = false, int spare = 0, byte[]? prepared = null);
+
+    /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
+    public abstract StoredPair? Remove(ReadOnlySpan<byte> key);
 
     /// <summary>Marks the pair at what Locate found as having a deadline, or not, in place.</summary>
     public void MarkDeadline(int located, bool hasDeadline) =>
-        PairAt(slots[located]).Mark(StoredPair.DeadlineFlag, hasDeadline);
+        At(located)!.Value.Mark(StoredPair.DeadlineFlag, hasDeadline);
 
-    /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
-    public StoredPair? Remove(ReadOnlySpan<byte> key)
-    {
-        if (unread is { } grown) ReadGrown(grown.Keys.Count + GrownReadPerChange);
-        var hole = Locate(key);
-        if (hole < 0) return null;
-        var removed = Detach(hole);
-        var pair = PairAt(removed);
-        Release(removed);
-        return pair;
-    }
+    /// <summary>Adds `suffix` to the pair's value in place, where the table kept room for it; false when not.</summary>
+    public virtual bool TryExtend(int located, ReadOnlySpan<byte> suffix) => false;
 
-    /// <summary>Takes the slot at `hole` out of the table, its bytes left where they are; returns the slot.</summary>
-    private long Detach(int hole)
-    {
-        var removed = slots[hole];
-        // Shift back every following entry that may move: one whose home is not between the hole and itself.
-        for (var next = Next(hole); slots[next] is var moving and not 0; next = Next(next))
-        {
-            var home = HomeOf(moving, slots.Length);
-            var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
-            if (stays) continue;
-            // A key that moves from ahead of a walk's cursor to behind it would be missed: the walk is given it now.
-            foreach (var cursor in cursors)
-                if (hole < cursor.Position && next >= cursor.Position) cursor.Moved.Add(PairAt(moving).KeySpan);
-            slots[hole] = moving;
-            hole = next;
-        }
-        slots[hole] = 0;
-        Count--;
-        return removed;
-    }
+    /// <summary>Whether Rekey can give the pair a key of `targetLength` bytes in place, without copying its value.
+    /// </summary>
+    public virtual bool CanRekey(ReadOnlySpan<byte> source, int targetLength) => false;
+
+    /// <summary>Gives the pair at `source` the key `target` in place, once CanRekey said it may.</summary>
+    public virtual void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target) =>
+        throw new InvalidOperationException("this table renames no pair in place");
 
     /// <summary>Starts a walk over the table that may last across many holds of the store's lock.</summary>
     public void Attach(TableCursor cursor) => cursors.Add(cursor);
@@ -181,7 +89,7 @@ internal sealed partial class PairTable
 
     /// <summary>
     /// Copies into `keys` the keys of up to `slotCount` slots from the cursor on, and those moved behind it since
-    /// its last step; false when the walk has reached the end of the table.
+    /// its last step, but those `expired` names; false when the walk has reached the end of the table.
     /// </summary>
     public bool Walk(TableCursor cursor, int slotCount, KeyList keys, KeyFilter? expired = null)
     {
@@ -191,158 +99,87 @@ internal sealed partial class PairTable
         {
             // The table grew under the walk: it goes on through the keys it had not reached, as many a step. (A list
             // of a table since flushed has only the keys read before: the rest went with the flush.)
-            if (grown == unread) ReadGrown((int)Math.Min(grown.Slots.Count, (long)cursor.GrownNext + slotCount));
-            var last = (int)Math.Min(grown.Keys.Count, (long)cursor.GrownNext + slotCount);
+            var wanted = (int)Math.Min(grown.Slots.Count, (long)cursor.GrownNext + slotCount);
+            var reading = ReadGrown(grown, wanted);
+            var last = Math.Min(grown.Keys.Count, wanted);
             CopyLive(grown.Keys, cursor.GrownNext, last, keys, expired);
             cursor.GrownNext = last;
-            var flushed = grown != unread && grown.Unread.Count > 0;
-            if (last < (flushed ? grown.Keys.Count : grown.Slots.Count)) return true;
+            if (last < (reading ? grown.Slots.Count : grown.Keys.Count)) return true;
             cursor.Grown = null;
             return false;
         }
-        var end = (int)Math.Min(slots.Length, (long)cursor.Position + slotCount);
-        CopyKeys(cursor.Position, end, keys, expired);
+        var end = (int)Math.Min(Capacity, (long)cursor.Position + slotCount);
+        for (var at = cursor.Position; at < end; at++)
+            if (InSlot(at) is { } pair && !(pair.HasDeadline && expired is not null && expired(pair.KeySpan)))
+                keys.Add(pair.KeySpan);
         cursor.Position = end;
-        return cursor.Position < slots.Length;
+        return cursor.Position < Capacity;
     }
 
-    /// <summary>Copies `from`'s keys from `start` up to `end` into `keys`, but those `expired` names.</summary>
+    /// <summary>
+    /// Makes sure the first `count` keys of a growth's list are read, where a table lists them before reading them;
+    /// false when the list's unread keys are lost (the table was flushed), so the walk ends with those it has.
+    /// </summary>
+    protected virtual bool ReadGrown(GrownKeys grown, int count) => true;
+
     private static void CopyLive(KeyList from, int start, int end, KeyList keys, KeyFilter? expired)
     {
         for (var i = start; i < end; i++)
             if (expired is null || !expired(from[i])) keys.Add(from[i]);
     }
 
-    /// <summary>
-    /// Copies the keys of the slots from `start` up to `end` into `keys`, but for those with a deadline `expired` says
-    /// has passed.
+    /// <summary>A removal moves `key` from slot `from` back to `to`: a walk between them would miss it, so it is told.
     /// </summary>
-    private void CopyKeys(int start, int end, KeyList keys, KeyFilter? expired = null)
+    protected void Moving(int to, int from, ReadOnlySpan<byte> key)
     {
-        for (var at = start; at < end; at++)
-            if (slots[at] is var slot and not 0 && PairAt(slot) is var pair && !(pair.HasDeadline && expired is not null
-                && expired(pair.KeySpan)))
-                keys.Add(pair.KeySpan);
+        foreach (var cursor in cursors)
+            if (to < cursor.Position && from >= cursor.Position) cursor.Moved.Add(key);
     }
 
-    private const long TagMask = unchecked((long)0xFFFF_FF00_0000_0000);
+    /// <summary>
+    /// The table is about to grow and every key to change place: the walks in progress are to go on through the keys
+    /// they have not reached, from the first one's place on, listed once for all of them (a copy each would cost walks
+    /// times keys). Null when no walk is in progress; else `list` fills the growth's list, and the walks are given it.
+    /// </summary>
+    protected GrownKeys? ListForWalks(Action<GrownKeys, int> list)
+    {
+        var walking = cursors.Where(cursor => cursor.Position < Capacity).ToList();
+        if (walking.Count == 0) return null;
+        var grown = new GrownKeys(Count);
+        list(grown, walking.Min(cursor => cursor.Position));
+        foreach (var cursor in walking)
+        {
+            cursor.Grown = grown;
+            var found = grown.Slots.BinarySearch(cursor.Position);
+            cursor.GrownNext = found >= 0 ? found : ~found;
+            cursor.Position = int.MaxValue;
+        }
+        return grown;
+    }
 
-    /// <summary>The most slabs a slot can name: a 24-bit index (a tebibyte of full slabs).</summary>
-    private const int MaxSlabs = (1 << 24) - 1;
-
-    private static long Tag(int hash) => (long)((uint)hash >> 8) << 40;
-    private static int SlabIndex(long slot) => (int)((slot >> 16) & 0xFF_FFFF) - 1;
-    private static int Offset(long slot) => (int)(slot & 0xFFFF);
-    private StoredPair PairAt(long slot) => new(slabs[SlabIndex(slot)]!, Offset(slot));
-
-    /// <summary>Copies the pair into the slab being filled (or a slab of its own) and returns its slot.</summary>
-    private long Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long tag, bool hasDeadline,
-        bool holdsObject, int spare = 0, byte[]? prepared = null)
+    /// <summary>
+    /// A pair larger than OwnArrayAbove written into an array of its own outside the store's lock, for Store to take as
+    /// it is: the copy is made while the request is queued (a transaction's SET), and costs nothing when it is stored
+    /// (EXEC, under the lock). Pinned, so that no compacting collection copies it. Null for a smaller pair.
+    /// </summary>
+    public static StoredPair? Prepare(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         var size = StoredPair.HeaderBytes + key.Length + value.Length;
-        int index;
-        if (prepared is not null && spare == 0 && TryAdopt(prepared, key, value, hasDeadline) is { } adopted)
-            return tag | adopted;
-        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + Math.Max(spare, KeyRoom)));
-        else
-        {
-            if (filling < 0 || used[filling] + size > SlabBytes) StartFilling();
-            index = filling;
-        }
-        var offset = used[index];
-        StoredPair.Write(slabs[index]!, offset, key, value, hasDeadline, holdsObject);
-        used[index] += size;
-        live[index] += size;
-        return tag | (long)(index + 1) << 16 | (long)offset;
+        if (size <= OwnArrayAbove || key.Length > MaxKeyBytes || size > Array.MaxLength - KeyRoom) return null;
+        return StoredPair.Write(GC.AllocateUninitializedArray<byte>(size + KeyRoom, pinned: true), 0, key, value);
     }
 
-    private void StartFilling()
+    /// <summary>Whether `prepared` holds this pair at its start, `value` read from that very array.</summary>
+    protected static bool Holds(byte[] prepared, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        new StoredPair(prepared, 0) is var pair && pair.ValueLength == value.Length && !value.IsEmpty
+        && Unsafe.AreSame(ref MemoryMarshal.GetReference(value), ref MemoryMarshal.GetReference(pair.Value.Span))
+        && pair.KeySpan.SequenceEqual(key);
+
+    protected static void RequireAllowed(ReadOnlySpan<byte> key)
     {
-        var previous = filling;
-        filling = NewSlab(SlabBytes);
-        // The slab left behind is compacted later, when a release finds it mostly dead; if all of it is dead already,
-        // drop it now.
-        if (previous >= 0 && live[previous] == 0) Drop(previous);
+        if (key.Length > MaxKeyBytes) throw new ArgumentException($"a key of {key.Length} bytes is longer than the " +
+            $"table allows", nameof(key));
     }
-
-    private int NewSlab(int bytes, byte[]? adopted = null)
-    {
-        if (!freeIndexes.TryPop(out var index))
-        {
-            if (slabIndexes == MaxSlabs) throw new InvalidOperationException("the table holds every slab it can name");
-            index = slabIndexes++;
-            if (index == slabs.Length)
-            {
-                Array.Resize(ref slabs, index * 2);
-                Array.Resize(ref used, index * 2);
-                Array.Resize(ref live, index * 2);
-            }
-        }
-        slabs[index] = adopted ?? (bytes == SlabBytes && freeSlabs.TryPop(out var reused)
-            ? reused : GC.AllocateUninitializedArray<byte>(bytes, pinned: bytes != SlabBytes));
-        used[index] = live[index] = 0;
-        SlabBytesHeld += bytes;
-        return index;
-    }
-
-    private void Drop(int index)
-    {
-        if (unread is not null) ReadGrown(int.MaxValue);
-        var slab = slabs[index]!;
-        SlabBytesHeld -= slab.Length;
-        // Kept for the next slab, up to a few: under a stream of overwrites, compaction frees a slab about as
-        // often as appends fill one, and reusing it leaves the GC nothing to collect.
-        if (slab.Length == SlabBytes && freeSlabs.Count < FreeSlabsKept) freeSlabs.Push(slab);
-        slabs[index] = null;
-        freeIndexes.Push(index);
-    }
-
-    /// <summary>A pair's bytes are dead: drop its slab once all are, or move the rest out once a third are.</summary>
-    private void Release(long slot)
-    {
-        var index = SlabIndex(slot);
-        live[index] -= PairAt(slot).Size;
-        if (index == filling) return;
-        if (live[index] == 0) Drop(index);
-        else if (live[index] * 3 < used[index] * 2) Compact(index);
-    }
-
-    /// <summary>
-    /// Copies the slab's live pairs to the slab being filled, pointing their slots at the copies, and drops it.
-    /// </summary>
-    private void Compact(int index)
-    {
-        if (unread is not null) ReadGrown(int.MaxValue);
-        var slab = slabs[index]!;
-        for (var offset = 0; offset < used[index];)
-        {
-            var pair = new StoredPair(slab, offset);
-            var at = Locate(pair.KeySpan);
-            var slot = at >= 0 ? slots[at] : 0;
-            if (slot != 0 && SlabIndex(slot) == index && Offset(slot) == offset)
-                slots[at] = Append(pair.KeySpan, pair.Value.Span, slot & TagMask, pair.HasDeadline, pair.HoldsObject);
-            offset += pair.Size;
-        }
-        Drop(index);
-    }
-
-    /// <summary>
-    /// Reads the keys of the last growth's list from their slabs, up to the `count`th: each where its slot was then,
-    /// which stays true until a slab is compacted or dropped (both first read the list whole). A key removed or
-    /// renamed since is read as its bytes still are, and a walk may give it, as a key removed during a walk may be.
-    /// </summary>
-    private void ReadGrown(int count)
-    {
-        var grown = unread!;
-        for (var i = grown.Keys.Count; i < Math.Min(count, grown.Slots.Count); i++)
-            grown.Keys.Add(PairAt(grown.Unread[i]).KeySpan);
-        if (grown.Keys.Count < grown.Slots.Count) return;
-        grown.Unread.Clear();
-        grown.Unread.TrimExcess();
-        unread = null;
-    }
-
-    private int Next(int at) => at + 1 == slots.Length ? 0 : at + 1;
 
     /// <summary>HashCode is seeded per process, so nobody can choose keys that all land in one place.</summary>
     internal static int Hash(ReadOnlySpan<byte> key)
@@ -350,51 +187,5 @@ internal sealed partial class PairTable
         var hash = new HashCode();
         hash.AddBytes(key);
         return hash.ToHashCode();
-    }
-
-    /// <summary>
-    /// Where a key's search starts: the 24 bits of its hash a slot keeps, scaled to the table (multiply and shift, no
-    /// division). So a slot knows its own home: the table grows, and removals shift pairs back, without reading a key.
-    /// </summary>
-    private static int Home(int hash, int length) => (int)(((ulong)((uint)hash & 0xFFFF_FF00) * (ulong)length) >> 32);
-
-    private static int HomeOf(long slot, int length) => (int)((((ulong)slot >> 40 << 8) * (ulong)length) >> 32);
-
-    private void Grow()
-    {
-        // Every key changes place: the walks in progress go on through the keys they have not reached yet, listed
-        // once, in the old table's order, for all of them (a copy a walk would cost walks times keys: a few hundred
-        // open SCANs made gigabytes of one table). Starting them again instead would never end while keys are added
-        // faster than they walk. The list holds the slots now; each key is read from its slab later (ReadGrown), a
-        // few for each change, since a million reads at random in the slabs would hold the lock for a tenth of a
-        // second.
-        var walking = cursors.Where(cursor => cursor.Position < slots.Length).ToList();
-        if (walking.Count > 0)
-        {
-            if (unread is not null) ReadGrown(int.MaxValue);
-            var grown = unread = new GrownKeys(Count);
-            for (var at = walking.Min(cursor => cursor.Position); at < slots.Length; at++)
-                if (slots[at] is var slot and not 0)
-                {
-                    grown.Unread.Add(slot);
-                    grown.Slots.Add(at);
-                }
-            foreach (var cursor in walking)
-            {
-                cursor.Grown = grown;
-                var found = grown.Slots.BinarySearch(cursor.Position);
-                cursor.GrownNext = found >= 0 ? found : ~found;
-                cursor.Position = int.MaxValue;
-            }
-        }
-        var old = slots;
-        slots = new long[old.Length + old.Length / 2];
-        foreach (var slot in old)
-        {
-            if (slot == 0) continue;
-            var at = HomeOf(slot, slots.Length);
-            while (slots[at] != 0) at = Next(at);
-            slots[at] = slot;
-        }
     }
 }

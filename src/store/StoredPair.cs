@@ -1,4 +1,4 @@
-// src/store/StoredPair.cs: one pair as PairTable packs it into a slab: [key length and flags: 2][value length: 4]
+// src/store/StoredPair.cs: one pair as a PairTable lays it out in an array: [key length and flags: 2][value length: 4]
 // [key][value]. The flags are the key length's top three bits: a deadline (Deadlines.cs keeps when), a handle to an
 // object instead of a string (KeyValueStore.Objects.cs), and a use since eviction last looked at the pair.
 

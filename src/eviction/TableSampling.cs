@@ -1,23 +1,23 @@
-// src/eviction/PairTable.Eviction.cs: what eviction asks of the table and of the deadlines: a pair's use since it
-// was last looked at (the header's Used bit, set when a pair is written), a pair at random, a deadline at random.
+// src/eviction/TableSampling.cs: what eviction asks of the table and of the deadlines: a pair's use since it was last
+// looked at (the header's Used bit, set when a pair is written), a pair at random, a deadline at random.
 // Not thread-safe: the store holds its lock around every call.
 
 namespace KV;
 
-internal sealed partial class PairTable
+internal static class TableSampling
 {
     /// <summary>The pair at what Locate found was used: its second chance against eviction is back.</summary>
-    public void MarkUsed(int located)
+    public static void MarkUsed(this PairTable table, int located)
     {
-        var pair = PairAt(slots[located]);
+        var pair = table.At(located)!.Value;
         if (!pair.Used) pair.Mark(StoredPair.UsedFlag, true);
     }
 
     /// <summary>Whether the pair at what Locate found was used since this was last asked; it is not from now on.
     /// </summary>
-    public bool TakeUse(int located)
+    public static bool TakeUse(this PairTable table, int located)
     {
-        var pair = PairAt(slots[located]);
+        var pair = table.At(located)!.Value;
         if (!pair.Used) return false;
         pair.Mark(StoredPair.UsedFlag, false);
         return true;
@@ -28,12 +28,12 @@ internal sealed partial class PairTable
     /// held, so that every pair is as likely (the first held after a random slot would favour those after a gap); a
     /// table emptied by deletes (it never shrinks) is searched from the last one tried.
     /// </summary>
-    public int RandomHeld(Random random)
+    public static int RandomHeld(this PairTable table, Random random)
     {
-        if (Count == 0) return -1;
-        var at = random.Next(slots.Length);
-        for (var tries = 1; slots[at] == 0 && tries < RandomTries; tries++) at = random.Next(slots.Length);
-        while (slots[at] == 0) at = Next(at);
+        if (table.Count == 0) return -1;
+        var at = random.Next(table.Capacity);
+        for (var tries = 1; table.InSlot(at) is null && tries < RandomTries; tries++) at = random.Next(table.Capacity);
+        while (table.InSlot(at) is null) at = at + 1 == table.Capacity ? 0 : at + 1;
         return at;
     }
 

@@ -1,5 +1,5 @@
-// src/resp/PairTable.InPlace.cs: what the table does in place for APPEND and RENAME, for a pair over 8 KiB, which has a
-// slab of its own, so that a large value is not copied under the store's lock:
+// src/slabs/SlabTable.InPlace.cs: what the table does in place for APPEND and RENAME, for a pair over 8 KiB, which
+// has a slab of its own, so that a large value is not copied under the store's lock:
 // - grown in place (TryExtend): a value grown by APPEND is given room after it, so the next appends write there;
 // - given another key in place (Rekey): the slab keeps room after the pair for a longer key, the value moves within it
 //   by the difference in the keys' lengths, and the slot is put back where the new key hashes.
@@ -9,14 +9,13 @@ using System.Buffers.Binary;
 
 namespace KV;
 
-internal sealed partial class PairTable
+internal sealed partial class SlabTable
 {
-
     /// <summary>
     /// Adds `suffix` to the value of the pair at what Locate found, in place, when the pair is the last in its slab
     /// and the slab has room after it (a value given spare room by Store); false, nothing changed, when not.
     /// </summary>
-    public bool TryExtend(int located, ReadOnlySpan<byte> suffix)
+    public override bool TryExtend(int located, ReadOnlySpan<byte> suffix)
     {
         var index = SlabIndex(slots[located]);
         var pair = PairAt(slots[located]);
@@ -33,7 +32,7 @@ internal sealed partial class PairTable
     /// room for the key (a large value: its bytes move by the difference in the keys' lengths, within the slab, and
     /// are never copied elsewhere). `target` must be absent.
     /// </summary>
-    public void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
+    public override void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
     {
         var located = Locate(source);
         var slot = slots[located];
@@ -48,11 +47,11 @@ internal sealed partial class PairTable
         used[index] += growth;
         live[index] += growth;
         slots[~Locate(target)] = Tag(Hash(target)) | (slot & ~TagMask);
-        Count++;
+        count++;
     }
 
     /// <summary>Whether Rekey can give the pair a key of `targetLength` bytes in place.</summary>
-    public bool CanRekey(ReadOnlySpan<byte> source, int targetLength)
+    public override bool CanRekey(ReadOnlySpan<byte> source, int targetLength)
     {
         var located = Locate(source);
         if (located < 0 || targetLength > MaxKeyBytes) return false;
