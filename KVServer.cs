@@ -5,18 +5,19 @@
 // Ctrl+C and SIGTERM, the log on standard output, and the exit code. The includes below are the whole server,
 // a folder a role: the protocol; the store (src/store: the data and its table); the serving (src/server: the
 // options, the listeners, a connection and its buffers, KV's line handler, listings, the clients' memory
-// budget, the password, the log, the memory keeper, the pool model). Then the features, a folder each, which the
+// budget, the password, the log, the pool model). Then the features, a folder each, which the
 // core never names: the other threading models (src/threading), the store's table packed into slabs (src/slabs),
-// eviction past --max-memory (src/eviction), the push queue (src/push), monitor (src/monitor), publish and
-// subscribe (src/pubsub), Redis's protocol (src/resp), scripts (src/scripting) and the data types (src/types).
-// Monitor and pub/sub push through src/push and register RESP commands, so they need both; eviction, scripts and
-// the types need src/resp; src/resp, src/push, src/slabs and src/threading need nothing but the core.
+// memory given back after a burst (src/memory), eviction past --max-memory (src/eviction), the push queue
+// (src/push), monitor (src/monitor), publish and subscribe (src/pubsub), Redis's protocol (src/resp), scripts
+// (src/scripting) and the data types (src/types). Monitor and pub/sub push through src/push and register RESP
+// commands, so they need both; eviction, scripts and the types need src/resp; the others need nothing but the core.
 
 #:include Protocol.cs
 #:include src/store/*.cs
 #:include src/server/*.cs
 #:include src/threading/*.cs
 #:include src/slabs/*.cs
+#:include src/memory/*.cs
 #:include src/eviction/*.cs
 #:include src/push/*.cs
 #:include src/monitor/*.cs
@@ -105,8 +106,8 @@ if (options.ReachableFromOutside && options.Password is null)
         $"who can reach it can read and change every key. " +
         "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
 Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
-var keeper = new MemoryKeeper(() => server.HeldBytes, server.TrimBuffers, log.Write);
-await Task.WhenAll(server.RunAsync(stopping.Token), keeper.RunAsync(stopping.Token));
+await Task.WhenAll([server.RunAsync(stopping.Token),
+    .. KVServer.Companions.Select(companion => companion(server, log.Write, stopping.Token))]);
 log.Write("KV server stopped");
 log.Close(KVServer.ShutdownDeadline);
 return 0;

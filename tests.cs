@@ -27,6 +27,7 @@
 #:include src/server/*.cs
 #:include src/threading/*.cs
 #:include src/slabs/*.cs
+#:include src/memory/*.cs
 #:include src/eviction/*.cs
 #:include src/push/*.cs
 #:include src/monitor/*.cs

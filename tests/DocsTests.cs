@@ -166,7 +166,7 @@ public class LayoutTests
     {
         Assert.Equal(EntryFiles.Order(StringComparer.Ordinal), SourceFiles().Where(path => !path.Contains('/')));
         // src/ by role, one folder deep (the client's editor two): the folders the entry files include.
-        const string InFolder = "^(src/(protocol|store|server|threading|slabs|eviction|push|monitor|pubsub|resp"
+        const string InFolder = "^(src/(protocol|store|server|threading|slabs|memory|eviction|push|monitor|pubsub|resp"
             + "|scripting|types|client|client/editor|bench|checking)|tests)/[^/]+$";
         Assert.All(SourceFiles().Where(path => path.Contains('/')), path => Assert.Matches(InFolder, path));
     }

@@ -272,8 +272,14 @@ public sealed class KVServer : IServerFacts
     /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's pairs.</summary>
     public long HeldBytes => clientMemory.Total + store.PairBytes;
 
-    /// <summary>Lets go of the buffer blocks kept for reuse beyond `keepBytes` (MemoryKeeper, after a burst).</summary>
+    /// <summary>Lets go of the buffer blocks kept for reuse beyond `keepBytes` (after a burst).</summary>
     public void TrimBuffers(long keepBytes) => pool.Trim(keepBytes);
+
+    /// <summary>
+    /// What a feature runs beside the server of a process for as long as it serves (src/memory's keeper), started by
+    /// KVServer.cs with the server and the log; a server inside a test process runs none.
+    /// </summary>
+    public static List<Func<KVServer, Action<string>, CancellationToken, Task>> Companions { get; } = [];
 
     /// <summary>The refusal in the client's protocol, then the end of the connection.</summary>
     private async Task RefuseAsync(Socket socket, IRequestHandler handler, string peer)

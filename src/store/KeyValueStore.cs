@@ -188,7 +188,7 @@ public sealed partial class KeyValueStore
 
     /// <summary>
     /// The bytes the table keeps the pairs in (PairTable.BytesHeld): what the store really takes, but for its slots.
-    /// Read without the lock, a moment stale at worst: the memory keeper reads it from a pool thread, which must never
+    /// Read without the lock, a moment stale at worst: a memory keeper reads it from a pool thread, which must never
     /// wait out a long hold (an EXEC) while the pool readies only a few threads at once.
     /// </summary>
     public long PairBytes => pairs.BytesHeld;

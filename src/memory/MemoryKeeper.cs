@@ -1,4 +1,4 @@
-// src/server/MemoryKeeper.cs: gives memory back to the machine after a burst, so that the server's resident size
+// src/memory/MemoryKeeper.cs: gives memory back to the machine after a burst, so that the server's resident size
 // follows what it holds now, not the most it ever held.
 //
 // What clients make the server hold (their buffers, a listing's keys) and what the store drops (slabs emptied
