@@ -78,10 +78,6 @@ public static class Formats
     };
 
     /// <summary>
-    /// One message a subscriber received, for a stream a script reads a line at a time: JSON on one line (JSON Lines),
-    /// an XML element on one line, a YAML document (`---` first), each written by its library.
-    /// </summary>
-    /// <summary>
     /// A monitor line for a person: its time (seconds since 1970, with microseconds, as the wire and Redis give it)
     /// shown as the time of day in `zone`, microseconds kept: `14:05:07.123456 [7 127.0.0.1:51234 pool-12] set k v`.
     /// A line that does not start with such a time is left as it is.
@@ -96,6 +92,10 @@ public static class Formats
         return $"{time:HH:mm:ss}.{micros:D6}{line[space..]}";
     }
 
+    /// <summary>
+    /// One message a subscriber received, for a stream a script reads a line at a time: JSON on one line (JSON Lines),
+    /// an XML element on one line, a YAML document (`---` first), each written by its library.
+    /// </summary>
     public static string Message(OutputFormat format, string channel, string message) =>
         Message(format, Encoding.UTF8.GetBytes(channel), Encoding.UTF8.GetBytes(message));
 
