@@ -195,7 +195,7 @@ public class ReplyBudgetTests
     }
 
     /// <summary>What a command asks of the server it runs in, for a command run alone.</summary>
-    private sealed class NoServer : IServerFacts
+    internal sealed class NoServer : IServerFacts
     {
         public System.Net.EndPoint Endpoint { get; } = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0);
         public System.Net.EndPoint? RespEndpoint => null;

@@ -38,6 +38,9 @@ public sealed class ReplyReader(PipeReader input)
     /// </summary>
     private const int MaxLineBytes = LineFraming.LongestLineBytes;
 
+    /// <summary>The bytes of the line being read known to hold no LF (LineFraming.TryReadLine).</summary>
+    private long searched;
+
     public async ValueTask<Reply> ReadAsync(CancellationToken cancellationToken = default)
     {
         var head = await ReadLineAsync(cancellationToken);
@@ -90,7 +93,7 @@ public sealed class ReplyReader(PipeReader input)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            if (LineFraming.TryReadLine(ref buffer, out var line))
+            if (LineFraming.TryReadLine(ref buffer, out var line, ref searched))
             {
                 var text = Encoding.UTF8.GetString(line);
                 input.AdvanceTo(buffer.Start);

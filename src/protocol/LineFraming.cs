@@ -20,29 +20,54 @@ public static class LineFraming
     /// </summary>
     public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
     {
-        var newline = buffer.PositionOf((byte)'\n');
+        long searched = 0;
+        return TryReadLine(ref buffer, out line, ref searched);
+    }
+
+    /// <summary>
+    /// The same, for a buffer read again from the same start with more bytes after it (a connection's input, until a
+    /// line is cut off): its first `searched` bytes are known to hold no LF, and the search goes on after them. So a
+    /// long line that arrives in many reads costs time linear in its length; searched from its start at each read, it
+    /// cost time quadratic in them (a 32 MB line: seconds). The caller keeps `searched`; it is 0 again after a line.
+    /// </summary>
+    public static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line,
+        ref long searched)
+    {
+        if (searched > buffer.Length) searched = 0;
+        var newline = buffer.Slice(searched).PositionOf((byte)'\n');
         if (newline is not { } end)
         {
+            searched = buffer.Length;
             line = default;
             return false;
         }
+        searched = 0;
         line = buffer.Slice(0, end);
         buffer = buffer.Slice(buffer.GetPosition(1, end));
         return true;
     }
 
     /// <summary>
-    /// Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet.
+    /// Cuts the first request off the buffer, without its LF or CRLF. False when no whole line is there yet;
+    /// `searched` as TryReadLine keeps it.
     /// </summary>
-    public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request)
+    public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request,
+        ref long searched)
     {
-        if (!TryReadLine(ref buffer, out var line))
+        if (!TryReadLine(ref buffer, out var line, ref searched))
         {
             request = default;
             return false;
         }
         request = WithoutCarriageReturn(line);
         return true;
+    }
+
+    /// <summary>Cuts the first request off a buffer read once (the client's typed lines, a test's).</summary>
+    public static bool TryReadRequest(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> request)
+    {
+        long searched = 0;
+        return TryReadRequest(ref buffer, out request, ref searched);
     }
 
     /// <summary>Requests may end in CRLF (`nc -C`, telnet, Windows); the CR is not part of the request.</summary>

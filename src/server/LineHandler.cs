@@ -17,6 +17,9 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     private readonly KeyValueStore store = session.Store;
     private readonly ConnectionAccess access = session.Access;
 
+    /// <summary>The bytes of the unfinished line known to hold no LF (LineFraming.TryReadLine).</summary>
+    private long searched;
+
     public DeferredReply? TakeDeferred() => session.TakeDeferred();
 
     public void WriteError(IBufferWriter<byte> output, string message) => ReplyWriter.Error(output, message);
@@ -29,7 +32,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
-        if (!LineFraming.TryReadRequest(ref buffer, out var line)) return false;
+        if (!LineFraming.TryReadRequest(ref buffer, out var line, ref searched)) return false;
         session.MoreBuffered = !buffer.IsEmpty;
         if (line.Length > maxLineBytes) ending = RefuseLongLine(output);
         else if (Execute(line, output)) ending = "exit";
