@@ -27,7 +27,10 @@ public class QuotedFormTests
         Assert.Equal("Zürich 😀"u8.ToArray(), Stored("set \"k\" \"Zürich 😀\"").Value);
         Assert.Equal("--flag"u8.ToArray(), Stored("get \"--flag\"").Key);
         Assert.Equal("a b"u8.ToArray(), RequestParser.Parse("publish \"a b\" \"m\""u8).Key.ToArray());
-        Assert.Equal(["a b"u8.ToArray(), "c"u8.ToArray()], RequestParser.Parse("subscribe \"a b\" c"u8).Channels!);
+        var channels = new List<byte[]>();
+        foreach (var channel in RequestParser.Parse("subscribe \"a b\" c --json"u8).Channels)
+            channels.Add(channel.ToArray());
+        Assert.Equal(["a b"u8.ToArray(), "c"u8.ToArray()], channels);
         var setex = RequestParser.Parse("setex \"a b\" 10 \"v\\n\""u8);
         Assert.Equal(("a b", "v\n", 10L), (Encoding.UTF8.GetString(setex.Key), Encoding.UTF8.GetString(setex.Value),
             setex.Amount));

@@ -326,6 +326,27 @@ public class LinePubSubTests
     public void Bad_subscriptions_are_refused_before_they_are_sent(string line, string error) =>
         Assert.Equal(error, Assert.IsType<LineParse.Invalid>(Request.Parse(line)).Error);
 
+    /// <summary>
+    /// A line's channels are counted against the clients' budget before any is subscribed: one named twice, or already
+    /// subscribed, costs one subscription, and all of it comes back when they go.
+    /// </summary>
+    [Fact]
+    public async Task A_channel_named_twice_or_already_subscribed_is_counted_once_and_given_back_whole()
+    {
+        await using var server = InProcessServer.Start();
+        await using var subscriber = await server.ConnectAsync();
+        await using var observer = await server.ConnectAsync();
+        async Task<long> Held() => long.Parse(Assert.IsType<Reply.Stats>(await observer.AskAsync("stats")).Figures
+            .Single(s => s.Name == "client_memory").Value);
+        const long Each = Subscriber.SubscriptionOverheadBytes + 4;
+        Assert.Equal(new Reply.Counted(2), await subscriber.AskAsync("subscribe aaaa aaaa bbbb"));
+        var two = await Held();
+        Assert.Equal(new Reply.Counted(3), await subscriber.AskAsync("subscribe bbbb cccc cccc"));
+        Assert.Equal(two + Each, await Held());
+        Assert.Equal(new Reply.Counted(1), await subscriber.AskAsync("unsubscribe cccc aaaa"));
+        Assert.Equal(two - Each, await Held());
+    }
+
     [Fact]
     public async Task A_subscribe_line_past_the_budget_is_refused_whole()
     {

@@ -28,13 +28,21 @@ public sealed record Request(CommandSpec Command, string? Key, string? Value, Ou
                 or ArgumentShape.KeySeconds
                 or ArgumentShape.KeySecondsValue or ArgumentShape.ChannelMessage
                     ? Encoding.UTF8.GetString(parsed.Key) : null,
-            parsed.Channels is { } channels ? string.Join(' ', channels.Select(c => Encoding.UTF8.GetString(c)))
+            command.Arguments is ArgumentShape.Channels or ArgumentShape.OptionalChannels ? Named(parsed.Channels)
                 : command.Arguments is ArgumentShape.KeyValue or ArgumentShape.KeySecondsValue
                     or ArgumentShape.ChannelMessage or ArgumentShape.Secret
                     ? Encoding.UTF8.GetString(parsed.Value) : null,
             parsed.Format,
             parsed.Topic,
             parsed.Amount) { KeyBytes = parsed.Key.ToArray() });
+    }
+
+    /// <summary>The channels a `subscribe` or `unsubscribe` named, one space apart; null for none.</summary>
+    private static string? Named(ChannelReader channels)
+    {
+        var names = new List<string>();
+        foreach (var channel in channels) names.Add(Encoding.UTF8.GetString(channel));
+        return names.Count == 0 ? null : string.Join(' ', names);
     }
 }
 

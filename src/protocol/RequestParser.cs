@@ -21,13 +21,41 @@ public readonly ref struct ParsedRequest
     public OutputFormat Format { get; init; }
     /// <summary>For `help COMMAND`: the command asked about.</summary>
     public CommandSpec? Topic { get; init; }
-    /// <summary>For `subscribe`/`unsubscribe`: the channels named, each decoded.</summary>
-    public IReadOnlyList<byte[]>? Channels { get; init; }
+    /// <summary>For `subscribe`/`unsubscribe`: the channels named, as the line has them (read by Channels).</summary>
+    public ReadOnlySpan<byte> ChannelWords { get; init; }
+
+    /// <summary>
+    /// The channels named, each decoded, one at a time: no list of them is made, since a line may name a hundred
+    /// thousand (refused by the clients' budget, such a list was garbage that full collections came for).
+    /// </summary>
+    public ChannelReader Channels => new(Command!, ChannelWords);
     /// <summary>For `incr`/`decr`: the AMOUNT given, or 1; SECONDS; `lrange`'s START.</summary>
     public long Amount { get; init; }
     /// <summary>For `lrange`: STOP.</summary>
     public long Stop { get; init; }
     public string? Error { get; init; }
+}
+
+/// <summary>
+/// The channels of a request ParseChannels accepted, each decoded as it is reached: `foreach` over a copy, so it
+/// can be read more than once.
+/// </summary>
+public ref struct ChannelReader(CommandSpec command, ReadOnlySpan<byte> words)
+{
+    private ReadOnlySpan<byte> rest = words;
+
+    public ReadOnlySpan<byte> Current { get; private set; }
+
+    public bool MoveNext()
+    {
+        if (rest.IsEmpty) return false;
+        RequestParser.ReadKey(command, rest, out var channel, out rest);
+        Current = channel;
+        if (!rest.IsEmpty) rest = rest[1..];
+        return true;
+    }
+
+    public readonly ChannelReader GetEnumerator() => this;
 }
 
 public static class RequestParser
@@ -91,7 +119,7 @@ public static class RequestParser
     /// The key at the start of `rest`: a quoted one decoded, else the word up to the next space, by the rules for
     /// a key. `after` is what follows it: nothing, or a space and the rest.
     /// </summary>
-    private static string? ReadKey(CommandSpec command, ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> key,
+    internal static string? ReadKey(CommandSpec command, ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> key,
         out ReadOnlySpan<byte> after)
     {
         key = after = default;
@@ -138,22 +166,24 @@ public static class RequestParser
     private static ParsedRequest ParseChannels(CommandSpec command, ReadOnlySpan<byte> rest)
     {
         var format = OutputFormat.Plain;
-        var channels = new List<byte[]>();
+        var words = rest;
+        var count = 0;
         while (!rest.IsEmpty)
         {
             var isFlag = rest.StartsWith("--"u8) && command.TakesFormat && rest.IndexOf((byte)' ') < 0;
             if (isFlag && ParseFlag(rest) is not { } flag) return Invalid(Errors.UnknownFlag(command, rest));
             if (isFlag)
             {
-                if (channels.Count == 0) return Invalid(Errors.WrongArguments(command));
+                if (count == 0) return Invalid(Errors.WrongArguments(command));
                 format = ParseFlag(rest)!.Value;
+                words = words[..(words.Length - rest.Length - 1)];
                 break;
             }
-            if (ReadKey(command, rest, out var channel, out rest) is { } error) return Invalid(error);
-            channels.Add(channel.ToArray());
+            if (ReadKey(command, rest, out _, out rest) is { } error) return Invalid(error);
+            count++;
             if (!rest.IsEmpty && (rest = rest[1..]).IsEmpty) return Invalid(Errors.ExtraSpace(command));
         }
-        return new ParsedRequest { Command = command, Channels = channels, Format = format };
+        return new ParsedRequest { Command = command, ChannelWords = words, Format = format };
     }
 
     /// <summary>

@@ -17,16 +17,15 @@ public static class LinePubSub
     }
 
     public static bool Subscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
-        Change(session, request.Channels ?? [], subscribe: true, output);
+        Change(session, request, subscribe: true, output);
 
     public static bool Unsubscribe(ClientSession session, ParsedRequest request, IBufferWriter<byte> output) =>
-        Change(session, request.Channels ?? [], subscribe: false, output);
+        Change(session, request, subscribe: false, output);
 
     /// <summary>
     /// `subscribe a b` or `unsubscribe [a b]` (every channel when none is named): `OK <channels now>`.
     /// </summary>
-    private static bool Change(ClientSession session, IReadOnlyList<byte[]> channels, bool subscribe,
-        IBufferWriter<byte> output)
+    private static bool Change(ClientSession session, ParsedRequest request, bool subscribe, IBufferWriter<byte> output)
     {
         var subscriber = session.Mode as Subscriber;
         if (subscribe && subscriber is null)
@@ -35,10 +34,11 @@ public static class LinePubSub
             session.Mode = subscriber;
             subscriber.Open(session.Connection!);
         }
-        if (subscriber is not null && !subscribe && channels.Count == 0) subscriber.UnsubscribeAll(patterns: false);
+        if (subscriber is not null && !subscribe && request.ChannelWords.IsEmpty)
+            subscriber.UnsubscribeAll(patterns: false);
         else if (subscriber is not null && !subscribe)
-            foreach (var channel in channels) subscriber.Unsubscribe(channel, pattern: false);
-        else if (subscriber is not null && subscriber.TrySubscribe(channels, pattern: false) is null)
+            foreach (var channel in request.Channels) subscriber.Unsubscribe(channel);
+        else if (subscriber is not null && !subscriber.TrySubscribe(request.Channels))
         {
             ReplyWriter.Error(output, Subscriber.OverBudget);
             return false;

@@ -207,8 +207,42 @@ public class Subscriber : IConnectionMode
         opened = true;
     }
 
-    private static long Cost(byte[] name, bool pattern) =>
-        SubscriptionOverheadBytes + name.Length * (pattern ? 33L : 1L);
+    private static long Cost(byte[] name, bool pattern) => Cost(name.Length, pattern);
+
+    private static long Cost(int nameBytes, bool pattern) =>
+        SubscriptionOverheadBytes + nameBytes * (pattern ? 33L : 1L);
+
+    /// <summary>
+    /// KV's line `subscribe`: as TrySubscribe, for channels read one at a time off the request line, so that a refused
+    /// line of a hundred thousand channels leaves no garbage behind: each name is copied once it is subscribed.
+    /// False, and nothing subscribed, past the budget.
+    /// </summary>
+    public bool TrySubscribe(ChannelReader channels)
+    {
+        var known = Channels.GetAlternateLookup<ReadOnlySpan<byte>>();
+        long asked = 0, added = 0;
+        // A name repeated in the line is counted each time here, and given back below.
+        foreach (var channel in channels)
+            if (!known.Contains(channel)) asked += Cost(channel.Length, pattern: false);
+        if (connection?.TryReserve(asked) == false) return false;
+        foreach (var channel in channels)
+        {
+            if (known.Contains(channel)) continue;
+            var name = channel.ToArray();
+            Channels.Add(name);
+            hub.Subscribe(this, name);
+            added += Cost(name, pattern: false);
+        }
+        connection?.Unreserve(asked - added);
+        return true;
+    }
+
+    /// <summary>KV's line `unsubscribe` of one channel, as the line names it.</summary>
+    public void Unsubscribe(ReadOnlySpan<byte> channel)
+    {
+        if (Channels.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var name))
+            Unsubscribe(name, pattern: false);
+    }
 
     /// <summary>
     /// Subscribes to the channels or the patterns of one request, counted against the clients' memory budget, all of
