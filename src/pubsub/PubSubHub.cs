@@ -176,7 +176,7 @@ public class Subscriber : IConnectionMode
 
     /// <summary>
     /// What a subscription holds beyond its name, for the clients' budget: its entries in this subscriber's set and
-    /// in the hub's tables. A pattern also holds its compiled glob, about 32 bytes for each byte of the pattern.
+    /// in the hub's tables. A pattern also holds its compiled glob (RedisGlob.MostBytes).
     /// </summary>
     public const int SubscriptionOverheadBytes = 96;
 
@@ -207,10 +207,8 @@ public class Subscriber : IConnectionMode
         opened = true;
     }
 
-    private static long Cost(byte[] name, bool pattern) => Cost(name.Length, pattern);
-
-    private static long Cost(int nameBytes, bool pattern) =>
-        SubscriptionOverheadBytes + nameBytes * (pattern ? 33L : 1L);
+    private static long Cost(ReadOnlySpan<byte> name, bool pattern) =>
+        SubscriptionOverheadBytes + name.Length + (pattern ? RedisGlob.MostBytes(name) : 0);
 
     /// <summary>
     /// KV's line `subscribe`: as TrySubscribe, for channels read one at a time off the request line, so that a refused
@@ -223,7 +221,7 @@ public class Subscriber : IConnectionMode
         long asked = 0, added = 0;
         // A name repeated in the line is counted each time here, and given back below.
         foreach (var channel in channels)
-            if (!known.Contains(channel)) asked += Cost(channel.Length, pattern: false);
+            if (!known.Contains(channel)) asked += Cost(channel, pattern: false);
         if (connection?.TryReserve(asked) == false) return false;
         foreach (var channel in channels)
         {

@@ -17,35 +17,44 @@ public sealed class RedisGlob
     /// </summary>
     public const int MaxPatternBytes = 1024;
 
-    // Element i is a star when stars[i], else the 256-bit set of bytes it accepts, in sets[4i..4i+3].
-    private readonly bool[] stars;
-    private readonly ulong[] sets;
+    // Element i is elements[i]: a byte (0-255), the literal it accepts; Star; Any (`?`); or FirstSet + k, the set of
+    // bytes it accepts in sets[4k..4k+3] (256 bits), kept only for a `[...]` of more than one byte. A pattern is held
+    // in four bytes an element (a publish may meet a hundred thousand patterns, each an object the collector keeps).
+    private const int Star = 256, Any = 257, FirstSet = 258;
+    private readonly int[] elements;
+    private readonly ulong[]? sets;
 
     // What every match needs: at least `fewest` bytes (exactly that many without a star); the `head` elements
     // before the first star match the text's first bytes, the `tail` ones after the last star its last bytes; every
     // byte in `needed` (a literal's) is in the text.
     private readonly int fewest, head, tail;
     private readonly bool anyStar;
-    private readonly ulong[] needed = new ulong[4];
+    private readonly Bits256 needed;
 
-    private RedisGlob(List<bool> stars, List<ulong> sets)
+    [System.Runtime.CompilerServices.InlineArray(4)]
+    private struct Bits256
     {
-        this.stars = [.. stars];
-        this.sets = [.. sets];
-        fewest = stars.Count(star => !star);
-        anyStar = fewest < stars.Count;
-        head = anyStar ? stars.IndexOf(true) : stars.Count;
-        tail = anyStar ? stars.Count - 1 - stars.LastIndexOf(true) : 0;
-        for (var e = 0; e < stars.Count; e++)
-        {
-            if (stars[e]) continue;
-            var set = this.sets.AsSpan(4 * e, 4);
-            var bytes = 0;
-            foreach (var word in set) bytes += System.Numerics.BitOperations.PopCount(word);
-            if (bytes == 1)
-                for (var w = 0; w < 4; w++) needed[w] |= set[w];
-        }
+        private ulong word;
     }
+
+    private RedisGlob(int[] elements, ulong[]? sets)
+    {
+        this.elements = elements;
+        this.sets = sets;
+        fewest = elements.Count(element => element != Star);
+        anyStar = fewest < elements.Length;
+        head = anyStar ? Array.IndexOf(elements, Star) : elements.Length;
+        tail = anyStar ? elements.Length - 1 - Array.LastIndexOf(elements, Star) : 0;
+        foreach (var element in elements)
+            if (element < Star) Add(needed, element);
+    }
+
+    /// <summary>
+    /// What a compiled pattern holds at most, for a budget that counts it before it is compiled: the object and its
+    /// arrays, an element for each byte, and 256 bits for each `[`.
+    /// </summary>
+    public static long MostBytes(ReadOnlySpan<byte> pattern) =>
+        128 + 4L * pattern.Length + 32L * pattern.Count((byte)'[');
 
     /// <summary>The bytes a text holds, for Matches: found once when one text meets many patterns (a publish).
     /// </summary>
@@ -58,40 +67,58 @@ public sealed class RedisGlob
 
     public static RedisGlob Compile(ReadOnlySpan<byte> pattern)
     {
-        var stars = new List<bool>();
-        var sets = new List<ulong>();
+        // Never more elements than bytes.
+        var elements = new int[pattern.Length];
+        var count = 0;
+        List<ulong>? sets = null;
         Span<ulong> set = stackalloc ulong[4];
         for (var p = 0; p < pattern.Length;)
         {
-            set.Clear();
-            var star = false;
+            int element;
             switch (pattern[p])
             {
                 case (byte)'*':
-                    star = true;
+                    element = Star;
                     // A run of stars is one star.
                     while (p < pattern.Length && pattern[p] == (byte)'*') p++;
                     break;
                 case (byte)'?':
-                    set.Fill(ulong.MaxValue);
+                    element = Any;
                     p++;
                     break;
                 case (byte)'[':
+                    set.Clear();
                     p = CompileSet(pattern, p, set);
+                    element = Single(set);
+                    if (element < 0)
+                    {
+                        sets ??= [];
+                        element = FirstSet + sets.Count / 4;
+                        foreach (var word in set) sets.Add(word);
+                    }
                     break;
                 case (byte)'\\' when p + 1 < pattern.Length:
-                    Add(set, pattern[p + 1]);
+                    element = pattern[p + 1];
                     p += 2;
                     break;
                 default:
-                    Add(set, pattern[p]);
+                    element = pattern[p];
                     p++;
                     break;
             }
-            stars.Add(star);
-            foreach (var word in set) sets.Add(word);
+            elements[count++] = element;
         }
-        return new RedisGlob(stars, sets);
+        return new RedisGlob(elements[..count], sets?.ToArray());
+    }
+
+    /// <summary>The one byte a set accepts, when it accepts exactly one; else -1.</summary>
+    private static int Single(ReadOnlySpan<ulong> set)
+    {
+        var bytes = 0;
+        foreach (var word in set) bytes += System.Numerics.BitOperations.PopCount(word);
+        if (bytes != 1) return -1;
+        for (var w = 0; ; w++)
+            if (set[w] != 0) return 64 * w + System.Numerics.BitOperations.TrailingZeroCount(set[w]);
     }
 
     /// <summary>
@@ -129,7 +156,13 @@ public sealed class RedisGlob
 
     private static void Add(Span<ulong> set, int c) => set[c >> 6] |= 1UL << (c & 63);
 
-    private bool Accepts(int element, byte c) => (sets[4 * element + (c >> 6)] & (1UL << (c & 63))) != 0;
+    private bool Accepts(int element, byte c) => elements[element] switch
+    {
+        < Star and var literal => literal == c,
+        Any => true,
+        Star => false,
+        var inSet => (sets![4 * (inSet - FirstSet) + (c >> 6)] & (1UL << (c & 63))) != 0,
+    };
 
     public bool Matches(ReadOnlySpan<byte> text) => Matches(text, ReadOnlySpan<ulong>.Empty);
 
@@ -139,7 +172,7 @@ public sealed class RedisGlob
     {
         if (text.Length < fewest || (!anyStar && text.Length != fewest)) return false;
         for (var e = 0; e < head; e++) if (!Accepts(e, text[e])) return false;
-        for (var e = 1; e <= tail; e++) if (!Accepts(stars.Length - e, text[^e])) return false;
+        for (var e = 1; e <= tail; e++) if (!Accepts(elements.Length - e, text[^e])) return false;
         if (!present.IsEmpty)
             for (var w = 0; w < 4; w++) if ((needed[w] & ~present[w]) != 0) return false;
         return Walk(text);
@@ -153,13 +186,13 @@ public sealed class RedisGlob
         int p = 0, t = 0, star = -1, starText = 0;
         while (t < text.Length)
         {
-            if (p < stars.Length && stars[p])
+            if (p < elements.Length && elements[p] == Star)
             {
                 star = p++;
                 starText = t;
                 continue;
             }
-            if (p < stars.Length && Accepts(p, text[t]))
+            if (p < elements.Length && Accepts(p, text[t]))
             {
                 p++;
                 t++;
@@ -169,7 +202,7 @@ public sealed class RedisGlob
             p = star + 1;
             t = ++starText;
         }
-        while (p < stars.Length && stars[p]) p++;
-        return p == stars.Length;
+        while (p < elements.Length && elements[p] == Star) p++;
+        return p == elements.Length;
     }
 }
