@@ -334,8 +334,8 @@ def start(model, dll, budget):
                 warm.sendall(b"PING\r\n")
                 warm.recv(64)
             warm.close()
-            # KV's memory keeper takes its first measure a second after the start: an attack before that would be
-            # taken for the server's own size, and its memory never given back.
+            # A moment for the start's own growth (its first compilations) to settle, so that it is not counted as
+            # the attack's.
             time.sleep(2.5)
             return server
         except OSError:

@@ -42,6 +42,9 @@ public sealed class MemoryKeeper(Func<long> held, Action<long> trim, Action<stri
     public async Task RunAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(Interval, clock);
+        // The first measure at once, as the server starts: a burst in its first second (clients that connect at
+        // the start line) would otherwise be taken for the server's own size, and never given back.
+        Look();
         try
         {
             while (await timer.WaitForNextTickAsync(stopping)) Look();
