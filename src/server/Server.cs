@@ -276,7 +276,7 @@ public sealed class KVServer : IServerFacts
     public void TrimBuffers(long keepBytes) => pool.Trim(keepBytes);
 
     /// <summary>
-    /// What a feature runs beside the server of a process for as long as it serves (src/memory's keeper), started by
+    /// What a feature runs beside the server of a process for as long as it serves (a memory keeper), started by
     /// KVServer.cs with the server and the log; a server inside a test process runs none.
     /// </summary>
     public static List<Func<KVServer, Action<string>, CancellationToken, Task>> Companions { get; } = [];

@@ -127,12 +127,9 @@ internal sealed partial class SlabTable : PairTable
     private long Detach(int hole)
     {
         var removed = slots[hole];
-        // Shift back every following entry that may move: one whose home is not between the hole and itself.
         for (var next = Next(hole); slots[next] is var moving and not 0; next = Next(next))
         {
-            var home = HomeOf(moving, slots.Length);
-            var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
-            if (stays) continue;
+            if (Stays(hole, next, HomeOf(moving, slots.Length))) continue;
             Moving(hole, next, PairAt(moving).KeySpan);
             slots[hole] = moving;
             hole = next;

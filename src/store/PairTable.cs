@@ -128,6 +128,14 @@ internal abstract class PairTable
             if (expired is null || !expired(from[i])) keys.Add(from[i]);
     }
 
+    /// <summary>
+    /// A removal opened slot `hole`: whether the pair in slot `next` after it, whose search starts at `home`, stays
+    /// where it is (its home is past the hole, going round the end of the table) or moves back into the hole, since a
+    /// search for it would stop at the hole. The rule both tables shift pairs back by.
+    /// </summary>
+    protected static bool Stays(int hole, int next, int home) =>
+        hole <= next ? home > hole && home <= next : home > hole || home <= next;
+
     /// <summary>A removal moves `key` from slot `from` back to `to`: a walk between them would miss it, so it is told.
     /// </summary>
     protected void Moving(int to, int from, ReadOnlySpan<byte> key)

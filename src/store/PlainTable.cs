@@ -63,12 +63,9 @@ internal sealed class PlainTable : PairTable
         var hole = Locate(key);
         if (hole < 0) return null;
         var removed = slots[hole]!;
-        // Shift back every following pair that may move: one whose home is not between the hole and itself.
         for (var next = Next(hole); slots[next] is { } moving; next = Next(next))
         {
-            var home = Home(KeyOf(moving), slots.Length);
-            var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
-            if (stays) continue;
+            if (Stays(hole, next, Home(KeyOf(moving), slots.Length))) continue;
             Moving(hole, next, KeyOf(moving));
             slots[hole] = moving;
             hole = next;
