@@ -342,7 +342,8 @@ public class LinePubSubTests
         Assert.Equal((2, 2 * Each), (subscriber.Count, connection.Reserved));
         Assert.True(subscriber.TrySubscribe(RequestParser.Parse("subscribe bbbb cccc cccc"u8).Channels));
         Assert.Equal((3, 3 * Each), (subscriber.Count, connection.Reserved));
-        foreach (var channel in RequestParser.Parse("unsubscribe cccc aaaa"u8).Channels) subscriber.Unsubscribe(channel);
+        foreach (var channel in RequestParser.Parse("unsubscribe cccc aaaa"u8).Channels)
+            subscriber.Unsubscribe(channel);
         Assert.Equal((1, Each), (subscriber.Count, connection.Reserved));
     }
 

@@ -28,7 +28,7 @@ public readonly ref struct ParsedRequest
     /// The channels named, each decoded, one at a time: no list of them is made, since a line may name a hundred
     /// thousand (refused by the clients' budget, such a list was garbage that full collections came for).
     /// </summary>
-    public ChannelReader Channels => new(Command!, ChannelWords);
+    public ChannelReader Channels => new(ChannelWords);
     /// <summary>For `incr`/`decr`: the AMOUNT given, or 1; SECONDS; `lrange`'s START.</summary>
     public long Amount { get; init; }
     /// <summary>For `lrange`: STOP.</summary>
@@ -37,10 +37,10 @@ public readonly ref struct ParsedRequest
 }
 
 /// <summary>
-/// The channels of a request ParseChannels accepted, each decoded as it is reached: `foreach` over a copy, so it
-/// can be read more than once.
+/// The channels of a request ParseChannels accepted, each decoded as it is reached (checked once, by the parser):
+/// `foreach` over a copy, so it can be read more than once.
 /// </summary>
-public ref struct ChannelReader(CommandSpec command, ReadOnlySpan<byte> words)
+public ref struct ChannelReader(ReadOnlySpan<byte> words)
 {
     private ReadOnlySpan<byte> rest = words;
 
@@ -49,7 +49,7 @@ public ref struct ChannelReader(CommandSpec command, ReadOnlySpan<byte> words)
     public bool MoveNext()
     {
         if (rest.IsEmpty) return false;
-        RequestParser.ReadKey(command, rest, out var channel, out rest);
+        RequestParser.ReadWord(rest, out var channel, out rest);
         Current = channel;
         if (!rest.IsEmpty) rest = rest[1..];
         return true;
@@ -119,26 +119,38 @@ public static class RequestParser
     /// The key at the start of `rest`: a quoted one decoded, else the word up to the next space, by the rules for
     /// a key. `after` is what follows it: nothing, or a space and the rest.
     /// </summary>
-    internal static string? ReadKey(CommandSpec command, ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> key,
+    private static string? ReadKey(CommandSpec command, ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> key,
         out ReadOnlySpan<byte> after)
     {
         key = after = default;
         if (rest.IsEmpty) return Errors.WrongArguments(command);
-        if (rest[0] == '"')
-        {
-            if (QuotedForm.TryRead(rest, out var used, out var error) is not { } decoded) return error;
-            key = decoded;
-            after = rest[used..];
-            return KeyProblem(decoded);
-        }
-        var end = rest.IndexOf((byte)' ');
-        if (end == 0) return Errors.ExtraSpace(command);
-        key = end < 0 ? rest : rest[..end];
-        after = end < 0 ? default : rest[end..];
+        if (rest[0] == ' ') return Errors.ExtraSpace(command);
+        if (ReadWord(rest, out key, out after) is { } error) return error;
+        if (rest[0] == '"') return KeyProblem(key);
         // `set k<TAB>v`: a tab where the space belongs is the likely mistake, and worth its own words.
         if (command.Arguments is ArgumentShape.KeyValue or ArgumentShape.ChannelMessage && key.Contains((byte)'\t'))
             return Errors.TabAfterKey(command);
         return KeyError(command, key);
+    }
+
+    /// <summary>
+    /// The word at the start of `rest` (not empty), without the rules for a key: a quoted one decoded, else the bytes
+    /// up to the next space. `after` is what follows it. An error only for a malformed quoted string.
+    /// </summary>
+    internal static string? ReadWord(ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> word, out ReadOnlySpan<byte> after)
+    {
+        word = after = default;
+        if (rest[0] == '"')
+        {
+            if (QuotedForm.TryRead(rest, out var used, out var error) is not { } decoded) return error;
+            word = decoded;
+            after = rest[used..];
+            return null;
+        }
+        var end = rest.IndexOf((byte)' ');
+        word = end < 0 ? rest : rest[..end];
+        after = end < 0 ? default : rest[end..];
+        return null;
     }
 
     /// <summary>A value: one quoted string, decoded, or the rest of the line as it is.</summary>
