@@ -270,6 +270,10 @@ public class LinePubSubTests
 
         // Subscribed, a connection may manage its subscriptions, ping and leave; anything else is refused.
         Assert.Equal(new Reply.Error(Errors.Subscribed), await kv.AskAsync("get news"));
+        // Refused, it is still listening: the next message comes without another request first.
+        Assert.Equal(new Reply.Counted(2), await kvPublisher.AskAsync("publish news after the refusal"));
+        Assert.Equal("MESSAGE news after the refusal", await kv.ReadLineAsync());
+        Assert.Equal("*3[$message,$news,$after the refusal]", await resp.ReadAsync());
         Assert.IsType<Reply.Pong>(await kv.AskAsync("ping"));
         Assert.Equal(new Reply.Counted(1), await kv.AskAsync("unsubscribe news"));
         Assert.Equal(new Reply.Counted(0), await kv.AskAsync("unsubscribe"));

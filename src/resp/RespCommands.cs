@@ -268,31 +268,41 @@ public static class RespCommands
                 $"unknown command '{args.Text(0)}', with args beginning with: {shown}");
             return null;
         }
-        if (!session.Access.Authenticated && !command.BeforeAuth)
-        {
-            RespReply.Error(output, "Authentication required.", prefix: "NOAUTH");
-            return null;
-        }
-        if (!command.Accepts(args.Count))
-        {
-            RespTransactions.Refuse(session, output, $"wrong number of arguments for '{command.Name}' command");
-            return null;
-        }
-        var activity = session.Activity;
-        activity.RequestServed();
-        if (activity.Observers.Anyone) activity.Observers.Publish(RespObserved.Of(session, args));
-        // What the connection's mode owes the client goes first (a subscriber's messages); it may answer the request.
-        var mode = session.Mode is { Active: true } active ? active : null;
-        mode?.WriteOwed(sent);
-        if (mode is IRespMode respMode && respMode.Answers(session, command, args, output)) { }
-        // As Redis: BUSY before anything else, and a transaction told BUSY is refused at EXEC.
-        else if (!command.WhileBusy && activity.Gate is { } gate && !gate.Admit())
-            RespTransactions.RefuseBusy(session, command, output);
-        else if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args,
-            output);
-        else command.Invoke(session, args, output);
-        session.AfterRequest();
+        var request = new RespRequest(session, command, args, output, sent);
+        session.Serve(ref request);
         return session.Closing ?? (session.Quitting ? "quit" : null);
+    }
+
+    /// <summary>A request as ClientSession.Serve asks it, in Redis's words.</summary>
+    private readonly struct RespRequest(RespSession session, RespCommand command, RespArguments args,
+        IBufferWriter<byte> output, IBufferWriter<byte> sent) : IServedRequest
+    {
+        public bool BeforeAuth => command.BeforeAuth;
+        // As Redis: BUSY before anything else, and a transaction told BUSY is refused at EXEC.
+        public bool Gated => !command.WhileBusy;
+        public IBufferWriter<byte> Sent => sent;
+        public void RefuseUnauthenticated() => RespReply.Error(output, "Authentication required.", prefix: "NOAUTH");
+
+        public bool Admissible()
+        {
+            if (command.Accepts(args.Count)) return true;
+            RespTransactions.Refuse(session, output, $"wrong number of arguments for '{command.Name}' command");
+            return false;
+        }
+
+        public ObservedRequest Observed() => RespObserved.Of(session, args);
+
+        public bool AnsweredBy(IConnectionMode mode) =>
+            mode is IRespMode respMode && respMode.Answers(session, command, args, output);
+
+        public void RefuseBusy() => RespTransactions.RefuseBusy(session, command, output);
+
+        public void Run()
+        {
+            if (session.Transaction is not null && !command.Immediate) RespTransactions.Queue(session, command, args,
+                output);
+            else command.Invoke(session, args, output);
+        }
     }
 
     /// <summary>Redis's words for a request with too few or too many arguments.</summary>

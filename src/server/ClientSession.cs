@@ -1,7 +1,7 @@
 // src/server/ClientSession.cs: what the server keeps for one client, whichever protocol it speaks: the store and the
 // server it talks to, its password state, the id and address that `monitor` and the log show, and the part of its
-// last answer that must wait, and the mode a feature may hold it in (a subscriber). LineHandler uses it as it is;
-// RESP's session adds what Redis keeps per client.
+// last answer that must wait, and the mode a feature may hold it in (a subscriber); and the steps every request
+// takes on either protocol (Serve). LineHandler uses it as it is; RESP's session adds what Redis keeps per client.
 
 using System.Buffers;
 using System.Net;
@@ -57,12 +57,29 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
     public Action<bool>? Unblock { get; set; }
 
     /// <summary>
-    /// After every request, on either protocol: a connection in a mode waits for what the mode brings (a subscriber's
-    /// messages) whenever it has nothing else to answer.
+    /// The steps every request takes once its protocol has read it, written once for both protocols: the password's
+    /// gate and the protocol's own checks; then it is counted, shown to the observers (monitor), what the connection's
+    /// mode owes the client goes first and the mode may answer it (a subscriber's refusal), a script past its time
+    /// limit refuses it (the gate), or it runs. Whatever the outcome, a connection in a mode then waits for what the
+    /// mode brings (a subscriber's messages) whenever it has nothing else to answer.
     /// </summary>
-    public void AfterRequest()
+    public void Serve<TRequest>(scoped ref TRequest request) where TRequest : IServedRequest, allows ref struct
     {
-        if (Mode is { Active: true } mode && Deferred is null && !MoreBuffered) Deferred = mode.WaitAsync;
+        if (!Access.Authenticated && !request.BeforeAuth)
+        {
+            request.RefuseUnauthenticated();
+            return;
+        }
+        if (!request.Admissible()) return;
+        var activity = Activity;
+        activity.RequestServed();
+        if (activity.Observers.Anyone) activity.Observers.Publish(request.Observed());
+        var mode = Mode is { Active: true } active ? active : null;
+        mode?.WriteOwed(request.Sent);
+        if (mode is not null && request.AnsweredBy(mode)) { }
+        else if (request.Gated && activity.Gate is { } gate && !gate.Admit()) request.RefuseBusy();
+        else request.Run();
+        if (Mode is { Active: true } still && Deferred is null && !MoreBuffered) Deferred = still.WaitAsync;
     }
 
     public DeferredReply? TakeDeferred()
@@ -89,6 +106,36 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
         null => "?",
         _ => peer.ToString()!,
     };
+}
+
+/// <summary>
+/// One request as Serve asks it, in its protocol's words: a struct (a ref struct on KV's protocol, which reads the
+/// line where it lies), so that the steps are compiled for each protocol and cost no allocation.
+/// </summary>
+public interface IServedRequest
+{
+    /// <summary>Served to a connection that has not given the password yet.</summary>
+    bool BeforeAuth { get; }
+
+    /// <summary>Held back by the gate (a script past its time limit); false for what must pass (SCRIPT KILL).</summary>
+    bool Gated { get; }
+
+    /// <summary>Where what the mode owes is written: what is sent even when the replies are off (RESP's CLIENT REPLY).
+    /// </summary>
+    IBufferWriter<byte> Sent { get; }
+
+    void RefuseUnauthenticated();
+
+    /// <summary>The protocol's checks after the password's (RESP's arity); false when it wrote a refusal.</summary>
+    bool Admissible();
+
+    ObservedRequest Observed();
+
+    /// <summary>True when the mode answered the request itself (a refusal, RESP2's subscribed PING).</summary>
+    bool AnsweredBy(IConnectionMode mode);
+
+    void RefuseBusy();
+    void Run();
 }
 
 /// <summary>

@@ -1,10 +1,10 @@
 // src/server/LineHandler.cs: KV's own protocol on one connection, for Conversation's loop: a request is a line
 // (LineFraming), and Execute runs one parsed request against the store and writes its reply.
 //
-// A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection.
-// With a password, only `auth`, `help`, `ping` and `exit` are answered until the connection has given it. Every
-// request answered is counted, and described to the request observers, if anyone observes (Observers.cs). The
-// commands a feature serves (monitor, pub/sub) are answered by what it registered (LineCommands.cs).
+// A line longer than --max-line-bytes, finished or not, is answered with an ERROR and ends the connection. The
+// steps every request takes on either protocol (the password's gate, counting, the observers, a feature's mode, the
+// script gate) are ClientSession.Serve's; this file gives them KV's words. The commands a feature serves (monitor,
+// pub/sub) are answered by what it registered (LineCommands.cs).
 
 using System.Buffers;
 using System.Globalization;
@@ -72,44 +72,49 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
     /// </summary>
     private bool Execute(ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
-        var request = RequestParser.Parse(line);
-        if (request.Error is { } error)
+        var parsed = RequestParser.Parse(line);
+        if (parsed.Error is { } error)
         {
             ReplyWriter.Error(output, error);
             return false;
         }
-        if (request.Command is not { } command) return false;
-        if (!access.Authenticated && !command.BeforeAuth)
+        if (parsed.Command is not { } command) return false;
+        var request = new LineRequest(this, line, parsed, command, output);
+        session.Serve(ref request);
+        return request.Ending;
+    }
+
+    /// <summary>A parsed line as ClientSession.Serve asks it.</summary>
+    private ref struct LineRequest(LineHandler handler, ReadOnlySpan<byte> line, ParsedRequest request,
+        CommandSpec command, IBufferWriter<byte> output) : IServedRequest
+    {
+        private readonly ReadOnlySpan<byte> line = line;
+        private readonly ParsedRequest request = request;
+
+        /// <summary>Set by Run: the connection closes after this reply (`exit`).</summary>
+        public bool Ending { get; private set; }
+
+        public readonly bool BeforeAuth => command.BeforeAuth;
+        public readonly bool Gated => true;
+        public readonly IBufferWriter<byte> Sent => output;
+        public readonly void RefuseUnauthenticated() => ReplyWriter.Error(output, Errors.AuthenticationRequired);
+        public readonly bool Admissible() => true;
+        public readonly ObservedRequest Observed() => handler.Observed(line, command);
+        public readonly bool AnsweredBy(IConnectionMode mode) => mode.Refuses(command, output);
+        public readonly void RefuseBusy() => ReplyWriter.Error(output, Errors.Busy);
+
+        public void Run()
         {
-            ReplyWriter.Error(output, Errors.AuthenticationRequired);
-            return false;
+            try
+            {
+                Ending = handler.Run(request, command, output);
+            }
+            catch (WrongKindException wrong)
+            {
+                // A key of a kind the command does not work on (`get` of a list): refused before anything changed.
+                ReplyWriter.Error(output, Errors.WrongKind(command, request.Key, wrong.Held));
+            }
         }
-        var activity = session.Activity;
-        activity.RequestServed();
-        if (activity.Observers.Anyone) activity.Observers.Publish(Observed(line, command));
-        // What the connection's mode owes the client goes first (a subscriber's messages); it may refuse the request.
-        if (session.Mode is { Active: true } mode)
-        {
-            mode.WriteOwed(output);
-            if (mode.Refuses(command, output)) return false;
-        }
-        if (activity.Gate is { } gate && !gate.Admit())
-        {
-            ReplyWriter.Error(output, Errors.Busy);
-            return false;
-        }
-        var ending = false;
-        try
-        {
-            ending = Run(request, command, output);
-        }
-        catch (WrongKindException wrong)
-        {
-            // A key of a kind the command does not work on (`get` of a list): refused before anything changed.
-            ReplyWriter.Error(output, Errors.WrongKind(command, request.Key, wrong.Held));
-        }
-        session.AfterRequest();
-        return ending;
     }
 
     private bool Run(ParsedRequest request, CommandSpec command, IBufferWriter<byte> output)
