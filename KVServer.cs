@@ -99,13 +99,14 @@ void Stop(PosixSignalContext context)
 using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-var resp = server.RespEndpoint is { } respEndpoint ? $" and RESP on {respEndpoint}" : "";
+var others = string.Concat(FeatureListeners.All.Select(feature => server.EndpointOf(feature) is { } endpoint
+    ? $" and {feature.Name} on {endpoint}" : ""));
 // The warning comes first, so that whoever waits for the start line has seen it by then.
 if (options.ReachableFromOutside && options.Password is null)
     Console.WriteLine($"WARNING: no password, and {server.Endpoint} takes connections from other machines: anyone " +
         $"who can reach it can read and change every key. " +
         "Set one with --password (or KV_PASSWORD), or listen on this machine only with --bind 127.0.0.1.");
-Console.WriteLine($"KV server listening on {server.Endpoint}{resp} ({options.Summary})");
+Console.WriteLine($"KV server listening on {server.Endpoint}{others} ({options.Summary})");
 await Task.WhenAll([server.RunAsync(stopping.Token),
     .. KVServer.Companions.Select(companion => companion(server, log.Write, stopping.Token))]);
 log.Write("KV server stopped");

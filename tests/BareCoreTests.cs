@@ -29,7 +29,7 @@ public sealed class BareCoreTests
     }
 
     [Theory]
-    [InlineData("--resp-port", "this server was built without Redis's protocol (src/resp)")]
+    [InlineData("--resp-port", "unknown option '--resp-port'")]
     [InlineData("--threading", "invalid value 'loops' for --threading (expected pool)")]
     public async Task The_core_refuses_by_name_an_option_only_a_feature_serves(string option, string error)
     {

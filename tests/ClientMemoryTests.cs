@@ -198,7 +198,7 @@ public class ReplyBudgetTests
     internal sealed class NoServer : IServerFacts
     {
         public System.Net.EndPoint Endpoint { get; } = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0);
-        public System.Net.EndPoint? RespEndpoint => null;
+        public System.Net.EndPoint? EndpointOf(FeatureListener feature) => null;
         public ServerOptions Options { get; } = ServerOptions.Parse(["0"]);
         public int ConnectedClients => 1;
         public long ClientMemory => 0;

@@ -231,7 +231,7 @@ public sealed class InProcessServer : TestServer
     public override int Port => port;
 
     /// <summary>The RESP port, when started with `--resp-port 0`.</summary>
-    public int RespPort => ((IPEndPoint)Server.RespEndpoint!).Port;
+    public int RespPort => ((IPEndPoint)Server.EndpointOf(RespRegistration.Listener)!).Port;
     public Task<RespConnection> ConnectRespAsync() => RespConnection.OpenAsync(RespPort);
 
     /// <summary>Options as on the command line, without the port.</summary>

@@ -115,7 +115,7 @@ public class ThreadingTests
         IConnectionThreads threads)
     {
         var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var conversation = new Conversation(accepted, WireProtocol.KV, handler, new ClientMemoryBudget(0),
+        var conversation = new Conversation(accepted, null, handler, new ClientMemoryBudget(0),
             new BufferPool(1 << 20), threads,
             (_, reason) => ended.TrySetResult(reason));
         conversation.Start();

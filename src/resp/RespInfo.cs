@@ -64,7 +64,7 @@ public static class RespInfo
                 ("redis_version", RedisVersion), ("server_name", "kv"), ("kv_version", KvVersion),
                 ("protocols", "kv,resp2"), ("process_id", Environment.ProcessId.ToString()),
                 ("tcp_port", ((IPEndPoint)server.Endpoint).Port.ToString()), ("resp_port",
-                    server.RespEndpoint is IPEndPoint resp ? resp.Port.ToString() : ""),
+                    server.EndpointOf(RespRegistration.Listener) is IPEndPoint resp ? resp.Port.ToString() : ""),
                 ("uptime_in_seconds", stats["uptime_seconds"]), ("dotnet_version", Environment.Version.ToString()),
             ]),
             // Clients wait only in a feature's blocking command (BLPOP): 0 when no feature registered the figure.

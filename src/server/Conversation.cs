@@ -46,12 +46,13 @@ public sealed partial class Conversation : IEvictable, IReplyContext
     /// <param name="ended">Called once, with the reason for the log, when the conversation is over and the socket
     /// closed.</param>
     /// <param name="threads">The server's threading model, which gives this conversation its thread.</param>
-    public Conversation(Socket socket, WireProtocol protocol, IRequestHandler handler, ClientMemoryBudget budget,
+    /// <param name="listener">The feature whose listener accepted it; null for KV's own protocol.</param>
+    public Conversation(Socket socket, FeatureListener? listener, IRequestHandler handler, ClientMemoryBudget budget,
         BufferPool pool, IConnectionThreads threads, Action<Conversation, string> ended)
     {
         this.socket = socket;
         Peer = socket.RemoteEndPoint;
-        Protocol = protocol;
+        Listener = listener;
         this.handler = handler;
         this.ended = ended;
         this.budget = budget;
@@ -63,7 +64,7 @@ public sealed partial class Conversation : IEvictable, IReplyContext
 
     /// <summary>The client's address: the socket's own, which it keeps anyway.</summary>
     public EndPoint? Peer { get; }
-    public WireProtocol Protocol { get; }
+    public FeatureListener? Listener { get; }
 
     /// <summary>
     /// How long the client has let it wait: for a next request, since the last one was completed (bytes of an

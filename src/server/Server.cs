@@ -1,10 +1,11 @@
-// src/server/Server.cs: the listeners. KV's own protocol on the main port and, with --resp-port, Redis's on a second
-// one, over one store. It accepts clients on both, admits them up to --max-clients (both counted together),
+// src/server/Server.cs: the listeners. KV's own protocol on the main port and, on ports of their own, the protocols
+// features bring (FeatureListener), over one store. It accepts clients on each, admits them up to --max-clients (all
+// counted together),
 // gives each its own Conversation (served by the --threading model when its socket has data), logs who comes and
 // goes, closes those silent for longer than --idle-timeout or slower than --request-timeout to finish a
 // request, and on shutdown closes them all.
 //
-// It knows nothing of commands: what is said on a connection is LineHandler's or RespHandler's job. A
+// It knows nothing of commands: what is said on a connection is LineHandler's, or a feature's handler's, job. A
 // KVServer runs as well inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then
 // `RunAsync(stopping)`.
 
@@ -15,8 +16,6 @@ using System.Net;
 using System.Net.Sockets;
 
 namespace KV;
-
-public enum WireProtocol { KV, Resp }
 
 /// <summary>Makes the handler of one connection: its store, the server's facts, its password gate, its peer.</summary>
 public delegate IRequestHandler ConnectionHandlerFactory(KeyValueStore store, IServerFacts server,
@@ -35,7 +34,8 @@ public sealed class ListenException(int port, SocketException inner) : Exception
 public interface IServerFacts
 {
     EndPoint Endpoint { get; }
-    EndPoint? RespEndpoint { get; }
+    /// <summary>Where a feature's listener listens; null when it was not given a port.</summary>
+    EndPoint? EndpointOf(FeatureListener feature);
     ServerOptions Options { get; }
     int ConnectedClients { get; }
     long ClientMemory { get; }
@@ -49,7 +49,7 @@ public interface IServerFacts
 public sealed class KVServer : IServerFacts
 {
     private readonly Socket listener;
-    private readonly Socket? respListener;
+    private readonly (Socket Socket, FeatureListener Feature)[] featureListeners;
     private readonly ServerOptions options;
     private readonly Action<string> log;
     private readonly KeyValueStore store;
@@ -67,11 +67,11 @@ public sealed class KVServer : IServerFacts
     private int holdingOn = 1;
     private long lastClientId;
 
-    private KVServer(Socket listener, Socket? respListener, ServerOptions options, Action<string> log,
-        TimeProvider? time)
+    private KVServer(Socket listener, (Socket, FeatureListener)[] featureListeners, ServerOptions options,
+        Action<string> log, TimeProvider? time)
     {
         this.listener = listener;
-        this.respListener = respListener;
+        this.featureListeners = featureListeners;
         this.options = options;
         this.log = log;
         store = new KeyValueStore(options.MaxMemory, time, unguarded: options.UnsafeNoLock);
@@ -84,7 +84,8 @@ public sealed class KVServer : IServerFacts
     }
 
     public EndPoint Endpoint => listener.LocalEndPoint!;
-    public EndPoint? RespEndpoint => respListener?.LocalEndPoint;
+    public EndPoint? EndpointOf(FeatureListener feature) =>
+        featureListeners.FirstOrDefault(open => open.Feature == feature).Socket?.LocalEndPoint;
     public int ConnectedClients => Volatile.Read(ref connected);
     public long NextClientId() => Interlocked.Increment(ref lastClientId);
     public ServerOptions Options => options;
@@ -92,12 +93,6 @@ public sealed class KVServer : IServerFacts
     public TimeSpan Uptime => Stopwatch.GetElapsedTime(started);
     public ServerActivity Activity { get; } = new(TimeProvider.System);
     public long ClientEvictions => clientMemory.Evictions;
-
-    /// <summary>
-    /// The handler of a connection to the second listener (--resp-port). The core names no protocol but its own: the
-    /// RESP feature registers itself here when its folder is part of the program (src/resp/RespRegistration.cs).
-    /// </summary>
-    public static ConnectionHandlerFactory? SecondProtocol { get; set; }
 
     /// <summary>
     /// What features set on a new server's store from the options they registered (src/eviction's policy).
@@ -110,15 +105,16 @@ public sealed class KVServer : IServerFacts
     /// </summary>
     public static KVServer Listen(ServerOptions options, Action<string> log, TimeProvider? time = null)
     {
-        var listener = Open(options.Bind, options.Port);
+        List<(Socket Socket, FeatureListener Feature)> opened = [(Open(options.Bind, options.Port), null!)];
         try
         {
-            var respListener = options.RespPort is { } respPort ? Open(options.Bind, respPort) : null;
-            return new KVServer(listener, respListener, options, log, time);
+            foreach (var feature in FeatureListeners.All)
+                if (options.PortOf(feature) is { } port) opened.Add((Open(options.Bind, port), feature));
+            return new KVServer(opened[0].Socket, [.. opened.Skip(1)], options, log, time);
         }
         catch
         {
-            listener.Dispose();
+            foreach (var (socket, _) in opened) socket.Dispose();
             throw;
         }
     }
@@ -145,9 +141,9 @@ public sealed class KVServer : IServerFacts
     /// <summary>Accepts until stopped, then closes every client and waits a few seconds for them to go.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        await Task.WhenAll(AcceptAsync(listener, WireProtocol.KV, stopping),
-            respListener is null ? Task.CompletedTask : AcceptAsync(respListener, WireProtocol.Resp, stopping),
-            CloseSlowAsync(stopping), Activity.SampleAsync(stopping), store.ExpireActivelyAsync(stopping));
+        await Task.WhenAll([AcceptAsync(listener, null, stopping),
+            .. featureListeners.Select(open => AcceptAsync(open.Socket, open.Feature, stopping)),
+            CloseSlowAsync(stopping), Activity.SampleAsync(stopping), store.ExpireActivelyAsync(stopping)]);
         // Like Redis, close without a word: a line the client did not ask for would be read as the next reply.
         foreach (var conversation in conversations.Keys) conversation.Interrupt("the server is stopping");
         LetGo();
@@ -160,7 +156,8 @@ public sealed class KVServer : IServerFacts
     /// <summary>How long shutdown waits for the clients to go once they are told.</summary>
     public static readonly TimeSpan ShutdownDeadline = TimeSpan.FromSeconds(2);
 
-    private async Task AcceptAsync(Socket listening, WireProtocol protocol, CancellationToken stopping)
+    /// <summary>Accepts on one listener: KV's own protocol (no feature), or a feature's.</summary>
+    private async Task AcceptAsync(Socket listening, FeatureListener? feature, CancellationToken stopping)
     {
         using (listening)
         {
@@ -185,22 +182,22 @@ public sealed class KVServer : IServerFacts
                     await Task.Delay(10, CancellationToken.None);
                     continue;
                 }
-                Admit(socket, protocol);
+                Admit(socket, feature);
             }
         }
     }
 
     /// <summary>One client, accepted: refused when the server is full, else its conversation begins.</summary>
-    private void Admit(Socket socket, WireProtocol protocol)
+    private void Admit(Socket socket, FeatureListener? feature)
     {
-        var peer = Describe(socket.RemoteEndPoint, protocol);
+        var peer = Describe(socket.RemoteEndPoint, feature);
         Interlocked.Increment(ref holdingOn);
         var count = Interlocked.Increment(ref connected);
         var peerEndpoint = socket.RemoteEndPoint;
         var access = password.NewConnection(ClientSession.AddressOf(peerEndpoint));
-        IRequestHandler handler = protocol == WireProtocol.KV
+        var handler = feature is null
             ? new LineHandler(new ClientSession(store, this, access, peerEndpoint), options.MaxLineBytes)
-            : SecondProtocol!(store, this, access, peerEndpoint, options.MaxLineBytes);
+            : feature.Handler(store, this, access, peerEndpoint, options.MaxLineBytes);
         if (count > options.MaxClients)
         {
             Activity.ConnectionRefused();
@@ -209,7 +206,7 @@ public sealed class KVServer : IServerFacts
         }
         Activity.ConnectionAccepted();
         log($"+ {peer} connected ({ClientCount(count)})");
-        var conversation = new Conversation(socket, protocol, handler, clientMemory, pool, threads, conversationEnded);
+        var conversation = new Conversation(socket, feature, handler, clientMemory, pool, threads, conversationEnded);
         conversations.TryAdd(conversation, 0);
         conversation.Start();
     }
@@ -217,7 +214,7 @@ public sealed class KVServer : IServerFacts
     private void Ended(Conversation conversation, string reason)
     {
         conversations.TryRemove(conversation, out _);
-        log($"- {Describe(conversation.Peer, conversation.Protocol)} disconnected: {reason} ({ClientCount(Left())})");
+        log($"- {Describe(conversation.Peer, conversation.Listener)} disconnected: {reason} ({ClientCount(Left())})");
     }
 
     private int Left()
@@ -266,8 +263,8 @@ public sealed class KVServer : IServerFacts
     private static string ClientCount(int count) => count == 1 ? "1 client" : $"{count} clients";
 
     /// <summary>Made when it is logged, not kept: an idle connection holds nothing it does not need.</summary>
-    private static string Describe(EndPoint? peer,
-        WireProtocol protocol) => ClientSession.NameOf(peer) + (protocol == WireProtocol.Resp ? " over RESP" : "");
+    private static string Describe(EndPoint? peer, FeatureListener? feature) =>
+        ClientSession.NameOf(peer) + (feature is null ? "" : $" over {feature.Name}");
 
     /// <summary>What the server knows it holds: the clients' buffers and listings, and the store's pairs.</summary>
     public long HeldBytes => clientMemory.Total + store.PairBytes;

@@ -11,8 +11,8 @@ using System.Net.Sockets;
 namespace KV;
 
 public sealed record ServerOptions(
-    int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, int? RespPort,
-    long MaxMemory, long MaxClientMemory, string? Password, TimeSpan RequestTimeout,
+    int Port, IPAddress? Bind, int MaxClients, int MaxLineBytes, TimeSpan IdleTimeout, int Threads, long MaxMemory,
+    long MaxClientMemory, string? Password, TimeSpan RequestTimeout,
     ThreadingModel? Threading = null, bool UnsafeNoLock = false)
 {
     /// <summary>The --threading model: the pool unless another is named.</summary>
@@ -25,15 +25,18 @@ public sealed record ServerOptions(
     /// <summary>A feature's option as given, or its default.</summary>
     public string Feature(FeatureOption option) => FeatureValues.GetValueOrDefault(option.Name, option.Default);
 
+    /// <summary>The port a feature's listener was given (FeatureListener), or null when it is not to listen.</summary>
+    public int? PortOf(FeatureListener listener) =>
+        FeatureValues.TryGetValue(listener.Port.Name, out var port) ? int.Parse(port) : null;
+
     public const string Usage = """
         usage: dotnet KVServer.cs [PORT]
-               dotnet KVServer.cs -- [PORT] [--resp-port PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
+               dotnet KVServer.cs -- [PORT] [--bind ADDR] [--password PASSWORD] [--max-memory SIZE]
                                      [--max-client-memory SIZE] [--max-clients N] [--max-line-bytes N]
                                      [--idle-timeout SECONDS] [--request-timeout SECONDS] [--threads N]
-                                     [--threading per-client|pool|loops] [--unsafe-no-lock] [a feature's options]
+                                     [--threading MODEL] [--unsafe-no-lock] [a feature's options]
 
           PORT                 TCP port to listen on (default 9000; 0 picks a free port)
-          --resp-port PORT     also speak Redis's protocol (RESP2, RESP3) on this port (default: off; 0: a free port)
           --bind ADDR          the address (or host name) to listen on (default: every interface, IPv4 and IPv6)
           --password PASSWORD  every connection must give it first, with: auth PASSWORD (default: the
                                environment variable KV_PASSWORD, else no password)
@@ -50,9 +53,8 @@ public sealed record ServerOptions(
           --request-timeout S  a request must finish arriving within S seconds, or it gets an ERROR and the
                                connection closes (default 60; 0: never)
           --threads N          the most threads the server's pool may have (default: 16, or 4 a core if more)
-          --threading MODEL    how clients get a thread: per-client (a thread each, blocking), pool (the
-                               ThreadPool answers every client), loops (an event loop a core answers its
-                               clients; long work goes to the pool) (default: pool)
+          --threading MODEL    how clients get a thread (default: pool, the ThreadPool answers every client;
+                               the models built in are listed below, and docs/threading.md compares them)
           --unsafe-no-lock     run the store WITHOUT its lock, to show a class a real data race: concurrent
                                writers lose updates and can corrupt the table. Only with --bind to a
                                loopback address (127.0.0.1 or ::1)
@@ -60,13 +62,15 @@ public sealed record ServerOptions(
         """;
 
     /// <summary>The usage text, with the options the features built in registered.</summary>
-    public static string FullUsage => Usage + string.Concat(FeatureOptions.All.Select(o => "\n" + o.Usage));
+    public static string FullUsage =>
+        Usage + $"\n  --threading models built in: {string.Join(", ", ThreadingModels.All.Select(m => m.Name))}"
+        + string.Concat(FeatureOptions.All.Select(o => "\n" + o.Usage));
 
     /// <summary>The memory the runtime may use: the machine's, or the container's limit.</summary>
     public static long AvailableMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     public static ServerOptions Default { get; } = new(
-        9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount), RespPort: null,
+        9000, null, 16_384, 1024 * 1024, TimeSpan.Zero, Math.Max(16, 4 * Environment.ProcessorCount),
         MaxMemory: AvailableMemory / 2, MaxClientMemory: AvailableMemory / 16, Password: null,
             RequestTimeout: TimeSpan.FromSeconds(60));
 
@@ -94,7 +98,6 @@ public sealed record ServerOptions(
             options = name switch
             {
                 "--bind" => options with { Bind = ResolveBind(Next()) },
-                "--resp-port" => options with { RespPort = ParsePort(Next()) },
                 "--password" => options with { Password = Next() is { Length: > 0 } password
                     ? password : throw new FormatException("--password needs a value") },
                 "--max-memory" => options with { MaxMemory = ParseSize(Next(), name) },
@@ -121,11 +124,10 @@ public sealed record ServerOptions(
             throw new FormatException(
                 "--unsafe-no-lock needs --bind 127.0.0.1 (or ::1): a store without its lock is for a class on one "
                 + "machine");
-        if (options.RespPort is not null && KVServer.SecondProtocol is null)
-            throw new FormatException("--resp-port: this server was built without Redis's protocol (src/resp)");
-        if (options.RespPort is { } resp && resp == options.Port && resp != 0)
-            throw new FormatException($"--resp-port {resp} is the same port as KV's own protocol (give each its own " +
-                $"port)");
+        foreach (var listener in FeatureListeners.All)
+            if (options.PortOf(listener) is { } port && port == options.Port && port != 0)
+                throw new FormatException($"{listener.Port.Name} {port} is the same port as KV's own protocol (give " +
+                    $"each its own port)");
         return options;
     }
 
@@ -185,8 +187,11 @@ public sealed record ServerOptions(
     }
 
     private static int ParsePort(string text) =>
-        int.TryParse(text, out var port) && port is >= 0 and <= 65535
-            ? port : throw new FormatException($"invalid port '{text}' (expected a number from 0 to 65535)");
+        PortProblem(text) is { } problem ? throw new FormatException(problem) : int.Parse(text);
+
+    /// <summary>Why `text` is not a port (null when it is one): for the main port and a feature's listener.</summary>
+    public static string? PortProblem(string text) => int.TryParse(text, out var port) && port is >= 0 and <= 65535
+        ? null : $"invalid port '{text}' (expected a number from 0 to 65535)";
 
     private static string Seconds(TimeSpan timeout) => timeout > TimeSpan.Zero ? $"{timeout.TotalSeconds} s" : "off";
 
@@ -197,7 +202,9 @@ public sealed record ServerOptions(
         $"max memory {FormatSize(MaxMemory)}, " +
         $"max client memory {FormatSize(MaxClientMemory)}, " +
         $"password {(Password is null ? "off" : "on")}" +
-        string.Concat(FeatureValues.Select(given => $", {given.Key.TrimStart('-')} {given.Value}")) +
+        // A listener's port is on the start line already, beside its address.
+        string.Concat(FeatureValues.Where(given => FeatureListeners.All.All(open => open.Port.Name != given.Key))
+            .Select(given => $", {given.Key.TrimStart('-')} {given.Value}")) +
         (UnsafeNoLock ? ", STORE LOCK OFF: UNSAFE, DATA RACES ON PURPOSE (--unsafe-no-lock)" : "");
 }
 
@@ -217,4 +224,24 @@ public static class FeatureOptions
     public static void Register(FeatureOption option) => ImmutableInterlocked.Update(ref all, list => list.Add(option));
 
     public static FeatureOption? Find(string name) => all.FirstOrDefault(o => o.Name == name);
+}
+
+/// <summary>
+/// A protocol a feature serves on a listener of its own (src/resp: Redis's, on --resp-port), opened when its option
+/// gives a port: the option, the name the start line and the log give it, and the handler of each connection.
+/// </summary>
+public sealed record FeatureListener(FeatureOption Port, string Name, ConnectionHandlerFactory Handler);
+
+/// <summary>The plug point for a feature's listener; its port option is registered with it.</summary>
+public static class FeatureListeners
+{
+    private static ImmutableArray<FeatureListener> all = [];
+
+    public static ImmutableArray<FeatureListener> All => all;
+
+    public static void Register(FeatureListener listener)
+    {
+        FeatureOptions.Register(listener.Port);
+        ImmutableInterlocked.Update(ref all, list => list.Add(listener));
+    }
 }
