@@ -132,6 +132,41 @@ public class ThreadingTests
         return (client, Serve(accepted, handler, loops).Ended);
     }
 
+    [Fact]
+    public async Task On_an_event_loop_a_large_request_is_answered_on_the_pool_in_its_place_in_the_pipeline()
+    {
+        await using var server = InProcessServer.Start("--threading", "loops", "--resp-port", "0");
+        await using var monitor = await server.ConnectAsync();
+        Assert.IsType<Reply.Ok>(await monitor.AskAsync("monitor"));
+        await using var kv = await server.ConnectAsync();
+        await using var resp = await server.ConnectRespAsync();
+        // A first request answered, so that the next bytes are read on the connection's loop, not where it was
+        // accepted.
+        Assert.IsType<Reply.Pong>(await kv.AskAsync("ping"));
+        Assert.Equal("+PONG", await resp.AskAsync("PING"));
+        var large = new string('x', ClientSession.LargeRequestBytes);
+        await kv.SendAsync($"set big {large}\nincr n\n");
+        Assert.IsType<Reply.Ok>(await kv.ReadAsync());
+        Assert.Equal(new Reply.Value("1"), await kv.ReadAsync());
+        Assert.Equal("+OK", await resp.AskAsync("SET", "big2", large));
+        Assert.Equal(":2", await resp.AskAsync("INCR", "n"));
+
+        // Each large request on a pool thread: the loop goes on serving its other connections meanwhile.
+        var lines = new List<string>();
+        for (var i = 0; i < 6; i++) lines.Add(await monitor.ReadLineAsync());
+        Assert.Matches(@"^\d+\.\d+ \[\d+ \S+ pool-\d+\] set big xxx", lines[2]);
+        Assert.Matches(@"^\d+\.\d+ \[\d+ \S+ pool-\d+\] ""?SET""? ""?big2", lines[4]);
+        Assert.Equal(["ping", "PING", "incr n", "INCR n"], new[] { lines[0], lines[1], lines[3], lines[5] }
+            .Select(line => line[(line.IndexOf("] ") + 2)..].Replace("\"", "")));
+
+        // A large `subscribe`, answered apart, goes on waiting for messages there: what it defers follows it.
+        var channels = string.Join(' ', Enumerable.Range(0, 40_000).Select(i => $"ch{i}"));
+        Assert.True(channels.Length > ClientSession.LargeRequestBytes);
+        Assert.Equal(new Reply.Counted(40_000), await kv.AskAsync("subscribe " + channels));
+        Assert.Equal(":1", await resp.AskAsync("PUBLISH", "ch39999", "hello"));
+        Assert.Equal("MESSAGE ch39999 hello", await kv.ReadLineAsync());
+    }
+
     [Theory]
     [MemberData(nameof(Models.All), MemberType = typeof(Models))]
     public async Task Each_model_answers_a_client_on_its_own_kind_of_thread(string name)

@@ -39,6 +39,7 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
     public bool TryAnswer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, out string? ending)
     {
         ending = null;
+        var unread = buffer.Length;
         var read = RespFraming.TryReadRequest(ref buffer, arguments, maxLineBytes, out var error, partial);
         session.MoreBuffered = !buffer.IsEmpty;
         switch (read)
@@ -50,7 +51,12 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
                 ending = error;
                 return true;
             default:
-                if (arguments.Count > 0) ending = RespCommands.Execute(session, new RespArguments(arguments), output);
+                var request = new RespArguments(arguments);
+                if (arguments.Count == 0) { }
+                // The arguments stay as they are until the answer is done: the next request is read after it.
+                else if (session.AnswersApart(unread - buffer.Length))
+                    session.AnswerApart(apart => RespCommands.Execute(session, request, apart));
+                else ending = RespCommands.Execute(session, request, output);
                 return true;
         }
     }

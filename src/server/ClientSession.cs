@@ -82,6 +82,23 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
         if (Mode is { Active: true } still && Deferred is null && !MoreBuffered) Deferred = still.WaitAsync;
     }
 
+    /// <summary>
+    /// A request this large is answered apart from a thread that serves connections by turns (an event loop): its
+    /// own work (a value copied into a larger slab, thousands of channels or keys) would hold up the loop's others.
+    /// </summary>
+    public const int LargeRequestBytes = 256 * 1024;
+
+    /// <summary>Whether a request of `bytes` is to be answered apart (AnswerApart), not here.</summary>
+    public bool AnswersApart(long bytes) => bytes > LargeRequestBytes && ThreadingModels.ServesByTurns && !InStep;
+
+    /// <summary>
+    /// Defers the whole answer (`answer`, which returns why the connection must close, or null) to where the model
+    /// runs long work; what the answer defers in turn (a listing, a subscriber's wait) runs after it, there. The
+    /// request's bytes stay where they are until then: a conversation consumes them once their answer is done.
+    /// </summary>
+    public void AnswerApart(Func<IBufferWriter<byte>, string?> answer) => Deferred = async context =>
+        answer(context.Output) ?? (TakeDeferred() is { } next ? await next(context) : null);
+
     public DeferredReply? TakeDeferred()
     {
         var taken = Deferred;

@@ -35,6 +35,7 @@ public sealed class LineHandler(ClientSession session, int maxLineBytes) : IRequ
         if (!LineFraming.TryReadRequest(ref buffer, out var line, ref searched)) return false;
         session.MoreBuffered = !buffer.IsEmpty;
         if (line.Length > maxLineBytes) ending = RefuseLongLine(output);
+        else if (session.AnswersApart(line.Length)) session.AnswerApart(apart => Execute(line, apart) ? "exit" : null);
         else if (Execute(line, output)) ending = "exit";
         return true;
     }
