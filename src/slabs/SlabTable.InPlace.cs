@@ -1,8 +1,8 @@
 // src/slabs/SlabTable.InPlace.cs: what the table does in place for APPEND and RENAME, for a pair over 8 KiB, which
 // has a slab of its own, so that a large value is not copied under the store's lock:
 // - grown in place (TryExtend): a value grown by APPEND is given room after it, so the next appends write there;
-// - given another key in place (Rekey): the slab keeps room after the pair for a longer key, the value moves within it
-//   by the difference in the keys' lengths, and the slot is put back where the new key hashes.
+// - given another key in place (Rekey): the slab keeps room before the pair for a longer key, the header and the new
+//   key are written just before the value, which does not move, and the slot is put back where the new key hashes.
 // Not thread-safe: KeyValueStore holds its lock around every call.
 
 using System.Buffers.Binary;
@@ -28,25 +28,25 @@ internal sealed partial class SlabTable
     }
 
     /// <summary>
-    /// Gives the pair at `source` the key `target`, in place, once CanRekey said it may: its slab is its own and has
-    /// room for the key (a large value: its bytes move by the difference in the keys' lengths, within the slab, and
-    /// are never copied elsewhere). `target` must be absent.
+    /// Gives the pair at `source` the key `target`, in place, once CanRekey said it may: its slab is its own, and the
+    /// header and the new key are written just before the value, which stays where it is (a slab of its own keeps
+    /// KeyRoom before its pair for a longer key). `target` must be absent.
     /// </summary>
     public override void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
     {
+        // The growth's list reads keys where their slots were: the pair's start is about to move.
+        if (unread is not null) ReadGrown(int.MaxValue);
         var located = Locate(source);
         var slot = slots[located];
         var index = SlabIndex(slot);
         var pair = PairAt(slot);
         var growth = target.Length - pair.KeyLength;
         Detach(located);
-        var valueAt = StoredPair.HeaderBytes + pair.KeyLength;
-        pair.Slab.AsSpan(valueAt, pair.ValueLength).CopyTo(pair.Slab.AsSpan(valueAt + growth));
-        target.CopyTo(pair.Slab.AsSpan(StoredPair.HeaderBytes));
-        BinaryPrimitives.WriteUInt16LittleEndian(pair.Slab, (ushort)(target.Length | (pair.Header & StoredPair.Flags)));
-        used[index] += growth;
+        var offset = pair.Offset - growth;
+        StoredPair.WriteHeader(pair.Slab, offset, target.Length, pair.ValueLength, pair.HasDeadline, pair.HoldsObject);
+        target.CopyTo(pair.Slab.AsSpan(offset + StoredPair.HeaderBytes));
         live[index] += growth;
-        slots[~Locate(target)] = Tag(Hash(target)) | (slot & ~TagMask);
+        slots[~Locate(target)] = Tag(Hash(target)) | (long)(index + 1) << 16 | (long)offset;
         count++;
     }
 
@@ -58,7 +58,7 @@ internal sealed partial class SlabTable
         var slot = slots[located];
         var index = SlabIndex(slot);
         var pair = PairAt(slot);
-        return index != filling && Offset(slot) == 0 && pair.Size == used[index]
-            && pair.Slab.Length - used[index] >= targetLength - pair.KeyLength;
+        return index != filling && pair.Size == live[index] && pair.Offset + pair.Size == used[index]
+            && pair.Offset >= targetLength - pair.KeyLength;
     }
 }

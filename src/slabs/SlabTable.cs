@@ -157,12 +157,15 @@ internal sealed partial class SlabTable : PairTable
         int index;
         if (prepared is not null && spare == 0 && TryAdopt(prepared, key, value, hasDeadline) is { } adopted)
             return tag | adopted;
-        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)size + Math.Max(spare, KeyRoom)));
+        // A slab of its own keeps KeyRoom before its pair, so that RENAME to a longer key leaves the value where it is.
+        var room = size > OwnSlabAbove && size <= Array.MaxLength - KeyRoom ? KeyRoom : 0;
+        if (size > OwnSlabAbove) index = NewSlab((int)Math.Min(Array.MaxLength, (long)room + size + spare));
         else
         {
             if (filling < 0 || used[filling] + size > SlabBytes) StartFilling();
             index = filling;
         }
+        used[index] += room;
         var offset = used[index];
         StoredPair.Write(slabs[index]!, offset, key, value, hasDeadline, holdsObject);
         used[index] += size;

@@ -21,7 +21,8 @@ internal abstract class PairTable
     /// <summary>A pair larger than this is written into an array of its own before the lock (Prepare).</summary>
     protected const int OwnArrayAbove = 8 * 1024;
 
-    /// <summary>What an array of its own keeps free after its pair: room for a longer key (RENAME in place).</summary>
+    /// <summary>What an array of its own keeps free for a longer key (RENAME in place): after a prepared pair, before
+    /// the pair in a slab of its own (src/slabs).</summary>
     protected const int KeyRoom = 64;
 
     /// <summary>
