@@ -495,6 +495,12 @@ public class PreparedPairTests
         Assert.Equal(KeyValueStore.PairCost(1, value.Length, false), store.AccountedBytes);
         Assert.True(store.Expire(Bytes("k"), store.Now + 100_000));
         Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "k"));
+        // Renamed in place to a longer key, with the room a prepared pair keeps after it.
+        Assert.True(store.TryMoveString(Bytes("k"), Bytes("a-longer-key")));
+        Assert.True(StoredIn(store, "a-longer-key", prepared.Slab));
+        Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "a-longer-key"));
+        Assert.True(store.TryMoveString(Bytes("a-longer-key"), Bytes("k")));
+        Assert.Equal(new string('v', 100_000), StoreTests.Get(store, "k"));
 
         // A slab prepared for another key, or a value that is not read from the slab, is copied, not taken.
         var other = KeyValueStore.Prepare(Bytes("x"), value)!.Value;

@@ -51,10 +51,10 @@ public sealed class RespHandler(RespSession session, int maxLineBytes) : IReques
                 ending = error;
                 return true;
             default:
+                if (arguments.Count == 0) return true;
                 var request = new RespArguments(arguments);
-                if (arguments.Count == 0) { }
                 // The arguments stay as they are until the answer is done: the next request is read after it.
-                else if (session.AnswersApart(unread - buffer.Length))
+                if (session.AnswersApart(unread - buffer.Length))
                     session.AnswerApart(apart => RespCommands.Execute(session, request, apart));
                 else ending = RespCommands.Execute(session, request, output);
                 return true;

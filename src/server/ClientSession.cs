@@ -76,9 +76,11 @@ public class ClientSession(KeyValueStore store, IServerFacts server, ConnectionA
         if (activity.Observers.Anyone) activity.Observers.Publish(request.Observed());
         var mode = Mode is { Active: true } active ? active : null;
         mode?.WriteOwed(request.Sent);
-        if (mode is not null && request.AnsweredBy(mode)) { }
-        else if (request.Gated && activity.Gate is { } gate && !gate.Admit()) request.RefuseBusy();
-        else request.Run();
+        if (mode is null || !request.AnsweredBy(mode))
+        {
+            if (request.Gated && activity.Gate is { } gate && !gate.Admit()) request.RefuseBusy();
+            else request.Run();
+        }
         if (Mode is { Active: true } still && Deferred is null && !MoreBuffered) Deferred = still.WaitAsync;
     }
 

@@ -1,9 +1,8 @@
 // src/server/Server.cs: the listeners. KV's own protocol on the main port and, on ports of their own, the protocols
 // features bring (FeatureListener), over one store. It accepts clients on each, admits them up to --max-clients (all
-// counted together),
-// gives each its own Conversation (served by the --threading model when its socket has data), logs who comes and
-// goes, closes those silent for longer than --idle-timeout or slower than --request-timeout to finish a
-// request, and on shutdown closes them all.
+// counted together), gives each its own Conversation (served by the --threading model when its socket has data),
+// logs who comes and goes, closes those silent for longer than --idle-timeout or slower than --request-timeout to
+// finish a request, and on shutdown closes them all.
 //
 // It knows nothing of commands: what is said on a connection is LineHandler's, or a feature's handler's, job. A
 // KVServer runs as well inside a test process as in KVServer.cs: `KVServer.Listen(options, log)`, then
@@ -105,16 +104,18 @@ public sealed class KVServer : IServerFacts
     /// </summary>
     public static KVServer Listen(ServerOptions options, Action<string> log, TimeProvider? time = null)
     {
-        List<(Socket Socket, FeatureListener Feature)> opened = [(Open(options.Bind, options.Port), null!)];
+        var listener = Open(options.Bind, options.Port);
+        List<(Socket, FeatureListener)> features = [];
         try
         {
             foreach (var feature in FeatureListeners.All)
-                if (options.PortOf(feature) is { } port) opened.Add((Open(options.Bind, port), feature));
-            return new KVServer(opened[0].Socket, [.. opened.Skip(1)], options, log, time);
+                if (options.PortOf(feature) is { } port) features.Add((Open(options.Bind, port), feature));
+            return new KVServer(listener, [.. features], options, log, time);
         }
         catch
         {
-            foreach (var (socket, _) in opened) socket.Dispose();
+            listener.Dispose();
+            foreach (var (socket, _) in features) socket.Dispose();
             throw;
         }
     }

@@ -30,7 +30,8 @@ internal sealed partial class SlabTable
     /// <summary>
     /// Gives the pair at `source` the key `target`, in place, once CanRekey said it may: its slab is its own, and the
     /// header and the new key are written just before the value, which stays where it is (a slab of its own keeps
-    /// KeyRoom before its pair for a longer key). `target` must be absent.
+    /// KeyRoom before its pair for a longer key; a prepared pair keeps it after, and its value moves there). `target`
+    /// must be absent.
     /// </summary>
     public override void Rekey(ReadOnlySpan<byte> source, ReadOnlySpan<byte> target)
     {
@@ -43,6 +44,14 @@ internal sealed partial class SlabTable
         var growth = target.Length - pair.KeyLength;
         Detach(located);
         var offset = pair.Offset - growth;
+        if (offset < 0)
+        {
+            // No room before it (a prepared pair, adopted as it was written): the value moves into the room after.
+            offset = pair.Offset;
+            var valueAt = offset + StoredPair.HeaderBytes + pair.KeyLength;
+            pair.Slab.AsSpan(valueAt, pair.ValueLength).CopyTo(pair.Slab.AsSpan(valueAt + growth));
+            used[index] += growth;
+        }
         StoredPair.WriteHeader(pair.Slab, offset, target.Length, pair.ValueLength, pair.HasDeadline, pair.HoldsObject);
         target.CopyTo(pair.Slab.AsSpan(offset + StoredPair.HeaderBytes));
         live[index] += growth;
@@ -58,7 +67,8 @@ internal sealed partial class SlabTable
         var slot = slots[located];
         var index = SlabIndex(slot);
         var pair = PairAt(slot);
+        var growth = targetLength - pair.KeyLength;
         return index != filling && pair.Size == live[index] && pair.Offset + pair.Size == used[index]
-            && pair.Offset >= targetLength - pair.KeyLength;
+            && (pair.Offset >= growth || pair.Slab.Length - used[index] >= growth);
     }
 }
