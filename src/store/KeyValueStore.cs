@@ -97,9 +97,6 @@ public sealed partial class KeyValueStore
         this.unguarded = unguarded;
     }
 
-    /// <summary>True when the store runs without its lock (--unsafe-no-lock).</summary>
-    public bool Unguarded => unguarded;
-
     /// <summary>Takes the store's lock until the end of the `using`; re-entrant: a step may call others.</summary>
     private Guard Hold()
     {
