@@ -108,7 +108,7 @@ public sealed class RedisGlob
             }
             elements[count++] = element;
         }
-        return new RedisGlob(elements[..count], sets?.ToArray());
+        return new RedisGlob(count == elements.Length ? elements : elements[..count], sets?.ToArray());
     }
 
     /// <summary>The one byte a set accepts, when it accepts exactly one; else -1.</summary>

@@ -103,7 +103,7 @@ internal sealed partial class SlabTable : PairTable
             Release(old);
             return;
         }
-        if ((Count + 1) * 4L > slots.Length * 3L)
+        if (FullForOneMore)
         {
             Grow();
             located = Locate(key);

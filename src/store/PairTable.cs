@@ -65,6 +65,9 @@ internal abstract class PairTable
     public abstract void Store(int located, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool hasDeadline = false,
         bool holdsObject = false, int spare = 0, byte[]? prepared = null);
 
+    /// <summary>Whether one more key would fill the table past three quarters, the load at which it grows.</summary>
+    protected bool FullForOneMore => (Count + 1) * 4L > Capacity * 3L;
+
     /// <summary>Removes the pair with this key, and returns it; null when there is none.</summary>
     public abstract StoredPair? Remove(ReadOnlySpan<byte> key);
 

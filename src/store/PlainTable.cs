@@ -49,7 +49,7 @@ internal sealed class PlainTable : PairTable
             slots[located] = pair;
             return;
         }
-        if ((count + 1) * 4L > slots.Length * 3L)
+        if (FullForOneMore)
         {
             Grow();
             located = Locate(key);
